@@ -1,0 +1,78 @@
+"""Anchored month arithmetic and the Berlin calendar.
+
+Instants are timezone-aware UTC datetimes; calendar dates (renewal dates, price-list
+dates, pro-rata days) are the Europe/Berlin date of an instant.
+
+Periods (terms, billing cycles, SaaS payment dates) are always computed from their
+anchor: period ``n`` starts at ``anchor + n × months``. Chaining ("previous end plus one
+month") would drift after a short month: 2024-01-31 → 02-29 → 03-29 instead of 03-31.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+from dateutil.relativedelta import relativedelta
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+AnchorT = TypeVar("AnchorT", date, datetime)
+
+
+def ensure_utc(instant: datetime) -> datetime:
+    """The same instant expressed in UTC; a naive datetime is a programming error."""
+    if instant.tzinfo is None or instant.tzinfo.utcoffset(instant) is None:
+        raise ValueError(f"{instant!r} has no time zone; instants must be timezone-aware UTC datetimes")
+    return instant.astimezone(timezone.utc)
+
+
+def berlin_date(instant: datetime) -> date:
+    """The calendar date in Europe/Berlin on which ``instant`` falls (23:30 UTC in winter is already tomorrow)."""
+    return ensure_utc(instant).astimezone(BERLIN).date()
+
+
+def add_months(anchor: AnchorT, months: int) -> AnchorT:
+    """``anchor`` plus whole months, clamped to the end of shorter months (Jan 31 + 1 → Feb 28/29)."""
+    return anchor + relativedelta(months=months)
+
+
+def anchored_period(anchor: AnchorT, months_per_period: int, index: int) -> tuple[AnchorT, AnchorT]:
+    """Start and (exclusive) end of period ``index`` counted from ``anchor``."""
+    if months_per_period <= 0:
+        raise ValueError("months_per_period must be positive")
+    return (
+        add_months(anchor, index * months_per_period),
+        add_months(anchor, (index + 1) * months_per_period),
+    )
+
+
+def period_index_containing(anchor: AnchorT, months_per_period: int, moment: AnchorT) -> int:
+    """The ``index`` whose anchored period [start, end) contains ``moment`` (negative before the anchor)."""
+    if months_per_period <= 0:
+        raise ValueError("months_per_period must be positive")
+    months_apart = (moment.year - anchor.year) * 12 + (moment.month - anchor.month)
+    index = months_apart // months_per_period
+    # The estimate ignores day and time of day, and clamping at month ends; it is off by at most one.
+    while add_months(anchor, index * months_per_period) > moment:
+        index -= 1
+    while add_months(anchor, (index + 1) * months_per_period) <= moment:
+        index += 1
+    return index
+
+
+def next_anchored_after(anchor: AnchorT, months_per_period: int, moment: AnchorT) -> AnchorT:
+    """The first anchored boundary strictly after ``moment``."""
+    return add_months(anchor, (period_index_containing(anchor, months_per_period, moment) + 1) * months_per_period)
+
+
+def days_between(start: date, end: date) -> int:
+    """Whole calendar days from ``start`` to ``end`` (end exclusive)."""
+    return (end - start).days
+
+
+def format_utc(instant: datetime) -> str:
+    """How instants appear in messages to people: ``2024-01-15 10:00 UTC``."""
+    return ensure_utc(instant).strftime("%Y-%m-%d %H:%M UTC")
+

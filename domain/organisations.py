@@ -1,0 +1,353 @@
+"""Organisations (distributor, partners, customers), their users and partnership links.
+
+A customer's partnership links live inside the customer aggregate: a customer has few
+resellers, every read of a customer wants them, and a billing-mode switch then changes
+one item under one version check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import Enum
+
+from domain.errors import Conflict, ValidationFailed
+from domain.validation import (
+    optional_datev_consultant_number,
+    require_email,
+    require_text,
+)
+
+
+class OrganisationKind(str, Enum):
+    DISTRIBUTOR = "DISTRIBUTOR"
+    PARTNER = "PARTNER"
+    CUSTOMER = "CUSTOMER"
+
+
+ID_PREFIX = {
+    OrganisationKind.DISTRIBUTOR: "dst",
+    OrganisationKind.PARTNER: "ptn",
+    OrganisationKind.CUSTOMER: "cus",
+}
+
+
+class AccessLevel(str, Enum):
+    FULL = "FULL"  # the partner may change the customer's data and order for it
+    LIMITED = "LIMITED"  # the partner may only read
+
+
+class BillingMode(str, Enum):
+    CUSTOMER_PAYS = "CUSTOMER_PAYS"
+    PARTNER_PAYS = "PARTNER_PAYS"
+
+
+class BranchBilling(str, Enum):
+    CENTRAL = "CENTRAL"
+    PER_BRANCH = "PER_BRANCH"
+
+
+@dataclass(frozen=True)
+class Address:
+    street: str
+    postal_code: str
+    city: str
+    country: str = "DE"
+
+    @classmethod
+    def create(cls, street: str, postal_code: str, city: str, country: str = "DE", *, field_prefix: str = "address") -> "Address":
+        country_code = (country or "").strip().upper()
+        if len(country_code) != 2 or not country_code.isalpha():
+            raise ValidationFailed(
+                f"'{country}' is not a two-letter country code.",
+                field=f"{field_prefix}.country",
+                hint="Use ISO 3166-1 alpha-2, e.g. DE, AT, PL.",
+            )
+        return cls(
+            street=require_text(street, f"{field_prefix}.street", label="Street"),
+            postal_code=require_text(postal_code, f"{field_prefix}.postalCode", label="Postal code", max_length=20),
+            city=require_text(city, f"{field_prefix}.city", label="City", max_length=100),
+            country=country_code,
+        )
+
+
+@dataclass(frozen=True)
+class Branch:
+    """A site of the customer that receives goods or services."""
+
+    name: str
+    address: Address
+    receives_goods: bool = True
+    receives_services: bool = True
+
+
+@dataclass(frozen=True)
+class CustomerOnboarding:
+    """What MSP boarding collects about a new customer."""
+
+    branches: tuple[Branch, ...] = ()
+    branch_billing: BranchBilling = BranchBilling.CENTRAL
+    service_report_email: str | None = None
+    notify_on_new_ticket: tuple[str, ...] = ()
+    notify_on_ticket_status_change: tuple[str, ...] = ()
+    initial_inventory_wanted: bool = False
+    existing_documentation: bool = False
+    datev_consultant_number: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.branch_billing is BranchBilling.PER_BRANCH and not self.branches:
+            raise ValidationFailed(
+                "Billing per branch needs at least one branch.",
+                field="onboarding.branches",
+                hint="Add the branches or choose central billing.",
+            )
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        branches: tuple[Branch, ...] = (),
+        branch_billing: BranchBilling = BranchBilling.CENTRAL,
+        service_report_email: str | None = None,
+        notify_on_new_ticket: tuple[str, ...] = (),
+        notify_on_ticket_status_change: tuple[str, ...] = (),
+        initial_inventory_wanted: bool = False,
+        existing_documentation: bool = False,
+        datev_consultant_number: str | None = None,
+    ) -> "CustomerOnboarding":
+        return cls(
+            branches=tuple(branches),
+            branch_billing=branch_billing,
+            service_report_email=(
+                require_email(service_report_email, "onboarding.serviceReportEmail") if service_report_email else None
+            ),
+            notify_on_new_ticket=tuple(
+                require_email(e, f"onboarding.notifyOnNewTicket[{i}]") for i, e in enumerate(notify_on_new_ticket)
+            ),
+            notify_on_ticket_status_change=tuple(
+                require_email(e, f"onboarding.notifyOnTicketStatusChange[{i}]")
+                for i, e in enumerate(notify_on_ticket_status_change)
+            ),
+            initial_inventory_wanted=initial_inventory_wanted,
+            existing_documentation=existing_documentation,
+            datev_consultant_number=optional_datev_consultant_number(
+                datev_consultant_number, "onboarding.datevConsultantNumber"
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class BillingModePeriod:
+    mode: BillingMode
+    since: datetime
+    changed_by: str
+
+
+@dataclass(frozen=True)
+class PartnerLink:
+    """The partnership between a partner and this customer."""
+
+    partner_id: str
+    partner_name: str
+    access_level: AccessLevel
+    billing_mode_history: tuple[BillingModePeriod, ...]
+    linked_at: datetime
+
+    @property
+    def billing_mode(self) -> BillingMode:
+        return self.billing_mode_history[-1].mode
+
+    def billing_mode_at(self, instant: datetime) -> BillingMode:
+        """The mode in force at ``instant``: a switch applies to invoices issued after it."""
+        mode = self.billing_mode_history[0].mode
+        for period in self.billing_mode_history:
+            if period.since <= instant:
+                mode = period.mode
+        return mode
+
+
+@dataclass(frozen=True)
+class PartnerProfile:
+    partner_number: int | None = None
+    microsoft_partner_network_id: str | None = None
+    microsoft_id: str | None = None
+    tier: str = "REGISTERED"
+
+
+@dataclass(frozen=True)
+class Organisation:
+    id: str
+    kind: OrganisationKind
+    name: str
+    address: Address
+    billing_email: str
+    created_at: datetime
+    vat_id: str | None = None
+    onboarding: CustomerOnboarding | None = None
+    partner_links: tuple[PartnerLink, ...] = ()
+    partner_profile: PartnerProfile | None = None
+    version: int = 0
+
+    @property
+    def sort_name(self) -> str:
+        return f"{self.name.casefold()}#{self.id}"
+
+    def link_to(self, partner_id: str) -> PartnerLink | None:
+        return next((link for link in self.partner_links if link.partner_id == partner_id), None)
+
+    @property
+    def linked_partner_ids(self) -> tuple[str, ...]:
+        return tuple(link.partner_id for link in self.partner_links)
+
+    def with_link(self, partner: "Organisation", access_level: AccessLevel, billing_mode: BillingMode, now: datetime, actor_id: str) -> "Organisation":
+        if self.kind is not OrganisationKind.CUSTOMER or partner.kind is not OrganisationKind.PARTNER:
+            raise ValidationFailed("A partnership links a partner to a customer.", field="partnerId")
+        if self.link_to(partner.id):
+            raise Conflict(
+                f"{partner.name} is already linked to {self.name}.",
+                field="partnerId",
+                hint="Change the existing link's access level or billing mode instead.",
+            )
+        link = PartnerLink(
+            partner_id=partner.id,
+            partner_name=partner.name,
+            access_level=access_level,
+            billing_mode_history=(BillingModePeriod(billing_mode, now, actor_id),),
+            linked_at=now,
+        )
+        return replace(self, partner_links=self.partner_links + (link,))
+
+    def with_billing_mode(self, partner_id: str, mode: BillingMode, now: datetime, actor_id: str) -> tuple["Organisation", bool]:
+        """Switch the billing mode of one link; returns the customer and whether anything changed."""
+        link = self._require_link(partner_id)
+        if link.billing_mode is mode:
+            return self, False
+        updated = replace(link, billing_mode_history=link.billing_mode_history + (BillingModePeriod(mode, now, actor_id),))
+        return self._replace_link(updated), True
+
+    def with_access_level(self, partner_id: str, access_level: AccessLevel) -> "Organisation":
+        return self._replace_link(replace(self._require_link(partner_id), access_level=access_level))
+
+    def _require_link(self, partner_id: str) -> PartnerLink:
+        link = self.link_to(partner_id)
+        if link is None:
+            raise ValidationFailed("This partner is not linked to the customer.", field="partnerId")
+        return link
+
+    def _replace_link(self, updated: PartnerLink) -> "Organisation":
+        return replace(
+            self,
+            partner_links=tuple(updated if link.partner_id == updated.partner_id else link for link in self.partner_links),
+        )
+
+
+def new_organisation(
+    *,
+    id: str,
+    kind: OrganisationKind,
+    name: str,
+    address: Address,
+    billing_email: str,
+    now: datetime,
+    vat_id: str | None = None,
+    onboarding: CustomerOnboarding | None = None,
+) -> Organisation:
+    return Organisation(
+        id=id,
+        kind=kind,
+        name=require_text(name, "name", label="Company name"),
+        address=address,
+        billing_email=require_email(billing_email, "billingEmail"),
+        created_at=now,
+        vat_id=(vat_id or "").strip().upper() or None,
+        onboarding=onboarding if kind is OrganisationKind.CUSTOMER else None,
+        partner_profile=PartnerProfile() if kind is OrganisationKind.PARTNER else None,
+    )
+
+
+class Role(str, Enum):
+    DISTRIBUTOR_STAFF = "DISTRIBUTOR_STAFF"
+    PARTNER_ADMIN = "PARTNER_ADMIN"
+    PARTNER_STAFF = "PARTNER_STAFF"
+    CUSTOMER_USER = "CUSTOMER_USER"
+
+
+ROLES_BY_KIND = {
+    OrganisationKind.DISTRIBUTOR: {Role.DISTRIBUTOR_STAFF},
+    OrganisationKind.PARTNER: {Role.PARTNER_ADMIN, Role.PARTNER_STAFF},
+    OrganisationKind.CUSTOMER: {Role.CUSTOMER_USER},
+}
+
+
+class PartnerPermission(str, Enum):
+    GENERAL_ACCESS = "GENERAL_ACCESS"
+    DASHBOARD = "DASHBOARD"
+    CUSTOMER_MANAGEMENT = "CUSTOMER_MANAGEMENT"
+    CSP_ORDERING = "CSP_ORDERING"
+
+
+class PermissionLevel(str, Enum):
+    """A customer portal user's level."""
+
+    REPORT_ONLY = "REPORT_ONLY"  # open tickets, comment, see own tickets
+    EXTENDED = "EXTENDED"  # also statistics, contract status, service reports, invoices when payer
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    organisation_id: str
+    organisation_kind: OrganisationKind
+    email: str
+    name: str
+    role: Role
+    permissions: frozenset[PartnerPermission] = frozenset()
+    permission_level: PermissionLevel | None = None
+    active: bool = True
+    created_at: datetime | None = None
+    version: int = 0
+
+
+def new_user(
+    *,
+    id: str,
+    organisation: Organisation,
+    email: str,
+    name: str,
+    role: Role,
+    permissions: frozenset[PartnerPermission] = frozenset(),
+    permission_level: PermissionLevel | None = None,
+    now: datetime,
+) -> User:
+    if role not in ROLES_BY_KIND[organisation.kind]:
+        allowed = ", ".join(sorted(r.value for r in ROLES_BY_KIND[organisation.kind]))
+        raise ValidationFailed(
+            f"Role {role.value} does not exist in a {organisation.kind.value.lower()} organisation.",
+            field="role",
+            hint=f"Choose one of: {allowed}.",
+        )
+    if organisation.kind is OrganisationKind.CUSTOMER:
+        if permission_level is None:
+            raise ValidationFailed(
+                "A customer portal user needs a permission level.",
+                field="permissionLevel",
+                hint="REPORT_ONLY may open and follow tickets; EXTENDED also sees statistics, contracts and invoices.",
+            )
+        if permissions:
+            raise ValidationFailed("Partner permissions do not apply to customer users.", field="permissions")
+    else:
+        if permission_level is not None:
+            raise ValidationFailed("Permission levels apply to customer users only.", field="permissionLevel")
+    if role is Role.PARTNER_ADMIN:
+        permissions = frozenset(PartnerPermission)
+    return User(
+        id=id,
+        organisation_id=organisation.id,
+        organisation_kind=organisation.kind,
+        email=require_email(email, "email"),
+        name=require_text(name, "name", label="Name"),
+        role=role,
+        permissions=frozenset(permissions),
+        permission_level=permission_level,
+        created_at=now,
+    )

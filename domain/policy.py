@@ -1,0 +1,141 @@
+"""Who may do what: the one place that decides access.
+
+Every query and mutation asks one of these functions with the principal and the
+resource. Reads that fail answer "not found" upstream, so nobody learns that another
+organisation's object exists; writes that fail raise ``Forbidden``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domain.errors import Forbidden
+from domain.organisations import (
+    AccessLevel,
+    Organisation,
+    OrganisationKind,
+    PartnerPermission,
+    PermissionLevel,
+    Role,
+    User,
+)
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: str
+    organisation_id: str
+    organisation_kind: OrganisationKind
+    role: Role
+    permissions: frozenset[PartnerPermission] = frozenset()
+    permission_level: PermissionLevel | None = None
+
+    @classmethod
+    def of(cls, user: User) -> "Principal":
+        return cls(
+            user_id=user.id,
+            organisation_id=user.organisation_id,
+            organisation_kind=user.organisation_kind,
+            role=user.role,
+            permissions=user.permissions,
+            permission_level=user.permission_level,
+        )
+
+    @property
+    def is_distributor(self) -> bool:
+        return self.organisation_kind is OrganisationKind.DISTRIBUTOR
+
+    @property
+    def is_partner(self) -> bool:
+        return self.organisation_kind is OrganisationKind.PARTNER
+
+    @property
+    def is_customer(self) -> bool:
+        return self.organisation_kind is OrganisationKind.CUSTOMER
+
+    def has(self, permission: PartnerPermission) -> bool:
+        """Partner staff act only with general access plus the area's permission."""
+        if not self.is_partner:
+            return False
+        return PartnerPermission.GENERAL_ACCESS in self.permissions and permission in self.permissions
+
+
+def _partner_link_access(principal: Principal, customer: Organisation) -> AccessLevel | None:
+    if not principal.is_partner or customer.kind is not OrganisationKind.CUSTOMER:
+        return None
+    if not principal.has(PartnerPermission.GENERAL_ACCESS):
+        return None
+    link = customer.link_to(principal.organisation_id)
+    return link.access_level if link else None
+
+
+def can_view_organisation(principal: Principal, organisation: Organisation) -> bool:
+    if principal.is_distributor or principal.organisation_id == organisation.id:
+        return True
+    return _partner_link_access(principal, organisation) is not None
+
+
+def can_list_partners(principal: Principal) -> bool:
+    return principal.is_distributor
+
+
+def can_create_partner(principal: Principal) -> bool:
+    return principal.is_distributor
+
+
+def can_create_customer(principal: Principal) -> bool:
+    return principal.is_distributor or principal.has(PartnerPermission.CUSTOMER_MANAGEMENT)
+
+
+def can_manage_customer(principal: Principal, customer: Organisation) -> bool:
+    """Change a customer's master and onboarding data."""
+    if principal.is_distributor:
+        return True
+    return (
+        principal.has(PartnerPermission.CUSTOMER_MANAGEMENT)
+        and _partner_link_access(principal, customer) is AccessLevel.FULL
+    )
+
+
+def can_link_partner(principal: Principal) -> bool:
+    return principal.is_distributor
+
+
+def can_switch_billing_mode(principal: Principal, customer: Organisation) -> bool:
+    """The customer decides who pays; the distributor may do it on its behalf."""
+    if principal.is_distributor:
+        return True
+    return (
+        principal.organisation_id == customer.id
+        and principal.permission_level is PermissionLevel.EXTENDED
+    )
+
+
+def can_set_microsoft_ids(principal: Principal, partner: Organisation) -> bool:
+    """The partner enters its Microsoft IDs once; later changes go through the distributor."""
+    if principal.is_distributor:
+        return True
+    profile = partner.partner_profile
+    first_entry = profile is not None and not (profile.microsoft_partner_network_id or profile.microsoft_id)
+    return principal.organisation_id == partner.id and principal.role is Role.PARTNER_ADMIN and first_entry
+
+
+def can_view_users(principal: Principal, organisation: Organisation) -> bool:
+    if principal.is_distributor:
+        return True
+    if principal.organisation_id == organisation.id:
+        return principal.role is Role.PARTNER_ADMIN or principal.permission_level is PermissionLevel.EXTENDED
+    return _partner_link_access(principal, organisation) is AccessLevel.FULL
+
+
+def can_manage_users(principal: Principal, organisation: Organisation) -> bool:
+    if principal.is_distributor:
+        return True
+    if principal.organisation_id == organisation.id:
+        return principal.role is Role.PARTNER_ADMIN
+    return can_manage_customer(principal, organisation)
+
+
+def require(allowed: bool, what: str) -> None:
+    if not allowed:
+        raise Forbidden(f"You are not allowed to {what}.", hint="Ask an administrator of your organisation or the distributor.")

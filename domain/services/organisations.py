@@ -1,0 +1,353 @@
+"""Use cases for organisations, partnership links and users."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from domain.errors import AlreadyExists, NotFound, ValidationFailed
+from domain.ids import new_id
+from domain.organisations import (
+    ID_PREFIX,
+    AccessLevel,
+    Address,
+    BillingMode,
+    CustomerOnboarding,
+    Organisation,
+    OrganisationKind,
+    PartnerPermission,
+    PartnerProfile,
+    PermissionLevel,
+    Role,
+    User,
+    new_organisation,
+    new_user,
+)
+from domain.policy import (
+    Principal,
+    can_create_customer,
+    can_create_partner,
+    can_link_partner,
+    can_list_partners,
+    can_manage_customer,
+    can_manage_users,
+    can_set_microsoft_ids,
+    can_switch_billing_mode,
+    can_view_organisation,
+    can_view_users,
+    require,
+)
+from domain.ports import EmailMessage, Mailer, Page, UnitOfWork
+from domain.services.idempotency import run_idempotent
+
+MAX_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class NewPartner:
+    name: str
+    address: Address
+    billing_email: str
+    vat_id: str | None = None
+
+
+@dataclass(frozen=True)
+class NewCustomer:
+    name: str
+    address: Address
+    billing_email: str
+    vat_id: str | None = None
+    onboarding: CustomerOnboarding = CustomerOnboarding()
+    # A partner creating a customer is linked to it at once; the distributor may name one.
+    partner_id: str | None = None
+    billing_mode: BillingMode = BillingMode.PARTNER_PAYS
+    access_level: AccessLevel = AccessLevel.FULL
+
+
+@dataclass(frozen=True)
+class CustomerChanges:
+    name: str | None = None
+    address: Address | None = None
+    billing_email: str | None = None
+    vat_id: str | None = None
+    onboarding: CustomerOnboarding | None = None
+
+
+@dataclass(frozen=True)
+class NewUser:
+    organisation_id: str
+    email: str
+    name: str
+    role: Role
+    permissions: frozenset[PartnerPermission] = frozenset()
+    permission_level: PermissionLevel | None = None
+
+
+def page_size(first: int | None) -> int:
+    if first is None:
+        return 20
+    if not 1 <= first <= MAX_PAGE_SIZE:
+        raise ValidationFailed(f"'first' must be between 1 and {MAX_PAGE_SIZE}.", field="first")
+    return first
+
+
+def _email_claim(email: str) -> str:
+    return f"user-email#{email.casefold()}"
+
+
+# --- reads -------------------------------------------------------------------------------
+
+
+def get_visible_organisation(uow: UnitOfWork, principal: Principal, organisation_id: str) -> Organisation | None:
+    organisation = uow.organisations.get(organisation_id)
+    if organisation is None or not can_view_organisation(principal, organisation):
+        return None
+    return organisation
+
+
+def _require_visible(uow: UnitOfWork, principal: Principal, organisation_id: str, kind: OrganisationKind, field: str) -> Organisation:
+    organisation = get_visible_organisation(uow, principal, organisation_id)
+    if organisation is None or organisation.kind is not kind:
+        raise NotFound(f"No {kind.value.lower()} with id '{organisation_id}'.", field=field)
+    return organisation
+
+
+def list_customers(uow: UnitOfWork, principal: Principal, *, first: int | None, after: str | None) -> Page[Organisation]:
+    limit = page_size(first)
+    if principal.is_distributor:
+        return uow.organisations.list_by_kind(OrganisationKind.CUSTOMER, limit=limit, cursor=after)
+    if principal.is_partner and principal.has(PartnerPermission.GENERAL_ACCESS):
+        return uow.organisations.list_customers_of_partner(principal.organisation_id, limit=limit, cursor=after)
+    if principal.is_customer and after is None:
+        own = uow.organisations.get(principal.organisation_id)
+        return Page([own] if own else [], None)
+    return Page([], None)
+
+
+def list_partners(uow: UnitOfWork, principal: Principal, *, first: int | None, after: str | None) -> Page[Organisation]:
+    limit = page_size(first)
+    if can_list_partners(principal):
+        return uow.organisations.list_by_kind(OrganisationKind.PARTNER, limit=limit, cursor=after)
+    if principal.is_partner and after is None:
+        own = uow.organisations.get(principal.organisation_id)
+        return Page([own] if own else [], None)
+    return Page([], None)
+
+
+def list_users(uow: UnitOfWork, principal: Principal, organisation_id: str, *, first: int | None, after: str | None) -> Page[User]:
+    limit = page_size(first)
+    organisation = get_visible_organisation(uow, principal, organisation_id)
+    if organisation is None or not can_view_users(principal, organisation):
+        return Page([], None)
+    return uow.users.list_by_organisation(organisation_id, limit=limit, cursor=after)
+
+
+# --- writes ------------------------------------------------------------------------------
+
+
+def create_partner(uow: UnitOfWork, principal: Principal, command: NewPartner, *, now: datetime, idempotency_key: str | None = None) -> Organisation:
+    require(can_create_partner(principal), "create partners")
+
+    def perform(uow: UnitOfWork) -> tuple[str, Organisation]:
+        partner = new_organisation(
+            id=new_id(ID_PREFIX[OrganisationKind.PARTNER]),
+            kind=OrganisationKind.PARTNER,
+            name=command.name,
+            address=command.address,
+            billing_email=command.billing_email,
+            vat_id=command.vat_id,
+            now=now,
+        )
+        uow.organisations.add(partner)
+        return partner.id, partner
+
+    return run_idempotent(
+        uow, principal=principal, operation="partnerCreate", key=idempotency_key, payload=command, now=now,
+        perform=perform, load=lambda uow, id: uow.organisations.get(id),
+    )
+
+
+def create_customer(uow: UnitOfWork, principal: Principal, command: NewCustomer, *, now: datetime, idempotency_key: str | None = None) -> Organisation:
+    require(can_create_customer(principal), "create customers")
+    partner_id = principal.organisation_id if principal.is_partner else command.partner_id
+
+    def perform(uow: UnitOfWork) -> tuple[str, Organisation]:
+        customer = new_organisation(
+            id=new_id(ID_PREFIX[OrganisationKind.CUSTOMER]),
+            kind=OrganisationKind.CUSTOMER,
+            name=command.name,
+            address=command.address,
+            billing_email=command.billing_email,
+            vat_id=command.vat_id,
+            onboarding=command.onboarding,
+            now=now,
+        )
+        if partner_id is not None:
+            partner = uow.organisations.get(partner_id)
+            if partner is None or partner.kind is not OrganisationKind.PARTNER:
+                raise NotFound(f"No partner with id '{partner_id}'.", field="partnerId")
+            customer = customer.with_link(partner, command.access_level, command.billing_mode, now, principal.user_id)
+        uow.organisations.add(customer)
+        return customer.id, customer
+
+    return run_idempotent(
+        uow, principal=principal, operation="customerCreate", key=idempotency_key, payload=command, now=now,
+        perform=perform, load=lambda uow, id: uow.organisations.get(id),
+    )
+
+
+def update_customer(uow: UnitOfWork, principal: Principal, customer_id: str, changes: CustomerChanges, *, now: datetime) -> Organisation:
+    with uow:
+        customer = _require_visible(uow, principal, customer_id, OrganisationKind.CUSTOMER, "id")
+        require(can_manage_customer(principal, customer), "change this customer")
+        probe = new_organisation(  # re-validates the changed master data with the creation rules
+            id=customer.id,
+            kind=customer.kind,
+            name=changes.name if changes.name is not None else customer.name,
+            address=changes.address or customer.address,
+            billing_email=changes.billing_email if changes.billing_email is not None else customer.billing_email,
+            vat_id=changes.vat_id if changes.vat_id is not None else customer.vat_id,
+            onboarding=changes.onboarding or customer.onboarding,
+            now=customer.created_at,
+        )
+        updated = replace(
+            customer,
+            name=probe.name,
+            address=probe.address,
+            billing_email=probe.billing_email,
+            vat_id=probe.vat_id,
+            onboarding=probe.onboarding,
+        )
+        uow.organisations.update(updated)
+        uow.commit()
+        return replace(updated, version=updated.version + 1)
+
+
+def link_partner(
+    uow: UnitOfWork, principal: Principal, *, partner_id: str, customer_id: str,
+    access_level: AccessLevel, billing_mode: BillingMode, now: datetime,
+) -> Organisation:
+    require(can_link_partner(principal), "link partners to customers")
+    with uow:
+        customer = _require_visible(uow, principal, customer_id, OrganisationKind.CUSTOMER, "customerId")
+        partner = _require_visible(uow, principal, partner_id, OrganisationKind.PARTNER, "partnerId")
+        updated = customer.with_link(partner, access_level, billing_mode, now, principal.user_id)
+        uow.organisations.update(updated)
+        uow.commit()
+        return replace(updated, version=updated.version + 1)
+
+
+def set_access_level(uow: UnitOfWork, principal: Principal, *, partner_id: str, customer_id: str, access_level: AccessLevel) -> Organisation:
+    require(can_link_partner(principal), "change partnership access levels")
+    with uow:
+        customer = _require_visible(uow, principal, customer_id, OrganisationKind.CUSTOMER, "customerId")
+        updated = customer.with_access_level(partner_id, access_level)
+        uow.organisations.update(updated)
+        uow.commit()
+        return replace(updated, version=updated.version + 1)
+
+
+def switch_billing_mode(
+    uow: UnitOfWork, mailer: Mailer, principal: Principal, *, customer_id: str, partner_id: str,
+    billing_mode: BillingMode, now: datetime,
+) -> tuple[Organisation, bool]:
+    """The customer chooses who pays; the partner learns of it by e-mail.
+
+    The new mode applies to invoices issued from ``now`` on; issued invoices never move.
+    Returns the customer and whether the partner was notified (only when the mode changed).
+    """
+    with uow:
+        customer = _require_visible(uow, principal, customer_id, OrganisationKind.CUSTOMER, "customerId")
+        require(can_switch_billing_mode(principal, customer), "switch this customer's billing mode")
+        updated, changed = customer.with_billing_mode(partner_id, billing_mode, now, principal.user_id)
+        if not changed:
+            return customer, False
+        partner = uow.organisations.get(partner_id)
+        uow.organisations.update(updated)
+        uow.commit()
+    if partner is not None:
+        payer = "the customer" if billing_mode is BillingMode.CUSTOMER_PAYS else "you (the partner)"
+        mailer.send(
+            EmailMessage(
+                to=(partner.billing_email,),
+                subject=f"Billing mode changed for {customer.name}",
+                body=(
+                    f"{customer.name} switched its billing mode on {now:%Y-%m-%d %H:%M} UTC. "
+                    f"From now on {payer} will be invoiced for its orders and renewals. "
+                    "Invoices issued before the switch are unchanged."
+                ),
+            )
+        )
+    return replace(updated, version=updated.version + 1), partner is not None
+
+
+def set_microsoft_ids(
+    uow: UnitOfWork, principal: Principal, *, partner_id: str, microsoft_partner_network_id: str, microsoft_id: str,
+) -> Organisation:
+    with uow:
+        partner = _require_visible(uow, principal, partner_id, OrganisationKind.PARTNER, "partnerId")
+        require(
+            can_set_microsoft_ids(principal, partner),
+            "change the Microsoft IDs after their first entry (ask the distributor)",
+        )
+        mpn = (microsoft_partner_network_id or "").strip()
+        if not mpn.isdigit():
+            raise ValidationFailed(
+                "The Microsoft Partner Network ID is a number.", field="microsoftPartnerNetworkId",
+                hint="Find it in Partner Center under Account settings > Identifiers.",
+            )
+        ms_id = (microsoft_id or "").strip()
+        if not ms_id:
+            raise ValidationFailed("The Microsoft ID must not be empty.", field="microsoftId")
+        profile = replace(partner.partner_profile or PartnerProfile(), microsoft_partner_network_id=mpn, microsoft_id=ms_id)
+        updated = replace(partner, partner_profile=profile)
+        uow.organisations.update(updated)
+        uow.commit()
+        return replace(updated, version=updated.version + 1)
+
+
+def create_user(uow: UnitOfWork, principal: Principal, command: NewUser, *, now: datetime, idempotency_key: str | None = None) -> User:
+    def perform(uow: UnitOfWork) -> tuple[str, User]:
+        organisation = get_visible_organisation(uow, principal, command.organisation_id)
+        if organisation is None:
+            raise NotFound(f"No organisation with id '{command.organisation_id}'.", field="organisationId")
+        require(can_manage_users(principal, organisation), "add users to this organisation")
+        user = new_user(
+            id=new_id("usr"),
+            organisation=organisation,
+            email=command.email,
+            name=command.name,
+            role=command.role,
+            permissions=command.permissions,
+            permission_level=command.permission_level,
+            now=now,
+        )
+        uow.uniques.claim(
+            _email_claim(user.email), user.id,
+            AlreadyExists(f"A user with e-mail {user.email} exists already.", field="email"),
+        )
+        uow.users.add(user)
+        return user.id, user
+
+    return run_idempotent(
+        uow, principal=principal, operation="userCreate", key=idempotency_key, payload=command, now=now,
+        perform=perform, load=lambda uow, id: uow.users.get(id),
+    )
+
+
+def bootstrap_distributor(uow: UnitOfWork, *, name: str, address: Address, billing_email: str, admin_email: str, admin_name: str, now: datetime) -> tuple[Organisation, User]:
+    """Create the platform operator and its first staff user (set-up only, not exposed in the API)."""
+    with uow:
+        distributor = new_organisation(
+            id=new_id(ID_PREFIX[OrganisationKind.DISTRIBUTOR]), kind=OrganisationKind.DISTRIBUTOR,
+            name=name, address=address, billing_email=billing_email, now=now,
+        )
+        admin = new_user(
+            id=new_id("usr"), organisation=distributor, email=admin_email, name=admin_name,
+            role=Role.DISTRIBUTOR_STAFF, now=now,
+        )
+        uow.organisations.add(distributor)
+        uow.uniques.claim(_email_claim(admin.email), admin.id, AlreadyExists(f"A user with e-mail {admin.email} exists already.", field="email"))
+        uow.users.add(admin)
+        uow.commit()
+        return distributor, admin

@@ -1,0 +1,94 @@
+"""Demo data for `make dev` and the end-to-end tests, created through the same services users call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from domain.organisations import (
+    AccessLevel,
+    Address,
+    BillingMode,
+    Branch,
+    BranchBilling,
+    CustomerOnboarding,
+    Organisation,
+    PartnerPermission,
+    PermissionLevel,
+    Role,
+    User,
+)
+from domain.policy import Principal
+from domain.services import organisations as svc
+from domain.ports import UnitOfWork
+
+
+@dataclass
+class DemoData:
+    distributor: Organisation
+    partners: dict[str, Organisation] = field(default_factory=dict)
+    customers: dict[str, Organisation] = field(default_factory=dict)
+    users: dict[str, User] = field(default_factory=dict)
+
+
+def seed(uow: UnitOfWork, now: datetime) -> DemoData:
+    distributor, admin = svc.bootstrap_distributor(
+        uow, name="Cloud Distribution GmbH", address=Address.create("Am Datacenter 1", "60314", "Frankfurt am Main"),
+        billing_email="billing@cloud-distribution.example", admin_email="ops@cloud-distribution.example",
+        admin_name="Olga Ops", now=now,
+    )
+    data = DemoData(distributor=distributor, users={"distributor": admin})
+    ops = Principal.of(admin)
+
+    def partner(key: str, name: str, city: str, postal_code: str) -> Organisation:
+        created = svc.create_partner(
+            uow, ops, svc.NewPartner(name, Address.create("Industriestr. 7", postal_code, city), f"billing@{key}.example", "DE123456789"),
+            now=now,
+        )
+        data.partners[key] = created
+        return created
+
+    nordit = partner("nordit", "NordIT Systemhaus GmbH", "Hamburg", "20095")
+    suedcloud = partner("suedcloud", "SüdCloud Solutions KG", "München", "80331")
+    svc.set_microsoft_ids(uow, ops, partner_id=nordit.id, microsoft_partner_network_id="6543210", microsoft_id="nordit-msid-01")
+
+    def user(key: str, organisation: Organisation, name: str, role: Role, **extra) -> User:
+        org_key, _, person = key.partition("_")
+        created = svc.create_user(uow, ops, svc.NewUser(organisation.id, f"{person}@{org_key}.example", name, role, **extra), now=now)
+        data.users[key] = created
+        return created
+
+    user("nordit_admin", nordit, "Nina Nord", Role.PARTNER_ADMIN)
+    user("nordit_sales", nordit, "Sven Sales", Role.PARTNER_STAFF,
+         permissions=frozenset({PartnerPermission.GENERAL_ACCESS, PartnerPermission.CUSTOMER_MANAGEMENT, PartnerPermission.CSP_ORDERING}))
+    user("suedcloud_admin", suedcloud, "Sepp Süd", Role.PARTNER_ADMIN)
+
+    def customer(key: str, name: str, partner: Organisation | None, mode: BillingMode, **onboarding) -> Organisation:
+        created = svc.create_customer(
+            uow, ops,
+            svc.NewCustomer(
+                name=name, address=Address.create("Marktplatz 3", "20095", "Hamburg"), billing_email=f"rechnung@{key}.example",
+                onboarding=CustomerOnboarding.create(**onboarding), partner_id=partner.id if partner else None,
+                billing_mode=mode, access_level=AccessLevel.FULL,
+            ),
+            now=now,
+        )
+        data.customers[key] = created
+        return created
+
+    hanse = customer(
+        "hanse", "Hanse Logistik AG", nordit, BillingMode.PARTNER_PAYS,
+        branches=(Branch("Lager Bremen", Address.create("Hafenstr. 12", "28195", "Bremen")),),
+        branch_billing=BranchBilling.PER_BRANCH, service_report_email="it@hanse.example",
+        notify_on_new_ticket=("it@hanse.example",), notify_on_ticket_status_change=("it@hanse.example",),
+        initial_inventory_wanted=True, existing_documentation=False, datev_consultant_number="1234567",
+    )
+    kanzlei = customer("kanzlei", "Kanzlei Weber & Partner", nordit, BillingMode.CUSTOMER_PAYS, service_report_email="office@kanzlei.example")
+    alpen = customer("alpen", "Alpen Bäckerei GmbH", suedcloud, BillingMode.PARTNER_PAYS)
+    customer("direkt", "Direktkunde Müller e.K.", None, BillingMode.CUSTOMER_PAYS)
+
+    user("hanse_it", hanse, "Hannes IT", Role.CUSTOMER_USER, permission_level=PermissionLevel.EXTENDED)
+    user("hanse_staff", hanse, "Hilde Staff", Role.CUSTOMER_USER, permission_level=PermissionLevel.REPORT_ONLY)
+    user("kanzlei_office", kanzlei, "Karl Kanzlei", Role.CUSTOMER_USER, permission_level=PermissionLevel.EXTENDED)
+    user("alpen_owner", alpen, "Anton Alpen", Role.CUSTOMER_USER, permission_level=PermissionLevel.EXTENDED)
+    return data

@@ -1,0 +1,145 @@
+"""PynamoDB models: one table per aggregate, plus the small tables that make writes safe.
+
+Access patterns (every read is a GetItem, BatchGetItem or Query; nothing scans):
+
+| pattern                                   | table / index                         | key                         |
+|-------------------------------------------|---------------------------------------|-----------------------------|
+| organisation by id (and batch)            | organisations                         | id                          |
+| partners / customers by name (distributor)| organisations.kind-index              | kind, sort_name             |
+| customers of a partner                    | partner_customers (then BatchGet)     | partner_id, customer_id     |
+| user by id (principal, batch)             | users                                 | id                          |
+| users of an organisation                  | users.organisation-index              | organisation_id, email      |
+| unique claim (user e-mail, tenant prefix) | uniques                               | key                         |
+| idempotency record                        | idempotency                           | key (expires via TTL)       |
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    JSONAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from infra.settings import Settings, get_settings
+
+
+class _Meta:
+    billing_mode = "PAY_PER_REQUEST"
+
+
+class OrganisationKindIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "kind-index"
+        projection = AllProjection()
+
+    kind = UnicodeAttribute(hash_key=True)
+    sort_name = UnicodeAttribute(range_key=True)
+
+
+class OrganisationModel(Model):
+    class Meta(_Meta):
+        table_name = "organisations"
+
+    id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute()
+    sort_name = UnicodeAttribute()
+    data = JSONAttribute()
+    version = VersionAttribute()
+    kind_index = OrganisationKindIndex()
+
+
+class PartnerCustomerModel(Model):
+    """Index items: which customers a partner is linked to (the link itself lives on the customer)."""
+
+    class Meta(_Meta):
+        table_name = "partner_customers"
+
+    partner_id = UnicodeAttribute(hash_key=True)
+    customer_id = UnicodeAttribute(range_key=True)
+
+
+class UserOrganisationIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "organisation-index"
+        projection = AllProjection()
+
+    organisation_id = UnicodeAttribute(hash_key=True)
+    email = UnicodeAttribute(range_key=True)
+
+
+class UserModel(Model):
+    class Meta(_Meta):
+        table_name = "users"
+
+    id = UnicodeAttribute(hash_key=True)
+    organisation_id = UnicodeAttribute()
+    email = UnicodeAttribute()
+    data = JSONAttribute()
+    version = VersionAttribute()
+    organisation_index = UserOrganisationIndex()
+
+
+class UniqueClaimModel(Model):
+    class Meta(_Meta):
+        table_name = "uniques"
+
+    key = UnicodeAttribute(hash_key=True)
+    owner_id = UnicodeAttribute()
+
+
+class IdempotencyModel(Model):
+    class Meta(_Meta):
+        table_name = "idempotency"
+
+    key = UnicodeAttribute(hash_key=True)
+    request_hash = UnicodeAttribute()
+    resource_id = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()
+
+
+class CounterModel(Model):
+    """Gap-free sequences (partner numbers, invoice and ticket numbers), advanced in transactions."""
+
+    class Meta(_Meta):
+        table_name = "counters"
+
+    name = UnicodeAttribute(hash_key=True)
+    value = NumberAttribute(default=0)
+
+
+# The logical aggregate name of each model: the table is <TABLE_PREFIX><name>.
+ALL_MODELS: dict[str, type[Model]] = {
+    "organisations": OrganisationModel,
+    "partner_customers": PartnerCustomerModel,
+    "users": UserModel,
+    "uniques": UniqueClaimModel,
+    "idempotency": IdempotencyModel,
+    "counters": CounterModel,
+}
+
+
+def configure(settings: Settings | None = None) -> None:
+    """Point every model at the configured table names and endpoint."""
+    settings = settings or get_settings()
+    for name, model in ALL_MODELS.items():
+        model.Meta.table_name = settings.table_name(name)
+        model.Meta.region = settings.region
+        model.Meta.host = settings.dynamodb_endpoint
+        model._connection = None
+
+
+def create_tables(settings: Settings | None = None) -> None:
+    configure(settings)
+    for model in ALL_MODELS.values():
+        if not model.exists():
+            model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+    ttl_tables = [m for m in ALL_MODELS.values() if any(isinstance(a, TTLAttribute) for a in m.get_attributes().values())]
+    for model in ttl_tables:
+        model.update_ttl(ignore_update_ttl_errors=True)

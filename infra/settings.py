@@ -1,0 +1,54 @@
+"""Settings from environment variables, read once."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+DEV_JWT_SECRET = "partnerhub-local-dev-secret-not-for-production"
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    region: str
+    table_prefix: str
+    dynamodb_endpoint: str | None
+    jwt_issuer: str
+    jwt_audience: str | None
+    jwt_jwks_url: str | None
+    jwt_dev_secret: str | None
+    jwt_user_claim: str
+    graphiql_enabled: bool
+    mail_from: str
+    email_backend: str  # "ses" or "memory"
+
+    def table_name(self, aggregate: str) -> str:
+        return f"{self.table_prefix}{aggregate}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    stage = os.environ.get("STAGE", "dev")
+    return Settings(
+        stage=stage,
+        region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "eu-central-1",
+        table_prefix=os.environ.get("TABLE_PREFIX", f"partnerhub-{stage}-"),
+        dynamodb_endpoint=os.environ.get("DYNAMODB_ENDPOINT") or None,
+        jwt_issuer=os.environ.get("JWT_ISSUER", "partnerhub-local"),
+        jwt_audience=os.environ.get("JWT_AUDIENCE", "partnerhub") or None,
+        jwt_jwks_url=os.environ.get("JWT_JWKS_URL") or None,
+        jwt_dev_secret=os.environ.get("JWT_DEV_SECRET") or None,
+        jwt_user_claim=os.environ.get("JWT_USER_CLAIM", "sub"),
+        graphiql_enabled=_flag("GRAPHIQL_ENABLED"),
+        mail_from=os.environ.get("MAIL_FROM", "no-reply@partnerhub.example"),
+        email_backend=os.environ.get("EMAIL_BACKEND", "ses"),
+    )

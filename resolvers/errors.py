@@ -1,0 +1,32 @@
+"""Maps domain errors onto the `errors` list every mutation payload carries."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Awaitable, Callable, TypeVar
+
+from domain.errors import DomainError, InvalidInputs
+from schema.common import Error
+
+P = TypeVar("P")
+
+
+def to_errors(error: DomainError) -> list[Error]:
+    errors = error.errors if isinstance(error, InvalidInputs) else [error]
+    return [Error(code=e.code, message=e.message, field=e.field, hint=e.hint) for e in errors]
+
+
+def payload_errors(payload_type: Callable[..., P]) -> Callable[[Callable[..., Awaitable[P]]], Callable[..., Awaitable[P]]]:
+    """Turn a DomainError raised by a mutation into ``payload_type(errors=[...])``."""
+
+    def decorate(resolver: Callable[..., Awaitable[P]]) -> Callable[..., Awaitable[P]]:
+        @functools.wraps(resolver)
+        async def wrapper(*args: Any, **kwargs: Any) -> P:
+            try:
+                return await resolver(*args, **kwargs)
+            except DomainError as error:
+                return payload_type(errors=to_errors(error))
+
+        return wrapper
+
+    return decorate

@@ -1,0 +1,185 @@
+"""Resolvers for organisations, partnership links and users: input -> service -> result."""
+
+from __future__ import annotations
+
+import strawberry
+
+from domain import organisations as d
+from domain.organisations import Address, Branch, CustomerOnboarding
+from domain.policy import can_view_organisation
+from domain.services import organisations as service
+from resolvers.context import Info
+from resolvers.errors import payload_errors
+from schema import organisations as t
+from schema.pagination import Connection
+
+# --- input mapping -----------------------------------------------------------------------
+
+
+def address_of(a: t.AddressInput, field: str = "address") -> Address:
+    return Address.create(a.street, a.postal_code, a.city, a.country, field_prefix=field)
+
+
+def onboarding_of(o: t.CustomerOnboardingInput | None) -> CustomerOnboarding | None:
+    if o is None:
+        return None
+    return CustomerOnboarding.create(
+        branches=tuple(
+            Branch(b.name.strip(), address_of(b.address, f"onboarding.branches[{i}].address"), b.receives_goods, b.receives_services)
+            for i, b in enumerate(o.branches)
+        ),
+        branch_billing=o.branch_billing,
+        service_report_email=o.service_report_email,
+        notify_on_new_ticket=tuple(o.notify_on_new_ticket),
+        notify_on_ticket_status_change=tuple(o.notify_on_ticket_status_change),
+        initial_inventory_wanted=o.initial_inventory_wanted,
+        existing_documentation=o.existing_documentation,
+        datev_consultant_number=o.datev_consultant_number,
+    )
+
+
+# --- shared lookups ----------------------------------------------------------------------
+
+
+async def visible_organisation(info: Info, organisation_id: str, kind: d.OrganisationKind | None = None):
+    organisation = await info.context.loaders.organisation_by_id.load(organisation_id)
+    if organisation is None or not can_view_organisation(info.context.principal, organisation):
+        return None
+    if kind is not None and organisation.kind is not kind:
+        return None
+    return t.organisation_of(organisation)
+
+
+# --- queries -----------------------------------------------------------------------------
+
+
+async def me(info: Info) -> t.Viewer:
+    ctx = info.context
+    user = await ctx.loaders.user_by_id.load(ctx.principal.user_id)
+    organisation = await ctx.loaders.organisation_by_id.load(ctx.principal.organisation_id)
+    return t.Viewer(user=t.User.of(user), organisation=t.organisation_of(organisation))
+
+
+async def customer(info: Info, id: strawberry.ID) -> t.Customer | None:
+    return await visible_organisation(info, id, d.OrganisationKind.CUSTOMER)
+
+
+async def partner(info: Info, id: strawberry.ID) -> t.Partner | None:
+    return await visible_organisation(info, id, d.OrganisationKind.PARTNER)
+
+
+async def customers(info: Info, first: int | None = 20, after: str | None = None) -> Connection[t.Customer]:
+    ctx = info.context
+    page = await ctx.run(service.list_customers, ctx.uow(), ctx.principal, first=first, after=after)
+    ctx.loaders.prime_organisations(page.items)
+    return Connection.of(page, t.organisation_of)
+
+
+async def partners(info: Info, first: int | None = 20, after: str | None = None) -> Connection[t.Partner]:
+    ctx = info.context
+    page = await ctx.run(service.list_partners, ctx.uow(), ctx.principal, first=first, after=after)
+    ctx.loaders.prime_organisations(page.items)
+    return Connection.of(page, t.organisation_of)
+
+
+async def users(info: Info, organisation_id: strawberry.ID, first: int | None = 20, after: str | None = None) -> Connection[t.User]:
+    ctx = info.context
+    page = await ctx.run(service.list_users, ctx.uow(), ctx.principal, organisation_id, first=first, after=after)
+    return Connection.of(page, t.User.of)
+
+
+# --- mutations ---------------------------------------------------------------------------
+
+
+@payload_errors(t.PartnerPayload)
+async def partner_create(info: Info, input: t.PartnerCreateInput, idempotency_key: str | None = None) -> t.PartnerPayload:
+    ctx = info.context
+    command = service.NewPartner(input.name, address_of(input.address), input.billing_email, input.vat_id)
+    created = await ctx.run(service.create_partner, ctx.uow(), ctx.principal, command, now=ctx.now, idempotency_key=idempotency_key)
+    return t.PartnerPayload(partner=t.organisation_of(created))
+
+
+@payload_errors(t.CustomerPayload)
+async def customer_create(info: Info, input: t.CustomerCreateInput, idempotency_key: str | None = None) -> t.CustomerPayload:
+    ctx = info.context
+    command = service.NewCustomer(
+        name=input.name,
+        address=address_of(input.address),
+        billing_email=input.billing_email,
+        vat_id=input.vat_id,
+        onboarding=onboarding_of(input.onboarding) or CustomerOnboarding(),
+        partner_id=input.partner_id,
+        billing_mode=input.billing_mode,
+        access_level=input.access_level,
+    )
+    created = await ctx.run(service.create_customer, ctx.uow(), ctx.principal, command, now=ctx.now, idempotency_key=idempotency_key)
+    return t.CustomerPayload(customer=t.organisation_of(created))
+
+
+@payload_errors(t.CustomerPayload)
+async def customer_update(info: Info, id: strawberry.ID, input: t.CustomerUpdateInput) -> t.CustomerPayload:
+    ctx = info.context
+    changes = service.CustomerChanges(
+        name=input.name,
+        address=address_of(input.address) if input.address else None,
+        billing_email=input.billing_email,
+        vat_id=input.vat_id,
+        onboarding=onboarding_of(input.onboarding),
+    )
+    updated = await ctx.run(service.update_customer, ctx.uow(), ctx.principal, id, changes, now=ctx.now)
+    return t.CustomerPayload(customer=t.organisation_of(updated))
+
+
+@payload_errors(t.CustomerPayload)
+async def partnership_create(info: Info, input: t.PartnershipCreateInput) -> t.CustomerPayload:
+    ctx = info.context
+    updated = await ctx.run(
+        service.link_partner, ctx.uow(), ctx.principal, partner_id=input.partner_id, customer_id=input.customer_id,
+        access_level=input.access_level, billing_mode=input.billing_mode, now=ctx.now,
+    )
+    return t.CustomerPayload(customer=t.organisation_of(updated))
+
+
+@payload_errors(t.CustomerPayload)
+async def partnership_access_level_set(info: Info, input: t.PartnershipAccessLevelSetInput) -> t.CustomerPayload:
+    ctx = info.context
+    updated = await ctx.run(
+        service.set_access_level, ctx.uow(), ctx.principal, partner_id=input.partner_id,
+        customer_id=input.customer_id, access_level=input.access_level,
+    )
+    return t.CustomerPayload(customer=t.organisation_of(updated))
+
+
+@payload_errors(t.BillingModeSwitchPayload)
+async def customer_billing_mode_switch(info: Info, input: t.BillingModeSwitchInput) -> t.BillingModeSwitchPayload:
+    ctx = info.context
+    updated, notified = await ctx.run(
+        service.switch_billing_mode, ctx.uow(), ctx.services.mailer, ctx.principal, customer_id=input.customer_id,
+        partner_id=input.partner_id, billing_mode=input.billing_mode, now=ctx.now,
+    )
+    return t.BillingModeSwitchPayload(customer=t.organisation_of(updated), partner_notified=notified)
+
+
+@payload_errors(t.PartnerPayload)
+async def partner_microsoft_ids_set(info: Info, input: t.PartnerMicrosoftIdsSetInput) -> t.PartnerPayload:
+    ctx = info.context
+    updated = await ctx.run(
+        service.set_microsoft_ids, ctx.uow(), ctx.principal, partner_id=input.partner_id,
+        microsoft_partner_network_id=input.microsoft_partner_network_id, microsoft_id=input.microsoft_id,
+    )
+    return t.PartnerPayload(partner=t.organisation_of(updated))
+
+
+@payload_errors(t.UserPayload)
+async def user_create(info: Info, input: t.UserCreateInput, idempotency_key: str | None = None) -> t.UserPayload:
+    ctx = info.context
+    command = service.NewUser(
+        organisation_id=input.organisation_id,
+        email=input.email,
+        name=input.name,
+        role=input.role,
+        permissions=frozenset(input.permissions),
+        permission_level=input.permission_level,
+    )
+    created = await ctx.run(service.create_user, ctx.uow(), ctx.principal, command, now=ctx.now, idempotency_key=idempotency_key)
+    return t.UserPayload(user=t.User.of(created))

@@ -1,0 +1,85 @@
+"""The GraphQL schema: every query and mutation, and the limits that protect them."""
+
+from __future__ import annotations
+
+import logging
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+
+from domain.errors import DomainError
+from resolvers import organisations as org
+from resolvers import node as node_resolvers
+from schema import organisations as t
+from schema.common import Node
+from schema.pagination import Connection
+
+log = logging.getLogger("partnerhub.graphql")
+
+MAX_DEPTH = 10
+MAX_TOKENS = 2_000
+MAX_ALIASES = 20
+
+
+@strawberry.type
+class Query:
+    me: t.Viewer = strawberry.field(resolver=org.me, description="The signed-in user and its organisation.")
+    node: Node | None = strawberry.field(resolver=node_resolvers.node, description="Any object by its id, if you may see it.")
+    customer: t.Customer | None = strawberry.field(resolver=org.customer)
+    partner: t.Partner | None = strawberry.field(resolver=org.partner)
+    customers: Connection[t.Customer] = strawberry.field(
+        resolver=org.customers, description="Distributor: all customers; partner: its linked customers; customer: itself."
+    )
+    partners: Connection[t.Partner] = strawberry.field(resolver=org.partners, description="Distributor: all partners; partner: itself.")
+    users: Connection[t.User] = strawberry.field(resolver=org.users)
+
+
+@strawberry.type
+class Mutation:
+    partner_create: t.PartnerPayload = strawberry.mutation(resolver=org.partner_create)
+    partner_microsoft_ids_set: t.PartnerPayload = strawberry.mutation(
+        resolver=org.partner_microsoft_ids_set,
+        description="Partners enter their Microsoft IDs once; later changes go through the distributor.",
+    )
+    customer_create: t.CustomerPayload = strawberry.mutation(resolver=org.customer_create)
+    customer_update: t.CustomerPayload = strawberry.mutation(resolver=org.customer_update)
+    customer_billing_mode_switch: t.BillingModeSwitchPayload = strawberry.mutation(
+        resolver=org.customer_billing_mode_switch,
+        description="The customer chooses who pays from now on; the partner is e-mailed. Issued invoices never move.",
+    )
+    partnership_create: t.CustomerPayload = strawberry.mutation(resolver=org.partnership_create)
+    partnership_access_level_set: t.CustomerPayload = strawberry.mutation(resolver=org.partnership_access_level_set)
+    user_create: t.UserPayload = strawberry.mutation(resolver=org.user_create)
+
+
+def should_mask(error: GraphQLError) -> bool:
+    """Hide unexpected exceptions; keep GraphQL's own validation messages and domain errors."""
+    original = error.original_error
+    if original is None or isinstance(original, (GraphQLError, DomainError)):
+        return False
+    log.error("unexpected error in %s", error.path, exc_info=original)
+    return True
+
+
+schema = strawberry.Schema(
+    query=Query,
+    mutation=Mutation,
+    types=[t.Distributor, t.Partner, t.Customer, t.User],
+    extensions=[
+        # Factories: a fresh extension per request; the parser and validation caches are module-wide.
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaskErrors(should_mask_error=should_mask, error_message="Unexpected error. It has been logged."),
+    ],
+)

@@ -1,0 +1,40 @@
+"""Types shared by every area: errors, money, the Node interface."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import Enum
+
+import strawberry
+
+from domain.errors import ErrorCode as DomainErrorCode
+from domain.money import Money as DomainMoney
+
+ErrorCode = strawberry.enum(DomainErrorCode, description="Machine-readable reason of an expected failure.")
+
+
+@strawberry.type(description="An expected failure: nothing was changed. `hint` says what to do instead.")
+class Error:
+    code: ErrorCode
+    message: str
+    field: str | None = None
+    hint: str | None = None
+
+
+@strawberry.type
+class Money:
+    amount: Decimal
+    currency: str
+
+    @classmethod
+    def of(cls, money: DomainMoney) -> "Money":
+        return cls(amount=money.rounded().amount, currency=money.currency)
+
+
+@strawberry.interface(description="An object with a globally unique, typed id (e.g. `cus_…`).")
+class Node:
+    id: strawberry.ID
+
+
+def enum_of(domain_enum: type[Enum], description: str | None = None):
+    return strawberry.enum(domain_enum, description=description)

@@ -1,0 +1,325 @@
+"""Organisations, partnership links and users: the public contract."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Union
+
+import strawberry
+
+from domain import organisations as d
+from schema.common import Error, Node, enum_of
+from schema.pagination import Connection
+
+OrganisationKind = enum_of(d.OrganisationKind)
+AccessLevel = enum_of(d.AccessLevel, "FULL: the partner may change the customer and order for it; LIMITED: read only.")
+BillingMode = enum_of(d.BillingMode, "Who is invoiced: the customer at public price, or the partner with its discount.")
+BranchBilling = enum_of(d.BranchBilling)
+Role = enum_of(d.Role)
+PartnerPermission = enum_of(d.PartnerPermission)
+PermissionLevel = enum_of(d.PermissionLevel, "REPORT_ONLY: tickets only; EXTENDED: also statistics, contracts, invoices.")
+
+
+@strawberry.type
+class Address:
+    street: str
+    postal_code: str
+    city: str
+    country: str
+
+    @classmethod
+    def of(cls, a: d.Address) -> "Address":
+        return cls(street=a.street, postal_code=a.postal_code, city=a.city, country=a.country)
+
+
+@strawberry.type
+class Branch:
+    name: str
+    address: Address
+    receives_goods: bool
+    receives_services: bool
+
+
+@strawberry.type
+class CustomerOnboarding:
+    branches: list[Branch]
+    branch_billing: BranchBilling
+    service_report_email: str | None
+    notify_on_new_ticket: list[str]
+    notify_on_ticket_status_change: list[str]
+    initial_inventory_wanted: bool
+    existing_documentation: bool
+    datev_consultant_number: str | None
+
+    @classmethod
+    def of(cls, o: d.CustomerOnboarding) -> "CustomerOnboarding":
+        return cls(
+            branches=[Branch(name=b.name, address=Address.of(b.address), receives_goods=b.receives_goods, receives_services=b.receives_services) for b in o.branches],
+            branch_billing=o.branch_billing,
+            service_report_email=o.service_report_email,
+            notify_on_new_ticket=list(o.notify_on_new_ticket),
+            notify_on_ticket_status_change=list(o.notify_on_ticket_status_change),
+            initial_inventory_wanted=o.initial_inventory_wanted,
+            existing_documentation=o.existing_documentation,
+            datev_consultant_number=o.datev_consultant_number,
+        )
+
+
+@strawberry.type
+class BillingModePeriod:
+    mode: BillingMode
+    since: datetime
+
+
+@strawberry.type(description="The link between a partner and a customer, seen from either side.")
+class PartnerLink:
+    partner_id: strawberry.ID
+    partner_name: str
+    customer_id: strawberry.ID
+    access_level: AccessLevel
+    billing_mode: BillingMode
+    billing_mode_history: list[BillingModePeriod]
+    linked_at: datetime
+
+    @strawberry.field(description="The partner, when the viewer may see it (customers see only the name).")
+    async def partner(self, info: strawberry.Info) -> Annotated["Partner", strawberry.lazy("schema.organisations")] | None:
+        from resolvers.organisations import visible_organisation
+
+        return await visible_organisation(info, self.partner_id, d.OrganisationKind.PARTNER)
+
+    @classmethod
+    def of(cls, customer_id: str, link: d.PartnerLink) -> "PartnerLink":
+        return cls(
+            partner_id=strawberry.ID(link.partner_id),
+            partner_name=link.partner_name,
+            customer_id=strawberry.ID(customer_id),
+            access_level=link.access_level,
+            billing_mode=link.billing_mode,
+            billing_mode_history=[BillingModePeriod(mode=p.mode, since=p.since) for p in link.billing_mode_history],
+            linked_at=link.linked_at,
+        )
+
+
+@strawberry.type
+class Distributor(Node):
+    id: strawberry.ID
+    name: str
+    address: Address
+    billing_email: str
+    created_at: datetime
+
+
+@strawberry.type
+class Partner(Node):
+    id: strawberry.ID
+    name: str
+    address: Address
+    billing_email: str
+    vat_id: str | None
+    created_at: datetime
+    partner_number: int | None
+    tier: str
+    microsoft_partner_network_id: str | None
+    microsoft_id: str | None
+
+
+@strawberry.type
+class Customer(Node):
+    id: strawberry.ID
+    name: str
+    address: Address
+    billing_email: str
+    vat_id: str | None
+    created_at: datetime
+    onboarding: CustomerOnboarding
+    partner_links: list[PartnerLink]
+
+
+Organisation = Annotated[Union[Distributor, Partner, Customer], strawberry.union("Organisation")]
+
+
+def organisation_of(o: d.Organisation) -> Distributor | Partner | Customer:
+    common = dict(id=strawberry.ID(o.id), name=o.name, address=Address.of(o.address), billing_email=o.billing_email, created_at=o.created_at)
+    if o.kind is d.OrganisationKind.CUSTOMER:
+        return Customer(
+            **common,
+            vat_id=o.vat_id,
+            onboarding=CustomerOnboarding.of(o.onboarding or d.CustomerOnboarding()),
+            partner_links=[PartnerLink.of(o.id, link) for link in o.partner_links],
+        )
+    if o.kind is d.OrganisationKind.PARTNER:
+        profile = o.partner_profile or d.PartnerProfile()
+        return Partner(
+            **common,
+            vat_id=o.vat_id,
+            partner_number=profile.partner_number,
+            tier=profile.tier,
+            microsoft_partner_network_id=profile.microsoft_partner_network_id,
+            microsoft_id=profile.microsoft_id,
+        )
+    return Distributor(**common)
+
+
+@strawberry.type
+class User(Node):
+    id: strawberry.ID
+    organisation_id: strawberry.ID
+    organisation_kind: OrganisationKind
+    email: str
+    name: str
+    role: Role
+    permissions: list[PartnerPermission]
+    permission_level: PermissionLevel | None
+    active: bool
+
+    @classmethod
+    def of(cls, u: d.User) -> "User":
+        return cls(
+            id=strawberry.ID(u.id),
+            organisation_id=strawberry.ID(u.organisation_id),
+            organisation_kind=u.organisation_kind,
+            email=u.email,
+            name=u.name,
+            role=u.role,
+            permissions=sorted(u.permissions, key=lambda p: p.value),
+            permission_level=u.permission_level,
+            active=u.active,
+        )
+
+
+@strawberry.type(description="The signed-in user and its organisation.")
+class Viewer:
+    user: User
+    organisation: Organisation
+
+
+CustomerConnection = Connection[Customer]
+PartnerConnection = Connection[Partner]
+UserConnection = Connection[User]
+
+
+# --- inputs ------------------------------------------------------------------------------
+
+
+@strawberry.input
+class AddressInput:
+    street: str
+    postal_code: str
+    city: str
+    country: str = "DE"
+
+
+@strawberry.input
+class BranchInput:
+    name: str
+    address: AddressInput
+    receives_goods: bool = True
+    receives_services: bool = True
+
+
+@strawberry.input
+class CustomerOnboardingInput:
+    branches: list[BranchInput] = strawberry.field(default_factory=list)
+    branch_billing: BranchBilling = d.BranchBilling.CENTRAL
+    service_report_email: str | None = None
+    notify_on_new_ticket: list[str] = strawberry.field(default_factory=list)
+    notify_on_ticket_status_change: list[str] = strawberry.field(default_factory=list)
+    initial_inventory_wanted: bool = False
+    existing_documentation: bool = False
+    datev_consultant_number: str | None = None
+
+
+@strawberry.input
+class PartnerCreateInput:
+    name: str
+    address: AddressInput
+    billing_email: str
+    vat_id: str | None = None
+
+
+@strawberry.input
+class CustomerCreateInput:
+    name: str
+    address: AddressInput
+    billing_email: str
+    vat_id: str | None = None
+    onboarding: CustomerOnboardingInput | None = None
+    partner_id: strawberry.ID | None = strawberry.field(default=None, description="Distributor only: link a partner at once. A partner creating a customer is always linked.")
+    billing_mode: BillingMode = d.BillingMode.PARTNER_PAYS
+    access_level: AccessLevel = d.AccessLevel.FULL
+
+
+@strawberry.input
+class CustomerUpdateInput:
+    name: str | None = None
+    address: AddressInput | None = None
+    billing_email: str | None = None
+    vat_id: str | None = None
+    onboarding: CustomerOnboardingInput | None = None
+
+
+@strawberry.input
+class PartnershipCreateInput:
+    partner_id: strawberry.ID
+    customer_id: strawberry.ID
+    access_level: AccessLevel = d.AccessLevel.FULL
+    billing_mode: BillingMode = d.BillingMode.PARTNER_PAYS
+
+
+@strawberry.input
+class PartnershipAccessLevelSetInput:
+    partner_id: strawberry.ID
+    customer_id: strawberry.ID
+    access_level: AccessLevel
+
+
+@strawberry.input
+class BillingModeSwitchInput:
+    customer_id: strawberry.ID
+    partner_id: strawberry.ID
+    billing_mode: BillingMode
+
+
+@strawberry.input
+class PartnerMicrosoftIdsSetInput:
+    partner_id: strawberry.ID
+    microsoft_partner_network_id: str
+    microsoft_id: str
+
+
+@strawberry.input
+class UserCreateInput:
+    organisation_id: strawberry.ID
+    email: str
+    name: str
+    role: Role
+    permissions: list[PartnerPermission] = strawberry.field(default_factory=list)
+    permission_level: PermissionLevel | None = None
+
+
+# --- payloads ----------------------------------------------------------------------------
+
+
+@strawberry.type
+class PartnerPayload:
+    partner: Partner | None = None
+    errors: list[Error] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CustomerPayload:
+    customer: Customer | None = None
+    errors: list[Error] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class BillingModeSwitchPayload:
+    customer: Customer | None = None
+    partner_notified: bool = False
+    errors: list[Error] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class UserPayload:
+    user: User | None = None
+    errors: list[Error] = strawberry.field(default_factory=list)
