@@ -7,6 +7,7 @@ import logging
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    SchemaExtension,
     MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -60,6 +61,18 @@ class Mutation:
     user_create: t.UserPayload = strawberry.mutation(resolver=org.user_create)
 
 
+class DomainErrorExtensions(SchemaExtension):
+    """Queries report expected failures (a bad cursor, a page too large) with code, field and hint."""
+
+    def on_operation(self):
+        yield
+        result = self.execution_context.result
+        for error in getattr(result, "errors", None) or []:
+            original = error.original_error
+            if isinstance(original, DomainError):
+                error.extensions = {"code": original.code.value, "field": original.field, "hint": original.hint}
+
+
 def should_mask(error: GraphQLError) -> bool:
     """Hide unexpected exceptions; keep GraphQL's own validation messages and domain errors."""
     original = error.original_error
@@ -80,6 +93,7 @@ schema = strawberry.Schema(
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        DomainErrorExtensions,
         lambda: MaskErrors(should_mask_error=should_mask, error_message="Unexpected error. It has been logged."),
     ],
 )

@@ -1,0 +1,1750 @@
+"""Microsoft CSP (New Commerce) subscriptions and reseller SaaS subscriptions.
+
+The CSP ``Subscription`` is a mutable aggregate: each operation validates everything
+first, then changes the object, appends a ``SubscriptionEvent`` and returns an outcome
+with the charges or credits billing must book. A refused operation leaves the object
+untouched. ``preview_change`` runs the very same operation on a deep copy, so a preview
+and the real change can never disagree.
+
+Time model (see ``domain.calendar``): terms and billing cycles are anchored on an
+instant (UTC) and computed as ``anchor + n × months``; pro-rata days are counted on the
+Europe/Berlin calendar dates of the instants involved.
+
+Decided here, where ``DOMAIN.md`` leaves room:
+
+* The 168-hour window is half-open: seats bought at 2023-01-15 10:00 may be removed
+  while ``now < 2023-01-22 10:00``; at 10:00 exactly it has closed.
+* Cancelling removes every seat, so it is allowed only while *every* seat lot's window
+  is open (within 168 hours of the start or renewal and of every later addition).
+* A pro-rata amount counts the day of the change as part of the new state: a seat added
+  or removed on 2023-01-20 in the cycle 2023-01-15..2023-02-15 is charged or credited
+  for 26 of 31 days.
+* Operations (other than ``renew``) are refused while a renewal is due but not yet
+  processed; the service calls ``renew`` first (it is a no-op when nothing is due).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from enum import Enum
+from typing import Callable, Mapping, Union
+
+from domain import ids
+from domain.calendar import (
+    add_months,
+    anchored_period,
+    berlin_date,
+    days_between,
+    ensure_utc,
+    format_utc,
+    next_anchored_after,
+    period_index_containing,
+)
+from domain.catalogue import (
+    Billing,
+    LicenceProgram,
+    PriceLookup,
+    Product,
+    ProductKind,
+    Term,
+    validate_term_billing,
+)
+from domain.errors import (
+    Conflict,
+    DomainError,
+    ErrorCode,
+    NotFound,
+    PreconditionFailed,
+    ValidationFailed,
+)
+from domain.money import Money, round_cents
+from domain.validation import require_email, require_text
+
+CANCELLATION_WINDOW = timedelta(hours=168)
+SYSTEM_ACTOR_ID = "system"  # the actor of scheduled jobs such as renewals
+
+IdFactory = Callable[[str], str]
+
+
+def new_id(prefix: str, id_factory: IdFactory | None = None) -> str:
+    """An opaque id such as ``lot_3f…``; tests inject ``id_factory`` for deterministic ids."""
+    return (id_factory or ids.new_id)(prefix)
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+class CancellationWindowClosed(DomainError):
+    """Seats can no longer be removed: their 168-hour windows have closed.
+
+    ``next_window_opens_at`` is the next renewal (``None`` when auto-renew is off and the
+    subscription simply ends); ``reducible_seats_now`` is how many seats could still go.
+    """
+
+    code = ErrorCode.CANCELLATION_WINDOW_CLOSED
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        next_window_opens_at: datetime | None,
+        reducible_seats_now: int,
+        requested_seats: int,
+        field: str | None = "quantity",
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, field=field, hint=hint)
+        self.next_window_opens_at = next_window_opens_at
+        self.reducible_seats_now = reducible_seats_now
+        self.requested_seats = requested_seats
+
+
+class CspOrderNotReady(PreconditionFailed):
+    """Every missing precondition for a CSP order at once; ``errors`` lists each of them."""
+
+    def __init__(self, errors: list[PreconditionFailed]) -> None:
+        super().__init__(
+            " ".join(error.message for error in errors),
+            field=errors[0].field if len(errors) == 1 else None,
+            hint=errors[0].hint if len(errors) == 1 else None,
+        )
+        self.errors = errors
+
+
+# --- value objects ------------------------------------------------------------------------
+
+
+class SubscriptionStatus(str, Enum):
+    ACTIVE = "ACTIVE"
+    CANCELLED = "CANCELLED"  # stopped at once by a cancellation or by upgrading every seat
+    EXPIRED = "EXPIRED"  # reached its term end with auto-renew off
+
+
+class EndReason(str, Enum):
+    CANCELLED = "CANCELLED"
+    UPGRADED = "UPGRADED"
+    NOT_RENEWED = "NOT_RENEWED"
+
+
+class SubscriptionEventKind(str, Enum):
+    CREATED = "CREATED"
+    IMPORTED = "IMPORTED"
+    SEATS_ADDED = "SEATS_ADDED"
+    SEATS_REDUCED = "SEATS_REDUCED"
+    CANCELLED = "CANCELLED"
+    AUTO_RENEW_CHANGED = "AUTO_RENEW_CHANGED"
+    CHANGE_SCHEDULED = "CHANGE_SCHEDULED"
+    SCHEDULED_CHANGE_REMOVED = "SCHEDULED_CHANGE_REMOVED"  # the user withdrew it
+    SCHEDULED_CHANGE_DELETED = "SCHEDULED_CHANGE_DELETED"  # a mid-term change wiped it, as at Microsoft
+    UPGRADED = "UPGRADED"
+    RENEWED = "RENEWED"
+    EXPIRED = "EXPIRED"
+    USERS_CHANGED = "USERS_CHANGED"
+    ACTIVATED = "ACTIVATED"
+    DEACTIVATED = "DEACTIVATED"
+    NEXT_PAYMENT_DATE_ADVANCED = "NEXT_PAYMENT_DATE_ADVANCED"
+
+
+@dataclass(frozen=True)
+class SubscriptionEvent:
+    event_id: str
+    kind: SubscriptionEventKind
+    at: datetime  # when the change took effect (a late renewal job still records the renewal instant)
+    actor_id: str
+    details: Mapping[str, str] = field(default_factory=dict)
+
+
+def _text(value: object) -> str:
+    if isinstance(value, datetime):
+        return ensure_utc(value).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Money):
+        return str(value.amount)
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _details(**values: object) -> dict[str, str]:
+    return {key: _text(value) for key, value in values.items() if value is not None}
+
+
+@dataclass(frozen=True)
+class SeatLot:
+    """Seats bought together; they share one 168-hour cancellation window."""
+
+    lot_id: str
+    quantity: int
+    added_at: datetime
+
+    @property
+    def cancellation_window_closes_at(self) -> datetime:
+        return self.added_at + CANCELLATION_WINDOW
+
+    def window_open_at(self, now: datetime) -> bool:
+        return self.added_at <= now < self.cancellation_window_closes_at
+
+
+@dataclass(frozen=True)
+class ScheduledChange:
+    """What changes at the next renewal; ``None`` keeps the current value."""
+
+    quantity: int | None = None
+    term: Term | None = None
+    billing: Billing | None = None
+    product_id: str | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return self.quantity is None and self.term is None and self.billing is None and self.product_id is None
+
+
+class ChargeKind(str, Enum):
+    RECURRING = "RECURRING"
+    PRORATA_INCREASE = "PRORATA_INCREASE"
+    CREDIT = "CREDIT"
+
+
+@dataclass(frozen=True)
+class Charge:
+    """An amount billing must book; ``charge_id`` is deterministic so booking it twice is detectable."""
+
+    charge_id: str
+    subscription_id: str
+    customer_id: str
+    partner_id: str
+    kind: ChargeKind
+    period_start: date
+    period_end: date  # exclusive
+    quantity: int
+    unit_price: Money
+    amount: Money  # negative for credits
+    description: str
+
+
+def charge_id_for(subscription_id: str, kind: ChargeKind, period_start: date, period_end: date, reference: str) -> str:
+    """Same subscription, kind, period and reference (lot, event or cycle) → same id."""
+    key = "|".join([subscription_id, kind.value, period_start.isoformat(), period_end.isoformat(), reference])
+    return "chg_" + hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True)
+class BillingCycle:
+    """One billing period of a term: a month for monthly billing, the whole term for annual upfront."""
+
+    index: int  # 0-based within the term
+    starts_at: datetime
+    ends_at: datetime  # exclusive
+
+    @property
+    def start_date(self) -> date:
+        return berlin_date(self.starts_at)
+
+    @property
+    def end_date(self) -> date:
+        return berlin_date(self.ends_at)
+
+    @property
+    def days(self) -> int:
+        return days_between(self.start_date, self.end_date)
+
+
+def prorated_amount(unit_price: Money, seats: int, change_on: date, cycle: BillingCycle) -> Money:
+    """unit price × seats × days left in the cycle (the change day included) ÷ days in the cycle, half-up."""
+    days_left = days_between(change_on, cycle.end_date)
+    exact = unit_price.amount * seats * days_left / cycle.days
+    return Money(round_cents(exact), unit_price.currency)
+
+
+@dataclass(frozen=True)
+class ChangeOutcome:
+    subscription_id: str
+    changed: bool
+    events: tuple[SubscriptionEvent, ...] = ()
+    charges: tuple[Charge, ...] = ()  # credits have negative amounts
+    scheduled_change_deleted: bool = False
+    deleted_scheduled_change: ScheduledChange | None = None
+    affected_lots: tuple[SeatLot, ...] = ()  # the seats added, removed or moved, as they were
+    new_subscription: "Subscription | None" = None  # the opened or upgrade-created subscription
+
+    @property
+    def net_amount(self) -> Money | None:
+        """Sum of every charge and credit of the outcome, or ``None`` if there is none."""
+        if not self.charges:
+            return None
+        total = Money(Decimal("0.00"), self.charges[0].amount.currency)
+        for charge in self.charges:
+            total = total + charge.amount
+        return total
+
+
+class RenewalResult(str, Enum):
+    RENEWED = "RENEWED"
+    EXPIRED = "EXPIRED"
+    NOT_DUE = "NOT_DUE"  # the term end is still ahead: nothing to do
+    NOT_ACTIVE = "NOT_ACTIVE"  # cancelled or already expired: nothing to do
+
+
+@dataclass(frozen=True)
+class RenewalOutcome:
+    subscription_id: str
+    result: RenewalResult
+    renewals: int = 0  # terms started by this call (more than one if the job was late)
+    events: tuple[SubscriptionEvent, ...] = ()
+    charges: tuple[Charge, ...] = ()
+    applied_scheduled_change: ScheduledChange | None = None
+    previous_unit_price: Money | None = None
+    unit_price: Money | None = None
+
+    @property
+    def nothing_to_do(self) -> bool:
+        return self.result in (RenewalResult.NOT_DUE, RenewalResult.NOT_ACTIVE)
+
+
+# --- the CSP subscription aggregate -------------------------------------------------------
+
+
+def _require_count(value: int, field_name: str, label: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValidationFailed(f"{label} must be a whole number of at least 1, not {value!r}.", field=field_name)
+    return value
+
+
+def _take_newest_first(
+    lots: list[SeatLot], seats: int, eligible: Callable[[SeatLot], bool]
+) -> tuple[list[SeatLot], list[SeatLot]]:
+    """Split ``seats`` off the newest eligible lots; returns (remaining lots, taken parts)."""
+    newest_first = sorted(range(len(lots)), key=lambda i: (lots[i].added_at, i), reverse=True)
+    left_in_lot = [lot.quantity for lot in lots]
+    taken: list[SeatLot] = []
+    still_needed = seats
+    for i in newest_first:
+        if still_needed == 0:
+            break
+        if not eligible(lots[i]):
+            continue
+        take = min(still_needed, left_in_lot[i])
+        left_in_lot[i] -= take
+        still_needed -= take
+        taken.append(replace(lots[i], quantity=take))
+    remaining = [replace(lot, quantity=left_in_lot[i]) for i, lot in enumerate(lots) if left_in_lot[i] > 0]
+    return remaining, taken
+
+
+@dataclass
+class Subscription:
+    """A CSP subscription of one product for one customer, ordered by one partner.
+
+    ``started_at`` is when the subscription was created; ``term_anchor_at`` is the instant
+    terms are counted from (the start, the renewal at which the term length changed, or for
+    an upgrade-created subscription its parent's anchor so it shares the parent's term end).
+    The current term is number ``term_index`` from the anchor.
+    """
+
+    id: str
+    customer_id: str
+    partner_id: str
+    product_id: str
+    product_kind: ProductKind
+    term: Term
+    billing: Billing
+    status: SubscriptionStatus
+    auto_renew: bool
+    unit_price: Money  # per seat per billing period, locked for the current term
+    started_at: datetime
+    term_anchor_at: datetime
+    term_index: int
+    seat_lots: list[SeatLot]
+    scheduled_change: ScheduledChange | None = None
+    history: list[SubscriptionEvent] = field(default_factory=list)
+    parent_subscription_id: str | None = None
+    ended_at: datetime | None = None
+    end_reason: EndReason | None = None
+    version: int = 0  # optimistic locking; infra increments it, the domain only carries it
+
+    def __post_init__(self) -> None:
+        validate_term_billing(self.term, self.billing)
+
+    # -- reading --------------------------------------------------------------------------
+
+    @property
+    def quantity(self) -> int:
+        return sum(lot.quantity for lot in self.seat_lots)
+
+    @property
+    def currency(self) -> str:
+        return self.unit_price.currency
+
+    @property
+    def is_active(self) -> bool:
+        return self.status is SubscriptionStatus.ACTIVE
+
+    @property
+    def term_started_at(self) -> datetime:
+        return anchored_period(self.term_anchor_at, self.term.months, self.term_index)[0]
+
+    @property
+    def term_ends_at(self) -> datetime:
+        return anchored_period(self.term_anchor_at, self.term.months, self.term_index)[1]
+
+    @property
+    def next_renewal_at(self) -> datetime | None:
+        """The next renewal instant, or ``None`` if the subscription will not renew."""
+        return self.term_ends_at if self.is_active and self.auto_renew else None
+
+    @property
+    def next_window_opens_at(self) -> datetime | None:
+        """When seats can next be removed after today's windows: the next renewal."""
+        return self.next_renewal_at
+
+    @property
+    def cycles_per_term(self) -> int:
+        return self.term.months // self.billing.months
+
+    def billing_cycles(self) -> list[BillingCycle]:
+        """The billing cycles of the current term: 12 for annual term billed monthly, else 1."""
+        first = self.term_index * self.cycles_per_term
+        return [
+            BillingCycle(index, *anchored_period(self.term_anchor_at, self.billing.months, first + index))
+            for index in range(self.cycles_per_term)
+        ]
+
+    def billing_cycle_at(self, instant: datetime) -> BillingCycle:
+        instant = ensure_utc(instant)
+        index = period_index_containing(self.term_anchor_at, self.billing.months, instant)
+        index -= self.term_index * self.cycles_per_term
+        if not 0 <= index < self.cycles_per_term:
+            raise ValidationFailed(
+                f"{format_utc(instant)} is outside the current term "
+                f"({format_utc(self.term_started_at)} to {format_utc(self.term_ends_at)}).",
+                field="at",
+            )
+        first = self.term_index * self.cycles_per_term
+        return BillingCycle(index, *anchored_period(self.term_anchor_at, self.billing.months, first + index))
+
+    def open_lots(self, now: datetime) -> list[SeatLot]:
+        now = ensure_utc(now)
+        return [lot for lot in self.seat_lots if lot.window_open_at(now)]
+
+    def reducible_seats(self, now: datetime) -> int:
+        return sum(lot.quantity for lot in self.open_lots(now))
+
+    # -- guards and helpers ---------------------------------------------------------------
+
+    def _require_changeable(self, now: datetime) -> datetime:
+        now = ensure_utc(now)
+        if self.status is SubscriptionStatus.CANCELLED:
+            how = "had all its seats upgraded" if self.end_reason is EndReason.UPGRADED else "was cancelled"
+            ended = f" at {format_utc(self.ended_at)}" if self.ended_at else ""
+            raise Conflict(
+                f"Subscription {self.id} {how}{ended}; it cannot be changed or restored.",
+                field="subscriptionId",
+                hint="Order a new subscription instead.",
+            )
+        if self.status is SubscriptionStatus.EXPIRED:
+            raise Conflict(
+                f"Subscription {self.id} expired at {format_utc(self.ended_at or self.term_ends_at)} "
+                "and cannot be changed.",
+                field="subscriptionId",
+                hint="Order a new subscription instead.",
+            )
+        if now >= self.term_ends_at:
+            raise Conflict(
+                f"The term of subscription {self.id} ended at {format_utc(self.term_ends_at)} and the renewal "
+                "has not been processed yet.",
+                field="subscriptionId",
+                hint="Renew the subscription first, then retry the change.",
+            )
+        if now < self.started_at or now < self.term_started_at:
+            raise ValidationFailed(
+                f"A change at {format_utc(now)} would predate the current term of subscription {self.id}.",
+                field="at",
+            )
+        return now
+
+    def _record(
+        self,
+        kind: SubscriptionEventKind,
+        at: datetime,
+        actor_id: str,
+        details: dict[str, str],
+        id_factory: IdFactory | None,
+    ) -> SubscriptionEvent:
+        event = SubscriptionEvent(new_id("evt", id_factory), kind, at, actor_id, details)
+        self.history.append(event)
+        return event
+
+    def _delete_scheduled_change(
+        self, reason: SubscriptionEventKind, now: datetime, actor_id: str, id_factory: IdFactory | None
+    ) -> tuple[ScheduledChange | None, list[SubscriptionEvent]]:
+        """A mid-term change wipes the change scheduled for the renewal, as Microsoft does."""
+        deleted = self.scheduled_change
+        if deleted is None:
+            return None, []
+        self.scheduled_change = None
+        event = self._record(
+            SubscriptionEventKind.SCHEDULED_CHANGE_DELETED,
+            now,
+            actor_id,
+            _details(reason=reason, **_scheduled_details(deleted)),
+            id_factory,
+        )
+        return deleted, [event]
+
+    def _charge(
+        self,
+        kind: ChargeKind,
+        *,
+        period_start: date,
+        period_end: date,
+        quantity: int,
+        amount: Money,
+        reference: str,
+        description: str,
+        subscription: "Subscription | None" = None,
+    ) -> Charge:
+        owner = subscription or self
+        return Charge(
+            charge_id=charge_id_for(owner.id, kind, period_start, period_end, reference),
+            subscription_id=owner.id,
+            customer_id=owner.customer_id,
+            partner_id=owner.partner_id,
+            kind=kind,
+            period_start=period_start,
+            period_end=period_end,
+            quantity=quantity,
+            unit_price=owner.unit_price,
+            amount=amount,
+            description=description,
+        )
+
+    def _window_closed(self, *, requested: int, reducible: int, cancelling: bool) -> CancellationWindowClosed:
+        renewal = self.next_window_opens_at
+        if cancelling:
+            what = (
+                f"Subscription {self.id} cannot be cancelled now: {self.quantity - reducible} of its "
+                f"{self.quantity} seats are past their 168-hour cancellation window."
+            )
+        else:
+            what = (
+                f"{requested} seat(s) cannot be removed now: only {reducible} seat(s) are still inside "
+                "their 168-hour cancellation window."
+            )
+        if reducible and cancelling:
+            what += f" Up to {reducible} seat(s) can still be removed now."
+        if renewal is not None:
+            message = f"{what} The next window opens with the renewal at {format_utc(renewal)}."
+            hint = (
+                f"Schedule the change for the renewal at {format_utc(renewal)}, or turn auto-renew off "
+                "so the subscription ends then."
+            )
+        else:
+            message = f"{what} Auto-renew is off, so the subscription ends at {format_utc(self.term_ends_at)}."
+            hint = (
+                f"Let it end at {format_utc(self.term_ends_at)}, or turn auto-renew on and schedule the change "
+                "for the renewal."
+            )
+        return CancellationWindowClosed(
+            message,
+            next_window_opens_at=renewal,
+            reducible_seats_now=reducible,
+            requested_seats=requested,
+            field="subscriptionId" if cancelling else "quantity",
+            hint=hint,
+        )
+
+    # -- quantity ---------------------------------------------------------------------------
+
+    def increase_seats(
+        self, seats: int, *, now: datetime, actor_id: str, id_factory: IdFactory | None = None
+    ) -> ChangeOutcome:
+        """Add seats now, as a new lot with its own 168-hour window.
+
+        Charged pro rata for the rest of the current billing cycle: the rest of the month
+        for monthly billing (later months are billed by the recurring charge), the rest of
+        the term for annual upfront billing. The term's locked unit price applies.
+        """
+        now = self._require_changeable(now)
+        _require_count(seats, "seats", "The number of seats to add")
+        lot = SeatLot(new_id("lot", id_factory), seats, now)
+        cycle = self.billing_cycle_at(now)
+        today = berlin_date(now)
+        amount = prorated_amount(self.unit_price, seats, today, cycle)
+        charges = []
+        if amount.amount:
+            charges.append(
+                self._charge(
+                    ChargeKind.PRORATA_INCREASE,
+                    period_start=today,
+                    period_end=cycle.end_date,
+                    quantity=seats,
+                    amount=amount,
+                    reference=lot.lot_id,
+                    description=(
+                        f"{seats} seat(s) added on {today.isoformat()}: {self.unit_price} × {seats} × "
+                        f"{days_between(today, cycle.end_date)}/{cycle.days} days"
+                    ),
+                )
+            )
+        self.seat_lots.append(lot)
+        event = self._record(
+            SubscriptionEventKind.SEATS_ADDED,
+            now,
+            actor_id,
+            _details(
+                seats=seats,
+                lot_id=lot.lot_id,
+                quantity=self.quantity,
+                cancellation_window_closes_at=lot.cancellation_window_closes_at,
+                charged=amount,
+            ),
+            id_factory,
+        )
+        deleted, deletion_events = self._delete_scheduled_change(event.kind, now, actor_id, id_factory)
+        return ChangeOutcome(
+            self.id,
+            True,
+            events=(event, *deletion_events),
+            charges=tuple(charges),
+            scheduled_change_deleted=deleted is not None,
+            deleted_scheduled_change=deleted,
+            affected_lots=(lot,),
+        )
+
+    def reduce_seats(
+        self, seats: int, *, now: datetime, actor_id: str, id_factory: IdFactory | None = None
+    ) -> ChangeOutcome:
+        """Remove seats whose 168-hour window is still open, newest lots first, with a pro-rata credit.
+
+        Removing every seat is not a reduction: use ``cancel``.
+        """
+        now = self._require_changeable(now)
+        _require_count(seats, "seats", "The number of seats to remove")
+        if seats > self.quantity:
+            raise ValidationFailed(
+                f"Cannot remove {seats} seats: subscription {self.id} has only {self.quantity}.",
+                field="quantity",
+            )
+        if seats == self.quantity:
+            raise ValidationFailed(
+                "A reduction cannot leave 0 seats.",
+                field="quantity",
+                hint="Cancel the subscription instead (cancellation is a separate operation).",
+            )
+        reducible = self.reducible_seats(now)
+        if seats > reducible:
+            raise self._window_closed(requested=seats, reducible=reducible, cancelling=False)
+        remaining, removed = _take_newest_first(self.seat_lots, seats, lambda lot: lot.window_open_at(now))
+        cycle = self.billing_cycle_at(now)
+        today = berlin_date(now)
+        credit = -prorated_amount(self.unit_price, seats, today, cycle)
+        self.seat_lots = remaining
+        event = self._record(
+            SubscriptionEventKind.SEATS_REDUCED,
+            now,
+            actor_id,
+            _details(
+                seats=seats,
+                quantity=self.quantity,
+                lot_ids=",".join(lot.lot_id for lot in removed),
+                credited=credit,
+            ),
+            id_factory,
+        )
+        charges = []
+        if credit.amount:
+            charges.append(
+                self._charge(
+                    ChargeKind.CREDIT,
+                    period_start=today,
+                    period_end=cycle.end_date,
+                    quantity=seats,
+                    amount=credit,
+                    reference=event.event_id,
+                    description=(
+                        f"{seats} seat(s) removed on {today.isoformat()}: {self.unit_price} × {seats} × "
+                        f"{days_between(today, cycle.end_date)}/{cycle.days} unused days credited"
+                    ),
+                )
+            )
+        deleted, deletion_events = self._delete_scheduled_change(event.kind, now, actor_id, id_factory)
+        return ChangeOutcome(
+            self.id,
+            True,
+            events=(event, *deletion_events),
+            charges=tuple(charges),
+            scheduled_change_deleted=deleted is not None,
+            deleted_scheduled_change=deleted,
+            affected_lots=tuple(removed),
+        )
+
+    def change_quantity(
+        self, quantity: int, *, now: datetime, actor_id: str, id_factory: IdFactory | None = None
+    ) -> ChangeOutcome:
+        """Set the seat count: more seats is an increase, fewer a reduction, the same count a no-op."""
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+            raise ValidationFailed(f"The quantity must be a whole number, not {quantity!r}.", field="quantity")
+        if quantity == 0:
+            self._require_changeable(now)
+            raise ValidationFailed(
+                "The quantity cannot be set to 0.",
+                field="quantity",
+                hint="Cancel the subscription instead (cancellation is a separate operation).",
+            )
+        if quantity > self.quantity:
+            return self.increase_seats(quantity - self.quantity, now=now, actor_id=actor_id, id_factory=id_factory)
+        if quantity < self.quantity:
+            return self.reduce_seats(self.quantity - quantity, now=now, actor_id=actor_id, id_factory=id_factory)
+        self._require_changeable(now)
+        return ChangeOutcome(self.id, False)
+
+    def cancel(self, *, now: datetime, actor_id: str, id_factory: IdFactory | None = None) -> ChangeOutcome:
+        """Stop the subscription at once, crediting the unused part of the current billing cycle.
+
+        Allowed only while every seat lot is inside its 168-hour window (cancelling removes all
+        seats, and seats past their window cannot be removed). A cancelled subscription can
+        never be changed or restored.
+        """
+        now = self._require_changeable(now)
+        reducible = self.reducible_seats(now)
+        if reducible < self.quantity:
+            raise self._window_closed(requested=self.quantity, reducible=reducible, cancelling=True)
+        cycle = self.billing_cycle_at(now)
+        today = berlin_date(now)
+        seats = self.quantity
+        removed = tuple(self.seat_lots)
+        credit = -prorated_amount(self.unit_price, seats, today, cycle)
+        self.seat_lots = []
+        self.status = SubscriptionStatus.CANCELLED
+        self.ended_at = now
+        self.end_reason = EndReason.CANCELLED
+        event = self._record(
+            SubscriptionEventKind.CANCELLED, now, actor_id, _details(seats=seats, credited=credit), id_factory
+        )
+        charges = []
+        if credit.amount:
+            charges.append(
+                self._charge(
+                    ChargeKind.CREDIT,
+                    period_start=today,
+                    period_end=cycle.end_date,
+                    quantity=seats,
+                    amount=credit,
+                    reference=event.event_id,
+                    description=(
+                        f"Cancelled on {today.isoformat()}: {self.unit_price} × {seats} × "
+                        f"{days_between(today, cycle.end_date)}/{cycle.days} unused days credited"
+                    ),
+                )
+            )
+        deleted, deletion_events = self._delete_scheduled_change(event.kind, now, actor_id, id_factory)
+        return ChangeOutcome(
+            self.id,
+            True,
+            events=(event, *deletion_events),
+            charges=tuple(charges),
+            scheduled_change_deleted=deleted is not None,
+            deleted_scheduled_change=deleted,
+            affected_lots=removed,
+        )
+
+    # -- renewal settings -----------------------------------------------------------------
+
+    def set_auto_renew(
+        self, enabled: bool, *, now: datetime, actor_id: str, id_factory: IdFactory | None = None
+    ) -> ChangeOutcome:
+        """Turn auto-renew on or off. Off also deletes the scheduled change: there is no renewal to apply it to."""
+        now = self._require_changeable(now)
+        if not isinstance(enabled, bool):
+            raise ValidationFailed(f"Auto-renew is on or off, not {enabled!r}.", field="autoRenew")
+        if self.auto_renew == enabled:
+            return ChangeOutcome(self.id, False)
+        self.auto_renew = enabled
+        event = self._record(
+            SubscriptionEventKind.AUTO_RENEW_CHANGED,
+            now,
+            actor_id,
+            _details(auto_renew=enabled, term_ends_at=self.term_ends_at),
+            id_factory,
+        )
+        deleted, deletion_events = (None, [])
+        if not enabled:
+            deleted, deletion_events = self._delete_scheduled_change(event.kind, now, actor_id, id_factory)
+        return ChangeOutcome(
+            self.id,
+            True,
+            events=(event, *deletion_events),
+            scheduled_change_deleted=deleted is not None,
+            deleted_scheduled_change=deleted,
+        )
+
+    def schedule_change(
+        self,
+        change: ScheduledChange,
+        *,
+        now: datetime,
+        actor_id: str,
+        price_lookup: PriceLookup,
+        product: Product | None = None,
+        id_factory: IdFactory | None = None,
+    ) -> ChangeOutcome:
+        """Schedule quantity, term, billing or product for the next renewal (replacing any earlier one).
+
+        ``product`` must be given when the change names a product. The new offer must have a
+        price on the renewal date, so the renewal cannot fail for want of one.
+        """
+        now = self._require_changeable(now)
+        if not self.auto_renew:
+            raise Conflict(
+                f"Subscription {self.id} will not renew (auto-renew is off), so nothing can be scheduled "
+                "for a renewal.",
+                field="autoRenew",
+                hint="Turn auto-renew on first.",
+            )
+        if change.is_empty:
+            raise ValidationFailed("The scheduled change changes nothing.", field="scheduledChange")
+        if change.quantity is not None:
+            _require_count(change.quantity, "scheduledChange.quantity", "The quantity after the renewal")
+        term = change.term or self.term
+        billing = change.billing or self.billing
+        validate_term_billing(term, billing, field="scheduledChange.billing")
+        product_id = change.product_id or self.product_id
+        if change.product_id is not None:
+            if product is None or product.id != change.product_id:
+                raise ValidationFailed(
+                    "The product to switch to at the renewal must be given.", field="scheduledChange.productId"
+                )
+            if product.kind is not ProductKind.CSP_NCE:
+                raise ValidationFailed(
+                    f"{product.name} is not a New Commerce subscription product.",
+                    field="scheduledChange.productId",
+                )
+        price_lookup(product_id, term, billing, berlin_date(self.term_ends_at), currency=self.currency)
+        replaced = self.scheduled_change
+        self.scheduled_change = change
+        event = self._record(
+            SubscriptionEventKind.CHANGE_SCHEDULED,
+            now,
+            actor_id,
+            _details(renewal_at=self.term_ends_at, replaced=replaced is not None, **_scheduled_details(change)),
+            id_factory,
+        )
+        return ChangeOutcome(self.id, True, events=(event,))
+
+    def remove_scheduled_change(
+        self, *, now: datetime, actor_id: str, id_factory: IdFactory | None = None
+    ) -> ChangeOutcome:
+        now = self._require_changeable(now)
+        removed = self.scheduled_change
+        if removed is None:
+            return ChangeOutcome(self.id, False)
+        self.scheduled_change = None
+        event = self._record(
+            SubscriptionEventKind.SCHEDULED_CHANGE_REMOVED, now, actor_id, _scheduled_details(removed), id_factory
+        )
+        return ChangeOutcome(self.id, True, events=(event,))
+
+    # -- upgrade --------------------------------------------------------------------------
+
+    def upgrade(
+        self,
+        *,
+        from_product: Product,
+        to_product: Product,
+        seats: int | None = None,
+        now: datetime,
+        actor_id: str,
+        price_lookup: PriceLookup,
+        id_factory: IdFactory | None = None,
+    ) -> ChangeOutcome:
+        """Move ``seats`` (default all) to a new subscription of a higher product.
+
+        The new subscription shares this one's anchor, term and billing, so it ends when
+        this term ends; the moved seats keep their lots (and so their 168-hour windows),
+        newest lots first. Its unit price comes from the price list on the upgrade date.
+        Charges: this subscription is credited the unused part of the current billing cycle
+        for the moved seats and the new one is charged pro rata for the same days, so the
+        customer pays the difference. Upgrading is allowed at any time; moving every seat
+        ends this subscription (CANCELLED, reason UPGRADED).
+        """
+        now = self._require_changeable(now)
+        if from_product.id != self.product_id:
+            raise ValidationFailed(
+                f"Subscription {self.id} is for {self.product_id}, not {from_product.id}.", field="productId"
+            )
+        if to_product.kind is not ProductKind.CSP_NCE or not from_product.can_upgrade_to(to_product):
+            targets = ", ".join(sorted(from_product.upgrade_targets)) or "none"
+            raise ValidationFailed(
+                f"{to_product.name} is not an upgrade of {from_product.name}.",
+                field="targetProductId",
+                hint=f"Upgrades of {from_product.name}: {targets}.",
+            )
+        seats = self.quantity if seats is None else _require_count(seats, "seats", "The number of seats to upgrade")
+        if seats > self.quantity:
+            raise ValidationFailed(
+                f"Cannot upgrade {seats} seats: subscription {self.id} has only {self.quantity}.", field="seats"
+            )
+        today = berlin_date(now)
+        new_price = price_lookup(to_product.id, self.term, self.billing, today, currency=self.currency)
+        remaining, moved = _take_newest_first(self.seat_lots, seats, lambda lot: True)
+        cycle = self.billing_cycle_at(now)
+        days_text = f"{days_between(today, cycle.end_date)}/{cycle.days} days"
+
+        upgraded = Subscription(
+            id=new_id("sub", id_factory),
+            customer_id=self.customer_id,
+            partner_id=self.partner_id,
+            product_id=to_product.id,
+            product_kind=to_product.kind,
+            term=self.term,
+            billing=self.billing,
+            status=SubscriptionStatus.ACTIVE,
+            auto_renew=self.auto_renew,
+            unit_price=new_price,
+            started_at=now,
+            term_anchor_at=self.term_anchor_at,
+            term_index=self.term_index,
+            seat_lots=list(moved),
+            parent_subscription_id=self.id,
+        )
+        created = upgraded._record(
+            SubscriptionEventKind.CREATED,
+            now,
+            actor_id,
+            _details(
+                upgraded_from=self.id,
+                product_id=to_product.id,
+                quantity=seats,
+                unit_price=new_price,
+                term_ends_at=upgraded.term_ends_at,
+            ),
+            id_factory,
+        )
+
+        self.seat_lots = remaining
+        if not remaining:
+            self.status = SubscriptionStatus.CANCELLED
+            self.ended_at = now
+            self.end_reason = EndReason.UPGRADED
+        event = self._record(
+            SubscriptionEventKind.UPGRADED,
+            now,
+            actor_id,
+            _details(seats=seats, quantity=self.quantity, to_subscription_id=upgraded.id, to_product_id=to_product.id),
+            id_factory,
+        )
+        credit = -prorated_amount(self.unit_price, seats, today, cycle)
+        charge = prorated_amount(new_price, seats, today, cycle)
+        charges = []
+        if credit.amount:
+            charges.append(
+                self._charge(
+                    ChargeKind.CREDIT,
+                    period_start=today,
+                    period_end=cycle.end_date,
+                    quantity=seats,
+                    amount=credit,
+                    reference=event.event_id,
+                    description=f"{seats} seat(s) upgraded to {to_product.name}: unused {days_text} credited",
+                )
+            )
+        if charge.amount:
+            charges.append(
+                self._charge(
+                    ChargeKind.PRORATA_INCREASE,
+                    period_start=today,
+                    period_end=cycle.end_date,
+                    quantity=seats,
+                    amount=charge,
+                    reference=created.event_id,
+                    description=(
+                        f"{seats} seat(s) upgraded from {from_product.name}: {new_price} × {seats} × {days_text}"
+                    ),
+                    subscription=upgraded,
+                )
+            )
+        deleted, deletion_events = self._delete_scheduled_change(event.kind, now, actor_id, id_factory)
+        return ChangeOutcome(
+            self.id,
+            True,
+            events=(event, *deletion_events),
+            charges=tuple(charges),
+            scheduled_change_deleted=deleted is not None,
+            deleted_scheduled_change=deleted,
+            affected_lots=tuple(moved),
+            new_subscription=upgraded,
+        )
+
+    # -- renewal --------------------------------------------------------------------------
+
+    def renew(
+        self,
+        price_lookup: PriceLookup,
+        *,
+        now: datetime,
+        actor_id: str = SYSTEM_ACTOR_ID,
+        id_factory: IdFactory | None = None,
+    ) -> RenewalOutcome:
+        """Process every renewal due at ``now``; a no-op when the term end is still ahead.
+
+        With auto-renew off the subscription expires at its term end. Otherwise a new term
+        starts at the old term end, with the scheduled change applied, the unit price of the
+        price list valid on the renewal date (Berlin) and all seats merged into one lot whose
+        window opens at the renewal. A term-length change re-anchors on the renewal instant.
+        If the job ran late, each missed renewal is processed in turn at its own price.
+        If a price lookup fails the error propagates; discard the object (do not save it).
+        """
+        now = ensure_utc(now)
+        if not self.is_active:
+            return RenewalOutcome(self.id, RenewalResult.NOT_ACTIVE)
+        if now < self.term_ends_at:
+            return RenewalOutcome(self.id, RenewalResult.NOT_DUE)
+        previous_price = self.unit_price
+        applied = self.scheduled_change
+        events: list[SubscriptionEvent] = []
+        charges: list[Charge] = []
+        renewals = 0
+        while self.is_active and now >= self.term_ends_at:
+            renewal_at = self.term_ends_at
+            if not self.auto_renew:
+                quantity = self.quantity
+                self.status = SubscriptionStatus.EXPIRED
+                self.ended_at = renewal_at
+                self.end_reason = EndReason.NOT_RENEWED
+                self.seat_lots = []
+                self.scheduled_change = None
+                events.append(
+                    self._record(
+                        SubscriptionEventKind.EXPIRED,
+                        renewal_at,
+                        actor_id,
+                        _details(quantity=quantity, processed_at=now),
+                        id_factory,
+                    )
+                )
+                break
+            change = self.scheduled_change or ScheduledChange()
+            term = change.term or self.term
+            billing = change.billing or self.billing
+            product_id = change.product_id or self.product_id
+            quantity = change.quantity or self.quantity
+            price = price_lookup(product_id, term, billing, berlin_date(renewal_at), currency=self.currency)
+            price_before = self.unit_price
+            if term.months != self.term.months:
+                self.term_anchor_at, self.term_index = renewal_at, 0
+            else:
+                self.term_index += 1
+            self.term, self.billing, self.product_id, self.unit_price = term, billing, product_id, price
+            self.seat_lots = [SeatLot(new_id("lot", id_factory), quantity, renewal_at)]
+            self.scheduled_change = None
+            renewals += 1
+            events.append(
+                self._record(
+                    SubscriptionEventKind.RENEWED,
+                    renewal_at,
+                    actor_id,
+                    _details(
+                        product_id=product_id,
+                        term=term,
+                        billing=billing,
+                        quantity=quantity,
+                        unit_price=price,
+                        previous_unit_price=price_before,
+                        term_ends_at=self.term_ends_at,
+                        scheduled_change_applied=not change.is_empty,
+                        processed_at=now,
+                    ),
+                    id_factory,
+                )
+            )
+            first_cycle_charge = recurring_charge_for_cycle(self, 0)
+            if first_cycle_charge is not None:
+                charges.append(first_cycle_charge)
+        return RenewalOutcome(
+            self.id,
+            RenewalResult.RENEWED if renewals else RenewalResult.EXPIRED,
+            renewals=renewals,
+            events=tuple(events),
+            charges=tuple(charges),
+            applied_scheduled_change=applied if renewals else None,
+            previous_unit_price=previous_price,
+            unit_price=self.unit_price,
+        )
+
+
+def _scheduled_details(change: ScheduledChange) -> dict[str, str]:
+    return _details(
+        scheduled_quantity=change.quantity,
+        scheduled_term=change.term,
+        scheduled_billing=change.billing,
+        scheduled_product_id=change.product_id,
+    )
+
+
+# --- creating subscriptions ---------------------------------------------------------------
+
+
+def open_subscription(
+    *,
+    customer_id: str,
+    partner_id: str,
+    product: Product,
+    term: Term,
+    billing: Billing,
+    quantity: int,
+    now: datetime,
+    actor_id: str,
+    price_lookup: PriceLookup,
+    auto_renew: bool = True,
+    currency: str = "EUR",
+    id_factory: IdFactory | None = None,
+) -> ChangeOutcome:
+    """Order a New Commerce subscription starting now; ``outcome.new_subscription`` is it.
+
+    The outcome carries the charge for the first billing cycle. Order preconditions
+    (``assert_csp_order_ready``) and add-on bases are checked by the caller beforehand.
+    """
+    now = ensure_utc(now)
+    if product.kind is ProductKind.CSP_LEGACY:
+        raise ValidationFailed(
+            f"{product.name} is a legacy CSP product; since March 2022 only New Commerce can be ordered.",
+            field="productId",
+            hint="Order the New Commerce version of the product.",
+        )
+    if product.kind is not ProductKind.CSP_NCE:
+        raise ValidationFailed(
+            f"{product.name} is not sold as a CSP subscription ({product.kind.value}).",
+            field="productId",
+            hint="Perpetual licences are one-time purchases; SaaS products have their own subscriptions.",
+        )
+    validate_term_billing(term, billing)
+    _require_count(quantity, "quantity", "The quantity")
+    price = price_lookup(product.id, term, billing, berlin_date(now), currency=currency)
+    subscription = Subscription(
+        id=new_id("sub", id_factory),
+        customer_id=customer_id,
+        partner_id=partner_id,
+        product_id=product.id,
+        product_kind=product.kind,
+        term=term,
+        billing=billing,
+        status=SubscriptionStatus.ACTIVE,
+        auto_renew=auto_renew,
+        unit_price=price,
+        started_at=now,
+        term_anchor_at=now,
+        term_index=0,
+        seat_lots=[SeatLot(new_id("lot", id_factory), quantity, now)],
+    )
+    event = subscription._record(
+        SubscriptionEventKind.CREATED,
+        now,
+        actor_id,
+        _details(
+            product_id=product.id,
+            term=term,
+            billing=billing,
+            quantity=quantity,
+            unit_price=price,
+            auto_renew=auto_renew,
+            term_ends_at=subscription.term_ends_at,
+        ),
+        id_factory,
+    )
+    first = recurring_charge_for_cycle(subscription, 0)
+    return ChangeOutcome(
+        subscription.id,
+        True,
+        events=(event,),
+        charges=(first,) if first else (),
+        affected_lots=tuple(subscription.seat_lots),
+        new_subscription=subscription,
+    )
+
+
+def import_legacy_subscription(
+    *,
+    customer_id: str,
+    partner_id: str,
+    product: Product,
+    term: Term,
+    billing: Billing,
+    quantity: int,
+    unit_price: Money,
+    started_at: datetime,
+    auto_renew: bool,
+    now: datetime,
+    actor_id: str,
+    id_factory: IdFactory | None = None,
+) -> ChangeOutcome:
+    """Take over an existing legacy (pre-New-Commerce) subscription with its own renewal dates.
+
+    Its terms stay anchored on its original start; ``unit_price`` is the price locked for the
+    running term. From the next renewal on it takes the price list's prices like any other.
+    """
+    now = ensure_utc(now)
+    started_at = ensure_utc(started_at)
+    if product.kind is not ProductKind.CSP_LEGACY:
+        raise ValidationFailed(f"{product.name} is not a legacy CSP product.", field="productId")
+    validate_term_billing(term, billing)
+    _require_count(quantity, "quantity", "The quantity")
+    if started_at > now:
+        raise ValidationFailed("A legacy subscription cannot start in the future.", field="startedAt")
+    term_index = period_index_containing(started_at, term.months, now)
+    term_started_at = anchored_period(started_at, term.months, term_index)[0]
+    subscription = Subscription(
+        id=new_id("sub", id_factory),
+        customer_id=customer_id,
+        partner_id=partner_id,
+        product_id=product.id,
+        product_kind=product.kind,
+        term=term,
+        billing=billing,
+        status=SubscriptionStatus.ACTIVE,
+        auto_renew=auto_renew,
+        unit_price=unit_price,
+        started_at=started_at,
+        term_anchor_at=started_at,
+        term_index=term_index,
+        seat_lots=[SeatLot(new_id("lot", id_factory), quantity, term_started_at)],
+    )
+    event = subscription._record(
+        SubscriptionEventKind.IMPORTED,
+        now,
+        actor_id,
+        _details(quantity=quantity, unit_price=unit_price, term_ends_at=subscription.term_ends_at),
+        id_factory,
+    )
+    return ChangeOutcome(subscription.id, True, events=(event,), new_subscription=subscription)
+
+
+# --- billing ------------------------------------------------------------------------------
+
+
+def billing_cycles(subscription: Subscription) -> list[BillingCycle]:
+    """Cycle boundaries of the current term: 12 monthly cycles for P1Y/MONTHLY, else one."""
+    return subscription.billing_cycles()
+
+
+def recurring_charge_for_cycle(subscription: Subscription, cycle_index: int) -> Charge | None:
+    """The regular charge for cycle ``cycle_index`` of the current term, or ``None`` if nothing is due.
+
+    Bill a cycle when it starts. Seats are those held since the cycle start: seats added
+    later were charged pro rata when added. A cycle that began before the subscription
+    existed (an upgrade-created one) was charged pro rata at creation, so it yields ``None``.
+    """
+    if not subscription.is_active:
+        return None
+    cycles = subscription.billing_cycles()
+    if not 0 <= cycle_index < len(cycles):
+        raise ValidationFailed(
+            f"The current term has billing cycles 0 to {len(cycles) - 1}, not {cycle_index}.", field="cycleIndex"
+        )
+    cycle = cycles[cycle_index]
+    if cycle.starts_at < subscription.started_at:
+        return None
+    quantity = sum(lot.quantity for lot in subscription.seat_lots if lot.added_at <= cycle.starts_at)
+    if quantity == 0:
+        return None
+    amount = (subscription.unit_price * quantity).rounded()
+    return subscription._charge(
+        ChargeKind.RECURRING,
+        period_start=cycle.start_date,
+        period_end=cycle.end_date,
+        quantity=quantity,
+        amount=amount,
+        reference=f"term{subscription.term_index}-cycle{cycle_index}",
+        description=(
+            f"{subscription.product_id} {subscription.term.value}/{subscription.billing.value}: {quantity} × "
+            f"{subscription.unit_price}, {cycle.start_date.isoformat()} to {cycle.end_date.isoformat()}"
+        ),
+    )
+
+
+def renew(
+    subscription: Subscription,
+    price_lookup: PriceLookup,
+    now: datetime,
+    *,
+    actor_id: str = SYSTEM_ACTOR_ID,
+    id_factory: IdFactory | None = None,
+) -> RenewalOutcome:
+    """Idempotent renewal step for the scheduled job; see ``Subscription.renew``."""
+    return subscription.renew(price_lookup, now=now, actor_id=actor_id, id_factory=id_factory)
+
+
+def price_after_next_renewal(subscription: Subscription, price_lookup: PriceLookup) -> Money | None:
+    """The unit price the next renewal will lock (scheduled change and announced prices included)."""
+    renewal = subscription.next_renewal_at
+    if renewal is None:
+        return None
+    change = subscription.scheduled_change or ScheduledChange()
+    try:
+        return price_lookup(
+            change.product_id or subscription.product_id,
+            change.term or subscription.term,
+            change.billing or subscription.billing,
+            berlin_date(renewal),
+            currency=subscription.currency,
+        )
+    except NotFound:
+        return None
+
+
+# --- changes as data, and the preview -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IncreaseSeats:
+    seats: int
+
+
+@dataclass(frozen=True)
+class ReduceSeats:
+    seats: int
+
+
+@dataclass(frozen=True)
+class SetQuantity:
+    quantity: int
+
+
+@dataclass(frozen=True)
+class CancelSubscription:
+    pass
+
+
+@dataclass(frozen=True)
+class SetAutoRenew:
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class ScheduleChange:
+    change: ScheduledChange
+    product: Product | None = None  # required when the change names a product
+
+
+@dataclass(frozen=True)
+class RemoveScheduledChange:
+    pass
+
+
+@dataclass(frozen=True)
+class UpgradeSeats:
+    from_product: Product
+    to_product: Product
+    seats: int | None = None
+
+
+SubscriptionChange = Union[
+    IncreaseSeats,
+    ReduceSeats,
+    SetQuantity,
+    CancelSubscription,
+    SetAutoRenew,
+    ScheduleChange,
+    RemoveScheduledChange,
+    UpgradeSeats,
+]
+
+
+def apply_change(
+    subscription: Subscription,
+    change: SubscriptionChange,
+    *,
+    now: datetime,
+    actor_id: str,
+    price_lookup: PriceLookup,
+    id_factory: IdFactory | None = None,
+) -> ChangeOutcome:
+    """Run one change on ``subscription`` (mutating it): the single entry point for services and previews."""
+    common = dict(now=now, actor_id=actor_id, id_factory=id_factory)
+    if isinstance(change, IncreaseSeats):
+        return subscription.increase_seats(change.seats, **common)
+    if isinstance(change, ReduceSeats):
+        return subscription.reduce_seats(change.seats, **common)
+    if isinstance(change, SetQuantity):
+        return subscription.change_quantity(change.quantity, **common)
+    if isinstance(change, CancelSubscription):
+        return subscription.cancel(**common)
+    if isinstance(change, SetAutoRenew):
+        return subscription.set_auto_renew(change.enabled, **common)
+    if isinstance(change, ScheduleChange):
+        return subscription.schedule_change(change.change, price_lookup=price_lookup, product=change.product, **common)
+    if isinstance(change, RemoveScheduledChange):
+        return subscription.remove_scheduled_change(**common)
+    if isinstance(change, UpgradeSeats):
+        return subscription.upgrade(
+            from_product=change.from_product,
+            to_product=change.to_product,
+            seats=change.seats,
+            price_lookup=price_lookup,
+            **common,
+        )
+    raise TypeError(f"unknown subscription change {change!r}")
+
+
+@dataclass(frozen=True)
+class PreviewResult:
+    allowed: bool
+    refusal: DomainError | None
+    amount: Money | None  # net of charges (positive) and credits (negative); None if nothing is billed
+    charges: tuple[Charge, ...]
+    cancellation_window_deadlines: tuple[datetime, ...]  # of the lots added, removed or moved
+    next_window_opens_at: datetime | None
+    scheduled_change_would_be_deleted: bool
+    price_after_next_renewal: Money | None
+    next_renewal_at: datetime | None
+    quantity_after: int
+
+
+def preview_change(
+    subscription: Subscription,
+    change: SubscriptionChange,
+    now: datetime,
+    price_lookup: PriceLookup,
+    *,
+    actor_id: str = "preview",
+    id_factory: IdFactory | None = None,
+) -> PreviewResult:
+    """What ``change`` would do at ``now``, computed by running it on a deep copy."""
+    trial = copy.deepcopy(subscription)
+    try:
+        outcome = apply_change(
+            trial, change, now=now, actor_id=actor_id, price_lookup=price_lookup, id_factory=id_factory
+        )
+    except DomainError as refusal:
+        return PreviewResult(
+            allowed=False,
+            refusal=refusal,
+            amount=None,
+            charges=(),
+            cancellation_window_deadlines=(),
+            next_window_opens_at=(
+                refusal.next_window_opens_at
+                if isinstance(refusal, CancellationWindowClosed)
+                else subscription.next_window_opens_at
+            ),
+            scheduled_change_would_be_deleted=False,
+            price_after_next_renewal=price_after_next_renewal(subscription, price_lookup),
+            next_renewal_at=subscription.next_renewal_at,
+            quantity_after=subscription.quantity,
+        )
+    return PreviewResult(
+        allowed=True,
+        refusal=None,
+        amount=outcome.net_amount,
+        charges=outcome.charges,
+        cancellation_window_deadlines=tuple(lot.cancellation_window_closes_at for lot in outcome.affected_lots),
+        next_window_opens_at=trial.next_window_opens_at,
+        scheduled_change_would_be_deleted=outcome.scheduled_change_deleted,
+        price_after_next_renewal=price_after_next_renewal(trial, price_lookup),
+        next_renewal_at=trial.next_renewal_at,
+        quantity_after=trial.quantity,
+    )
+
+
+# --- CSP order preconditions --------------------------------------------------------------
+
+
+class TenantState(str, Enum):
+    NONE = "NONE"
+    CREATED = "CREATED"  # created by us: <prefix>.onmicrosoft.com
+    LINK_PENDING = "LINK_PENDING"  # link e-mail sent, not yet confirmed and verified
+    LINKED = "LINKED"
+
+
+@dataclass(frozen=True)
+class CspReadiness:
+    """What a CSP order needs to know about the partner and the customer."""
+
+    partner_mpn_id: str | None
+    partner_microsoft_id: str | None
+    tenant_state: TenantState
+    tenant_domain: str | None
+    mca_accepted_at: datetime | None
+    eligibility: frozenset[LicenceProgram] = frozenset()
+
+
+def csp_order_precondition_failures(readiness: CspReadiness, product: Product) -> list[PreconditionFailed]:
+    """Every unmet precondition for ordering ``product``, each with the field and what to do."""
+    if not product.kind.is_ordered_through_csp:
+        raise ValidationFailed(f"{product.name} is not ordered through CSP.", field="productId")
+    failures: list[PreconditionFailed] = []
+    if not (readiness.partner_mpn_id or "").strip():
+        failures.append(
+            PreconditionFailed(
+                "The partner has not entered its Microsoft Partner Network ID.",
+                field="partner.microsoftPartnerNetworkId",
+                hint="Enter the MPN ID in the partner's CSP settings.",
+            )
+        )
+    if not (readiness.partner_microsoft_id or "").strip():
+        failures.append(
+            PreconditionFailed(
+                "The partner has not entered its Microsoft ID.",
+                field="partner.microsoftId",
+                hint="Enter the Microsoft ID in the partner's CSP settings.",
+            )
+        )
+    if readiness.tenant_state is TenantState.NONE:
+        failures.append(
+            PreconditionFailed(
+                "The customer has no Microsoft tenant.",
+                field="customer.tenant",
+                hint="Create a new tenant (choose a prefix) or link the customer's existing tenant.",
+            )
+        )
+    elif readiness.tenant_state is TenantState.LINK_PENDING:
+        failures.append(
+            PreconditionFailed(
+                "The link to the customer's Microsoft tenant is not confirmed yet.",
+                field="customer.tenant",
+                hint="The customer's admin must confirm the link from the e-mail; then verify the link.",
+            )
+        )
+    if readiness.mca_accepted_at is None:
+        failures.append(
+            PreconditionFailed(
+                "The customer has not accepted the Microsoft Customer Agreement.",
+                field="customer.microsoftCustomerAgreement",
+                hint="Record the customer's acceptance of the Microsoft Customer Agreement (who and when).",
+            )
+        )
+    needs_domain = (
+        product.licence_program in (LicenceProgram.EDUCATION, LicenceProgram.NON_PROFIT)
+        or product.kind is ProductKind.PERPETUAL
+    )
+    if needs_domain and not (readiness.tenant_domain or "").strip():
+        failures.append(
+            PreconditionFailed(
+                f"{product.name} needs the customer's Microsoft tenant domain on file.",
+                field="customer.tenantDomain",
+                hint="Store the tenant's default domain for the customer.",
+            )
+        )
+    program = product.licence_program
+    if program is not LicenceProgram.COMMERCIAL and program not in readiness.eligibility:
+        who = "the distributor (on request)" if program is LicenceProgram.EDUCATION else "Microsoft only"
+        failures.append(
+            PreconditionFailed(
+                f"The customer has no {program.value.lower().replace('_', '-')} eligibility for {product.name}.",
+                field="customer.eligibility",
+                hint=f"Request the {program.value.lower().replace('_', '-')} status; it is granted by {who}.",
+            )
+        )
+    return failures
+
+
+def assert_csp_order_ready(readiness: CspReadiness, product: Product) -> None:
+    """Raise ``CspOrderNotReady`` listing every unmet precondition, if any."""
+    failures = csp_order_precondition_failures(readiness, product)
+    if failures:
+        raise CspOrderNotReady(failures)
+
+
+# --- reseller SaaS subscriptions (e-mail signature product style) --------------------------
+
+
+class SaasStatus(str, Enum):
+    ACTIVE = "ACTIVE"
+    INACTIVE = "INACTIVE"
+
+
+class SaasCustomerAccess(str, Enum):
+    DESIGN_MANAGEMENT = "DESIGN_MANAGEMENT"
+    BILLING = "BILLING"  # stays with the reseller: never granted by an invitation
+
+
+@dataclass(frozen=True)
+class SaasInvitation:
+    """The customer's contact invited to manage its own signature designs."""
+
+    contact_name: str
+    email: str
+    invited_at: datetime
+
+    @property
+    def grants(self) -> frozenset[SaasCustomerAccess]:
+        return frozenset({SaasCustomerAccess.DESIGN_MANAGEMENT})
+
+
+def _invitation(contact_name: str | None, email: str | None, now: datetime) -> SaasInvitation | None:
+    has_name, has_email = bool((contact_name or "").strip()), bool((email or "").strip())
+    if not has_name and not has_email:
+        return None
+    if not has_name:
+        raise ValidationFailed(
+            "Inviting the customer needs the contact's name.",
+            field="invitation.contactName",
+            hint="Enter the contact's name, or leave both name and e-mail empty to manage the designs yourself.",
+        )
+    if not has_email:
+        raise ValidationFailed(
+            "Inviting the customer needs the contact's e-mail address.",
+            field="invitation.email",
+            hint="Enter the contact's e-mail, or leave both name and e-mail empty to manage the designs yourself.",
+        )
+    return SaasInvitation(
+        contact_name=require_text(contact_name, "invitation.contactName", label="Contact name"),
+        email=require_email(email, "invitation.email"),
+        invited_at=now,
+    )
+
+
+@dataclass
+class SaasSubscription:
+    """A reseller's subscription for one customer; the reseller is billed monthly.
+
+    The first month is paid at creation, so the next payment is due one month later;
+    payment dates are anchored on the creation date (Berlin): created 2024-01-31 → due
+    2024-02-29, 2024-03-31, 2024-04-30.
+    """
+
+    id: str
+    partner_id: str
+    product_id: str
+    customer_company_name: str
+    users: int
+    status: SaasStatus
+    billing_anchor_date: date
+    next_payment_date: date
+    created_at: datetime
+    customer_id: str | None = None
+    invitation: SaasInvitation | None = None
+    history: list[SubscriptionEvent] = field(default_factory=list)
+    version: int = 0
+
+    def _record(
+        self,
+        kind: SubscriptionEventKind,
+        now: datetime,
+        actor_id: str,
+        details: dict[str, str],
+        id_factory: IdFactory | None,
+    ) -> SubscriptionEvent:
+        event = SubscriptionEvent(new_id("evt", id_factory), kind, now, actor_id, details)
+        self.history.append(event)
+        return event
+
+    def change_users(
+        self, users: int, *, now: datetime, actor_id: str, id_factory: IdFactory | None = None
+    ) -> SubscriptionEvent | None:
+        now = ensure_utc(now)
+        _require_count(users, "users", "The number of users")
+        if users == self.users:
+            return None
+        previous, self.users = self.users, users
+        return self._record(
+            SubscriptionEventKind.USERS_CHANGED,
+            now,
+            actor_id,
+            _details(users=users, previous_users=previous),
+            id_factory,
+        )
+
+    def deactivate(
+        self, *, now: datetime, actor_id: str, id_factory: IdFactory | None = None
+    ) -> SubscriptionEvent | None:
+        now = ensure_utc(now)
+        if self.status is SaasStatus.INACTIVE:
+            return None
+        self.status = SaasStatus.INACTIVE
+        return self._record(SubscriptionEventKind.DEACTIVATED, now, actor_id, {}, id_factory)
+
+    def activate(
+        self, *, now: datetime, actor_id: str, id_factory: IdFactory | None = None
+    ) -> SubscriptionEvent | None:
+        """Reactivating makes the next anchored payment date on or after today due."""
+        now = ensure_utc(now)
+        if self.status is SaasStatus.ACTIVE:
+            return None
+        self.status = SaasStatus.ACTIVE
+        today = berlin_date(now)
+        self.next_payment_date = next_anchored_after(self.billing_anchor_date, 1, today - timedelta(days=1))
+        return self._record(
+            SubscriptionEventKind.ACTIVATED,
+            now,
+            actor_id,
+            _details(next_payment_date=self.next_payment_date),
+            id_factory,
+        )
+
+    def advance_next_payment_date(
+        self, *, now: datetime, actor_id: str = SYSTEM_ACTOR_ID, id_factory: IdFactory | None = None
+    ) -> SubscriptionEvent | None:
+        """After a payment: the next payment date becomes the first anchored date after today.
+
+        Idempotent (running it twice on one day moves the date once); a no-op while inactive
+        or while the current payment date is still ahead.
+        """
+        now = ensure_utc(now)
+        today = berlin_date(now)
+        if self.status is not SaasStatus.ACTIVE or self.next_payment_date > today:
+            return None
+        previous = self.next_payment_date
+        self.next_payment_date = next_anchored_after(self.billing_anchor_date, 1, today)
+        return self._record(
+            SubscriptionEventKind.NEXT_PAYMENT_DATE_ADVANCED,
+            now,
+            actor_id,
+            _details(paid_date=previous, next_payment_date=self.next_payment_date),
+            id_factory,
+        )
+
+
+def new_saas_subscription(
+    *,
+    partner_id: str,
+    product: Product,
+    customer_company_name: str,
+    users: int,
+    now: datetime,
+    actor_id: str,
+    customer_id: str | None = None,
+    invite_contact_name: str | None = None,
+    invite_email: str | None = None,
+    id_factory: IdFactory | None = None,
+) -> SaasSubscription:
+    """Create a reseller SaaS subscription, optionally inviting the customer to manage its designs."""
+    now = ensure_utc(now)
+    if product.kind is not ProductKind.SAAS:
+        raise ValidationFailed(f"{product.name} is not a reseller SaaS product.", field="productId")
+    company = require_text(customer_company_name, "customerCompanyName", label="Customer company name")
+    _require_count(users, "users", "The number of users")
+    invitation = _invitation(invite_contact_name, invite_email, now)
+    today = berlin_date(now)
+    subscription = SaasSubscription(
+        id=new_id("sub", id_factory),
+        partner_id=partner_id,
+        product_id=product.id,
+        customer_company_name=company,
+        users=users,
+        status=SaasStatus.ACTIVE,
+        billing_anchor_date=today,
+        next_payment_date=add_months(today, 1),
+        created_at=now,
+        customer_id=customer_id,
+        invitation=invitation,
+    )
+    subscription._record(
+        SubscriptionEventKind.CREATED,
+        now,
+        actor_id,
+        _details(
+            product_id=product.id,
+            users=users,
+            customer_company_name=company,
+            invited_email=invitation.email if invitation else None,
+        ),
+        id_factory,
+    )
+    return subscription

@@ -1,0 +1,135 @@
+"""Who may see and change what: every role against every kind of organisation.
+
+Demo data: partner NordIT is linked (FULL) to customers Hanse and Kanzlei; SüdCloud to Alpen;
+Direktkunde has no partner. One row per (actor, resource): visible or not.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+ORGANISATION = """query($id: ID!) { node(id: $id) { id ... on Customer { name } ... on Partner { name } ... on Distributor { name } } }"""
+
+ACTORS = ["distributor", "nordit_admin", "nordit_sales", "suedcloud_admin", "hanse_it", "hanse_staff", "kanzlei_office", "alpen_owner"]
+
+# resource -> the actors that may read it
+VISIBLE_TO = {
+    ("customer", "hanse"): {"distributor", "nordit_admin", "nordit_sales", "hanse_it", "hanse_staff"},
+    ("customer", "kanzlei"): {"distributor", "nordit_admin", "nordit_sales", "kanzlei_office"},
+    ("customer", "alpen"): {"distributor", "suedcloud_admin", "alpen_owner"},
+    ("customer", "direkt"): {"distributor"},
+    ("partner", "nordit"): {"distributor", "nordit_admin", "nordit_sales"},
+    ("partner", "suedcloud"): {"distributor", "suedcloud_admin"},
+    ("distributor", None): {"distributor"},
+}
+
+
+def resource_id(demo, kind, key):
+    if kind == "customer":
+        return demo.customers[key].id
+    if kind == "partner":
+        return demo.partners[key].id
+    return demo.distributor.id
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+def test_each_actor_sees_exactly_the_organisations_it_may(as_user, demo, actor):
+    api = as_user(actor)
+    seen = {
+        resource
+        for resource in VISIBLE_TO
+        if api(ORGANISATION, {"id": resource_id(demo, *resource)})["node"] is not None
+    }
+    expected = {resource for resource, actors in VISIBLE_TO.items() if actor in actors}
+    assert seen == expected
+
+
+CUSTOMERS = "{ customers(first: 100) { nodes { id } } }"
+
+
+@pytest.mark.parametrize(
+    "actor,expected",
+    [
+        ("distributor", {"hanse", "kanzlei", "alpen", "direkt"}),
+        ("nordit_admin", {"hanse", "kanzlei"}),
+        ("nordit_sales", {"hanse", "kanzlei"}),
+        ("suedcloud_admin", {"alpen"}),
+        ("hanse_it", {"hanse"}),
+        ("hanse_staff", {"hanse"}),
+        ("alpen_owner", {"alpen"}),
+    ],
+)
+def test_customer_list_holds_only_visible_customers(as_user, demo, actor, expected):
+    ids = {n["id"] for n in as_user(actor)(CUSTOMERS)["customers"]["nodes"]}
+    assert ids == {demo.customers[k].id for k in expected}
+
+
+def test_customers_see_the_partner_name_but_not_the_partner_record(as_user, demo):
+    data = as_user("hanse_it")(
+        "query($id: ID!) { customer(id: $id) { partnerLinks { partnerName partner { id } } } }",
+        {"id": demo.customers["hanse"].id},
+    )
+    assert data["customer"]["partnerLinks"] == [{"partnerName": "NordIT Systemhaus GmbH", "partner": None}]
+
+
+USERS = "query($org: ID!) { users(organisationId: $org, first: 50) { nodes { email } } }"
+
+
+@pytest.mark.parametrize(
+    "actor,org_kind,org_key,sees_users",
+    [
+        ("distributor", "customer", "hanse", True),
+        ("nordit_admin", "customer", "hanse", True),  # FULL link
+        ("nordit_admin", "customer", "alpen", False),
+        ("hanse_it", "customer", "hanse", True),  # extended
+        ("hanse_staff", "customer", "hanse", False),  # report only
+        ("kanzlei_office", "customer", "hanse", False),
+        ("nordit_admin", "partner", "nordit", True),
+        ("suedcloud_admin", "partner", "nordit", False),
+    ],
+)
+def test_user_lists_follow_the_policy(as_user, demo, actor, org_kind, org_key, sees_users):
+    nodes = as_user(actor)(USERS, {"org": resource_id(demo, org_kind, org_key)})["users"]["nodes"]
+    assert bool(nodes) is sees_users
+
+
+UPDATE = """mutation($id: ID!) { customerUpdate(id: $id, input: {name: "Renamed GmbH"}) { customer { name } errors { code } } }"""
+
+
+@pytest.mark.parametrize(
+    "actor,customer,outcome",
+    [
+        ("distributor", "direkt", "OK"),
+        ("nordit_admin", "hanse", "OK"),
+        ("nordit_sales", "hanse", "OK"),  # has CUSTOMER_MANAGEMENT
+        ("nordit_admin", "alpen", "NOT_FOUND"),  # not linked: existence is not revealed
+        ("hanse_it", "hanse", "FORBIDDEN"),
+        ("alpen_owner", "hanse", "NOT_FOUND"),
+    ],
+)
+def test_who_may_change_a_customer(as_user, demo, actor, customer, outcome):
+    result = as_user(actor)(UPDATE, {"id": demo.customers[customer].id})["customerUpdate"]
+    assert (result["errors"][0]["code"] if result["errors"] else "OK") == outcome
+
+
+def test_limited_access_partner_may_read_but_not_change(as_user, demo):
+    link = as_user("distributor")(
+        """mutation($p: ID!, $c: ID!) { partnershipAccessLevelSet(input: {partnerId: $p, customerId: $c, accessLevel: LIMITED}) {
+             customer { partnerLinks { accessLevel } } errors { code } } }""",
+        {"p": demo.partners["nordit"].id, "c": demo.customers["hanse"].id},
+    )
+    assert link["partnershipAccessLevelSet"]["customer"]["partnerLinks"] == [{"accessLevel": "LIMITED"}]
+    api = as_user("nordit_admin")
+    assert api(ORGANISATION, {"id": demo.customers["hanse"].id})["node"]["name"] == "Hanse Logistik AG"
+    result = api(UPDATE, {"id": demo.customers["hanse"].id})["customerUpdate"]
+    assert result["errors"][0]["code"] == "FORBIDDEN"
+
+
+@pytest.mark.parametrize("actor,allowed", [("distributor", True), ("nordit_admin", False), ("hanse_it", False)])
+def test_only_the_distributor_creates_partners(as_user, actor, allowed):
+    result = as_user(actor)(
+        """mutation { partnerCreate(input: {name: "Neu GmbH", billingEmail: "a@neu.de",
+             address: {street: "Weg 1", postalCode: "12345", city: "Kiel"}}) { partner { id } errors { code } } }"""
+    )["partnerCreate"]
+    assert (result["partner"] is not None) is allowed
+    assert result["errors"] == ([] if allowed else [{"code": "FORBIDDEN"}])

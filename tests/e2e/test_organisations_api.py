@@ -1,0 +1,205 @@
+"""Organisations and users through GraphQL: creation, bad input, idempotency, billing-mode switch."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.dynamo.models import OrganisationModel, UserModel
+from tests.request_counter import count_requests
+
+CREATE_CUSTOMER = """
+mutation($input: CustomerCreateInput!, $key: String) {
+  customerCreate(input: $input, idempotencyKey: $key) {
+    customer { id name billingEmail partnerLinks { partnerName billingMode accessLevel }
+               onboarding { branchBilling datevConsultantNumber serviceReportEmail notifyOnNewTicket
+                            initialInventoryWanted existingDocumentation branches { name address { city } } } }
+    errors { code field message hint }
+  }
+}"""
+
+
+def customer_input(**overrides):
+    base = {
+        "name": "Nordlicht Apotheke OHG",
+        "billingEmail": "buchhaltung@nordlicht.example",
+        "address": {"street": "Ostweg 5", "postalCode": "24103", "city": "Kiel"},
+        "onboarding": {
+            "branches": [{"name": "Filiale Lübeck", "address": {"street": "Holstenstr. 2", "postalCode": "23552", "city": "Lübeck"}}],
+            "branchBilling": "PER_BRANCH",
+            "serviceReportEmail": "it@nordlicht.example",
+            "notifyOnNewTicket": ["it@nordlicht.example"],
+            "initialInventoryWanted": True,
+            "existingDocumentation": True,
+            "datevConsultantNumber": "45678",
+        },
+    }
+    base.update(overrides)
+    return base
+
+
+def organisation_count() -> int:
+    return OrganisationModel.count()  # test-only helper; the app never scans
+
+
+def test_partner_creates_a_customer_with_boarding_data_and_is_linked(as_user):
+    result = as_user("nordit_sales")(CREATE_CUSTOMER, {"input": customer_input()})["customerCreate"]
+    assert result["errors"] == []
+    customer = result["customer"]
+    assert customer["partnerLinks"] == [{"partnerName": "NordIT Systemhaus GmbH", "billingMode": "PARTNER_PAYS", "accessLevel": "FULL"}]
+    assert customer["onboarding"] == {
+        "branchBilling": "PER_BRANCH",
+        "datevConsultantNumber": "45678",
+        "serviceReportEmail": "it@nordlicht.example",
+        "notifyOnNewTicket": ["it@nordlicht.example"],
+        "initialInventoryWanted": True,
+        "existingDocumentation": True,
+        "branches": [{"name": "Filiale Lübeck", "address": {"city": "Lübeck"}}],
+    }
+    listed = as_user("nordit_admin")("{ customers(first: 100) { nodes { id } } }")["customers"]["nodes"]
+    assert {"id": customer["id"]} in listed
+
+
+@pytest.mark.parametrize(
+    "overrides,field,code",
+    [
+        ({"name": "  "}, "name", "INVALID_INPUT"),
+        ({"billingEmail": "buchhaltung@"}, "billingEmail", "INVALID_INPUT"),
+        ({"onboarding": {"datevConsultantNumber": "12-34"}}, "onboarding.datevConsultantNumber", "INVALID_INPUT"),
+        ({"onboarding": {"serviceReportEmail": "it at nordlicht"}}, "onboarding.serviceReportEmail", "INVALID_INPUT"),
+        ({"address": {"street": "", "postalCode": "24103", "city": "Kiel"}}, "address.street", "INVALID_INPUT"),
+        ({"partnerId": "ptn_unknown"}, "partnerId", "NOT_FOUND"),
+    ],
+)
+def test_bad_input_gets_a_typed_error_and_writes_nothing(as_user, overrides, field, code):
+    before = organisation_count()
+    with count_requests() as count:
+        result = as_user("distributor")(CREATE_CUSTOMER, {"input": customer_input(**overrides)})["customerCreate"]
+    assert result["customer"] is None
+    assert [(e["code"], e["field"]) for e in result["errors"]] == [(code, field)]
+    assert result["errors"][0]["message"]
+    assert organisation_count() == before
+    assert not {"PutItem", "TransactWriteItems", "UpdateItem"} & set(count.operations)
+
+
+def test_unknown_customer_id_is_a_typed_not_found(as_user):
+    result = as_user("distributor")(
+        """mutation { customerUpdate(id: "cus_nope", input: {name: "X"}) { customer { id } errors { code field } } }"""
+    )["customerUpdate"]
+    assert result == {"customer": None, "errors": [{"code": "NOT_FOUND", "field": "id"}]}
+
+
+def test_retry_with_same_idempotency_key_returns_the_first_customer_and_writes_nothing(as_user):
+    api = as_user("nordit_admin")
+    first = api(CREATE_CUSTOMER, {"input": customer_input(), "key": "order-42"})["customerCreate"]["customer"]
+    before = organisation_count()
+    with count_requests() as count:
+        again = api(CREATE_CUSTOMER, {"input": customer_input(), "key": "order-42"})["customerCreate"]
+    assert again["errors"] == [] and again["customer"]["id"] == first["id"]
+    assert organisation_count() == before
+    assert not {"PutItem", "TransactWriteItems", "UpdateItem"} & set(count.operations)
+
+
+def test_same_idempotency_key_with_other_input_is_refused(as_user):
+    api = as_user("nordit_admin")
+    api(CREATE_CUSTOMER, {"input": customer_input(), "key": "order-43"})
+    before = organisation_count()
+    result = api(CREATE_CUSTOMER, {"input": customer_input(name="Anderer Name GmbH"), "key": "order-43"})["customerCreate"]
+    assert result["customer"] is None
+    assert result["errors"][0]["code"] == "IDEMPOTENCY_KEY_REUSED" and result["errors"][0]["field"] == "idempotencyKey"
+    assert organisation_count() == before
+
+
+def test_idempotency_keys_are_scoped_to_the_organisation(as_user):
+    one = as_user("nordit_admin")(CREATE_CUSTOMER, {"input": customer_input(), "key": "same-key"})["customerCreate"]["customer"]
+    other = as_user("suedcloud_admin")(CREATE_CUSTOMER, {"input": customer_input(), "key": "same-key"})["customerCreate"]["customer"]
+    assert one["id"] != other["id"]
+
+
+CREATE_USER = """mutation($input: UserCreateInput!) { userCreate(input: $input) { user { id email role permissionLevel } errors { code field } } }"""
+
+
+def test_user_e_mail_addresses_are_unique(as_user, demo):
+    before = UserModel.count()
+    result = as_user("distributor")(
+        CREATE_USER,
+        {"input": {"organisationId": demo.customers["hanse"].id, "email": "it@hanse.example", "name": "Dup", "role": "CUSTOMER_USER", "permissionLevel": "REPORT_ONLY"}},
+    )["userCreate"]
+    assert result["errors"] == [{"code": "ALREADY_EXISTS", "field": "email"}]
+    assert UserModel.count() == before
+
+
+def test_partner_admin_adds_a_report_only_user_to_a_linked_customer(as_user, demo):
+    result = as_user("nordit_admin")(
+        CREATE_USER,
+        {"input": {"organisationId": demo.customers["hanse"].id, "email": "lager@hanse.example", "name": "Lars Lager",
+                   "role": "CUSTOMER_USER", "permissionLevel": "REPORT_ONLY"}},
+    )["userCreate"]
+    assert result["errors"] == []
+    assert result["user"]["permissionLevel"] == "REPORT_ONLY"
+
+
+SWITCH = """mutation($c: ID!, $p: ID!, $mode: BillingMode!) {
+  customerBillingModeSwitch(input: {customerId: $c, partnerId: $p, billingMode: $mode}) {
+    partnerNotified customer { partnerLinks { billingMode billingModeHistory { mode } } } errors { code } } }"""
+
+
+def test_customer_switches_billing_mode_and_the_partner_is_e_mailed(as_user, demo, services):
+    ids = {"c": demo.customers["hanse"].id, "p": demo.partners["nordit"].id}
+    result = as_user("hanse_it")(SWITCH, {**ids, "mode": "CUSTOMER_PAYS"})["customerBillingModeSwitch"]
+    assert result["errors"] == [] and result["partnerNotified"] is True
+    assert result["customer"]["partnerLinks"][0]["billingMode"] == "CUSTOMER_PAYS"
+    assert [h["mode"] for h in result["customer"]["partnerLinks"][0]["billingModeHistory"]] == ["PARTNER_PAYS", "CUSTOMER_PAYS"]
+    mails = services.mailer.to("billing@nordit.example")
+    assert len(mails) == 1 and "Hanse Logistik AG" in mails[0].subject
+
+
+def test_switching_to_the_current_mode_sends_no_e_mail(as_user, demo, services):
+    ids = {"c": demo.customers["hanse"].id, "p": demo.partners["nordit"].id}
+    result = as_user("hanse_it")(SWITCH, {**ids, "mode": "PARTNER_PAYS"})["customerBillingModeSwitch"]
+    assert result["partnerNotified"] is False and services.mailer.sent == []
+
+
+@pytest.mark.parametrize("actor,code", [("hanse_staff", "FORBIDDEN"), ("nordit_admin", "FORBIDDEN"), ("alpen_owner", "NOT_FOUND")])
+def test_only_extended_customer_users_or_the_distributor_switch_billing_mode(as_user, demo, services, actor, code):
+    ids = {"c": demo.customers["hanse"].id, "p": demo.partners["nordit"].id}
+    result = as_user(actor)(SWITCH, {**ids, "mode": "CUSTOMER_PAYS"})["customerBillingModeSwitch"]
+    assert [e["code"] for e in result["errors"]] == [code] and services.mailer.sent == []
+
+
+MS_IDS = """mutation($p: ID!, $mpn: String!) { partnerMicrosoftIdsSet(input: {partnerId: $p, microsoftPartnerNetworkId: $mpn, microsoftId: "ms-1"}) {
+  partner { microsoftPartnerNetworkId } errors { code field } } }"""
+
+
+def test_partner_enters_microsoft_ids_once_then_only_the_distributor_changes_them(as_user, demo):
+    partner_id = demo.partners["suedcloud"].id
+    first = as_user("suedcloud_admin")(MS_IDS, {"p": partner_id, "mpn": "1234567"})["partnerMicrosoftIdsSet"]
+    assert first == {"partner": {"microsoftPartnerNetworkId": "1234567"}, "errors": []}
+    second = as_user("suedcloud_admin")(MS_IDS, {"p": partner_id, "mpn": "7654321"})["partnerMicrosoftIdsSet"]
+    assert second["errors"] == [{"code": "FORBIDDEN", "field": None}]
+    by_distributor = as_user("distributor")(MS_IDS, {"p": partner_id, "mpn": "7654321"})["partnerMicrosoftIdsSet"]
+    assert by_distributor["partner"]["microsoftPartnerNetworkId"] == "7654321"
+
+
+def test_customer_list_is_paginated_with_cursors(as_user):
+    api = as_user("distributor")
+    seen, after = [], None
+    while True:
+        page = api("query($after: String) { customers(first: 3, after: $after) { nodes { id } pageInfo { hasNextPage endCursor } } }", {"after": after})["customers"]
+        seen += [n["id"] for n in page["nodes"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert len(seen) == len(set(seen)) == 4
+
+
+def test_a_forged_cursor_is_a_clear_error(as_user):
+    response = as_user("distributor").post('{ customers(after: "not-a-cursor") { nodes { id } } }')
+    body = response.json()
+    assert body["data"] is None
+    assert "cursor is not valid" in body["errors"][0]["message"]
+    assert body["errors"][0]["extensions"] == {"code": "INVALID_INPUT", "field": "after", "hint": "Pass an endCursor from a previous page."}
+
+
+def test_page_size_is_capped_at_100(as_user):
+    body = as_user("distributor").post("{ customers(first: 101) { nodes { id } } }").json()
+    assert "between 1 and 100" in body["errors"][0]["message"]

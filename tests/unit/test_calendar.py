@@ -1,0 +1,80 @@
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from domain.calendar import (
+    add_months,
+    anchored_period,
+    berlin_date,
+    days_between,
+    ensure_utc,
+    format_utc,
+    next_anchored_after,
+    period_index_containing,
+)
+
+UTC = timezone.utc
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def test_monthly_periods_from_jan_31_are_computed_from_the_anchor_not_chained():
+    anchor = utc(2024, 1, 31, 10)
+    ends = [anchored_period(anchor, 1, n)[1] for n in range(3)]
+    assert ends == [utc(2024, 2, 29, 10), utc(2024, 3, 31, 10), utc(2024, 4, 30, 10)]
+
+
+def test_leap_day_annual_anchor_renews_on_feb_28_and_again_on_feb_29_in_the_next_leap_year():
+    anchor = date(2024, 2, 29)
+    assert [add_months(anchor, 12 * n) for n in (1, 2, 4)] == [date(2025, 2, 28), date(2026, 2, 28), date(2028, 2, 29)]
+
+
+def test_period_index_containing_treats_the_period_end_as_exclusive():
+    anchor = utc(2023, 1, 15, 10)
+    assert period_index_containing(anchor, 1, utc(2023, 2, 15, 9, 59)) == 0
+    assert period_index_containing(anchor, 1, utc(2023, 2, 15, 10)) == 1
+
+
+def test_period_index_containing_after_a_clamped_month_end():
+    anchor = utc(2024, 1, 31, 10)
+    # 2024-03-30 lies in the period 2024-02-29 .. 2024-03-31, not in one starting 03-29.
+    assert period_index_containing(anchor, 1, utc(2024, 3, 30)) == 1
+    assert period_index_containing(anchor, 1, utc(2024, 3, 31, 10)) == 2
+
+
+def test_period_index_containing_is_negative_before_the_anchor():
+    assert period_index_containing(utc(2023, 1, 15, 10), 12, utc(2023, 1, 15, 9)) == -1
+
+
+def test_next_anchored_after_is_strictly_after():
+    anchor = date(2024, 1, 31)
+    assert next_anchored_after(anchor, 1, date(2024, 2, 29)) == date(2024, 3, 31)
+    assert next_anchored_after(anchor, 1, date(2024, 2, 28)) == date(2024, 2, 29)
+
+
+def test_berlin_date_of_a_late_evening_utc_instant_is_the_next_day():
+    assert berlin_date(utc(2023, 1, 20, 23, 0)) == date(2023, 1, 21)  # CET, UTC+1
+    assert berlin_date(utc(2023, 1, 20, 22, 59)) == date(2023, 1, 20)
+    assert berlin_date(utc(2023, 7, 20, 22, 0)) == date(2023, 7, 21)  # CEST, UTC+2
+
+
+def test_days_between_counts_end_exclusive():
+    assert days_between(date(2023, 1, 20), date(2023, 2, 15)) == 26
+    assert days_between(date(2024, 1, 1), date(2025, 1, 1)) == 366
+
+
+def test_naive_datetimes_are_refused():
+    with pytest.raises(ValueError):
+        ensure_utc(datetime(2023, 1, 15, 10))
+
+
+def test_ensure_utc_converts_other_offsets():
+    plus_two = timezone(timedelta(hours=2))
+    assert ensure_utc(datetime(2023, 6, 1, 11, tzinfo=plus_two)) == utc(2023, 6, 1, 9)
+    assert ensure_utc(datetime(2023, 6, 1, 11, tzinfo=plus_two)).tzinfo == UTC
+
+
+def test_format_utc_for_messages():
+    assert format_utc(utc(2024, 1, 15, 10)) == "2024-01-15 10:00 UTC"

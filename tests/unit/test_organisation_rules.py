@@ -1,0 +1,119 @@
+"""Organisations, onboarding data, partnership links and users: the rules of DOMAIN.md "Actors"."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from domain.errors import Conflict, ErrorCode, ValidationFailed
+from domain.organisations import (
+    AccessLevel,
+    Address,
+    BillingMode,
+    BranchBilling,
+    CustomerOnboarding,
+    OrganisationKind,
+    PartnerPermission,
+    PermissionLevel,
+    Role,
+    new_organisation,
+    new_user,
+)
+
+T0 = datetime(2025, 3, 1, 8, 0, tzinfo=timezone.utc)
+BERLIN = Address.create("Unter den Linden 1", "10117", "Berlin")
+
+
+def customer(**kwargs):
+    defaults = dict(id="cus_1", kind=OrganisationKind.CUSTOMER, name="Kunde AG", address=BERLIN, billing_email="rechnung@kunde.de", now=T0)
+    return new_organisation(**{**defaults, **kwargs})
+
+
+def partner(pid="ptn_1", name="Reseller GmbH"):
+    return new_organisation(id=pid, kind=OrganisationKind.PARTNER, name=name, address=BERLIN, billing_email="billing@reseller.de", now=T0)
+
+
+def test_company_name_must_not_be_empty():
+    with pytest.raises(ValidationFailed) as err:
+        customer(name="   ")
+    assert err.value.field == "name" and err.value.code is ErrorCode.INVALID_INPUT
+
+
+def test_billing_email_must_be_valid():
+    with pytest.raises(ValidationFailed) as err:
+        customer(billing_email="rechnung(at)kunde.de")
+    assert err.value.field == "billingEmail"
+
+
+@pytest.mark.parametrize("number", ["12a4", "123", "12345678", "12 345"])
+def test_malformed_datev_consultant_number_is_refused(number):
+    with pytest.raises(ValidationFailed) as err:
+        CustomerOnboarding.create(datev_consultant_number=number)
+    assert err.value.field == "onboarding.datevConsultantNumber"
+    assert "digits" in err.value.hint
+
+
+@pytest.mark.parametrize("number,expected", [("1234", "1234"), (" 1234567 ", "1234567"), ("", None), (None, None)])
+def test_datev_consultant_number_is_optional_and_digits_only(number, expected):
+    assert CustomerOnboarding.create(datev_consultant_number=number).datev_consultant_number == expected
+
+
+def test_per_branch_billing_needs_a_branch():
+    with pytest.raises(ValidationFailed) as err:
+        CustomerOnboarding.create(branch_billing=BranchBilling.PER_BRANCH)
+    assert err.value.field == "onboarding.branches"
+
+
+def test_ticket_notification_contacts_must_be_e_mail_addresses():
+    with pytest.raises(ValidationFailed) as err:
+        CustomerOnboarding.create(notify_on_new_ticket=("it@kunde.de", "not-an-address"))
+    assert err.value.field == "onboarding.notifyOnNewTicket[1]"
+
+
+def test_country_is_a_two_letter_code():
+    with pytest.raises(ValidationFailed) as err:
+        Address.create("Str. 1", "10117", "Berlin", "Germany")
+    assert err.value.field == "address.country"
+
+
+def test_a_partner_can_be_linked_only_once():
+    linked = customer().with_link(partner(), AccessLevel.FULL, BillingMode.PARTNER_PAYS, T0, "usr_1")
+    with pytest.raises(Conflict):
+        linked.with_link(partner(), AccessLevel.LIMITED, BillingMode.CUSTOMER_PAYS, T0, "usr_1")
+
+
+def test_billing_mode_switch_applies_from_the_switch_on_and_keeps_history():
+    switch_at = datetime(2025, 6, 15, 12, 0, tzinfo=timezone.utc)
+    linked = customer().with_link(partner(), AccessLevel.FULL, BillingMode.PARTNER_PAYS, T0, "usr_1")
+    switched, changed = linked.with_billing_mode("ptn_1", BillingMode.CUSTOMER_PAYS, switch_at, "usr_2")
+    link = switched.link_to("ptn_1")
+    assert changed is True
+    assert link.billing_mode is BillingMode.CUSTOMER_PAYS
+    assert link.billing_mode_at(switch_at - timedelta(seconds=1)) is BillingMode.PARTNER_PAYS
+    assert link.billing_mode_at(switch_at) is BillingMode.CUSTOMER_PAYS
+    assert [p.mode for p in link.billing_mode_history] == [BillingMode.PARTNER_PAYS, BillingMode.CUSTOMER_PAYS]
+
+
+def test_switching_to_the_current_billing_mode_changes_nothing():
+    linked = customer().with_link(partner(), AccessLevel.FULL, BillingMode.PARTNER_PAYS, T0, "usr_1")
+    same, changed = linked.with_billing_mode("ptn_1", BillingMode.PARTNER_PAYS, T0, "usr_2")
+    assert changed is False and same is linked
+
+
+def test_customer_users_need_a_permission_level():
+    with pytest.raises(ValidationFailed) as err:
+        new_user(id="usr_1", organisation=customer(), email="a@kunde.de", name="Anna", role=Role.CUSTOMER_USER, now=T0)
+    assert err.value.field == "permissionLevel"
+
+
+def test_roles_belong_to_their_kind_of_organisation():
+    with pytest.raises(ValidationFailed) as err:
+        new_user(id="usr_1", organisation=customer(), email="a@kunde.de", name="Anna", role=Role.PARTNER_ADMIN,
+                 permission_level=PermissionLevel.EXTENDED, now=T0)
+    assert err.value.field == "role" and "CUSTOMER_USER" in err.value.hint
+
+
+def test_partner_admins_hold_every_area_permission():
+    admin = new_user(id="usr_1", organisation=partner(), email="a@reseller.de", name="Anna", role=Role.PARTNER_ADMIN, now=T0)
+    assert admin.permissions == frozenset(PartnerPermission)

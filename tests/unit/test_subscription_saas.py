@@ -1,0 +1,152 @@
+"""Reseller SaaS subscriptions (e-mail signature product style)."""
+
+import itertools
+from datetime import date, datetime, timezone
+
+import pytest
+
+from domain.catalogue import M365_BUSINESS_STANDARD, SIGNATURES_FOR_M365, demo_catalogue
+from domain.errors import ValidationFailed
+from domain.subscriptions import (
+    SaasCustomerAccess,
+    SaasStatus,
+    SubscriptionEventKind,
+    new_saas_subscription,
+)
+
+UTC = timezone.utc
+CATALOGUE = demo_catalogue()
+SIGNATURES = CATALOGUE.product(SIGNATURES_FOR_M365)
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def counting_ids():
+    counter = itertools.count(1)
+    return lambda prefix: f"{prefix}_{next(counter)}"
+
+
+def create(**overrides):
+    arguments = dict(
+        partner_id="ptn_1",
+        product=SIGNATURES,
+        customer_company_name="Müller GmbH",
+        users=25,
+        now=utc(2024, 1, 31, 10),
+        actor_id="usr_partner",
+        id_factory=counting_ids(),
+    )
+    arguments.update(overrides)
+    return new_saas_subscription(**arguments)
+
+
+def test_a_new_saas_subscription_is_active_and_next_paid_a_month_later():
+    sub = create()
+    assert (sub.status, sub.users, sub.customer_company_name) == (SaasStatus.ACTIVE, 25, "Müller GmbH")
+    assert sub.next_payment_date == date(2024, 2, 29)
+    assert sub.history[0].kind is SubscriptionEventKind.CREATED
+
+
+def test_payment_dates_are_anchored_on_the_creation_date():
+    sub = create()
+    dates = []
+    for pay_day in (date(2024, 2, 29), date(2024, 3, 31), date(2024, 4, 30)):
+        sub.advance_next_payment_date(now=datetime(pay_day.year, pay_day.month, pay_day.day, 12, tzinfo=UTC))
+        dates.append(sub.next_payment_date)
+    assert dates == [date(2024, 3, 31), date(2024, 4, 30), date(2024, 5, 31)]
+
+
+def test_advancing_the_payment_date_twice_on_one_day_moves_it_once():
+    sub = create()
+    assert sub.advance_next_payment_date(now=utc(2024, 2, 29, 12)) is not None
+    assert sub.advance_next_payment_date(now=utc(2024, 2, 29, 13)) is None
+    assert sub.next_payment_date == date(2024, 3, 31)
+
+
+def test_the_payment_date_does_not_advance_before_it_is_due():
+    sub = create()
+    assert sub.advance_next_payment_date(now=utc(2024, 2, 28, 12)) is None
+    assert sub.next_payment_date == date(2024, 2, 29)
+
+
+def test_an_inactive_subscription_is_not_advanced_and_reactivation_makes_the_next_anchored_date_due():
+    sub = create()
+    sub.deactivate(now=utc(2024, 2, 10), actor_id="usr_partner")
+    assert sub.advance_next_payment_date(now=utc(2024, 3, 1)) is None
+    sub.activate(now=utc(2024, 4, 5), actor_id="usr_partner")
+    assert sub.status is SaasStatus.ACTIVE
+    assert sub.next_payment_date == date(2024, 4, 30)
+
+
+def test_activating_an_active_subscription_changes_nothing():
+    sub = create()
+    assert sub.activate(now=utc(2024, 2, 1), actor_id="usr_partner") is None
+    assert len(sub.history) == 1
+
+
+@pytest.mark.parametrize("name", ["", "   ", None])
+def test_the_customer_company_name_is_required(name):
+    with pytest.raises(ValidationFailed) as refused:
+        create(customer_company_name=name)
+    assert refused.value.field == "customerCompanyName"
+
+
+@pytest.mark.parametrize("users", [0, -3, True, 2.5])
+def test_the_number_of_users_is_a_positive_whole_number(users):
+    with pytest.raises(ValidationFailed) as refused:
+        create(users=users)
+    assert refused.value.field == "users"
+
+
+def test_changing_the_number_of_users_is_recorded():
+    sub = create()
+    event = sub.change_users(30, now=utc(2024, 2, 1), actor_id="usr_partner")
+    assert sub.users == 30
+    assert (event.kind, event.actor_id, event.details) == (
+        SubscriptionEventKind.USERS_CHANGED,
+        "usr_partner",
+        {"users": "30", "previous_users": "25"},
+    )
+
+
+def test_changing_users_to_zero_is_refused():
+    sub = create()
+    with pytest.raises(ValidationFailed):
+        sub.change_users(0, now=utc(2024, 2, 1), actor_id="usr_partner")
+
+
+def test_only_reseller_saas_products_can_be_subscribed_this_way():
+    with pytest.raises(ValidationFailed):
+        create(product=CATALOGUE.product(M365_BUSINESS_STANDARD))
+
+
+def test_inviting_the_customer_grants_design_management_but_never_billing():
+    sub = create(invite_contact_name="Anna Müller", invite_email="anna@Mueller-GmbH.de")
+    assert sub.invitation.contact_name == "Anna Müller"
+    assert sub.invitation.email == "anna@mueller-gmbh.de"
+    assert sub.invitation.grants == frozenset({SaasCustomerAccess.DESIGN_MANAGEMENT})
+    assert SaasCustomerAccess.BILLING not in sub.invitation.grants
+
+
+def test_an_invitation_needs_the_contact_name():
+    with pytest.raises(ValidationFailed) as refused:
+        create(invite_email="anna@mueller-gmbh.de")
+    assert refused.value.field == "invitation.contactName"
+
+
+def test_an_invitation_needs_the_contact_email():
+    with pytest.raises(ValidationFailed) as refused:
+        create(invite_contact_name="Anna Müller")
+    assert refused.value.field == "invitation.email"
+
+
+def test_an_invitation_needs_a_valid_email():
+    with pytest.raises(ValidationFailed) as refused:
+        create(invite_contact_name="Anna Müller", invite_email="anna at mueller")
+    assert refused.value.field == "invitation.email"
+
+
+def test_without_an_invitation_the_reseller_manages_the_designs():
+    assert create().invitation is None
