@@ -23,7 +23,7 @@ class Money:
 
     @classmethod
     def from_cents(cls, cents: int, currency: str = "EUR") -> "Money":
-        return cls(Decimal(cents) / 100, currency)
+        return cls(Decimal(cents).scaleb(-2), currency)
 
     @property
     def cents(self) -> int:

@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import Enum
 
 from domain.errors import Conflict, ValidationFailed
+from domain.tenants import MicrosoftTenant
 from domain.validation import (
     optional_datev_consultant_number,
     require_email,
@@ -186,6 +187,7 @@ class Organisation:
     onboarding: CustomerOnboarding | None = None
     partner_links: tuple[PartnerLink, ...] = ()
     partner_profile: PartnerProfile | None = None
+    microsoft: MicrosoftTenant | None = None  # customers only
     version: int = 0
 
     @property
@@ -262,6 +264,7 @@ def new_organisation(
         vat_id=(vat_id or "").strip().upper() or None,
         onboarding=onboarding if kind is OrganisationKind.CUSTOMER else None,
         partner_profile=PartnerProfile() if kind is OrganisationKind.PARTNER else None,
+        microsoft=MicrosoftTenant() if kind is OrganisationKind.CUSTOMER else None,
     )
 
 

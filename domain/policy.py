@@ -139,3 +139,48 @@ def can_manage_users(principal: Principal, organisation: Organisation) -> bool:
 def require(allowed: bool, what: str) -> None:
     if not allowed:
         raise Forbidden(f"You are not allowed to {what}.", hint="Ask an administrator of your organisation or the distributor.")
+
+
+# --- subscriptions and the customer's Microsoft side ---------------------------------------
+
+
+def can_order_csp(principal: Principal, customer: Organisation) -> bool:
+    """Order or change licences for a customer: the distributor, or a partner with CSP ordering and full access."""
+    if principal.is_distributor:
+        return True
+    return principal.has(PartnerPermission.CSP_ORDERING) and _partner_link_access(principal, customer) is AccessLevel.FULL
+
+
+def can_view_subscription(principal: Principal, *, customer_id: str, partner_id: str) -> bool:
+    if principal.is_distributor:
+        return True
+    if principal.is_partner:
+        return principal.organisation_id == partner_id and principal.has(PartnerPermission.GENERAL_ACCESS)
+    return principal.organisation_id == customer_id and principal.permission_level is PermissionLevel.EXTENDED
+
+
+def can_change_subscription(principal: Principal, customer: Organisation, *, partner_id: str) -> bool:
+    if principal.is_distributor:
+        return True
+    return principal.organisation_id == partner_id and can_order_csp(principal, customer)
+
+
+def can_manage_catalogue(principal: Principal) -> bool:
+    return principal.is_distributor
+
+
+def can_record_customer_agreement(principal: Principal, customer: Organisation) -> bool:
+    """The customer accepts the Microsoft Customer Agreement; its partner or the distributor may record it."""
+    if principal.organisation_id == customer.id:
+        return principal.permission_level is PermissionLevel.EXTENDED
+    return can_order_csp(principal, customer)
+
+
+def can_confirm_tenant_link(principal: Principal, customer: Organisation) -> bool:
+    return principal.is_distributor or (
+        principal.organisation_id == customer.id and principal.permission_level is PermissionLevel.EXTENDED
+    )
+
+
+def can_grant_eligibility(principal: Principal) -> bool:
+    return principal.is_distributor

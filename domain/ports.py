@@ -7,11 +7,13 @@ written until ``UnitOfWork.commit`` sends every registered write as one transact
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Generic, Iterable, Protocol, TypeVar
 
 from domain.errors import DomainError
+from domain.catalogue import Catalogue
 from domain.organisations import Organisation, OrganisationKind, User
+from domain.subscriptions import Charge, SaasSubscription, Subscription, SubscriptionStatus
 
 T = TypeVar("T")
 
@@ -62,10 +64,50 @@ class UnitOfWork(Protocol):
     users: UserRepository
     idempotency: IdempotencyRepository
     uniques: UniqueClaims
+    catalogue: CatalogueRepository
+    subscriptions: SubscriptionRepository
+    charges: ChargeRepository
+    saas_subscriptions: SaasSubscriptionRepository
 
     def __enter__(self) -> "UnitOfWork": ...
     def __exit__(self, *exc: object) -> None: ...
     def commit(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class SubscriptionFilter:
+    status: SubscriptionStatus | None = None
+    product_id: str | None = None
+    renewal_from: date | None = None  # Berlin dates, inclusive
+    renewal_to: date | None = None
+
+
+class CatalogueRepository(Protocol):
+    def get(self) -> Catalogue | None: ...
+    def save(self, catalogue: Catalogue) -> None: ...
+
+
+class SubscriptionRepository(Protocol):
+    def get(self, subscription_id: str) -> Subscription | None: ...
+    def get_many(self, subscription_ids: Iterable[str]) -> dict[str, Subscription]: ...
+    def list_for_customer(self, customer_id: str, flt: SubscriptionFilter, *, limit: int, cursor: str | None) -> Page[Subscription]: ...
+    def list_for_partner(self, partner_id: str, flt: SubscriptionFilter, *, limit: int, cursor: str | None) -> Page[Subscription]: ...
+    def list_due_for_renewal(self, renewal_date: date, until: datetime, *, limit: int, cursor: str | None) -> Page[Subscription]: ...
+    def list_partner_renewals(self, partner_id: str, start: datetime, end: datetime, *, limit: int, cursor: str | None) -> Page[Subscription]: ...
+    def list_renewals_on(self, renewal_date: date, *, limit: int, cursor: str | None) -> Page[Subscription]: ...
+    def add(self, subscription: Subscription) -> None: ...
+    def update(self, subscription: Subscription) -> None: ...
+
+
+class ChargeRepository(Protocol):
+    def add(self, charge: Charge) -> None: ...
+    def list_for_subscription(self, subscription_id: str, *, limit: int = 100, cursor: str | None = None) -> Page[Charge]: ...
+
+
+class SaasSubscriptionRepository(Protocol):
+    def get(self, subscription_id: str) -> SaasSubscription | None: ...
+    def list_for_partner(self, partner_id: str, *, limit: int, cursor: str | None) -> Page[SaasSubscription]: ...
+    def save(self, subscription: SaasSubscription) -> None: ...
 
 
 @dataclass(frozen=True)

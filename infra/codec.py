@@ -6,6 +6,7 @@ dates, enums to their values, tuples and frozensets to lists.
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import types
 import typing
@@ -62,7 +63,7 @@ def decode(cls: Any, data: Any) -> Any:
     if origin in (frozenset, set):
         (item,) = typing.get_args(cls) or (Any,)
         return frozenset(decode(item, v) for v in data)
-    if origin is dict:
+    if origin in (dict, collections.abc.Mapping):
         key_type, value_type = typing.get_args(cls) or (Any, Any)
         return {decode(key_type, k): decode(value_type, v) for k, v in data.items()}
     if cls is Any:

@@ -19,7 +19,10 @@ from domain.organisations import (
     User,
 )
 from domain.policy import Principal
+from domain.catalogue import M365_BUSINESS_STANDARD, Billing, Term, demo_catalogue
 from domain.services import organisations as svc
+from domain.services import subscriptions as subs
+from domain.subscriptions import Subscription
 from domain.ports import UnitOfWork
 
 
@@ -29,6 +32,7 @@ class DemoData:
     partners: dict[str, Organisation] = field(default_factory=dict)
     customers: dict[str, Organisation] = field(default_factory=dict)
     users: dict[str, User] = field(default_factory=dict)
+    subscriptions: dict[str, Subscription] = field(default_factory=dict)
 
 
 def seed(uow: UnitOfWork, now: datetime) -> DemoData:
@@ -91,4 +95,14 @@ def seed(uow: UnitOfWork, now: datetime) -> DemoData:
     user("hanse_staff", hanse, "Hilde Staff", Role.CUSTOMER_USER, permission_level=PermissionLevel.REPORT_ONLY)
     user("kanzlei_office", kanzlei, "Karl Kanzlei", Role.CUSTOMER_USER, permission_level=PermissionLevel.EXTENDED)
     user("alpen_owner", alpen, "Anton Alpen", Role.CUSTOMER_USER, permission_level=PermissionLevel.EXTENDED)
+
+    with uow:
+        uow.catalogue.save(demo_catalogue())
+        uow.commit()
+    # Hanse is ready for CSP orders: tenant created, agreement accepted, one subscription running.
+    sales = Principal.of(data.users["nordit_sales"])
+    subs.create_tenant(uow, sales, customer_id=hanse.id, prefix=f"hanse{hanse.id[-6:]}")
+    subs.accept_customer_agreement(uow, sales, customer_id=hanse.id, name="Hannes IT", email="it@hanse.example", now=now)
+    order = subs.SubscriptionOrder(hanse.id, M365_BUSINESS_STANDARD, Term.P1Y, Billing.MONTHLY, quantity=12)
+    data.subscriptions["hanse_standard"] = subs.order_subscription(uow, sales, order, now=now).new_subscription
     return data

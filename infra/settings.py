@@ -30,6 +30,7 @@ class Settings:
     graphiql_enabled: bool
     mail_from: str
     email_backend: str  # "ses" or "memory"
+    portal_url: str  # links in e-mails point here
 
     def table_name(self, aggregate: str) -> str:
         return f"{self.table_prefix}{aggregate}"
@@ -51,4 +52,5 @@ def get_settings() -> Settings:
         graphiql_enabled=_flag("GRAPHIQL_ENABLED"),
         mail_from=os.environ.get("MAIL_FROM", "no-reply@partnerhub.example"),
         email_backend=os.environ.get("EMAIL_BACKEND", "ses"),
+        portal_url=os.environ.get("PORTAL_URL", "https://portal.partnerhub.example").rstrip("/"),
     )

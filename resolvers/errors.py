@@ -5,14 +5,16 @@ from __future__ import annotations
 import functools
 from typing import Any, Awaitable, Callable, TypeVar
 
-from domain.errors import DomainError, InvalidInputs
+from domain.errors import DomainError
 from schema.common import Error
 
 P = TypeVar("P")
 
 
 def to_errors(error: DomainError) -> list[Error]:
-    errors = error.errors if isinstance(error, InvalidInputs) else [error]
+    # Errors that collect several problems (InvalidInputs, CspOrderNotReady) list each one.
+    nested = getattr(error, "errors", None)
+    errors = nested if isinstance(nested, list) and nested and all(isinstance(e, DomainError) for e in nested) else [error]
     return [Error(code=e.code, message=e.message, field=e.field, hint=e.hint) for e in errors]
 
 

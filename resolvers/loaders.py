@@ -25,6 +25,17 @@ class Loaders:
             load_fn=_batched(uow.organisations.get_many)
         )
         self.user_by_id: DataLoader[str, User | None] = DataLoader(load_fn=_batched(uow.users.get_many))
+        self.subscription_by_id = DataLoader(load_fn=_batched(uow.subscriptions.get_many))
+        self._uow = uow
+        self._catalogue: asyncio.Task | None = None
+
+    async def catalogue(self):
+        """The catalogue, read at most once per request."""
+        if self._catalogue is None:
+            from domain.services.subscriptions import load_catalogue
+
+            self._catalogue = asyncio.ensure_future(asyncio.to_thread(load_catalogue, self._uow))
+        return await self._catalogue
 
     def prime_organisations(self, organisations: Iterable[Organisation]) -> None:
         self.organisation_by_id.prime_many({o.id: o for o in organisations})

@@ -19,7 +19,9 @@ from strawberry.extensions import (
 from domain.errors import DomainError
 from resolvers import organisations as org
 from resolvers import node as node_resolvers
+from resolvers import subscriptions as sub
 from schema import organisations as t
+from schema import subscriptions as st
 from schema.common import Node
 from schema.pagination import Connection
 
@@ -41,6 +43,18 @@ class Query:
     )
     partners: Connection[t.Partner] = strawberry.field(resolver=org.partners, description="Distributor: all partners; partner: itself.")
     users: Connection[t.User] = strawberry.field(resolver=org.users)
+    products: list[st.Product] = strawberry.field(resolver=sub.products, description="The catalogue, with dated prices.")
+    subscription: st.Subscription | None = strawberry.field(resolver=sub.subscription)
+    subscriptions: Connection[st.Subscription] = strawberry.field(
+        resolver=sub.subscriptions, description="Per customer or per partner; partners see what they sell, extended customer users their own."
+    )
+    renewal_planner: Connection[st.Subscription] = strawberry.field(
+        resolver=sub.renewal_planner, description="What renews or ends in the next `days` days, in order of term end."
+    )
+    subscription_preview: st.SubscriptionPreview = strawberry.field(
+        resolver=sub.subscription_preview, description="What a change would do (charge or credit, windows, next price). Writes nothing."
+    )
+    saas_subscriptions: Connection[st.SaasSubscription] = strawberry.field(resolver=sub.saas_subscriptions)
 
 
 @strawberry.type
@@ -59,6 +73,27 @@ class Mutation:
     partnership_create: t.CustomerPayload = strawberry.mutation(resolver=org.partnership_create)
     partnership_access_level_set: t.CustomerPayload = strawberry.mutation(resolver=org.partnership_access_level_set)
     user_create: t.UserPayload = strawberry.mutation(resolver=org.user_create)
+    customer_tenant_create: st.TenantCreatePayload = strawberry.mutation(resolver=sub.customer_tenant_create)
+    customer_tenant_link: t.CustomerPayload = strawberry.mutation(resolver=sub.customer_tenant_link)
+    customer_tenant_link_confirm: t.CustomerPayload = strawberry.mutation(resolver=sub.customer_tenant_link_confirm)
+    customer_agreement_accept: t.CustomerPayload = strawberry.mutation(resolver=sub.customer_agreement_accept)
+    customer_eligibility_grant: t.CustomerPayload = strawberry.mutation(resolver=sub.customer_eligibility_grant)
+    price_change_schedule: st.CataloguePayload = strawberry.mutation(
+        resolver=sub.price_change_schedule, description="Announce a price change from a future date; running terms keep their price."
+    )
+    subscription_order: st.SubscriptionPayload = strawberry.mutation(resolver=sub.subscription_order)
+    subscription_seats_increase: st.SubscriptionChangePayload = strawberry.mutation(resolver=sub.subscription_seats_increase)
+    subscription_seats_reduce: st.SubscriptionChangePayload = strawberry.mutation(
+        resolver=sub.subscription_seats_reduce, description="Only seats still inside their 168-hour window can be removed."
+    )
+    subscription_cancel: st.SubscriptionChangePayload = strawberry.mutation(
+        resolver=sub.subscription_cancel, description="Ends use at once and cannot be undone; only inside the 168-hour window."
+    )
+    subscription_auto_renew_set: st.SubscriptionChangePayload = strawberry.mutation(resolver=sub.subscription_auto_renew_set)
+    subscription_renewal_change_schedule: st.SubscriptionChangePayload = strawberry.mutation(resolver=sub.subscription_renewal_change_schedule)
+    subscription_renewal_change_remove: st.SubscriptionChangePayload = strawberry.mutation(resolver=sub.subscription_renewal_change_remove)
+    subscription_upgrade: st.SubscriptionChangePayload = strawberry.mutation(resolver=sub.subscription_upgrade)
+    saas_subscription_create: st.SaasSubscriptionPayload = strawberry.mutation(resolver=sub.saas_subscription_create)
 
 
 class DomainErrorExtensions(SchemaExtension):
@@ -85,7 +120,7 @@ def should_mask(error: GraphQLError) -> bool:
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
-    types=[t.Distributor, t.Partner, t.Customer, t.User],
+    types=[t.Distributor, t.Partner, t.Customer, t.User, st.Subscription, st.SaasSubscription, st.Product],
     extensions=[
         # Factories: a fresh extension per request; the parser and validation caches are module-wide.
         lambda: ParserCache(maxsize=256),

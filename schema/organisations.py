@@ -133,6 +133,14 @@ class Customer(Node):
     created_at: datetime
     onboarding: CustomerOnboarding
     partner_links: list[PartnerLink]
+    _microsoft: strawberry.Private[d.MicrosoftTenant | None] = None
+
+    @strawberry.field(description="Tenant, Microsoft Customer Agreement and eligibility: the customer's CSP preconditions.")
+    def microsoft_tenant(self) -> Annotated["MicrosoftTenant", strawberry.lazy("schema.subscriptions")]:
+        from domain.tenants import MicrosoftTenant as DomainTenant
+        from schema.subscriptions import MicrosoftTenant
+
+        return MicrosoftTenant.of(self._microsoft or DomainTenant())
 
 
 Organisation = Annotated[Union[Distributor, Partner, Customer], strawberry.union("Organisation")]
@@ -146,6 +154,7 @@ def organisation_of(o: d.Organisation) -> Distributor | Partner | Customer:
             vat_id=o.vat_id,
             onboarding=CustomerOnboarding.of(o.onboarding or d.CustomerOnboarding()),
             partner_links=[PartnerLink.of(o.id, link) for link in o.partner_links],
+            _microsoft=o.microsoft,
         )
     if o.kind is d.OrganisationKind.PARTNER:
         profile = o.partner_profile or d.PartnerProfile()

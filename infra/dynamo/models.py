@@ -11,6 +11,16 @@ Access patterns (every read is a GetItem, BatchGetItem or Query; nothing scans):
 | users of an organisation                  | users.organisation-index              | organisation_id, email      |
 | unique claim (user e-mail, tenant prefix) | uniques                               | key                         |
 | idempotency record                        | idempotency                           | key (expires via TTL)       |
+| catalogue (products and dated prices)     | catalogue                             | id = "current"              |
+| subscription by id (and batch)            | subscriptions                         | id                          |
+| subscriptions of a customer               | subscriptions.customer-index          | customer_id, created_key    |
+| subscriptions of a partner                | subscriptions.partner-index           | partner_id, created_key     |
+| renewals due on a date (renewal job)      | subscriptions.renewal-index (sparse)  | renewal_date, renewal_key   |
+| a partner's renewals in a date range      | subscriptions.partner-renewal-index   | partner_id, renewal_key     |
+| charge by id                              | charges                               | id                          |
+| unbilled charges by billing date          | charges.unbilled-index (sparse)       | bill_date, id               |
+| charges of a subscription                 | charges.subscription-index            | subscription_id, id         |
+| SaaS subscriptions of a partner           | saas_subscriptions.partner-index      | partner_id, id              |
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from infra.dynamo.connection import attach
 from infra.settings import Settings, get_settings
 
 
@@ -114,6 +125,73 @@ class CounterModel(Model):
     value = NumberAttribute(default=0)
 
 
+class CatalogueModel(Model):
+    """The product catalogue with its dated price lists: one small, versioned item."""
+
+    class Meta(_Meta):
+        table_name = "catalogue"
+
+    id = UnicodeAttribute(hash_key=True)
+    data = JSONAttribute()
+    version = VersionAttribute()
+
+
+def _index(name: str, hash_attribute: str, range_attribute: str) -> type[GlobalSecondaryIndex]:
+    attributes = {
+        "Meta": type("Meta", (), {"index_name": name, "projection": AllProjection()}),
+        hash_attribute: UnicodeAttribute(hash_key=True),
+        range_attribute: UnicodeAttribute(range_key=True),
+    }
+    return type(f"Index_{name.replace('-', '_')}", (GlobalSecondaryIndex,), attributes)
+
+
+class SubscriptionModel(Model):
+    class Meta(_Meta):
+        table_name = "subscriptions"
+
+    id = UnicodeAttribute(hash_key=True)
+    customer_id = UnicodeAttribute()
+    partner_id = UnicodeAttribute()
+    product_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    created_key = UnicodeAttribute()  # started_at#id: lists in order of ordering
+    # Set only while the subscription will renew or end at term end (sparse indexes):
+    renewal_date = UnicodeAttribute(null=True)  # Berlin date of the term end
+    renewal_key = UnicodeAttribute(null=True)  # term end instant (ISO, UTC)#id
+    data = JSONAttribute()
+    version = VersionAttribute()
+    customer_index = _index("customer-index", "customer_id", "created_key")()
+    partner_index = _index("partner-index", "partner_id", "created_key")()
+    renewal_index = _index("renewal-index", "renewal_date", "renewal_key")()
+    partner_renewal_index = _index("partner-renewal-index", "partner_id", "renewal_key")()
+
+
+class ChargeModel(Model):
+    """What is owed (or credited) for which period; billing consumes unbilled charges."""
+
+    class Meta(_Meta):
+        table_name = "charges"
+
+    id = UnicodeAttribute(hash_key=True)
+    subscription_id = UnicodeAttribute()
+    bill_date = UnicodeAttribute(null=True)  # removed once billed (sparse index)
+    data = JSONAttribute()
+    version = VersionAttribute()
+    unbilled_index = _index("unbilled-index", "bill_date", "id")()
+    subscription_index = _index("subscription-index", "subscription_id", "id")()
+
+
+class SaasSubscriptionModel(Model):
+    class Meta(_Meta):
+        table_name = "saas_subscriptions"
+
+    id = UnicodeAttribute(hash_key=True)
+    partner_id = UnicodeAttribute()
+    data = JSONAttribute()
+    version = VersionAttribute()
+    partner_index = _index("partner-index", "partner_id", "id")()
+
+
 # The logical aggregate name of each model: the table is <TABLE_PREFIX><name>.
 ALL_MODELS: dict[str, type[Model]] = {
     "organisations": OrganisationModel,
@@ -122,6 +200,10 @@ ALL_MODELS: dict[str, type[Model]] = {
     "uniques": UniqueClaimModel,
     "idempotency": IdempotencyModel,
     "counters": CounterModel,
+    "catalogue": CatalogueModel,
+    "subscriptions": SubscriptionModel,
+    "charges": ChargeModel,
+    "saas_subscriptions": SaasSubscriptionModel,
 }
 
 
@@ -132,7 +214,7 @@ def configure(settings: Settings | None = None) -> None:
         model.Meta.table_name = settings.table_name(name)
         model.Meta.region = settings.region
         model.Meta.host = settings.dynamodb_endpoint
-        model._connection = None
+        attach(model)
 
 
 def create_tables(settings: Settings | None = None) -> None:

@@ -13,6 +13,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from domain.errors import Conflict, DomainError
+from infra.dynamo.connection import connection as shared_connection
 from infra.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ class _PendingWrite:
 
 class DynamoUnitOfWork:
     def __init__(self, settings: Settings | None = None) -> None:
-        from infra.dynamo import repositories  # local import: repositories import this module
+        from infra.dynamo import repositories, subscription_repositories  # local: they import this module
 
         self.settings = settings or get_settings()
         self._pending: list[_PendingWrite] = []
@@ -40,10 +41,10 @@ class DynamoUnitOfWork:
         self.users = repositories.UserRepository(self)
         self.idempotency = repositories.IdempotencyRepository(self)
         self.uniques = repositories.UniqueClaims(self)
-        self.extend()
-
-    def extend(self) -> None:
-        """Hook for later aggregates to attach their repositories."""
+        self.catalogue = subscription_repositories.CatalogueRepository(self)
+        self.subscriptions = subscription_repositories.SubscriptionRepository(self)
+        self.charges = subscription_repositories.ChargeRepository(self)
+        self.saas_subscriptions = subscription_repositories.SaasSubscriptionRepository(self)
 
     def __enter__(self) -> "DynamoUnitOfWork":
         self._pending = []
@@ -56,7 +57,7 @@ class DynamoUnitOfWork:
         self._pending.append(_PendingWrite(model, condition, on_condition_failed))
 
     def connection(self) -> Connection:
-        return Connection(region=self.settings.region, host=self.settings.dynamodb_endpoint)
+        return shared_connection(self.settings.region, self.settings.dynamodb_endpoint)
 
     def commit(self) -> None:
         pending, self._pending = self._pending, []

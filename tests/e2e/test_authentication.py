@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import jwt
 import pytest
 
-from tests.conftest import NOW
+# Token lifetimes are checked against the real clock, so tokens are minted relative to it.
+NOW = datetime.now(timezone.utc)
 
 ME = "{ me { user { email } } }"
 

@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from tests.conftest import NOW
 
 
 def http_api_event(body: dict | None, *, token: str | None, method: str = "POST", path: str = "/graphql") -> dict:
@@ -65,7 +64,7 @@ def test_module_exports_app_and_handler():
 def test_graphql_query_through_api_gateway_v2_event(lambda_handler, services, demo):
     from infra.auth import mint_dev_token
 
-    token = mint_dev_token(services.settings, demo.users["hanse_it"].id, now=NOW)
+    token = mint_dev_token(services.settings, demo.users["hanse_it"].id)
     response = lambda_handler(http_api_event({"query": "{ me { user { email } organisation { ... on Customer { name } } } }"}, token=token), LambdaContext())
     assert response["statusCode"] == 200
     data = json.loads(response["body"])["data"]

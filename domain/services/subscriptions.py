@@ -1,0 +1,446 @@
+"""Use cases of CSP and reseller SaaS subscriptions, shared by the API and the renewal job."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+
+from domain.calendar import BERLIN, berlin_date
+from domain.catalogue import Billing, Catalogue, LicenceProgram, Term, assert_add_on_base_present
+from domain.errors import NotFound, ValidationFailed
+from domain.ids import new_id
+from domain.organisations import Organisation, OrganisationKind
+from domain.policy import (
+    Principal,
+    can_change_subscription,
+    can_confirm_tenant_link,
+    can_grant_eligibility,
+    can_manage_catalogue,
+    can_order_csp,
+    can_record_customer_agreement,
+    can_view_organisation,
+    can_view_subscription,
+    require,
+)
+from domain.ports import EmailMessage, Mailer, Page, SubscriptionFilter, UnitOfWork
+from domain.services.idempotency import run_idempotent
+from domain.services.organisations import get_visible_organisation, page_size
+from domain.subscriptions import (
+    SYSTEM_ACTOR_ID,
+    ChangeOutcome,
+    CspReadiness,
+    PreviewResult,
+    RenewalOutcome,
+    SaasSubscription,
+    Subscription,
+    SubscriptionChange,
+    SubscriptionStatus,
+    TenantState,
+    apply_change,
+    assert_csp_order_ready,
+    new_saas_subscription,
+    open_subscription,
+    preview_change,
+)
+from domain.tenants import (
+    InstitutionType,
+    MicrosoftTenant,
+    agreement_accepted,
+    created_tenant,
+    eligibility_granted,
+    link_confirmed,
+    link_requested,
+    prefix_taken,
+    tenant_domain_claim,
+)
+
+MAX_PLANNER_DAYS = 92
+
+
+@dataclass(frozen=True)
+class SubscriptionOrder:
+    customer_id: str
+    product_id: str
+    term: Term
+    billing: Billing
+    quantity: int
+    auto_renew: bool = True
+    partner_id: str | None = None  # the distributor orders on behalf of a partner
+
+
+def load_catalogue(uow: UnitOfWork) -> Catalogue:
+    catalogue = uow.catalogue.get()
+    if catalogue is None:
+        raise NotFound("The product catalogue is empty.", hint="The distributor must load the catalogue first.")
+    return catalogue
+
+
+def _require_customer(uow: UnitOfWork, principal: Principal, customer_id: str, field: str = "customerId") -> Organisation:
+    customer = get_visible_organisation(uow, principal, customer_id)
+    if customer is None or customer.kind is not OrganisationKind.CUSTOMER:
+        raise NotFound(f"No customer with id '{customer_id}'.", field=field)
+    return customer
+
+
+def _readiness(partner: Organisation, customer: Organisation) -> CspReadiness:
+    profile = partner.partner_profile
+    tenant = customer.microsoft or MicrosoftTenant()
+    return CspReadiness(
+        partner_mpn_id=profile.microsoft_partner_network_id if profile else None,
+        partner_microsoft_id=profile.microsoft_id if profile else None,
+        tenant_state=tenant.state,
+        tenant_domain=tenant.domain if tenant.state in (TenantState.CREATED, TenantState.LINKED) else None,
+        mca_accepted_at=tenant.agreement.accepted_at if tenant.agreement else None,
+        eligibility=tenant.eligible_programs,
+    )
+
+
+# --- reads -------------------------------------------------------------------------------
+
+
+def get_visible_subscription(uow: UnitOfWork, principal: Principal, subscription_id: str) -> Subscription | None:
+    subscription = uow.subscriptions.get(subscription_id)
+    if subscription is None or not can_view_subscription(
+        principal, customer_id=subscription.customer_id, partner_id=subscription.partner_id
+    ):
+        return None
+    return subscription
+
+
+def _require_subscription(uow: UnitOfWork, principal: Principal, subscription_id: str) -> Subscription:
+    subscription = get_visible_subscription(uow, principal, subscription_id)
+    if subscription is None:
+        raise NotFound(f"No subscription with id '{subscription_id}'.", field="subscriptionId")
+    return subscription
+
+
+def list_subscriptions(
+    uow: UnitOfWork, principal: Principal, flt: SubscriptionFilter, *, customer_id: str | None, partner_id: str | None,
+    first: int | None, after: str | None,
+) -> Page[Subscription]:
+    """Per customer or per partner; partners see what they sold, customers (extended) their own."""
+    limit = page_size(first)
+    if principal.is_partner:
+        if partner_id not in (None, principal.organisation_id):
+            return Page([], None)
+        partner_id = principal.organisation_id
+    if principal.is_customer:
+        customer_id, partner_id = principal.organisation_id, None
+    if customer_id is not None:
+        page = uow.subscriptions.list_for_customer(customer_id, flt, limit=limit, cursor=after)
+    elif partner_id is not None:
+        page = uow.subscriptions.list_for_partner(partner_id, flt, limit=limit, cursor=after)
+    else:
+        raise ValidationFailed("Name a customer or a partner.", field="customerId")
+    visible = [s for s in page.items if can_view_subscription(principal, customer_id=s.customer_id, partner_id=s.partner_id)]
+    return Page(visible, page.next_cursor)
+
+
+def renewal_planner(
+    uow: UnitOfWork, principal: Principal, *, days: int, now: datetime, partner_id: str | None, first: int | None, after: str | None,
+) -> Page[Subscription]:
+    """What renews (or ends) within ``days`` days from now, in order of term end."""
+    if not 1 <= days <= MAX_PLANNER_DAYS:
+        raise ValidationFailed(f"Plan 1 to {MAX_PLANNER_DAYS} days ahead.", field="days")
+    if principal.is_partner:
+        partner_id = principal.organisation_id
+    elif not principal.is_distributor:
+        return Page([], None)
+    if partner_id is None:
+        raise ValidationFailed("Name the partner whose renewals to plan.", field="partnerId")
+    return uow.subscriptions.list_partner_renewals(partner_id, now, now + timedelta(days=days), limit=page_size(first), cursor=after)
+
+
+def preview(uow: UnitOfWork, principal: Principal, subscription_id: str, change: SubscriptionChange, *, now: datetime) -> PreviewResult:
+    subscription = _require_subscription(uow, principal, subscription_id)
+    catalogue = load_catalogue(uow)
+    subscription.renew(catalogue, now=now, actor_id=SYSTEM_ACTOR_ID)  # a due renewal happens first, as in a real change
+    return preview_change(subscription, change, now, catalogue, actor_id=principal.user_id)
+
+
+# --- writes ------------------------------------------------------------------------------
+
+
+def order_subscription(
+    uow: UnitOfWork, principal: Principal, order: SubscriptionOrder, *, now: datetime, idempotency_key: str | None = None,
+) -> ChangeOutcome:
+    def perform(uow: UnitOfWork) -> tuple[str, ChangeOutcome]:
+        customer = _require_customer(uow, principal, order.customer_id)
+        require(can_order_csp(principal, customer), "order licences for this customer")
+        partner_id = principal.organisation_id if principal.is_partner else order.partner_id
+        if partner_id is None or customer.link_to(partner_id) is None:
+            raise ValidationFailed(
+                "The subscription must be ordered through a partner linked to the customer.", field="partnerId",
+                hint="Name one of the customer's partners.",
+            )
+        partner = uow.organisations.get(partner_id)
+        catalogue = load_catalogue(uow)
+        product = catalogue.product(order.product_id)
+        assert_csp_order_ready(_readiness(partner, customer), product)
+        if product.is_add_on:
+            active = uow.subscriptions.list_for_customer(customer.id, SubscriptionFilter(status=SubscriptionStatus.ACTIVE), limit=100, cursor=None)
+            assert_add_on_base_present(product, {s.product_id for s in active.items})
+        outcome = open_subscription(
+            customer_id=customer.id, partner_id=partner_id, product=product, term=order.term, billing=order.billing,
+            quantity=order.quantity, now=now, actor_id=principal.user_id, price_lookup=catalogue, auto_renew=order.auto_renew,
+        )
+        uow.subscriptions.add(outcome.new_subscription)
+        for charge in outcome.charges:
+            uow.charges.add(charge)
+        return outcome.new_subscription.id, outcome
+
+    def load(uow: UnitOfWork, subscription_id: str) -> ChangeOutcome:
+        return ChangeOutcome(subscription_id, False, new_subscription=uow.subscriptions.get(subscription_id))
+
+    return run_idempotent(uow, principal=principal, operation="subscriptionOrder", key=idempotency_key, payload=order,
+                          now=now, perform=perform, load=load)
+
+
+@dataclass(frozen=True)
+class ChangeResult:
+    subscription: Subscription
+    outcome: ChangeOutcome
+    renewal: RenewalOutcome | None  # a renewal that was due and ran first
+
+
+def change_subscription(
+    uow: UnitOfWork, principal: Principal, subscription_id: str, change: SubscriptionChange, *, now: datetime,
+) -> ChangeResult:
+    """Apply one change in one transaction: the subscription, any new one (upgrade) and all charges."""
+    with uow:
+        subscription = _require_subscription(uow, principal, subscription_id)
+        customer = uow.organisations.get(subscription.customer_id)
+        require(
+            customer is not None and can_change_subscription(principal, customer, partner_id=subscription.partner_id),
+            "change this subscription",
+        )
+        catalogue = load_catalogue(uow)
+        renewal = subscription.renew(catalogue, now=now, actor_id=SYSTEM_ACTOR_ID)
+        outcome = apply_change(subscription, change, now=now, actor_id=principal.user_id, price_lookup=catalogue)
+        uow.subscriptions.update(subscription)
+        if outcome.new_subscription is not None:
+            uow.subscriptions.add(outcome.new_subscription)
+        for charge in (*renewal.charges, *outcome.charges):
+            uow.charges.add(charge)
+        uow.commit()
+        return ChangeResult(replace(subscription, version=subscription.version + 1), outcome, None if renewal.nothing_to_do else renewal)
+
+
+def schedule_price_change(
+    uow: UnitOfWork, principal: Principal, *, currency: str, percent, effective_from: date, product_ids: list[str] | None, today: date,
+) -> Catalogue:
+    require(can_manage_catalogue(principal), "change prices")
+    if effective_from <= today:
+        raise ValidationFailed("A price change is announced ahead: its date must be in the future.", field="effectiveFrom")
+    with uow:
+        catalogue = load_catalogue(uow).with_price_change(currency, percent, effective_from, product_ids=product_ids)
+        uow.catalogue.save(catalogue)
+        uow.commit()
+        return catalogue
+
+
+# --- the customer's Microsoft side ---------------------------------------------------------
+
+
+def _update_tenant(uow: UnitOfWork, customer: Organisation, tenant: MicrosoftTenant) -> Organisation:
+    updated = replace(customer, microsoft=tenant)
+    uow.organisations.update(updated)
+    return updated
+
+
+@dataclass(frozen=True)
+class CreatedTenant:
+    customer: Organisation
+    admin_login: str
+    initial_password: str  # shown once, never stored
+
+
+def create_tenant(uow: UnitOfWork, principal: Principal, *, customer_id: str, prefix: str) -> CreatedTenant:
+    with uow:
+        customer = _require_customer(uow, principal, customer_id)
+        require(can_order_csp(principal, customer), "create a Microsoft tenant for this customer")
+        tenant = created_tenant(customer.microsoft or MicrosoftTenant(), prefix)
+        if uow.uniques.is_claimed(tenant_domain_claim(tenant.domain)):
+            raise prefix_taken(tenant.domain)
+        uow.uniques.claim(tenant_domain_claim(tenant.domain), customer.id, prefix_taken(tenant.domain))
+        updated = _update_tenant(uow, customer, tenant)
+        uow.commit()
+    password = secrets.token_urlsafe(12) + "!7a"  # meets Microsoft's complexity rules: upper/lower, digit, symbol
+    return CreatedTenant(updated, tenant.admin_login, password)
+
+
+def request_tenant_link(
+    uow: UnitOfWork, mailer: Mailer, principal: Principal, *, customer_id: str, default_domain: str, contact_email: str,
+    now: datetime, confirmation_url: str,
+) -> Organisation:
+    token = secrets.token_urlsafe(24)
+    with uow:
+        customer = _require_customer(uow, principal, customer_id)
+        require(can_order_csp(principal, customer), "link a Microsoft tenant for this customer")
+        tenant = link_requested(customer.microsoft or MicrosoftTenant(), default_domain, contact_email, token, now)
+        updated = _update_tenant(uow, customer, tenant)
+        uow.commit()
+    mailer.send(EmailMessage(
+        to=(tenant.link_contact_email,),
+        subject=f"Please confirm the link of your Microsoft tenant {tenant.domain}",
+        body=(
+            f"Your IT partner asked to link the Microsoft tenant {tenant.domain} of {customer.name}. "
+            f"Open {confirmation_url}?customer={customer.id}&code={token} to confirm. "
+            "Until you confirm, no licences can be ordered for this tenant."
+        ),
+    ))
+    return updated
+
+
+def confirm_tenant_link(uow: UnitOfWork, principal: Principal, *, customer_id: str, token: str, now: datetime) -> Organisation:
+    with uow:
+        customer = _require_customer(uow, principal, customer_id)
+        require(can_confirm_tenant_link(principal, customer), "confirm this tenant link")
+        updated = _update_tenant(uow, customer, link_confirmed(customer.microsoft or MicrosoftTenant(), token, now))
+        uow.commit()
+        return updated
+
+
+def accept_customer_agreement(uow: UnitOfWork, principal: Principal, *, customer_id: str, name: str, email: str, now: datetime) -> Organisation:
+    with uow:
+        customer = _require_customer(uow, principal, customer_id)
+        require(can_record_customer_agreement(principal, customer), "record the Microsoft Customer Agreement")
+        tenant = agreement_accepted(customer.microsoft or MicrosoftTenant(), name=name, email=email, now=now, recorded_by=principal.user_id)
+        updated = _update_tenant(uow, customer, tenant)
+        uow.commit()
+        return updated
+
+
+def grant_eligibility(
+    uow: UnitOfWork, principal: Principal, *, customer_id: str, program: LicenceProgram, now: datetime,
+    institution_type: InstitutionType | None = None, microsoft_reference: str | None = None,
+) -> Organisation:
+    require(can_grant_eligibility(principal), "grant licence eligibility")
+    with uow:
+        customer = _require_customer(uow, principal, customer_id)
+        tenant = eligibility_granted(
+            customer.microsoft or MicrosoftTenant(), program, now=now, granted_by=principal.user_id,
+            institution_type=institution_type, microsoft_reference=microsoft_reference,
+        )
+        updated = _update_tenant(uow, customer, tenant)
+        uow.commit()
+        return updated
+
+
+# --- reseller SaaS subscriptions ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewSaasSubscription:
+    product_id: str
+    customer_company_name: str
+    users: int
+    customer_id: str | None = None
+    invite_contact_name: str | None = None
+    invite_email: str | None = None
+
+
+def create_saas_subscription(
+    uow: UnitOfWork, mailer: Mailer, principal: Principal, command: NewSaasSubscription, *, now: datetime,
+    idempotency_key: str | None = None,
+) -> SaasSubscription:
+    require(principal.is_partner, "create reseller subscriptions (partners only)")
+    invited: list[SaasSubscription] = []
+
+    def perform(uow: UnitOfWork) -> tuple[str, SaasSubscription]:
+        if command.customer_id is not None:
+            customer = _require_customer(uow, principal, command.customer_id)
+            require(can_view_organisation(principal, customer), "sell to this customer")
+        product = load_catalogue(uow).product(command.product_id)
+        subscription, _event = new_saas_subscription(
+            partner_id=principal.organisation_id, product=product, customer_company_name=command.customer_company_name,
+            users=command.users, now=now, actor_id=principal.user_id, customer_id=command.customer_id,
+            invite_contact_name=command.invite_contact_name, invite_email=command.invite_email,
+        )
+        uow.saas_subscriptions.save(subscription)
+        invited.append(subscription)
+        return subscription.id, subscription
+
+    result = run_idempotent(uow, principal=principal, operation="saasSubscriptionCreate", key=idempotency_key, payload=command,
+                            now=now, perform=perform, load=lambda uow, id: uow.saas_subscriptions.get(id))
+    if invited and result.invitation is not None:
+        mailer.send(EmailMessage(
+            to=(result.invitation.email,),
+            subject=f"You are invited to manage your e-mail signatures ({result.customer_company_name})",
+            body=(
+                f"Hello {result.invitation.contact_name}, your IT partner has set up e-mail signatures for "
+                f"{result.customer_company_name}. Accept the invitation to manage your designs. "
+                "Billing stays with your partner."
+            ),
+        ))
+    return result
+
+
+def list_saas_subscriptions(uow: UnitOfWork, principal: Principal, *, first: int | None, after: str | None) -> Page[SaasSubscription]:
+    if not principal.is_partner:
+        return Page([], None)
+    return uow.saas_subscriptions.list_for_partner(principal.organisation_id, limit=page_size(first), cursor=after)
+
+
+# --- the renewal job -----------------------------------------------------------------------
+
+
+@dataclass
+class RenewalRunSummary:
+    run_date: date
+    renewed: int = 0
+    expired: int = 0
+    skipped: int = 0  # read but nothing to do (renewed concurrently, or not yet due)
+    conflicts: int = 0
+    charges: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        return {"run_date": self.run_date.isoformat(), "renewed": self.renewed, "expired": self.expired,
+                "skipped": self.skipped, "conflicts": self.conflicts, "charges": self.charges}
+
+
+def end_of_berlin_day(day: date) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=BERLIN) - timedelta(microseconds=1)
+
+
+def renew_due_subscriptions(uow_factory, *, run_date: date, now: datetime, page_limit: int = 50) -> RenewalRunSummary:
+    """Renew (or end) every subscription whose term ends on ``run_date`` or the day before, up to ``now``.
+
+    Reads only due items (the renewal index, keyed by Berlin date and term end). Each
+    subscription is its own conditional write, so a crash half-way loses nothing and a
+    re-run continues where it stopped: renewed subscriptions have left the due partition.
+    """
+    from domain.errors import Conflict
+
+    summary = RenewalRunSummary(run_date)
+    catalogue = load_catalogue(uow_factory())
+    cutoff = min(now, end_of_berlin_day(run_date))
+    for day in (run_date - timedelta(days=1), run_date):  # yesterday catches terms ending after the last run
+        cursor: str | None = None
+        while True:
+            page = uow_factory().subscriptions.list_due_for_renewal(day, cutoff, limit=page_limit, cursor=cursor)
+            for subscription in page.items:
+                uow = uow_factory()
+                with uow:
+                    outcome = subscription.renew(catalogue, now=now, actor_id=SYSTEM_ACTOR_ID)
+                    if outcome.nothing_to_do:
+                        summary.skipped += 1
+                        continue
+                    uow.subscriptions.update(subscription)
+                    for charge in outcome.charges:
+                        uow.charges.add(charge)
+                    try:
+                        uow.commit()
+                    except Conflict:
+                        summary.conflicts += 1  # changed concurrently: its next due date is re-read next run
+                        continue
+                if outcome.result.value == "EXPIRED":
+                    summary.expired += 1
+                else:
+                    summary.renewed += 1
+                summary.charges += len(outcome.charges)
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+    return summary

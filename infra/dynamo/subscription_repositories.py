@@ -1,0 +1,201 @@
+"""Repositories of the subscriptions area: catalogue, CSP subscriptions, charges, SaaS subscriptions."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime, timezone
+from typing import TYPE_CHECKING, Iterable
+
+from domain.calendar import berlin_date
+from domain.catalogue import Catalogue
+from domain.errors import Conflict
+from domain.ports import Page, SubscriptionFilter
+from domain.subscriptions import Charge, SaasSubscription, Subscription, SubscriptionStatus
+from infra.codec import decode, encode
+from infra.dynamo.models import CatalogueModel, ChargeModel, SaasSubscriptionModel, SubscriptionModel
+from infra.dynamo.pagination import decode_cursor
+from infra.dynamo.repositories import batch_get, entity_data, from_item, query_page, versioned
+
+if TYPE_CHECKING:
+    from infra.dynamo.unit_of_work import DynamoUnitOfWork
+
+CATALOGUE_ID = "current"
+
+
+class CatalogueRepository:
+    def __init__(self, uow: "DynamoUnitOfWork") -> None:
+        self._uow = uow
+        self._version: int | None = None
+
+    def get(self) -> Catalogue | None:
+        try:
+            item = CatalogueModel.get(CATALOGUE_ID)
+        except CatalogueModel.DoesNotExist:
+            return None
+        self._version = item.version
+        return decode(Catalogue, item.data)
+
+    def save(self, catalogue: Catalogue) -> None:
+        """Save a catalogue read through this repository (optimistic lock on that read)."""
+        item = CatalogueModel(CATALOGUE_ID, data=encode(catalogue))
+        if self._version:
+            item.version = self._version
+        self._uow.register_save(item)
+
+
+def _created_key(subscription: Subscription) -> str:
+    return f"{subscription.started_at.isoformat()}#{subscription.id}"
+
+
+def _renewal_key(instant: datetime, subscription_id: str) -> str:
+    """Sortable as text: fixed-width UTC with microseconds, then the id."""
+    return f"{instant.astimezone(timezone.utc):%Y-%m-%dT%H:%M:%S.%fZ}#{subscription_id}"
+
+
+def _subscription_filter(model, flt: SubscriptionFilter):
+    condition = None
+
+    def both(c):
+        return c if condition is None else condition & c
+
+    if flt.status is not None:
+        condition = both(model.status == flt.status.value)
+    if flt.product_id is not None:
+        condition = both(model.product_id == flt.product_id)
+    if flt.renewal_from is not None:
+        condition = both(model.renewal_date >= flt.renewal_from.isoformat())
+    if flt.renewal_to is not None:
+        condition = both(model.renewal_date <= flt.renewal_to.isoformat())
+    return condition
+
+
+class SubscriptionRepository:
+    def __init__(self, uow: "DynamoUnitOfWork") -> None:
+        self._uow = uow
+
+    def get(self, subscription_id: str) -> Subscription | None:
+        try:
+            return from_item(Subscription, SubscriptionModel.get(subscription_id))
+        except SubscriptionModel.DoesNotExist:
+            return None
+
+    def get_many(self, subscription_ids: Iterable[str]) -> dict[str, Subscription]:
+        return batch_get(SubscriptionModel, Subscription, subscription_ids)
+
+    def _list(self, index, attribute: str, value: str, flt: SubscriptionFilter, limit: int, cursor: str | None) -> Page[Subscription]:
+        result = index.query(
+            value,
+            filter_condition=_subscription_filter(SubscriptionModel, flt),
+            limit=limit,
+            page_size=limit,
+            last_evaluated_key=decode_cursor(cursor, partition=(attribute, value)),
+        )
+        items, next_cursor = query_page(result, Subscription)
+        return Page(items, next_cursor)
+
+    def list_for_customer(self, customer_id: str, flt: SubscriptionFilter, *, limit: int, cursor: str | None) -> Page[Subscription]:
+        return self._list(SubscriptionModel.customer_index, "customer_id", customer_id, flt, limit, cursor)
+
+    def list_for_partner(self, partner_id: str, flt: SubscriptionFilter, *, limit: int, cursor: str | None) -> Page[Subscription]:
+        return self._list(SubscriptionModel.partner_index, "partner_id", partner_id, flt, limit, cursor)
+
+    def list_due_for_renewal(self, renewal_date: date, until: datetime, *, limit: int, cursor: str | None) -> Page[Subscription]:
+        """Subscriptions whose term ends on ``renewal_date`` (Berlin) at or before ``until``: only due items are read."""
+        day = renewal_date.isoformat()
+        result = SubscriptionModel.renewal_index.query(
+            day,
+            SubscriptionModel.renewal_key <= _renewal_key(until, "~"),
+            limit=limit,
+            page_size=limit,
+            last_evaluated_key=decode_cursor(cursor, partition=("renewal_date", day)),
+        )
+        items, next_cursor = query_page(result, Subscription)
+        return Page(items, next_cursor)
+
+    def list_partner_renewals(self, partner_id: str, start: datetime, end: datetime, *, limit: int, cursor: str | None) -> Page[Subscription]:
+        result = SubscriptionModel.partner_renewal_index.query(
+            partner_id,
+            SubscriptionModel.renewal_key.between(_renewal_key(start, ""), _renewal_key(end, "~")),
+            limit=limit,
+            page_size=limit,
+            last_evaluated_key=decode_cursor(cursor, partition=("partner_id", partner_id)),
+        )
+        items, next_cursor = query_page(result, Subscription)
+        return Page(items, next_cursor)
+
+    def list_renewals_on(self, renewal_date: date, *, limit: int, cursor: str | None) -> Page[Subscription]:
+        day = renewal_date.isoformat()
+        result = SubscriptionModel.renewal_index.query(
+            day, limit=limit, page_size=limit, last_evaluated_key=decode_cursor(cursor, partition=("renewal_date", day))
+        )
+        items, next_cursor = query_page(result, Subscription)
+        return Page(items, next_cursor)
+
+    def _register(self, subscription: Subscription) -> None:
+        renews = subscription.status is SubscriptionStatus.ACTIVE
+        term_end = subscription.term_ends_at
+        item = SubscriptionModel(
+            subscription.id,
+            customer_id=subscription.customer_id,
+            partner_id=subscription.partner_id,
+            product_id=subscription.product_id,
+            status=subscription.status.value,
+            created_key=_created_key(subscription),
+            # Active subscriptions are due at term end, to renew or (auto-renew off) to expire.
+            renewal_date=berlin_date(term_end).isoformat() if renews else None,
+            renewal_key=_renewal_key(term_end, subscription.id) if renews else None,
+            data=entity_data(subscription),
+            **versioned(subscription),
+        )
+        self._uow.register_save(item)
+
+    def add(self, subscription: Subscription) -> None:
+        self._register(dataclasses.replace(subscription, version=0))
+
+    def update(self, subscription: Subscription) -> None:
+        self._register(subscription)
+
+
+class ChargeRepository:
+    def __init__(self, uow: "DynamoUnitOfWork") -> None:
+        self._uow = uow
+
+    def add(self, charge: Charge) -> None:
+        """A charge is booked once: its id is deterministic, so a second booking fails the transaction."""
+        self._uow.register_save(
+            ChargeModel(charge.charge_id, subscription_id=charge.subscription_id, bill_date=charge.period_start.isoformat(), data=encode(charge)),
+            condition=ChargeModel.id.does_not_exist(),
+            on_condition_failed=Conflict(f"Charge {charge.charge_id} was booked already."),
+        )
+
+    def list_for_subscription(self, subscription_id: str, *, limit: int = 100, cursor: str | None = None) -> Page[Charge]:
+        result = ChargeModel.subscription_index.query(
+            subscription_id, limit=limit, page_size=limit,
+            last_evaluated_key=decode_cursor(cursor, partition=("subscription_id", subscription_id)),
+        )
+        items, next_cursor = query_page(result)
+        return Page([decode(Charge, item.data) for item in items], next_cursor)
+
+
+class SaasSubscriptionRepository:
+    def __init__(self, uow: "DynamoUnitOfWork") -> None:
+        self._uow = uow
+
+    def get(self, subscription_id: str) -> SaasSubscription | None:
+        try:
+            return from_item(SaasSubscription, SaasSubscriptionModel.get(subscription_id))
+        except SaasSubscriptionModel.DoesNotExist:
+            return None
+
+    def list_for_partner(self, partner_id: str, *, limit: int, cursor: str | None) -> Page[SaasSubscription]:
+        result = SaasSubscriptionModel.partner_index.query(
+            partner_id, limit=limit, page_size=limit,
+            last_evaluated_key=decode_cursor(cursor, partition=("partner_id", partner_id)),
+        )
+        items, next_cursor = query_page(result, SaasSubscription)
+        return Page(items, next_cursor)
+
+    def save(self, subscription: SaasSubscription) -> None:
+        self._uow.register_save(
+            SaasSubscriptionModel(subscription.id, partner_id=subscription.partner_id, data=entity_data(subscription), **versioned(subscription))
+        )

@@ -1,0 +1,288 @@
+"""Resolvers for the catalogue, CSP subscriptions, tenants and reseller SaaS subscriptions."""
+
+from __future__ import annotations
+
+import strawberry
+
+from domain.calendar import berlin_date
+from domain.errors import DomainError, ValidationFailed
+from domain.ports import SubscriptionFilter
+from domain.services import subscriptions as service
+from domain.subscriptions import (
+    CancelSubscription,
+    CancellationWindowClosed,
+    IncreaseSeats,
+    ReduceSeats,
+    RemoveScheduledChange,
+    ScheduleChange,
+    ScheduledChange,
+    SetAutoRenew,
+    SetQuantity,
+    SubscriptionChange,
+    UpgradeSeats,
+)
+from resolvers.context import Info
+from resolvers.errors import payload_errors, to_errors
+from schema import organisations as org_types
+from schema import subscriptions as t
+from schema.common import Money
+from schema.pagination import Connection
+
+WINDOW_ALTERNATIVES = [
+    "Schedule the reduction for the next renewal (subscriptionRenewalChangeSchedule).",
+    "Turn auto-renew off so the subscription ends at term end (subscriptionAutoRenewSet).",
+]
+
+
+# --- mapping -----------------------------------------------------------------------------
+
+
+def _scheduled(quantity, term, billing, product_id) -> ScheduledChange:
+    return ScheduledChange(quantity=quantity, term=term, billing=billing, product_id=str(product_id) if product_id else None)
+
+
+async def change_of(info: Info, subscription_id: str, change: t.SubscriptionChangeInput) -> SubscriptionChange:
+    kind = t.SubscriptionChangeKind
+    if change.kind in (kind.INCREASE_SEATS, kind.REDUCE_SEATS) and change.seats is None:
+        raise ValidationFailed("Name the number of seats.", field="change.seats")
+    if change.kind is kind.INCREASE_SEATS:
+        return IncreaseSeats(change.seats)
+    if change.kind is kind.REDUCE_SEATS:
+        return ReduceSeats(change.seats)
+    if change.kind is kind.SET_QUANTITY:
+        if change.quantity is None:
+            raise ValidationFailed("Name the quantity.", field="change.quantity")
+        return SetQuantity(change.quantity)
+    if change.kind is kind.CANCEL:
+        return CancelSubscription()
+    if change.kind is kind.SET_AUTO_RENEW:
+        if change.auto_renew is None:
+            raise ValidationFailed("Say whether auto-renew is on.", field="change.autoRenew")
+        return SetAutoRenew(change.auto_renew)
+    if change.kind is kind.REMOVE_SCHEDULED_CHANGE:
+        return RemoveScheduledChange()
+    catalogue = await info.context.loaders.catalogue()
+    if change.kind is kind.SCHEDULE_FOR_RENEWAL:
+        product = catalogue.product(str(change.product_id)) if change.product_id else None
+        return ScheduleChange(_scheduled(change.quantity, change.term, change.billing, change.product_id), product)
+    if change.product_id is None:
+        raise ValidationFailed("Name the product to upgrade to.", field="change.productId")
+    subscription = await info.context.run(info.context.uow().subscriptions.get, subscription_id)
+    if subscription is None:
+        raise ValidationFailed(f"No subscription with id '{subscription_id}'.", field="subscriptionId")
+    return UpgradeSeats(catalogue.product(subscription.product_id), catalogue.product(str(change.product_id)), change.seats)
+
+
+def window_of(error: DomainError) -> t.CancellationWindow | None:
+    if not isinstance(error, CancellationWindowClosed):
+        return None
+    return t.CancellationWindow(
+        next_window_opens_at=error.next_window_opens_at, reducible_seats_now=error.reducible_seats_now, alternatives=WINDOW_ALTERNATIVES,
+    )
+
+
+async def _change(info: Info, subscription_id: str, change: SubscriptionChange) -> t.SubscriptionChangePayload:
+    ctx = info.context
+    try:
+        result = await ctx.run(service.change_subscription, ctx.uow(), ctx.principal, subscription_id, change, now=ctx.now)
+    except DomainError as error:
+        return t.SubscriptionChangePayload(errors=to_errors(error), window=window_of(error))
+    outcome = result.outcome
+    charges = [*(result.renewal.charges if result.renewal else ()), *outcome.charges]
+    return t.SubscriptionChangePayload(
+        subscription=t.Subscription.of(result.subscription, ctx.now),
+        new_subscription=t.Subscription.of(outcome.new_subscription, ctx.now) if outcome.new_subscription else None,
+        charges=[t.Charge.of(c) for c in charges],
+        scheduled_change_deleted=outcome.scheduled_change_deleted,
+        deleted_scheduled_change=t.scheduled_change_of(outcome.deleted_scheduled_change),
+    )
+
+
+# --- queries -----------------------------------------------------------------------------
+
+
+async def products(info: Info, category: t.ProductCategory | None = None) -> list[t.Product]:
+    catalogue = await info.context.loaders.catalogue()
+    return [
+        t.Product.of(p, catalogue)
+        for p in sorted(catalogue.products.values(), key=lambda p: p.name)
+        if category is None or p.category is category
+    ]
+
+
+async def subscription(info: Info, id: strawberry.ID) -> t.Subscription | None:
+    ctx = info.context
+    found = await ctx.run(service.get_visible_subscription, ctx.uow(), ctx.principal, id)
+    return t.Subscription.of(found, ctx.now) if found else None
+
+
+async def subscriptions(
+    info: Info, customer_id: strawberry.ID | None = None, partner_id: strawberry.ID | None = None,
+    filter: t.SubscriptionFilterInput | None = None, first: int | None = 20, after: str | None = None,
+) -> Connection[t.Subscription]:
+    ctx = info.context
+    f = filter or t.SubscriptionFilterInput()
+    flt = SubscriptionFilter(status=f.status, product_id=f.product_id, renewal_from=f.renewal_from, renewal_to=f.renewal_to)
+    page = await ctx.run(
+        service.list_subscriptions, ctx.uow(), ctx.principal, flt, customer_id=customer_id, partner_id=partner_id, first=first, after=after,
+    )
+    return Connection.of(page, lambda sub: t.Subscription.of(sub, ctx.now))
+
+
+async def renewal_planner(
+    info: Info, days: int = 30, partner_id: strawberry.ID | None = None, first: int | None = 50, after: str | None = None,
+) -> Connection[t.Subscription]:
+    ctx = info.context
+    page = await ctx.run(service.renewal_planner, ctx.uow(), ctx.principal, days=days, now=ctx.now, partner_id=partner_id, first=first, after=after)
+    return Connection.of(page, lambda sub: t.Subscription.of(sub, ctx.now))
+
+
+async def subscription_preview(info: Info, subscription_id: strawberry.ID, change: t.SubscriptionChangeInput) -> t.SubscriptionPreview:
+    ctx = info.context
+    domain_change = await change_of(info, subscription_id, change)
+    result = await ctx.run(service.preview, ctx.uow(), ctx.principal, subscription_id, domain_change, now=ctx.now)
+    return t.SubscriptionPreview(
+        allowed=result.allowed,
+        errors=to_errors(result.refusal) if result.refusal else [],
+        amount=Money.of(result.amount) if result.amount else None,
+        charges=[t.Charge.of(c) for c in result.charges],
+        cancellation_window_deadlines=list(result.cancellation_window_deadlines),
+        next_window_opens_at=result.next_window_opens_at,
+        scheduled_change_would_be_deleted=result.scheduled_change_would_be_deleted,
+        price_after_next_renewal=Money.of(result.price_after_next_renewal) if result.price_after_next_renewal else None,
+        next_renewal_at=result.next_renewal_at,
+        quantity_after=result.quantity_after,
+    )
+
+
+async def saas_subscriptions(info: Info, first: int | None = 20, after: str | None = None) -> Connection[t.SaasSubscription]:
+    ctx = info.context
+    page = await ctx.run(service.list_saas_subscriptions, ctx.uow(), ctx.principal, first=first, after=after)
+    return Connection.of(page, t.SaasSubscription.of)
+
+
+# --- mutations ---------------------------------------------------------------------------
+
+
+@payload_errors(t.SubscriptionPayload)
+async def subscription_order(info: Info, input: t.SubscriptionOrderInput, idempotency_key: str | None = None) -> t.SubscriptionPayload:
+    ctx = info.context
+    order = service.SubscriptionOrder(
+        customer_id=input.customer_id, product_id=input.product_id, term=input.term, billing=input.billing,
+        quantity=input.quantity, auto_renew=input.auto_renew, partner_id=input.partner_id,
+    )
+    outcome = await ctx.run(service.order_subscription, ctx.uow(), ctx.principal, order, now=ctx.now, idempotency_key=idempotency_key)
+    return t.SubscriptionPayload(
+        subscription=t.Subscription.of(outcome.new_subscription, ctx.now), charges=[t.Charge.of(c) for c in outcome.charges]
+    )
+
+
+@payload_errors(t.SubscriptionChangePayload)
+async def subscription_seats_increase(info: Info, input: t.SubscriptionSeatsInput) -> t.SubscriptionChangePayload:
+    return await _change(info, input.subscription_id, IncreaseSeats(input.seats))
+
+
+@payload_errors(t.SubscriptionChangePayload)
+async def subscription_seats_reduce(info: Info, input: t.SubscriptionSeatsInput) -> t.SubscriptionChangePayload:
+    return await _change(info, input.subscription_id, ReduceSeats(input.seats))
+
+
+@payload_errors(t.SubscriptionChangePayload)
+async def subscription_cancel(info: Info, input: t.SubscriptionIdInput) -> t.SubscriptionChangePayload:
+    return await _change(info, input.subscription_id, CancelSubscription())
+
+
+@payload_errors(t.SubscriptionChangePayload)
+async def subscription_auto_renew_set(info: Info, input: t.SubscriptionAutoRenewInput) -> t.SubscriptionChangePayload:
+    return await _change(info, input.subscription_id, SetAutoRenew(input.enabled))
+
+
+@payload_errors(t.SubscriptionChangePayload)
+async def subscription_renewal_change_schedule(info: Info, input: t.SubscriptionRenewalChangeInput) -> t.SubscriptionChangePayload:
+    change = t.SubscriptionChangeInput(
+        kind=t.SubscriptionChangeKind.SCHEDULE_FOR_RENEWAL, quantity=input.quantity, term=input.term, billing=input.billing,
+        product_id=input.product_id,
+    )
+    return await _change(info, input.subscription_id, await change_of(info, input.subscription_id, change))
+
+
+@payload_errors(t.SubscriptionChangePayload)
+async def subscription_renewal_change_remove(info: Info, input: t.SubscriptionIdInput) -> t.SubscriptionChangePayload:
+    return await _change(info, input.subscription_id, RemoveScheduledChange())
+
+
+@payload_errors(t.SubscriptionChangePayload)
+async def subscription_upgrade(info: Info, input: t.SubscriptionUpgradeInput) -> t.SubscriptionChangePayload:
+    change = t.SubscriptionChangeInput(kind=t.SubscriptionChangeKind.UPGRADE, product_id=input.to_product_id, seats=input.seats)
+    return await _change(info, input.subscription_id, await change_of(info, input.subscription_id, change))
+
+
+@payload_errors(t.TenantCreatePayload)
+async def customer_tenant_create(info: Info, input: t.TenantCreateInput) -> t.TenantCreatePayload:
+    ctx = info.context
+    created = await ctx.run(service.create_tenant, ctx.uow(), ctx.principal, customer_id=input.customer_id, prefix=input.prefix)
+    return t.TenantCreatePayload(
+        customer=org_types.organisation_of(created.customer), admin_login=created.admin_login, initial_password=created.initial_password
+    )
+
+
+@payload_errors(org_types.CustomerPayload)
+async def customer_tenant_link(info: Info, input: t.TenantLinkInput) -> org_types.CustomerPayload:
+    ctx = info.context
+    updated = await ctx.run(
+        service.request_tenant_link, ctx.uow(), ctx.services.mailer, ctx.principal, customer_id=input.customer_id,
+        default_domain=input.default_domain, contact_email=input.contact_email, now=ctx.now,
+        confirmation_url=ctx.services.settings.portal_url + "/tenant-link",
+    )
+    return org_types.CustomerPayload(customer=org_types.organisation_of(updated))
+
+
+@payload_errors(org_types.CustomerPayload)
+async def customer_tenant_link_confirm(info: Info, input: t.TenantLinkConfirmInput) -> org_types.CustomerPayload:
+    ctx = info.context
+    updated = await ctx.run(service.confirm_tenant_link, ctx.uow(), ctx.principal, customer_id=input.customer_id, token=input.code, now=ctx.now)
+    return org_types.CustomerPayload(customer=org_types.organisation_of(updated))
+
+
+@payload_errors(org_types.CustomerPayload)
+async def customer_agreement_accept(info: Info, input: t.AgreementAcceptInput) -> org_types.CustomerPayload:
+    ctx = info.context
+    updated = await ctx.run(
+        service.accept_customer_agreement, ctx.uow(), ctx.principal, customer_id=input.customer_id,
+        name=input.accepted_by_name, email=input.accepted_by_email, now=ctx.now,
+    )
+    return org_types.CustomerPayload(customer=org_types.organisation_of(updated))
+
+
+@payload_errors(org_types.CustomerPayload)
+async def customer_eligibility_grant(info: Info, input: t.EligibilityGrantInput) -> org_types.CustomerPayload:
+    ctx = info.context
+    updated = await ctx.run(
+        service.grant_eligibility, ctx.uow(), ctx.principal, customer_id=input.customer_id, program=input.program, now=ctx.now,
+        institution_type=input.institution_type, microsoft_reference=input.microsoft_reference,
+    )
+    return org_types.CustomerPayload(customer=org_types.organisation_of(updated))
+
+
+@payload_errors(t.CataloguePayload)
+async def price_change_schedule(info: Info, input: t.PriceChangeScheduleInput) -> t.CataloguePayload:
+    ctx = info.context
+    catalogue = await ctx.run(
+        service.schedule_price_change, ctx.uow(), ctx.principal, currency=input.currency, percent=input.percent,
+        effective_from=input.effective_from, product_ids=[str(p) for p in input.product_ids] if input.product_ids else None,
+        today=berlin_date(ctx.now),
+    )
+    return t.CataloguePayload(products=[t.Product.of(p, catalogue) for p in sorted(catalogue.products.values(), key=lambda p: p.name)])
+
+
+@payload_errors(t.SaasSubscriptionPayload)
+async def saas_subscription_create(info: Info, input: t.SaasSubscriptionCreateInput, idempotency_key: str | None = None) -> t.SaasSubscriptionPayload:
+    ctx = info.context
+    command = service.NewSaasSubscription(
+        product_id=input.product_id, customer_company_name=input.customer_company_name, users=input.users,
+        customer_id=input.customer_id, invite_contact_name=input.invite_contact_name, invite_email=input.invite_email,
+    )
+    created = await ctx.run(
+        service.create_saas_subscription, ctx.uow(), ctx.services.mailer, ctx.principal, command, now=ctx.now, idempotency_key=idempotency_key,
+    )
+    return t.SaasSubscriptionPayload(saas_subscription=t.SaasSubscription.of(created))

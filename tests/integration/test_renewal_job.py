@@ -1,0 +1,154 @@
+"""The renewal job: renews what is due on the run date, reads nothing else, and can run twice or resume.
+
+Demo catalogue: Business Standard P1Y/MONTHLY costs EUR 10.50 until 2023-03-31 and EUR 11.66
+(+11%) from 2023-04-01, so terms renewed in 2024 take the new price.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import pytest
+
+from domain.catalogue import M365_BUSINESS_BASIC, M365_BUSINESS_STANDARD, Billing, Term
+from domain.policy import Principal
+from domain.services import subscriptions as subs
+from domain.subscriptions import SetAutoRenew, SubscriptionStatus
+from infra.dynamo.unit_of_work import DynamoUnitOfWork
+from tests.request_counter import count_requests
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+
+
+# 2024-01-15 23:30 in Berlin (CET): when the daily job runs.
+RUN_AT = utc("2024-01-15T22:30:00")
+
+
+@pytest.fixture
+def book(aws):
+    """Orders a set of subscriptions for Hanse (demo data) at given instants; returns name -> id."""
+    from infra.demo import seed
+
+    data = seed(DynamoUnitOfWork(), utc("2023-01-01T09:00:00"))
+    sales = Principal.of(data.users["nordit_sales"])
+    customer_id = data.customers["hanse"].id
+
+    def order(started: str, *, term=Term.P1Y, billing=Billing.MONTHLY, product=M365_BUSINESS_STANDARD, quantity=10) -> str:
+        outcome = subs.order_subscription(
+            DynamoUnitOfWork(), sales, subs.SubscriptionOrder(customer_id, product, term, billing, quantity), now=utc(started)
+        )
+        return outcome.new_subscription.id
+
+    ids = {
+        "annual_due": order("2023-01-15T10:00:00"),
+        "annual_tomorrow": order("2023-01-16T10:00:00"),
+        "annual_no_renew": order("2023-01-15T08:00:00"),
+        "monthly_due": order("2023-12-15T09:00:00", term=Term.P1M, product=M365_BUSINESS_BASIC),
+        "annual_due_after_run": order("2023-01-15T22:50:00"),  # 23:50 Berlin: ends after the 23:30 run
+    }
+    subs.change_subscription(DynamoUnitOfWork(), sales, ids["annual_no_renew"], SetAutoRenew(False), now=utc("2023-02-01T09:00:00"))
+    return ids
+
+
+def state(ids: dict[str, str]) -> dict[str, tuple]:
+    found = DynamoUnitOfWork().subscriptions.get_many(ids.values())
+    return {
+        name: (s.status.value, s.term_index, str(s.unit_price.amount), s.quantity, s.term_ends_at.isoformat(), len(s.history))
+        for name, s in ((name, found[i]) for name, i in ids.items())
+    }
+
+
+def run(run_date: date, now: datetime = RUN_AT, **kwargs):
+    return subs.renew_due_subscriptions(DynamoUnitOfWork, run_date=run_date, now=now, **kwargs)
+
+
+def test_renews_what_ends_on_the_run_date_at_the_new_price_and_ends_what_should_not_renew(book):
+    summary = run(date(2024, 1, 15))
+    assert (summary.renewed, summary.expired) == (2, 1)
+    after = state(book)
+    assert after["annual_due"][:5] == ("ACTIVE", 1, "11.66", 10, "2025-01-15T10:00:00+00:00")
+    assert after["annual_no_renew"][0] == "EXPIRED"
+    assert after["monthly_due"][:2] == ("ACTIVE", 1)
+    assert after["annual_tomorrow"][:2] == ("ACTIVE", 0)
+    assert after["annual_due_after_run"][:2] == ("ACTIVE", 0)
+
+
+def test_reads_only_due_subscriptions(book):
+    with count_requests() as count:
+        run(date(2024, 1, 15))
+    # one catalogue read; two Query pages (yesterday's and today's partition); 3 due items read
+    assert count.operations["Query"] == 2
+    assert count.items_read == 1 + 3
+    assert count.operations["Scan"] == 0
+
+
+def test_running_twice_on_the_same_day_changes_nothing_the_second_time(book):
+    run(date(2024, 1, 15))
+    first = state(book)
+    again = run(date(2024, 1, 15))
+    assert (again.renewed, again.expired, again.charges) == (0, 0, 0)
+    assert state(book) == first
+
+
+def test_the_next_day_catches_a_term_that_ended_after_the_previous_run(book):
+    run(date(2024, 1, 15))
+    summary = run(date(2024, 1, 16), now=utc("2024-01-16T22:30:00"))
+    after = state(book)
+    assert after["annual_due_after_run"][:2] == ("ACTIVE", 1)
+    assert after["annual_tomorrow"][:2] == ("ACTIVE", 1)
+    assert summary.renewed == 2
+
+
+def test_renewal_books_the_first_charge_of_the_new_term_once(book):
+    run(date(2024, 1, 15))
+    run(date(2024, 1, 15))
+    charges = DynamoUnitOfWork().charges.list_for_subscription(book["annual_due"]).items
+    renewal_charges = [c for c in charges if c.period_start == date(2024, 1, 15)]
+    assert [(c.kind.value, str(c.amount.amount)) for c in renewal_charges] == [("RECURRING", "116.60")]
+
+
+@pytest.mark.parametrize("crash_after", [0, 1, 2])
+def test_a_crashed_run_resumed_reaches_the_state_of_an_uninterrupted_one(book, monkeypatch, crash_after):
+    import infra.dynamo.unit_of_work as unit_of_work
+
+    original = unit_of_work.DynamoUnitOfWork.commit
+    commits = {"n": 0}
+
+    def crashing_commit(self):
+        if commits["n"] >= crash_after:
+            raise RuntimeError("Lambda timed out")
+        commits["n"] += 1
+        return original(self)
+
+    monkeypatch.setattr(unit_of_work.DynamoUnitOfWork, "commit", crashing_commit)
+    with pytest.raises(RuntimeError):
+        run(date(2024, 1, 15))
+    monkeypatch.setattr(unit_of_work.DynamoUnitOfWork, "commit", original)
+    run(date(2024, 1, 15))
+    after = state(book)
+    assert after["annual_due"][:3] == ("ACTIVE", 1, "11.66")
+    assert after["monthly_due"][:2] == ("ACTIVE", 1)
+    assert after["annual_no_renew"][0] == "EXPIRED"
+    assert after["annual_tomorrow"][:2] == ("ACTIVE", 0)
+    # each subscription was renewed exactly once: one RENEWED/EXPIRED event each
+    history = DynamoUnitOfWork().subscriptions.get(book["annual_due"]).history
+    assert [e.kind.value for e in history].count("RENEWED") == 1
+
+
+def test_scheduled_job_entry_point_uses_the_event_time_for_its_run_date(book, monkeypatch):
+    import handler
+
+    monkeypatch.setattr(handler._services(), "clock", lambda: RUN_AT)
+    result = handler.renew_subscriptions({"detail-type": "Scheduled Event", "source": "aws.events", "time": "2024-01-15T22:30:00Z", "detail": {}}, None)
+    assert result["run_date"] == "2024-01-15" and result["renewed"] == 2 and result["expired"] == 1
+
+
+def test_back_fill_for_a_named_date(book, monkeypatch):
+    import handler
+
+    monkeypatch.setattr(handler._services(), "clock", lambda: utc("2024-01-20T08:00:00"))
+    result = handler.renew_subscriptions({"run_date": "2024-01-15"}, None)
+    assert result["renewed"] == 3  # the 23:50 one is due by now as well
+    assert state(book)["annual_no_renew"][0] == SubscriptionStatus.EXPIRED.value
