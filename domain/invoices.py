@@ -1,0 +1,973 @@
+"""Invoices and credit notes: the issued document, its VAT and numbers, payments, copies, retention.
+
+An issued ``Invoice`` is immutable (GoBD): its content never changes, only payments are
+appended (``record_payment`` returns a new object). Corrections are credit notes
+(``credit_note_for``), which are invoices of kind ``CREDIT_NOTE`` that reference the
+corrected invoice. The billing run that turns charges into invoice drafts lives in
+``domain.billing``.
+
+Decided here, where ``DOMAIN.md`` leaves room:
+
+* **Signs.** Amounts are signed. Invoice lines are positive, except credits netted into an
+  invoice by the billing run; credit notes carry negative lines and totals, so the sum of
+  a payer's documents is its balance (as accounting exports such as DATEV expect).
+  Payments are always positive: money received for an invoice, refunded for a credit note.
+* **Rounding.** Each line's net is rounded half-up to the cent once, when the line is
+  made. VAT is computed per rate on the sum of the line nets of that rate, rounded
+  half-up once per rate (German practice allows VAT per rate on the invoice total; it
+  avoids per-line rounding drift). Net + VAT == gross exactly, by construction. The VAT
+  per rate is computed at issue and stored with the invoice, so a stored invoice never
+  depends on later code. Half-up on ties rounds away from zero, so a full credit note
+  mirrors its invoice to the cent. Partial credit notes take the *difference* of the
+  cumulative VAT (VAT of everything credited so far minus what earlier credit notes
+  credited), so crediting an invoice in pieces returns exactly its VAT, never a cent more.
+* **VAT treatment.** 19% unless the payer is a business in another EU member state with
+  a VAT id: then 0% reverse charge with the legal note. Payers outside the EU and EU
+  payers without a VAT id are charged 19% for now (the conservative choice: VAT shown
+  wrongly is owed anyway, VAT missing is a tax risk); the VAT id is not checked at VIES.
+* **Numbers.** ``{prefix}-{year}-{seq:06d}`` (e.g. ``PH-2026-000123``), one gap-free
+  sequence per issuer and calendar year of the issue date (Berlin), shared by invoices
+  and credit notes. Infra allocates the sequence atomically, in the same transaction that
+  writes the invoice (so an aborted write leaves no gap); the domain formats and checks it.
+* **Status** is derived from the payments: ISSUED, PARTIALLY_PAID, PAID. A zero invoice is
+  PAID at once (nothing to pay, no ``InvoicePaid`` event). There is no VOIDED.
+* **Overpayment** is refused (``Overpayment``, a ``Conflict``): record at most the
+  outstanding amount; the surplus is refunded or handled outside the invoice. Recording
+  the very same payment (reference, amount, date) again is a no-op, so a bank import can
+  be replayed.
+* **Copies.** Day 60 after the issue date still counts as free re-send; an invoice is
+  online until the same day ``online_months`` later inclusive (issued 2023-01-31, 24 months
+  → downloadable until 2025-01-31, archive from 2025-02-01; a month-end clamps: issued
+  2024-02-29 → online until 2026-02-28). The archive retrieval fee is net (VAT is added
+  like on any invoice) and is due on the issue date (paid in advance).
+* **Retention** ends on 31 December of the tenth year after the year of issue; the
+  invoice may be deleted from the next day on.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, fields, replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from enum import Enum
+from typing import Iterable, Sequence
+
+from domain import ids
+from domain.calendar import add_months, berlin_date, ensure_utc
+from domain.errors import Conflict, PreconditionFailed, ValidationFailed
+from domain.money import Money, round_cents
+from domain.organisations import BillingMode, Organisation, PartnerPermission, PermissionLevel
+from domain.policy import Principal
+from domain.validation import require_text
+
+STANDARD_VAT_RATE = Decimal("19")  # percent
+REVERSE_CHARGE_NOTE = "Steuerschuldnerschaft des Leistungsempfängers / reverse charge"
+PAYMENT_TERMS_DAYS = 14
+FREE_RESEND_DAYS = 60
+DEFAULT_ONLINE_MONTHS = 24
+RETENTION_YEARS = 10
+ARCHIVE_RETRIEVAL_BASE_FEE = Money.of("100.00")  # opening the archive and the first hour of search
+HOME_COUNTRY = "DE"
+
+# ISO 3166-1 country codes of the EU member states (Greece's VAT ids start with EL, its country code is GR).
+EU_MEMBER_STATES = frozenset(
+    "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split()
+)
+
+
+class InvoiceKind(str, Enum):
+    INVOICE = "INVOICE"
+    CREDIT_NOTE = "CREDIT_NOTE"
+
+
+class InvoiceStatus(str, Enum):
+    ISSUED = "ISSUED"
+    PARTIALLY_PAID = "PARTIALLY_PAID"
+    PAID = "PAID"
+
+
+class PaymentMethod(str, Enum):
+    SEPA_DIRECT_DEBIT = "SEPA_DIRECT_DEBIT"
+    TRANSFER = "TRANSFER"
+
+
+class VatTreatment(str, Enum):
+    STANDARD = "STANDARD"  # German VAT, 19%
+    REVERSE_CHARGE = "REVERSE_CHARGE"  # EU business customer with a VAT id: 0%, the recipient owes the VAT
+
+
+class CopyDecision(str, Enum):
+    FREE_RESEND = "FREE_RESEND"
+    SELF_SERVICE_DOWNLOAD = "SELF_SERVICE_DOWNLOAD"
+    ARCHIVE_RETRIEVAL_REQUIRED = "ARCHIVE_RETRIEVAL_REQUIRED"
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+class InvoiceImmutable(Conflict):
+    """Someone tried to change an issued invoice's content."""
+
+
+class InvoiceNumberOutOfSequence(Conflict):
+    """A number would leave a gap or repeat one in the issuer's yearly sequence."""
+
+
+class Overpayment(Conflict):
+    def __init__(self, message: str, *, outstanding: Money, hint: str | None = None) -> None:
+        super().__init__(message, field="amount", hint=hint)
+        self.outstanding = outstanding
+
+
+class CopyNotFree(PreconditionFailed):
+    """A free re-send was asked for an invoice older than the free window; ``decision`` says what applies."""
+
+    def __init__(self, message: str, *, decision: CopyDecision, hint: str) -> None:
+        super().__init__(message, field="invoiceId", hint=hint)
+        self.decision = decision
+
+
+class RetentionPeriodRunning(PreconditionFailed):
+    def __init__(self, message: str, *, retention_ends_on: date, hint: str | None = None) -> None:
+        super().__init__(message, field="invoiceId", hint=hint)
+        self.retention_ends_on = retention_ends_on
+
+
+# --- who pays, at which VAT, by which method ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BillingParty:
+    """What invoicing needs to know about a payer (a customer or a partner)."""
+
+    organisation_id: str
+    country: str = HOME_COUNTRY  # ISO 3166-1 alpha-2
+    vat_id: str | None = None
+    is_business: bool = True  # the channel sells to businesses; kept explicit for the reverse-charge rule
+    rental_or_data_centre_customer: bool = False  # billed separately by SEPA direct debit
+    sepa_mandate_reference: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        organisation: Organisation,
+        *,
+        rental_or_data_centre_customer: bool = False,
+        sepa_mandate_reference: str | None = None,
+    ) -> "BillingParty":
+        return cls(
+            organisation_id=organisation.id,
+            country=organisation.address.country,
+            vat_id=organisation.vat_id,
+            rental_or_data_centre_customer=rental_or_data_centre_customer,
+            sepa_mandate_reference=sepa_mandate_reference,
+        )
+
+
+def vat_treatment_for(payer: BillingParty) -> VatTreatment:
+    """Reverse charge for a business in another EU member state with a VAT id; else German VAT."""
+    country = payer.country.upper()
+    if (
+        country != HOME_COUNTRY
+        and country in EU_MEMBER_STATES
+        and payer.is_business
+        and (payer.vat_id or "").strip()
+    ):
+        return VatTreatment.REVERSE_CHARGE
+    return VatTreatment.STANDARD
+
+
+def vat_rate_for(treatment: VatTreatment) -> Decimal:
+    return Decimal("0") if treatment is VatTreatment.REVERSE_CHARGE else STANDARD_VAT_RATE
+
+
+def notes_for(treatment: VatTreatment) -> tuple[str, ...]:
+    return (REVERSE_CHARGE_NOTE,) if treatment is VatTreatment.REVERSE_CHARGE else ()
+
+
+def payment_method_for(payer: BillingParty) -> PaymentMethod:
+    """SEPA direct debit for rental and data-centre customers with a mandate on file; everyone else transfers."""
+    if payer.rental_or_data_centre_customer and (payer.sepa_mandate_reference or "").strip():
+        return PaymentMethod.SEPA_DIRECT_DEBIT
+    return PaymentMethod.TRANSFER
+
+
+# --- lines and VAT ------------------------------------------------------------------------
+
+
+def _decimal(value: int | str | Decimal) -> Decimal:
+    if isinstance(value, bool) or isinstance(value, float):
+        raise TypeError(f"use int, str or Decimal, not {type(value).__name__}, for exact amounts")
+    return Decimal(value) if not isinstance(value, Decimal) else value
+
+
+@dataclass(frozen=True)
+class InvoiceLine:
+    """One line; ``net_amount`` is fixed (rounded to the cent) when the line is made.
+
+    ``net_amount`` is not always ``quantity × unit_price``: a pro-rata charge is a share of
+    the unit price, a partner line carries ``discount_percent``. ``period_end`` is
+    exclusive, like a charge's. ``source_reference`` names where the line came from: a
+    charge id, a service-report id, or ``<invoice id>#<line number>`` on a credit note.
+    """
+
+    description: str
+    quantity: Decimal
+    unit_price: Money
+    net_amount: Money
+    vat_rate: Decimal  # percent
+    period_start: date | None = None
+    period_end: date | None = None
+    source_reference: str | None = None
+    discount_percent: Decimal = Decimal("0")
+
+    def __post_init__(self) -> None:
+        if not self.description.strip():
+            raise ValidationFailed("An invoice line needs a description.", field="lines.description")
+        if self.unit_price.currency != self.net_amount.currency:
+            raise ValidationFailed("An invoice line has one currency.", field="lines.unitPrice")
+        if self.net_amount.amount != round_cents(self.net_amount.amount):
+            raise ValidationFailed(
+                f"A line's net amount is fixed to the cent, not {self.net_amount.amount}.", field="lines.netAmount"
+            )
+        if not Decimal("0") <= self.vat_rate <= Decimal("100"):
+            raise ValidationFailed(f"{self.vat_rate}% is not a VAT rate.", field="lines.vatRate")
+        if not Decimal("0") <= self.discount_percent < Decimal("100"):
+            raise ValidationFailed(f"{self.discount_percent}% is not a discount.", field="lines.discountPercent")
+        if self.period_start and self.period_end and self.period_end < self.period_start:
+            raise ValidationFailed("A line's period ends before it starts.", field="lines.periodEnd")
+
+    @classmethod
+    def priced(
+        cls,
+        description: str,
+        quantity: int | str | Decimal,
+        unit_price: Money,
+        vat_rate: Decimal,
+        *,
+        discount_percent: Decimal = Decimal("0"),
+        period_start: date | None = None,
+        period_end: date | None = None,
+        source_reference: str | None = None,
+    ) -> "InvoiceLine":
+        """A line whose net is quantity × unit price less the discount, rounded half-up once."""
+        quantity = _decimal(quantity)
+        exact = quantity * unit_price.amount * (Decimal(100) - discount_percent) / Decimal(100)
+        return cls(
+            description=description,
+            quantity=quantity,
+            unit_price=unit_price,
+            net_amount=Money(round_cents(exact), unit_price.currency),
+            vat_rate=vat_rate,
+            period_start=period_start,
+            period_end=period_end,
+            source_reference=source_reference,
+            discount_percent=discount_percent,
+        )
+
+    @property
+    def currency(self) -> str:
+        return self.net_amount.currency
+
+
+@dataclass(frozen=True)
+class VatAmount:
+    """The net and VAT of all lines of one rate."""
+
+    rate: Decimal  # percent
+    net: Money
+    vat: Money
+
+    @property
+    def gross(self) -> Money:
+        return self.net + self.vat
+
+
+def _zero(currency: str) -> Money:
+    return Money(Decimal("0.00"), currency)
+
+
+def _sum(amounts: Iterable[Money], currency: str) -> Money:
+    total = _zero(currency)
+    for amount in amounts:
+        total = total + amount
+    return total
+
+
+def _net_by_rate(lines: Iterable[InvoiceLine], currency: str) -> dict[Decimal, Money]:
+    nets: dict[Decimal, Money] = {}
+    for line in lines:
+        nets[line.vat_rate] = nets.get(line.vat_rate, _zero(currency)) + line.net_amount
+    return nets
+
+
+def vat_on(net: Money, rate: Decimal) -> Money:
+    return Money(round_cents(net.amount * rate / Decimal(100)), net.currency)
+
+
+def vat_breakdown(lines: Iterable[InvoiceLine], currency: str) -> tuple[VatAmount, ...]:
+    """VAT per rate on the sum of the line nets of that rate, highest rate first."""
+    nets = _net_by_rate(lines, currency)
+    return tuple(VatAmount(rate, nets[rate], vat_on(nets[rate], rate)) for rate in sorted(nets, reverse=True))
+
+
+# --- numbers ------------------------------------------------------------------------------
+
+_NUMBER = re.compile(r"^(?P<prefix>[A-Z][A-Z0-9]{0,9})-(?P<year>\d{4})-(?P<seq>\d{6,})$")
+_PREFIX = re.compile(r"^[A-Z][A-Z0-9]{0,9}$")
+
+
+@dataclass(frozen=True)
+class InvoiceNumber:
+    prefix: str
+    year: int
+    sequence: int
+
+    def __str__(self) -> str:
+        return format_number(self.prefix, self.year, self.sequence)
+
+
+def format_number(issuer_prefix: str, year: int, sequence: int) -> str:
+    """``PH-2026-000123``: the issuer's prefix, the year of issue, the sequence (at least six digits)."""
+    if not _PREFIX.match(issuer_prefix or ""):
+        raise ValidationFailed(
+            f"'{issuer_prefix}' is not an invoice number prefix.",
+            field="prefix",
+            hint="Use 1 to 10 capital letters or digits, starting with a letter (e.g. PH).",
+        )
+    if not 1000 <= year <= 9999:
+        raise ValidationFailed(f"{year} is not a four-digit year.", field="year")
+    if isinstance(sequence, bool) or not isinstance(sequence, int) or sequence < 1:
+        raise ValidationFailed(f"An invoice sequence starts at 1, not {sequence!r}.", field="sequence")
+    return f"{issuer_prefix}-{year:04d}-{sequence:06d}"
+
+
+def parse_number(number: str) -> InvoiceNumber:
+    match = _NUMBER.match(number or "")
+    if not match or int(match["seq"]) < 1:
+        raise ValidationFailed(f"'{number}' is not an invoice number like PH-2026-000123.", field="number")
+    return InvoiceNumber(match["prefix"], int(match["year"]), int(match["seq"]))
+
+
+def next_sequence(previous_sequence: int | None) -> int:
+    """The sequence after ``previous_sequence`` in the same issuer and year; 1 when the year has none yet."""
+    return 1 if previous_sequence is None else previous_sequence + 1
+
+
+def next_number(issuer_prefix: str, year: int, previous_sequence: int | None) -> str:
+    return format_number(issuer_prefix, year, next_sequence(previous_sequence))
+
+
+def assert_consecutive(previous_number: str | None, number: str) -> None:
+    """``number`` directly follows ``previous_number`` (the issuer's last number), without gap or repeat.
+
+    ``previous_number`` is ``None`` for the issuer's first number ever; a new year starts at 1.
+    """
+    current = parse_number(number)
+    if previous_number is None:
+        expected = format_number(current.prefix, current.year, 1)
+    else:
+        previous = parse_number(previous_number)
+        if previous.prefix != current.prefix:
+            raise InvoiceNumberOutOfSequence(
+                f"{number} has prefix {current.prefix}, the issuer's numbers use {previous.prefix}.", field="number"
+            )
+        if current.year < previous.year:
+            raise InvoiceNumberOutOfSequence(f"{number} goes back to an earlier year than {previous_number}.", field="number")
+        if current.year == previous.year:
+            expected = format_number(current.prefix, current.year, previous.sequence + 1)
+        else:
+            expected = format_number(current.prefix, current.year, 1)
+    if number != expected:
+        raise InvoiceNumberOutOfSequence(
+            f"{number} does not follow {previous_number or 'the start of the sequence'}: expected {expected}.",
+            field="number",
+            hint="Numbers are allocated gap-free per issuer and year; allocate the next number instead.",
+        )
+
+
+# --- the invoice --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Payment:
+    """Money received for an invoice, or refunded for a credit note; always positive."""
+
+    amount: Money
+    paid_on: date
+    reference: str  # bank reference, SEPA end-to-end id, ...
+
+
+@dataclass(frozen=True)
+class InvoicePaid:
+    """Domain event: an invoice became fully paid; the commission module listens to it."""
+
+    invoice_id: str
+    payer_id: str
+    customer_id: str
+    paid_on: date
+    net_amount: Money
+    partner_id: str | None = None
+    invoice_number: str | None = None
+
+
+@dataclass(frozen=True)
+class InvoiceDraft:
+    """An invoice's content before it has a number; ``issue`` makes it an ``Invoice``."""
+
+    invoice_id: str
+    kind: InvoiceKind
+    issuer_id: str
+    payer_id: str
+    customer_id: str
+    currency: str
+    lines: tuple[InvoiceLine, ...]
+    vat_treatment: VatTreatment
+    payment_method: PaymentMethod
+    partner_id: str | None = None
+    billing_mode: BillingMode | None = None
+    payer_vat_id: str | None = None
+    payer_country: str = HOME_COUNTRY
+    notes: tuple[str, ...] = ()
+    payment_terms_days: int = PAYMENT_TERMS_DAYS
+    corrects_invoice_id: str | None = None
+    corrects_invoice_number: str | None = None
+    reason: str | None = None
+    billing_run_date: date | None = None
+
+    @property
+    def net_total(self) -> Money:
+        return _sum((line.net_amount for line in self.lines), self.currency)
+
+    @property
+    def gross_total(self) -> Money:
+        return _sum((amount.gross for amount in vat_breakdown(self.lines, self.currency)), self.currency)
+
+    def issue(self, *, number: str, issued_at: datetime) -> "Invoice":
+        """Fix the content under ``number`` at ``issued_at``; the issue date is the Berlin date."""
+        issued_at = ensure_utc(issued_at)
+        issue_date = berlin_date(issued_at)
+        parsed = parse_number(number)
+        if parsed.year != issue_date.year:
+            raise ValidationFailed(
+                f"Invoice number {number} belongs to {parsed.year}, the invoice is issued on {issue_date.isoformat()}.",
+                field="number",
+                hint="Allocate the number from the sequence of the year of issue.",
+            )
+        return Invoice(
+            id=self.invoice_id,
+            number=number,
+            kind=self.kind,
+            issuer_id=self.issuer_id,
+            payer_id=self.payer_id,
+            customer_id=self.customer_id,
+            partner_id=self.partner_id,
+            billing_mode=self.billing_mode,
+            issued_at=issued_at,
+            issue_date=issue_date,
+            due_date=issue_date + timedelta(days=self.payment_terms_days),
+            currency=self.currency,
+            lines=self.lines,
+            vat_treatment=self.vat_treatment,
+            vat_breakdown=vat_breakdown(self.lines, self.currency),
+            payment_method=self.payment_method,
+            payer_vat_id=self.payer_vat_id,
+            payer_country=self.payer_country,
+            notes=self.notes,
+            corrects_invoice_id=self.corrects_invoice_id,
+            corrects_invoice_number=self.corrects_invoice_number,
+            reason=self.reason,
+            billing_run_date=self.billing_run_date,
+        )
+
+
+_MUTABLE_FIELDS = frozenset({"payments", "version"})
+
+
+@dataclass(frozen=True)
+class Invoice:
+    """An issued invoice or credit note. Content is fixed; only ``payments`` grow."""
+
+    id: str
+    number: str
+    kind: InvoiceKind
+    issuer_id: str
+    payer_id: str
+    customer_id: str
+    partner_id: str | None
+    billing_mode: BillingMode | None
+    issued_at: datetime
+    issue_date: date  # Europe/Berlin
+    due_date: date
+    currency: str
+    lines: tuple[InvoiceLine, ...]
+    vat_treatment: VatTreatment
+    vat_breakdown: tuple[VatAmount, ...]
+    payment_method: PaymentMethod
+    payer_vat_id: str | None = None
+    payer_country: str = HOME_COUNTRY
+    notes: tuple[str, ...] = ()
+    corrects_invoice_id: str | None = None
+    corrects_invoice_number: str | None = None
+    reason: str | None = None
+    billing_run_date: date | None = None
+    payments: tuple[Payment, ...] = ()
+    version: int = 0  # optimistic locking; infra increments it
+
+    def __post_init__(self) -> None:
+        if ids.prefix_of(self.id) != "inv":
+            raise ValidationFailed(f"'{self.id}' is not an invoice id.", field="id")
+        parse_number(self.number)
+        if not self.lines:
+            raise ValidationFailed("An invoice has at least one line.", field="lines")
+        if any(line.currency != self.currency for line in self.lines):
+            raise ValidationFailed(f"Every line of an invoice in {self.currency} is in {self.currency}.", field="lines")
+        if self.due_date < self.issue_date:
+            raise ValidationFailed("An invoice cannot be due before it is issued.", field="dueDate")
+        if self.kind is InvoiceKind.CREDIT_NOTE:
+            if self.net_total.amount > 0:
+                raise ValidationFailed("A credit note carries negative amounts.", field="lines")
+        elif self.net_total.amount < 0:
+            raise ValidationFailed("An invoice cannot total less than zero; issue a credit note.", field="lines")
+        elif self.corrects_invoice_id is not None:
+            raise ValidationFailed("Only a credit note corrects another invoice.", field="correctsInvoiceId")
+        self._check_vat_breakdown()
+
+    def _check_vat_breakdown(self) -> None:
+        nets = _net_by_rate(self.lines, self.currency)
+        stated = {amount.rate: amount for amount in self.vat_breakdown}
+        if set(stated) != set(nets) or len(stated) != len(self.vat_breakdown):
+            raise ValidationFailed("The VAT breakdown lists each rate of the lines once.", field="vatBreakdown")
+        # Credit notes may differ by a cent per rate: they credit the difference of the cumulative VAT.
+        tolerance = Decimal("0.01") if self.kind is InvoiceKind.CREDIT_NOTE else Decimal("0")
+        for rate, amount in stated.items():
+            if amount.net != nets[rate] or amount.vat.amount != round_cents(amount.vat.amount):
+                raise ValidationFailed(f"The {rate}% VAT line does not match the lines.", field="vatBreakdown")
+            if abs(amount.vat.amount - vat_on(nets[rate], rate).amount) > tolerance:
+                raise ValidationFailed(f"The {rate}% VAT amount is not the VAT on its net.", field="vatBreakdown")
+
+    # -- totals -----------------------------------------------------------------------------
+
+    @property
+    def net_total(self) -> Money:
+        return _sum((line.net_amount for line in self.lines), self.currency)
+
+    @property
+    def vat_total(self) -> Money:
+        return _sum((amount.vat for amount in self.vat_breakdown), self.currency)
+
+    @property
+    def gross_total(self) -> Money:
+        return self.net_total + self.vat_total
+
+    @property
+    def is_credit_note(self) -> bool:
+        return self.kind is InvoiceKind.CREDIT_NOTE
+
+    # -- payments ---------------------------------------------------------------------------
+
+    @property
+    def amount_due(self) -> Money:
+        """What the document settles: the gross of an invoice, the refund (positive) of a credit note."""
+        return Money(abs(self.gross_total.amount), self.currency)
+
+    @property
+    def amount_paid(self) -> Money:
+        return _sum((payment.amount for payment in self.payments), self.currency)
+
+    @property
+    def outstanding(self) -> Money:
+        return self.amount_due - self.amount_paid
+
+    @property
+    def status(self) -> InvoiceStatus:
+        if self.outstanding.amount <= 0:
+            return InvoiceStatus.PAID
+        if self.payments:
+            return InvoiceStatus.PARTIALLY_PAID
+        return InvoiceStatus.ISSUED
+
+    # -- immutability -----------------------------------------------------------------------
+
+    def content(self) -> dict[str, object]:
+        """Everything printed on the document: all fields except the payments and the version."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _MUTABLE_FIELDS}
+
+
+def assert_content_unchanged(issued: Invoice, candidate: Invoice) -> None:
+    """Refuse any write that would change an issued invoice's content (the repository calls this)."""
+    if issued.id != candidate.id:
+        raise ValidationFailed("These are two different invoices.", field="id")
+    before, after = issued.content(), candidate.content()
+    changed = sorted(name for name in before if before[name] != after[name])
+    if changed:
+        raise InvoiceImmutable(
+            f"Invoice {issued.number} is issued and cannot be changed ({', '.join(changed)}).",
+            field="invoiceId",
+            hint="Issue a credit note for the invoice and, if needed, a new invoice.",
+        )
+    paid_before = issued.payments
+    if candidate.payments[: len(paid_before)] != paid_before:
+        raise InvoiceImmutable(
+            f"Payments of invoice {issued.number} can only be added, never changed or removed.",
+            field="payments",
+        )
+
+
+# --- credit notes -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CreditItem:
+    """Credit line ``line_number`` (1-based) of the invoice: all of what is left of it, or ``net_amount`` of it."""
+
+    line_number: int
+    net_amount: Money | None = None  # positive; None credits the rest of the line
+
+
+def _line_reference(invoice_id: str, line_number: int) -> str:
+    return f"{invoice_id}#{line_number}"
+
+
+def _credited_per_line(invoice: Invoice, previous_credit_notes: Sequence[Invoice]) -> dict[int, Money]:
+    credited = {n: _zero(invoice.currency) for n in range(1, len(invoice.lines) + 1)}
+    for note in previous_credit_notes:
+        if note.kind is not InvoiceKind.CREDIT_NOTE or note.corrects_invoice_id != invoice.id:
+            raise ValidationFailed(f"{note.number} is not a credit note for {invoice.number}.", field="previousCreditNotes")
+        for line in note.lines:
+            prefix, _, number = (line.source_reference or "").rpartition("#")
+            if prefix == invoice.id and number.isdigit() and int(number) in credited:
+                credited[int(number)] = credited[int(number)] - line.net_amount  # credit lines are negative
+    return credited
+
+
+def credit_note_for(
+    invoice: Invoice,
+    *,
+    reason: str,
+    now: datetime,
+    number: str,
+    lines: Sequence[CreditItem] | None = None,
+    previous_credit_notes: Sequence[Invoice] = (),
+    credit_note_id: str | None = None,
+) -> Invoice:
+    """Issue a credit note (negative amounts) for ``lines`` of ``invoice``, or for all of it when ``lines`` is None.
+
+    ``previous_credit_notes`` are the credit notes already issued for the invoice: nothing
+    can be credited twice, and the VAT credited over all of them adds up to the invoice's.
+    The payer, parties, VAT treatment and payment method are the corrected invoice's.
+    """
+    if invoice.kind is not InvoiceKind.INVOICE:
+        raise ValidationFailed("Only an invoice can be corrected by a credit note.", field="invoiceId")
+    reason = require_text(reason, "reason", label="The reason for the credit note", max_length=500)
+    credited = _credited_per_line(invoice, previous_credit_notes)
+    items = list(lines) if lines is not None else [CreditItem(n) for n in range(1, len(invoice.lines) + 1)]
+    if not items:
+        raise ValidationFailed("Name at least one line to credit.", field="lines")
+    seen: set[int] = set()
+    credit_lines: list[InvoiceLine] = []
+    for item in items:
+        if not 1 <= item.line_number <= len(invoice.lines):
+            raise ValidationFailed(
+                f"Invoice {invoice.number} has lines 1 to {len(invoice.lines)}, not {item.line_number}.", field="lines"
+            )
+        if item.line_number in seen:
+            raise ValidationFailed(f"Line {item.line_number} is named twice.", field="lines")
+        seen.add(item.line_number)
+        original = invoice.lines[item.line_number - 1]
+        creditable = original.net_amount - credited[item.line_number]
+        if lines is None and creditable.amount == 0:
+            continue  # a full credit after partial ones credits what is left
+        amount = creditable if item.net_amount is None else item.net_amount
+        if amount.currency != invoice.currency or amount.amount != round_cents(amount.amount):
+            raise ValidationFailed(f"Credit amounts are in {invoice.currency}, to the cent.", field="lines.netAmount")
+        if amount.amount <= 0 or amount.amount > creditable.amount:
+            raise Conflict(
+                f"Line {item.line_number} of {invoice.number} has {creditable} left to credit, not {amount}.",
+                field="lines.netAmount",
+                hint="Credit at most what the line still has; earlier credit notes count.",
+            )
+        whole_line = amount == original.net_amount
+        credit_lines.append(
+            InvoiceLine(
+                description=f"Credit for {invoice.number}, line {item.line_number}: {original.description}",
+                quantity=-original.quantity if whole_line else Decimal("-1"),
+                unit_price=original.unit_price if whole_line else amount,
+                net_amount=-amount,
+                vat_rate=original.vat_rate,
+                period_start=original.period_start,
+                period_end=original.period_end,
+                source_reference=_line_reference(invoice.id, item.line_number),
+                discount_percent=original.discount_percent if whole_line else Decimal("0"),
+            )
+        )
+    if not credit_lines:
+        raise Conflict(f"Invoice {invoice.number} is credited in full already.", field="invoiceId")
+
+    draft = InvoiceDraft(
+        invoice_id=credit_note_id or ids.new_id("inv"),
+        kind=InvoiceKind.CREDIT_NOTE,
+        issuer_id=invoice.issuer_id,
+        payer_id=invoice.payer_id,
+        customer_id=invoice.customer_id,
+        currency=invoice.currency,
+        lines=tuple(credit_lines),
+        vat_treatment=invoice.vat_treatment,
+        payment_method=invoice.payment_method,
+        partner_id=invoice.partner_id,
+        billing_mode=invoice.billing_mode,
+        payer_vat_id=invoice.payer_vat_id,
+        payer_country=invoice.payer_country,
+        notes=invoice.notes,
+        payment_terms_days=0,
+        corrects_invoice_id=invoice.id,
+        corrects_invoice_number=invoice.number,
+        reason=reason,
+    )
+    note = draft.issue(number=number, issued_at=now)
+    # Cumulative VAT: what is credited in total after this note, minus what earlier notes credited.
+    before = _net_by_rate(_credit_lines_of(previous_credit_notes), invoice.currency)
+    previous_vat = {
+        rate: _sum((a.vat for n in previous_credit_notes for a in n.vat_breakdown if a.rate == rate), invoice.currency)
+        for rate in before
+    }
+    breakdown = []
+    for amount in note.vat_breakdown:
+        net_before = before.get(amount.rate, _zero(invoice.currency))
+        cumulative = vat_on(net_before + amount.net, amount.rate)
+        breakdown.append(replace(amount, vat=cumulative - previous_vat.get(amount.rate, _zero(invoice.currency))))
+    return replace(note, vat_breakdown=tuple(breakdown))
+
+
+def _credit_lines_of(notes: Sequence[Invoice]) -> list[InvoiceLine]:
+    return [line for note in notes for line in note.lines]
+
+
+# --- payments -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaymentOutcome:
+    invoice: Invoice
+    recorded: bool  # False when the same payment was recorded before
+    event: InvoicePaid | None = None
+
+
+def record_payment(invoice: Invoice, amount: Money, paid_on: date, reference: str) -> PaymentOutcome:
+    """Append a payment (a refund for a credit note); the invoice is PAID once nothing is outstanding.
+
+    The payment that settles an invoice yields ``InvoicePaid``. The same payment (reference,
+    amount and date) recorded again changes nothing; the same reference with other data is
+    refused.
+    """
+    reference = require_text(reference, "reference", label="The payment reference")
+    if amount.currency != invoice.currency:
+        raise ValidationFailed(f"Invoice {invoice.number} is paid in {invoice.currency}.", field="amount")
+    if amount.amount <= 0 or amount.amount != round_cents(amount.amount):
+        raise ValidationFailed(f"A payment is a positive amount to the cent, not {amount.amount}.", field="amount")
+    payment = Payment(amount, paid_on, reference)
+    same_reference = [p for p in invoice.payments if p.reference == reference]
+    if same_reference:
+        if payment in same_reference:
+            return PaymentOutcome(invoice, recorded=False)
+        raise Conflict(
+            f"Payment {reference} is recorded on {invoice.number} with other data.",
+            field="reference",
+            hint="Each bank reference is recorded once; check the amount and date.",
+        )
+    if paid_on < invoice.issue_date:
+        raise ValidationFailed(
+            f"A payment cannot predate invoice {invoice.number} of {invoice.issue_date.isoformat()}.", field="paidOn"
+        )
+    if amount.amount > invoice.outstanding.amount:
+        raise Overpayment(
+            f"{amount} exceeds the {invoice.outstanding} outstanding on {invoice.number}.",
+            outstanding=invoice.outstanding,
+            hint=f"Record at most {invoice.outstanding}; refund the surplus or settle it separately.",
+        )
+    paid = replace(invoice, payments=invoice.payments + (payment,))
+    event = None
+    if paid.status is InvoiceStatus.PAID and paid.kind is InvoiceKind.INVOICE:
+        event = InvoicePaid(
+            invoice_id=paid.id,
+            payer_id=paid.payer_id,
+            customer_id=paid.customer_id,
+            paid_on=paid_on,
+            net_amount=paid.net_total,
+            partner_id=paid.partner_id,
+            invoice_number=paid.number,
+        )
+    return PaymentOutcome(paid, recorded=True, event=event)
+
+
+def is_overdue(invoice: Invoice, today: date) -> bool:
+    """For the dunning list: an invoice not fully paid after its due date."""
+    return (
+        invoice.kind is InvoiceKind.INVOICE
+        and invoice.status in (InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID)
+        and today > invoice.due_date
+    )
+
+
+# --- copies and archive retrieval ---------------------------------------------------------
+
+
+def free_resend_until(issue_date: date) -> date:
+    """The last day of the free re-send (day 60 counts): issued 2025-01-01 → 2025-03-02."""
+    return issue_date + timedelta(days=FREE_RESEND_DAYS)
+
+
+def online_until(issue_date: date, online_months: int = DEFAULT_ONLINE_MONTHS) -> date:
+    """The last day the invoice is downloadable: issued 2023-01-31, 24 months → 2025-01-31."""
+    if isinstance(online_months, bool) or not isinstance(online_months, int) or online_months < 0:
+        raise ValidationFailed(f"Online months are a whole number, not {online_months!r}.", field="onlineMonths")
+    return add_months(issue_date, online_months)
+
+
+def copy_policy(invoice_issue_date: date, today: date, online_months: int = DEFAULT_ONLINE_MONTHS) -> CopyDecision:
+    if today < invoice_issue_date:
+        raise ValidationFailed("The invoice is issued after today.", field="today")
+    if today <= free_resend_until(invoice_issue_date):
+        return CopyDecision.FREE_RESEND
+    if today <= online_until(invoice_issue_date, online_months):
+        return CopyDecision.SELF_SERVICE_DOWNLOAD
+    return CopyDecision.ARCHIVE_RETRIEVAL_REQUIRED
+
+
+def assert_free_resend(invoice: Invoice, today: date, online_months: int = DEFAULT_ONLINE_MONTHS) -> None:
+    """Refuse a free re-send request that the copy policy does not allow, saying what to do instead."""
+    decision = copy_policy(invoice.issue_date, today, online_months)
+    if decision is CopyDecision.FREE_RESEND:
+        return
+    free_until = free_resend_until(invoice.issue_date).isoformat()
+    if decision is CopyDecision.SELF_SERVICE_DOWNLOAD:
+        raise CopyNotFree(
+            f"Invoice {invoice.number} was issued on {invoice.issue_date.isoformat()}; "
+            f"free re-sends end {FREE_RESEND_DAYS} days after issue ({free_until}).",
+            decision=decision,
+            hint=(
+                f"Download invoice {invoice.number} yourself from the invoice list in the customer centre "
+                f"(available online until {online_until(invoice.issue_date, online_months).isoformat()})."
+            ),
+        )
+    raise CopyNotFree(
+        f"Invoice {invoice.number} was issued on {invoice.issue_date.isoformat()} and is no longer available online.",
+        decision=decision,
+        hint=(
+            f"Order an archive retrieval: {ARCHIVE_RETRIEVAL_BASE_FEE} paid in advance covers opening the archive "
+            "and one hour of search; further hours are charged at the hourly rate."
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class ArchiveRetrievalQuote:
+    hours: int
+    hourly_rate: Money
+    base_fee: Money = ARCHIVE_RETRIEVAL_BASE_FEE
+
+    @property
+    def extra_hours(self) -> int:
+        return self.hours - 1
+
+    @property
+    def net_total(self) -> Money:
+        return (self.base_fee + self.hourly_rate * self.extra_hours).rounded()
+
+    def lines(self, vat_rate: Decimal, *, invoice_number: str) -> tuple[InvoiceLine, ...]:
+        lines = [
+            InvoiceLine.priced(
+                f"Archive retrieval of invoice {invoice_number}: opening the archive and the first hour of search",
+                1,
+                self.base_fee,
+                vat_rate,
+                source_reference=invoice_number,
+            )
+        ]
+        if self.extra_hours:
+            lines.append(
+                InvoiceLine.priced(
+                    f"Archive retrieval of invoice {invoice_number}: further hours of search",
+                    self.extra_hours,
+                    self.hourly_rate,
+                    vat_rate,
+                    source_reference=invoice_number,
+                )
+            )
+        return tuple(lines)
+
+
+def quote_archive_retrieval(
+    hours: int, hourly_rate: Money, *, base_fee: Money = ARCHIVE_RETRIEVAL_BASE_FEE
+) -> ArchiveRetrievalQuote:
+    """Net price of an archive retrieval of ``hours`` (the first is in the base fee): 3 h at 60.00 → 220.00."""
+    if isinstance(hours, bool) or not isinstance(hours, int) or hours < 1:
+        raise ValidationFailed(f"An archive retrieval is ordered in whole hours, at least 1, not {hours!r}.", field="hours")
+    if hourly_rate.amount <= 0 or hourly_rate.currency != base_fee.currency:
+        raise ValidationFailed(f"The hourly rate must be a positive {base_fee.currency} amount.", field="hourlyRate")
+    return ArchiveRetrievalQuote(hours, hourly_rate, base_fee)
+
+
+def archive_retrieval_draft(
+    quote: ArchiveRetrievalQuote, *, original: Invoice, payer: BillingParty, invoice_id: str | None = None
+) -> InvoiceDraft:
+    """The retrieval's own invoice, to the original's payer, due on the day of issue (paid in advance)."""
+    if payer.organisation_id != original.payer_id:
+        raise ValidationFailed("An archive retrieval is ordered by the invoice's payer.", field="payerId")
+    treatment = vat_treatment_for(payer)
+    return InvoiceDraft(
+        invoice_id=invoice_id or ids.new_id("inv"),
+        kind=InvoiceKind.INVOICE,
+        issuer_id=original.issuer_id,
+        payer_id=payer.organisation_id,
+        customer_id=original.customer_id,
+        currency=quote.base_fee.currency,
+        lines=quote.lines(vat_rate_for(treatment), invoice_number=original.number),
+        vat_treatment=treatment,
+        payment_method=PaymentMethod.TRANSFER,  # paid in advance, before the search starts
+        partner_id=original.partner_id,
+        billing_mode=original.billing_mode,
+        payer_vat_id=payer.vat_id,
+        payer_country=payer.country,
+        notes=notes_for(treatment),
+        payment_terms_days=0,
+    )
+
+
+# --- retention ----------------------------------------------------------------------------
+
+
+def retention_ends_on(issue_date: date) -> date:
+    """10 years from the end of the year of issue (§14b UStG): 2013-06-30 → kept until 2023-12-31."""
+    return date(issue_date.year + RETENTION_YEARS, 12, 31)
+
+
+def assert_deletable(invoice: Invoice, today: date) -> None:
+    ends = retention_ends_on(invoice.issue_date)
+    if today <= ends:
+        raise RetentionPeriodRunning(
+            f"Invoice {invoice.number} must be kept until {ends.isoformat()} (§14b UStG).",
+            retention_ends_on=ends,
+            hint=f"It can be deleted from {(ends + timedelta(days=1)).isoformat()} on.",
+        )
+
+
+# --- visibility ---------------------------------------------------------------------------
+
+
+def can_view_invoice(principal: Principal, invoice: Invoice) -> bool:
+    """Only the paying organisation sees an invoice (customers: EXTENDED users; partners: general access).
+
+    A customer-pays invoice is invisible to the partner, a partner-pays invoice to the
+    customer; the distributor sees all.
+    """
+    if principal.is_distributor:
+        return True
+    if principal.organisation_id != invoice.payer_id:
+        return False
+    if principal.is_customer:
+        return principal.permission_level is PermissionLevel.EXTENDED
+    if principal.is_partner:
+        return principal.has(PartnerPermission.GENERAL_ACCESS)
+    return False

@@ -1,0 +1,269 @@
+"""Billing-run planning: the right payer and price for each charge, grouping, cashback, idempotent ids."""
+
+import itertools
+from dataclasses import replace
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+import pytest
+
+from domain.billing import (
+    BILLING_RUN_CREDIT_REASON,
+    Cashback,
+    CustomerAccount,
+    PartnerTerms,
+    ServiceItem,
+    invoice_id_for_run,
+    plan_billing_run,
+)
+from domain.catalogue import M365_BUSINESS_STANDARD, Billing, Term, demo_catalogue
+from domain.errors import Conflict
+from domain.invoices import (
+    REVERSE_CHARGE_NOTE,
+    BillingParty,
+    InvoiceKind,
+    PaymentMethod,
+    VatTreatment,
+)
+from domain.money import Money
+from domain.organisations import (
+    AccessLevel,
+    Address,
+    BillingMode,
+    BillingModePeriod,
+    OrganisationKind,
+    PartnerLink,
+    new_organisation,
+)
+from domain.subscriptions import Charge, ChargeKind, charge_id_for, open_subscription
+
+UTC = timezone.utc
+CATALOGUE = demo_catalogue()  # Business Standard P1Y/ANNUAL: 139.86 per seat and year since 2023-04-01
+PARTNER = PartnerTerms(
+    BillingParty("ptn_1"), reseller_discount_percent=Decimal("15"), cashback_percent=Decimal("5")
+)
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def counting_ids():
+    counter = itertools.count(1)
+    return lambda prefix: f"{prefix}_{next(counter)}"
+
+
+def link(mode: BillingMode, partner_id: str = "ptn_1", since: datetime = utc(2024, 1, 1)) -> PartnerLink:
+    return PartnerLink(partner_id, "Reseller GmbH", AccessLevel.FULL, (BillingModePeriod(mode, since, "usr_1"),), since)
+
+
+def account(mode: BillingMode = BillingMode.CUSTOMER_PAYS, customer_id: str = "cus_1", **party) -> CustomerAccount:
+    return CustomerAccount(BillingParty(customer_id, **party), (link(mode),))
+
+
+def annual_upfront(quantity: int = 10, at: datetime = utc(2025, 1, 15, 10), customer_id: str = "cus_1"):
+    return open_subscription(
+        customer_id=customer_id,
+        partner_id="ptn_1",
+        product=CATALOGUE.product(M365_BUSINESS_STANDARD),
+        term=Term.P1Y,
+        billing=Billing.ANNUAL,
+        quantity=quantity,
+        now=at,
+        actor_id="usr_partner",
+        price_lookup=CATALOGUE,
+        id_factory=counting_ids(),
+    )
+
+
+def charge(amount: str, kind: ChargeKind = ChargeKind.RECURRING, customer_id: str = "cus_1", ref: str = "c1") -> Charge:
+    start, end = date(2025, 3, 1), date(2025, 4, 1)
+    return Charge(
+        charge_id=charge_id_for("sub_" + ref, kind, start, end, ref),
+        subscription_id="sub_" + ref,
+        customer_id=customer_id,
+        partner_id="ptn_1",
+        kind=kind,
+        period_start=start,
+        period_end=end,
+        quantity=1,
+        unit_price=Money.of(amount.lstrip("-")),
+        amount=Money.of(amount),
+        description=f"{kind.value} {ref}",
+    )
+
+
+def plan(charges, customers=None, *, now=utc(2025, 7, 2, 3), run_date=date(2025, 7, 2), service_items=()):
+    return plan_billing_run(
+        run_date=run_date,
+        now=now,
+        issuer_id="dst_1",
+        charges=charges,
+        customers=customers or {"cus_1": account()},
+        partners={"ptn_1": PARTNER},
+        service_items=service_items,
+    )
+
+
+# --- amounts ------------------------------------------------------------------------------
+
+
+def test_annual_upfront_increase_mid_term_is_invoiced_pro_rata_to_the_day():
+    subscription = annual_upfront().new_subscription
+    increase = subscription.increase_seats(5, now=utc(2025, 7, 1, 10), actor_id="usr_partner")
+    planned = plan(increase.charges).invoices[0]
+    invoice = planned.draft.issue(number="PH-2025-000321", issued_at=utc(2025, 7, 2, 3))
+    (line,) = invoice.lines
+    # 139.86 × 5 seats × 198 days (2025-07-01 to 2026-01-15) ÷ 365 = 379.3463 → 379.35
+    assert (line.quantity, line.unit_price, line.net_amount) == (5, Money.of("139.86"), Money.of("379.35"))
+    assert (line.period_start, line.period_end) == (date(2025, 7, 1), date(2026, 1, 15))
+    assert invoice.vat_total == Money.of("72.08")  # 379.35 × 19% = 72.0765
+    assert invoice.gross_total == Money.of("451.43")
+
+
+def test_partner_pays_charge_is_invoiced_to_the_partner_less_its_reseller_discount():
+    opening = annual_upfront(at=utc(2025, 7, 1, 10)).charges  # 10 × 139.86 = 1398.60
+    planned = plan(opening, {"cus_1": account(BillingMode.PARTNER_PAYS)}).invoices[0]
+    (line,) = planned.draft.lines
+    assert planned.draft.payer_id == "ptn_1"
+    assert planned.draft.billing_mode is BillingMode.PARTNER_PAYS
+    assert line.discount_percent == Decimal("15")
+    assert line.net_amount == Money.of("1188.81")  # 1398.60 × 0.85
+    assert planned.cashback is None
+
+
+def test_customer_pays_charge_is_invoiced_to_the_customer_at_public_price_with_cashback_for_the_partner():
+    opening = annual_upfront(at=utc(2025, 7, 1, 10)).charges
+    planned = plan(opening, {"cus_1": account(BillingMode.CUSTOMER_PAYS)}).invoices[0]
+    assert planned.draft.payer_id == "cus_1"
+    assert planned.draft.lines[0].net_amount == Money.of("1398.60")
+    assert planned.cashback == Cashback("ptn_1", planned.invoice_id, Money.of("69.93"))  # 5% of 1398.60
+
+
+def test_billing_mode_switch_mid_year_moves_only_charges_billed_after_it():
+    reseller = new_organisation(
+        id="ptn_1", kind=OrganisationKind.PARTNER, name="Reseller GmbH",
+        address=Address.create("Ring 1", "50667", "Köln"), billing_email="billing@reseller.example", now=utc(2024, 1, 1),
+    )
+    customer = new_organisation(
+        id="cus_1", kind=OrganisationKind.CUSTOMER, name="Bäckerei Weiß",
+        address=Address.create("Markt 2", "50667", "Köln"), billing_email="buchhaltung@weiss.example",
+        now=utc(2024, 1, 1),
+    ).with_link(reseller, AccessLevel.FULL, BillingMode.CUSTOMER_PAYS, utc(2024, 1, 1), "usr_dst")
+    customer, _ = customer.with_billing_mode("ptn_1", BillingMode.PARTNER_PAYS, utc(2025, 6, 1, 8), "usr_customer")
+    accounts = {"cus_1": CustomerAccount(BillingParty.of(customer), customer.partner_links)}
+
+    before = plan([charge("100.00", ref="may")], accounts, now=utc(2025, 5, 15, 3), run_date=date(2025, 5, 15))
+    after = plan([charge("100.00", ref="july")], accounts, now=utc(2025, 7, 2, 3), run_date=date(2025, 7, 2))
+
+    assert before.invoices[0].draft.payer_id == "cus_1"
+    assert before.invoices[0].draft.lines[0].net_amount == Money.of("100.00")
+    assert after.invoices[0].draft.payer_id == "ptn_1"
+    assert after.invoices[0].draft.lines[0].net_amount == Money.of("85.00")
+
+
+def test_reverse_charge_applies_to_an_austrian_business_customer_with_vat_id_in_the_run():
+    customers = {"cus_1": account(country="AT", vat_id="ATU12345678")}
+    draft = plan([charge("100.00")], customers).invoices[0].draft
+    assert draft.vat_treatment is VatTreatment.REVERSE_CHARGE
+    assert draft.lines[0].vat_rate == Decimal("0")
+    assert draft.notes == (REVERSE_CHARGE_NOTE,)
+    assert draft.gross_total == Money.of("100.00")
+
+
+def test_rental_customer_with_mandate_is_billed_by_direct_debit_but_its_partner_pays_by_transfer():
+    rental = dict(rental_or_data_centre_customer=True, sepa_mandate_reference="MNDT-7")
+    customer_pays = plan([charge("50.00")], {"cus_1": account(BillingMode.CUSTOMER_PAYS, **rental)})
+    partner_pays = plan([charge("50.00")], {"cus_1": account(BillingMode.PARTNER_PAYS, **rental)})
+    assert customer_pays.invoices[0].draft.payment_method is PaymentMethod.SEPA_DIRECT_DEBIT
+    assert partner_pays.invoices[0].draft.payment_method is PaymentMethod.TRANSFER
+
+
+# --- grouping and credits -----------------------------------------------------------------
+
+
+def test_all_charges_of_a_customer_go_on_one_invoice_per_run_and_are_consumed():
+    charges = [charge("100.00", ref="a"), charge("40.00", kind=ChargeKind.PRORATA_INCREASE, ref="b")]
+    result = plan(charges)
+    assert len(result.invoices) == 1
+    assert result.invoices[0].charge_ids == {c.charge_id for c in charges}
+    assert result.invoices[0].draft.net_total == Money.of("140.00")
+
+
+def test_a_paying_partner_gets_one_invoice_per_customer():
+    customers = {"cus_1": account(BillingMode.PARTNER_PAYS), "cus_2": account(BillingMode.PARTNER_PAYS, "cus_2")}
+    result = plan([charge("100.00", ref="a"), charge("60.00", customer_id="cus_2", ref="b")], customers)
+    assert [(p.draft.payer_id, p.draft.customer_id) for p in result.invoices] == [("ptn_1", "cus_1"), ("ptn_1", "cus_2")]
+    assert len({p.invoice_id for p in result.invoices}) == 2
+
+
+def test_a_credit_is_netted_as_a_negative_line_and_reduces_the_cashback():
+    result = plan([charge("100.00", ref="a"), charge("-30.00", kind=ChargeKind.CREDIT, ref="b")])
+    planned = result.invoices[0]
+    assert [line.net_amount for line in planned.draft.lines] == [Money.of("100.00"), Money.of("-30.00")]
+    assert planned.draft.kind is InvoiceKind.INVOICE
+    assert planned.cashback.amount == Money.of("3.50")  # 5% of 70.00
+
+
+def test_a_run_with_only_credits_for_a_payer_issues_a_credit_note_and_claws_back_cashback():
+    planned = plan([charge("-30.00", kind=ChargeKind.CREDIT)]).invoices[0]
+    issued = planned.draft.issue(number="PH-2025-000400", issued_at=utc(2025, 7, 2, 3))
+    assert issued.kind is InvoiceKind.CREDIT_NOTE
+    assert issued.reason == BILLING_RUN_CREDIT_REASON
+    assert issued.gross_total == Money.of("-35.70")
+    assert planned.cashback.amount == Money.of("-1.50")
+
+
+def test_service_items_are_billed_at_their_price_without_reseller_discount():
+    report = ServiceItem("cus_1", "Service report SR-2025-0815", Decimal("1.5"), Money.of("95.00"), "sr_0815", "ptn_1")
+    planned = plan([], {"cus_1": account(BillingMode.PARTNER_PAYS)}, service_items=[report]).invoices[0]
+    assert planned.draft.payer_id == "ptn_1"
+    assert planned.draft.lines[0].net_amount == Money.of("142.50")
+    assert planned.service_item_references == {"sr_0815"}
+
+
+def test_service_items_of_a_customer_without_partner_are_billed_to_the_customer():
+    report = ServiceItem("cus_9", "Service report SR-2025-0816", Decimal("1"), Money.of("380.00"), "sr_0816")
+    customers = {"cus_9": CustomerAccount(BillingParty("cus_9"))}
+    planned = plan([], customers, service_items=[report]).invoices[0]
+    assert (planned.draft.payer_id, planned.draft.partner_id, planned.cashback) == ("cus_9", None, None)
+
+
+def test_a_charge_without_partnership_link_is_skipped_not_billed():
+    customers = {"cus_1": CustomerAccount(BillingParty("cus_1"))}  # the link to ptn_1 is gone
+    result = plan([charge("100.00")], customers)
+    assert result.invoices == ()
+    assert [(s.customer_id, s.reason) for s in result.skipped] == [("cus_1", "customer cus_1 has no partnership link with ptn_1")]
+    assert result.charge_ids == frozenset()
+
+
+# --- idempotency --------------------------------------------------------------------------
+
+
+def test_re_planning_the_same_charges_gives_the_same_invoice_ids():
+    charges = [charge("100.00", ref="a"), charge("60.00", customer_id="cus_2", ref="b")]
+    customers = {"cus_1": account(), "cus_2": account(customer_id="cus_2")}
+    first = plan(charges, customers)
+    again = plan(list(reversed(charges)), customers)
+    assert [p.invoice_id for p in first.invoices] == [p.invoice_id for p in again.invoices]
+    assert first == again
+
+
+def test_invoice_id_is_derived_from_run_date_payer_customer_and_partner():
+    key = invoice_id_for_run(date(2025, 7, 2), "cus_1", "cus_1", "ptn_1")
+    assert key == invoice_id_for_run(date(2025, 7, 2), "cus_1", "cus_1", "ptn_1")
+    assert key.startswith("inv_") and len(key) == 24
+    assert key != invoice_id_for_run(date(2025, 7, 3), "cus_1", "cus_1", "ptn_1")
+    assert key != invoice_id_for_run(date(2025, 7, 2), "ptn_1", "cus_1", "ptn_1")
+
+
+def test_the_same_charge_passed_twice_is_billed_once():
+    once = charge("100.00")
+    planned = plan([once, once]).invoices[0]
+    assert len(planned.draft.lines) == 1
+
+
+def test_two_different_charges_with_one_id_are_refused():
+    first = charge("100.00")
+    with pytest.raises(Conflict):
+        plan([first, replace(first, amount=Money.of("99.00"))])
