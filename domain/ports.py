@@ -111,11 +111,39 @@ class SaasSubscriptionRepository(Protocol):
 
 
 @dataclass(frozen=True)
+class EmailAttachment:
+    filename: str
+    content_type: str  # e.g. "application/pdf"
+    data: bytes
+
+
+@dataclass(frozen=True)
 class EmailMessage:
     to: tuple[str, ...]
     subject: str
     body: str
+    attachments: tuple[EmailAttachment, ...] = ()
 
 
 class Mailer(Protocol):
     def send(self, message: EmailMessage) -> None: ...
+
+
+@dataclass(frozen=True)
+class PresignedUpload:
+    """Where a browser posts a file directly to storage: a form POST of ``fields`` plus the file."""
+
+    url: str
+    fields: dict[str, str]
+    key: str
+    expires_in_seconds: int
+
+
+class DocumentStore(Protocol):
+    """Files kept outside the database (invoice PDFs, uploads, raw e-mails), addressed by key."""
+
+    def put(self, key: str, data: bytes, content_type: str) -> None: ...
+    def get(self, key: str) -> bytes: ...
+    def exists(self, key: str) -> bool: ...
+    def download_url(self, key: str, *, filename: str, expires_in_seconds: int = 300) -> str: ...
+    def upload_form(self, key: str, *, content_type: str, max_bytes: int, expires_in_seconds: int = 900) -> PresignedUpload: ...

@@ -39,6 +39,7 @@ def main() -> None:
         port = _free_port()
         ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False).start()
         os.environ["DYNAMODB_ENDPOINT"] = f"http://127.0.0.1:{port}"
+        os.environ.setdefault("S3_ENDPOINT", os.environ["DYNAMODB_ENDPOINT"])  # the same moto server answers S3
         print(f"Embedded DynamoDB (moto) on {os.environ['DYNAMODB_ENDPOINT']}")
 
     from infra.bootstrap import utc_now
@@ -51,6 +52,10 @@ def main() -> None:
 
     settings = get_settings()
     create_tables(settings)
+    if settings.s3_endpoint:
+        from infra.storage import create_bucket
+
+        create_bucket(settings)
     uow = DynamoUnitOfWork(settings)
     if not uow.organisations.list_by_kind(OrganisationKind.DISTRIBUTOR, limit=1, cursor=None).items:
         seed(uow, utc_now())

@@ -39,6 +39,13 @@ class SesMailer:
         return boto3.client("ses", region_name=self._settings.region)
 
     def send(self, message: EmailMessage) -> None:
+        if message.attachments:
+            self._client.send_raw_email(
+                Source=self._settings.mail_from,
+                Destinations=list(message.to),
+                RawMessage={"Data": mime_message(message, sender=self._settings.mail_from).as_bytes()},
+            )
+            return
         self._client.send_email(
             Source=self._settings.mail_from,
             Destination={"ToAddresses": list(message.to)},
@@ -47,6 +54,21 @@ class SesMailer:
                 "Body": {"Text": {"Data": message.body, "Charset": "UTF-8"}},
             },
         )
+
+
+def mime_message(message: EmailMessage, *, sender: str):
+    """The message as MIME: text body plus attachments (what SES sends raw)."""
+    from email.message import EmailMessage as MimeMessage
+
+    mime = MimeMessage()
+    mime["From"] = sender
+    mime["To"] = ", ".join(message.to)
+    mime["Subject"] = message.subject
+    mime.set_content(message.body)
+    for attachment in message.attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        mime.add_attachment(attachment.data, maintype=maintype, subtype=subtype or "octet-stream", filename=attachment.filename)
+    return mime
 
 
 def build_mailer(settings: Settings):

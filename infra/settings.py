@@ -31,6 +31,8 @@ class Settings:
     mail_from: str
     email_backend: str  # "ses" or "memory"
     portal_url: str  # links in e-mails point here
+    documents_bucket: str  # S3 bucket for PDFs, uploads and raw e-mails
+    s3_endpoint: str | None  # a local S3 (the dev server's moto) instead of AWS
 
     def table_name(self, aggregate: str) -> str:
         return f"{self.table_prefix}{aggregate}"
@@ -53,4 +55,6 @@ def get_settings() -> Settings:
         mail_from=os.environ.get("MAIL_FROM", "no-reply@partnerhub.example"),
         email_backend=os.environ.get("EMAIL_BACKEND", "ses"),
         portal_url=os.environ.get("PORTAL_URL", "https://portal.partnerhub.example").rstrip("/"),
+        documents_bucket=os.environ.get("DOCUMENTS_BUCKET", f"partnerhub-{stage}-documents"),
+        s3_endpoint=os.environ.get("S3_ENDPOINT") or None,
     )

@@ -36,7 +36,11 @@ def aws():
     with mock_aws():
         from infra.dynamo.models import create_tables
 
+        from infra.settings import get_settings
+        from infra.storage import create_bucket
+
         create_tables()
+        create_bucket(get_settings())
         yield
 
 
