@@ -26,8 +26,18 @@ class Loaders:
         )
         self.user_by_id: DataLoader[str, User | None] = DataLoader(load_fn=_batched(uow.users.get_many))
         self.subscription_by_id = DataLoader(load_fn=_batched(uow.subscriptions.get_many))
+        # customer id -> its subscriptions (oldest first): one BatchGetItem for the ids, one for the items.
+        self.subscriptions_by_customer = DataLoader(load_fn=_batched(self._subscriptions_of_customers))
         self._uow = uow
         self._catalogue: asyncio.Task | None = None
+
+    def _subscriptions_of_customers(self, customer_ids: list[str]) -> dict:
+        ids = self._uow.subscriptions.ids_for_customers(customer_ids)
+        found = self._uow.subscriptions.get_many(sub_id for sub_ids in ids.values() for sub_id in sub_ids)
+        return {
+            customer_id: sorted((found[i] for i in sub_ids if i in found), key=lambda sub: (sub.started_at, sub.id))
+            for customer_id, sub_ids in ids.items()
+        }
 
     async def catalogue(self):
         """The catalogue, read at most once per request."""

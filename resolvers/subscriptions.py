@@ -6,7 +6,9 @@ import strawberry
 
 from domain.calendar import berlin_date
 from domain.errors import DomainError, ValidationFailed
-from domain.ports import SubscriptionFilter
+from domain.policy import can_view_subscription
+from domain.ports import Page, SubscriptionFilter
+from domain.services.organisations import page_size
 from domain.services import subscriptions as service
 from domain.subscriptions import (
     CancelSubscription,
@@ -127,6 +129,25 @@ async def subscriptions(
         service.list_subscriptions, ctx.uow(), ctx.principal, flt, customer_id=customer_id, partner_id=partner_id, first=first, after=after,
     )
     return Connection.of(page, lambda sub: t.Subscription.of(sub, ctx.now))
+
+
+async def customer_subscriptions(info: Info, customer_id: str, *, first: int | None, after: str | None) -> Connection[t.Subscription]:
+    """``Customer.subscriptions``: the loader's list, filtered by the policy, paged by subscription id."""
+    ctx = info.context
+    limit = page_size(first)
+    subscriptions = [
+        sub for sub in await ctx.loaders.subscriptions_by_customer.load(customer_id)
+        if can_view_subscription(ctx.principal, customer_id=sub.customer_id, partner_id=sub.partner_id)
+    ]
+    start = 0
+    if after is not None:
+        positions = [i for i, sub in enumerate(subscriptions) if sub.id == after]
+        if not positions:
+            raise ValidationFailed("The cursor does not belong to this list.", field="after", hint="Start again without `after`.")
+        start = positions[0] + 1
+    chunk = subscriptions[start:start + limit]
+    more = start + limit < len(subscriptions)
+    return Connection.of(Page(chunk, chunk[-1].id if more and chunk else None), lambda sub: t.Subscription.of(sub, ctx.now))
 
 
 async def renewal_planner(
@@ -275,7 +296,7 @@ async def price_change_schedule(info: Info, input: t.PriceChangeScheduleInput) -
     return t.CataloguePayload(products=[t.Product.of(p, catalogue) for p in sorted(catalogue.products.values(), key=lambda p: p.name)])
 
 
-@payload_errors(t.SaasSubscriptionPayload)
+@payload_errors(t.SaasSubscriptionPayload, fields={"invitation.email": "inviteEmail", "invitation.contactName": "inviteContactName"})
 async def saas_subscription_create(info: Info, input: t.SaasSubscriptionCreateInput, idempotency_key: str | None = None) -> t.SaasSubscriptionPayload:
     ctx = info.context
     command = service.NewSaasSubscription(

@@ -142,6 +142,16 @@ class Customer(Node):
 
         return MicrosoftTenant.of(self._microsoft or DomainTenant())
 
+    @strawberry.field(
+        description="The customer's CSP subscriptions you may see, oldest first. Batched: a page of customers costs two requests."
+    )
+    async def subscriptions(
+        self, info: strawberry.Info, first: int | None = 20, after: str | None = None,
+    ) -> Connection[Annotated["Subscription", strawberry.lazy("schema.subscriptions")]]:
+        from resolvers.subscriptions import customer_subscriptions
+
+        return await customer_subscriptions(info, self.id, first=first, after=after)
+
 
 Organisation = Annotated[Union[Distributor, Partner, Customer], strawberry.union("Organisation")]
 

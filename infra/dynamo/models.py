@@ -30,6 +30,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
     VersionAttribute,
 )
@@ -166,6 +167,19 @@ class SubscriptionModel(Model):
     partner_renewal_index = _index("partner-renewal-index", "partner_id", "renewal_key")()
 
 
+class CustomerSubscriptionsModel(Model):
+    """The ids of a customer's subscriptions, so a page of customers gets theirs in one BatchGetItem.
+
+    Written with an UpdateItem ADD in the transaction that creates a subscription (never read-modify-write).
+    """
+
+    class Meta(_Meta):
+        table_name = "customer_subscriptions"
+
+    customer_id = UnicodeAttribute(hash_key=True)
+    subscription_ids = UnicodeSetAttribute(null=True)
+
+
 class ChargeModel(Model):
     """What is owed (or credited) for which period; billing consumes unbilled charges."""
 
@@ -202,6 +216,7 @@ ALL_MODELS: dict[str, type[Model]] = {
     "counters": CounterModel,
     "catalogue": CatalogueModel,
     "subscriptions": SubscriptionModel,
+    "customer_subscriptions": CustomerSubscriptionsModel,
     "charges": ChargeModel,
     "saas_subscriptions": SaasSubscriptionModel,
 }

@@ -12,7 +12,7 @@ from domain.errors import Conflict
 from domain.ports import Page, SubscriptionFilter
 from domain.subscriptions import Charge, SaasSubscription, Subscription, SubscriptionStatus
 from infra.codec import decode, encode
-from infra.dynamo.models import CatalogueModel, ChargeModel, SaasSubscriptionModel, SubscriptionModel
+from infra.dynamo.models import CatalogueModel, ChargeModel, CustomerSubscriptionsModel, SaasSubscriptionModel, SubscriptionModel
 from infra.dynamo.pagination import decode_cursor
 from infra.dynamo.repositories import batch_get, entity_data, from_item, query_page, versioned
 
@@ -151,6 +151,16 @@ class SubscriptionRepository:
 
     def add(self, subscription: Subscription) -> None:
         self._register(dataclasses.replace(subscription, version=0))
+        self._uow.register_update(
+            CustomerSubscriptionsModel(subscription.customer_id),
+            [CustomerSubscriptionsModel.subscription_ids.add({subscription.id})],
+        )
+
+    def ids_for_customers(self, customer_ids: Iterable[str]) -> dict[str, list[str]]:
+        """Each customer's subscription ids (oldest id first), one BatchGetItem per 100 customers."""
+        unique_ids = list(dict.fromkeys(customer_ids))
+        found = {item.customer_id: sorted(item.subscription_ids or ()) for item in CustomerSubscriptionsModel.batch_get(unique_ids)} if unique_ids else {}
+        return {customer_id: found.get(customer_id, []) for customer_id in unique_ids}
 
     def update(self, subscription: Subscription) -> None:
         self._register(subscription)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
@@ -29,6 +29,19 @@ class _PendingWrite:
     model: Model
     condition: Condition | None
     on_condition_failed: DomainError
+    actions: list[Any] | None = None  # an UpdateItem with these actions instead of a PutItem
+
+    def single(self) -> None:
+        if self.actions is None:
+            self.model.save(condition=self.condition)
+        else:
+            self.model.update(actions=self.actions, condition=self.condition)
+
+    def add_to(self, transaction: TransactWrite) -> None:
+        if self.actions is None:
+            transaction.save(self.model, condition=self.condition)
+        else:
+            transaction.update(self.model, actions=self.actions, condition=self.condition)
 
 
 class DynamoUnitOfWork:
@@ -56,6 +69,12 @@ class DynamoUnitOfWork:
     def register_save(self, model: Model, *, condition: Condition | None = None, on_condition_failed: DomainError = CONFLICT) -> None:
         self._pending.append(_PendingWrite(model, condition, on_condition_failed))
 
+    def register_update(
+        self, model: Model, actions: list[Any], *, condition: Condition | None = None, on_condition_failed: DomainError = CONFLICT,
+    ) -> None:
+        """An UpdateItem (e.g. ADD to a set) on the item with ``model``'s key, in the same transaction."""
+        self._pending.append(_PendingWrite(model, condition, on_condition_failed, actions))
+
     def connection(self) -> Connection:
         return shared_connection(self.settings.region, self.settings.dynamodb_endpoint)
 
@@ -67,8 +86,8 @@ class DynamoUnitOfWork:
             # One item needs no transaction: a conditional PutItem is atomic and half the price.
             write = pending[0]
             try:
-                write.model.save(condition=write.condition)
-            except PutError as exc:
+                write.single()
+            except (PutError, UpdateError) as exc:
                 if exc.cause_response_code == "ConditionalCheckFailedException":
                     raise write.on_condition_failed from None
                 raise
@@ -76,7 +95,7 @@ class DynamoUnitOfWork:
         try:
             with TransactWrite(connection=self.connection()) as transaction:
                 for write in pending:
-                    transaction.save(write.model, condition=write.condition)
+                    write.add_to(transaction)
         except TransactWriteError as exc:
             for write, reason in zip(pending, exc.cancellation_reasons or []):
                 if reason is not None and reason.code == "ConditionalCheckFailed":

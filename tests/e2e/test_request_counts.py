@@ -48,3 +48,43 @@ def test_partner_customer_list_of_50_is_a_constant_number_of_requests(as_user, s
     ten, fifty = requests_for(api, 10), requests_for(api, 50)
     # principal + index Query + BatchGetItem of the customers (the partner itself is primed or batched)
     assert fifty.requests == ten.requests <= 4, (ten.operations, fifty.operations)
+
+
+WITH_SUBSCRIPTIONS = """query($first: Int!) { customers(first: $first) { nodes { id partnerLinks { partner { name } }
+  subscriptions { nodes { id quantity termEndsAt product { name } } } } } }"""
+
+
+def add_customers_with_subscriptions(services, demo, count: int) -> None:
+    """``count`` customers, each with one running subscription sold by its partner (written directly, preconditions aside)."""
+    from domain.catalogue import M365_BUSINESS_STANDARD
+    from domain.services.subscriptions import load_catalogue
+    from domain.subscriptions import Billing, Term, open_subscription
+
+    add_customers(services, demo, count)
+    uow = services.uow()
+    catalogue = load_catalogue(uow)
+    customers = svc.list_customers(uow, Principal.of(demo.users["distributor"]), first=100, after=None).items
+    for customer in customers:
+        if not customer.name.startswith("Kunde "):
+            continue
+        outcome = open_subscription(
+            customer_id=customer.id, partner_id=customer.partner_links[0].partner_id, product=catalogue.product(M365_BUSINESS_STANDARD),
+            term=Term.P1Y, billing=Billing.MONTHLY, quantity=5, now=NOW, actor_id=demo.users["distributor"].id, price_lookup=catalogue,
+        )
+        with uow:
+            uow.subscriptions.add(outcome.new_subscription)
+            uow.commit()
+
+
+def test_customers_with_their_subscriptions_cost_the_same_for_10_and_50(as_user, services, demo):
+    add_customers_with_subscriptions(services, demo, 60)
+    api = as_user("distributor")
+    counts = {}
+    for first in (10, 50):
+        with count_requests() as count:
+            nodes = api(WITH_SUBSCRIPTIONS, {"first": first})["customers"]["nodes"]
+        assert len(nodes) == first
+        assert sum(len(n["subscriptions"]["nodes"]) for n in nodes) >= first - len(demo.customers)
+        counts[first] = count
+    # principal, customer page, partners, subscription ids, subscriptions, catalogue (product names)
+    assert counts[50].operations == counts[10].operations == {"GetItem": 2, "Query": 1, "BatchGetItem": 3}, counts
