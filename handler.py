@@ -35,7 +35,8 @@ def _run_date(event: dict, now: datetime) -> date:
 
 
 def renew_subscriptions(event: dict, context: object = None) -> dict:
-    """Daily: renew (or end) every subscription whose term ends on the run date."""
+    """Daily: renew (or end) every subscription whose term ends on the run date, then book the monthly charges
+    of annual terms whose next billing cycle starts on it (what the billing run invoices)."""
     from domain.services.subscriptions import renew_due_subscriptions
 
     services = _services()

@@ -367,6 +367,9 @@ class Subscription:
     parent_subscription_id: str | None = None
     ended_at: datetime | None = None
     end_reason: EndReason | None = None
+    # Start of the latest billing cycle whose recurring charge was booked (None: only the cycle in which the
+    # subscription or its current term began, which opening, renewal or upgrade charge themselves).
+    charged_through: datetime | None = None
     version: int = 0  # optimistic locking; infra increments it, the domain only carries it
 
     def __post_init__(self) -> None:
@@ -1231,6 +1234,35 @@ def import_legacy_subscription(
 def billing_cycles(subscription: Subscription) -> list[BillingCycle]:
     """Cycle boundaries of the current term: 12 monthly cycles for P1Y/MONTHLY, else one."""
     return subscription.billing_cycles()
+
+
+def next_cycle_due(subscription: Subscription) -> BillingCycle | None:
+    """The next billing cycle of the current term whose recurring charge is not booked yet, if any.
+
+    Cycle 0 of a term is charged by opening or renewal, and the cycle an upgrade-created
+    subscription starts in is charged pro rata at creation, so only later cycles are due here.
+    """
+    if not subscription.is_active:
+        return None
+    booked_until = max(subscription.started_at, subscription.term_started_at, subscription.charged_through or subscription.started_at)
+    return next((c for c in subscription.billing_cycles() if c.starts_at > booked_until), None)
+
+
+def charge_due_cycles(subscription: Subscription, until: datetime) -> tuple[Subscription, list[Charge]]:
+    """Book the recurring charge of every cycle that started by ``until`` (monthly billing within a term).
+
+    Returns the subscription with ``charged_through`` moved on and the charges; nothing when
+    nothing is due. Charge ids are deterministic per term and cycle, so a repeated booking
+    is refused by the store rather than billed twice.
+    """
+    charges: list[Charge] = []
+    current = subscription
+    while (cycle := next_cycle_due(current)) is not None and cycle.starts_at <= ensure_utc(until):
+        charge = recurring_charge_for_cycle(current, cycle.index)
+        if charge is not None:
+            charges.append(charge)
+        current = replace(current, charged_through=cycle.starts_at)
+    return current, charges
 
 
 def recurring_charge_for_cycle(subscription: Subscription, cycle_index: int) -> Charge | None:

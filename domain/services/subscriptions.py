@@ -39,6 +39,7 @@ from domain.subscriptions import (
     TenantState,
     apply_change,
     assert_csp_order_ready,
+    charge_due_cycles,
     new_saas_subscription,
     open_subscription,
     preview_change,
@@ -396,10 +397,12 @@ class RenewalRunSummary:
     skipped: int = 0  # read but nothing to do (renewed concurrently, or not yet due)
     conflicts: int = 0
     charges: int = 0
+    cycles_charged: int = 0  # subscriptions whose monthly cycle charge was booked
 
     def as_dict(self) -> dict[str, object]:
         return {"run_date": self.run_date.isoformat(), "renewed": self.renewed, "expired": self.expired,
-                "skipped": self.skipped, "conflicts": self.conflicts, "charges": self.charges}
+                "skipped": self.skipped, "conflicts": self.conflicts, "charges": self.charges,
+                "cycles_charged": self.cycles_charged}
 
 
 def end_of_berlin_day(day: date) -> datetime:
@@ -445,4 +448,40 @@ def renew_due_subscriptions(uow_factory, *, run_date: date, now: datetime, page_
             if page.next_cursor is None:
                 break
             cursor = page.next_cursor
+    _charge_due_cycles(uow_factory, summary, run_date=run_date, cutoff=cutoff, page_limit=page_limit)
     return summary
+
+
+def _charge_due_cycles(uow_factory, summary: RenewalRunSummary, *, run_date: date, cutoff: datetime, page_limit: int) -> None:
+    """Book the monthly charges of annual terms whose next cycle starts on the run date or the day before.
+
+    Same shape as the renewals: only due items are read (the cycle index), each subscription
+    is one transaction (its charges plus its moved cycle pointer), and a re-run finds the
+    booked ones gone from the due partition.
+    """
+    from domain.errors import Conflict
+
+    for day in (run_date - timedelta(days=1), run_date):
+        cursor: str | None = None
+        while True:
+            page = uow_factory().subscriptions.list_due_cycles(day, cutoff, limit=page_limit, cursor=cursor)
+            for subscription in page.items:
+                booked, charges = charge_due_cycles(subscription, cutoff)
+                if booked.charged_through == subscription.charged_through:
+                    summary.skipped += 1
+                    continue
+                uow = uow_factory()
+                with uow:
+                    uow.subscriptions.update(booked)
+                    for charge in charges:
+                        uow.charges.add(charge)
+                    try:
+                        uow.commit()
+                    except Conflict:
+                        summary.conflicts += 1
+                        continue
+                summary.cycles_charged += 1
+                summary.charges += len(charges)
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor

@@ -159,12 +159,16 @@ class SubscriptionModel(Model):
     # Set only while the subscription will renew or end at term end (sparse indexes):
     renewal_date = UnicodeAttribute(null=True)  # Berlin date of the term end
     renewal_key = UnicodeAttribute(null=True)  # term end instant (ISO, UTC)#id
+    # Set only while a monthly cycle of the current term awaits its charge (sparse index):
+    cycle_date = UnicodeAttribute(null=True)  # Berlin date the next cycle starts
+    cycle_key = UnicodeAttribute(null=True)  # cycle start instant (ISO, UTC)#id
     data = JSONAttribute()
     version = VersionAttribute()
     customer_index = _index("customer-index", "customer_id", "created_key")()
     partner_index = _index("partner-index", "partner_id", "created_key")()
     renewal_index = _index("renewal-index", "renewal_date", "renewal_key")()
     partner_renewal_index = _index("partner-renewal-index", "partner_id", "renewal_key")()
+    cycle_index = _index("cycle-index", "cycle_date", "cycle_key")()
 
 
 class CustomerSubscriptionsModel(Model):

@@ -10,7 +10,7 @@ from domain.calendar import berlin_date
 from domain.catalogue import Catalogue
 from domain.errors import Conflict
 from domain.ports import Page, SubscriptionFilter
-from domain.subscriptions import Charge, SaasSubscription, Subscription, SubscriptionStatus
+from domain.subscriptions import Charge, SaasSubscription, Subscription, SubscriptionStatus, next_cycle_due
 from infra.codec import decode, encode
 from infra.dynamo.models import CatalogueModel, ChargeModel, CustomerSubscriptionsModel, SaasSubscriptionModel, SubscriptionModel
 from infra.dynamo.pagination import decode_cursor
@@ -123,6 +123,19 @@ class SubscriptionRepository:
         items, next_cursor = query_page(result, Subscription)
         return Page(items, next_cursor)
 
+    def list_due_cycles(self, cycle_date: date, until: datetime, *, limit: int, cursor: str | None) -> Page[Subscription]:
+        """Subscriptions whose next billing cycle starts on ``cycle_date`` (Berlin) at or before ``until``."""
+        day = cycle_date.isoformat()
+        result = SubscriptionModel.cycle_index.query(
+            day,
+            SubscriptionModel.cycle_key <= _renewal_key(until, "~"),
+            limit=limit,
+            page_size=limit,
+            last_evaluated_key=decode_cursor(cursor, partition=("cycle_date", day)),
+        )
+        items, next_cursor = query_page(result, Subscription)
+        return Page(items, next_cursor)
+
     def list_renewals_on(self, renewal_date: date, *, limit: int, cursor: str | None) -> Page[Subscription]:
         day = renewal_date.isoformat()
         result = SubscriptionModel.renewal_index.query(
@@ -134,6 +147,7 @@ class SubscriptionRepository:
     def _register(self, subscription: Subscription) -> None:
         renews = subscription.status is SubscriptionStatus.ACTIVE
         term_end = subscription.term_ends_at
+        cycle = next_cycle_due(subscription)
         item = SubscriptionModel(
             subscription.id,
             customer_id=subscription.customer_id,
@@ -144,6 +158,9 @@ class SubscriptionRepository:
             # Active subscriptions are due at term end, to renew or (auto-renew off) to expire.
             renewal_date=berlin_date(term_end).isoformat() if renews else None,
             renewal_key=_renewal_key(term_end, subscription.id) if renews else None,
+            # Monthly billing inside an annual term: due when the next cycle starts.
+            cycle_date=berlin_date(cycle.starts_at).isoformat() if cycle else None,
+            cycle_key=_renewal_key(cycle.starts_at, subscription.id) if cycle else None,
             data=entity_data(subscription),
             **versioned(subscription),
         )

@@ -78,8 +78,9 @@ def test_renews_what_ends_on_the_run_date_at_the_new_price_and_ends_what_should_
 def test_reads_only_due_subscriptions(book):
     with count_requests() as count:
         run(date(2024, 1, 15))
-    # one catalogue read; two Query pages (yesterday's and today's partition); 3 due items read
-    assert count.operations["Query"] == 2
+    # one catalogue read; two Query pages for renewals and two for monthly cycles (yesterday's and today's
+    # partition each); 3 due items read (no cycle starts on these days)
+    assert count.operations["Query"] == 4
     assert count.items_read == 1 + 3
     assert count.operations["Scan"] == 0
 
@@ -152,3 +153,30 @@ def test_back_fill_for_a_named_date(book, monkeypatch):
     result = handler.renew_subscriptions({"run_date": "2024-01-15"}, None)
     assert result["renewed"] == 3  # the 23:50 one is due by now as well
     assert state(book)["annual_no_renew"][0] == SubscriptionStatus.EXPIRED.value
+
+
+def test_the_daily_job_books_each_monthly_cycle_of_an_annual_term_once_and_reads_only_due_ones(book):
+    # annual_due was bought 2023-01-15 10:00 UTC (P1Y, billed monthly, 10 seats at EUR 10.50): its 2nd cycle starts
+    # 2023-02-15 10:00 UTC, annual_no_renew's at 08:00 the same day (auto-renew off still pays its months).
+    # annual_tomorrow's starts a day later, annual_due_after_run's at 23:50 Berlin, after the run: both untouched.
+    with count_requests() as count:
+        first = run(date(2023, 2, 15), now=utc("2023-02-15T22:30:00"))
+    assert (first.cycles_charged, first.charges, first.renewed) == (2, 2, 0)
+    uow = DynamoUnitOfWork()
+    charges = uow.charges.list_for_subscription(book["annual_due"]).items
+    cycle = [c for c in charges if c.period_start == date(2023, 2, 15)]
+    assert len(cycle) == 1 and str(cycle[0].amount.amount) == "105.00" and cycle[0].period_end == date(2023, 3, 15)
+    assert uow.charges.list_for_subscription(book["annual_tomorrow"]).items[-1].period_start == date(2023, 1, 16)
+    # catalogue, 2 renewal and 2 cycle partitions, one transaction per due subscription; nothing else is read
+    assert count.operations["TransactWriteItems"] == 2
+    assert count.operations["Query"] == 4 and count.operations["Scan"] == 0
+    assert count.items_read == 1 + 2  # the catalogue and the two due subscriptions
+
+    again = run(date(2023, 2, 15), now=utc("2023-02-15T22:45:00"))
+    assert (again.cycles_charged, again.charges) == (0, 0)
+    assert len(DynamoUnitOfWork().charges.list_for_subscription(book["annual_due"]).items) == len(charges)
+    # the next day books annual_tomorrow (cycle from 2023-02-16 10:00) and catches up annual_due_after_run, whose
+    # cycle began after the previous run (23:50 Berlin on the 15th)
+    next_day = run(date(2023, 2, 16), now=utc("2023-02-16T22:30:00"))
+    assert (next_day.cycles_charged, next_day.charges) == (2, 2)
+    assert run(date(2023, 2, 16), now=utc("2023-02-16T22:40:00")).cycles_charged == 0
