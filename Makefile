@@ -55,6 +55,7 @@ deploy-check: install node_modules/.installed
 	@$(PY) -c 'import sys, zipfile; size = sum(i.file_size for i in zipfile.ZipFile(".serverless/partnerhub.zip").infolist()); \
 		print(f"Lambda package: {size / 2**20:.1f} MiB unzipped (limit $(PACKAGE_MAX_MIB) MiB)"); \
 		sys.exit(size > $(PACKAGE_MAX_MIB) * 2**20)'
+	$(PY) tests/integration/package_smoke.py .serverless/partnerhub.zip
 
 # npm ci wipes node_modules, so a stamp inside it marks a finished install of this package-lock.json.
 node_modules/.installed: package-lock.json
