@@ -69,6 +69,19 @@ def _subscription_filter(model, flt: SubscriptionFilter):
     return condition
 
 
+def _due_page(index, key_attribute, date_attribute: str, day: date, until: datetime, limit: int, cursor: str | None) -> Page[Subscription]:
+    """One page of a sparse due-date index: the day's partition, keys up to the instant ``until``."""
+    result = index.query(
+        day.isoformat(),
+        key_attribute <= _renewal_key(until, "~"),
+        limit=limit,
+        page_size=limit,
+        last_evaluated_key=decode_cursor(cursor, partition=(date_attribute, day.isoformat())),
+    )
+    items, next_cursor = query_page(result, Subscription)
+    return Page(items, next_cursor)
+
+
 class SubscriptionRepository:
     def __init__(self, uow: "DynamoUnitOfWork") -> None:
         self._uow = uow
@@ -101,16 +114,7 @@ class SubscriptionRepository:
 
     def list_due_for_renewal(self, renewal_date: date, until: datetime, *, limit: int, cursor: str | None) -> Page[Subscription]:
         """Subscriptions whose term ends on ``renewal_date`` (Berlin) at or before ``until``: only due items are read."""
-        day = renewal_date.isoformat()
-        result = SubscriptionModel.renewal_index.query(
-            day,
-            SubscriptionModel.renewal_key <= _renewal_key(until, "~"),
-            limit=limit,
-            page_size=limit,
-            last_evaluated_key=decode_cursor(cursor, partition=("renewal_date", day)),
-        )
-        items, next_cursor = query_page(result, Subscription)
-        return Page(items, next_cursor)
+        return _due_page(SubscriptionModel.renewal_index, SubscriptionModel.renewal_key, "renewal_date", renewal_date, until, limit, cursor)
 
     def list_partner_renewals(self, partner_id: str, start: datetime, end: datetime, *, limit: int, cursor: str | None) -> Page[Subscription]:
         result = SubscriptionModel.partner_renewal_index.query(
@@ -125,16 +129,7 @@ class SubscriptionRepository:
 
     def list_due_cycles(self, cycle_date: date, until: datetime, *, limit: int, cursor: str | None) -> Page[Subscription]:
         """Subscriptions whose next billing cycle starts on ``cycle_date`` (Berlin) at or before ``until``."""
-        day = cycle_date.isoformat()
-        result = SubscriptionModel.cycle_index.query(
-            day,
-            SubscriptionModel.cycle_key <= _renewal_key(until, "~"),
-            limit=limit,
-            page_size=limit,
-            last_evaluated_key=decode_cursor(cursor, partition=("cycle_date", day)),
-        )
-        items, next_cursor = query_page(result, Subscription)
-        return Page(items, next_cursor)
+        return _due_page(SubscriptionModel.cycle_index, SubscriptionModel.cycle_key, "cycle_date", cycle_date, until, limit, cursor)
 
     def list_renewals_on(self, renewal_date: date, *, limit: int, cursor: str | None) -> Page[Subscription]:
         day = renewal_date.isoformat()
