@@ -101,6 +101,7 @@ class Commission:
     adjusts_commission_id: str | None = None
     credited_base: Money | None = None  # net credited by credit notes or refunds so far
     invoice_number: str | None = None
+    credit_references: tuple[str, ...] = ()  # credit notes and refunds applied (a replay changes nothing)
     version: int = 0
 
     @property
@@ -228,8 +229,13 @@ def apply_credit(commission: Commission, *, credited_net: Money, credit_referenc
     """A credit note (or refund) of ``credited_net`` (positive) on the commission's invoice."""
     now = ensure_utc(now)
     credited_net = Money(abs(credited_net.amount), credited_net.currency)
-    if commission.kind is CommissionKind.ADJUSTMENT or commission.status is CommissionStatus.VOID:
+    if (
+        commission.kind is CommissionKind.ADJUSTMENT
+        or commission.status is CommissionStatus.VOID
+        or credit_reference in commission.credit_references
+    ):
         return CreditOutcome(commission, None)
+    commission = replace(commission, credit_references=commission.credit_references + (credit_reference,))
     previously = commission.credited_base or Money(Decimal(0), credited_net.currency)
     if commission.status in (CommissionStatus.PENDING, CommissionStatus.AWAITING_PAYMENT):
         if commission.kind is CommissionKind.CASHBACK or commission.base_amount.amount <= 0:
@@ -382,3 +388,21 @@ def require_threshold(value: Money) -> Money:
     if value.amount < 0:
         raise ValidationFailed("The payout threshold cannot be negative.", field="payoutThreshold")
     return value
+
+
+@dataclass(frozen=True)
+class PayoutRun:
+    """The distributor's run: the open payouts in one SEPA credit-transfer file (pain.001)."""
+
+    id: str  # prn_…
+    created_at: datetime
+    created_by: str
+    execution_date: date
+    payout_ids: tuple[str, ...]
+    total: Money
+    document_key: str
+    version: int = 0
+
+    @property
+    def filename(self) -> str:
+        return f"sepa-payouts-{self.execution_date.isoformat()}-{self.id}.xml"

@@ -33,6 +33,14 @@ class Settings:
     portal_url: str  # links in e-mails point here
     documents_bucket: str  # S3 bucket for PDFs, uploads and raw e-mails
     s3_endpoint: str | None  # a local S3 (the dev server's moto) instead of AWS
+    # Partner programme: rates per tier (JSON, see domain.partner_programme.ProgrammeTerms; empty: defaults),
+    # the payout threshold (EUR), the referral cookie's HMAC key and the distributor's account for SEPA payouts.
+    partner_programme_terms: str | None = None
+    payout_threshold: str = "50.00"
+    referral_secret: str = "partnerhub-local-referral-secret-not-for-production"
+    payout_debtor_name: str = "Partnerhub Distribution GmbH"
+    payout_debtor_iban: str = "DE89370400440532013000"
+    payout_debtor_bic: str = "COBADEFFXXX"
 
     def table_name(self, aggregate: str) -> str:
         return f"{self.table_prefix}{aggregate}"
@@ -57,4 +65,10 @@ def get_settings() -> Settings:
         portal_url=os.environ.get("PORTAL_URL", "https://portal.partnerhub.example").rstrip("/"),
         documents_bucket=os.environ.get("DOCUMENTS_BUCKET", f"partnerhub-{stage}-documents"),
         s3_endpoint=os.environ.get("S3_ENDPOINT") or None,
+        partner_programme_terms=os.environ.get("PARTNER_PROGRAMME_TERMS") or None,
+        payout_threshold=os.environ.get("PAYOUT_THRESHOLD", "50.00"),
+        referral_secret=os.environ.get("REFERRAL_SECRET") or "partnerhub-local-referral-secret-not-for-production",
+        payout_debtor_name=os.environ.get("PAYOUT_DEBTOR_NAME", "Partnerhub Distribution GmbH"),
+        payout_debtor_iban=os.environ.get("PAYOUT_DEBTOR_IBAN", "DE89370400440532013000"),
+        payout_debtor_bic=os.environ.get("PAYOUT_DEBTOR_BIC", "COBADEFFXXX"),
     )

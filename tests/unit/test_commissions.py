@@ -134,3 +134,9 @@ def test_payout_needs_bank_details():
 def test_totals_split_pending_approved_and_paid():
     totals = CommissionTotals.of([commission("100.00"), approved("20.00", 2), approved("5.00", 3).paid_with("pay_0")])
     assert (totals.pending, totals.approved, totals.paid) == (Money.of("10.00"), Money.of("20.00"), Money.of("5.00"))
+
+
+def test_the_same_credit_note_applied_twice_changes_nothing_the_second_time():
+    first = apply_credit(commission(), credited_net=Money.of("400.00"), credit_reference="inv_cn", now=datetime(2024, 3, 1, tzinfo=UTC))
+    again = apply_credit(first.updated, credited_net=Money.of("400.00"), credit_reference="inv_cn", now=datetime(2024, 3, 1, tzinfo=UTC))
+    assert again.updated == first.updated and again.adjustment is None
