@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 DEV_JWT_SECRET = "partnerhub-local-dev-secret-not-for-production"
+DEV_REFERRAL_SECRET = "partnerhub-local-referral-secret-not-for-production"
 
 
 def _flag(name: str, default: bool = False) -> bool:
@@ -37,7 +38,7 @@ class Settings:
     # the payout threshold (EUR), the referral cookie's HMAC key and the distributor's account for SEPA payouts.
     partner_programme_terms: str | None = None
     payout_threshold: str = "50.00"
-    referral_secret: str = "partnerhub-local-referral-secret-not-for-production"
+    referral_secret: str = ""
     payout_debtor_name: str = "Partnerhub Distribution GmbH"
     payout_debtor_iban: str = "DE89370400440532013000"
     payout_debtor_bic: str = "COBADEFFXXX"
@@ -67,7 +68,8 @@ def get_settings() -> Settings:
         s3_endpoint=os.environ.get("S3_ENDPOINT") or None,
         partner_programme_terms=os.environ.get("PARTNER_PROGRAMME_TERMS") or None,
         payout_threshold=os.environ.get("PAYOUT_THRESHOLD", "50.00"),
-        referral_secret=os.environ.get("REFERRAL_SECRET") or "partnerhub-local-referral-secret-not-for-production",
+        # Deployed stages must set it; without one, referral links redirect without a cookie.
+        referral_secret=os.environ.get("REFERRAL_SECRET") or (DEV_REFERRAL_SECRET if stage in {"local", "test"} else ""),
         payout_debtor_name=os.environ.get("PAYOUT_DEBTOR_NAME", "Partnerhub Distribution GmbH"),
         payout_debtor_iban=os.environ.get("PAYOUT_DEBTOR_IBAN", "DE89370400440532013000"),
         payout_debtor_bic=os.environ.get("PAYOUT_DEBTOR_BIC", "COBADEFFXXX"),

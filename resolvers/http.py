@@ -91,6 +91,14 @@ def create_app(services: Services | None = None) -> Starlette:
         graphql_ide="graphiql" if services.settings.graphiql_enabled else None,
         allow_queries_via_get=False,
     )
-    app = Starlette(routes=[Route("/graphql", graphql, methods=["GET", "POST"]), Route("/health", health)])
+    from resolvers.referrals import referral_link
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/health", health),
+            Route("/r", referral_link, methods=["GET"]),  # partner referral links (public)
+        ]
+    )
     app.state.services = services
     return app
