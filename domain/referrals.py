@@ -126,6 +126,7 @@ class ReferredSubscription:
     product_name: str
     price: Money
     billing_cycle: Billing
+    earns_commission: bool = True  # False when the partner pays it or sells it itself
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,8 @@ def referrals_overview(
     percent = rates.commission_percent if rates else Decimal(0)
 
     def line(subscription: ReferredSubscription) -> ReferralLine:
-        commission = Money(round_cents(subscription.price.amount * percent / 100), subscription.price.currency)
+        share = percent if subscription.earns_commission else Decimal(0)
+        commission = Money(round_cents(subscription.price.amount * share / 100), subscription.price.currency)
         return ReferralLine(
             product_name=subscription.product_name,
             price=subscription.price.rounded(),

@@ -31,7 +31,19 @@ from domain.partner_programme import (
 )
 from domain.policy import Principal, require
 from domain.ports import DocumentStore, Page, PresignedUpload, UnitOfWork
-from domain.referrals import Attribution, ReferralClick, SignUp, attribute_sign_up
+from domain.organisations import BillingMode
+from domain.ports import SubscriptionFilter
+from domain.referrals import (
+    Attribution,
+    ReferralClick,
+    ReferralsOverview,
+    ReferredCustomer,
+    ReferredSubscription,
+    SignUp,
+    attribute_sign_up,
+    referrals_overview,
+)
+from domain.subscriptions import SubscriptionStatus
 from domain.services.organisations import NewCustomer, create_customer, page_size
 
 PROOF_KEY_PREFIX = "partner-applications/"
@@ -268,6 +280,49 @@ def commission_totals(uow: UnitOfWork, principal: Principal, partner_id: str) ->
     if not can_view_partner_programme(principal, partner_id):
         return CommissionTotals.zero()
     return CommissionTotals.of(uow.commissions.all_for_partner(partner_id))
+
+
+def referrals_overview_page(
+    uow: UnitOfWork, principal: Principal, partner_id: str, *, terms: ProgrammeTerms, now: datetime,
+    first: int | None, after: str | None,
+) -> tuple[ReferralsOverview | None, str | None]:
+    """One page of referred customers, each with its active subscriptions and the commission they recur with.
+
+    A subscription yields a referral commission only when the customer pays it and it is not
+    sold by the referring partner itself (that partner earns cashback or its discount instead).
+    """
+    if not can_view_partner_programme(principal, partner_id):
+        return None, None
+    partner = uow.programme_partners.get(partner_id)
+    if partner is None:
+        return None, None
+    page = uow.referrals.list_for_partner(partner_id, limit=page_size(first), cursor=after)
+    customers = uow.organisations.get_many(a.customer_id for a in page.items)
+    catalogue = uow.catalogue.get()
+    referred = []
+    for attribution in page.items:
+        customer = customers.get(attribution.customer_id)
+        if customer is None:
+            continue
+        active = uow.subscriptions.list_for_customer(
+            customer.id, SubscriptionFilter(status=SubscriptionStatus.ACTIVE), limit=100, cursor=None
+        ).items
+        lines = []
+        for subscription in active:
+            link = customer.link_to(subscription.partner_id)
+            customer_pays = link is None or link.billing_mode_at(now) is BillingMode.CUSTOMER_PAYS
+            product = catalogue.products.get(subscription.product_id) if catalogue else None
+            lines.append(
+                ReferredSubscription(
+                    product_name=product.name if product else subscription.product_id,
+                    price=subscription.unit_price * subscription.quantity,
+                    billing_cycle=subscription.billing,
+                    earns_commission=customer_pays and subscription.partner_id != partner_id,
+                )
+            )
+        referred.append(ReferredCustomer(customer.id, customer.name, attribution.referred_on, tuple(lines)))
+    totals = CommissionTotals.of(uow.commissions.all_for_partner(partner_id))
+    return referrals_overview(partner, referred, totals, terms, berlin_date(now)), page.next_cursor
 
 
 def programme_terms(config: str | None) -> ProgrammeTerms:
