@@ -34,10 +34,10 @@ def test_a_referral_link_sets_the_signed_cookie_and_redirects_to_the_path_on_the
     assert click.partner_number == partner_number and abs(click.clicked_at - clock.now) < timedelta(seconds=1)
 
 
-@pytest.mark.parametrize("aff", ["999999", "abc", "0", "-1", "+1", ""])
-def test_unknown_or_malformed_partner_numbers_redirect_without_a_cookie(client, partner_number, aff):
-    response = visit(client, f"aff={aff}&to=/")
-    assert response.status_code == 302 and "set-cookie" not in response.headers
+def test_unknown_or_malformed_partner_numbers_redirect_without_a_cookie(client, partner_number):
+    for aff in ["999999", "abc", "0", "-1", "+1", ""]:
+        response = visit(client, f"aff={aff}&to=/")
+        assert response.status_code == 302 and "set-cookie" not in response.headers, aff
 
 
 def test_an_inactive_partner_sets_no_cookie(client, services, demo, partner_number):
@@ -49,19 +49,22 @@ def test_an_inactive_partner_sets_no_cookie(client, services, demo, partner_numb
     assert "set-cookie" not in visit(client, f"aff={partner_number}&to=/").headers
 
 
-@pytest.mark.parametrize(
-    "target",
-    ["//evil.example", "https://evil.example/", "/\\evil.example", "\\\\evil.example", "http:/evil", "evil.example",
-     "/\tx", "javascript:alert(1)", "/ok\r\nLocation: https://evil"],
-)
-def test_no_open_redirect(client, partner_number, target):
+EVIL_TARGETS = [
+    "//evil.example", "https://evil.example/", "/\\evil.example", "\\\\evil.example", "http:/evil", "evil.example",
+    "/\tx", "javascript:alert(1)", "/ok\r\nLocation: https://evil", "/%2F%2Fevil.example",
+]
+
+
+def test_no_open_redirect(client, partner_number):
     from urllib.parse import quote
 
-    response = visit(client, f"aff={partner_number}&to={quote(target, safe='')}")
-    assert response.headers["location"] == PORTAL + "/"
+    for target in EVIL_TARGETS:
+        response = visit(client, f"aff={partner_number}&to={quote(target, safe='')}")
+        location = response.headers["location"]
+        assert location == PORTAL + "/" or (location.startswith(PORTAL + "/") and "//" not in location[len(PORTAL):]), target
 
 
-@pytest.mark.parametrize("target", ["//evil", "https://evil", "/\\evil", "\\evil", "", None, "relative", "/a\nb"])
+@pytest.mark.parametrize("target", ["//evil", "https://evil", "/\\evil", "\\evil", "", None, "relative", "/a\nb", *EVIL_TARGETS[:-1]])
 def test_safe_redirect_path_keeps_only_own_paths(target):
     assert safe_redirect_path(target) == "/"
 
