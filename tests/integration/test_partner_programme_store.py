@@ -329,3 +329,15 @@ def test_the_payout_run_writes_a_sepa_pain_001_file_with_each_payout(payable):
     assert run.payout_ids == (payout.id,)
     assert DynamoUnitOfWork().payouts.list_open(limit=10) == []
 
+
+
+def test_demo_data_gives_the_partners_numbers_a_referral_and_commissions(aws):
+    from infra.demo import seed
+
+    now = utc("2026-11-23T09:00:00")
+    data = seed(DynamoUnitOfWork(), now, partner_programme=True)
+    uow = DynamoUnitOfWork()
+    assert set(data.partner_numbers.values()) == {1, 2}
+    entries = uow.commissions.all_for_partner(data.partners["nordit"].id)
+    assert sorted((c.status.value, str(c.amount.amount)) for c in entries) == [("APPROVED", "120.00"), ("PENDING", "48.00")]
+    assert uow.referrals.get_for_customer(data.customers["direkt"].id).partner_id == data.partners["nordit"].id
