@@ -46,7 +46,7 @@ from domain.money import Money, round_cents
 from domain.partner_programme import BankDetails
 
 APPROVAL_DELAY_DAYS = 90
-MAX_ENTRIES_PER_PAYOUT = 98  # + the payout item + the partner's payout marker = 100 transaction items
+MAX_ENTRIES_PER_PAYOUT = 98  # + the payout item: 99 of the 100 items a DynamoDB transaction may hold
 HUNDRED = Decimal(100)
 
 

@@ -496,10 +496,6 @@ class ProgrammePartner:
             return change.individual_rates
         return terms.rates_for(change.tier)
 
-    @property
-    def current_tier_change(self) -> TierChange:
-        return self.tier_history[-1]
-
     def _change_at(self, day: date) -> TierChange | None:
         in_force = None
         for change in self.tier_history:

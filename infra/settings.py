@@ -39,9 +39,9 @@ class Settings:
     partner_programme_terms: str | None = None
     payout_threshold: str = "50.00"
     referral_secret: str = ""
-    payout_debtor_name: str = "Partnerhub Distribution GmbH"
-    payout_debtor_iban: str = "DE89370400440532013000"
-    payout_debtor_bic: str = "COBADEFFXXX"
+    payout_debtor_name: str = ""
+    payout_debtor_iban: str = ""
+    payout_debtor_bic: str = ""
 
     def table_name(self, aggregate: str) -> str:
         return f"{self.table_prefix}{aggregate}"
@@ -50,6 +50,7 @@ class Settings:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     stage = os.environ.get("STAGE", "dev")
+    local = stage in {"local", "test"}  # make dev and the test suite: sample secrets and accounts
     return Settings(
         stage=stage,
         region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "eu-central-1",
@@ -69,8 +70,9 @@ def get_settings() -> Settings:
         partner_programme_terms=os.environ.get("PARTNER_PROGRAMME_TERMS") or None,
         payout_threshold=os.environ.get("PAYOUT_THRESHOLD", "50.00"),
         # Deployed stages must set it; without one, referral links redirect without a cookie.
-        referral_secret=os.environ.get("REFERRAL_SECRET") or (DEV_REFERRAL_SECRET if stage in {"local", "test"} else ""),
-        payout_debtor_name=os.environ.get("PAYOUT_DEBTOR_NAME", "Partnerhub Distribution GmbH"),
-        payout_debtor_iban=os.environ.get("PAYOUT_DEBTOR_IBAN", "DE89370400440532013000"),
-        payout_debtor_bic=os.environ.get("PAYOUT_DEBTOR_BIC", "COBADEFFXXX"),
+        referral_secret=os.environ.get("REFERRAL_SECRET") or (DEV_REFERRAL_SECRET if local else ""),
+        # The distributor's account payouts are sent from; locally and in tests a sample account.
+        payout_debtor_name=os.environ.get("PAYOUT_DEBTOR_NAME") or ("Cloud Distribution GmbH" if local else ""),
+        payout_debtor_iban=os.environ.get("PAYOUT_DEBTOR_IBAN") or ("DE02120300000000202051" if local else ""),
+        payout_debtor_bic=os.environ.get("PAYOUT_DEBTOR_BIC") or ("BYLADEM1001" if local else ""),
     )

@@ -50,7 +50,14 @@ async def partner_applications(
 ) -> Connection[t.PartnerApplication]:
     ctx = info.context
     page = await ctx.run(service.list_applications, ctx.uow(), ctx.principal, status.value, first=first, after=after)
-    return Connection.of(page, t.PartnerApplication.of)
+    documents = ctx.services.documents
+
+    def convert(application):
+        # Only the distributor lists applications; it reviews the proof of trade through a short-lived URL.
+        url = documents.download_url(application.proof_of_trade.document_key, filename=f"proof-of-trade-{application.id}")
+        return t.PartnerApplication.of(application, proof_of_trade_download_url=url)
+
+    return Connection.of(page, convert)
 
 
 async def programme_partner(info: Info, partner_id: strawberry.ID) -> t.ProgrammePartner | None:
@@ -79,19 +86,9 @@ async def payouts(info: Info, partner_id: strawberry.ID, first: int | None = 20,
     return Connection.of(page, ct.Payout.of)
 
 
-def _runs(uow, documents, principal, first, after):
-    from domain.ports import Page
-    from domain.services.organisations import page_size
-
-    if not principal.is_distributor:
-        return Page([], None)
-    page = uow.payouts.list_runs(limit=page_size(first), cursor=after)
-    return Page([(run, documents.download_url(run.document_key, filename=run.filename)) for run in page.items], page.next_cursor)
-
-
 async def payout_runs(info: Info, first: int | None = 20, after: str | None = None) -> Connection[ct.PayoutRun]:
     ctx = info.context
-    page = await ctx.run(_runs, ctx.uow(), ctx.services.documents, ctx.principal, first, after)
+    page = await ctx.run(ledger.list_payout_runs, ctx.uow(), ctx.services.documents, ctx.principal, first=first, after=after)
     return Connection.of(page, lambda pair: ct.PayoutRun.of(*pair))
 
 
@@ -161,6 +158,13 @@ async def partner_tier_change(info: Info, input: t.PartnerTierChangeInput) -> t.
         service.change_tier, ctx.uow(), ctx.principal, input.partner_id, input.tier,
         effective_from=input.effective_from, individual_rates=individual, now=ctx.now,
     )
+    return t.ProgrammePartnerPayload(programme_partner=_programme_partner(info, partner))
+
+
+@payload_errors(t.ProgrammePartnerPayload)
+async def partner_programme_active_set(info: Info, partner_id: strawberry.ID, active: bool) -> t.ProgrammePartnerPayload:
+    ctx = info.context
+    partner = await ctx.run(service.set_active, ctx.uow(), ctx.principal, partner_id, active=active)
     return t.ProgrammePartnerPayload(programme_partner=_programme_partner(info, partner))
 
 

@@ -122,6 +122,9 @@ class Mutation:
         resolver=pp.partner_programme_enrol, description="An existing partner joins the programme as Registered with the next partner number."
     )
     partner_tier_change: pt.ProgrammePartnerPayload = strawberry.mutation(resolver=pp.partner_tier_change)
+    partner_programme_active_set: pt.ProgrammePartnerPayload = strawberry.mutation(
+        resolver=pp.partner_programme_active_set, description="Distributor: suspend (links ignored, no new commissions) or reinstate."
+    )
     partner_bank_details_set: pt.ProgrammePartnerPayload = strawberry.mutation(resolver=pp.partner_bank_details_set)
     payout_request: ct.PayoutPayload = strawberry.mutation(
         resolver=pp.payout_request, description="Partner admins: pay out all approved, unpaid commissions once their sum exceeds the threshold."

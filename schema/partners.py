@@ -41,9 +41,10 @@ class PartnerApplication:
     rejection_reason: str | None
     partner_id: strawberry.ID | None
     partner_number: int | None
+    proof_of_trade_download_url: str | None = strawberry.field(default=None, description="Distributor's list only; valid for 5 minutes.")
 
     @classmethod
-    def of(cls, a: d.PartnerApplication) -> "PartnerApplication":
+    def of(cls, a: d.PartnerApplication, proof_of_trade_download_url: str | None = None) -> "PartnerApplication":
         return cls(
             id=strawberry.ID(a.id), company_name=a.company_name, street=a.address.street, postal_code=a.address.postal_code,
             city=a.address.city, country=a.address.country,
@@ -52,6 +53,7 @@ class PartnerApplication:
             proof_of_trade_size_bytes=a.proof_of_trade.size_bytes, status=a.status, submitted_at=a.submitted_at,
             decided_at=a.decided_at, rejection_reason=a.rejection_reason,
             partner_id=strawberry.ID(a.partner_id) if a.partner_id else None, partner_number=a.partner_number,
+            proof_of_trade_download_url=proof_of_trade_download_url,
         )
 
 

@@ -241,6 +241,11 @@ def create_payout_run(
 ) -> PayoutRun:
     """The distributor's payout run: every open payout into one SEPA pain.001 file, stored as a document."""
     require(principal.is_distributor, "create payout runs")
+    if not (debtor.name and debtor.iban):
+        raise PreconditionFailed(
+            "The distributor's payout account is not configured.",
+            hint="Set PAYOUT_DEBTOR_NAME, PAYOUT_DEBTOR_IBAN (and PAYOUT_DEBTOR_BIC) for the API.",
+        )
     if execution_date < berlin_date(now):
         raise PreconditionFailed("The execution date of a SEPA transfer cannot be in the past.", field="executionDate")
     with uow:
@@ -260,6 +265,16 @@ def create_payout_run(
             uow.payouts.update(replace(payout, status=PayoutStatus.EXPORTED, run_id=run_id))
         uow.commit()
     return run
+
+
+def list_payout_runs(
+    uow: UnitOfWork, documents: DocumentStore, principal: Principal, *, first: int | None, after: str | None
+) -> Page[tuple[PayoutRun, str]]:
+    """The distributor's SEPA runs, newest first, each with a short-lived download URL of its file."""
+    if not principal.is_distributor:
+        return Page([], None)
+    page = uow.payouts.list_runs(limit=page_size(first), cursor=after)
+    return Page([(run, documents.download_url(run.document_key, filename=run.filename)) for run in page.items], page.next_cursor)
 
 
 def payout_run_download(uow: UnitOfWork, documents: DocumentStore, principal: Principal, run_id: str) -> tuple[PayoutRun, str]:

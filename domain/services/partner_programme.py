@@ -220,6 +220,17 @@ def change_tier(
     return changed
 
 
+def set_active(uow: UnitOfWork, principal: Principal, partner_id: str, *, active: bool) -> ProgrammePartner:
+    """Suspend or reinstate a partner: an inactive partner's links are ignored and it earns no new commissions."""
+    require(can_change_tier(principal), "suspend or reinstate partners")
+    with uow:
+        partner = _require_programme_partner(uow, principal, partner_id)
+        changed = partner.reactivated() if active else partner.deactivated()
+        uow.programme_partners.update(changed)
+        uow.commit()
+    return changed
+
+
 def set_bank_details(uow: UnitOfWork, principal: Principal, partner_id: str, *, iban: str, account_holder: str, bic: str | None) -> ProgrammePartner:
     details = BankDetails.create(iban=iban, account_holder=account_holder, bic=bic)
     with uow:
@@ -251,7 +262,10 @@ def sign_up_customer(
     """
     clicks = [c for c in (cookie_click,) if c is not None]
     if referral_code is not None:
-        clicks.append(ReferralClick.from_referral_code(referral_code, now))
+        try:
+            clicks.append(ReferralClick.from_referral_code(referral_code, now))
+        except ValidationFailed as error:
+            raise ValidationFailed(error.message, field="referralCode", hint=error.hint) from None
     attributed: list[Attribution] = []
 
     def attribute(uow: UnitOfWork, customer: Organisation) -> None:

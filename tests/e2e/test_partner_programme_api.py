@@ -20,7 +20,7 @@ PROOF_UPLOAD = """mutation($input: PartnerApplicationProofUploadInput!) { partne
 SUBMIT = """mutation($input: PartnerApplicationSubmitInput!) { partnerApplicationSubmit(input: $input) { application { id status contact { phone } } errors { code field message } } }"""
 APPROVE = """mutation($id: ID!) { partnerApplicationApprove(id: $id) { application { status partnerNumber partnerId } programmePartner { partnerNumber tier } errors { code message } } }"""
 REJECT = """mutation($id: ID!, $reason: String!) { partnerApplicationReject(id: $id, reason: $reason) { application { status rejectionReason } errors { code field } } }"""
-APPLICATIONS = """query($status: ApplicationStatus!) { partnerApplications(status: $status) { nodes { id companyName } } }"""
+APPLICATIONS = """query($status: ApplicationStatus!) { partnerApplications(status: $status) { nodes { id companyName proofOfTradeDownloadUrl } } }"""
 TIER = """mutation($input: PartnerTierChangeInput!) { partnerTierChange(input: $input) { programmePartner { tier tierHistory { tier effectiveFrom } } errors { code field } } }"""
 BANK = """mutation($input: PartnerBankDetailsSetInput!) { partnerBankDetailsSet(input: $input) { programmePartner { bankDetails { ibanMasked accountHolder } } errors { code field message } } }"""
 PROGRAMME_PARTNER = """query($id: ID!) { programmePartner(partnerId: $id) { partnerNumber tier rates { commissionPercent } bankDetails { ibanMasked } } }"""
@@ -66,7 +66,9 @@ def test_the_distributor_enters_an_application_with_an_uploaded_proof_and_approv
     services.documents.put(key, b"%PDF-1.7 extract", "application/pdf")
     submitted = ops(SUBMIT, {"input": application})["partnerApplicationSubmit"]
     assert submitted["errors"] == [] and submitted["application"]["status"] == "SUBMITTED"
-    assert [a["companyName"] for a in ops(APPLICATIONS, {"status": "SUBMITTED"})["partnerApplications"]["nodes"]] == ["Kowalski IT"]
+    (listed,) = ops(APPLICATIONS, {"status": "SUBMITTED"})["partnerApplications"]["nodes"]
+    assert listed["companyName"] == "Kowalski IT" and key in listed["proofOfTradeDownloadUrl"]
+    assert as_user("nordit_admin")(APPLICATIONS, {"status": "SUBMITTED"})["partnerApplications"]["nodes"] == []
     approved = ops(APPROVE, {"id": submitted["application"]["id"]})["partnerApplicationApprove"]
     assert approved["errors"] == [] and approved["application"]["status"] == "APPROVED"
     assert approved["programmePartner"] == {"partnerNumber": 1, "tier": "REGISTERED"}
@@ -102,6 +104,18 @@ def test_the_distributor_changes_a_tier_with_an_effective_date_a_partner_cannot(
     result = as_user("distributor")(TIER, change)["partnerTierChange"]
     assert result["errors"] == [] and result["programmePartner"]["tier"] == "REGISTERED"  # from tomorrow
     assert [c["tier"] for c in result["programmePartner"]["tierHistory"]] == ["REGISTERED", "CERTIFIED"]
+
+
+ACTIVE = """mutation($id: ID!, $active: Boolean!) { partnerProgrammeActiveSet(partnerId: $id, active: $active) { programmePartner { active } errors { code } } }"""
+
+
+def test_only_the_distributor_suspends_a_partner_whose_links_are_then_ignored(as_user, client, demo, enrolled):
+    nordit = demo.partners["nordit"].id
+    assert as_user("nordit_admin")(ACTIVE, {"id": nordit, "active": False})["partnerProgrammeActiveSet"]["errors"][0]["code"] == "FORBIDDEN"
+    assert as_user("distributor")(ACTIVE, {"id": nordit, "active": False})["partnerProgrammeActiveSet"]["programmePartner"] == {"active": False}
+    assert "set-cookie" not in client.get(f"/r?aff={enrolled['nordit']}&to=/", follow_redirects=False).headers
+    code = as_user("distributor")(SIGN_UP, {"input": NEW_CUSTOMER, "code": enrolled["nordit"]})["customerSignUp"]
+    assert code["errors"] == [] and code["referredByPartnerNumber"] is None
 
 
 def test_the_partner_admin_sets_valid_bank_details_only(as_user, demo, enrolled):

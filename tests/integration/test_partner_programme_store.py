@@ -341,3 +341,21 @@ def test_demo_data_gives_the_partners_numbers_a_referral_and_commissions(aws):
     entries = uow.commissions.all_for_partner(data.partners["nordit"].id)
     assert sorted((c.status.value, str(c.amount.amount)) for c in entries) == [("APPROVED", "120.00"), ("PENDING", "48.00")]
     assert uow.referrals.get_for_customer(data.customers["direkt"].id).partner_id == data.partners["nordit"].id
+
+
+def test_a_payout_run_is_refused_until_the_distributors_account_is_configured(payable):
+    from domain.errors import PreconditionFailed
+    from domain.services.commissions import Debtor
+    from infra.sepa import render_payouts
+    from infra.settings import get_settings
+    from infra.storage import S3DocumentStore
+
+    admin, nordit, add_approved, ops = payable
+    add_approved("10.00", 10)
+    commission_svc.request_payout(DynamoUnitOfWork(), admin, nordit.partner_id, threshold=THRESHOLD, now=utc("2024-05-11T09:00:00"))
+    with pytest.raises(PreconditionFailed, match="payout account"):
+        commission_svc.create_payout_run(
+            DynamoUnitOfWork(), S3DocumentStore(get_settings()), ops, debtor=Debtor("", "", None),
+            execution_date=date(2024, 5, 13), render=render_payouts, now=utc("2024-05-12T09:00:00"),
+        )
+    assert len(DynamoUnitOfWork().payouts.list_open(limit=10)) == 1
