@@ -91,6 +91,7 @@ def create_app(services: Services | None = None) -> Starlette:
         graphql_ide="graphiql" if services.settings.graphiql_enabled else None,
         allow_queries_via_get=False,
     )
+    from resolvers import public_applications
     from resolvers.referrals import referral_link
 
     app = Starlette(
@@ -98,6 +99,9 @@ def create_app(services: Services | None = None) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/health", health),
             Route("/r", referral_link, methods=["GET"]),  # partner referral links (public)
+            # Public partner applications (no account yet); the distributor decides in GraphQL.
+            Route("/partner-applications/proof-upload", public_applications.proof_upload, methods=["POST"]),
+            Route("/partner-applications", public_applications.submit, methods=["POST"]),
         ]
     )
     app.state.services = services
