@@ -15,8 +15,10 @@ from strawberry.asgi import GraphQL
 from domain.policy import Principal
 from infra.auth import InvalidToken
 from infra.bootstrap import Services, build_services
+from resolvers import public_applications
 from resolvers.context import Context
 from resolvers.loaders import Loaders
+from resolvers.referrals import referral_link
 
 log = logging.getLogger("partnerhub.http")
 
@@ -91,9 +93,6 @@ def create_app(services: Services | None = None) -> Starlette:
         graphql_ide="graphiql" if services.settings.graphiql_enabled else None,
         allow_queries_via_get=False,
     )
-    from resolvers import public_applications
-    from resolvers.referrals import referral_link
-
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
