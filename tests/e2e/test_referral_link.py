@@ -77,3 +77,20 @@ def test_a_forged_or_tampered_cookie_is_ignored():
     assert verify_click(secret, f"1002.{seconds}.{mac}") is None
     assert verify_click(secret, f"{number}.{int(seconds) + 86400 * 30}.{mac}") is None  # a "fresher" click
     assert verify_click("other", value) is None and verify_click("", value) is None
+
+
+def test_the_referral_link_through_an_api_gateway_v2_event_returns_the_cookie(services, demo, partner_number, monkeypatch):
+    """HTTP APIs (payload 2.0) take cookies from the response's `cookies` list, which Mangum fills from Set-Cookie."""
+    import handler
+    from mangum import Mangum
+
+    from resolvers.http import create_app
+    from tests.e2e.test_lambda_handler import LambdaContext, http_api_event
+
+    monkeypatch.setattr(handler, "app", create_app(services))
+    event = http_api_event(None, token=None, method="GET", path="/r")
+    event["rawQueryString"] = f"aff={partner_number}&to=/signup"
+    response = Mangum(handler.app, lifespan="off")(event, LambdaContext())
+    assert response["statusCode"] == 302 and response["headers"]["location"] == f"{PORTAL}/signup"
+    (cookie,) = response["cookies"]
+    assert cookie.startswith(f"{COOKIE_NAME}={partner_number}.") and "HttpOnly" in cookie and "Secure" in cookie
