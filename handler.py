@@ -44,3 +44,14 @@ def renew_subscriptions(event: dict, context: object = None) -> dict:
     summary = renew_due_subscriptions(services.uow, run_date=_run_date(event or {}, now), now=now).as_dict()
     log.info(json.dumps({"job": "renew_subscriptions", **summary}))
     return summary
+
+
+def approve_commissions(event: dict, context: object = None) -> dict:
+    """Daily: approve the commissions whose 90 days after the customer's payment are over."""
+    from domain.services.commissions import approve_due_commissions
+
+    services = _services()
+    now = services.clock()
+    summary = approve_due_commissions(services.uow, run_date=_run_date(event or {}, now), now=now).as_dict()
+    log.info(json.dumps({"job": "approve_commissions", **summary}))
+    return summary

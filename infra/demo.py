@@ -33,9 +33,10 @@ class DemoData:
     customers: dict[str, Organisation] = field(default_factory=dict)
     users: dict[str, User] = field(default_factory=dict)
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
+    partner_numbers: dict[str, int] = field(default_factory=dict)
 
 
-def seed(uow: UnitOfWork, now: datetime) -> DemoData:
+def seed(uow: UnitOfWork, now: datetime, *, partner_programme: bool = False) -> DemoData:
     distributor, admin = svc.bootstrap_distributor(
         uow, name="Cloud Distribution GmbH", address=Address.create("Am Datacenter 1", "60314", "Frankfurt am Main"),
         billing_email="billing@cloud-distribution.example", admin_email="ops@cloud-distribution.example",
@@ -105,4 +106,47 @@ def seed(uow: UnitOfWork, now: datetime) -> DemoData:
     subs.accept_customer_agreement(uow, sales, customer_id=hanse.id, name="Hannes IT", email="it@hanse.example", now=now)
     order = subs.SubscriptionOrder(hanse.id, M365_BUSINESS_STANDARD, Term.P1Y, Billing.MONTHLY, quantity=12)
     data.subscriptions["hanse_standard"] = subs.order_subscription(uow, sales, order, now=now).new_subscription
+    if partner_programme:
+        seed_partner_programme(uow, data, now)
     return data
+
+
+def seed_partner_programme(uow: UnitOfWork, data: DemoData, now: datetime) -> None:
+    """Partner numbers for both partners, NordIT's bank details, a customer NordIT referred and its commissions.
+
+    Off by default (``make dev`` turns it on) so the end-to-end tests start from an empty programme.
+    Both partners joined the programme 200 days before ``now``; Direktkunde Müller was referred by NordIT
+    and paid two invoices: one 120 days ago (commission approved) and one 10 days ago (pending).
+    """
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from domain.calendar import berlin_date
+    from domain.invoices import InvoiceDraft, InvoiceKind, InvoiceLine, PaymentMethod, VatTreatment, record_payment
+    from domain.money import Money
+    from domain.partner_programme import ProgrammeTerms
+    from domain.referrals import Attribution
+    from domain.services import commissions as ledger
+    from domain.services import partner_programme as programme
+
+    ops = Principal.of(data.users["distributor"])
+    joined = now - timedelta(days=200)
+    for key in ("nordit", "suedcloud"):
+        data.partner_numbers[key] = programme.enrol_partner(uow, ops, data.partners[key].id, now=joined).partner_number
+    nordit = data.partners["nordit"].id
+    programme.set_bank_details(uow, ops, nordit, iban="DE89 3704 0044 0532 0130 00", account_holder="NordIT Systemhaus GmbH", bic="COBADEFFXXX")
+    direkt = data.customers["direkt"]
+    with uow:  # as customerSignUp would have recorded it, had Müller signed up through NordIT's link
+        uow.referrals.add(Attribution(direkt.id, nordit, data.partner_numbers["nordit"], joined + timedelta(days=1), joined + timedelta(days=3)))
+        uow.commit()
+    for n, (net, paid_days_ago) in enumerate([("1200.00", 120), ("480.00", 10)], start=1):
+        issued = now - timedelta(days=paid_days_ago + 7)
+        draft = InvoiceDraft(
+            invoice_id=f"inv_demo{n:016d}", kind=InvoiceKind.INVOICE, issuer_id=data.distributor.id, payer_id=direkt.id,
+            customer_id=direkt.id, currency="EUR", lines=(InvoiceLine.priced("Managed Backup, annual", 1, Money.of(net), Decimal("19")),),
+            vat_treatment=VatTreatment.STANDARD, payment_method=PaymentMethod.TRANSFER, billing_mode=BillingMode.CUSTOMER_PAYS,
+        )
+        invoice = draft.issue(number=f"DEMO-{berlin_date(issued).year}-{n:06d}", issued_at=issued)
+        paid = record_payment(invoice, invoice.amount_due, berlin_date(now) - timedelta(days=paid_days_ago), f"demo-{n}")
+        ledger.record_commission_for_payment(uow, paid.invoice, paid.event, terms=ProgrammeTerms.default(), now=now)
+    ledger.approve_due_commissions(lambda: uow, run_date=berlin_date(now), now=now)

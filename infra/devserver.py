@@ -58,7 +58,7 @@ def main() -> None:
         create_bucket(settings)
     uow = DynamoUnitOfWork(settings)
     if not uow.organisations.list_by_kind(OrganisationKind.DISTRIBUTOR, limit=1, cursor=None).items:
-        seed(uow, utc_now())
+        seed(uow, utc_now(), partner_programme=True)
         print("Demo data loaded.")
 
     print("\nDev tokens: paste a line into GraphiQL's Headers tab (or send it as an HTTP header):\n")

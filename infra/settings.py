@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 DEV_JWT_SECRET = "partnerhub-local-dev-secret-not-for-production"
+DEV_REFERRAL_SECRET = "partnerhub-local-referral-secret-not-for-production"
 
 
 def _flag(name: str, default: bool = False) -> bool:
@@ -33,6 +34,14 @@ class Settings:
     portal_url: str  # links in e-mails point here
     documents_bucket: str  # S3 bucket for PDFs, uploads and raw e-mails
     s3_endpoint: str | None  # a local S3 (the dev server's moto) instead of AWS
+    # Partner programme: rates per tier (JSON, see domain.partner_programme.ProgrammeTerms; empty: defaults),
+    # the payout threshold (EUR), the referral cookie's HMAC key and the distributor's account for SEPA payouts.
+    partner_programme_terms: str | None = None
+    payout_threshold: str = "50.00"
+    referral_secret: str = ""
+    payout_debtor_name: str = ""
+    payout_debtor_iban: str = ""
+    payout_debtor_bic: str = ""
 
     def table_name(self, aggregate: str) -> str:
         return f"{self.table_prefix}{aggregate}"
@@ -41,6 +50,7 @@ class Settings:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     stage = os.environ.get("STAGE", "dev")
+    local = stage in {"local", "test"}  # make dev and the test suite: sample secrets and accounts
     return Settings(
         stage=stage,
         region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "eu-central-1",
@@ -57,4 +67,12 @@ def get_settings() -> Settings:
         portal_url=os.environ.get("PORTAL_URL", "https://portal.partnerhub.example").rstrip("/"),
         documents_bucket=os.environ.get("DOCUMENTS_BUCKET", f"partnerhub-{stage}-documents"),
         s3_endpoint=os.environ.get("S3_ENDPOINT") or None,
+        partner_programme_terms=os.environ.get("PARTNER_PROGRAMME_TERMS") or None,
+        payout_threshold=os.environ.get("PAYOUT_THRESHOLD", "50.00"),
+        # Deployed stages must set it; without one, referral links redirect without a cookie.
+        referral_secret=os.environ.get("REFERRAL_SECRET") or (DEV_REFERRAL_SECRET if local else ""),
+        # The distributor's account payouts are sent from; locally and in tests a sample account.
+        payout_debtor_name=os.environ.get("PAYOUT_DEBTOR_NAME") or ("Cloud Distribution GmbH" if local else ""),
+        payout_debtor_iban=os.environ.get("PAYOUT_DEBTOR_IBAN") or ("DE02120300000000202051" if local else ""),
+        payout_debtor_bic=os.environ.get("PAYOUT_DEBTOR_BIC") or ("BYLADEM1001" if local else ""),
     )

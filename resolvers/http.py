@@ -15,8 +15,10 @@ from strawberry.asgi import GraphQL
 from domain.policy import Principal
 from infra.auth import InvalidToken
 from infra.bootstrap import Services, build_services
+from resolvers import public_applications
 from resolvers.context import Context
 from resolvers.loaders import Loaders
+from resolvers.referrals import referral_link
 
 log = logging.getLogger("partnerhub.http")
 
@@ -91,6 +93,15 @@ def create_app(services: Services | None = None) -> Starlette:
         graphql_ide="graphiql" if services.settings.graphiql_enabled else None,
         allow_queries_via_get=False,
     )
-    app = Starlette(routes=[Route("/graphql", graphql, methods=["GET", "POST"]), Route("/health", health)])
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/health", health),
+            Route("/r", referral_link, methods=["GET"]),  # partner referral links (public)
+            # Public partner applications (no account yet); the distributor decides in GraphQL.
+            Route("/partner-applications/proof-upload", public_applications.proof_upload, methods=["POST"]),
+            Route("/partner-applications", public_applications.submit, methods=["POST"]),
+        ]
+    )
     app.state.services = services
     return app

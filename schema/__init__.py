@@ -20,8 +20,11 @@ from domain.errors import DomainError
 from resolvers import organisations as org
 from resolvers import node as node_resolvers
 from resolvers import subscriptions as sub
+from resolvers import partner_programme as pp
 from schema import organisations as t
 from schema import subscriptions as st
+from schema import commissions as ct
+from schema import partners as pt
 from schema.common import Node
 from schema.pagination import Connection
 
@@ -55,6 +58,17 @@ class Query:
         resolver=sub.subscription_preview, description="What a change would do (charge or credit, windows, next price). Writes nothing."
     )
     saas_subscriptions: Connection[st.SaasSubscription] = strawberry.field(resolver=sub.saas_subscriptions)
+    # Partner programme (issue 5)
+    partner_applications: Connection[pt.PartnerApplication] = strawberry.field(resolver=pp.partner_applications, description="Distributor only.")
+    programme_partner: pt.ProgrammePartner | None = strawberry.field(
+        resolver=pp.programme_partner, description="Partner number, tier, rates and bank details: the distributor, or the partner itself."
+    )
+    referrals: ct.ReferralsOverview | None = strawberry.field(
+        resolver=pp.referrals, description="Referred customers with products, prices and recurring commission, and the sums pending, approved and paid."
+    )
+    commissions: Connection[ct.Commission] = strawberry.field(resolver=pp.commissions, description="Newest first, each with its status and why.")
+    payouts: Connection[ct.Payout] = strawberry.field(resolver=pp.payouts)
+    payout_runs: Connection[ct.PayoutRun] = strawberry.field(resolver=pp.payout_runs, description="Distributor only: SEPA files, newest first.")
 
 
 @strawberry.type
@@ -94,6 +108,30 @@ class Mutation:
     subscription_renewal_change_remove: st.SubscriptionChangePayload = strawberry.mutation(resolver=sub.subscription_renewal_change_remove)
     subscription_upgrade: st.SubscriptionChangePayload = strawberry.mutation(resolver=sub.subscription_upgrade)
     saas_subscription_create: st.SaasSubscriptionPayload = strawberry.mutation(resolver=sub.saas_subscription_create)
+    # Partner programme (issue 5)
+    customer_sign_up: ct.CustomerSignUpPayload = strawberry.mutation(
+        resolver=pp.customer_sign_up, description="customerCreate plus referral attribution (signed cookie value or partner number)."
+    )
+    partner_application_proof_upload: pt.PresignedUploadPayload = strawberry.mutation(resolver=pp.partner_application_proof_upload)
+    partner_application_submit: pt.PartnerApplicationPayload = strawberry.mutation(resolver=pp.partner_application_submit)
+    partner_application_approve: pt.PartnerApplicationPayload = strawberry.mutation(
+        resolver=pp.partner_application_approve, description="Creates the partner as Registered with the next partner number."
+    )
+    partner_application_reject: pt.PartnerApplicationPayload = strawberry.mutation(resolver=pp.partner_application_reject)
+    partner_programme_enrol: pt.ProgrammePartnerPayload = strawberry.mutation(
+        resolver=pp.partner_programme_enrol, description="An existing partner joins the programme as Registered with the next partner number."
+    )
+    partner_tier_change: pt.ProgrammePartnerPayload = strawberry.mutation(resolver=pp.partner_tier_change)
+    partner_programme_active_set: pt.ProgrammePartnerPayload = strawberry.mutation(
+        resolver=pp.partner_programme_active_set, description="Distributor: suspend (links ignored, no new commissions) or reinstate."
+    )
+    partner_bank_details_set: pt.ProgrammePartnerPayload = strawberry.mutation(resolver=pp.partner_bank_details_set)
+    payout_request: ct.PayoutPayload = strawberry.mutation(
+        resolver=pp.payout_request, description="Partner admins: pay out all approved, unpaid commissions once their sum exceeds the threshold."
+    )
+    payout_run_create: ct.PayoutRunPayload = strawberry.mutation(
+        resolver=pp.payout_run_create, description="Distributor: every requested payout into one SEPA pain.001 file."
+    )
 
 
 class DomainErrorExtensions(SchemaExtension):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Callable
 
 from domain.errors import AlreadyExists, NotFound, ValidationFailed
 from domain.ids import new_id
@@ -167,7 +168,11 @@ def create_partner(uow: UnitOfWork, principal: Principal, command: NewPartner, *
     )
 
 
-def create_customer(uow: UnitOfWork, principal: Principal, command: NewCustomer, *, now: datetime, idempotency_key: str | None = None) -> Organisation:
+def create_customer(
+    uow: UnitOfWork, principal: Principal, command: NewCustomer, *, now: datetime, idempotency_key: str | None = None,
+    on_created: Callable[[UnitOfWork, Organisation], None] | None = None,
+) -> Organisation:
+    """``on_created`` registers further writes in the same transaction (e.g. the referral attribution)."""
     require(can_create_customer(principal), "create customers")
     partner_id = principal.organisation_id if principal.is_partner else command.partner_id
 
@@ -188,6 +193,8 @@ def create_customer(uow: UnitOfWork, principal: Principal, command: NewCustomer,
                 raise NotFound(f"No partner with id '{partner_id}'.", field="partnerId")
             customer = customer.with_link(partner, command.access_level, command.billing_mode, now, principal.user_id)
         uow.organisations.add(customer)
+        if on_created is not None:
+            on_created(uow, customer)
         return customer.id, customer
 
     return run_idempotent(

@@ -21,6 +21,23 @@ Access patterns (every read is a GetItem, BatchGetItem or Query; nothing scans):
 | unbilled charges by billing date          | charges.unbilled-index (sparse)       | bill_date, id               |
 | charges of a subscription                 | charges.subscription-index            | subscription_id, id         |
 | SaaS subscriptions of a partner           | saas_subscriptions.partner-index      | partner_id, id              |
+| partner application by id                 | partner_applications                  | id                          |
+| applications by status (distributor)      | partner_applications.status-index     | status, submitted_key       |
+| programme partner by partner id (batch)   | programme_partners                    | partner_id                  |
+| programme partner by partner number       | uniques (partner-number#N → id)       | key, then programme_partners|
+| next partner number                       | counters                              | name = "partner-number"     |
+| referral of a customer                    | referrals                             | customer_id                 |
+| referred customers of a partner           | referrals.partner-index               | partner_id, referred_key    |
+| commission by id                          | commissions                           | id                          |
+| commissions of a partner                  | commissions.partner-index             | partner_id, created_key     |
+| commissions of an invoice (credit notes)  | commissions.invoice-index             | invoice_id, id              |
+| pending commissions due by a date (job)   | commissions.approval-index (sparse)   | approval_queue, approval_key|
+| approved unpaid commissions of a partner  | commissions.payable-index (sparse)    | payable_partner_id, payable_key |
+| payout by id                              | payouts                               | id                          |
+| payouts of a partner                      | payouts.partner-index                 | partner_id, requested_key   |
+| payouts not yet in a SEPA file            | payouts.open-index (sparse)           | export_queue, requested_key |
+| payouts of a SEPA run                     | payouts.run-index (sparse)            | run_id, id                  |
+| payout runs, newest first                 | payout_runs.created-index             | kind, created_key           |
 """
 
 from __future__ import annotations
@@ -210,6 +227,95 @@ class SaasSubscriptionModel(Model):
     partner_index = _index("partner-index", "partner_id", "id")()
 
 
+class PartnerApplicationModel(Model):
+    class Meta(_Meta):
+        table_name = "partner_applications"
+
+    id = UnicodeAttribute(hash_key=True)
+    status = UnicodeAttribute()
+    submitted_key = UnicodeAttribute()  # submitted_at#id
+    data = JSONAttribute()
+    version = VersionAttribute()
+    status_index = _index("status-index", "status", "submitted_key")()
+
+
+class ProgrammePartnerModel(Model):
+    """A partner's standing in the programme (number, tiers, bank details), next to its organisation."""
+
+    class Meta(_Meta):
+        table_name = "programme_partners"
+
+    partner_id = UnicodeAttribute(hash_key=True)
+    partner_number = NumberAttribute()
+    data = JSONAttribute()
+    version = VersionAttribute()
+
+
+class ReferralModel(Model):
+    """A customer's attribution to the partner that referred it: at most one per customer."""
+
+    class Meta(_Meta):
+        table_name = "referrals"
+
+    customer_id = UnicodeAttribute(hash_key=True)
+    partner_id = UnicodeAttribute()
+    referred_key = UnicodeAttribute()  # attributed_at#customer_id
+    data = JSONAttribute()
+    partner_index = _index("partner-index", "partner_id", "referred_key")()
+
+
+class CommissionModel(Model):
+    class Meta(_Meta):
+        table_name = "commissions"
+
+    id = UnicodeAttribute(hash_key=True)
+    partner_id = UnicodeAttribute()
+    invoice_id = UnicodeAttribute()
+    created_key = UnicodeAttribute()  # created_at#id
+    # Set only while pending with a known approval date (sparse): the approval job's queue.
+    approval_queue = UnicodeAttribute(null=True)
+    approval_key = UnicodeAttribute(null=True)  # approval date#id
+    # Set only while approved and not paid out (sparse): what a payout takes.
+    payable_partner_id = UnicodeAttribute(null=True)
+    payable_key = UnicodeAttribute(null=True)  # approval date#id
+    data = JSONAttribute()
+    version = VersionAttribute()
+    partner_index = _index("partner-index", "partner_id", "created_key")()
+    invoice_index = _index("invoice-index", "invoice_id", "id")()
+    approval_index = _index("approval-index", "approval_queue", "approval_key")()
+    payable_index = _index("payable-index", "payable_partner_id", "payable_key")()
+
+
+class PayoutModel(Model):
+    class Meta(_Meta):
+        table_name = "payouts"
+
+    id = UnicodeAttribute(hash_key=True)
+    partner_id = UnicodeAttribute()
+    requested_key = UnicodeAttribute()  # requested_at#id
+    export_queue = UnicodeAttribute(null=True)  # "OPEN" until a SEPA run takes it (sparse)
+    run_id = UnicodeAttribute(null=True)
+    data = JSONAttribute()
+    version = VersionAttribute()
+    partner_index = _index("partner-index", "partner_id", "requested_key")()
+    open_index = _index("open-index", "export_queue", "requested_key")()
+    run_index = _index("run-index", "run_id", "id")()
+
+
+class PayoutRunModel(Model):
+    """One SEPA credit-transfer file for the bank and the payouts in it."""
+
+    class Meta(_Meta):
+        table_name = "payout_runs"
+
+    id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default="RUN")
+    created_key = UnicodeAttribute()
+    data = JSONAttribute()
+    version = VersionAttribute()
+    created_index = _index("created-index", "kind", "created_key")()
+
+
 # The logical aggregate name of each model: the table is <TABLE_PREFIX><name>.
 ALL_MODELS: dict[str, type[Model]] = {
     "organisations": OrganisationModel,
@@ -223,6 +329,12 @@ ALL_MODELS: dict[str, type[Model]] = {
     "customer_subscriptions": CustomerSubscriptionsModel,
     "charges": ChargeModel,
     "saas_subscriptions": SaasSubscriptionModel,
+    "partner_applications": PartnerApplicationModel,
+    "programme_partners": ProgrammePartnerModel,
+    "referrals": ReferralModel,
+    "commissions": CommissionModel,
+    "payouts": PayoutModel,
+    "payout_runs": PayoutRunModel,
 }
 
 

@@ -58,6 +58,13 @@ class DynamoUnitOfWork:
         self.subscriptions = subscription_repositories.SubscriptionRepository(self)
         self.charges = subscription_repositories.ChargeRepository(self)
         self.saas_subscriptions = subscription_repositories.SaasSubscriptionRepository(self)
+        from infra.dynamo import partner_repositories
+
+        self.partner_applications = partner_repositories.PartnerApplicationRepository(self)
+        self.programme_partners = partner_repositories.ProgrammePartnerRepository(self)
+        self.referrals = partner_repositories.ReferralRepository(self)
+        self.commissions = partner_repositories.CommissionRepository(self)
+        self.payouts = partner_repositories.PayoutRepository(self)
 
     def __enter__(self) -> "DynamoUnitOfWork":
         self._pending = []

@@ -314,6 +314,9 @@ def test_graphql_needs_a_cognito_jwt_and_health_does_not(config):
         "POST /graphql": "cognito",
         "GET /graphql": "cognito",
         "GET /health": None,
+        "GET /r": None,  # partner referral links: public by design
+        "POST /partner-applications/proof-upload": None,  # companies without an account apply
+        "POST /partner-applications": None,
     }
     authorizer = config["provider"]["httpApi"]["authorizers"]["cognito"]
     assert authorizer["type"] == "jwt"

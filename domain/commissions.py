@@ -1,0 +1,408 @@
+"""Commissions, cashback and payouts: the partner's ledger.
+
+Every euro a partner earns is a ``Commission`` entry of one of three kinds: a referral
+``COMMISSION`` on a paid invoice of a referred customer, a ``CASHBACK`` on a customer-pays
+invoice of a customer the partner resells to, or an ``ADJUSTMENT`` (negative) when an
+invoice is credited or refunded after its commission was approved.
+
+Decided here, where ``DOMAIN.md`` leaves room:
+
+* **Approval date** is the customer's payment date (the Berlin date the invoice became
+  fully paid) plus 90 calendar days: paid 2024-02-10 → approved on 2024-05-10, pending on
+  2024-05-09. The approval job approves everything whose date is on or before its run
+  date, so a missed run is caught up by the next one.
+* **Amount**: the eligible net (the invoice's net total; VAT is never commissioned) at the
+  commission rate of the partner's tier in force on the invoice's issue date, rounded
+  half-up to the cent once. Only invoices the customer pays itself are eligible; an
+  invoice the partner pays (partner-pays billing) earns no commission: the partner buys at
+  its reseller discount instead. An invoice of a customer the referring partner resells to
+  under customer-pays billing earns cashback, not also a commission (no double pay).
+* **Cashback** is booked when the billing run issues the invoice (``Cashback`` of
+  ``domain.billing``) but it waits for the customer's payment like a commission
+  (``AWAITING_PAYMENT`` until paid, then pending for 90 days). A negative cashback (credits
+  netted in a run) is a deduction, approved at once.
+* **Credit note or refund before approval** reduces the entry to the commission on what is
+  left of the invoice's net; nothing left → ``VOID``. **After approval** (paid out or not) the
+  entry stays and a negative ``ADJUSTMENT`` of the credited share at the original rate is
+  booked, approved at once, so it is deducted from the next payout.
+* **Payout**: the sum of all approved, unpaid entries (adjustments included) must exceed the
+  threshold (strictly greater). One payout takes at most ``MAX_ENTRIES_PER_PAYOUT`` entries,
+  oldest approval first, so request and marking fit one DynamoDB transaction (100 items);
+  a partner with more simply requests again. Bank details are required.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from enum import Enum
+from typing import Iterable, Sequence
+
+from domain.calendar import berlin_date, ensure_utc
+from domain.errors import Conflict, PreconditionFailed, ValidationFailed
+from domain.money import Money, round_cents
+from domain.partner_programme import BankDetails
+
+APPROVAL_DELAY_DAYS = 90
+MAX_ENTRIES_PER_PAYOUT = 98  # + the payout item: 99 of the 100 items a DynamoDB transaction may hold
+HUNDRED = Decimal(100)
+
+
+class CommissionKind(str, Enum):
+    COMMISSION = "COMMISSION"
+    CASHBACK = "CASHBACK"
+    ADJUSTMENT = "ADJUSTMENT"
+
+
+class CommissionStatus(str, Enum):
+    AWAITING_PAYMENT = "AWAITING_PAYMENT"  # cashback booked at issue, invoice not paid yet
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    VOID = "VOID"
+    PAID = "PAID"
+
+
+def approval_date_for(paid_on: date) -> date:
+    """Day 90 after the customer's payment: paid 2024-02-10 → approved on 2024-05-10."""
+    return paid_on + timedelta(days=APPROVAL_DELAY_DAYS)
+
+
+def commission_amount(base: Money, percent: Decimal) -> Money:
+    return Money(round_cents(base.amount * percent / HUNDRED), base.currency)
+
+
+def deterministic_id(prefix: str, *parts: str) -> str:
+    """The same event always yields the same id, so recording it twice is refused by a conditional put."""
+    digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:20]
+    return f"{prefix}_{digest}"
+
+
+@dataclass(frozen=True)
+class Commission:
+    id: str  # com_…
+    partner_id: str
+    customer_id: str
+    invoice_id: str
+    kind: CommissionKind
+    status: CommissionStatus
+    amount: Money  # signed; adjustments are negative
+    base_amount: Money  # the eligible net it was computed from
+    rate_percent: Decimal
+    invoice_date: date | None
+    created_at: datetime
+    paid_on: date | None = None  # when the customer paid the invoice
+    approval_date: date | None = None  # when it becomes (or became) approved
+    approved_at: datetime | None = None
+    voided_at: datetime | None = None
+    void_reason: str | None = None
+    payout_id: str | None = None
+    adjusts_commission_id: str | None = None
+    credited_base: Money | None = None  # net credited by credit notes or refunds so far
+    invoice_number: str | None = None
+    credit_references: tuple[str, ...] = ()  # credit notes and refunds applied (a replay changes nothing)
+    version: int = 0
+
+    @property
+    def is_payable(self) -> bool:
+        return self.status is CommissionStatus.APPROVED and self.payout_id is None
+
+    def is_due(self, today: date) -> bool:
+        return self.status is CommissionStatus.PENDING and self.approval_date is not None and self.approval_date <= today
+
+    @property
+    def status_reason(self) -> str:
+        """Why the entry is in its status, in words a partner understands."""
+        s = self.status
+        if s is CommissionStatus.AWAITING_PAYMENT:
+            return "Waiting for the customer to pay the invoice."
+        if s is CommissionStatus.PENDING:
+            return f"Customer paid on {self.paid_on}; approved on {self.approval_date} (90 days later) unless credited before."
+        if s is CommissionStatus.APPROVED:
+            return f"Approved on {self.approval_date}; included in your next payout."
+        if s is CommissionStatus.PAID:
+            return f"Paid out with payout {self.payout_id}."
+        return f"Void: {self.void_reason}"
+
+    def approve(self, today: date, now: datetime) -> "Commission":
+        if not self.is_due(today):
+            raise Conflict(f"Commission {self.id} is not due for approval on {today}.")
+        return replace(self, status=CommissionStatus.APPROVED, approved_at=ensure_utc(now))
+
+    def with_payment(self, paid_on: date) -> "Commission":
+        """A cashback waiting for the payment starts its 90 days."""
+        if self.status is not CommissionStatus.AWAITING_PAYMENT:
+            return self
+        return replace(self, status=CommissionStatus.PENDING, paid_on=paid_on, approval_date=approval_date_for(paid_on))
+
+    def paid_with(self, payout_id: str) -> "Commission":
+        if not self.is_payable:
+            raise Conflict(f"Commission {self.id} is not approved and unpaid.")
+        return replace(self, status=CommissionStatus.PAID, payout_id=payout_id)
+
+
+@dataclass(frozen=True)
+class InvoiceFacts:
+    """What the commission rules need from an invoice (built from ``domain.invoices.Invoice``)."""
+
+    invoice_id: str
+    invoice_number: str | None
+    customer_id: str
+    payer_id: str
+    reseller_partner_id: str | None
+    customer_pays: bool
+    issue_date: date
+    net_total: Money
+
+
+def eligible_net(invoice: InvoiceFacts, referring_partner_id: str) -> Money | None:
+    """The net a referral commission is computed from, or ``None`` when the invoice earns none."""
+    if invoice.payer_id != invoice.customer_id:
+        return None  # the partner pays (reseller discount) or someone else does
+    if invoice.customer_pays and invoice.reseller_partner_id == referring_partner_id:
+        return None  # the same partner earns cashback on it
+    if invoice.net_total.amount <= 0:
+        return None
+    return invoice.net_total
+
+
+def commission_for_paid_invoice(
+    invoice: InvoiceFacts, *, partner_id: str, percent: Decimal | None, paid_on: date, now: datetime
+) -> Commission | None:
+    base = eligible_net(invoice, partner_id)
+    if base is None or not percent:
+        return None
+    amount = commission_amount(base, percent)
+    if amount.amount <= 0:
+        return None
+    return Commission(
+        id=deterministic_id("com", "commission", invoice.invoice_id, partner_id),
+        partner_id=partner_id,
+        customer_id=invoice.customer_id,
+        invoice_id=invoice.invoice_id,
+        invoice_number=invoice.invoice_number,
+        kind=CommissionKind.COMMISSION,
+        status=CommissionStatus.PENDING,
+        amount=amount,
+        base_amount=base,
+        rate_percent=percent,
+        invoice_date=invoice.issue_date,
+        created_at=ensure_utc(now),
+        paid_on=paid_on,
+        approval_date=approval_date_for(paid_on),
+    )
+
+
+def cashback_entry(
+    *, partner_id: str, customer_id: str, invoice_id: str, amount: Money, invoice_date: date | None, now: datetime
+) -> Commission:
+    """A billing run's cashback as a ledger entry: positive waits for payment, negative is deducted at once."""
+    now = ensure_utc(now)
+    base = Money(Decimal(0), amount.currency)
+    entry = Commission(
+        id=deterministic_id("com", "cashback", invoice_id, partner_id),
+        partner_id=partner_id,
+        customer_id=customer_id,
+        invoice_id=invoice_id,
+        kind=CommissionKind.CASHBACK,
+        status=CommissionStatus.AWAITING_PAYMENT,
+        amount=amount.rounded(),
+        base_amount=base,
+        rate_percent=Decimal(0),
+        invoice_date=invoice_date,
+        created_at=now,
+    )
+    if amount.amount < 0:
+        today = berlin_date(now)
+        entry = replace(entry, status=CommissionStatus.APPROVED, approval_date=today, approved_at=now)
+    return entry
+
+
+@dataclass(frozen=True)
+class CreditOutcome:
+    updated: Commission  # the original entry (reduced or void before approval; unchanged after)
+    adjustment: Commission | None  # the negative entry after approval
+
+
+def apply_credit(commission: Commission, *, credited_net: Money, credit_reference: str, now: datetime) -> CreditOutcome:
+    """A credit note (or refund) of ``credited_net`` (positive) on the commission's invoice."""
+    now = ensure_utc(now)
+    credited_net = Money(abs(credited_net.amount), credited_net.currency)
+    if (
+        commission.kind is CommissionKind.ADJUSTMENT
+        or commission.status is CommissionStatus.VOID
+        or credit_reference in commission.credit_references
+    ):
+        return CreditOutcome(commission, None)
+    commission = replace(commission, credit_references=commission.credit_references + (credit_reference,))
+    previously = commission.credited_base or Money(Decimal(0), credited_net.currency)
+    if commission.status in (CommissionStatus.PENDING, CommissionStatus.AWAITING_PAYMENT):
+        if commission.kind is CommissionKind.CASHBACK or commission.base_amount.amount <= 0:
+            # Cashback has no per-invoice base here: any credit before approval voids it;
+            # the billing run claws back the credited share as a negative cashback.
+            return CreditOutcome(replace(commission, status=CommissionStatus.VOID, voided_at=now, void_reason=f"invoice credited ({credit_reference}) before approval"), None)
+        total_credited = previously + credited_net
+        left = commission.base_amount - total_credited
+        if left.amount <= 0:
+            return CreditOutcome(
+                replace(
+                    commission, status=CommissionStatus.VOID, voided_at=now, credited_base=total_credited,
+                    void_reason=f"invoice credited or refunded ({credit_reference}) before approval",
+                ),
+                None,
+            )
+        return CreditOutcome(replace(commission, amount=commission_amount(left, commission.rate_percent), credited_base=total_credited), None)
+    # Approved or paid: keep it, book the negative share.
+    if commission.kind is CommissionKind.CASHBACK or commission.rate_percent <= 0:
+        share = -commission.amount
+    else:
+        creditable = commission.base_amount - previously
+        credited = credited_net if credited_net.amount <= creditable.amount else creditable
+        if credited.amount <= 0:
+            return CreditOutcome(commission, None)
+        share = -commission_amount(credited, commission.rate_percent)
+    today = berlin_date(now)
+    adjustment = Commission(
+        id=deterministic_id("com", "adjustment", commission.id, credit_reference),
+        partner_id=commission.partner_id,
+        customer_id=commission.customer_id,
+        invoice_id=commission.invoice_id,
+        invoice_number=commission.invoice_number,
+        kind=CommissionKind.ADJUSTMENT,
+        status=CommissionStatus.APPROVED,
+        amount=share,
+        base_amount=-credited_net,
+        rate_percent=commission.rate_percent,
+        invoice_date=commission.invoice_date,
+        created_at=now,
+        approval_date=today,
+        approved_at=now,
+        adjusts_commission_id=commission.id,
+    )
+    return CreditOutcome(replace(commission, credited_base=previously + credited_net), adjustment)
+
+
+# --- totals and payouts -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CommissionTotals:
+    pending: Money
+    approved: Money  # approved and not yet paid out
+    paid: Money
+
+    @classmethod
+    def zero(cls, currency: str = "EUR") -> "CommissionTotals":
+        nothing = Money(Decimal(0), currency)
+        return cls(nothing, nothing, nothing)
+
+    @classmethod
+    def of(cls, entries: Iterable[Commission], currency: str = "EUR") -> "CommissionTotals":
+        totals = {status: Decimal(0) for status in CommissionStatus}
+        for entry in entries:
+            totals[entry.status] += entry.amount.amount
+        pending = totals[CommissionStatus.PENDING] + totals[CommissionStatus.AWAITING_PAYMENT]
+        return cls(
+            Money(round_cents(pending), currency),
+            Money(round_cents(totals[CommissionStatus.APPROVED]), currency),
+            Money(round_cents(totals[CommissionStatus.PAID]), currency),
+        )
+
+
+class PayoutBelowThreshold(PreconditionFailed):
+    pass
+
+
+class BankDetailsMissing(PreconditionFailed):
+    pass
+
+
+class PayoutStatus(str, Enum):
+    REQUESTED = "REQUESTED"  # waiting for the distributor's next SEPA file
+    EXPORTED = "EXPORTED"  # in a SEPA credit-transfer file handed to the bank
+
+
+@dataclass(frozen=True)
+class Payout:
+    id: str  # pay_…
+    partner_id: str
+    partner_number: int
+    amount: Money
+    commission_ids: tuple[str, ...]
+    bank_details: BankDetails  # as they were when requested
+    requested_at: datetime
+    requested_by: str
+    status: PayoutStatus = PayoutStatus.REQUESTED
+    run_id: str | None = None
+    version: int = 0
+
+    @property
+    def remittance(self) -> str:
+        return f"Partnerhub partner {self.partner_number} payout {self.id}"
+
+
+def plan_payout(
+    *,
+    payout_id: str,
+    partner_id: str,
+    partner_number: int,
+    bank_details: BankDetails | None,
+    approved_unpaid: Sequence[Commission],
+    threshold: Money,
+    requested_by: str,
+    now: datetime,
+) -> tuple[Payout, list[Commission]]:
+    """The payout of all approved, unpaid entries (oldest first, capped) and those entries marked paid."""
+    if bank_details is None:
+        raise BankDetailsMissing(
+            "Enter your bank details before requesting a payout.",
+            field="bankDetails",
+            hint="Add the IBAN and account holder under the partner programme settings.",
+        )
+    entries = sorted(
+        (e for e in approved_unpaid if e.is_payable and e.partner_id == partner_id),
+        key=lambda e: (e.approval_date or date.min, e.id),
+    )[:MAX_ENTRIES_PER_PAYOUT]
+    total = Money(sum((e.amount.amount for e in entries), Decimal(0)), threshold.currency).rounded()
+    if total.amount <= threshold.amount:
+        raise PayoutBelowThreshold(
+            f"Approved commissions of {total} do not exceed the payout threshold of {threshold}.",
+            field="amount",
+            hint="A payout is possible once the approved, unpaid commissions exceed the threshold; pending ones do not count.",
+        )
+    payout = Payout(
+        id=payout_id,
+        partner_id=partner_id,
+        partner_number=partner_number,
+        amount=total,
+        commission_ids=tuple(e.id for e in entries),
+        bank_details=bank_details,
+        requested_at=ensure_utc(now),
+        requested_by=requested_by,
+    )
+    return payout, [e.paid_with(payout_id) for e in entries]
+
+
+def require_threshold(value: Money) -> Money:
+    if value.amount < 0:
+        raise ValidationFailed("The payout threshold cannot be negative.", field="payoutThreshold")
+    return value
+
+
+@dataclass(frozen=True)
+class PayoutRun:
+    """The distributor's run: the open payouts in one SEPA credit-transfer file (pain.001)."""
+
+    id: str  # prn_…
+    created_at: datetime
+    created_by: str
+    execution_date: date
+    payout_ids: tuple[str, ...]
+    total: Money
+    document_key: str
+    version: int = 0
+
+    @property
+    def filename(self) -> str:
+        return f"sepa-payouts-{self.execution_date.isoformat()}-{self.id}.xml"

@@ -1,0 +1,285 @@
+"""Use cases of the commission ledger: payments and credits of invoices, cashback, the approval job, payouts.
+
+The invoices feature calls ``record_commission_for_payment`` from its "invoice paid" hook,
+``record_credit`` when a credit note or refund is issued for an invoice, and
+``record_cashback`` for each ``Cashback`` of a billing run's ``PlannedInvoice``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Callable, Sequence
+
+from domain.billing import Cashback
+from domain.calendar import berlin_date
+from domain.commissions import (
+    Commission,
+    CommissionStatus,
+    InvoiceFacts,
+    Payout,
+    PayoutRun,
+    PayoutStatus,
+    MAX_ENTRIES_PER_PAYOUT,
+    apply_credit,
+    cashback_entry,
+    commission_for_paid_invoice,
+    plan_payout,
+)
+from domain.errors import Conflict, NotFound, PreconditionFailed
+from domain.ids import new_id
+from domain.invoices import Invoice, InvoicePaid
+from domain.money import Money
+from domain.organisations import BillingMode
+from domain.partner_programme import ProgrammeTerms, can_manage_payouts, can_view_partner_programme
+from domain.policy import Principal, require
+from domain.ports import DocumentStore, Page, UnitOfWork
+from domain.services.organisations import page_size
+
+
+def invoice_facts(invoice: Invoice) -> InvoiceFacts:
+    return InvoiceFacts(
+        invoice_id=invoice.id,
+        invoice_number=invoice.number,
+        customer_id=invoice.customer_id,
+        payer_id=invoice.payer_id,
+        reseller_partner_id=invoice.partner_id,
+        customer_pays=invoice.billing_mode is BillingMode.CUSTOMER_PAYS,
+        issue_date=invoice.issue_date,
+        net_total=invoice.net_total,
+    )
+
+
+def record_commission_for_payment(
+    uow: UnitOfWork, invoice: Invoice, paid: InvoicePaid, *, terms: ProgrammeTerms, now: datetime
+) -> list[Commission]:
+    """The invoice became fully paid: book the referral commission, start the 90 days of its cashback.
+
+    Idempotent: the commission's id is derived from the invoice, so a replayed event books nothing.
+    """
+    if paid.invoice_id != invoice.id:
+        raise ValueError("the event belongs to another invoice")
+    with uow:
+        written: list[Commission] = []
+        existing = {c.id: c for c in uow.commissions.list_for_invoice(invoice.id)}
+        for entry in existing.values():
+            if entry.status is CommissionStatus.AWAITING_PAYMENT:
+                started = entry.with_payment(paid.paid_on)
+                uow.commissions.update(started)
+                written.append(started)
+        attribution = uow.referrals.get_for_customer(invoice.customer_id)
+        partner = uow.programme_partners.get(attribution.partner_id) if attribution else None
+        if partner is not None and partner.active:
+            rates = partner.rates_at(invoice.issue_date, terms)
+            commission = commission_for_paid_invoice(
+                invoice_facts(invoice),
+                partner_id=partner.partner_id,
+                percent=rates.commission_percent if rates else None,
+                paid_on=paid.paid_on,
+                now=now,
+            )
+            if commission is not None and commission.id not in existing:
+                uow.commissions.add(commission)
+                written.append(commission)
+        try:
+            uow.commit()
+        except Conflict:
+            return []  # a concurrent replay of the same event booked it
+    return written
+
+
+def record_cashback(uow: UnitOfWork, cashback: Cashback, *, customer_id: str, invoice_date: date | None, now: datetime) -> Commission | None:
+    """A billing run's cashback as a ledger entry (once per invoice and partner)."""
+    entry = cashback_entry(
+        partner_id=cashback.partner_id, customer_id=customer_id, invoice_id=cashback.invoice_id,
+        amount=cashback.amount, invoice_date=invoice_date, now=now,
+    )
+    with uow:
+        if uow.commissions.get(entry.id) is not None:
+            return None
+        uow.commissions.add(entry)
+        try:
+            uow.commit()
+        except Conflict:
+            return None
+    return entry
+
+
+def record_credit(uow: UnitOfWork, *, invoice_id: str, credited_net: Money, credit_reference: str, now: datetime) -> list[Commission]:
+    """A credit note or refund of ``credited_net`` on ``invoice_id``: reduce or void before approval, adjust after."""
+    with uow:
+        written: list[Commission] = []
+        for entry in uow.commissions.list_for_invoice(invoice_id):
+            outcome = apply_credit(entry, credited_net=credited_net, credit_reference=credit_reference, now=now)
+            if outcome.updated != entry:
+                uow.commissions.update(outcome.updated)
+                written.append(outcome.updated)
+            if outcome.adjustment is not None:
+                uow.commissions.add(outcome.adjustment)
+                written.append(outcome.adjustment)
+        uow.commit()
+    return written
+
+
+def record_credit_note(uow: UnitOfWork, credit_note: Invoice, *, now: datetime) -> list[Commission]:
+    if not credit_note.is_credit_note or credit_note.corrects_invoice_id is None:
+        return []
+    return record_credit(
+        uow, invoice_id=credit_note.corrects_invoice_id, credited_net=credit_note.net_total,
+        credit_reference=credit_note.id, now=now,
+    )
+
+
+# --- the approval job ------------------------------------------------------------------------
+
+
+@dataclass
+class ApprovalRunSummary:
+    run_date: date
+    approved: int = 0
+    conflicts: int = 0
+    amount_cents: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "run_date": self.run_date.isoformat(), "approved": self.approved, "conflicts": self.conflicts,
+            "amount_cents": self.amount_cents,
+        }
+
+
+def approve_due_commissions(uow_factory: Callable[[], UnitOfWork], *, run_date: date, now: datetime, page_limit: int = 50) -> ApprovalRunSummary:
+    """Approve every pending entry whose approval date is on or before ``run_date``.
+
+    Reads only due entries (the sparse approval index, key condition ``approval_key <= run
+    date``). Each entry is its own versioned write and leaves the index when approved, so a
+    re-run approves nothing twice and a crashed run resumes where it stopped.
+    """
+    summary = ApprovalRunSummary(run_date)
+    cursor: str | None = None
+    while True:
+        page = uow_factory().commissions.list_due_for_approval(run_date, limit=page_limit, cursor=cursor)
+        for entry in page.items:
+            if not entry.is_due(run_date):
+                continue
+            uow = uow_factory()
+            with uow:
+                approved = entry.approve(run_date, now)
+                uow.commissions.update(approved)
+                try:
+                    uow.commit()
+                except Conflict:
+                    summary.conflicts += 1  # credited meanwhile: re-read next run if still due
+                    continue
+            summary.approved += 1
+            summary.amount_cents += approved.amount.cents
+        if page.next_cursor is None:
+            return summary
+        cursor = page.next_cursor
+
+
+# --- reads ---------------------------------------------------------------------------------
+
+
+def list_commissions(uow: UnitOfWork, principal: Principal, partner_id: str, *, first: int | None, after: str | None) -> Page[Commission]:
+    if not can_view_partner_programme(principal, partner_id):
+        return Page([], None)
+    return uow.commissions.list_for_partner(partner_id, limit=page_size(first), cursor=after)
+
+
+def list_payouts(uow: UnitOfWork, principal: Principal, partner_id: str, *, first: int | None, after: str | None) -> Page[Payout]:
+    if not can_view_partner_programme(principal, partner_id):
+        return Page([], None)
+    return uow.payouts.list_for_partner(partner_id, limit=page_size(first), cursor=after)
+
+
+# --- payouts -------------------------------------------------------------------------------
+
+
+def request_payout(uow: UnitOfWork, principal: Principal, partner_id: str, *, threshold: Money, now: datetime) -> Payout:
+    """All approved, unpaid entries in one payout, if their sum exceeds the threshold.
+
+    The payout and every entry marked paid are one transaction with a version check on each
+    entry: of two concurrent requests, one commits and the other fails with a conflict.
+    """
+    require(can_manage_payouts(principal, partner_id), "request payouts")
+    with uow:
+        partner = uow.programme_partners.get(partner_id)
+        if partner is None:
+            raise NotFound(f"No programme partner with id '{partner_id}'.", field="partnerId")
+        if not partner.active:
+            raise PreconditionFailed("The partner's programme membership is inactive.", field="partnerId")
+        payable = uow.commissions.list_payable(partner_id, limit=MAX_ENTRIES_PER_PAYOUT)
+        payout, paid = plan_payout(
+            payout_id=new_id("pay"), partner_id=partner_id, partner_number=partner.partner_number,
+            bank_details=partner.bank_details, approved_unpaid=payable, threshold=threshold,
+            requested_by=principal.user_id, now=now,
+        )
+        uow.payouts.add(payout)
+        for entry in paid:
+            uow.commissions.update(entry)
+        uow.commit()
+    return payout
+
+
+@dataclass(frozen=True)
+class Debtor:
+    """The distributor's account the payouts are transferred from."""
+
+    name: str
+    iban: str
+    bic: str | None
+
+
+SepaRenderer = Callable[[Debtor, Sequence[Payout], date, str], bytes]
+
+
+def create_payout_run(
+    uow: UnitOfWork, documents: DocumentStore, principal: Principal, *, debtor: Debtor, execution_date: date,
+    render: SepaRenderer, now: datetime, max_payouts: int = 98,
+) -> PayoutRun:
+    """The distributor's payout run: every open payout into one SEPA pain.001 file, stored as a document."""
+    require(principal.is_distributor, "create payout runs")
+    if not (debtor.name and debtor.iban):
+        raise PreconditionFailed(
+            "The distributor's payout account is not configured.",
+            hint="Set PAYOUT_DEBTOR_NAME, PAYOUT_DEBTOR_IBAN (and PAYOUT_DEBTOR_BIC) for the API.",
+        )
+    if execution_date < berlin_date(now):
+        raise PreconditionFailed("The execution date of a SEPA transfer cannot be in the past.", field="executionDate")
+    with uow:
+        open_payouts = uow.payouts.list_open(limit=max_payouts)
+        if not open_payouts:
+            raise PreconditionFailed("There are no requested payouts to transfer.", hint="Partners request payouts themselves.")
+        run_id = new_id("prn")
+        key = f"payout-runs/{run_id}.xml"
+        documents.put(key, render(debtor, open_payouts, execution_date, run_id), "application/xml")
+        total = Money(sum((p.amount.amount for p in open_payouts), Decimal(0)), open_payouts[0].amount.currency)
+        run = PayoutRun(
+            id=run_id, created_at=now, created_by=principal.user_id, execution_date=execution_date,
+            payout_ids=tuple(p.id for p in open_payouts), total=total, document_key=key,
+        )
+        uow.payouts.add_run(run)
+        for payout in open_payouts:
+            uow.payouts.update(replace(payout, status=PayoutStatus.EXPORTED, run_id=run_id))
+        uow.commit()
+    return run
+
+
+def list_payout_runs(
+    uow: UnitOfWork, documents: DocumentStore, principal: Principal, *, first: int | None, after: str | None
+) -> Page[tuple[PayoutRun, str]]:
+    """The distributor's SEPA runs, newest first, each with a short-lived download URL of its file."""
+    if not principal.is_distributor:
+        return Page([], None)
+    page = uow.payouts.list_runs(limit=page_size(first), cursor=after)
+    return Page([(run, documents.download_url(run.document_key, filename=run.filename)) for run in page.items], page.next_cursor)
+
+
+def payout_run_download(uow: UnitOfWork, documents: DocumentStore, principal: Principal, run_id: str) -> tuple[PayoutRun, str]:
+    require(principal.is_distributor, "download SEPA files")
+    run = uow.payouts.get_run(run_id)
+    if run is None:
+        raise NotFound(f"No payout run '{run_id}'.", field="runId")
+    return run, documents.download_url(run.document_key, filename=run.filename)

@@ -1,0 +1,96 @@
+"""GET /r?aff=<partner number>&to=<path>: signed, HttpOnly, Secure, SameSite=Lax cookie; never an open redirect."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from domain.policy import Principal
+from domain.services import partner_programme as programme
+from infra.referral_links import COOKIE_NAME, safe_redirect_path, sign_click, verify_click
+
+PORTAL = "https://portal.partnerhub.example"
+
+
+@pytest.fixture
+def partner_number(demo, services, clock):
+    ops = Principal.of(demo.users["distributor"])
+    return programme.enrol_partner(services.uow(), ops, demo.partners["nordit"].id, now=clock.now).partner_number
+
+
+def visit(client, query: str):
+    return client.get(f"/r?{query}", follow_redirects=False)
+
+
+def test_a_referral_link_sets_the_signed_cookie_and_redirects_to_the_path_on_the_portal(client, services, clock, partner_number):
+    response = visit(client, f"aff={partner_number}&to=/pricing?plan=business")
+    assert response.status_code == 302 and response.headers["location"] == f"{PORTAL}/pricing?plan=business"
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith(f"{COOKIE_NAME}=") and "HttpOnly" in cookie and "Secure" in cookie and "SameSite=lax" in cookie
+    assert "Max-Age=7776000" in cookie  # 90 days
+    value = cookie.split(";", 1)[0].split("=", 1)[1]
+    click = verify_click(services.settings.referral_secret, value)
+    assert click.partner_number == partner_number and abs(click.clicked_at - clock.now) < timedelta(seconds=1)
+
+
+def test_unknown_or_malformed_partner_numbers_redirect_without_a_cookie(client, partner_number):
+    for aff in ["999999", "abc", "0", "-1", "+1", ""]:
+        response = visit(client, f"aff={aff}&to=/")
+        assert response.status_code == 302 and "set-cookie" not in response.headers, aff
+
+
+def test_an_inactive_partner_sets_no_cookie(client, services, demo, partner_number):
+    uow = services.uow()
+    partner = uow.programme_partners.get(demo.partners["nordit"].id)
+    with uow:
+        uow.programme_partners.update(partner.deactivated())
+        uow.commit()
+    assert "set-cookie" not in visit(client, f"aff={partner_number}&to=/").headers
+
+
+EVIL_TARGETS = [
+    "//evil.example", "https://evil.example/", "/\\evil.example", "\\\\evil.example", "http:/evil", "evil.example",
+    "/\tx", "javascript:alert(1)", "/ok\r\nLocation: https://evil", "/%2F%2Fevil.example",
+]
+
+
+def test_no_open_redirect(client, partner_number):
+    from urllib.parse import quote
+
+    for target in EVIL_TARGETS:
+        response = visit(client, f"aff={partner_number}&to={quote(target, safe='')}")
+        location = response.headers["location"]
+        assert location == PORTAL + "/" or (location.startswith(PORTAL + "/") and "//" not in location[len(PORTAL):]), target
+
+
+@pytest.mark.parametrize("target", ["//evil", "https://evil", "/\\evil", "\\evil", "", None, "relative", "/a\nb", *EVIL_TARGETS[:-1]])
+def test_safe_redirect_path_keeps_only_own_paths(target):
+    assert safe_redirect_path(target) == "/"
+
+
+def test_a_forged_or_tampered_cookie_is_ignored():
+    secret = "s3cret"
+    value = sign_click(secret, 1001, datetime(2024, 1, 1, tzinfo=timezone.utc))
+    assert verify_click(secret, value).partner_number == 1001
+    number, seconds, mac = value.split(".")
+    assert verify_click(secret, f"1002.{seconds}.{mac}") is None
+    assert verify_click(secret, f"{number}.{int(seconds) + 86400 * 30}.{mac}") is None  # a "fresher" click
+    assert verify_click("other", value) is None and verify_click("", value) is None
+
+
+def test_the_referral_link_through_an_api_gateway_v2_event_returns_the_cookie(services, demo, partner_number, monkeypatch):
+    """HTTP APIs (payload 2.0) take cookies from the response's `cookies` list, which Mangum fills from Set-Cookie."""
+    import handler
+    from mangum import Mangum
+
+    from resolvers.http import create_app
+    from tests.e2e.test_lambda_handler import LambdaContext, http_api_event
+
+    monkeypatch.setattr(handler, "app", create_app(services))
+    event = http_api_event(None, token=None, method="GET", path="/r")
+    event["rawQueryString"] = f"aff={partner_number}&to=/signup"
+    response = Mangum(handler.app, lifespan="off")(event, LambdaContext())
+    assert response["statusCode"] == 302 and response["headers"]["location"] == f"{PORTAL}/signup"
+    (cookie,) = response["cookies"]
+    assert cookie.startswith(f"{COOKIE_NAME}={partner_number}.") and "HttpOnly" in cookie and "Secure" in cookie
