@@ -43,3 +43,25 @@ def renew_subscriptions(event: dict, context: object = None) -> dict:
     summary = renew_due_subscriptions(services.uow, run_date=_run_date(event or {}, now), now=now).as_dict()
     log.info(json.dumps({"job": "renew_subscriptions", **summary}))
     return summary
+
+
+def ingest_email(event: dict, context: object = None) -> dict:
+    """S3 put under inbound/ (written by the SES receipt rule): one ticket, comment or recorded outcome per message."""
+    from infra.inbound_email import ingest_event
+
+    services = _services()
+    records = ingest_event(services, event or {}, now=services.clock())
+    summary = {"processed": len(records), "outcomes": [{"key": r.key, "outcome": r.outcome, "ticketId": r.ticket_id} for r in records]}
+    log.info(json.dumps({"job": "ingest_email", **summary}))
+    return summary
+
+
+def create_maintenance_tickets(event: dict, context: object = None) -> dict:
+    """Daily: the maintenance tickets whose creation date (due date minus lead days) has come."""
+    from domain.services.maintenance import create_due_maintenance_tickets
+
+    services = _services()
+    now = services.clock()
+    summary = create_due_maintenance_tickets(services.uow, run_date=_run_date(event or {}, now), now=now).as_dict()
+    log.info(json.dumps({"job": "create_maintenance_tickets", **summary}))
+    return summary
