@@ -111,3 +111,13 @@ def test_the_pdf_writes_umlauts_and_euro_in_winansi_and_breaks_pages():
     text = "\n".join(p.extract_text() for p in reader.pages)
     assert len(reader.pages) == 2 and "Page 2 of 2" in text
     assert "Bäckerei Müller & Söhne (€)" in text and "Jürgen Weiß" in text and "Arbeit 79 \\ (Klammer)" in text
+
+
+def test_the_service_desk_demo_data_loads_through_the_services(services, demo, clock):
+    from infra.demo import seed_service_desk
+
+    created = seed_service_desk(services.uow(), demo, clock.now)
+    hanse = demo.customers["hanse"].id
+    assert len(services.uow().tickets.list_for_customer(hanse, status=None, limit=10, cursor=None).items) == 2
+    assert contract_svc.quota_ledger(services.uow(), created["contract"]).balance_minutes == 600
+    assert [e.asset.name for e in contract_svc.expiring_assets(services.uow(), Principal.of(demo.users["distributor"]), hanse, days=30, now=clock.now)] == ["Server HV01"]
