@@ -16,7 +16,7 @@ from typing import Callable, Iterable
 from domain import tickets as tk
 from domain.calendar import berlin_date
 from domain.contracts import ContractKind, QuotaLedger, active_contract, bill_service_report
-from domain.errors import AlreadyExists, NotFound, ValidationFailed
+from domain.errors import NotFound, ValidationFailed
 from domain.ids import new_id
 from domain.organisations import Organisation, OrganisationKind
 from domain.policy import Principal, require
@@ -423,7 +423,3 @@ def list_service_reports(uow: UnitOfWork, principal: Principal, customer_id: str
         return Page([], None)
     return uow.service_reports.list_for_customer(customer_id, limit=limit, cursor=after)
 
-
-def ensure_new_report(uow: UnitOfWork, report_id: str) -> None:
-    if uow.service_reports.get(report_id) is not None:
-        raise AlreadyExists(f"Service report {report_id} exists already.")

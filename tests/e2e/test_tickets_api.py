@@ -296,3 +296,11 @@ def test_contracts_and_assets_are_managed_by_staff_only(as_user, demo):
     created = ok(as_user("distributor")(query, variables)["contractCreate"])["contract"]
     assert (created["kind"], created["rates"]["hourly"]["amount"]) == ("PREPAID_QUOTA", "95.00")
     assert as_user("hanse_it")(query, variables)["contractCreate"]["errors"][0]["code"] == "FORBIDDEN"
+
+
+def test_node_resolves_tickets_and_service_reports_only_for_those_who_may_see_them(as_user, extended_data, hanse_ticket):
+    query = 'query($id: ID!) { node(id: $id) { id ... on Ticket { number } ... on ServiceReport { billableMinutes } } }'
+    assert as_user("hanse_staff")(query, {"id": hanse_ticket["id"]})["node"] == {"id": hanse_ticket["id"], "number": "T-000001"}
+    assert as_user("alpen_owner")(query, {"id": hanse_ticket["id"]})["node"] is None
+    assert as_user("hanse_it")(query, {"id": extended_data["r"]})["node"]["billableMinutes"] == 45
+    assert as_user("hanse_staff")(query, {"id": extended_data["r"]})["node"] is None
