@@ -65,3 +65,14 @@ def create_maintenance_tickets(event: dict, context: object = None) -> dict:
     summary = create_due_maintenance_tickets(services.uow, run_date=_run_date(event or {}, now), now=now).as_dict()
     log.info(json.dumps({"job": "create_maintenance_tickets", **summary}))
     return summary
+
+
+def book_quota_months(event: dict, context: object = None) -> dict:
+    """Monthly, on the 1st: correct last month's overdrawn prepaid quotas (invoiced) and credit this month's hours."""
+    from domain.services.contracts import book_quota_months as book
+
+    services = _services()
+    now = services.clock()
+    summary = book(services.uow, run_date=_run_date(event or {}, now), now=now).as_dict()
+    log.info(json.dumps({"job": "book_quota_months", **summary}))
+    return summary

@@ -164,7 +164,7 @@ class DocumentStore(Protocol):
 
 from domain.assets import Asset  # noqa: E402
 from domain.billing import ServiceItem  # noqa: E402
-from domain.contracts import Contract, LedgerEntry, MaintenanceSchedule  # noqa: E402
+from domain.contracts import Contract, ContractKind, LedgerEntry, MaintenanceSchedule  # noqa: E402
 from domain.tickets import ServiceReport, Ticket, TicketStatus  # noqa: E402
 
 
@@ -199,6 +199,7 @@ class ServiceItemRepository(Protocol):
 class ContractRepository(Protocol):
     def get(self, contract_id: str) -> Contract | None: ...
     def list_for_customer(self, customer_id: str) -> list[Contract]: ...
+    def list_by_kind(self, kind: "ContractKind", *, limit: int, cursor: str | None) -> Page[Contract]: ...
     def save(self, contract: Contract) -> None: ...
 
 

@@ -9,7 +9,7 @@ from domain import contracts as ct
 from domain import tickets as tk
 from domain.assets import Asset, Expiry, check_window, expiring_within, new_asset
 from domain.calendar import berlin_date
-from domain.errors import NotFound
+from domain.errors import Conflict, NotFound
 from domain.ids import new_id
 from domain.organisations import Organisation, OrganisationKind
 from domain.policy import Principal, require
@@ -93,6 +93,24 @@ class QuotaMonthOutcome:
     items: tuple
 
 
+def _book_month(uow: UnitOfWork, contract: ct.Contract, month: str, now: datetime) -> QuotaMonthOutcome:
+    ledger = quota_ledger(uow, contract)
+    previous = ct.month_key(ct.first_of_month(month) - timedelta(days=1))
+    items = []
+    correction = ledger.close_month(previous, now=now)
+    if correction is not None:
+        uow.quota_ledger.add(correction.entry)
+        items.append(ct.overdraft_item(contract, correction))
+    credit = ledger.credit_month(month, now=now)
+    if credit is not None:
+        uow.quota_ledger.add(credit)
+        items.append(ct.quota_month_item(contract, month))
+    for item in items:
+        uow.service_items.add(item, bill_date=berlin_date(now))
+    uow.commit()
+    return QuotaMonthOutcome(credit, correction, tuple(items))
+
+
 def book_quota_month(uow: UnitOfWork, principal: Principal, contract_id: str, *, month: str, now: datetime) -> QuotaMonthOutcome:
     """Close the previous month (overdraft correction, if overdrawn) and open ``month`` (credit, fixed invoice item).
 
@@ -104,21 +122,45 @@ def book_quota_month(uow: UnitOfWork, principal: Principal, contract_id: str, *,
         contract = uow.contracts.get(contract_id)
         if contract is None or contract.quota is None:
             raise NotFound(f"No prepaid quota contract with id '{contract_id}'.", field="contractId")
-        ledger = quota_ledger(uow, contract)
-        previous = ct.month_key(ct.first_of_month(month) - timedelta(days=1))
-        items = []
-        correction = ledger.close_month(previous, now=now)
-        if correction is not None:
-            uow.quota_ledger.add(correction.entry)
-            items.append(ct.overdraft_item(contract, correction))
-        credit = ledger.credit_month(month, now=now)
-        if credit is not None:
-            uow.quota_ledger.add(credit)
-            items.append(ct.quota_month_item(contract, month))
-        for item in items:
-            uow.service_items.add(item, bill_date=berlin_date(now))
-        uow.commit()
-    return QuotaMonthOutcome(credit, correction, tuple(items))
+        return _book_month(uow, contract, month, now)
+
+
+@dataclass
+class QuotaMonthRunSummary:
+    month: str
+    contracts: int = 0
+    credits: int = 0
+    corrections: int = 0
+    conflicts: int = 0
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def book_quota_months(uow_factory, *, run_date: date, now: datetime, page_limit: int = 50) -> QuotaMonthRunSummary:
+    """The month-end job: for every prepaid quota, correct last month's overdraft and credit this month.
+
+    Each contract is one transaction of deterministic entries, so a re-run (or a crash half-way and a
+    re-run) books every entry exactly once.
+    """
+    summary = QuotaMonthRunSummary(ct.month_key(run_date))
+    cursor = None
+    while True:
+        page = uow_factory().contracts.list_by_kind(ct.ContractKind.PREPAID_QUOTA, limit=page_limit, cursor=cursor)
+        for contract in page.items:
+            summary.contracts += 1
+            uow = uow_factory()
+            try:
+                with uow:
+                    outcome = _book_month(uow, contract, summary.month, now)
+            except Conflict:
+                summary.conflicts += 1  # booked concurrently; the entries exist
+                continue
+            summary.credits += outcome.credit is not None
+            summary.corrections += outcome.correction is not None
+        if page.next_cursor is None:
+            return summary
+        cursor = page.next_cursor
 
 
 def add_maintenance_schedule(

@@ -30,6 +30,7 @@ Access patterns (every read is a GetItem, BatchGetItem or Query; nothing scans):
 | service report by id / of a customer      | service_reports(.customer-index)      | id / customer_id, created_key |
 | unbilled service items by billing date    | service_items.unbilled-index (sparse) | bill_date, id               |
 | contracts of a customer                   | contracts.customer-index              | customer_id, id             |
+| every prepaid quota (month-end job)       | contracts.kind-index                  | kind, id                    |
 | quota ledger of a contract                | quota_ledger                          | contract_id, key            |
 | maintenance due (job; catch-up included)  | maintenance_schedules.due-index       | due_shard, due_key <= run date |
 | assets of a customer                      | assets.customer-index                 | customer_id, id             |
@@ -268,9 +269,11 @@ class ContractModel(Model):
 
     id = UnicodeAttribute(hash_key=True)
     customer_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
     data = JSONAttribute()
     version = VersionAttribute()
     customer_index = _index("customer-index", "customer_id", "id")()
+    kind_index = _index("kind-index", "kind", "id")()
 
 
 class QuotaLedgerModel(Model):

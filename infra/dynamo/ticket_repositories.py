@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from domain.assets import Asset
 from domain.billing import ServiceItem
-from domain.contracts import Contract, LedgerEntry, MaintenanceSchedule
+from domain.contracts import Contract, ContractKind, LedgerEntry, MaintenanceSchedule
 from domain.errors import AlreadyExists, Conflict
 from domain.ports import InboundEmailRecord, Page
 from domain.tickets import ServiceReport, Ticket, TicketStatus
@@ -202,9 +202,16 @@ class ContractRepository:
         # A customer has a handful of contracts: one query, every page.
         return [from_item(Contract, item) for item in ContractModel.customer_index.query(customer_id)]
 
+    def list_by_kind(self, kind: ContractKind, *, limit: int, cursor: str | None) -> Page[Contract]:
+        result = ContractModel.kind_index.query(
+            kind.value, limit=limit, page_size=limit, last_evaluated_key=decode_cursor(cursor, partition=("kind", kind.value))
+        )
+        items, next_cursor = query_page(result, Contract)
+        return Page(items, next_cursor)
+
     def save(self, contract: Contract) -> None:
         self._uow.register_save(
-            ContractModel(contract.id, customer_id=contract.customer_id, data=entity_data(contract), **versioned(contract))
+            ContractModel(contract.id, customer_id=contract.customer_id, kind=contract.kind.value, data=entity_data(contract), **versioned(contract))
         )
 
 

@@ -40,3 +40,10 @@ def test_the_maintenance_job_runs_daily_alone_and_touches_only_its_tables(config
     assert all(a.startswith("dynamodb:") for s in statements for a in s["Action"])
     granted = {repr(r) for r in _resources(statements, "dynamodb:")}
     assert not any("Users" in g or "Subscriptions" in g for g in granted)
+
+
+def test_the_quota_month_job_runs_on_the_first_and_only_adds_ledger_entries_and_service_items(config):
+    function = config["functions"]["bookQuotaMonths"]
+    assert function["events"] == [{"schedule": {"rate": "cron(30 0 1 * ? *)"}}]
+    puts = [s for s in function["iamRoleStatements"] if s["Action"] == ["dynamodb:PutItem"]]
+    assert {r["Fn::GetAtt"][0] for s in puts for r in s["Resource"]} == {"QuotaLedgerTable", "ServiceItemsTable"}
