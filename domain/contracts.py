@@ -490,6 +490,7 @@ class MaintenanceSchedule:
     description: str = ""
     next_index: int = 0
     ends_on: date | None = None
+    managed_service_code: str | None = None  # the managed service this maintenance belongs to, if any
     version: int = 0
 
     def due_date(self, index: int) -> date:
@@ -516,7 +517,7 @@ class MaintenanceSchedule:
 
 def new_maintenance_schedule(
     *, schedule_id: str, contract: Contract, subject: str, every_months: int, anchor: date, lead_days: int = 0,
-    description: str = "",
+    description: str = "", managed_service_code: str | None = None,
 ) -> MaintenanceSchedule:
     if not 1 <= every_months <= 36:
         raise ValidationFailed("A maintenance cycle is 1 to 36 months.", field="everyMonths")
@@ -524,11 +525,13 @@ def new_maintenance_schedule(
         raise ValidationFailed("Tickets are created 0 to 60 days ahead.", field="leadDays")
     if anchor < contract.starts_on:
         raise ValidationFailed("The first maintenance lies before the contract starts.", field="anchor")
+    if managed_service_code is not None and managed_service_code not in {s.code for s in contract.managed_services}:
+        raise ValidationFailed(f"The contract has no managed service '{managed_service_code}'.", field="managedServiceCode")
     return MaintenanceSchedule(
         id=schedule_id, contract_id=contract.id, customer_id=contract.customer_id,
         subject=require_text(subject, "subject", label="The maintenance subject"),
         every_months=every_months, anchor=anchor, lead_days=lead_days, description=(description or "").strip(),
-        ends_on=contract.ends_on,
+        ends_on=contract.ends_on, managed_service_code=managed_service_code,
     )
 
 

@@ -208,11 +208,13 @@ async def contract_quota_month_book(info: Info, contract_id: strawberry.ID, mont
 
 @payload_errors(t.MaintenanceSchedulePayload)
 async def maintenance_schedule_add(
-    info: Info, contract_id: strawberry.ID, subject: str, every_months: int, first_due: date, lead_days: int = 0, description: str = ""
+    info: Info, contract_id: strawberry.ID, subject: str, every_months: int, first_due: date, lead_days: int = 0, description: str = "",
+    managed_service_code: str | None = None,
 ) -> t.MaintenanceSchedulePayload:
     ctx = info.context
     s = await ctx.run(contract_service.add_maintenance_schedule, ctx.uow(), ctx.principal, contract_id, subject=subject,
-                      every_months=every_months, anchor=first_due, lead_days=lead_days, description=description)
+                      every_months=every_months, anchor=first_due, lead_days=lead_days, description=description,
+                      managed_service_code=managed_service_code)
     return t.MaintenanceSchedulePayload(schedule=t.MaintenanceSchedule(
         id=strawberry.ID(s.id), contract_id=strawberry.ID(s.contract_id), subject=s.subject, every_months=s.every_months, lead_days=s.lead_days,
         next_due=s.next_due, next_ticket_on=s.next_creation_date,

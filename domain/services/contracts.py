@@ -165,7 +165,7 @@ def book_quota_months(uow_factory, *, run_date: date, now: datetime, page_limit:
 
 def add_maintenance_schedule(
     uow: UnitOfWork, principal: Principal, contract_id: str, *, subject: str, every_months: int, anchor: date,
-    lead_days: int = 0, description: str = "",
+    lead_days: int = 0, description: str = "", managed_service_code: str | None = None,
 ) -> ct.MaintenanceSchedule:
     require(tk.can_manage_contracts_and_assets(principal), "plan maintenance")
     with uow:
@@ -174,7 +174,7 @@ def add_maintenance_schedule(
             raise NotFound(f"No contract with id '{contract_id}'.", field="contractId")
         schedule = ct.new_maintenance_schedule(
             schedule_id=new_id("mnt"), contract=contract, subject=subject, every_months=every_months, anchor=anchor,
-            lead_days=lead_days, description=description,
+            lead_days=lead_days, description=description, managed_service_code=managed_service_code,
         )
         uow.maintenance_schedules.save(schedule)
         uow.commit()

@@ -38,7 +38,11 @@ def maintenance_ticket(schedule: MaintenanceSchedule, due: date, *, number: str,
         customer_id=schedule.customer_id,
         channel=tk.TicketChannel.MAINTENANCE,
         subject=f"{schedule.subject} (due {due.isoformat()})",
-        description=schedule.description or f"Scheduled maintenance of contract {schedule.contract_id}, due {due.isoformat()}.",
+        description=schedule.description or (
+            f"Scheduled maintenance of contract {schedule.contract_id}"
+            + (f", managed service {schedule.managed_service_code}" if schedule.managed_service_code else "")
+            + f", due {due.isoformat()}."
+        ),
         reporter=tk.Reporter(name="Maintenance schedule"),
         received_at=now,
         actor=SYSTEM_ACTOR,

@@ -233,6 +233,19 @@ def test_a_schedule_ends_with_its_contract_and_ticket_ids_are_one_per_due_date()
     assert ct.maintenance_ticket_id("mnt_1", date(2023, 7, 1)) != ct.maintenance_ticket_id("mnt_1", date(2023, 8, 1))
 
 
+def test_a_maintenance_cycle_may_belong_to_a_managed_service_of_the_contract():
+    managed = ct.new_contract(
+        contract_id="ctr_m", customer_id="cus_1", kind=ct.ContractKind.MANAGED_SERVICES, starts_on=date(2023, 1, 1), rates=RATES, now=utc(2023, 1, 1),
+        managed_services=[ct.ManagedService("backup", "Backup", "GB", Money.of("0.12"))],
+    )
+    schedule = ct.new_maintenance_schedule(schedule_id="mnt_b", contract=managed, subject="Restore-Test", every_months=3,
+                                           anchor=date(2023, 3, 1), managed_service_code="backup")
+    assert schedule.managed_service_code == "backup"
+    with pytest.raises(ValidationFailed) as refused:
+        ct.new_maintenance_schedule(schedule_id="mnt_x", contract=managed, subject="x", every_months=1, anchor=date(2023, 3, 1), managed_service_code="printing")
+    assert refused.value.field == "managedServiceCode"
+
+
 @pytest.mark.parametrize("every,lead,anchor", [(0, 3, date(2023, 7, 1)), (1, 61, date(2023, 7, 1)), (1, 3, date(2022, 12, 1))])
 def test_maintenance_cycles_are_checked(every, lead, anchor):
     with pytest.raises(ValidationFailed):
