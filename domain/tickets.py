@@ -1035,6 +1035,13 @@ def visible_comments(ticket: Ticket, principal: Principal) -> list[TicketComment
 
 
 def visible_history(ticket: Ticket, principal: Principal) -> list[TicketEvent]:
+    """Staff see everything; others never internal events, and the service-report event (which names the
+    report) only with the level that may open service reports."""
     if can_see_internal_notes(principal):
         return list(ticket.history)
-    return [event for event in ticket.history if not event.internal]
+    sees_reports = _is_extended_user_of(principal, ticket.customer_id)
+    return [
+        event
+        for event in ticket.history
+        if not event.internal and (sees_reports or event.kind is not TicketEventKind.SERVICE_REPORTED)
+    ]

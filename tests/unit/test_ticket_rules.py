@@ -331,6 +331,14 @@ def test_a_report_built_twice_has_the_same_id_and_reported_entries_are_not_liste
     assert "no unreported time" in nothing.value.message
 
 
+@pytest.mark.parametrize("principal,sees", [(STAFF, True), (EXTENDED, True), (REPORT_ONLY, False), (PARTNER, False)],
+                         ids=["distributor", "extended", "report_only", "partner"])
+def test_the_service_report_event_is_shown_only_to_those_who_may_open_service_reports(principal, sees):
+    t = worked_ticket()
+    t.mark_reported(tk.service_report_for_ticket(t, now=NOW), now=NOW)
+    assert (tk.TicketEventKind.SERVICE_REPORTED in {e.kind for e in tk.visible_history(t, principal)}) is sees
+
+
 def test_a_period_report_takes_the_entries_worked_inside_the_period_only():
     report = tk.service_report_for_period("cus_hanse", [worked_ticket()], first_day=date(2026, 11, 21), last_day=date(2026, 11, 30), now=NOW)
     assert [line.work_date for line in report.lines] == [date(2026, 11, 21), date(2026, 11, 22)]
