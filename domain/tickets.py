@@ -27,7 +27,7 @@ Decided here, where ``DOMAIN.md`` leaves room:
 * Closed tickets take no comments, attachments or time entries.
 * Only service staff write **internal notes**; customers and partners never see them, nor
   the history events about them or about time recorded (customers see time in service
-  reports, which need the EXTENDED level).
+  reports, which need the EXTENDED level; so does the history event naming a report).
 * **Machine channels never refuse on shape**: an e-mail or monitoring ticket with an empty
   subject gets "(no subject)", an over-long subject or description is shortened with a
   marker (the raw e-mail stays in S3). People typing in the portal or at the hotline get
