@@ -55,3 +55,36 @@ def approve_commissions(event: dict, context: object = None) -> dict:
     summary = approve_due_commissions(services.uow, run_date=_run_date(event or {}, now), now=now).as_dict()
     log.info(json.dumps({"job": "approve_commissions", **summary}))
     return summary
+
+
+def ingest_email(event: dict, context: object = None) -> dict:
+    """S3 put under inbound/ (written by the SES receipt rule): one ticket, comment or recorded outcome per message."""
+    from infra.inbound_email import ingest_event
+
+    services = _services()
+    records = ingest_event(services, event or {}, now=services.clock())
+    summary = {"processed": len(records), "outcomes": [{"key": r.key, "outcome": r.outcome, "ticketId": r.ticket_id} for r in records]}
+    log.info(json.dumps({"job": "ingest_email", **summary}))
+    return summary
+
+
+def create_maintenance_tickets(event: dict, context: object = None) -> dict:
+    """Daily: the maintenance tickets whose creation date (due date minus lead days) has come."""
+    from domain.services.maintenance import create_due_maintenance_tickets
+
+    services = _services()
+    now = services.clock()
+    summary = create_due_maintenance_tickets(services.uow, run_date=_run_date(event or {}, now), now=now).as_dict()
+    log.info(json.dumps({"job": "create_maintenance_tickets", **summary}))
+    return summary
+
+
+def book_quota_months(event: dict, context: object = None) -> dict:
+    """Monthly, on the 1st: correct last month's overdrawn prepaid quotas (invoiced) and credit this month's hours."""
+    from domain.services.contracts import book_quota_months as book
+
+    services = _services()
+    now = services.clock()
+    summary = book(services.uow, run_date=_run_date(event or {}, now), now=now).as_dict()
+    log.info(json.dumps({"job": "book_quota_months", **summary}))
+    return summary

@@ -73,6 +73,16 @@ class UnitOfWork(Protocol):
     referrals: ReferralRepository
     commissions: CommissionRepository
     payouts: PayoutRepository
+    # service desk (protocols at the end of this module)
+    tickets: "TicketRepository"
+    ticket_numbers: "TicketNumbers"
+    inbound_emails: "InboundEmailRepository"
+    service_reports: "ServiceReportRepository"
+    service_items: "ServiceItemRepository"
+    contracts: "ContractRepository"
+    quota_ledger: "QuotaLedgerRepository"
+    maintenance_schedules: "MaintenanceScheduleRepository"
+    assets: "AssetRepository"
 
     def __enter__(self) -> "UnitOfWork": ...
     def __exit__(self, *exc: object) -> None: ...
@@ -206,3 +216,84 @@ if TYPE_CHECKING:  # annotations only: the programme modules import nothing from
     from domain.commissions import Commission, Payout, PayoutRun
     from domain.partner_programme import PartnerApplication, ProgrammePartner
     from domain.referrals import Attribution
+# --- service desk ----------------------------------------------------------------------------
+# Imported here, at the end, so the service-desk additions stay one block when branches merge.
+
+from domain.assets import Asset  # noqa: E402
+from domain.billing import ServiceItem  # noqa: E402
+from domain.contracts import Contract, ContractKind, LedgerEntry, MaintenanceSchedule  # noqa: E402
+from domain.tickets import ServiceReport, Ticket, TicketStatus  # noqa: E402
+
+
+class TicketRepository(Protocol):
+    def get(self, ticket_id: str) -> Ticket | None: ...
+    def get_many(self, ticket_ids: Iterable[str]) -> dict[str, Ticket]: ...
+    def get_by_number(self, distributor_id: str, number: str) -> Ticket | None: ...
+    def list_for_customer(self, customer_id: str, *, status: TicketStatus | None, limit: int, cursor: str | None) -> Page[Ticket]: ...
+    def list_by_status(self, status: TicketStatus, *, limit: int, cursor: str | None) -> Page[Ticket]: ...
+    def add(self, ticket: Ticket) -> None:
+        """Register a new ticket; the transaction fails with ``Conflict`` if its id exists already."""
+    def update(self, ticket: Ticket) -> None: ...
+
+
+class TicketNumbers(Protocol):
+    def next(self, distributor_id: str) -> int:
+        """Allocate the distributor's next ticket sequence at once (atomic; a crash may leave a gap)."""
+
+
+class ServiceReportRepository(Protocol):
+    def get(self, report_id: str) -> ServiceReport | None: ...
+    def list_for_customer(self, customer_id: str, *, limit: int, cursor: str | None) -> Page[ServiceReport]: ...
+    def add(self, report: ServiceReport, *, pdf_key: str) -> None: ...
+    def pdf_key(self, report_id: str) -> str | None: ...
+
+
+class ServiceItemRepository(Protocol):
+    def add(self, item: ServiceItem, *, bill_date: date) -> None: ...
+    def list_unbilled(self, bill_date: date, *, limit: int, cursor: str | None) -> Page[ServiceItem]: ...
+
+
+class ContractRepository(Protocol):
+    def get(self, contract_id: str) -> Contract | None: ...
+    def list_for_customer(self, customer_id: str) -> list[Contract]: ...
+    def list_by_kind(self, kind: "ContractKind", *, limit: int, cursor: str | None) -> Page[Contract]: ...
+    def save(self, contract: Contract) -> None: ...
+
+
+class QuotaLedgerRepository(Protocol):
+    def entries(self, contract_id: str) -> list[LedgerEntry]: ...
+    def add(self, entry: LedgerEntry) -> None:
+        """Register an entry; an entry with the same key exists already → the transaction fails."""
+
+
+class MaintenanceScheduleRepository(Protocol):
+    def get(self, schedule_id: str) -> MaintenanceSchedule | None: ...
+    def list_due(self, run_date: date, *, limit: int, cursor: str | None) -> Page[MaintenanceSchedule]: ...
+    def save(self, schedule: MaintenanceSchedule) -> None: ...
+
+
+class AssetRepository(Protocol):
+    def get(self, asset_id: str) -> Asset | None: ...
+    def list_for_customer(self, customer_id: str, *, limit: int, cursor: str | None) -> Page[Asset]: ...
+    def list_expiring(self, customer_id: str, until: date, *, limit: int, cursor: str | None) -> Page[Asset]: ...
+    def save(self, asset: Asset) -> None: ...
+
+
+@dataclass(frozen=True)
+class InboundEmailRecord:
+    """What became of one raw inbound e-mail (keyed by its S3 key); the raw message stays in S3."""
+
+    key: str
+    outcome: str
+    received_at: datetime
+    message_id: str | None = None
+    sender: str | None = None
+    subject: str | None = None
+    ticket_id: str | None = None
+    detail: str | None = None
+
+
+class InboundEmailRepository(Protocol):
+    def get(self, key: str) -> InboundEmailRecord | None: ...
+    def add(self, record: InboundEmailRecord) -> None:
+        """Register the record; a record for the same key exists already → the transaction fails."""

@@ -27,7 +27,7 @@ Decided here, where ``DOMAIN.md`` leaves room:
 * Closed tickets take no comments, attachments or time entries.
 * Only service staff write **internal notes**; customers and partners never see them, nor
   the history events about them or about time recorded (customers see time in service
-  reports, which need the EXTENDED level).
+  reports, which need the EXTENDED level; so does the history event naming a report).
 * **Machine channels never refuse on shape**: an e-mail or monitoring ticket with an empty
   subject gets "(no subject)", an over-long subject or description is shortened with a
   marker (the raw e-mail stays in S3). People typing in the portal or at the hotline get
@@ -1035,6 +1035,13 @@ def visible_comments(ticket: Ticket, principal: Principal) -> list[TicketComment
 
 
 def visible_history(ticket: Ticket, principal: Principal) -> list[TicketEvent]:
+    """Staff see everything; others never internal events, and the service-report event (which names the
+    report) only with the level that may open service reports."""
     if can_see_internal_notes(principal):
         return list(ticket.history)
-    return [event for event in ticket.history if not event.internal]
+    sees_reports = _is_extended_user_of(principal, ticket.customer_id)
+    return [
+        event
+        for event in ticket.history
+        if not event.internal and (sees_reports or event.kind is not TicketEventKind.SERVICE_REPORTED)
+    ]

@@ -150,3 +150,65 @@ def seed_partner_programme(uow: UnitOfWork, data: DemoData, now: datetime) -> No
         paid = record_payment(invoice, invoice.amount_due, berlin_date(now) - timedelta(days=paid_days_ago), f"demo-{n}")
         ledger.record_commission_for_payment(uow, paid.invoice, paid.event, terms=ProgrammeTerms.default(), now=now)
     ledger.approve_due_commissions(lambda: uow, run_date=berlin_date(now), now=now)
+# --- service desk (loaded by `make dev`; the tests' demo data stays without tickets) -----------------------
+
+
+class _DemoMailer:
+    """Demo set-up sends nothing."""
+
+    def send(self, message) -> None:  # noqa: D401 - the Mailer port
+        pass
+
+
+def seed_service_desk(uow: UnitOfWork, data: DemoData, now: datetime) -> dict[str, object]:
+    """A few tickets of Hanse (portal, hotline, worked with time), a prepaid quota with its first month,
+    a monthly patch-day schedule, and assets with a warranty and a licence ending soon."""
+    from datetime import timedelta
+
+    from domain.assets import AssetKind
+    from domain.calendar import berlin_date
+    from domain.contracts import ContractKind, QuotaTerms, Rates, month_key
+    from domain.money import Money
+    from domain.services import contracts as contract_svc
+    from domain.services import tickets as ticket_svc
+    from domain.tickets import TicketStatus
+
+    mailer = _DemoMailer()
+    ops = Principal.of(data.users["distributor"])
+    hanse = data.customers["hanse"].id
+    today = berlin_date(now)
+    created: dict[str, object] = {}
+    created["portal"] = ticket_svc.open_portal_ticket(
+        uow, Principal.of(data.users["hanse_staff"]),
+        ticket_svc.NewTicket(hanse, "Drucker im Lager druckt nur leere Seiten", "Seit heute früh, Lager Bremen."), now=now, mailer=mailer,
+    )
+    hotline = ticket_svc.open_hotline_ticket(
+        uow, ops, ticket_svc.NewHotlineTicket(hanse, "VPN-Verbindung bricht ab", "Anruf: Außendienst kommt nicht ins VPN.", "Hannes IT"),
+        now=now, mailer=mailer,
+    )
+    ticket_svc.change_status(uow, ops, hotline.id, status=TicketStatus.IN_PROGRESS, note=None, now=now, mailer=mailer)
+    ticket_svc.add_comment(uow, ops, hotline.id, body="Firewall-Log prüfen; Zugang im Tresor.", internal=True, now=now, mailer=mailer)
+    ticket_svc.record_time(uow, ops, hotline.id, ticket_svc.NewTimeEntry(today, 75, True, "VPN-Profil neu ausgerollt"), now=now)
+    ticket_svc.record_time(uow, ops, hotline.id, ticket_svc.NewTimeEntry(today, 15, False, "Rückruf", reason="Kulanz"), now=now)
+    created["hotline"] = hotline
+    contract = contract_svc.create_contract(
+        uow, ops,
+        contract_svc.NewContract(hanse, ContractKind.PREPAID_QUOTA, today.replace(day=1), Rates(Money.of("95.00"), Money.of("680.00"), Money.of("45.00")),
+                                 quota=QuotaTerms(600, Money.of("900.00"), overdraft_allowed=True), account_manager="Olga Ops"),
+        now=now,
+    )
+    contract_svc.book_quota_month(uow, ops, contract.id, month=month_key(today), now=now)
+    created["contract"] = contract
+    created["schedule"] = contract_svc.add_maintenance_schedule(
+        uow, ops, contract.id, subject="Patchday Server", every_months=1, anchor=(today.replace(day=1) + timedelta(days=32)).replace(day=1),
+        lead_days=3, description="Windows-Updates nach Absprache; Buchhaltungssoftware nie automatisch.",
+    )
+    created["server"] = contract_svc.create_asset(
+        uow, ops, hanse, now=now, kind=AssetKind.HARDWARE, name="Server HV01", manufacturer="Dell", model="PowerEdge R650",
+        serial_number="7XK2M93", technical_data={"CPU": "2x Xeon Silver 4314", "RAM": "256 GB"},
+        purchased_on=today - timedelta(days=3 * 365), warranty_until=today + timedelta(days=20),
+    )
+    created["datev"] = contract_svc.create_asset(
+        uow, ops, hanse, now=now, kind=AssetKind.SOFTWARE, name="DATEV Rechnungswesen", licence_expires_on=today + timedelta(days=45),
+    )
+    return created

@@ -30,4 +30,8 @@ async def node(info: Info, id: strawberry.ID) -> Node | None:
             ):
                 return None
         return t.User.of(user)
+    if prefix in ("tkt", "srv"):  # service desk: a ticket or a service report
+        from resolvers import tickets
+
+        return await (tickets.ticket if prefix == "tkt" else tickets.service_report)(info, id)
     return None

@@ -21,6 +21,7 @@ from resolvers.organisations import address_of, onboarding_of
 from schema import commissions as ct
 from schema import organisations as org_types
 from schema import partners as t
+from schema.common import PresignedUpload
 from schema.pagination import Connection
 
 
@@ -101,10 +102,7 @@ async def partner_application_proof_upload(info: Info, input: t.PartnerApplicati
     _require_distributor(info, "enter partner applications")
     upload = await ctx.run(service.proof_of_trade_upload, ctx.services.documents, content_type=input.content_type, size_bytes=input.size_bytes)
     return t.PresignedUploadPayload(
-        upload=t.PresignedUpload(
-            url=upload.url, fields=[t.FormField(name=k, value=v) for k, v in upload.fields.items()], key=upload.key,
-            expires_in_seconds=upload.expires_in_seconds,
-        )
+        upload=PresignedUpload.of(upload)
     )
 
 

@@ -25,6 +25,10 @@ from schema import organisations as t
 from schema import subscriptions as st
 from schema import commissions as ct
 from schema import partners as pt
+from resolvers import tickets as tkt
+from schema import organisations as t
+from schema import subscriptions as st
+from schema import tickets as tt
 from schema.common import Node
 from schema.pagination import Connection
 
@@ -69,6 +73,20 @@ class Query:
     commissions: Connection[ct.Commission] = strawberry.field(resolver=pp.commissions, description="Newest first, each with its status and why.")
     payouts: Connection[ct.Payout] = strawberry.field(resolver=pp.payouts)
     payout_runs: Connection[ct.PayoutRun] = strawberry.field(resolver=pp.payout_runs, description="Distributor only: SEPA files, newest first.")
+    ticket: tt.Ticket | None = strawberry.field(resolver=tkt.ticket)
+    tickets: Connection[tt.Ticket] = strawberry.field(
+        resolver=tkt.tickets, description="A customer's tickets, newest first; service staff may list a status queue instead."
+    )
+    service_report: tt.ServiceReport | None = strawberry.field(resolver=tkt.service_report, description="Extended customer users and staff.")
+    service_reports: Connection[tt.ServiceReport] = strawberry.field(resolver=tkt.service_reports)
+    contracts: list[tt.Contract] = strawberry.field(resolver=tkt.contracts, description="Contract status: extended customer users and staff.")
+    assets: Connection[tt.Asset] = strawberry.field(resolver=tkt.assets)
+    assets_expiring: list[tt.AssetExpiry] = strawberry.field(
+        resolver=tkt.assets_expiring, description="Warranties and licences ending in the next `days` days (today included)."
+    )
+    service_statistics: tt.ServiceStatistics | None = strawberry.field(
+        resolver=tkt.service_statistics, description="Tickets per month and status, hours billable and not, quota use (YYYY-MM, inclusive)."
+    )
 
 
 @strawberry.type
@@ -132,6 +150,30 @@ class Mutation:
     payout_run_create: ct.PayoutRunPayload = strawberry.mutation(
         resolver=pp.payout_run_create, description="Distributor: every requested payout into one SEPA pain.001 file."
     )
+    ticket_create: tt.TicketPayload = strawberry.mutation(resolver=tkt.ticket_create, description="A customer user reports a problem in the portal.")
+    ticket_hotline_create: tt.TicketPayload = strawberry.mutation(
+        resolver=tkt.ticket_hotline_create, description="Service staff record a call on the customer's behalf."
+    )
+    ticket_comment_add: tt.TicketPayload = strawberry.mutation(
+        resolver=tkt.ticket_comment_add, description="`internal: true` writes a technician's note customers never see."
+    )
+    ticket_status_change: tt.TicketPayload = strawberry.mutation(resolver=tkt.ticket_status_change)
+    ticket_assign: tt.TicketPayload = strawberry.mutation(resolver=tkt.ticket_assign)
+    ticket_time_entry_add: tt.TimeEntryPayload = strawberry.mutation(resolver=tkt.ticket_time_entry_add)
+    ticket_attachment_upload_start: tt.AttachmentUploadPayload = strawberry.mutation(
+        resolver=tkt.ticket_attachment_upload_start,
+        description="A presigned form to upload one screenshot or file (type and size checked; no Word documents).",
+    )
+    ticket_attachment_add: tt.TicketPayload = strawberry.mutation(
+        resolver=tkt.ticket_attachment_add, description="Register a file uploaded with ticketAttachmentUploadStart."
+    )
+    service_report_create: tt.ServiceReportPayload = strawberry.mutation(
+        resolver=tkt.service_report_create, description="A ticket's or a period's unreported time as a PDF, e-mailed to the customer."
+    )
+    contract_create: tt.ContractPayload = strawberry.mutation(resolver=tkt.contract_create)
+    contract_quota_month_book: tt.QuotaMonthPayload = strawberry.mutation(resolver=tkt.contract_quota_month_book)
+    maintenance_schedule_add: tt.MaintenanceSchedulePayload = strawberry.mutation(resolver=tkt.maintenance_schedule_add)
+    asset_create: tt.AssetPayload = strawberry.mutation(resolver=tkt.asset_create)
 
 
 class DomainErrorExtensions(SchemaExtension):
@@ -158,7 +200,7 @@ def should_mask(error: GraphQLError) -> bool:
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
-    types=[t.Distributor, t.Partner, t.Customer, t.User, st.Subscription, st.SaasSubscription, st.Product],
+    types=[t.Distributor, t.Partner, t.Customer, t.User, st.Subscription, st.SaasSubscription, st.Product, tt.Ticket],
     extensions=[
         # Factories: a fresh extension per request; the parser and validation caches are module-wide.
         lambda: ParserCache(maxsize=256),

@@ -9,6 +9,7 @@ import strawberry
 
 from domain.errors import ErrorCode as DomainErrorCode
 from domain.money import Money as DomainMoney
+from domain.ports import PresignedUpload as DomainPresignedUpload
 
 ErrorCode = strawberry.enum(DomainErrorCode, description="Machine-readable reason of an expected failure.")
 
@@ -38,3 +39,22 @@ class Node:
 
 def enum_of(domain_enum: type[Enum], description: str | None = None):
     return strawberry.enum(domain_enum, description=description)
+
+
+@strawberry.type(description="One form field of a presigned upload.")
+class FormField:
+    name: str
+    value: str
+
+
+@strawberry.type(description="POST the file to `url` as multipart/form-data: every field in order, then the file as `file`.")
+class PresignedUpload:
+    url: str
+    fields: list[FormField]
+    key: str = strawberry.field(description="Where the file will be; name it when you register the upload.")
+    expires_in_seconds: int
+
+    @classmethod
+    def of(cls, upload: DomainPresignedUpload) -> "PresignedUpload":
+        return cls(url=upload.url, fields=[FormField(name=k, value=v) for k, v in upload.fields.items()], key=upload.key,
+                   expires_in_seconds=upload.expires_in_seconds)

@@ -8,7 +8,7 @@ from decimal import Decimal
 import strawberry
 
 from domain import partner_programme as d
-from schema.common import Error, enum_of
+from schema.common import Error, PresignedUpload, enum_of
 from schema.organisations import AddressInput
 
 Tier = enum_of(d.Tier, "Registered (entry), Qualified, Certified, or an individual agreement with its own rates.")
@@ -114,20 +114,6 @@ class ProgrammePartner:
 class PartnerApplicationProofUploadInput:
     content_type: str = strawberry.field(description="application/pdf, image/png or image/jpeg.")
     size_bytes: int = strawberry.field(description="At most 10 MiB.")
-
-
-@strawberry.type
-class FormField:
-    name: str
-    value: str
-
-
-@strawberry.type(description="POST the file as multipart form data to `url` with these `fields` (file last), then apply with `key`.")
-class PresignedUpload:
-    url: str
-    fields: list[FormField]
-    key: str
-    expires_in_seconds: int
 
 
 @strawberry.type

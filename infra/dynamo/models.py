@@ -38,6 +38,20 @@ Access patterns (every read is a GetItem, BatchGetItem or Query; nothing scans):
 | payouts not yet in a SEPA file            | payouts.open-index (sparse)           | export_queue, requested_key |
 | payouts of a SEPA run                     | payouts.run-index (sparse)            | run_id, id                  |
 | payout runs, newest first                 | payout_runs.created-index             | kind, created_key           |
+| ticket by id (and batch)                  | tickets                               | id                          |
+| tickets of a customer, newest first       | tickets.customer-index                | customer_id, created_key    |
+| the service desk's queue by status        | tickets.status-index                  | status, created_key         |
+| ticket by number (replies by e-mail)      | tickets.number-index                  | number_key, id              |
+| next ticket number of a distributor       | counters (UpdateItem ADD)             | name = ticket-number#<dst>  |
+| raw inbound e-mail's outcome (idempotent) | inbound_emails                        | key (the S3 key)            |
+| service report by id / of a customer      | service_reports(.customer-index)      | id / customer_id, created_key |
+| unbilled service items by billing date    | service_items.unbilled-index (sparse) | bill_date, id               |
+| contracts of a customer                   | contracts.customer-index              | customer_id, id             |
+| every prepaid quota (month-end job)       | contracts.kind-index                  | kind, id                    |
+| quota ledger of a contract                | quota_ledger                          | contract_id, key            |
+| maintenance due (job; catch-up included)  | maintenance_schedules.due-index       | due_shard, due_key <= run date |
+| assets of a customer                      | assets.customer-index                 | customer_id, id             |
+| assets expiring up to a date              | assets.expiry-index (sparse)          | customer_id, expiry_key     |
 """
 
 from __future__ import annotations
@@ -314,6 +328,112 @@ class PayoutRunModel(Model):
     data = JSONAttribute()
     version = VersionAttribute()
     created_index = _index("created-index", "kind", "created_key")()
+# --- service desk -------------------------------------------------------------------------
+
+
+class TicketModel(Model):
+    """A ticket with its comments, attachment metadata, time entries and history (small child lists)."""
+
+    class Meta(_Meta):
+        table_name = "tickets"
+
+    id = UnicodeAttribute(hash_key=True)
+    customer_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    created_key = UnicodeAttribute()  # received_at (ISO, UTC)#id
+    number_key = UnicodeAttribute()  # distributor_id#T-000123
+    data = JSONAttribute()
+    version = VersionAttribute()
+    customer_index = _index("customer-index", "customer_id", "created_key")()
+    status_index = _index("status-index", "status", "created_key")()
+    number_index = _index("number-index", "number_key", "id")()
+
+
+class InboundEmailModel(Model):
+    """What became of each raw inbound e-mail (the S3 object stays where SES put it)."""
+
+    class Meta(_Meta):
+        table_name = "inbound_emails"
+
+    key = UnicodeAttribute(hash_key=True)
+    data = JSONAttribute()
+
+
+class ServiceReportModel(Model):
+    class Meta(_Meta):
+        table_name = "service_reports"
+
+    id = UnicodeAttribute(hash_key=True)
+    customer_id = UnicodeAttribute()
+    created_key = UnicodeAttribute()
+    pdf_key = UnicodeAttribute()
+    data = JSONAttribute()
+    customer_index = _index("customer-index", "customer_id", "created_key")()
+
+
+class ServiceItemModel(Model):
+    """Billable service work handed to billing (``domain.billing.ServiceItem``); the id is its reference."""
+
+    class Meta(_Meta):
+        table_name = "service_items"
+
+    id = UnicodeAttribute(hash_key=True)
+    customer_id = UnicodeAttribute()
+    bill_date = UnicodeAttribute(null=True)  # removed once billed (sparse index)
+    data = JSONAttribute()
+    version = VersionAttribute()
+    unbilled_index = _index("unbilled-index", "bill_date", "id")()
+
+
+class ContractModel(Model):
+    class Meta(_Meta):
+        table_name = "contracts"
+
+    id = UnicodeAttribute(hash_key=True)
+    customer_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    data = JSONAttribute()
+    version = VersionAttribute()
+    customer_index = _index("customer-index", "customer_id", "id")()
+    kind_index = _index("kind-index", "kind", "id")()
+
+
+class QuotaLedgerModel(Model):
+    """One item per ledger entry; the key is deterministic, so an entry is booked once."""
+
+    class Meta(_Meta):
+        table_name = "quota_ledger"
+
+    contract_id = UnicodeAttribute(hash_key=True)
+    key = UnicodeAttribute(range_key=True)
+    data = JSONAttribute()
+
+
+class MaintenanceScheduleModel(Model):
+    class Meta(_Meta):
+        table_name = "maintenance_schedules"
+
+    id = UnicodeAttribute(hash_key=True)
+    # Set while a due date is ahead (sparse): one small partition, read up to the run date, so a
+    # missed run is caught up by the next one.
+    due_shard = UnicodeAttribute(null=True)
+    due_key = UnicodeAttribute(null=True)  # creation date (ISO)#id
+    data = JSONAttribute()
+    version = VersionAttribute()
+    due_index = _index("due-index", "due_shard", "due_key")()
+
+
+class AssetModel(Model):
+    class Meta(_Meta):
+        table_name = "assets"
+
+    id = UnicodeAttribute(hash_key=True)
+    customer_id = UnicodeAttribute()
+    expiry_key = UnicodeAttribute(null=True)  # earliest warranty/licence end (ISO)#id; absent without one
+    data = JSONAttribute()
+    version = VersionAttribute()
+    customer_index = _index("customer-index", "customer_id", "id")()
+    expiry_index = _index("expiry-index", "customer_id", "expiry_key")()
 
 
 # The logical aggregate name of each model: the table is <TABLE_PREFIX><name>.
@@ -335,6 +455,14 @@ ALL_MODELS: dict[str, type[Model]] = {
     "commissions": CommissionModel,
     "payouts": PayoutModel,
     "payout_runs": PayoutRunModel,
+    "tickets": TicketModel,
+    "inbound_emails": InboundEmailModel,
+    "service_reports": ServiceReportModel,
+    "service_items": ServiceItemModel,
+    "contracts": ContractModel,
+    "quota_ledger": QuotaLedgerModel,
+    "maintenance_schedules": MaintenanceScheduleModel,
+    "assets": AssetModel,
 }
 
 

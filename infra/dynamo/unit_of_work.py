@@ -65,6 +65,20 @@ class DynamoUnitOfWork:
         self.referrals = partner_repositories.ReferralRepository(self)
         self.commissions = partner_repositories.CommissionRepository(self)
         self.payouts = partner_repositories.PayoutRepository(self)
+        self._add_service_desk_repositories()
+
+    def _add_service_desk_repositories(self) -> None:
+        from infra.dynamo import ticket_repositories as sd
+
+        self.tickets = sd.TicketRepository(self)
+        self.ticket_numbers = sd.TicketNumbers(self)
+        self.inbound_emails = sd.InboundEmailRepository(self)
+        self.service_reports = sd.ServiceReportRepository(self)
+        self.service_items = sd.ServiceItemRepository(self)
+        self.contracts = sd.ContractRepository(self)
+        self.quota_ledger = sd.QuotaLedgerRepository(self)
+        self.maintenance_schedules = sd.MaintenanceScheduleRepository(self)
+        self.assets = sd.AssetRepository(self)
 
     def __enter__(self) -> "DynamoUnitOfWork":
         self._pending = []

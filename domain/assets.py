@@ -1,0 +1,122 @@
+"""Assets: the hardware and software the MSP looks after for a customer.
+
+Decided here: an asset has at most one warranty end and one licence expiry (a second
+licence is a second asset). "Expiring in the next N days" means a warranty or licence
+whose last day lies from today to today + N inclusive; what has expired already is not
+"expiring". Technical data is free key/value text (CPU, RAM, firmware, seats...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import Enum
+from typing import Iterable, Mapping
+
+from domain.calendar import ensure_utc
+from domain.errors import ValidationFailed
+from domain.validation import require_text
+
+MAX_EXPIRY_WINDOW_DAYS = 366
+
+
+class AssetKind(str, Enum):
+    HARDWARE = "HARDWARE"
+    SOFTWARE = "SOFTWARE"
+
+
+class ExpiryKind(str, Enum):
+    WARRANTY = "WARRANTY"
+    LICENCE = "LICENCE"
+
+
+@dataclass(frozen=True)
+class Asset:
+    id: str
+    customer_id: str
+    kind: AssetKind
+    name: str
+    created_at: datetime
+    manufacturer: str | None = None
+    model: str | None = None
+    serial_number: str | None = None
+    technical_data: Mapping[str, str] = field(default_factory=dict)
+    purchased_on: date | None = None
+    warranty_until: date | None = None  # last day covered
+    licence_expires_on: date | None = None  # last day licensed
+    version: int = 0
+
+    @property
+    def earliest_expiry(self) -> date | None:
+        dates = [d for d in (self.warranty_until, self.licence_expires_on) if d is not None]
+        return min(dates) if dates else None
+
+
+def new_asset(
+    *,
+    asset_id: str,
+    customer_id: str,
+    kind: AssetKind,
+    name: str,
+    now: datetime,
+    manufacturer: str | None = None,
+    model: str | None = None,
+    serial_number: str | None = None,
+    technical_data: Mapping[str, str] | None = None,
+    purchased_on: date | None = None,
+    warranty_until: date | None = None,
+    licence_expires_on: date | None = None,
+) -> Asset:
+    if purchased_on and warranty_until and warranty_until < purchased_on:
+        raise ValidationFailed("The warranty ends before the purchase.", field="warrantyUntil")
+    if purchased_on and licence_expires_on and licence_expires_on < purchased_on:
+        raise ValidationFailed("The licence expires before the purchase.", field="licenceExpiresOn")
+    data = {}
+    for key, value in (technical_data or {}).items():
+        clean_key = require_text(key, "technicalData", label="A technical data name", max_length=60)
+        data[clean_key] = require_text(value, "technicalData", label=f"The value of '{clean_key}'", max_length=500)
+    if len(data) > 50:
+        raise ValidationFailed("At most 50 technical data entries per asset.", field="technicalData")
+
+    def optional(value: str | None) -> str | None:
+        return (value or "").strip() or None
+
+    return Asset(
+        id=asset_id,
+        customer_id=customer_id,
+        kind=kind,
+        name=require_text(name, "name", label="The asset name"),
+        created_at=ensure_utc(now),
+        manufacturer=optional(manufacturer),
+        model=optional(model),
+        serial_number=optional(serial_number),
+        technical_data=data,
+        purchased_on=purchased_on,
+        warranty_until=warranty_until,
+        licence_expires_on=licence_expires_on,
+    )
+
+
+@dataclass(frozen=True)
+class Expiry:
+    asset: Asset
+    kind: ExpiryKind
+    on: date
+    days_left: int
+
+
+def check_window(days: int) -> int:
+    if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= MAX_EXPIRY_WINDOW_DAYS:
+        raise ValidationFailed(f"Look ahead 0 to {MAX_EXPIRY_WINDOW_DAYS} days.", field="days")
+    return days
+
+
+def expiring_within(assets: Iterable[Asset], *, today: date, days: int) -> list[Expiry]:
+    """Warranties and licences ending from ``today`` to ``today + days`` inclusive, soonest first."""
+    horizon = today + timedelta(days=check_window(days))
+    found = []
+    for asset in assets:
+        for kind, on in ((ExpiryKind.WARRANTY, asset.warranty_until), (ExpiryKind.LICENCE, asset.licence_expires_on)):
+            if on is not None and today <= on <= horizon:
+                found.append(Expiry(asset, kind, on, (on - today).days))
+    return sorted(found, key=lambda e: (e.on, e.asset.name, e.kind.value))

@@ -1,0 +1,544 @@
+"""Service contracts of the MSP: cooperation agreement, prepaid quota, rental flat rate, managed services.
+
+Also the prepaid quota's ledger, the maintenance schedules that raise recurring tickets, and
+the hand-off of billable service work to billing as ``domain.billing.ServiceItem`` values.
+
+Decided here, where ``DOMAIN.md`` leaves room:
+
+* **Kinds**: a *cooperation agreement* is not a contract in the legal sense but carries the
+  rates (per hour, per day), travel costs, reaction times, backup responsibility and the
+  account manager; every other kind carries the same rates for work outside its scope.
+  A *prepaid quota* adds monthly minutes at a fixed monthly price; a *rental flat rate* a
+  fixed monthly fee; *managed services* a price per unit of use (device, mailbox, GB).
+* **Quota ledger**: minutes, never hours, so nothing is rounded away. Every month starts with
+  a credit of the monthly minutes; unused minutes roll over without limit (the balance simply
+  stays). Billable minutes of a service report are debited in the Berlin month the report is
+  made (a late report never changes a month that is closed already).
+  Without overdraft the quota is used down to zero and the rest of the report is billed at the
+  hourly rate like any other work; with overdraft (allowed on request) the balance goes
+  negative and at the month's end a **correction** entry brings it back to zero, invoiced at
+  the overdraft rate (the hourly rate unless agreed otherwise). Each entry has a deterministic
+  key (month, kind, reference), so crediting, debiting or closing twice books nothing twice.
+* **Billing hand-off**: a service report becomes one ``ServiceItem`` with quantity 1 and the
+  rounded amount as unit price, referenced by the report id: the invoice shows only the report
+  id and the amount (the PDF was e-mailed before). A customer without a contract is billed at
+  ``STANDARD_HOURLY_RATE``. The quota's fixed monthly price and an overdraft correction are
+  items of their own.
+* **Maintenance**: due dates are anchored (``anchor + n × months``, end of month clamped, never
+  chained); the ticket of a due date appears ``lead_days`` before it (monthly on the 1st, three
+  days ahead: the 2023-07-01 ticket appears on 2023-06-28). The ticket id is derived from the
+  schedule and the due date, so there is never a second ticket for one due date.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from enum import Enum
+from typing import Iterable
+
+from domain.billing import ServiceItem
+from domain.calendar import add_months, berlin_date, ensure_utc
+from domain.errors import Conflict, ValidationFailed
+from domain.money import Money, round_cents
+from domain.validation import require_text
+
+STANDARD_HOURLY_RATE = Money(Decimal("110.00"))  # Decided: list price for customers without a contract
+
+
+class ContractKind(str, Enum):
+    COOPERATION = "COOPERATION"
+    PREPAID_QUOTA = "PREPAID_QUOTA"
+    RENTAL_FLAT_RATE = "RENTAL_FLAT_RATE"
+    MANAGED_SERVICES = "MANAGED_SERVICES"
+
+
+class BackupResponsibility(str, Enum):
+    CUSTOMER = "CUSTOMER"
+    MSP = "MSP"
+
+
+@dataclass(frozen=True)
+class Rates:
+    hourly: Money
+    daily: Money | None = None
+    travel_flat: Money | None = None  # per on-site visit
+    travel_per_km: Money | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("hourly", "daily", "travel_flat", "travel_per_km"):
+            value = getattr(self, name)
+            if value is not None and value.amount < 0:
+                raise ValidationFailed(f"The {name.replace('_', ' ')} rate cannot be negative.", field=f"rates.{name}")
+
+
+@dataclass(frozen=True)
+class ReactionTimes:
+    """Hours until a technician reacts, by urgency."""
+
+    critical_hours: int = 4
+    normal_hours: int = 24
+
+    def __post_init__(self) -> None:
+        if not 0 < self.critical_hours <= self.normal_hours:
+            raise ValidationFailed(
+                "Reaction times are positive and critical is not slower than normal.", field="reactionTimes"
+            )
+
+
+@dataclass(frozen=True)
+class QuotaTerms:
+    monthly_minutes: int
+    monthly_price: Money
+    overdraft_allowed: bool = False
+    overdraft_hourly_rate: Money | None = None  # the hourly rate unless agreed otherwise
+
+    def __post_init__(self) -> None:
+        if isinstance(self.monthly_minutes, bool) or not isinstance(self.monthly_minutes, int) or self.monthly_minutes < 1:
+            raise ValidationFailed("A quota has a positive number of minutes per month.", field="quota.monthlyMinutes")
+        if self.monthly_price.amount < 0:
+            raise ValidationFailed("The quota's monthly price cannot be negative.", field="quota.monthlyPrice")
+
+
+@dataclass(frozen=True)
+class ManagedService:
+    code: str  # e.g. "monitoring", "backup-gb"
+    name: str
+    unit: str  # "device", "GB", "mailbox"
+    unit_price: Money
+
+
+@dataclass(frozen=True)
+class Contract:
+    id: str
+    customer_id: str
+    kind: ContractKind
+    starts_on: date
+    rates: Rates
+    created_at: datetime
+    ends_on: date | None = None  # last day, inclusive
+    reaction_times: ReactionTimes = ReactionTimes()
+    quota: QuotaTerms | None = None
+    monthly_flat_rate: Money | None = None
+    managed_services: tuple[ManagedService, ...] = ()
+    backup_responsibility: BackupResponsibility = BackupResponsibility.CUSTOMER
+    account_manager: str | None = None
+    partner_id: str | None = None  # the reseller through which the customer buys, if any
+    version: int = 0
+
+    def active_on(self, day: date) -> bool:
+        return self.starts_on <= day and (self.ends_on is None or day <= self.ends_on)
+
+    @property
+    def overdraft_rate(self) -> Money:
+        if self.quota and self.quota.overdraft_hourly_rate:
+            return self.quota.overdraft_hourly_rate
+        return self.rates.hourly
+
+
+def new_contract(
+    *,
+    contract_id: str,
+    customer_id: str,
+    kind: ContractKind,
+    starts_on: date,
+    rates: Rates,
+    now: datetime,
+    ends_on: date | None = None,
+    reaction_times: ReactionTimes | None = None,
+    quota: QuotaTerms | None = None,
+    monthly_flat_rate: Money | None = None,
+    managed_services: Iterable[ManagedService] = (),
+    backup_responsibility: BackupResponsibility = BackupResponsibility.CUSTOMER,
+    account_manager: str | None = None,
+    partner_id: str | None = None,
+) -> Contract:
+    """A contract whose kind-specific terms are present and whose dates make sense."""
+    if ends_on is not None and ends_on < starts_on:
+        raise ValidationFailed("The contract ends before it starts.", field="endsOn")
+    if kind is ContractKind.PREPAID_QUOTA and quota is None:
+        raise ValidationFailed("A prepaid quota contract needs its monthly minutes and price.", field="quota")
+    if kind is not ContractKind.PREPAID_QUOTA and quota is not None:
+        raise ValidationFailed("Only a prepaid quota contract has a quota.", field="quota")
+    if kind is ContractKind.RENTAL_FLAT_RATE and (monthly_flat_rate is None or monthly_flat_rate.amount <= 0):
+        raise ValidationFailed("A rental flat rate needs its monthly fee.", field="monthlyFlatRate")
+    services = tuple(managed_services)
+    if kind is ContractKind.MANAGED_SERVICES and not services:
+        raise ValidationFailed("Managed services need at least one service with its unit price.", field="managedServices")
+    if len({s.code for s in services}) != len(services):
+        raise ValidationFailed("Each managed service code appears once.", field="managedServices")
+    return Contract(
+        id=contract_id,
+        customer_id=customer_id,
+        kind=kind,
+        starts_on=starts_on,
+        rates=rates,
+        created_at=ensure_utc(now),
+        ends_on=ends_on,
+        reaction_times=reaction_times or ReactionTimes(),
+        quota=quota,
+        monthly_flat_rate=monthly_flat_rate,
+        managed_services=services,
+        backup_responsibility=backup_responsibility,
+        account_manager=(account_manager or "").strip() or None,
+        partner_id=partner_id,
+    )
+
+
+def active_contract(contracts: Iterable[Contract], day: date, kind: ContractKind) -> Contract | None:
+    """The contract of ``kind`` in force on ``day`` (the latest started, if several)."""
+    found = [c for c in contracts if c.kind is kind and c.active_on(day)]
+    return max(found, key=lambda c: (c.starts_on, c.id)) if found else None
+
+
+def hourly_rate_for(contracts: Iterable[Contract], day: date) -> Money:
+    """The agreed hourly rate on ``day``: the cooperation agreement's, else any active contract's, else the list price."""
+    contracts = list(contracts)
+    agreement = active_contract(contracts, day, ContractKind.COOPERATION)
+    if agreement:
+        return agreement.rates.hourly
+    others = [c for c in contracts if c.active_on(day)]
+    return others[0].rates.hourly if others else STANDARD_HOURLY_RATE
+
+
+# --- the quota ledger ---------------------------------------------------------------------
+
+
+class LedgerEntryKind(str, Enum):
+    MONTHLY_CREDIT = "MONTHLY_CREDIT"
+    USAGE = "USAGE"
+    OVERDRAFT_CORRECTION = "OVERDRAFT_CORRECTION"
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    contract_id: str
+    key: str  # unique within the contract: month, kind and reference
+    kind: LedgerEntryKind
+    month: str  # YYYY-MM, the Berlin month it is booked in
+    minutes: int  # positive credits, negative debits
+    at: datetime
+    reference: str  # the month, or the service report and time entry it debits
+    description: str = ""
+
+
+def month_key(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def first_of_month(month: str) -> date:
+    year, month_number = month.split("-")
+    return date(int(year), int(month_number), 1)
+
+
+def _month_label(month: str) -> str:
+    return first_of_month(month).strftime("%B %Y")
+
+
+def format_minutes(minutes: int) -> str:
+    sign = "-" if minutes < 0 else ""
+    return f"{sign}{abs(minutes) // 60}:{abs(minutes) % 60:02d} h"
+
+
+@dataclass(frozen=True)
+class QuotaUse:
+    """What debiting a report line did: minutes taken from the quota, minutes left to bill at the hourly rate."""
+
+    entry: LedgerEntry | None
+    covered_minutes: int
+    uncovered_minutes: int
+
+
+@dataclass(frozen=True)
+class OverdraftCorrection:
+    entry: LedgerEntry
+    amount: Money
+
+
+class QuotaLedger:
+    """Every credit and debit of one prepaid quota; ``balance_minutes`` is kept as entries are booked.
+
+    The balance is carried (as the stored item would carry it), not recomputed, so the property
+    test that it always equals the sum of the entries is a real check.
+    """
+
+    def __init__(self, contract: Contract, entries: Iterable[LedgerEntry] = ()) -> None:
+        if contract.quota is None:
+            raise ValidationFailed("This contract has no prepaid quota.", field="contractId")
+        self.contract = contract
+        self.entries: list[LedgerEntry] = []
+        self.balance_minutes = 0
+        self._keys: set[str] = set()
+        for entry in sorted(entries, key=lambda e: (e.at, e.key)):
+            self._book(entry)
+
+    @property
+    def terms(self) -> QuotaTerms:
+        assert self.contract.quota is not None
+        return self.contract.quota
+
+    def _book(self, entry: LedgerEntry) -> LedgerEntry:
+        if entry.key in self._keys:
+            raise Conflict(f"Ledger entry {entry.key} is booked already.")
+        self._keys.add(entry.key)
+        self.entries.append(entry)
+        self.balance_minutes += entry.minutes
+        return entry
+
+    def has(self, key: str) -> bool:
+        return key in self._keys
+
+    def balance_through(self, month: str) -> int:
+        return sum(e.minutes for e in self.entries if e.month <= month)
+
+    def credit_month(self, month: str, *, now: datetime) -> LedgerEntry | None:
+        """The month's quota (once per month; ``None`` when booked already or outside the contract)."""
+        key = f"{month}#CREDIT"
+        if self.has(key) or not self._covers_month(month):
+            return None
+        return self._book(
+            LedgerEntry(
+                self.contract.id, key, LedgerEntryKind.MONTHLY_CREDIT, month, self.terms.monthly_minutes,
+                ensure_utc(now), month, f"Quota {_month_label(month)}",
+            )
+        )
+
+    def _covers_month(self, month: str) -> bool:
+        start = first_of_month(month)
+        end = add_months(start, 1) - timedelta(days=1)
+        return self.contract.starts_on <= end and (self.contract.ends_on is None or start <= self.contract.ends_on)
+
+    def use(self, *, report_id: str, entry_id: str, minutes: int, now: datetime, description: str = "") -> QuotaUse:
+        """Debit a billable report line: all of it with overdraft, otherwise at most what is left."""
+        if minutes < 1:
+            raise ValidationFailed("Only positive minutes are debited.", field="minutes")
+        month = month_key(berlin_date(now))
+        key = f"{month}#USAGE#{entry_id}"
+        if any(e.kind is LedgerEntryKind.USAGE and e.reference.endswith(f"#{entry_id}") for e in self.entries):
+            return QuotaUse(None, 0, 0)  # debited already (a retried report)
+        available = minutes if self.terms.overdraft_allowed else max(0, min(minutes, self.balance_minutes))
+        if available == 0:
+            return QuotaUse(None, 0, minutes)
+        entry = self._book(
+            LedgerEntry(
+                self.contract.id, key, LedgerEntryKind.USAGE, month, -available, ensure_utc(now),
+                f"{report_id}#{entry_id}", description,
+            )
+        )
+        return QuotaUse(entry, available, minutes - available)
+
+    def close_month(self, month: str, *, now: datetime) -> OverdraftCorrection | None:
+        """At the month's end: an overdrawn balance is corrected to zero and invoiced at the overdraft rate."""
+        key = f"{month}#CORRECTION"
+        overdrawn = -self.balance_through(month)
+        if self.has(key) or overdrawn <= 0:
+            return None
+        entry = self._book(
+            LedgerEntry(
+                self.contract.id, key, LedgerEntryKind.OVERDRAFT_CORRECTION, month, overdrawn, ensure_utc(now), month,
+                f"Overdraft {_month_label(month)}: {format_minutes(overdrawn)}",
+            )
+        )
+        return OverdraftCorrection(entry, amount_for_minutes(overdrawn, self.contract.overdraft_rate))
+
+    def usage_in(self, month: str) -> int:
+        return -sum(e.minutes for e in self.entries if e.kind is LedgerEntryKind.USAGE and e.month == month)
+
+
+def amount_for_minutes(minutes: int, hourly_rate: Money) -> Money:
+    """Minutes × rate ÷ 60, rounded half-up to the cent once."""
+    return Money(round_cents(hourly_rate.amount * Decimal(minutes) / Decimal(60)), hourly_rate.currency)
+
+
+# --- billing hand-off ---------------------------------------------------------------------
+
+
+def _month_bounds(month: str) -> tuple[date, date]:
+    start = first_of_month(month)
+    return start, add_months(start, 1)
+
+
+def quota_month_item(contract: Contract, month: str) -> ServiceItem:
+    """The fixed monthly invoice of a prepaid quota."""
+    assert contract.quota is not None
+    start, end = _month_bounds(month)
+    return ServiceItem(
+        customer_id=contract.customer_id,
+        description=f"Prepaid quota {format_minutes(contract.quota.monthly_minutes)} {_month_label(month)}",
+        quantity=Decimal(1),
+        unit_price=contract.quota.monthly_price,
+        reference=f"quota#{contract.id}#{month}",
+        partner_id=contract.partner_id,
+        period_start=start,
+        period_end=end,
+    )
+
+
+def overdraft_item(contract: Contract, correction: OverdraftCorrection) -> ServiceItem:
+    """The correction invoice's line for an overdrawn quota."""
+    start, end = _month_bounds(correction.entry.month)
+    return ServiceItem(
+        customer_id=contract.customer_id,
+        description=f"Quota correction: {correction.entry.description}",
+        quantity=Decimal(1),
+        unit_price=correction.amount,
+        reference=f"quota-correction#{contract.id}#{correction.entry.month}",
+        partner_id=contract.partner_id,
+        period_start=start,
+        period_end=end,
+    )
+
+
+@dataclass(frozen=True)
+class ReportBilling:
+    """What a service report hands to billing and to the quota ledger."""
+
+    items: tuple[ServiceItem, ...]
+    ledger_entries: tuple[LedgerEntry, ...]
+    quota_minutes: int = 0
+    billed_minutes: int = 0
+
+
+def bill_service_report(report, contracts: Iterable[Contract], ledger: QuotaLedger | None, *, now: datetime) -> ReportBilling:
+    """A service report's billable minutes: first from an active prepaid quota, the rest at the hourly rate.
+
+    Non-billable lines never reach an invoice or the quota. ``report`` is a ``domain.tickets.ServiceReport``.
+    """
+    contracts = list(contracts)
+    day = berlin_date(now)
+    billable = [line for line in report.lines if line.billable]
+    entries: list[LedgerEntry] = []
+    covered = 0
+    uncovered = 0
+    quota = active_contract(contracts, day, ContractKind.PREPAID_QUOTA)
+    if ledger is not None and (quota is None or ledger.contract.id != quota.id):
+        raise ValidationFailed("The ledger does not belong to the customer's active quota.", field="ledger")
+    for line in billable:
+        if ledger is None:
+            uncovered += line.minutes
+            continue
+        use = ledger.use(report_id=report.id, entry_id=line.entry_id, minutes=line.minutes, now=now,
+                         description=f"{line.ticket_number} {line.work_date.isoformat()}")
+        if use.entry:
+            entries.append(use.entry)
+        covered += use.covered_minutes
+        uncovered += use.uncovered_minutes
+    items: list[ServiceItem] = []
+    if uncovered:
+        rate = hourly_rate_for(contracts, day)
+        partner_id = next((c.partner_id for c in contracts if c.active_on(day) and c.partner_id), None)
+        items.append(
+            ServiceItem(
+                customer_id=report.customer_id,
+                description=f"Service report {report.id}" + (" (beyond the prepaid quota)" if ledger is not None else ""),
+                quantity=Decimal(1),
+                unit_price=amount_for_minutes(uncovered, rate),
+                reference=report.id,
+                partner_id=partner_id,
+                period_start=report.first_day,
+                period_end=report.last_day + timedelta(days=1),
+            )
+        )
+    return ReportBilling(tuple(items), tuple(entries), covered, uncovered)
+
+
+def rental_item(contract: Contract, month: str) -> ServiceItem:
+    if contract.kind is not ContractKind.RENTAL_FLAT_RATE or contract.monthly_flat_rate is None:
+        raise ValidationFailed("Not a rental flat-rate contract.", field="contractId")
+    start, end = _month_bounds(month)
+    return ServiceItem(
+        customer_id=contract.customer_id, description=f"Rental flat rate {_month_label(month)}", quantity=Decimal(1),
+        unit_price=contract.monthly_flat_rate, reference=f"rental#{contract.id}#{month}", partner_id=contract.partner_id,
+        period_start=start, period_end=end,
+    )
+
+
+def managed_service_items(contract: Contract, month: str, usage: dict[str, Decimal]) -> list[ServiceItem]:
+    """Pay per use: one item per service used in the month (units × unit price)."""
+    services = {s.code: s for s in contract.managed_services}
+    unknown = sorted(set(usage) - set(services))
+    if unknown:
+        raise ValidationFailed(f"Unknown managed service(s): {', '.join(unknown)}.", field="usage")
+    start, end = _month_bounds(month)
+    return [
+        ServiceItem(
+            customer_id=contract.customer_id, description=f"{services[code].name} {_month_label(month)} ({quantity} {services[code].unit})",
+            quantity=Decimal(quantity), unit_price=services[code].unit_price, reference=f"managed#{contract.id}#{code}#{month}",
+            partner_id=contract.partner_id, period_start=start, period_end=end,
+        )
+        for code, quantity in sorted(usage.items())
+        if Decimal(quantity) > 0
+    ]
+
+
+# --- maintenance schedules ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MaintenanceSchedule:
+    """Recurring maintenance of a contract or managed service: a ticket per due date, ``lead_days`` ahead."""
+
+    id: str
+    contract_id: str
+    customer_id: str
+    subject: str
+    every_months: int
+    anchor: date  # the first due date; due n is anchor + n × every_months
+    lead_days: int = 0
+    description: str = ""
+    next_index: int = 0
+    ends_on: date | None = None
+    managed_service_code: str | None = None  # the managed service this maintenance belongs to, if any
+    version: int = 0
+
+    def due_date(self, index: int) -> date:
+        return add_months(self.anchor, index * self.every_months)
+
+    @property
+    def next_due(self) -> date | None:
+        due = self.due_date(self.next_index)
+        return None if self.ends_on is not None and due > self.ends_on else due
+
+    @property
+    def next_creation_date(self) -> date | None:
+        """The Berlin date on which the next due date's ticket is created."""
+        due = self.next_due
+        return None if due is None else due - timedelta(days=self.lead_days)
+
+    def is_due(self, run_date: date) -> bool:
+        creation = self.next_creation_date
+        return creation is not None and creation <= run_date
+
+    def advanced(self) -> "MaintenanceSchedule":
+        return replace(self, next_index=self.next_index + 1)
+
+
+def new_maintenance_schedule(
+    *, schedule_id: str, contract: Contract, subject: str, every_months: int, anchor: date, lead_days: int = 0,
+    description: str = "", managed_service_code: str | None = None,
+) -> MaintenanceSchedule:
+    if not 1 <= every_months <= 36:
+        raise ValidationFailed("A maintenance cycle is 1 to 36 months.", field="everyMonths")
+    if not 0 <= lead_days <= 60:
+        raise ValidationFailed("Tickets are created 0 to 60 days ahead.", field="leadDays")
+    if anchor < contract.starts_on:
+        raise ValidationFailed("The first maintenance lies before the contract starts.", field="anchor")
+    if managed_service_code is not None and managed_service_code not in {s.code for s in contract.managed_services}:
+        raise ValidationFailed(f"The contract has no managed service '{managed_service_code}'.", field="managedServiceCode")
+    return MaintenanceSchedule(
+        id=schedule_id, contract_id=contract.id, customer_id=contract.customer_id,
+        subject=require_text(subject, "subject", label="The maintenance subject"),
+        every_months=every_months, anchor=anchor, lead_days=lead_days, description=(description or "").strip(),
+        ends_on=contract.ends_on, managed_service_code=managed_service_code,
+    )
+
+
+def maintenance_ticket_id(schedule_id: str, due: date) -> str:
+    """One ticket per schedule and due date: a re-run derives the same id and the conditional put refuses it."""
+    return "tkt_" + hashlib.sha256(f"maintenance|{schedule_id}|{due.isoformat()}".encode()).hexdigest()[:20]
+
+
+def maintenance_source_key(schedule_id: str, due: date) -> str:
+    return f"maintenance#{schedule_id}#{due.isoformat()}"

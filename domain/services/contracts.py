@@ -1,0 +1,232 @@
+"""Use cases of contracts, the prepaid quota, maintenance schedules, assets and statistics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from domain import contracts as ct
+from domain import tickets as tk
+from domain.assets import Asset, Expiry, check_window, expiring_within, new_asset
+from domain.calendar import berlin_date
+from domain.errors import Conflict, NotFound
+from domain.ids import new_id
+from domain.organisations import Organisation, OrganisationKind
+from domain.policy import Principal, require
+from domain.ports import Page, UnitOfWork
+from domain.service_statistics import ServiceStatistics, check_months, service_statistics
+from domain.services.organisations import page_size
+from domain.services.tickets import all_tickets_of
+
+
+def _customer(uow: UnitOfWork, customer_id: str) -> Organisation:
+    customer = uow.organisations.get(customer_id)
+    if customer is None or customer.kind is not OrganisationKind.CUSTOMER:
+        raise NotFound(f"No customer with id '{customer_id}'.", field="customerId")
+    return customer
+
+
+def _visible(uow: UnitOfWork, principal: Principal, customer_id: str, allowed) -> Organisation | None:
+    customer = uow.organisations.get(customer_id)
+    if customer is None or customer.kind is not OrganisationKind.CUSTOMER or not allowed(principal, customer):
+        return None
+    return customer
+
+
+# --- contracts ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewContract:
+    customer_id: str
+    kind: ct.ContractKind
+    starts_on: date
+    rates: ct.Rates
+    ends_on: date | None = None
+    reaction_times: ct.ReactionTimes | None = None
+    quota: ct.QuotaTerms | None = None
+    monthly_flat_rate: object = None
+    managed_services: tuple[ct.ManagedService, ...] = ()
+    backup_responsibility: ct.BackupResponsibility = ct.BackupResponsibility.CUSTOMER
+    account_manager: str | None = None
+    partner_id: str | None = None
+
+
+def create_contract(uow: UnitOfWork, principal: Principal, command: NewContract, *, now: datetime) -> ct.Contract:
+    require(tk.can_manage_contracts_and_assets(principal), "manage contracts")
+    with uow:
+        customer = _customer(uow, command.customer_id)
+        partner_id = command.partner_id
+        if partner_id is None and len(customer.partner_links) == 1:
+            partner_id = customer.partner_links[0].partner_id
+        contract = ct.new_contract(
+            contract_id=new_id("ctr"), customer_id=customer.id, kind=command.kind, starts_on=command.starts_on, rates=command.rates,
+            now=now, ends_on=command.ends_on, reaction_times=command.reaction_times, quota=command.quota,
+            monthly_flat_rate=command.monthly_flat_rate, managed_services=command.managed_services,
+            backup_responsibility=command.backup_responsibility, account_manager=command.account_manager, partner_id=partner_id,
+        )
+        uow.contracts.save(contract)
+        uow.commit()
+    return contract
+
+
+def list_contracts(uow: UnitOfWork, principal: Principal, customer_id: str) -> list[ct.Contract]:
+    if _visible(uow, principal, customer_id, tk.can_view_contract_status) is None:
+        return []
+    return sorted(uow.contracts.list_for_customer(customer_id), key=lambda c: (c.starts_on, c.id))
+
+
+def quota_ledger(uow: UnitOfWork, contract: ct.Contract) -> ct.QuotaLedger:
+    return ct.QuotaLedger(contract, uow.quota_ledger.entries(contract.id))
+
+
+def visible_quota_ledger(uow: UnitOfWork, principal: Principal, contract: ct.Contract) -> ct.QuotaLedger | None:
+    if contract.quota is None or _visible(uow, principal, contract.customer_id, tk.can_view_contract_status) is None:
+        return None
+    return quota_ledger(uow, contract)
+
+
+@dataclass(frozen=True)
+class QuotaMonthOutcome:
+    credit: ct.LedgerEntry | None
+    correction: ct.OverdraftCorrection | None
+    items: tuple
+
+
+def _book_month(uow: UnitOfWork, contract: ct.Contract, month: str, now: datetime) -> QuotaMonthOutcome:
+    ledger = quota_ledger(uow, contract)
+    previous = ct.month_key(ct.first_of_month(month) - timedelta(days=1))
+    items = []
+    correction = ledger.close_month(previous, now=now)
+    if correction is not None:
+        uow.quota_ledger.add(correction.entry)
+        items.append(ct.overdraft_item(contract, correction))
+    credit = ledger.credit_month(month, now=now)
+    if credit is not None:
+        uow.quota_ledger.add(credit)
+        items.append(ct.quota_month_item(contract, month))
+    for item in items:
+        uow.service_items.add(item, bill_date=berlin_date(now))
+    uow.commit()
+    return QuotaMonthOutcome(credit, correction, tuple(items))
+
+
+def book_quota_month(uow: UnitOfWork, principal: Principal, contract_id: str, *, month: str, now: datetime) -> QuotaMonthOutcome:
+    """Close the previous month (overdraft correction, if overdrawn) and open ``month`` (credit, fixed invoice item).
+
+    Each entry and item has a deterministic key: booking a month twice books nothing twice.
+    """
+    require(tk.can_manage_contracts_and_assets(principal), "book quota months")
+    check_months(month, month)
+    with uow:
+        contract = uow.contracts.get(contract_id)
+        if contract is None or contract.quota is None:
+            raise NotFound(f"No prepaid quota contract with id '{contract_id}'.", field="contractId")
+        return _book_month(uow, contract, month, now)
+
+
+@dataclass
+class QuotaMonthRunSummary:
+    month: str
+    contracts: int = 0
+    credits: int = 0
+    corrections: int = 0
+    conflicts: int = 0
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def book_quota_months(uow_factory, *, run_date: date, now: datetime, page_limit: int = 50) -> QuotaMonthRunSummary:
+    """The month-end job: for every prepaid quota, correct last month's overdraft and credit this month.
+
+    Each contract is one transaction of deterministic entries, so a re-run (or a crash half-way and a
+    re-run) books every entry exactly once.
+    """
+    summary = QuotaMonthRunSummary(ct.month_key(run_date))
+    cursor = None
+    while True:
+        page = uow_factory().contracts.list_by_kind(ct.ContractKind.PREPAID_QUOTA, limit=page_limit, cursor=cursor)
+        for contract in page.items:
+            summary.contracts += 1
+            uow = uow_factory()
+            try:
+                with uow:
+                    outcome = _book_month(uow, contract, summary.month, now)
+            except Conflict:
+                summary.conflicts += 1  # booked concurrently; the entries exist
+                continue
+            summary.credits += outcome.credit is not None
+            summary.corrections += outcome.correction is not None
+        if page.next_cursor is None:
+            return summary
+        cursor = page.next_cursor
+
+
+def add_maintenance_schedule(
+    uow: UnitOfWork, principal: Principal, contract_id: str, *, subject: str, every_months: int, anchor: date,
+    lead_days: int = 0, description: str = "", managed_service_code: str | None = None,
+) -> ct.MaintenanceSchedule:
+    require(tk.can_manage_contracts_and_assets(principal), "plan maintenance")
+    with uow:
+        contract = uow.contracts.get(contract_id)
+        if contract is None:
+            raise NotFound(f"No contract with id '{contract_id}'.", field="contractId")
+        schedule = ct.new_maintenance_schedule(
+            schedule_id=new_id("mnt"), contract=contract, subject=subject, every_months=every_months, anchor=anchor,
+            lead_days=lead_days, description=description, managed_service_code=managed_service_code,
+        )
+        uow.maintenance_schedules.save(schedule)
+        uow.commit()
+    return schedule
+
+
+# --- assets -------------------------------------------------------------------------------
+
+
+def create_asset(uow: UnitOfWork, principal: Principal, customer_id: str, *, now: datetime, **fields) -> Asset:
+    require(tk.can_manage_contracts_and_assets(principal), "manage assets")
+    with uow:
+        customer = _customer(uow, customer_id)
+        asset = new_asset(asset_id=new_id("ast"), customer_id=customer.id, now=now, **fields)
+        uow.assets.save(asset)
+        uow.commit()
+    return asset
+
+
+def list_assets(uow: UnitOfWork, principal: Principal, customer_id: str, *, first: int | None, after: str | None) -> Page[Asset]:
+    limit = page_size(first)
+    if _visible(uow, principal, customer_id, tk.can_view_assets) is None:
+        return Page([], None)
+    return uow.assets.list_for_customer(customer_id, limit=limit, cursor=after)
+
+
+def expiring_assets(uow: UnitOfWork, principal: Principal, customer_id: str, *, days: int, now: datetime) -> list[Expiry]:
+    """Warranties and licences ending in the next ``days`` days (reads only assets ending by then)."""
+    check_window(days)
+    if _visible(uow, principal, customer_id, tk.can_view_assets) is None:
+        return []
+    today = berlin_date(now)
+    horizon = today + timedelta(days=days)
+    assets: list[Asset] = []
+    cursor = None
+    while True:
+        page = uow.assets.list_expiring(customer_id, horizon, limit=100, cursor=cursor)
+        assets.extend(page.items)
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    return expiring_within(assets, today=today, days=days)
+
+
+# --- statistics ---------------------------------------------------------------------------
+
+
+def statistics(uow: UnitOfWork, principal: Principal, customer_id: str, *, first_month: str, last_month: str, now: datetime) -> ServiceStatistics | None:
+    check_months(first_month, last_month)
+    if _visible(uow, principal, customer_id, tk.can_view_service_statistics) is None:
+        return None
+    contracts = uow.contracts.list_for_customer(customer_id)
+    quota = ct.active_contract(contracts, berlin_date(now), ct.ContractKind.PREPAID_QUOTA)
+    ledger = quota_ledger(uow, quota) if quota else None
+    return service_statistics(all_tickets_of(uow, customer_id), first_month=first_month, last_month=last_month, ledger=ledger)

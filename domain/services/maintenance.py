@@ -1,0 +1,85 @@
+"""The maintenance job: recurring maintenance tickets of contracts and managed services.
+
+Reads only due schedules (an index keyed by the creation date of the next ticket, paged).
+Each due date is one transaction: put the ticket whose id is derived from schedule and due
+date (refused if it exists) and advance the schedule under its version. A crash loses
+nothing and a re-run continues where it stopped; a due date never gets a second ticket.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from datetime import date, datetime
+
+from domain import tickets as tk
+from domain.contracts import MaintenanceSchedule, maintenance_source_key, maintenance_ticket_id
+from domain.errors import AlreadyExists, Conflict
+from domain.services.tickets import SYSTEM_ACTOR, allocate_number, distributor_id
+
+
+@dataclass
+class MaintenanceRunSummary:
+    run_date: date
+    created: int = 0
+    existing: int = 0  # the ticket was there already (a resumed run)
+    conflicts: int = 0  # the schedule changed meanwhile; the next run reads it again
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["run_date"] = self.run_date.isoformat()
+        return data
+
+
+def maintenance_ticket(schedule: MaintenanceSchedule, due: date, *, number: str, distributor: str, now: datetime) -> tk.Ticket:
+    return tk.open_ticket(
+        ticket_id=maintenance_ticket_id(schedule.id, due),
+        number=number,
+        distributor_id=distributor,
+        customer_id=schedule.customer_id,
+        channel=tk.TicketChannel.MAINTENANCE,
+        subject=f"{schedule.subject} (due {due.isoformat()})",
+        description=schedule.description or (
+            f"Scheduled maintenance of contract {schedule.contract_id}"
+            + (f", managed service {schedule.managed_service_code}" if schedule.managed_service_code else "")
+            + f", due {due.isoformat()}."
+        ),
+        reporter=tk.Reporter(name="Maintenance schedule"),
+        received_at=now,
+        actor=SYSTEM_ACTOR,
+        now=now,
+        source_key=maintenance_source_key(schedule.id, due),
+    )
+
+
+def create_due_maintenance_tickets(uow_factory, *, run_date: date, now: datetime, page_limit: int = 50) -> MaintenanceRunSummary:
+    summary = MaintenanceRunSummary(run_date)
+    distributor = distributor_id(uow_factory())
+    cursor: str | None = None
+    while True:
+        page = uow_factory().maintenance_schedules.list_due(run_date, limit=page_limit, cursor=cursor)
+        for schedule in page.items:
+            # A missed run is caught up: one ticket per due date whose creation date has come.
+            while schedule.is_due(run_date):
+                due = schedule.next_due
+                assert due is not None
+                uow = uow_factory()
+                with uow:
+                    ticket_id = maintenance_ticket_id(schedule.id, due)
+                    exists = uow.tickets.get(ticket_id) is not None
+                    advanced = schedule.advanced()
+                    uow.maintenance_schedules.save(advanced)
+                    if not exists:
+                        uow.tickets.add(maintenance_ticket(schedule, due, number=allocate_number(uow, distributor), distributor=distributor, now=now))
+                    try:
+                        uow.commit()
+                    except (Conflict, AlreadyExists):
+                        summary.conflicts += 1
+                        break
+                if exists:
+                    summary.existing += 1
+                else:
+                    summary.created += 1
+                schedule = replace(advanced, version=advanced.version + 1)
+        if page.next_cursor is None:
+            return summary
+        cursor = page.next_cursor

@@ -1,0 +1,425 @@
+"""Use cases of the service desk, shared by the API, the inbound e-mail Lambda and the jobs.
+
+Ticket numbers are allocated from an atomic counter *before* the transaction that writes the
+ticket (a crash in between leaves a gap, as ``domain.tickets`` allows); input is validated
+first so that refused input spends no number. Notifications go out after the commit: a mail
+that fails is logged and never undoes the ticket.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Callable, Iterable
+
+from domain import tickets as tk
+from domain.calendar import berlin_date
+from domain.contracts import ContractKind, QuotaLedger, active_contract, bill_service_report
+from domain.errors import NotFound, ValidationFailed
+from domain.ids import new_id
+from domain.organisations import Organisation, OrganisationKind
+from domain.policy import Principal, require
+from domain.ports import DocumentStore, EmailAttachment, EmailMessage, Mailer, Page, PresignedUpload, UnitOfWork
+from domain.services.idempotency import run_idempotent
+from domain.services.organisations import page_size
+
+log = logging.getLogger("partnerhub.tickets")
+
+SYSTEM_ACTOR = "system"
+# A placeholder that passes number validation, so input is checked before a real number is spent.
+_PROBE_NUMBER = "T-000001"
+
+RenderReport = Callable[[tk.ServiceReport, Organisation, dict[str, str]], bytes]
+
+
+@dataclass(frozen=True)
+class NewTicket:
+    customer_id: str
+    subject: str
+    description: str
+
+
+@dataclass(frozen=True)
+class NewHotlineTicket:
+    customer_id: str
+    subject: str
+    description: str
+    caller_name: str
+    caller_email: str | None = None
+    caller_user_id: str | None = None
+
+
+@dataclass(frozen=True)
+class NewTimeEntry:
+    work_date: date
+    minutes: int
+    billable: bool
+    description: str
+    reason: str | None = None
+    technician_id: str | None = None  # defaults to the signed-in technician
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def distributor_id(uow: UnitOfWork) -> str:
+    """The platform operator, whose service desk numbers the tickets."""
+    page = uow.organisations.list_by_kind(OrganisationKind.DISTRIBUTOR, limit=1, cursor=None)
+    if not page.items:
+        raise NotFound("There is no distributor to run the service desk.")
+    return page.items[0].id
+
+
+def send_notifications(mailer: Mailer, notifications: Iterable[tk.TicketNotification]) -> int:
+    sent = 0
+    for notification in notifications:
+        try:
+            mailer.send(EmailMessage(notification.to, notification.subject, notification.body))
+            sent += 1
+        except Exception:  # noqa: BLE001 - a lost notice must not undo the ticket
+            log.exception("could not send %s for ticket %s", notification.kind.value, notification.ticket_id)
+    return sent
+
+
+def _customer(uow: UnitOfWork, customer_id: str, field: str = "customerId") -> Organisation:
+    customer = uow.organisations.get(customer_id)
+    if customer is None or customer.kind is not OrganisationKind.CUSTOMER:
+        raise NotFound(f"No customer with id '{customer_id}'.", field=field)
+    return customer
+
+
+def _visible_customer(uow: UnitOfWork, principal: Principal, customer_id: str) -> Organisation:
+    customer = uow.organisations.get(customer_id)
+    if customer is None or customer.kind is not OrganisationKind.CUSTOMER or not tk.can_view_tickets_of(principal, customer):
+        raise NotFound(f"No customer with id '{customer_id}'.", field="customerId")
+    return customer
+
+
+def get_visible_ticket(uow: UnitOfWork, principal: Principal, ticket_id: str) -> tk.Ticket | None:
+    ticket = uow.tickets.get(ticket_id)
+    if ticket is None:
+        return None
+    customer = uow.organisations.get(ticket.customer_id)
+    if customer is None or not tk.can_view_ticket(principal, ticket, customer):
+        return None
+    return ticket
+
+
+def _require_ticket(uow: UnitOfWork, principal: Principal, ticket_id: str) -> tuple[tk.Ticket, Organisation]:
+    ticket = uow.tickets.get(ticket_id)
+    customer = uow.organisations.get(ticket.customer_id) if ticket else None
+    if ticket is None or customer is None or not tk.can_view_ticket(principal, ticket, customer):
+        raise NotFound(f"No ticket with id '{ticket_id}'.", field="ticketId")
+    return ticket, customer
+
+
+def allocate_number(uow: UnitOfWork, distributor: str) -> str:
+    return tk.format_ticket_number(uow.ticket_numbers.next(distributor))
+
+
+# --- opening tickets ----------------------------------------------------------------------
+
+
+def _open(
+    uow: UnitOfWork, principal: Principal, *, operation: str, payload: object, idempotency_key: str | None, now: datetime,
+    build: Callable[[str, str, str], tk.Ticket], customer: Organisation, mailer: Mailer,
+) -> tk.Ticket:
+    build(new_id("tkt"), _PROBE_NUMBER, "dst_probe")  # validate before a number is spent
+    created: list[tk.Ticket] = []
+
+    def perform(uow: UnitOfWork) -> tuple[str, tk.Ticket]:
+        distributor = distributor_id(uow)
+        ticket = build(new_id("tkt"), allocate_number(uow, distributor), distributor)
+        uow.tickets.add(ticket)
+        created.append(ticket)
+        return ticket.id, ticket
+
+    ticket = run_idempotent(
+        uow, principal=principal, operation=operation, key=idempotency_key, payload=payload, now=now,
+        perform=perform, load=lambda uow, id: uow.tickets.get(id),
+    )
+    if created and created[-1].id == ticket.id:
+        send_notifications(mailer, tk.new_ticket_notifications(ticket, customer.onboarding))
+    return ticket
+
+
+def open_portal_ticket(
+    uow: UnitOfWork, principal: Principal, command: NewTicket, *, now: datetime, mailer: Mailer, idempotency_key: str | None = None
+) -> tk.Ticket:
+    """A customer user reports a problem in the portal."""
+    customer = _visible_customer(uow, principal, command.customer_id)
+    require(tk.can_open_ticket(principal, customer), "open tickets for this customer")
+    if not principal.is_customer:
+        raise ValidationFailed(
+            "Portal tickets are opened by the customer's users.", field="customerId",
+            hint="Service staff record a call with ticketHotlineCreate.",
+        )
+    user = uow.users.get(principal.user_id)
+    reporter = tk.Reporter(user_id=principal.user_id, email=user.email if user else None, name=user.name if user else None)
+
+    def build(ticket_id: str, number: str, distributor: str) -> tk.Ticket:
+        return tk.open_ticket(
+            ticket_id=ticket_id, number=number, distributor_id=distributor, customer_id=customer.id,
+            channel=tk.TicketChannel.PORTAL, subject=command.subject, description=command.description,
+            reporter=reporter, received_at=now, actor=principal.user_id, now=now,
+        )
+
+    return _open(uow, principal, operation="ticketCreate", payload=command, idempotency_key=idempotency_key, now=now,
+                 build=build, customer=customer, mailer=mailer)
+
+
+def open_hotline_ticket(
+    uow: UnitOfWork, principal: Principal, command: NewHotlineTicket, *, now: datetime, mailer: Mailer,
+    idempotency_key: str | None = None,
+) -> tk.Ticket:
+    """Service staff record a call on the customer's behalf."""
+    require(tk.can_work_on_tickets(principal), "record hotline tickets")
+    customer = _customer(uow, command.customer_id)
+    if command.caller_user_id:
+        caller = uow.users.get(command.caller_user_id)
+        if caller is None or caller.organisation_id != customer.id:
+            raise NotFound(f"No user '{command.caller_user_id}' at this customer.", field="callerUserId")
+    reporter = tk.Reporter(user_id=command.caller_user_id, email=(command.caller_email or "").strip() or None,
+                           name=(command.caller_name or "").strip() or None)
+
+    def build(ticket_id: str, number: str, distributor: str) -> tk.Ticket:
+        return tk.open_ticket(
+            ticket_id=ticket_id, number=number, distributor_id=distributor, customer_id=customer.id,
+            channel=tk.TicketChannel.HOTLINE, subject=command.subject, description=command.description,
+            reporter=reporter, received_at=now, actor=principal.user_id, now=now,
+        )
+
+    return _open(uow, principal, operation="ticketHotlineCreate", payload=command, idempotency_key=idempotency_key,
+                 now=now, build=build, customer=customer, mailer=mailer)
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def list_tickets(
+    uow: UnitOfWork, principal: Principal, *, customer_id: str | None, status: tk.TicketStatus | None,
+    first: int | None, after: str | None,
+) -> Page[tk.Ticket]:
+    """A customer's tickets, newest first; service staff may list a whole status queue instead."""
+    limit = page_size(first)
+    if customer_id is None and principal.is_customer:
+        customer_id = principal.organisation_id
+    if customer_id is None:
+        if principal.is_distributor:
+            if status is None:
+                raise ValidationFailed("Name a customer or a status.", field="status", hint="E.g. status: NEW for the queue.")
+            return uow.tickets.list_by_status(status, limit=limit, cursor=after)
+        return Page([], None)
+    customer = uow.organisations.get(customer_id)
+    if customer is None or customer.kind is not OrganisationKind.CUSTOMER or not tk.can_view_tickets_of(principal, customer):
+        return Page([], None)
+    return uow.tickets.list_for_customer(customer_id, status=status, limit=limit, cursor=after)
+
+
+def all_tickets_of(uow: UnitOfWork, customer_id: str, *, page_limit: int = 100) -> list[tk.Ticket]:
+    found: list[tk.Ticket] = []
+    cursor = None
+    while True:
+        page = uow.tickets.list_for_customer(customer_id, status=None, limit=page_limit, cursor=cursor)
+        found.extend(page.items)
+        if page.next_cursor is None:
+            return found
+        cursor = page.next_cursor
+
+
+# --- working on a ticket ------------------------------------------------------------------
+
+
+def _change(uow: UnitOfWork, principal: Principal, ticket_id: str, apply: Callable[[tk.Ticket, Organisation], object]):
+    with uow:
+        ticket, customer = _require_ticket(uow, principal, ticket_id)
+        result = apply(ticket, customer)
+        uow.tickets.update(ticket)
+        uow.commit()
+    return ticket, customer, result
+
+
+def add_comment(
+    uow: UnitOfWork, principal: Principal, ticket_id: str, *, body: str, internal: bool, now: datetime, mailer: Mailer
+) -> tk.Ticket:
+    def apply(ticket: tk.Ticket, customer: Organisation) -> tk.CommentOutcome:
+        require(tk.can_comment_on_ticket(principal, ticket), "comment on this ticket")
+        return ticket.add_comment(author=principal.user_id, body=body, now=now, by_staff=principal.is_distributor, internal=internal)
+
+    ticket, customer, outcome = _change(uow, principal, ticket_id, apply)
+    if outcome.status_event is not None:
+        notice = tk.status_change_notification(ticket, outcome.status_event, customer.onboarding)
+        send_notifications(mailer, [notice] if notice else [])
+    return ticket
+
+
+def change_status(
+    uow: UnitOfWork, principal: Principal, ticket_id: str, *, status: tk.TicketStatus, note: str | None, now: datetime, mailer: Mailer
+) -> tk.Ticket:
+    def apply(ticket: tk.Ticket, customer: Organisation) -> tk.TicketEvent:
+        require(tk.can_work_on_tickets(principal), "change the status of tickets")
+        return ticket.change_status(status, actor=principal.user_id, now=now, note=(note or "").strip() or None)
+
+    ticket, customer, event = _change(uow, principal, ticket_id, apply)
+    notice = tk.status_change_notification(ticket, event, customer.onboarding)
+    send_notifications(mailer, [notice] if notice else [])
+    return ticket
+
+
+def assign(uow: UnitOfWork, principal: Principal, ticket_id: str, *, technician_id: str | None, now: datetime) -> tk.Ticket:
+    require(tk.can_work_on_tickets(principal), "assign tickets")
+    if technician_id is not None:
+        technician = uow.users.get(technician_id)
+        if technician is None or technician.organisation_kind is not OrganisationKind.DISTRIBUTOR or not technician.active:
+            raise NotFound(f"No technician with id '{technician_id}'.", field="assigneeId",
+                           hint="Tickets are assigned to the distributor's service staff.")
+    ticket, _, _ = _change(uow, principal, ticket_id, lambda t, c: t.assign(technician_id, actor=principal.user_id, now=now))
+    return ticket
+
+
+def record_time(uow: UnitOfWork, principal: Principal, ticket_id: str, entry: NewTimeEntry, *, now: datetime) -> tuple[tk.Ticket, tk.TimeEntry]:
+    require(tk.can_work_on_tickets(principal), "record time")
+    technician_id = entry.technician_id or principal.user_id
+    if technician_id != principal.user_id:
+        technician = uow.users.get(technician_id)
+        if technician is None or technician.organisation_kind is not OrganisationKind.DISTRIBUTOR:
+            raise NotFound(f"No technician with id '{technician_id}'.", field="technicianId")
+
+    def apply(ticket: tk.Ticket, customer: Organisation) -> tk.TimeEntry:
+        return ticket.record_time(
+            technician_id=technician_id, work_date=entry.work_date, minutes=entry.minutes, billable=entry.billable,
+            description=entry.description, reason=entry.reason, now=now,
+        )
+
+    ticket, _, recorded = _change(uow, principal, ticket_id, apply)
+    return ticket, recorded
+
+
+# --- attachments --------------------------------------------------------------------------
+
+
+def start_attachment_upload(
+    uow: UnitOfWork, documents: DocumentStore, principal: Principal, ticket_id: str, *, filename: str, content_type: str, size_bytes: int
+) -> PresignedUpload:
+    """A presigned POST form for one file; S3 itself refuses another key, type or a larger file."""
+    ticket, _ = _require_ticket(uow, principal, ticket_id)
+    require(tk.can_add_attachment(principal, ticket), "add attachments to this ticket")
+    ticket._require_open("adding attachments")
+    name, canonical = tk.check_attachment(filename, content_type, size_bytes)
+    key = tk.attachment_key(ticket.id, new_id("att"), name)
+    return documents.upload_form(key, content_type=canonical, max_bytes=size_bytes)
+
+
+def add_uploaded_attachment(
+    uow: UnitOfWork, documents: DocumentStore, principal: Principal, ticket_id: str, *, key: str, filename: str,
+    content_type: str, size_bytes: int, now: datetime,
+) -> tk.Ticket:
+    """Register a file uploaded through ``start_attachment_upload``; registering it twice changes nothing."""
+    parts = (key or "").split("/")
+    if len(parts) != 4 or parts[0] != "tickets" or parts[1] != ticket_id or not parts[2].startswith("att_"):
+        raise ValidationFailed("The upload key does not belong to this ticket.", field="key",
+                               hint="Pass the key returned by ticketAttachmentUploadStart.")
+    attachment_id = parts[2]
+    with uow:
+        ticket, _ = _require_ticket(uow, principal, ticket_id)
+        require(tk.can_add_attachment(principal, ticket), "add attachments to this ticket")
+        if any(a.id == attachment_id for a in ticket.attachments):
+            return ticket
+        attachment = ticket.add_attachment(
+            filename=filename, content_type=content_type, size_bytes=size_bytes, uploaded_by=principal.user_id, now=now,
+            id_factory=lambda prefix: attachment_id,
+        )
+        if attachment.key != key:
+            raise ValidationFailed("The file name differs from the one the upload was started with.", field="filename")
+        if not documents.exists(key):
+            raise ValidationFailed("The file has not been uploaded yet.", field="key",
+                                   hint="POST the file with the form fields first, then register it.")
+        uow.tickets.update(ticket)
+        uow.commit()
+    return ticket
+
+
+# --- service reports ----------------------------------------------------------------------
+
+
+def service_report_key(report: tk.ServiceReport) -> str:
+    return f"service-reports/{report.customer_id}/{report.id}.pdf"
+
+
+def create_service_report(
+    uow: UnitOfWork, principal: Principal, *, now: datetime, documents: DocumentStore, mailer: Mailer, render: RenderReport,
+    ticket_id: str | None = None, customer_id: str | None = None, first_day: date | None = None, last_day: date | None = None,
+) -> tk.ServiceReport:
+    """List every unreported time entry of a ticket or a period, store the PDF, e-mail it, hand billing its items.
+
+    Billable minutes are debited from an active prepaid quota first; what the quota does not
+    cover becomes a ``ServiceItem`` referenced by the report id (the invoice shows id and amount).
+    """
+    require(tk.can_work_on_tickets(principal), "create service reports")
+    with uow:
+        if ticket_id is not None:
+            ticket, customer = _require_ticket(uow, principal, ticket_id)
+            tickets = [ticket]
+            report = tk.service_report_for_ticket(ticket, now=now)
+        else:
+            if customer_id is None or first_day is None or last_day is None:
+                raise ValidationFailed("Name a ticket, or a customer with the first and last day.", field="ticketId")
+            customer = _customer(uow, customer_id)
+            tickets = [t for t in all_tickets_of(uow, customer_id) if t.unreported_entries]
+            report = tk.service_report_for_period(customer_id, tickets, first_day=first_day, last_day=last_day, now=now)
+        contracts = uow.contracts.list_for_customer(customer.id)
+        quota = active_contract(contracts, berlin_date(now), ContractKind.PREPAID_QUOTA)
+        ledger = QuotaLedger(quota, uow.quota_ledger.entries(quota.id)) if quota else None
+        billing = bill_service_report(report, contracts, ledger, now=now)
+        technicians = {u.id: u.name for u in uow.users.get_many({line.technician_id for line in report.lines}).values()}
+        pdf = render(report, customer, technicians)
+        key = service_report_key(report)
+        documents.put(key, pdf, "application/pdf")  # before the commit: a committed report always has its PDF
+        uow.service_reports.add(report, pdf_key=key)
+        listed = {line.ticket_id for line in report.lines}
+        for ticket in tickets:
+            if ticket.id in listed:
+                ticket.mark_reported(report, now=now)
+                uow.tickets.update(ticket)
+        for entry in billing.ledger_entries:
+            uow.quota_ledger.add(entry)
+        for item in billing.items:
+            uow.service_items.add(item, bill_date=berlin_date(now))
+        uow.commit()
+    recipient = tk.service_report_recipient(customer)
+    try:
+        mailer.send(
+            EmailMessage(
+                to=(recipient,),
+                subject=f"Service report {report.id} ({report.first_day.isoformat()} to {report.last_day.isoformat()})",
+                body=(
+                    f"Attached is the service report {report.id} for {customer.name}: "
+                    f"{tk.hours_of(report.billable_minutes)} h billable, {tk.hours_of(report.non_billable_minutes)} h not billable.\n"
+                    "Invoices refer to this report by its id."
+                ),
+                attachments=(EmailAttachment(f"{report.id}.pdf", "application/pdf", pdf),),
+            )
+        )
+    except Exception:  # noqa: BLE001 - the report exists; it can be sent again
+        log.exception("could not e-mail service report %s", report.id)
+    return report
+
+
+def get_visible_service_report(uow: UnitOfWork, principal: Principal, report_id: str) -> tk.ServiceReport | None:
+    report = uow.service_reports.get(report_id)
+    if report is None:
+        return None
+    customer = uow.organisations.get(report.customer_id)
+    if customer is None or not tk.can_view_service_reports(principal, customer):
+        return None
+    return report
+
+
+def list_service_reports(uow: UnitOfWork, principal: Principal, customer_id: str, *, first: int | None, after: str | None) -> Page[tk.ServiceReport]:
+    limit = page_size(first)
+    customer = uow.organisations.get(customer_id)
+    if customer is None or customer.kind is not OrganisationKind.CUSTOMER or not tk.can_view_service_reports(principal, customer):
+        return Page([], None)
+    return uow.service_reports.list_for_customer(customer_id, limit=limit, cursor=after)
+

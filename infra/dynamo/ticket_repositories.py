@@ -1,0 +1,303 @@
+"""Repositories of the service desk: tickets, numbers, inbound e-mails, service reports and items,
+contracts, the quota ledger, maintenance schedules and assets."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, timezone
+from typing import TYPE_CHECKING, Iterable
+
+from domain.assets import Asset
+from domain.billing import ServiceItem
+from domain.contracts import Contract, ContractKind, LedgerEntry, MaintenanceSchedule
+from domain.errors import AlreadyExists, Conflict
+from domain.ports import InboundEmailRecord, Page
+from domain.tickets import ServiceReport, Ticket, TicketStatus
+from infra.codec import decode, encode
+from infra.dynamo.models import (
+    AssetModel,
+    ContractModel,
+    CounterModel,
+    InboundEmailModel,
+    MaintenanceScheduleModel,
+    QuotaLedgerModel,
+    ServiceItemModel,
+    ServiceReportModel,
+    TicketModel,
+)
+from infra.dynamo.pagination import decode_cursor
+from infra.dynamo.repositories import batch_get, entity_data, from_item, query_page, versioned
+
+if TYPE_CHECKING:
+    from infra.dynamo.unit_of_work import DynamoUnitOfWork
+
+MAINTENANCE_SHARD = "due"
+
+
+def _created_key(instant, entity_id: str) -> str:
+    return f"{instant.astimezone(timezone.utc):%Y-%m-%dT%H:%M:%S.%fZ}#{entity_id}"
+
+
+def _number_key(distributor_id: str, number: str) -> str:
+    return f"{distributor_id}#{number}"
+
+
+class TicketRepository:
+    def __init__(self, uow: "DynamoUnitOfWork") -> None:
+        self._uow = uow
+
+    def get(self, ticket_id: str) -> Ticket | None:
+        try:
+            return from_item(Ticket, TicketModel.get(ticket_id, consistent_read=True))
+        except TicketModel.DoesNotExist:
+            return None
+
+    def get_many(self, ticket_ids: Iterable[str]) -> dict[str, Ticket]:
+        return batch_get(TicketModel, Ticket, ticket_ids)
+
+    def get_by_number(self, distributor_id: str, number: str) -> Ticket | None:
+        found = list(TicketModel.number_index.query(_number_key(distributor_id, number), limit=1))
+        # The index is eventually consistent: read the item itself for the current version.
+        return self.get(found[0].id) if found else None
+
+    def list_for_customer(self, customer_id: str, *, status: TicketStatus | None, limit: int, cursor: str | None) -> Page[Ticket]:
+        result = TicketModel.customer_index.query(
+            customer_id,
+            filter_condition=(TicketModel.status == status.value) if status else None,
+            scan_index_forward=False,
+            limit=limit,
+            page_size=limit,
+            last_evaluated_key=decode_cursor(cursor, partition=("customer_id", customer_id)),
+        )
+        items, next_cursor = query_page(result, Ticket)
+        return Page(items, next_cursor)
+
+    def list_by_status(self, status: TicketStatus, *, limit: int, cursor: str | None) -> Page[Ticket]:
+        """The queue of one status, oldest first (first come, first served)."""
+        result = TicketModel.status_index.query(
+            status.value, limit=limit, page_size=limit,
+            last_evaluated_key=decode_cursor(cursor, partition=("status", status.value)),
+        )
+        items, next_cursor = query_page(result, Ticket)
+        return Page(items, next_cursor)
+
+    def _item(self, ticket: Ticket) -> TicketModel:
+        return TicketModel(
+            ticket.id,
+            customer_id=ticket.customer_id,
+            status=ticket.status.value,
+            created_key=_created_key(ticket.received_at, ticket.id),
+            number_key=_number_key(ticket.distributor_id, ticket.number),
+            data=entity_data(ticket),
+            **versioned(ticket),
+        )
+
+    def add(self, ticket: Ticket) -> None:
+        self._uow.register_save(
+            self._item(dataclasses.replace(ticket, version=0)),
+            condition=TicketModel.id.does_not_exist(),
+            on_condition_failed=AlreadyExists(f"Ticket {ticket.id} exists already.", field="ticketId"),
+        )
+
+    def update(self, ticket: Ticket) -> None:
+        self._uow.register_save(self._item(ticket))
+
+
+class TicketNumbers:
+    def __init__(self, uow: "DynamoUnitOfWork") -> None:
+        self._uow = uow
+
+    def next(self, distributor_id: str) -> int:
+        counter = CounterModel(f"ticket-number#{distributor_id}")
+        counter.update(actions=[CounterModel.value.add(1)])
+        return int(counter.value)
+
+
+class InboundEmailRepository:
+    def __init__(self, uow: "DynamoUnitOfWork") -> None:
+        self._uow = uow
+
+    def get(self, key: str) -> InboundEmailRecord | None:
+        try:
+            item = InboundEmailModel.get(key, consistent_read=True)
+        except InboundEmailModel.DoesNotExist:
+            return None
+        return decode(InboundEmailRecord, item.data)
+
+    def add(self, record: InboundEmailRecord) -> None:
+        self._uow.register_save(
+            InboundEmailModel(record.key, data=encode(record)),
+            condition=InboundEmailModel.key.does_not_exist(),
+            on_condition_failed=AlreadyExists(f"The e-mail {record.key} was processed already."),
+        )
+
+
+class ServiceReportRepository:
+    def __init__(self, uow: "DynamoUnitOfWork") -> None:
+        self._uow = uow
+
+    def get(self, report_id: str) -> ServiceReport | None:
+        try:
+            return decode(ServiceReport, ServiceReportModel.get(report_id).data)
+        except ServiceReportModel.DoesNotExist:
+            return None
+
+    def pdf_key(self, report_id: str) -> str | None:
+        try:
+            return ServiceReportModel.get(report_id).pdf_key
+        except ServiceReportModel.DoesNotExist:
+            return None
+
+    def list_for_customer(self, customer_id: str, *, limit: int, cursor: str | None) -> Page[ServiceReport]:
+        result = ServiceReportModel.customer_index.query(
+            customer_id, scan_index_forward=False, limit=limit, page_size=limit,
+            last_evaluated_key=decode_cursor(cursor, partition=("customer_id", customer_id)),
+        )
+        items, next_cursor = query_page(result)
+        return Page([decode(ServiceReport, item.data) for item in items], next_cursor)
+
+    def add(self, report: ServiceReport, *, pdf_key: str) -> None:
+        self._uow.register_save(
+            ServiceReportModel(
+                report.id, customer_id=report.customer_id, created_key=_created_key(report.created_at, report.id),
+                pdf_key=pdf_key, data=encode(report),
+            ),
+            condition=ServiceReportModel.id.does_not_exist(),
+            on_condition_failed=AlreadyExists(f"Service report {report.id} exists already."),
+        )
+
+
+class ServiceItemRepository:
+    def __init__(self, uow: "DynamoUnitOfWork") -> None:
+        self._uow = uow
+
+    def add(self, item: ServiceItem, *, bill_date: date) -> None:
+        """Handed to billing once: the reference is the id, so a second hand-off fails the transaction."""
+        self._uow.register_save(
+            ServiceItemModel(item.reference, customer_id=item.customer_id, bill_date=bill_date.isoformat(), data=encode(item)),
+            condition=ServiceItemModel.id.does_not_exist(),
+            on_condition_failed=Conflict(f"Service item {item.reference} was handed to billing already."),
+        )
+
+    def list_unbilled(self, bill_date: date, *, limit: int, cursor: str | None) -> Page[ServiceItem]:
+        day = bill_date.isoformat()
+        result = ServiceItemModel.unbilled_index.query(
+            day, limit=limit, page_size=limit, last_evaluated_key=decode_cursor(cursor, partition=("bill_date", day))
+        )
+        items, next_cursor = query_page(result)
+        return Page([decode(ServiceItem, item.data) for item in items], next_cursor)
+
+
+class ContractRepository:
+    def __init__(self, uow: "DynamoUnitOfWork") -> None:
+        self._uow = uow
+
+    def get(self, contract_id: str) -> Contract | None:
+        try:
+            return from_item(Contract, ContractModel.get(contract_id))
+        except ContractModel.DoesNotExist:
+            return None
+
+    def list_for_customer(self, customer_id: str) -> list[Contract]:
+        # A customer has a handful of contracts: one query, every page.
+        return [from_item(Contract, item) for item in ContractModel.customer_index.query(customer_id)]
+
+    def list_by_kind(self, kind: ContractKind, *, limit: int, cursor: str | None) -> Page[Contract]:
+        result = ContractModel.kind_index.query(
+            kind.value, limit=limit, page_size=limit, last_evaluated_key=decode_cursor(cursor, partition=("kind", kind.value))
+        )
+        items, next_cursor = query_page(result, Contract)
+        return Page(items, next_cursor)
+
+    def save(self, contract: Contract) -> None:
+        self._uow.register_save(
+            ContractModel(contract.id, customer_id=contract.customer_id, kind=contract.kind.value, data=entity_data(contract), **versioned(contract))
+        )
+
+
+class QuotaLedgerRepository:
+    def __init__(self, uow: "DynamoUnitOfWork") -> None:
+        self._uow = uow
+
+    def entries(self, contract_id: str) -> list[LedgerEntry]:
+        return [decode(LedgerEntry, item.data) for item in QuotaLedgerModel.query(contract_id, consistent_read=True)]
+
+    def add(self, entry: LedgerEntry) -> None:
+        self._uow.register_save(
+            QuotaLedgerModel(entry.contract_id, entry.key, data=encode(entry)),
+            condition=QuotaLedgerModel.key.does_not_exist(),
+            on_condition_failed=Conflict(f"Ledger entry {entry.key} is booked already."),
+        )
+
+
+class MaintenanceScheduleRepository:
+    def __init__(self, uow: "DynamoUnitOfWork") -> None:
+        self._uow = uow
+
+    def get(self, schedule_id: str) -> MaintenanceSchedule | None:
+        try:
+            return from_item(MaintenanceSchedule, MaintenanceScheduleModel.get(schedule_id, consistent_read=True))
+        except MaintenanceScheduleModel.DoesNotExist:
+            return None
+
+    def list_due(self, run_date: date, *, limit: int, cursor: str | None) -> Page[MaintenanceSchedule]:
+        """Schedules whose next ticket is to be created on or before ``run_date``: only due items are read."""
+        result = MaintenanceScheduleModel.due_index.query(
+            MAINTENANCE_SHARD,
+            MaintenanceScheduleModel.due_key <= f"{run_date.isoformat()}#~",
+            limit=limit,
+            page_size=limit,
+            last_evaluated_key=decode_cursor(cursor, partition=("due_shard", MAINTENANCE_SHARD)),
+        )
+        items, next_cursor = query_page(result, MaintenanceSchedule)
+        return Page(items, next_cursor)
+
+    def save(self, schedule: MaintenanceSchedule) -> None:
+        creation = schedule.next_creation_date
+        self._uow.register_save(
+            MaintenanceScheduleModel(
+                schedule.id,
+                due_shard=MAINTENANCE_SHARD if creation else None,
+                due_key=f"{creation.isoformat()}#{schedule.id}" if creation else None,
+                data=entity_data(schedule),
+                **versioned(schedule),
+            )
+        )
+
+
+class AssetRepository:
+    def __init__(self, uow: "DynamoUnitOfWork") -> None:
+        self._uow = uow
+
+    def get(self, asset_id: str) -> Asset | None:
+        try:
+            return from_item(Asset, AssetModel.get(asset_id))
+        except AssetModel.DoesNotExist:
+            return None
+
+    def list_for_customer(self, customer_id: str, *, limit: int, cursor: str | None) -> Page[Asset]:
+        result = AssetModel.customer_index.query(
+            customer_id, limit=limit, page_size=limit,
+            last_evaluated_key=decode_cursor(cursor, partition=("customer_id", customer_id)),
+        )
+        items, next_cursor = query_page(result, Asset)
+        return Page(items, next_cursor)
+
+    def list_expiring(self, customer_id: str, until: date, *, limit: int, cursor: str | None) -> Page[Asset]:
+        """Assets whose earliest warranty or licence end is on or before ``until`` (the caller drops past ends)."""
+        result = AssetModel.expiry_index.query(
+            customer_id, AssetModel.expiry_key <= f"{until.isoformat()}#~", limit=limit, page_size=limit,
+            last_evaluated_key=decode_cursor(cursor, partition=("customer_id", customer_id)),
+        )
+        items, next_cursor = query_page(result, Asset)
+        return Page(items, next_cursor)
+
+    def save(self, asset: Asset) -> None:
+        expiry = asset.earliest_expiry
+        self._uow.register_save(
+            AssetModel(
+                asset.id, customer_id=asset.customer_id,
+                expiry_key=f"{expiry.isoformat()}#{asset.id}" if expiry else None,
+                data=entity_data(asset), **versioned(asset),
+            )
+        )

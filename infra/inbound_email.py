@@ -1,0 +1,303 @@
+"""Inbound e-mail: SES stores each raw message in S3 under ``inbound/``; the S3 event runs this.
+
+Every message gets exactly one recorded outcome in ``inbound_emails`` (keyed by the S3 key),
+and the raw message is never deleted, so nothing is lost:
+
+* ``TICKET_CREATED``: a known customer user wrote; the ticket gets the next number of the
+  distributor and the received timestamp, attachments become ticket attachments (stored in
+  S3), and the sender gets a receipt with both (not for auto-replies, to avoid mail loops).
+* ``COMMENT_ADDED``: the subject carries the number of a ticket the sender may comment on; a
+  reply to a CLOSED ticket opens a new ticket that mentions the old one.
+* ``UNKNOWN_SENDER``: the address belongs to no active user who may open tickets. Nobody is
+  answered (replying to unknown senders would answer spam and forged senders); the service
+  desk reviews the recorded outcome and the raw message.
+* ``UNPARSABLE``: not a MIME message we can read (no sender); recorded with the reason.
+* ``DUPLICATE``: the same Message-ID arrived under another key (SES retried); the first wins.
+
+An S3 event delivered twice finds the record of the first delivery and does nothing. The
+ticket id is derived from the Message-ID (or the key), and the record, the ticket and its
+comment are written in one transaction, so a crash before the commit leaves nothing half
+done and a retry starts over. Attachments are put to S3 before the commit under keys derived
+the same way (overwriting is harmless). Receipts go out after the commit: at most once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from email import policy
+from email.message import EmailMessage as MimeMessage
+from email.parser import BytesParser
+from email.utils import getaddresses
+from enum import Enum
+from urllib.parse import unquote_plus
+
+from domain import tickets as tk
+from domain.errors import AlreadyExists, DomainError
+from domain.organisations import OrganisationKind, User
+from domain.policy import Principal
+from domain.ports import InboundEmailRecord
+from domain.services.tickets import allocate_number, distributor_id, send_notifications
+from infra.dynamo.models import UniqueClaimModel
+
+log = logging.getLogger("partnerhub.inbound_email")
+
+INBOUND_PREFIX = "inbound/"
+MAX_RAW_BYTES = 40 * 1024 * 1024  # SES accepts up to 40 MB per message
+
+
+class Outcome(str, Enum):
+    TICKET_CREATED = "TICKET_CREATED"
+    COMMENT_ADDED = "COMMENT_ADDED"
+    UNKNOWN_SENDER = "UNKNOWN_SENDER"
+    UNPARSABLE = "UNPARSABLE"
+    DUPLICATE = "DUPLICATE"
+
+
+class UnparsableEmail(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class ParsedAttachment:
+    filename: str | None
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class ParsedEmail:
+    sender: str
+    sender_name: str | None
+    subject: str
+    body: str
+    message_id: str | None = None
+    auto_submitted: bool = False
+    attachments: tuple[ParsedAttachment, ...] = field(default_factory=tuple)
+
+
+def _html_to_text(markup: str) -> str:
+    markup = re.sub(r"(?is)<(script|style).*?</\1>", "", markup)
+    markup = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</li>", "\n", markup)
+    return html.unescape(re.sub(r"<[^>]+>", "", markup))
+
+
+def parse_email(raw: bytes) -> ParsedEmail:
+    """Parse a raw MIME message with the standard library; encoded words and charsets are decoded."""
+    if not raw or not raw.strip():
+        raise UnparsableEmail("The message is empty.")
+    if len(raw) > MAX_RAW_BYTES:
+        raise UnparsableEmail("The message is larger than 40 MB.")
+    try:
+        message: MimeMessage = BytesParser(policy=policy.default).parsebytes(raw)
+        from_header = message.get("From")
+        addresses = [(name, address) for name, address in getaddresses([str(from_header)]) if "@" in address] if from_header else []
+        if not addresses:
+            raise UnparsableEmail("The message has no sender address (From).")
+        sender_name, sender = addresses[0]
+        subject = " ".join(str(message.get("Subject", "") or "").split())
+        body_part = message.get_body(preferencelist=("plain", "html"))
+        body = ""
+        if body_part is not None:
+            content = body_part.get_content()
+            body = _html_to_text(content) if body_part.get_content_subtype() == "html" else content
+        attachments = []
+        for part in message.walk():
+            if part is body_part or part.is_multipart():
+                continue
+            filename = part.get_filename()
+            if part.get_content_disposition() != "attachment" and not filename and part.get_content_maintype() == "text":
+                continue  # an alternative body (the HTML of a plain-text mail), not a file
+            payload = part.get_payload(decode=True) or b""
+            attachments.append(ParsedAttachment(filename, part.get_content_type(), payload))
+        auto = str(message.get("Auto-Submitted", "no")).strip().lower()
+        return ParsedEmail(
+            sender=sender.strip().lower(),
+            sender_name=sender_name.strip() or None,
+            subject=subject,
+            body=body.strip(),
+            message_id=(str(message.get("Message-ID", "")).strip() or None),
+            auto_submitted=auto not in ("", "no") or message.get("X-Autoreply") is not None,
+            attachments=tuple(attachments),
+        )
+    except UnparsableEmail:
+        raise
+    except Exception as exc:  # noqa: BLE001 - malformed headers raise all sorts of errors
+        raise UnparsableEmail(f"The message cannot be parsed: {type(exc).__name__}.") from None
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:20]
+
+
+def email_ticket_id(message_id: str | None, key: str) -> str:
+    return "tkt_" + _digest("email", message_id or key)
+
+
+def _known_user(uow, address: str) -> User | None:
+    try:
+        owner = UniqueClaimModel.get(f"user-email#{address.casefold()}").owner_id
+    except UniqueClaimModel.DoesNotExist:
+        return None
+    user = uow.users.get(owner)
+    return user if user is not None and user.active else None
+
+
+def s3_keys(event: dict) -> list[str]:
+    """The object keys of an S3 put event (URL-encoded there, '+' for blanks)."""
+    return [unquote_plus(record["s3"]["object"]["key"]) for record in event.get("Records", []) if "s3" in record]
+
+
+def event_time(event: dict, key: str) -> datetime | None:
+    for record in event.get("Records", []):
+        if unquote_plus(record.get("s3", {}).get("object", {}).get("key", "")) == key and record.get("eventTime"):
+            return datetime.fromisoformat(record["eventTime"].replace("Z", "+00:00"))
+    return None
+
+
+class InboundEmailProcessor:
+    def __init__(self, services) -> None:
+        self.services = services
+
+    def process(self, key: str, *, received_at: datetime, now: datetime) -> InboundEmailRecord:
+        uow = self.services.uow()
+        previous = uow.inbound_emails.get(key)
+        if previous is not None:
+            return previous  # the S3 event was delivered again
+        raw = self.services.documents.get(key)
+        try:
+            parsed = parse_email(raw)
+        except UnparsableEmail as exc:
+            return self._record(InboundEmailRecord(key, Outcome.UNPARSABLE.value, received_at, detail=str(exc)))
+        base = InboundEmailRecord(key, "", received_at, message_id=parsed.message_id, sender=parsed.sender, subject=parsed.subject[:200])
+        user = _known_user(uow, parsed.sender)
+        if user is None:
+            return self._record(_with(base, Outcome.UNKNOWN_SENDER, detail="No active user has this address."))
+        distributor = distributor_id(uow)
+        number = tk.ticket_number_in_subject(parsed.subject)
+        replied_to = uow.tickets.get_by_number(distributor, number) if number else None
+        principal = Principal.of(user)
+        if replied_to is not None and tk.can_comment_on_ticket(principal, replied_to):
+            if not replied_to.is_closed:
+                return self._comment(uow, base, replied_to, parsed, user, now)
+            parsed = _mention_closed(parsed, replied_to.number)
+        if user.organisation_kind is not OrganisationKind.CUSTOMER:
+            return self._record(_with(base, Outcome.UNKNOWN_SENDER, detail="Only customer users open tickets by e-mail."))
+        return self._new_ticket(uow, base, parsed, user, distributor, received_at, now)
+
+    # -- outcomes ---------------------------------------------------------------------------
+
+    def _record(self, record: InboundEmailRecord) -> InboundEmailRecord:
+        uow = self.services.uow()
+        with uow:
+            uow.inbound_emails.add(record)
+            try:
+                uow.commit()
+            except AlreadyExists:
+                return uow.inbound_emails.get(record.key) or record
+        log.info("inbound e-mail %s: %s", record.key, record.outcome)
+        return record
+
+    def _attach(self, ticket: tk.Ticket, parsed: ParsedEmail, key: str, uploader: str, now: datetime) -> list[str]:
+        """Take over the attachments; returns what was refused and why (the raw message keeps it)."""
+        refused = []
+        for index, part in enumerate(parsed.attachments):
+            try:
+                attachment = ticket.add_attachment(
+                    filename=part.filename or "", content_type=part.content_type, size_bytes=len(part.data),
+                    uploaded_by=uploader, now=now, id_factory=lambda prefix, i=index: f"{prefix}_{_digest(key, str(i))}",
+                )
+            except DomainError as error:
+                refused.append(f"'{part.filename or 'unnamed'}': {error.message} {error.hint or ''}".strip())
+                continue
+            self.services.documents.put(attachment.key, part.data, attachment.content_type)
+        if refused:
+            ticket.add_comment(
+                author="system", by_staff=True, internal=True, now=now, id_factory=lambda prefix: f"{prefix}_{_digest(key, 'refused')}",
+                body="Attachments not taken over (they remain in the raw message " + key + "):\n" + "\n".join(refused),
+            )
+        return refused
+
+    def _new_ticket(self, uow, base, parsed: ParsedEmail, user: User, distributor: str, received_at, now) -> InboundEmailRecord:
+        ticket_id = email_ticket_id(parsed.message_id, base.key)
+        if uow.tickets.get(ticket_id) is not None:
+            return self._record(_with(base, Outcome.DUPLICATE, ticket_id=ticket_id, detail="This Message-ID made a ticket already."))
+        customer = uow.organisations.get(user.organisation_id)
+        ticket = tk.open_ticket(
+            ticket_id=ticket_id, number=allocate_number(uow, distributor), distributor_id=distributor,
+            customer_id=user.organisation_id, channel=tk.TicketChannel.EMAIL, subject=parsed.subject,
+            description=parsed.body, reporter=tk.Reporter(user_id=user.id, email=parsed.sender, name=parsed.sender_name or user.name),
+            received_at=received_at, actor=parsed.sender, now=now, source_key=parsed.message_id or base.key,
+        )
+        refused = self._attach(ticket, parsed, base.key, parsed.sender, now)
+        record = _with(base, Outcome.TICKET_CREATED, ticket_id=ticket.id, detail=_refused_detail(refused))
+        with uow:
+            uow.inbound_emails.add(record)
+            uow.tickets.add(ticket)
+            try:
+                uow.commit()
+            except AlreadyExists:
+                return self._duplicate(base, ticket_id)
+        send_notifications(
+            self.services.mailer, tk.new_ticket_notifications(ticket, customer.onboarding if customer else None, send_receipt=not parsed.auto_submitted)
+        )
+        log.info("inbound e-mail %s: ticket %s", base.key, ticket.number)
+        return record
+
+    def _comment(self, uow, base, ticket: tk.Ticket, parsed: ParsedEmail, user: User, now) -> InboundEmailRecord:
+        by_staff = user.organisation_kind is OrganisationKind.DISTRIBUTOR
+        outcome = ticket.add_comment(
+            author=user.id, body=parsed.body or parsed.subject or "(empty reply)", now=now, by_staff=by_staff,
+            id_factory=lambda prefix: f"{prefix}_{_digest(base.key)}",
+        )
+        refused = self._attach(ticket, parsed, base.key, parsed.sender, now)
+        record = _with(base, Outcome.COMMENT_ADDED, ticket_id=ticket.id, detail=_refused_detail(refused))
+        with uow:
+            uow.inbound_emails.add(record)
+            uow.tickets.update(ticket)
+            try:
+                uow.commit()
+            except AlreadyExists:
+                return self._duplicate(base, ticket.id)
+        if outcome.status_event is not None:
+            customer = uow.organisations.get(ticket.customer_id)
+            notice = tk.status_change_notification(ticket, outcome.status_event, customer.onboarding if customer else None)
+            send_notifications(self.services.mailer, [notice] if notice else [])
+        return record
+
+    def _duplicate(self, base, ticket_id: str) -> InboundEmailRecord:
+        existing = self.services.uow().inbound_emails.get(base.key)
+        return existing or self._record(_with(base, Outcome.DUPLICATE, ticket_id=ticket_id))
+
+
+def _with(base: InboundEmailRecord, outcome: Outcome, **changes) -> InboundEmailRecord:
+    from dataclasses import replace
+
+    return replace(base, outcome=outcome.value, **changes)
+
+
+def _refused_detail(refused: list[str]) -> str | None:
+    return ("Refused attachments: " + "; ".join(refused))[:1000] if refused else None
+
+
+def _mention_closed(parsed: ParsedEmail, number: str) -> ParsedEmail:
+    from dataclasses import replace
+
+    note = f"(Reply to the closed ticket {number}.)"
+    return replace(parsed, body=f"{note}\n\n{parsed.body}".strip())
+
+
+def ingest_event(services, event: dict, *, now: datetime) -> list[InboundEmailRecord]:
+    processor = InboundEmailProcessor(services)
+    results = []
+    for key in s3_keys(event):
+        if not key.startswith(INBOUND_PREFIX):
+            log.warning("ignoring %s: not under %s", key, INBOUND_PREFIX)
+            continue
+        results.append(processor.process(key, received_at=event_time(event, key) or now, now=now))
+    return results
+

@@ -1,0 +1,508 @@
+"""Service desk: tickets, comments, attachments, time entries, service reports, contracts, assets, statistics.
+
+What a viewer may see is decided in ``domain.tickets`` (the visibility functions) when a
+ticket is mapped here: internal notes, their history and time entries reach service staff only.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import strawberry
+
+from domain import assets as a
+from domain import contracts as ct
+from domain import service_statistics as ss
+from domain import tickets as tk
+from domain.policy import Principal
+from schema.common import Error, Money, Node, PresignedUpload, enum_of
+from schema.organisations import Customer
+from schema.subscriptions import KeyValue
+
+TicketStatus = enum_of(tk.TicketStatus, "NEW → IN_PROGRESS / WAITING_FOR_CUSTOMER → RESOLVED → CLOSED (final).")
+TicketChannel = enum_of(tk.TicketChannel)
+TicketEventKind = enum_of(tk.TicketEventKind)
+ServiceReportScope = enum_of(tk.ServiceReportScope)
+ContractKind = enum_of(ct.ContractKind)
+BackupResponsibility = enum_of(ct.BackupResponsibility)
+LedgerEntryKind = enum_of(ct.LedgerEntryKind)
+AssetKind = enum_of(a.AssetKind)
+ExpiryKind = enum_of(a.ExpiryKind)
+
+
+def _pairs(mapping) -> list[KeyValue]:
+    return [KeyValue(key=k, value=v) for k, v in sorted(mapping.items())]
+
+
+@strawberry.type
+class TicketReporter:
+    user_id: strawberry.ID | None
+    email: str | None
+    name: str | None
+
+
+@strawberry.type
+class TicketComment:
+    id: strawberry.ID
+    author: str = strawberry.field(description="A user id, or the sender's address for replies by e-mail.")
+    body: str
+    at: datetime
+    internal: bool = strawberry.field(description="A technician's note; only service staff ever see these.")
+    by_staff: bool
+
+
+@strawberry.type
+class TicketAttachment:
+    id: strawberry.ID
+    filename: str
+    content_type: str
+    size_bytes: int
+    uploaded_by: str
+    uploaded_at: datetime
+    _key: strawberry.Private[str]
+
+    @strawberry.field(description="A short-lived link to download the file.")
+    def download_url(self, info: strawberry.Info) -> str:
+        return info.context.services.documents.download_url(self._key, filename=self.filename)
+
+
+@strawberry.type
+class TicketEvent:
+    kind: TicketEventKind
+    at: datetime
+    actor: str
+    details: list[KeyValue]
+
+
+@strawberry.type
+class TimeEntry:
+    id: strawberry.ID
+    technician_id: strawberry.ID
+    work_date: date
+    minutes: int
+    hours: Decimal
+    billable: bool
+    description: str
+    reason: str | None = strawberry.field(description="Why the time is not billable.")
+    service_report_id: strawberry.ID | None
+
+    @classmethod
+    def of(cls, e: tk.TimeEntry) -> "TimeEntry":
+        return cls(id=strawberry.ID(e.id), technician_id=strawberry.ID(e.technician_id), work_date=e.work_date, minutes=e.minutes,
+                   hours=e.hours, billable=e.billable, description=e.description, reason=e.reason, service_report_id=e.service_report_id)
+
+
+@strawberry.type
+class Ticket(Node):
+    id: strawberry.ID
+    number: str
+    customer_id: strawberry.ID
+    channel: TicketChannel
+    status: TicketStatus
+    allowed_next_statuses: list[TicketStatus]
+    subject: str
+    description: str
+    reporter: TicketReporter
+    assignee_id: strawberry.ID | None
+    received_at: datetime
+    comments: list[TicketComment] = strawberry.field(description="Internal notes only for service staff.")
+    attachments: list[TicketAttachment]
+    history: list[TicketEvent]
+    time_entries: list[TimeEntry] = strawberry.field(description="Service staff only; customers see time in service reports.")
+
+    @strawberry.field
+    async def customer(self, info: strawberry.Info) -> Customer | None:
+        from domain.organisations import OrganisationKind
+        from resolvers.organisations import visible_organisation
+
+        return await visible_organisation(info, str(self.customer_id), OrganisationKind.CUSTOMER)
+
+    @classmethod
+    def of(cls, t: tk.Ticket, principal: Principal) -> "Ticket":
+        staff = tk.can_see_internal_notes(principal)
+        return cls(
+            id=strawberry.ID(t.id), number=t.number, customer_id=strawberry.ID(t.customer_id), channel=t.channel, status=t.status,
+            allowed_next_statuses=list(t.allowed_next_statuses), subject=t.subject, description=t.description,
+            reporter=TicketReporter(user_id=t.reporter.user_id, email=t.reporter.email, name=t.reporter.name),
+            assignee_id=t.assignee_id, received_at=t.received_at,
+            comments=[TicketComment(id=strawberry.ID(c.id), author=c.author, body=c.body, at=c.at, internal=c.internal, by_staff=c.by_staff)
+                      for c in tk.visible_comments(t, principal)],
+            attachments=[TicketAttachment(id=strawberry.ID(x.id), filename=x.filename, content_type=x.content_type, size_bytes=x.size_bytes,
+                                          uploaded_by=x.uploaded_by, uploaded_at=x.uploaded_at, _key=x.key) for x in t.attachments],
+            history=[TicketEvent(kind=e.kind, at=e.at, actor=e.actor, details=_pairs(e.details)) for e in tk.visible_history(t, principal)],
+            time_entries=[TimeEntry.of(e) for e in t.time_entries] if staff else [],
+        )
+
+
+@strawberry.input
+class TicketCreateInput:
+    customer_id: strawberry.ID
+    subject: str
+    description: str
+
+
+@strawberry.input
+class TicketHotlineCreateInput:
+    customer_id: strawberry.ID
+    subject: str
+    description: str
+    caller_name: str
+    caller_email: str | None = None
+    caller_user_id: strawberry.ID | None = None
+
+
+@strawberry.input
+class TimeEntryInput:
+    work_date: date
+    minutes: int = strawberry.field(description="Whole minutes, 1 to 1440.")
+    billable: bool
+    description: str
+    reason: str | None = strawberry.field(default=None, description="Required when not billable; printed on the service report.")
+    technician_id: strawberry.ID | None = None
+
+
+@strawberry.type
+class TicketPayload:
+    ticket: Ticket | None = None
+    errors: list[Error] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class TimeEntryPayload:
+    ticket: Ticket | None = None
+    time_entry: TimeEntry | None = None
+    errors: list[Error] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class AttachmentUploadPayload:
+    upload: PresignedUpload | None = None
+    errors: list[Error] = strawberry.field(default_factory=list)
+
+
+# --- service reports ---------------------------------------------------------------------
+
+
+@strawberry.type
+class ServiceReportLine:
+    time_entry_id: strawberry.ID
+    ticket_id: strawberry.ID
+    ticket_number: str
+    work_date: date
+    technician_id: strawberry.ID
+    minutes: int
+    hours: Decimal
+    billable: bool
+    description: str
+    reason: str | None
+
+
+@strawberry.type
+class ServiceReport(Node):
+    id: strawberry.ID
+    customer_id: strawberry.ID
+    scope: ServiceReportScope
+    ticket_id: strawberry.ID | None
+    first_day: date
+    last_day: date
+    created_at: datetime
+    lines: list[ServiceReportLine]
+    billable_minutes: int
+    non_billable_minutes: int
+    billable_hours: Decimal
+    non_billable_hours: Decimal
+
+    @strawberry.field(description="A short-lived link to the PDF.")
+    def pdf_url(self, info: strawberry.Info) -> str:
+        key = f"service-reports/{self.customer_id}/{self.id}.pdf"
+        return info.context.services.documents.download_url(key, filename=f"{self.id}.pdf")
+
+    @classmethod
+    def of(cls, r: tk.ServiceReport) -> "ServiceReport":
+        return cls(
+            id=strawberry.ID(r.id), customer_id=strawberry.ID(r.customer_id), scope=r.scope, ticket_id=r.ticket_id, first_day=r.first_day,
+            last_day=r.last_day, created_at=r.created_at,
+            lines=[ServiceReportLine(time_entry_id=strawberry.ID(x.entry_id), ticket_id=strawberry.ID(x.ticket_id), ticket_number=x.ticket_number,
+                                     work_date=x.work_date, technician_id=strawberry.ID(x.technician_id), minutes=x.minutes, hours=x.hours,
+                                     billable=x.billable, description=x.description, reason=x.reason) for x in r.lines],
+            billable_minutes=r.billable_minutes, non_billable_minutes=r.non_billable_minutes,
+            billable_hours=r.billable_hours, non_billable_hours=r.non_billable_hours,
+        )
+
+
+@strawberry.type
+class ServiceReportPayload:
+    service_report: ServiceReport | None = None
+    errors: list[Error] = strawberry.field(default_factory=list)
+
+
+# --- contracts -------------------------------------------------------------------------------
+
+
+@strawberry.type
+class Rates:
+    hourly: Money
+    daily: Money | None
+    travel_flat: Money | None
+    travel_per_km: Money | None
+
+
+@strawberry.type
+class QuotaTerms:
+    monthly_minutes: int
+    monthly_price: Money
+    overdraft_allowed: bool
+    overdraft_hourly_rate: Money
+
+
+@strawberry.type
+class ManagedService:
+    code: str
+    name: str
+    unit: str
+    unit_price: Money
+
+
+@strawberry.type
+class QuotaLedgerEntry:
+    key: str
+    kind: LedgerEntryKind
+    month: str
+    minutes: int
+    at: datetime
+    description: str
+
+
+@strawberry.type(description="The prepaid quota now: balance (negative = overdrawn) and every debit and credit.")
+class QuotaStatus:
+    balance_minutes: int
+    entries: list[QuotaLedgerEntry]
+
+
+@strawberry.type
+class Contract(Node):
+    id: strawberry.ID
+    customer_id: strawberry.ID
+    kind: ContractKind
+    starts_on: date
+    ends_on: date | None
+    rates: Rates
+    reaction_time_critical_hours: int
+    reaction_time_normal_hours: int
+    quota: QuotaTerms | None
+    monthly_flat_rate: Money | None
+    managed_services: list[ManagedService]
+    backup_responsibility: BackupResponsibility
+    account_manager: str | None
+    _domain: strawberry.Private[ct.Contract]
+
+    @strawberry.field
+    async def quota_status(self, info: strawberry.Info) -> QuotaStatus | None:
+        from domain.services.contracts import visible_quota_ledger
+
+        ctx = info.context
+        ledger = await ctx.run(visible_quota_ledger, ctx.uow(), ctx.principal, self._domain)
+        if ledger is None:
+            return None
+        return QuotaStatus(
+            balance_minutes=ledger.balance_minutes,
+            entries=[QuotaLedgerEntry(key=e.key, kind=e.kind, month=e.month, minutes=e.minutes, at=e.at, description=e.description) for e in ledger.entries],
+        )
+
+    @classmethod
+    def of(cls, c: ct.Contract) -> "Contract":
+        def money(m):
+            return Money.of(m) if m is not None else None
+
+        return cls(
+            id=strawberry.ID(c.id), customer_id=strawberry.ID(c.customer_id), kind=c.kind, starts_on=c.starts_on, ends_on=c.ends_on,
+            rates=Rates(hourly=Money.of(c.rates.hourly), daily=money(c.rates.daily), travel_flat=money(c.rates.travel_flat),
+                        travel_per_km=money(c.rates.travel_per_km)),
+            reaction_time_critical_hours=c.reaction_times.critical_hours, reaction_time_normal_hours=c.reaction_times.normal_hours,
+            quota=QuotaTerms(monthly_minutes=c.quota.monthly_minutes, monthly_price=Money.of(c.quota.monthly_price),
+                             overdraft_allowed=c.quota.overdraft_allowed, overdraft_hourly_rate=Money.of(c.overdraft_rate)) if c.quota else None,
+            monthly_flat_rate=money(c.monthly_flat_rate),
+            managed_services=[ManagedService(code=s.code, name=s.name, unit=s.unit, unit_price=Money.of(s.unit_price)) for s in c.managed_services],
+            backup_responsibility=c.backup_responsibility, account_manager=c.account_manager, _domain=c,
+        )
+
+
+@strawberry.input
+class MoneyInput:
+    amount: Decimal
+    currency: str = "EUR"
+
+
+@strawberry.input
+class QuotaTermsInput:
+    monthly_minutes: int
+    monthly_price: MoneyInput
+    overdraft_allowed: bool = False
+    overdraft_hourly_rate: MoneyInput | None = None
+
+
+@strawberry.input
+class ManagedServiceInput:
+    code: str
+    name: str
+    unit: str
+    unit_price: MoneyInput
+
+
+@strawberry.input
+class ContractCreateInput:
+    customer_id: strawberry.ID
+    kind: ContractKind
+    starts_on: date
+    hourly_rate: MoneyInput
+    ends_on: date | None = None
+    daily_rate: MoneyInput | None = None
+    travel_flat: MoneyInput | None = None
+    travel_per_km: MoneyInput | None = None
+    reaction_time_critical_hours: int = 4
+    reaction_time_normal_hours: int = 24
+    quota: QuotaTermsInput | None = None
+    monthly_flat_rate: MoneyInput | None = None
+    managed_services: list[ManagedServiceInput] = strawberry.field(default_factory=list)
+    backup_responsibility: BackupResponsibility = ct.BackupResponsibility.CUSTOMER
+    account_manager: str | None = None
+
+
+@strawberry.type
+class ContractPayload:
+    contract: Contract | None = None
+    errors: list[Error] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class QuotaMonthPayload:
+    contract: Contract | None = None
+    overdraft_minutes: int = 0
+    overdraft_amount: Money | None = None
+    errors: list[Error] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class MaintenanceSchedule:
+    id: strawberry.ID
+    contract_id: strawberry.ID
+    subject: str
+    every_months: int
+    lead_days: int
+    next_due: date | None
+    next_ticket_on: date | None
+
+
+@strawberry.type
+class MaintenanceSchedulePayload:
+    schedule: MaintenanceSchedule | None = None
+    errors: list[Error] = strawberry.field(default_factory=list)
+
+
+# --- assets -----------------------------------------------------------------------------------
+
+
+@strawberry.type
+class Asset(Node):
+    id: strawberry.ID
+    customer_id: strawberry.ID
+    kind: AssetKind
+    name: str
+    manufacturer: str | None
+    model: str | None
+    serial_number: str | None
+    technical_data: list[KeyValue]
+    purchased_on: date | None
+    warranty_until: date | None
+    licence_expires_on: date | None
+
+    @classmethod
+    def of(cls, x: a.Asset) -> "Asset":
+        return cls(id=strawberry.ID(x.id), customer_id=strawberry.ID(x.customer_id), kind=x.kind, name=x.name, manufacturer=x.manufacturer,
+                   model=x.model, serial_number=x.serial_number, technical_data=_pairs(x.technical_data), purchased_on=x.purchased_on,
+                   warranty_until=x.warranty_until, licence_expires_on=x.licence_expires_on)
+
+
+@strawberry.type
+class AssetExpiry:
+    asset: Asset
+    kind: ExpiryKind
+    on: date
+    days_left: int
+
+
+@strawberry.input
+class KeyValueInput:
+    key: str
+    value: str
+
+
+@strawberry.input
+class AssetCreateInput:
+    customer_id: strawberry.ID
+    kind: AssetKind
+    name: str
+    manufacturer: str | None = None
+    model: str | None = None
+    serial_number: str | None = None
+    technical_data: list[KeyValueInput] = strawberry.field(default_factory=list)
+    purchased_on: date | None = None
+    warranty_until: date | None = None
+    licence_expires_on: date | None = None
+
+
+@strawberry.type
+class AssetPayload:
+    asset: Asset | None = None
+    errors: list[Error] = strawberry.field(default_factory=list)
+
+
+# --- statistics ---------------------------------------------------------------------------------
+
+
+@strawberry.type
+class TicketCount:
+    month: str
+    status: TicketStatus
+    count: int
+
+
+@strawberry.type
+class MonthlyQuotaUse:
+    month: str
+    used_minutes: int
+
+
+@strawberry.type
+class QuotaUsage:
+    contract_id: strawberry.ID
+    monthly_minutes: int
+    balance_minutes: int
+    overdraft_allowed: bool
+    months: list[MonthlyQuotaUse]
+
+
+@strawberry.type
+class ServiceStatistics:
+    from_month: str
+    to_month: str
+    tickets: list[TicketCount]
+    billable_minutes: int
+    non_billable_minutes: int
+    billable_hours: Decimal
+    non_billable_hours: Decimal
+    quota: QuotaUsage | None
+
+    @classmethod
+    def of(cls, s: ss.ServiceStatistics) -> "ServiceStatistics":
+        q = s.quota
+        return cls(
+            from_month=s.first_month, to_month=s.last_month,
+            tickets=[TicketCount(month=c.month, status=c.status, count=c.count) for c in s.tickets],
+            billable_minutes=s.billable_minutes, non_billable_minutes=s.non_billable_minutes,
+            billable_hours=tk.hours_of(s.billable_minutes), non_billable_hours=tk.hours_of(s.non_billable_minutes),
+            quota=QuotaUsage(contract_id=strawberry.ID(q.contract_id), monthly_minutes=q.monthly_minutes, balance_minutes=q.balance_minutes,
+                             overdraft_allowed=q.overdraft_allowed,
+                             months=[MonthlyQuotaUse(month=m.month, used_minutes=m.used_minutes) for m in q.months]) if q else None,
+        )

@@ -1,0 +1,165 @@
+"""Inbound e-mail: real MIME fixtures (tests/fixtures/emails) stored in S3 under inbound/, then the S3 event.
+
+Demo data: it@hanse.example (Hannes IT, EXTENDED) and staff@hanse.example (Hilde Staff, REPORT_ONLY)
+are users of Hanse Logistik AG, whose onboarding notifies it@hanse.example of new tickets.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from domain.tickets import TicketChannel, TicketStatus
+from infra.inbound_email import Outcome, parse_email
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "emails"
+RECEIVED = datetime(2026, 11, 23, 8, 12, 31, tzinfo=timezone.utc)
+
+
+def raw(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def s3_event(bucket: str, key: str, event_time: str = "2026-11-23T08:12:31.000Z") -> dict:
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "eu-central-1", "eventTime": event_time,
+                "eventName": "ObjectCreated:Put",
+                "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+                       "object": {"key": key.replace(" ", "+"), "size": 1}},
+            }
+        ]
+    }
+
+
+@pytest.fixture
+def deliver(services, demo, monkeypatch):
+    """Store a fixture under inbound/<name> and run the Lambda entry point with its S3 event."""
+    import handler
+
+    monkeypatch.setattr(handler, "_services", lambda: services)
+
+    def run(name: str, key: str | None = None) -> dict:
+        key = key or f"inbound/{name}"
+        services.documents.put(key, raw(name), "message/rfc822")
+        return handler.ingest_email(s3_event(services.settings.documents_bucket, key), None)
+
+    return run
+
+
+def outcome(result: dict) -> dict:
+    (only,) = result["outcomes"]
+    return only
+
+
+def test_a_multipart_mail_with_a_screenshot_becomes_a_ticket_with_the_png_attached(deliver, services, demo):
+    result = outcome(deliver("multipart_screenshot.eml"))
+    assert result["outcome"] == Outcome.TICKET_CREATED.value
+    ticket = services.uow().tickets.get(result["ticketId"])
+    assert (ticket.number, ticket.channel, ticket.status, ticket.customer_id) == ("T-000001", TicketChannel.EMAIL, TicketStatus.NEW, demo.customers["hanse"].id)
+    assert ticket.subject == "Drucker im Lager druckt nur leere Seiten"
+    assert "druckt seit heute früh nur leere Seiten" in ticket.description
+    assert ticket.received_at == RECEIVED
+    (attachment,) = ticket.attachments
+    assert (attachment.filename, attachment.content_type) == ("fehlermeldung.png", "image/png")
+    assert services.documents.get(attachment.key) == parse_email(raw("multipart_screenshot.eml")).attachments[0].data
+    assert services.documents.get("inbound/multipart_screenshot.eml") == raw("multipart_screenshot.eml")  # the raw mail stays
+
+
+def test_the_sender_gets_the_ticket_number_and_the_received_timestamp(deliver, services):
+    deliver("multipart_screenshot.eml")
+    (receipt,) = services.mailer.to("it@hanse.example")  # the sender is also the onboarding contact: one mail only
+    assert receipt.subject == "[#T-000001] Received: Drucker im Lager druckt nur leere Seiten"
+    assert "registered as ticket T-000001" in receipt.body
+    assert "2026-11-23 08:12 UTC (23.11.2026 09:12 Berlin time)" in receipt.body
+
+
+def test_an_s3_event_delivered_twice_creates_one_ticket_and_one_receipt(deliver, services):
+    first = outcome(deliver("multipart_screenshot.eml"))
+    again = outcome(deliver("multipart_screenshot.eml"))
+    assert again == first
+    assert len(services.mailer.sent) == 1
+    page = services.uow().tickets.list_for_customer(services.uow().tickets.get(first["ticketId"]).customer_id, status=None, limit=10, cursor=None)
+    assert len(page.items) == 1
+
+
+def test_the_same_message_id_under_another_key_is_a_duplicate(deliver, services):
+    first = outcome(deliver("multipart_screenshot.eml"))
+    second = outcome(deliver("multipart_screenshot.eml", key="inbound/ses-retry-2"))
+    assert (second["outcome"], second["ticketId"]) == (Outcome.DUPLICATE.value, first["ticketId"])
+    assert services.uow().inbound_emails.get("inbound/ses-retry-2").outcome == "DUPLICATE"
+
+
+def test_a_reply_with_the_ticket_number_in_the_subject_becomes_a_comment(deliver, services):
+    created = outcome(deliver("multipart_screenshot.eml"))
+    with services.uow() as uow:
+        ticket = uow.tickets.get(created["ticketId"])
+        ticket.change_status(TicketStatus.WAITING_FOR_CUSTOMER, actor="usr_tech", now=RECEIVED)
+        uow.tickets.update(ticket)
+        uow.commit()
+    services.mailer.sent.clear()
+    result = outcome(deliver("reply_with_ticket_number.eml"))
+    assert (result["outcome"], result["ticketId"]) == (Outcome.COMMENT_ADDED.value, created["ticketId"])
+    ticket = services.uow().tickets.get(created["ticketId"])
+    (comment,) = ticket.comments
+    assert comment.body.startswith("Nach dem Tausch der Tonerkartusche") and not comment.internal and not comment.by_staff
+    assert ticket.status is TicketStatus.IN_PROGRESS  # the customer answered
+    assert [m.subject for m in services.mailer.sent] == ["[#T-000001] Status in progress: Drucker im Lager druckt nur leere Seiten"]
+
+
+def test_a_windows_1252_mail_with_encoded_word_subject_is_decoded(deliver, services):
+    result = outcome(deliver("windows_1252_encoded_words.eml"))
+    ticket = services.uow().tickets.get(result["ticketId"])
+    assert ticket.subject == "Buchhaltung läuft nicht nach Update - dringend €-Beträge fehlen"
+    assert "„Datenbank nicht gefunden“" in ticket.description and "1.200 €" in ticket.description
+    assert ticket.reporter.name == "Hilde Stäff"
+
+
+def test_an_unknown_sender_is_recorded_and_answered_by_nobody_even_with_a_ticket_number(deliver, services):
+    first = outcome(deliver("multipart_screenshot.eml"))
+    services.mailer.sent.clear()
+    result = outcome(deliver("unknown_sender.eml"))
+    assert (result["outcome"], result["ticketId"]) == (Outcome.UNKNOWN_SENDER.value, None)
+    record = services.uow().inbound_emails.get("inbound/unknown_sender.eml")
+    assert (record.sender, record.detail) == ("mallory@unknown-company.example", "No active user has this address.")
+    assert services.mailer.sent == []
+    assert services.uow().tickets.get(first["ticketId"]).comments == []  # the subject named T-000001
+    assert services.documents.exists("inbound/unknown_sender.eml")
+
+
+def test_a_mail_without_sender_is_recorded_as_unparsable(deliver, services):
+    result = outcome(deliver("no_sender.eml"))
+    assert result["outcome"] == Outcome.UNPARSABLE.value
+    assert services.uow().inbound_emails.get("inbound/no_sender.eml").detail == "The message has no sender address (From)."
+
+
+def test_a_word_attachment_is_refused_with_an_internal_note_and_the_ticket_is_still_created(deliver, services):
+    result = outcome(deliver("word_attachment.eml"))
+    ticket = services.uow().tickets.get(result["ticketId"])
+    assert ticket.attachments == []
+    (note,) = ticket.comments
+    assert note.internal and "screenshot.docx" in note.body and "inbound/word_attachment.eml" in note.body
+    assert "Word document" in services.uow().inbound_emails.get("inbound/word_attachment.eml").detail
+
+
+def test_a_reply_to_a_closed_ticket_opens_a_new_ticket_that_mentions_it(deliver, services):
+    created = outcome(deliver("multipart_screenshot.eml"))
+    with services.uow() as uow:
+        ticket = uow.tickets.get(created["ticketId"])
+        ticket.change_status(TicketStatus.CLOSED, actor="usr_tech", now=RECEIVED)
+        uow.tickets.update(ticket)
+        uow.commit()
+    result = outcome(deliver("reply_with_ticket_number.eml"))
+    assert result["outcome"] == Outcome.TICKET_CREATED.value and result["ticketId"] != created["ticketId"]
+    new = services.uow().tickets.get(result["ticketId"])
+    assert new.number == "T-000002" and new.description.startswith("(Reply to the closed ticket T-000001.)")
+
+
+def test_keys_outside_inbound_are_ignored(services, demo, monkeypatch):
+    import handler
+
+    monkeypatch.setattr(handler, "_services", lambda: services)
+    assert handler.ingest_email(s3_event(services.settings.documents_bucket, "tickets/x/y.png"), None)["processed"] == 0

@@ -1,0 +1,127 @@
+"""The maintenance job: creates the tickets whose creation date has come, reads nothing else, never two
+tickets for one due date, and a run resumed after a crash reaches the state of an uninterrupted one."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import pytest
+
+from domain.contracts import ContractKind, Rates, maintenance_ticket_id
+from domain.money import Money
+from domain.policy import Principal
+from domain.services import contracts as svc
+from domain.services.maintenance import create_due_maintenance_tickets
+from domain.tickets import TicketChannel
+from infra.dynamo.unit_of_work import DynamoUnitOfWork
+from tests.request_counter import count_requests
+
+NOW = datetime(2023, 6, 28, 4, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def schedules(demo):
+    """Four monthly schedules on the 1st, three days ahead (due 2023-07-01), and one not yet due."""
+    ops = Principal.of(demo.users["distributor"])
+    contract = svc.create_contract(
+        DynamoUnitOfWork(), ops,
+        svc.NewContract(demo.customers["hanse"].id, ContractKind.COOPERATION, date(2023, 1, 1), Rates(Money.of("95.00"))),
+        now=datetime(2023, 1, 1, tzinfo=timezone.utc),
+    )
+    due = [
+        svc.add_maintenance_schedule(DynamoUnitOfWork(), ops, contract.id, subject=f"Patchday server {n}", every_months=1,
+                                     anchor=date(2023, 7, 1), lead_days=3)
+        for n in range(4)
+    ]
+    later = svc.add_maintenance_schedule(DynamoUnitOfWork(), ops, contract.id, subject="Backup restore test", every_months=3,
+                                         anchor=date(2023, 9, 1), lead_days=3)
+    return due, later
+
+
+def run(run_date=date(2023, 6, 28), now=NOW):
+    return create_due_maintenance_tickets(DynamoUnitOfWork, run_date=run_date, now=now, page_limit=2)
+
+
+def tickets_of(schedules):
+    due, later = schedules
+    ids = [maintenance_ticket_id(s.id, d) for s in [*due, later] for d in (date(2023, 7, 1), date(2023, 8, 1), date(2023, 9, 1))]
+    return DynamoUnitOfWork().tickets.get_many(ids)
+
+
+def test_the_2023_07_01_ticket_appears_on_2023_06_28(schedules):
+    assert run(date(2023, 6, 27)).created == 0
+    summary = run(date(2023, 6, 28))
+    assert (summary.created, summary.existing, summary.conflicts) == (4, 0, 0)
+    found = tickets_of(schedules)
+    assert sorted(t.subject for t in found.values()) == [f"Patchday server {n} (due 2023-07-01)" for n in range(4)]
+    assert {t.channel for t in found.values()} == {TicketChannel.MAINTENANCE}
+    assert sorted(t.number for t in found.values()) == ["T-000001", "T-000002", "T-000003", "T-000004"]
+    assert DynamoUnitOfWork().maintenance_schedules.get(schedules[0][0].id).next_due == date(2023, 8, 1)
+
+
+def test_reads_only_due_schedules_in_pages(schedules):
+    with count_requests() as count:
+        run()
+    assert count.operations["Scan"] == 0
+    # distributor lookup (1 Query) + due-index pages of 2 (3 Queries: 2 + 2 + an empty last page)
+    assert count.operations["Query"] == 1 + 3
+
+
+def test_running_twice_creates_nothing_the_second_time(schedules):
+    run()
+    again = run()
+    assert (again.created, again.existing) == (0, 0)
+    assert len(tickets_of(schedules)) == 4
+
+
+def test_a_missed_week_is_caught_up_with_one_ticket_per_due_date(schedules):
+    summary = run(date(2023, 7, 29), now=datetime(2023, 7, 29, 4, tzinfo=timezone.utc))
+    assert summary.created == 8  # 2023-07-01 and 2023-08-01 for each of the four schedules
+    assert len(tickets_of(schedules)) == 8
+
+
+@pytest.mark.parametrize("crash_after", [0, 1, 2, 3], ids=["k=0", "k=1", "k=n/2", "k=n-1"])
+def test_a_crashed_run_resumed_reaches_the_state_of_an_uninterrupted_one(schedules, monkeypatch, crash_after):
+    import infra.dynamo.unit_of_work as unit_of_work
+
+    original = unit_of_work.DynamoUnitOfWork.commit
+    commits = {"n": 0}
+
+    def crashing_commit(self):
+        if commits["n"] >= crash_after:
+            raise RuntimeError("Lambda timed out")
+        commits["n"] += 1
+        return original(self)
+
+    monkeypatch.setattr(unit_of_work.DynamoUnitOfWork, "commit", crashing_commit)
+    with pytest.raises(RuntimeError):
+        run()
+    monkeypatch.setattr(unit_of_work.DynamoUnitOfWork, "commit", original)
+    resumed = run()
+    assert resumed.created == 4 - crash_after
+    found = tickets_of(schedules)
+    assert len(found) == 4
+    assert len({t.number for t in found.values()}) == 4
+    assert all(DynamoUnitOfWork().maintenance_schedules.get(s.id).next_due == date(2023, 8, 1) for s in schedules[0])
+
+
+def test_a_ticket_written_before_the_schedule_could_advance_is_not_written_again(schedules):
+    """A crash between an (older, non-transactional) ticket write and the schedule update: the id finds it."""
+    from domain.services.maintenance import maintenance_ticket
+
+    schedule = schedules[0][0]
+    with DynamoUnitOfWork() as uow:
+        uow.tickets.add(maintenance_ticket(schedule, date(2023, 7, 1), number="T-000099", distributor="dst_x", now=NOW))
+        uow.commit()
+    summary = run()
+    assert (summary.created, summary.existing) == (3, 1)
+    assert DynamoUnitOfWork().tickets.get(maintenance_ticket_id(schedule.id, date(2023, 7, 1))).number == "T-000099"
+
+
+def test_scheduled_entry_point_uses_the_event_time(schedules, services, monkeypatch):
+    import handler
+
+    monkeypatch.setattr(handler, "_services", lambda: services)
+    monkeypatch.setattr(services, "clock", lambda: NOW)
+    event = {"detail-type": "Scheduled Event", "source": "aws.events", "time": "2023-06-28T04:00:00Z", "detail": {}}
+    assert handler.create_maintenance_tickets(event, None) == {"run_date": "2023-06-28", "created": 4, "existing": 0, "conflicts": 0}

@@ -1,0 +1,49 @@
+"""serverless.yml wires the service desk as the code expects: the inbound e-mail function on S3 puts under
+inbound/ of the documents bucket, the maintenance job on a daily schedule, each with least privilege."""
+
+from __future__ import annotations
+
+from tests.integration.test_deployment import config, load_serverless_config  # noqa: F401
+
+
+def _resources(statements, action_prefix):
+    found = []
+    for statement in statements:
+        if any(a.startswith(action_prefix) for a in statement["Action"]):
+            resources = statement["Resource"]
+            found += resources if isinstance(resources, list) else [resources]
+    return found
+
+
+def test_ingest_email_runs_on_objects_created_under_inbound_in_the_documents_bucket(config):
+    (event,) = config["functions"]["ingestEmail"]["events"]
+    assert event["s3"] == {"bucket": {"Ref": "DocumentsBucket"}, "event": "s3:ObjectCreated:*", "rules": [{"prefix": "inbound/"}], "existing": True}
+
+
+def test_ingest_email_reads_raw_mail_and_writes_attachments_only(config):
+    statements = config["functions"]["ingestEmail"]["iamRoleStatements"]
+    s3 = {tuple(s["Action"]): s["Resource"] for s in statements if s["Action"][0].startswith("s3:")}
+    assert s3 == {
+        ("s3:GetObject",): {"Fn::Join": ["", [{"Fn::GetAtt": ["DocumentsBucket", "Arn"]}, "/inbound/*"]]},
+        ("s3:PutObject",): {"Fn::Join": ["", [{"Fn::GetAtt": ["DocumentsBucket", "Arn"]}, "/tickets/*"]]},
+    }
+    tables = {r["Fn::GetAtt"][0] for r in _resources(statements, "dynamodb:") if "Fn::GetAtt" in r}
+    assert tables == {"OrganisationsTable", "UsersTable", "UniquesTable", "TicketsTable", "InboundEmailsTable", "CountersTable"}
+
+
+def test_the_maintenance_job_runs_daily_alone_and_touches_only_its_tables(config):
+    function = config["functions"]["createMaintenanceTickets"]
+    assert function["handler"] == "handler.create_maintenance_tickets"
+    assert function["reservedConcurrency"] == 1
+    assert function["events"] == [{"schedule": {"rate": "cron(0 4 * * ? *)"}}]
+    statements = function["iamRoleStatements"]
+    assert all(a.startswith("dynamodb:") for s in statements for a in s["Action"])
+    granted = {repr(r) for r in _resources(statements, "dynamodb:")}
+    assert not any("Users" in g or "Subscriptions" in g for g in granted)
+
+
+def test_the_quota_month_job_runs_on_the_first_and_only_adds_ledger_entries_and_service_items(config):
+    function = config["functions"]["bookQuotaMonths"]
+    assert function["events"] == [{"schedule": {"rate": "cron(30 0 1 * ? *)"}}]
+    puts = [s for s in function["iamRoleStatements"] if s["Action"] == ["dynamodb:PutItem"]]
+    assert {r["Fn::GetAtt"][0] for s in puts for r in s["Resource"]} == {"QuotaLedgerTable", "ServiceItemsTable"}

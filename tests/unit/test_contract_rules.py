@@ -1,0 +1,299 @@
+"""Contracts, the prepaid quota and its ledger, billing hand-off, maintenance cycles, assets, statistics."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from domain import contracts as ct
+from domain import tickets as tk
+from domain.assets import AssetKind, ExpiryKind, expiring_within, new_asset
+from domain.errors import ValidationFailed
+from domain.money import Money
+from domain.service_statistics import service_statistics
+
+UTC = timezone.utc
+RATES = ct.Rates(hourly=Money.of("95.00"), daily=Money.of("680.00"), travel_flat=Money.of("45.00"))
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def quota_contract(*, overdraft: bool = True, minutes: int = 600, price: str = "900.00", overdraft_rate: str | None = None, starts_on=date(2026, 1, 1)) -> ct.Contract:
+    return ct.new_contract(
+        contract_id="ctr_quota", customer_id="cus_hanse", kind=ct.ContractKind.PREPAID_QUOTA, starts_on=starts_on, rates=RATES,
+        now=utc(2025, 12, 15, 9),
+        quota=ct.QuotaTerms(minutes, Money.of(price), overdraft_allowed=overdraft,
+                            overdraft_hourly_rate=Money.of(overdraft_rate) if overdraft_rate else None),
+        partner_id="ptn_nordit",
+    )
+
+
+def report(lines: list[tuple[str, int, bool]], report_id: str = "srv_1") -> tk.ServiceReport:
+    return tk.ServiceReport(
+        id=report_id, customer_id="cus_hanse", scope=tk.ServiceReportScope.PERIOD, first_day=date(2026, 1, 1), last_day=date(2026, 1, 31),
+        lines=tuple(
+            tk.ServiceReportLine(entry_id, "tkt_1", "T-000001", date(2026, 1, 10), "usr_tech", minutes, billable, "work", None if billable else "Garantie")
+            for entry_id, minutes, billable in lines
+        ),
+        created_at=utc(2026, 1, 31, 12),
+    )
+
+
+# --- contracts ---------------------------------------------------------------------------
+
+
+def test_each_contract_kind_needs_its_own_terms():
+    base = dict(contract_id="ctr_1", customer_id="cus_1", starts_on=date(2026, 1, 1), rates=RATES, now=utc(2026, 1, 1))
+    with pytest.raises(ValidationFailed, match="monthly minutes"):
+        ct.new_contract(kind=ct.ContractKind.PREPAID_QUOTA, **base)
+    with pytest.raises(ValidationFailed, match="monthly fee"):
+        ct.new_contract(kind=ct.ContractKind.RENTAL_FLAT_RATE, **base)
+    with pytest.raises(ValidationFailed, match="at least one service"):
+        ct.new_contract(kind=ct.ContractKind.MANAGED_SERVICES, **base)
+    with pytest.raises(ValidationFailed, match="ends before"):
+        ct.new_contract(kind=ct.ContractKind.COOPERATION, **{**base, "starts_on": date(2026, 2, 1)}, ends_on=date(2026, 1, 31))
+    agreement = ct.new_contract(kind=ct.ContractKind.COOPERATION, reaction_times=ct.ReactionTimes(2, 8), account_manager=" Olga ", **base)
+    assert (agreement.rates.daily, agreement.reaction_times.critical_hours, agreement.account_manager) == (Money.of("680.00"), 2, "Olga")
+
+
+def test_the_hourly_rate_is_the_agreements_else_the_list_price():
+    agreement = ct.new_contract(contract_id="ctr_a", customer_id="cus_1", kind=ct.ContractKind.COOPERATION, starts_on=date(2026, 1, 1),
+                                rates=ct.Rates(Money.of("85.00")), now=utc(2026, 1, 1), ends_on=date(2026, 6, 30))
+    assert ct.hourly_rate_for([agreement], date(2026, 6, 30)) == Money.of("85.00")
+    assert ct.hourly_rate_for([agreement], date(2026, 7, 1)) == ct.STANDARD_HOURLY_RATE
+
+
+# --- the quota over three months ----------------------------------------------------------------
+
+
+def test_quota_rolls_over_and_an_overdraft_is_corrected_at_month_end():
+    """10 h a month for EUR 900.00, overdraft allowed at EUR 95.00/h.
+
+    January: 10:00 credited, 7:00 used -> 3:00 roll over.
+    February: 10:00 credited (13:00), 15:00 used -> -2:00; month end: correction of 2:00 = EUR 190.00 -> 0:00.
+    March: 10:00 credited, 5:00 used -> 5:00 roll over into April.
+    """
+    contract = quota_contract()
+    ledger = ct.QuotaLedger(contract)
+    ledger.credit_month("2026-01", now=utc(2026, 1, 1, 1))
+    ledger.use(report_id="srv_jan", entry_id="tim_1", minutes=420, now=utc(2026, 1, 30, 12))
+    assert ledger.close_month("2026-01", now=utc(2026, 2, 1, 1)) is None
+    assert ledger.balance_minutes == 180
+
+    ledger.credit_month("2026-02", now=utc(2026, 2, 1, 1))
+    assert ledger.balance_minutes == 780
+    use = ledger.use(report_id="srv_feb", entry_id="tim_2", minutes=900, now=utc(2026, 2, 27, 12))
+    assert (use.covered_minutes, use.uncovered_minutes, ledger.balance_minutes) == (900, 0, -120)
+    correction = ledger.close_month("2026-02", now=utc(2026, 3, 1, 1))
+    assert (correction.entry.minutes, correction.amount) == (120, Money.of("190.00"))
+    assert correction.entry.description == "Overdraft February 2026: 2:00 h"
+    assert ledger.balance_minutes == 0
+
+    ledger.credit_month("2026-03", now=utc(2026, 3, 1, 1))
+    ledger.use(report_id="srv_mar", entry_id="tim_3", minutes=300, now=utc(2026, 3, 31, 12))
+    assert ledger.close_month("2026-03", now=utc(2026, 4, 1, 1)) is None
+    assert ledger.balance_minutes == 300 == sum(e.minutes for e in ledger.entries)
+    assert [ledger.usage_in(m) for m in ("2026-01", "2026-02", "2026-03")] == [420, 900, 300]
+
+    items = [ct.quota_month_item(contract, m) for m in ("2026-01", "2026-02", "2026-03")] + [ct.overdraft_item(contract, correction)]
+    assert [(i.reference, i.unit_price) for i in items] == [
+        ("quota#ctr_quota#2026-01", Money.of("900.00")),
+        ("quota#ctr_quota#2026-02", Money.of("900.00")),
+        ("quota#ctr_quota#2026-03", Money.of("900.00")),
+        ("quota-correction#ctr_quota#2026-02", Money.of("190.00")),
+    ]
+    assert (items[-1].period_start, items[-1].period_end, items[-1].partner_id) == (date(2026, 2, 1), date(2026, 3, 1), "ptn_nordit")
+
+
+def test_without_overdraft_the_quota_is_used_to_zero_and_the_rest_billed_at_the_hourly_rate():
+    contract = quota_contract(overdraft=False)
+    ledger = ct.QuotaLedger(contract)
+    ledger.credit_month("2026-01", now=utc(2026, 1, 1, 1))
+    billing = ct.bill_service_report(report([("tim_1", 500, True), ("tim_2", 200, True), ("tim_3", 60, False)]), [contract], ledger, now=utc(2026, 1, 31, 12))
+    assert (billing.quota_minutes, billing.billed_minutes, ledger.balance_minutes) == (600, 100, 0)
+    # 100 min at EUR 95.00/h = EUR 158.33; the non-billable hour reaches neither quota nor invoice
+    (item,) = billing.items
+    assert (item.reference, item.quantity, item.unit_price) == ("srv_1", Decimal(1), Money.of("158.33"))
+    assert ledger.close_month("2026-01", now=utc(2026, 2, 1)) is None
+
+
+def test_a_report_debited_twice_is_debited_once():
+    contract = quota_contract()
+    ledger = ct.QuotaLedger(contract)
+    ledger.credit_month("2026-01", now=utc(2026, 1, 1, 1))
+    first = ct.bill_service_report(report([("tim_1", 90, True)]), [contract], ledger, now=utc(2026, 1, 31, 12))
+    again = ct.bill_service_report(report([("tim_1", 90, True)]), [contract], ledger, now=utc(2026, 1, 31, 13))
+    assert (len(first.ledger_entries), len(again.ledger_entries), ledger.balance_minutes) == (1, 0, 510)
+
+
+def test_crediting_and_closing_a_month_twice_books_once_and_months_outside_the_contract_nothing():
+    ledger = ct.QuotaLedger(quota_contract(starts_on=date(2026, 1, 15)))
+    assert ledger.credit_month("2025-12", now=utc(2025, 12, 1)) is None
+    assert ledger.credit_month("2026-01", now=utc(2026, 1, 15)).minutes == 600
+    assert ledger.credit_month("2026-01", now=utc(2026, 1, 16)) is None
+    assert ledger.balance_minutes == 600
+
+
+def test_a_customer_without_a_contract_is_billed_at_the_list_price_by_report_id():
+    billing = ct.bill_service_report(report([("tim_1", 30, True)], "srv_x"), [], None, now=utc(2026, 1, 31, 12))
+    assert [(i.reference, i.unit_price, i.description) for i in billing.items] == [("srv_x", Money.of("55.00"), "Service report srv_x")]
+
+
+def test_a_report_without_billable_time_hands_nothing_to_billing():
+    assert ct.bill_service_report(report([("tim_1", 30, False)]), [], None, now=utc(2026, 1, 31)).items == ()
+
+
+def test_rental_and_managed_services_are_billed_monthly_and_per_use():
+    rental = ct.new_contract(contract_id="ctr_r", customer_id="cus_1", kind=ct.ContractKind.RENTAL_FLAT_RATE, starts_on=date(2026, 1, 1),
+                             rates=RATES, now=utc(2026, 1, 1), monthly_flat_rate=Money.of("249.00"))
+    assert ct.rental_item(rental, "2026-02").unit_price == Money.of("249.00")
+    managed = ct.new_contract(
+        contract_id="ctr_m", customer_id="cus_1", kind=ct.ContractKind.MANAGED_SERVICES, starts_on=date(2026, 1, 1), rates=RATES, now=utc(2026, 1, 1),
+        managed_services=[ct.ManagedService("monitoring", "Monitoring", "device", Money.of("4.50")), ct.ManagedService("backup", "Backup", "GB", Money.of("0.12"))],
+    )
+    items = ct.managed_service_items(managed, "2026-02", {"monitoring": Decimal(12), "backup": Decimal("250.5"), })
+    assert [(i.reference, i.quantity, i.unit_price) for i in items] == [
+        ("managed#ctr_m#backup#2026-02", Decimal("250.5"), Money.of("0.12")),
+        ("managed#ctr_m#monitoring#2026-02", Decimal(12), Money.of("4.50")),
+    ]
+    with pytest.raises(ValidationFailed, match="Unknown managed service"):
+        ct.managed_service_items(managed, "2026-02", {"printing": Decimal(1)})
+
+
+# --- the ledger's balance is the sum of its entries (property) --------------------------------------
+
+operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("credit"), st.integers(0, 5)),
+        st.tuples(st.just("use"), st.integers(1, 2000)),
+        st.tuples(st.just("close"), st.integers(0, 5)),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(overdraft=st.booleans(), monthly=st.integers(1, 3000), ops=operations)
+def test_the_ledger_balance_always_equals_the_sum_of_its_entries(overdraft, monthly, ops):
+    contract = quota_contract(overdraft=overdraft, minutes=monthly)
+    ledger = ct.QuotaLedger(contract)
+    requested = covered = 0
+    for number, (op, value) in enumerate(ops):
+        month = f"2026-{value + 1:02d}"
+        if op == "credit":
+            ledger.credit_month(month, now=utc(2026, value + 1, 1))
+        elif op == "close":
+            ledger.close_month(month, now=utc(2026, value + 1, 28))
+        else:
+            use = ledger.use(report_id="srv", entry_id=f"tim_{number}", minutes=value, now=utc(2026, 3, 10))
+            requested += value
+            covered += use.covered_minutes
+            assert use.covered_minutes + use.uncovered_minutes == value
+        assert ledger.balance_minutes == sum(entry.minutes for entry in ledger.entries)
+        if not overdraft:
+            assert ledger.balance_minutes >= 0
+    assert covered == -sum(e.minutes for e in ledger.entries if e.kind is ct.LedgerEntryKind.USAGE)
+    assert len({e.key for e in ledger.entries}) == len(ledger.entries)
+    # a ledger read back from its entries (in any order) has the same balance
+    assert ct.QuotaLedger(contract, reversed(ledger.entries)).balance_minutes == ledger.balance_minutes
+
+
+# --- maintenance cycles ------------------------------------------------------------------------------
+
+
+def agreement(starts_on=date(2023, 1, 1), ends_on=None) -> ct.Contract:
+    return ct.new_contract(contract_id="ctr_a", customer_id="cus_hanse", kind=ct.ContractKind.COOPERATION, starts_on=starts_on,
+                           rates=RATES, now=utc(2023, 1, 1), ends_on=ends_on)
+
+
+def test_monthly_maintenance_on_the_first_appears_three_days_ahead():
+    schedule = ct.new_maintenance_schedule(schedule_id="mnt_1", contract=agreement(), subject="Patchday", every_months=1, anchor=date(2023, 7, 1), lead_days=3)
+    assert (schedule.next_due, schedule.next_creation_date) == (date(2023, 7, 1), date(2023, 6, 28))
+    assert not schedule.is_due(date(2023, 6, 27)) and schedule.is_due(date(2023, 6, 28))
+    assert schedule.advanced().next_creation_date == date(2023, 7, 29)
+
+
+def test_due_dates_are_anchored_not_chained_at_month_ends():
+    schedule = ct.new_maintenance_schedule(schedule_id="mnt_1", contract=agreement(), subject="Backup-Test", every_months=1, anchor=date(2024, 1, 31))
+    assert [schedule.due_date(i) for i in range(4)] == [date(2024, 1, 31), date(2024, 2, 29), date(2024, 3, 31), date(2024, 4, 30)]
+
+
+def test_a_schedule_ends_with_its_contract_and_ticket_ids_are_one_per_due_date():
+    schedule = ct.new_maintenance_schedule(schedule_id="mnt_1", contract=agreement(ends_on=date(2023, 8, 15)), subject="Patchday",
+                                           every_months=1, anchor=date(2023, 7, 1))
+    assert schedule.advanced().next_due == date(2023, 8, 1)
+    assert schedule.advanced().advanced().next_due is None and not schedule.advanced().advanced().is_due(date(2030, 1, 1))
+    assert ct.maintenance_ticket_id("mnt_1", date(2023, 7, 1)) == ct.maintenance_ticket_id("mnt_1", date(2023, 7, 1))
+    assert ct.maintenance_ticket_id("mnt_1", date(2023, 7, 1)) != ct.maintenance_ticket_id("mnt_1", date(2023, 8, 1))
+
+
+def test_a_maintenance_cycle_may_belong_to_a_managed_service_of_the_contract():
+    managed = ct.new_contract(
+        contract_id="ctr_m", customer_id="cus_1", kind=ct.ContractKind.MANAGED_SERVICES, starts_on=date(2023, 1, 1), rates=RATES, now=utc(2023, 1, 1),
+        managed_services=[ct.ManagedService("backup", "Backup", "GB", Money.of("0.12"))],
+    )
+    schedule = ct.new_maintenance_schedule(schedule_id="mnt_b", contract=managed, subject="Restore-Test", every_months=3,
+                                           anchor=date(2023, 3, 1), managed_service_code="backup")
+    assert schedule.managed_service_code == "backup"
+    with pytest.raises(ValidationFailed) as refused:
+        ct.new_maintenance_schedule(schedule_id="mnt_x", contract=managed, subject="x", every_months=1, anchor=date(2023, 3, 1), managed_service_code="printing")
+    assert refused.value.field == "managedServiceCode"
+
+
+@pytest.mark.parametrize("every,lead,anchor", [(0, 3, date(2023, 7, 1)), (1, 61, date(2023, 7, 1)), (1, 3, date(2022, 12, 1))])
+def test_maintenance_cycles_are_checked(every, lead, anchor):
+    with pytest.raises(ValidationFailed):
+        ct.new_maintenance_schedule(schedule_id="mnt_1", contract=agreement(), subject="x", every_months=every, anchor=anchor, lead_days=lead)
+
+
+# --- assets ---------------------------------------------------------------------------------------------
+
+
+def test_warranties_and_licences_expiring_in_the_next_n_days_soonest_first():
+    now = utc(2026, 11, 23)
+    server = new_asset(asset_id="ast_1", customer_id="cus_1", kind=AssetKind.HARDWARE, name="Server HV01", now=now,
+                       technical_data={"CPU": "2x Xeon Silver", "RAM": "256 GB"}, purchased_on=date(2021, 12, 1), warranty_until=date(2026, 12, 1))
+    datev = new_asset(asset_id="ast_2", customer_id="cus_1", kind=AssetKind.SOFTWARE, name="DATEV Kanzlei-Rechnungswesen", now=now,
+                      licence_expires_on=date(2026, 12, 23))
+    old = new_asset(asset_id="ast_3", customer_id="cus_1", kind=AssetKind.HARDWARE, name="Switch", now=now, warranty_until=date(2026, 11, 22))
+    found = expiring_within([server, datev, old], today=date(2026, 11, 23), days=30)
+    assert [(e.asset.id, e.kind, e.days_left) for e in found] == [("ast_1", ExpiryKind.WARRANTY, 8), ("ast_2", ExpiryKind.LICENCE, 30)]
+    assert expiring_within([server, datev], today=date(2026, 11, 23), days=29)[-1].asset.id == "ast_1"
+    assert server.technical_data["RAM"] == "256 GB" and server.earliest_expiry == date(2026, 12, 1)
+
+
+def test_asset_dates_are_checked():
+    with pytest.raises(ValidationFailed) as refused:
+        new_asset(asset_id="a", customer_id="c", kind=AssetKind.HARDWARE, name="NAS", now=utc(2026, 1, 1),
+                  purchased_on=date(2026, 1, 1), warranty_until=date(2025, 12, 31))
+    assert refused.value.field == "warrantyUntil"
+    with pytest.raises(ValidationFailed):
+        expiring_within([], today=date(2026, 1, 1), days=400)
+
+
+# --- statistics --------------------------------------------------------------------------------------------
+
+
+def test_statistics_count_tickets_per_month_and_status_and_hours_billable_or_not():
+    def t(ticket_id, received, status):
+        ticket = tk.open_ticket(ticket_id=ticket_id, number="T-000001", distributor_id="dst", customer_id="cus_hanse", channel=tk.TicketChannel.HOTLINE,
+                                subject="x", description="y", reporter=tk.Reporter(name="Hilde"), received_at=received, actor="usr", now=received)
+        ticket.status = status
+        return ticket
+
+    a = t("tkt_a", utc(2026, 1, 31, 23, 30), tk.TicketStatus.CLOSED)  # 00:30 on 1 February in Berlin
+    b = t("tkt_b", utc(2026, 2, 10, 9), tk.TicketStatus.IN_PROGRESS)
+    c = t("tkt_c", utc(2026, 2, 11, 9), tk.TicketStatus.IN_PROGRESS)
+    b.record_time(technician_id="usr", work_date=date(2026, 2, 10), minutes=90, billable=True, description="w", now=utc(2026, 2, 10, 12))
+    b.record_time(technician_id="usr", work_date=date(2026, 2, 11), minutes=30, billable=False, description="w", reason="Kulanz", now=utc(2026, 2, 11, 12))
+    stats = service_statistics([a, b, c], first_month="2026-02", last_month="2026-03")
+    assert [(x.month, x.status.value, x.count) for x in stats.tickets] == [("2026-02", "CLOSED", 1), ("2026-02", "IN_PROGRESS", 2)]
+    assert (stats.billable_minutes, stats.non_billable_minutes, stats.quota) == (90, 30, None)
+    with pytest.raises(ValidationFailed):
+        service_statistics([], first_month="2026-13", last_month="2027-01")
