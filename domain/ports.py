@@ -147,3 +147,25 @@ class DocumentStore(Protocol):
     def exists(self, key: str) -> bool: ...
     def download_url(self, key: str, *, filename: str, expires_in_seconds: int = 300) -> str: ...
     def upload_form(self, key: str, *, content_type: str, max_bytes: int, expires_in_seconds: int = 900) -> PresignedUpload: ...
+
+
+# --- invoicing (issue 4) --------------------------------------------------------------------
+
+
+class InvoiceRenderer(Protocol):
+    """Turns an issued invoice into its document (a PDF); infra renders it, the domain only stores and sends it."""
+
+    def render(self, invoice: "Invoice", *, issuer: Organisation, payer: Organisation) -> bytes: ...
+
+
+class InvoicePaidListener(Protocol):
+    """Called once per invoice that became fully paid, after the payment is committed.
+
+    The commission feature plugs in here (``domain.services.invoices.on_invoice_paid``);
+    by default nothing listens.
+    """
+
+    def __call__(self, event: "InvoicePaid") -> None: ...
+
+
+from domain.invoices import Invoice, InvoicePaid  # noqa: E402  (type names for the protocols above)

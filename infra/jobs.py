@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-JOBS = ("renew_subscriptions",)
+JOBS = ("renew_subscriptions", "run_billing")
 
 
 def main(argv: list[str]) -> None:

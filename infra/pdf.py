@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from domain.invoices import Invoice, InvoiceKind, InvoiceLine, PaymentMethod
 from domain.money import Money, round_cents
+from domain.organisations import Organisation
 from infra.pdf_layout import Column, PdfDocument, to_core_font_text
 
 __all__ = ["IssuerDisplay", "PartyDisplay", "format_money", "render_invoice_pdf", "to_core_font_text"]
@@ -174,3 +175,24 @@ def render_invoice_pdf(invoice: Invoice, *, issuer: IssuerDisplay, payer: PartyD
     footer += [part for part in (issuer.register, issuer.managing_directors, issuer.email) if part]
     doc.text(" · ".join(footer), size=7)
     return doc.output(title=f"{_title(invoice)} {invoice.number}", author=issuer.name, created_at=invoice.issued_at)
+
+
+def _address_lines(organisation: Organisation) -> tuple[str, ...]:
+    address = organisation.address
+    lines = [address.street, f"{address.postal_code} {address.city}"]
+    if address.country != "DE":
+        lines.append(address.country)
+    return tuple(lines)
+
+
+class PdfInvoiceRenderer:
+    """``domain.ports.InvoiceRenderer``: the issuer's and payer's master data as printed on the PDF."""
+
+    def render(self, invoice: Invoice, *, issuer: Organisation, payer: Organisation) -> bytes:
+        return render_invoice_pdf(
+            invoice,
+            issuer=IssuerDisplay(
+                name=issuer.name, address_lines=_address_lines(issuer), vat_id=issuer.vat_id or "", email=issuer.billing_email
+            ),
+            payer=PartyDisplay(payer.name, _address_lines(payer), vat_id=payer.vat_id, customer_number=payer.id),
+        )

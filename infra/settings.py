@@ -33,6 +33,9 @@ class Settings:
     portal_url: str  # links in e-mails point here
     documents_bucket: str  # S3 bucket for PDFs, uploads and raw e-mails
     s3_endpoint: str | None  # a local S3 (the dev server's moto) instead of AWS
+    invoice_number_prefix: str = "PH"  # invoice numbers PH-2026-000123
+    invoice_online_months: int = 24  # invoices stay downloadable this long; older ones need an archive retrieval
+    archive_hourly_rate: str = "60.00"  # EUR net per search hour beyond the first (in the EUR 100.00 base fee)
 
     def table_name(self, aggregate: str) -> str:
         return f"{self.table_prefix}{aggregate}"
@@ -57,4 +60,7 @@ def get_settings() -> Settings:
         portal_url=os.environ.get("PORTAL_URL", "https://portal.partnerhub.example").rstrip("/"),
         documents_bucket=os.environ.get("DOCUMENTS_BUCKET", f"partnerhub-{stage}-documents"),
         s3_endpoint=os.environ.get("S3_ENDPOINT") or None,
+        invoice_number_prefix=os.environ.get("INVOICE_NUMBER_PREFIX", "PH"),
+        invoice_online_months=int(os.environ.get("INVOICE_ONLINE_MONTHS", "24")),
+        archive_hourly_rate=os.environ.get("ARCHIVE_HOURLY_RATE", "60.00"),
     )
