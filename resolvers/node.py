@@ -30,4 +30,8 @@ async def node(info: Info, id: strawberry.ID) -> Node | None:
             ):
                 return None
         return t.User.of(user)
+    if prefix == "inv":
+        from resolvers.invoices import invoice
+
+        return await invoice(info, id)
     return None

@@ -19,8 +19,10 @@ from strawberry.extensions import (
 from domain.errors import DomainError
 from resolvers import organisations as org
 from resolvers import node as node_resolvers
+from resolvers import invoices as inv
 from resolvers import subscriptions as sub
 from schema import organisations as t
+from schema import invoices as it
 from schema import subscriptions as st
 from schema.common import Node
 from schema.pagination import Connection
@@ -55,6 +57,11 @@ class Query:
         resolver=sub.subscription_preview, description="What a change would do (charge or credit, windows, next price). Writes nothing."
     )
     saas_subscriptions: Connection[st.SaasSubscription] = strawberry.field(resolver=sub.saas_subscriptions)
+    invoice: it.Invoice | None = strawberry.field(resolver=inv.invoice, description="Only for the paying organisation and the distributor.")
+    invoices: Connection[it.Invoice] = strawberry.field(
+        resolver=inv.invoices, description="Invoices an organisation pays (default: yours), newest first; filter by status and issue date."
+    )
+    overdue_invoices: Connection[it.Invoice] = strawberry.field(resolver=inv.overdue_invoices, description="Distributor: the dunning list.")
 
 
 @strawberry.type
@@ -94,6 +101,16 @@ class Mutation:
     subscription_renewal_change_remove: st.SubscriptionChangePayload = strawberry.mutation(resolver=sub.subscription_renewal_change_remove)
     subscription_upgrade: st.SubscriptionChangePayload = strawberry.mutation(resolver=sub.subscription_upgrade)
     saas_subscription_create: st.SaasSubscriptionPayload = strawberry.mutation(resolver=sub.saas_subscription_create)
+    payment_record: it.PaymentRecordPayload = strawberry.mutation(
+        resolver=inv.payment_record, description="Distributor: money received for an invoice; more than is outstanding is refused."
+    )
+    credit_note_create: it.CreditNotePayload = strawberry.mutation(
+        resolver=inv.credit_note_create, description="Distributor: correct an issued invoice in full or in part."
+    )
+    invoice_copy_request: it.InvoiceCopyPayload = strawberry.mutation(resolver=inv.invoice_copy_request)
+    invoice_delete: it.InvoiceDeletePayload = strawberry.mutation(
+        resolver=inv.invoice_delete, description="Refused during the 10-year retention (§14b UStG)."
+    )
 
 
 class DomainErrorExtensions(SchemaExtension):
@@ -120,7 +137,7 @@ def should_mask(error: GraphQLError) -> bool:
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
-    types=[t.Distributor, t.Partner, t.Customer, t.User, st.Subscription, st.SaasSubscription, st.Product],
+    types=[t.Distributor, t.Partner, t.Customer, t.User, st.Subscription, st.SaasSubscription, st.Product, it.Invoice],
     extensions=[
         # Factories: a fresh extension per request; the parser and validation caches are module-wide.
         lambda: ParserCache(maxsize=256),
