@@ -44,7 +44,7 @@ def main() -> None:
 
     from infra.bootstrap import utc_now
     from infra.devtokens import demo_tokens
-    from infra.demo import seed
+    from infra.demo import seed, seed_invoices
     from infra.dynamo.models import create_tables
     from infra.dynamo.unit_of_work import DynamoUnitOfWork
     from infra.settings import get_settings
@@ -58,7 +58,8 @@ def main() -> None:
         create_bucket(settings)
     uow = DynamoUnitOfWork(settings)
     if not uow.organisations.list_by_kind(OrganisationKind.DISTRIBUTOR, limit=1, cursor=None).items:
-        seed(uow, utc_now())
+        data = seed(uow, utc_now())
+        seed_invoices(lambda: DynamoUnitOfWork(settings), data, utc_now())
         print("Demo data loaded.")
 
     print("\nDev tokens: paste a line into GraphiQL's Headers tab (or send it as an HTTP header):\n")
