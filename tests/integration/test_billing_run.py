@@ -221,3 +221,13 @@ def test_an_invoice_committed_but_not_delivered_before_a_crash_is_delivered_by_t
     assert (again.invoices_issued, again.delivered) == (0, 1)
     subjects = [m.subject for m in world.mailer.sent]
     assert len(subjects) == len(set(subjects)) == 4
+
+
+def test_scheduled_entry_point_bills_the_berlin_date_of_its_trigger(world, monkeypatch):
+    import handler
+
+    four_payers(world)
+    monkeypatch.setattr(handler._services(), "clock", lambda: RUN_AT)
+    result = handler.run_billing({"detail-type": "Scheduled Event", "source": "aws.events", "time": "2024-01-15T22:30:00Z", "detail": {}}, None)
+    assert (result["run_date"], result["invoices_issued"], result["delivered"], result["skipped"]) == ("2024-01-15", 4, 4, [])
+    assert handler.run_billing({"run_date": "2024-01-15"}, None)["invoices_issued"] == 0
