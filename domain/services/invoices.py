@@ -257,7 +257,7 @@ def record_payment(
             outcome = record_payment_on(invoice, amount, paid_on, reference)
             if not outcome.recorded:
                 return outcome
-            uow.invoices.update_payments(outcome.invoice)
+            uow.invoices.update_payments(invoice, outcome.invoice)
             try:
                 uow.commit()
             except Conflict:

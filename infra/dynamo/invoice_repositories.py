@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Iterable
 from pynamodb.exceptions import UpdateError
 
 from domain.billing import Cashback, ServiceItem
-from domain.invoices import Invoice, InvoiceKind, InvoiceStatus
+from domain.invoices import Invoice, InvoiceKind, InvoiceStatus, assert_content_unchanged
 from domain.ports import Page
 from domain.services.invoice_errors import AlreadyBilled, InvoiceAlreadyIssued, NumberAllocationConflict
 from domain.subscriptions import Charge
@@ -103,11 +103,13 @@ class InvoiceRepository:
             on_condition_failed=InvoiceAlreadyIssued(f"Invoice {invoice.id} is issued already.", field="invoiceId"),
         )
 
-    def update_payments(self, invoice: Invoice) -> None:
-        """Save an invoice read through this area with new payments (optimistic lock on its version).
+    def update_payments(self, issued: Invoice, invoice: Invoice) -> None:
+        """Save ``issued`` (as read) with the payments of ``invoice``; anything else changed is refused
+        (``InvoiceImmutable``), and someone else's write in between fails the commit (version).
 
         Delivery attributes are left as they are: an UpdateItem sets only what payments change.
         """
+        assert_content_unchanged(issued, invoice)
         item = _invoice_item(invoice, delivery_date=None)
         model = InvoiceModel(invoice.id)
         model.version = 0  # placeholder: the version is checked by the condition below and incremented
@@ -116,7 +118,7 @@ class InvoiceRepository:
             actions += [InvoiceModel.open_bucket.set(item.open_bucket), InvoiceModel.due_key.set(item.due_key)]
         else:
             actions += [InvoiceModel.open_bucket.remove(), InvoiceModel.due_key.remove()]
-        self._uow.register_update(model, actions, condition=InvoiceModel.version == invoice.version)
+        self._uow.register_update(model, actions, condition=InvoiceModel.version == issued.version)
 
     def list_for_payer(
         self, payer_id: str, *, issued_from: date | None, issued_to: date | None, status: InvoiceStatus | None,
