@@ -27,9 +27,7 @@ class Loaders:
         self.user_by_id: DataLoader[str, User | None] = DataLoader(load_fn=_batched(uow.users.get_many))
         self.subscription_by_id = DataLoader(load_fn=_batched(uow.subscriptions.get_many))
         self.invoice_by_id = DataLoader(load_fn=_batched(uow.invoices.get_many))
-        self.credit_notes_by_invoice = DataLoader(
-            load_fn=_batched(lambda ids: {i: uow.invoices.list_credit_notes(i) for i in ids})  # one Query per invoice
-        )
+        self.credit_notes_by_invoice = DataLoader(load_fn=_batched(uow.invoices.credit_notes_of))
         self._uow = uow
         self._catalogue: asyncio.Task | None = None
 

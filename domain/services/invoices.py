@@ -90,6 +90,7 @@ def issue(
     service_item_references: Iterable[str] = (),
     cashback: Cashback | None = None,
     delivery_date: date | None = None,
+    also: Callable[[object, Invoice], None] | None = None,
 ) -> Invoice:
     """Issue ``build(number)`` under the next number of the issuer's year, atomically with its side effects.
 
@@ -111,6 +112,8 @@ def issue(
                 uow.service_items.register_billed(reference, invoice.id)
             if cashback is not None:
                 uow.cashbacks.add(cashback, issue_date=invoice.issue_date)
+            if also is not None:  # further writes of the same transaction
+                also(uow, invoice)
             try:
                 uow.commit()
             except (InvoiceAlreadyIssued, AlreadyBilled):
@@ -294,6 +297,7 @@ def create_credit_note(
         uow_factory, issuer_id=invoice.issuer_id, now=now, prefix=prefix,
         build=lambda number: credit_note_for(invoice, reason=reason, now=now, number=number, lines=lines,
                                              previous_credit_notes=previous, credit_note_id=note_id),
+        also=lambda uow, note: uow.invoices.register_credit_note(invoice.id, note.id),
     )
 
 

@@ -151,6 +151,21 @@ class InvoiceRepository:
         items, next_cursor = query_page(result, Invoice)
         return Page(items, next_cursor)
 
+    def register_credit_note(self, invoice_id: str, credit_note_id: str) -> None:
+        """Note the credit note on the corrected invoice, in the credit note's transaction (not its content)."""
+        model = InvoiceModel(invoice_id)
+        model.version = 0
+        self._uow.register_update(model, [InvoiceModel.credit_note_ids.add({credit_note_id})], condition=InvoiceModel.id.exists())
+
+    def credit_notes_of(self, invoice_ids: Iterable[str]) -> dict[str, list[Invoice]]:
+        """The credit notes of several invoices: two BatchGets, whatever their number."""
+        unique = list(dict.fromkeys(invoice_ids))
+        if not unique:
+            return {}
+        note_ids = {item.id: sorted(item.credit_note_ids or ()) for item in InvoiceModel.batch_get(unique, attributes_to_get=["id", "credit_note_ids"])}
+        notes = self.get_many(n for ids in note_ids.values() for n in ids)
+        return {i: [notes[n] for n in note_ids.get(i, []) if n in notes] for i in unique}
+
     def list_credit_notes(self, invoice_id: str) -> list[Invoice]:
         return [from_item(Invoice, item) for item in InvoiceModel.corrects_index.query(invoice_id)]
 

@@ -38,6 +38,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
     VersionAttribute,
 )
@@ -220,6 +221,7 @@ class InvoiceModel(Model):
     delivered_at = UTCDateTimeAttribute(null=True)
     document_key = UnicodeAttribute(null=True)
     corrects_invoice_id = UnicodeAttribute(null=True)
+    credit_note_ids = UnicodeSetAttribute(null=True)  # added with each credit note: nested lists load by BatchGet
     data = JSONAttribute()
     version = VersionAttribute()
     payer_index = _index("payer-index", "payer_id", "issue_key")()

@@ -311,3 +311,29 @@ def test_the_dunning_list_shows_open_invoices_past_their_due_date_to_the_distrib
     assert ops(DETAIL, {"id": issued["kanzlei"].id})["invoice"]["overdue"] is True
     response = as_user("nordit_admin").post(OVERDUE).json()
     assert response["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+def test_an_invoice_list_with_nested_credit_notes_costs_the_same_for_8_and_12_documents(as_user, services, demo, biller):
+    from tests.request_counter import count_requests
+
+    ops = as_user("distributor")
+    invoices = [biller.run(at(f"2026-0{month}-02T10:00:00"), biller.item("direkt", "10.00"))[0] for month in range(1, 7)]
+    for invoice in invoices:
+        assert ops(CREDIT, {"input": {"invoiceId": invoice.id, "reason": "Kulanz", "lines": [{"lineNumber": 1, "netAmount": "1.00"}]}})[
+            "creditNoteCreate"]["errors"] == []
+    query = """query($org: ID!, $first: Int!) { invoices(organisationId: $org, first: $first) {
+        nodes { number kind creditNotes { number correctsInvoiceNumber grossTotal { amount } } } } }"""
+
+    def listed(first):
+        with count_requests() as count:
+            nodes = ops(query, {"org": demo.customers["direkt"].id, "first": first})["invoices"]["nodes"]
+        assert len(nodes) == first
+        return count, nodes
+
+    (eight, _), (twelve, nodes) = listed(8), listed(12)  # the 6 credit notes (newest) and 2 or 6 invoices
+    corrected = {n["number"]: n["creditNotes"] for n in nodes if n["kind"] == "INVOICE"}
+    assert sorted(corrected) == sorted(i.number for i in invoices)
+    assert all([(c["correctsInvoiceNumber"], c["grossTotal"]) for c in notes] == [(number, {"amount": "-1.19"})]
+               for number, notes in corrected.items())
+    # principal + one Query for the page + two BatchGets (credit note ids, credit notes), however long the page
+    assert eight.operations == twelve.operations == {"GetItem": 1, "Query": 1, "BatchGetItem": 2}
