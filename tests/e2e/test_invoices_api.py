@@ -175,7 +175,7 @@ def test_a_cursor_of_another_organisations_list_is_refused(as_user, demo, biller
 # --- detail, payments, credit notes -------------------------------------------------------
 
 
-def test_invoice_detail_shows_lines_vat_payments_credit_notes_and_a_short_lived_download_url(as_user, issued):
+def test_invoice_detail_shows_lines_vat_payments_credit_notes_and_a_short_lived_download_url(as_user, services, issued):
     invoice = issued["kanzlei"]
     ops = as_user("distributor")
     assert ops(PAY, {"input": {"invoiceId": invoice.id, "amount": "50.00", "paidOn": "2026-11-30", "reference": "BANK-1"}})["paymentRecord"]["errors"] == []
@@ -184,6 +184,8 @@ def test_invoice_detail_shows_lines_vat_payments_credit_notes_and_a_short_lived_
         "number": "PH-2026-000004", "kind": "CREDIT_NOTE", "netTotal": {"amount": "-20.00"}, "grossTotal": {"amount": "-23.80"},
         "correctsInvoiceNumber": invoice.number,
     }
+    (mail,) = services.mailer.sent  # the credit note is e-mailed to the payer like any invoice
+    assert mail.to == ("rechnung@kanzlei.example",) and "PH-2026-000004" in mail.subject and mail.attachments
     detail = as_user("kanzlei_office")(DETAIL, {"id": invoice.id})["invoice"]
     assert detail["lines"] == [{
         "position": 1, "description": "Servicebericht SR-0002", "quantity": "1", "unitPrice": {"amount": "80.00"}, "discountPercent": "0",
@@ -294,11 +296,17 @@ def test_an_invoice_no_longer_online_needs_a_paid_archive_retrieval_issued_as_it
     assert retrieval["number"] in mail.subject and mail.to == ("rechnung@kanzlei.example",)
 
 
-def test_an_invoice_cannot_be_deleted_within_the_ten_year_retention(as_user, issued):
-    result = as_user("distributor")(DELETE, {"id": issued["direkt"].id})["invoiceDelete"]
+def test_an_invoice_cannot_be_deleted_within_the_ten_year_retention(as_user, clock, issued):
+    ops, invoice_id = as_user("distributor"), issued["direkt"].id  # issued 2026-11-23: kept until 2036-12-31
+    clock.now = at("2036-12-31T12:00:00")
+    result = ops(DELETE, {"id": invoice_id})["invoiceDelete"]
     assert result["deletedInvoiceId"] is None
     assert result["errors"][0]["code"] == "PRECONDITION_FAILED" and "2037-01-01" in result["errors"][0]["hint"]
-    assert as_user("distributor")(DETAIL, {"id": issued["direkt"].id})["invoice"] is not None
+    assert ops(DETAIL, {"id": invoice_id})["invoice"] is not None
+    assert as_user("kanzlei_office")(DELETE, {"id": issued["kanzlei"].id})["invoiceDelete"]["errors"][0]["code"] == "FORBIDDEN"
+    clock.now = at("2037-01-01T12:00:00")
+    assert ops(DELETE, {"id": invoice_id})["invoiceDelete"] == {"deletedInvoiceId": invoice_id, "errors": []}
+    assert ops(DETAIL, {"id": invoice_id})["invoice"] is None
 
 
 def test_the_dunning_list_shows_open_invoices_past_their_due_date_to_the_distributor_only(as_user, clock, issued):

@@ -231,3 +231,13 @@ def test_scheduled_entry_point_bills_the_berlin_date_of_its_trigger(world, monke
     result = handler.run_billing({"detail-type": "Scheduled Event", "source": "aws.events", "time": "2024-01-15T22:30:00Z", "detail": {}}, None)
     assert (result["run_date"], result["invoices_issued"], result["delivered"], result["skipped"]) == ("2024-01-15", 4, 4, [])
     assert handler.run_billing({"run_date": "2024-01-15"}, None)["invoices_issued"] == 0
+
+
+def test_an_item_without_a_payer_is_reported_and_left_due_while_the_rest_is_billed(world):
+    four_payers(world)
+    world.add_service_item("direkt", "sr-orphan", "10.00", date(2024, 1, 15), partner="nordit")  # Direkt has no link to NordIT
+    summary = world.run(date(2024, 1, 15), RUN_AT)
+    assert summary.invoices_issued == 4
+    assert summary.skipped == [f"sr-orphan: customer {world.customer('direkt')} has no partnership link with {world.partner('nordit')}"]
+    assert DynamoUnitOfWork().service_items.billed_invoice_id("sr-orphan") is None
+    assert [i.reference for i in DynamoUnitOfWork().service_items.list_due(date(2024, 1, 15), limit=10, cursor=None).items] == ["sr-orphan"]
