@@ -15,3 +15,7 @@ class AlreadyBilled(Conflict):
 
 class NumberAllocationConflict(Conflict):
     """Another writer took the next invoice number first; read the counter again and retry."""
+
+
+class InvoiceChangedMeanwhile(Conflict):
+    """The corrected invoice changed (another credit note, a payment) since it was read; read it again."""

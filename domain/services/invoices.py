@@ -54,7 +54,7 @@ from domain.money import Money
 from domain.organisations import Organisation
 from domain.policy import Principal, can_manage_invoices, can_view_invoices_of, require
 from domain.ports import DocumentStore, EmailAttachment, EmailMessage, InvoicePaidListener, InvoiceRenderer, Mailer, Page
-from domain.services.invoice_errors import AlreadyBilled, InvoiceAlreadyIssued
+from domain.services.invoice_errors import NumberAllocationConflict
 from domain.services.organisations import page_size
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ def issue(
 ) -> Invoice:
     """Issue ``build(number)`` under the next number of the issuer's year, atomically with its side effects.
 
-    Raises ``InvoiceAlreadyIssued`` or ``AlreadyBilled`` when another writer issued it (or
+    Raises ``InvoiceAlreadyIssued``, ``AlreadyBilled`` or ``InvoiceChangedMeanwhile`` when another writer issued it (or
     consumed one of its charges) first; domain errors of ``build`` before anything is written.
     """
     year = berlin_date(now).year
@@ -116,10 +116,10 @@ def issue(
                 also(uow, invoice)
             try:
                 uow.commit()
-            except (InvoiceAlreadyIssued, AlreadyBilled):
-                raise
-            except Conflict:
-                continue  # the number was taken (or the transaction collided): read the counter again
+            except Conflict as error:
+                if isinstance(error, NumberAllocationConflict) or type(error) is Conflict:
+                    continue  # the number was taken (or the transaction collided): read the counter again
+                raise  # issued by someone else, an item billed elsewhere, the corrected invoice changed
             return invoice
     raise Conflict("No invoice number could be allocated; too many concurrent writers.", hint="Try again.")
 
@@ -297,7 +297,7 @@ def create_credit_note(
         uow_factory, issuer_id=invoice.issuer_id, now=now, prefix=prefix,
         build=lambda number: credit_note_for(invoice, reason=reason, now=now, number=number, lines=lines,
                                              previous_credit_notes=previous, credit_note_id=note_id),
-        also=lambda uow, note: uow.invoices.register_credit_note(invoice.id, note.id),
+        also=lambda uow, note: uow.invoices.register_credit_note(invoice, note.id),
     )
 
 

@@ -18,7 +18,7 @@ from pynamodb.exceptions import UpdateError
 from domain.billing import Cashback, ServiceItem
 from domain.invoices import Invoice, InvoiceKind, InvoiceStatus, assert_content_unchanged
 from domain.ports import Page
-from domain.services.invoice_errors import AlreadyBilled, InvoiceAlreadyIssued, NumberAllocationConflict
+from domain.services.invoice_errors import AlreadyBilled, InvoiceAlreadyIssued, InvoiceChangedMeanwhile, NumberAllocationConflict
 from domain.subscriptions import Charge
 from infra.codec import decode, encode
 from infra.dynamo.models import CashbackModel, ChargeModel, CounterModel, InvoiceModel, ServiceItemModel
@@ -151,11 +151,17 @@ class InvoiceRepository:
         items, next_cursor = query_page(result, Invoice)
         return Page(items, next_cursor)
 
-    def register_credit_note(self, invoice_id: str, credit_note_id: str) -> None:
-        """Note the credit note on the corrected invoice, in the credit note's transaction (not its content)."""
-        model = InvoiceModel(invoice_id)
+    def register_credit_note(self, invoice: Invoice, credit_note_id: str) -> None:
+        """Note the credit note on the corrected invoice (as read: version checked), in the credit note's
+        transaction; so two concurrent credit notes cannot both credit the same amount."""
+        model = InvoiceModel(invoice.id)
         model.version = 0
-        self._uow.register_update(model, [InvoiceModel.credit_note_ids.add({credit_note_id})], condition=InvoiceModel.id.exists())
+        self._uow.register_update(
+            model, [InvoiceModel.credit_note_ids.add({credit_note_id})], condition=InvoiceModel.version == invoice.version,
+            on_condition_failed=InvoiceChangedMeanwhile(
+                f"Invoice {invoice.number} changed while the credit note was made.", field="invoiceId", hint="Issue the credit note again."
+            ),
+        )
 
     def credit_notes_of(self, invoice_ids: Iterable[str]) -> dict[str, list[Invoice]]:
         """The credit notes of several invoices: two BatchGets, whatever their number."""

@@ -70,3 +70,25 @@ def test_a_payers_invoices_are_listed_newest_first_within_dates_and_by_status(aw
     # open and past due, oldest due first: April's invoice is due 2026-04-15, overdue from the 16th; March's is paid
     assert [i.number for i in repo.list_open_due_before(date(2026, 4, 15), limit=10, cursor=None).items] == [january.number, "PH-2026-000004"]
     assert [i.number for i in repo.list_open_due_before(date(2026, 4, 16), limit=10, cursor=None).items][-1] == april.number
+
+
+def test_a_credit_note_made_from_a_stale_read_of_its_invoice_is_refused_and_uses_no_number(aws):
+    from domain.invoices import credit_note_for
+    from domain.policy import Principal
+    from domain.organisations import OrganisationKind, Role
+    from domain.services.invoice_errors import InvoiceChangedMeanwhile
+
+    ops = Principal("usr_d", "dst_1", OrganisationKind.DISTRIBUTOR, Role.DISTRIBUTOR_STAFF)
+    invoice = issue(1, "2026-03-02")
+    now = datetime(2026, 3, 3, 9, tzinfo=timezone.utc)
+    stale = DynamoUnitOfWork().invoices.get(invoice.id)
+    invoicing.create_credit_note(DynamoUnitOfWork, ops, invoice.id, reason="Teil 1", lines=None, now=now, prefix="PH")
+    with pytest.raises(InvoiceChangedMeanwhile):  # a second writer that read the invoice before the first note
+        invoicing.issue(
+            DynamoUnitOfWork, issuer_id="dst_1", now=now, prefix="PH",
+            build=lambda number: credit_note_for(stale, reason="Teil 2", now=now, number=number, credit_note_id="inv_second"),
+            also=lambda uow, note: uow.invoices.register_credit_note(stale, note.id),
+        )
+    notes = DynamoUnitOfWork().invoices.credit_notes_of([invoice.id])[invoice.id]
+    assert [n.number for n in notes] == ["PH-2026-000002"]
+    assert DynamoUnitOfWork().invoice_numbers.last_sequence("dst_1", 2026) == 2
