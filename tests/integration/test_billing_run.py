@@ -241,3 +241,26 @@ def test_an_item_without_a_payer_is_reported_and_left_due_while_the_rest_is_bill
     assert summary.skipped == [f"sr-orphan: customer {world.customer('direkt')} has no partnership link with {world.partner('nordit')}"]
     assert DynamoUnitOfWork().service_items.billed_invoice_id("sr-orphan") is None
     assert [i.reference for i in DynamoUnitOfWork().service_items.list_due(date(2024, 1, 15), limit=10, cursor=None).items] == ["sr-orphan"]
+
+
+def test_through_ses_the_payer_receives_the_invoice_pdf_as_an_attachment(world):
+    import email
+
+    import boto3
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    from infra.email import SesMailer
+    from infra.settings import get_settings
+
+    settings = get_settings()
+    boto3.client("ses", region_name=settings.region).verify_email_identity(EmailAddress=settings.mail_from)
+    world.mailer = SesMailer(settings)
+    world.order("hanse", "2024-01-15T10:00:00", quantity=10)
+    world.run(date(2024, 1, 15), RUN_AT)
+
+    (sent,) = ses_backends[DEFAULT_ACCOUNT_ID][settings.region].sent_messages
+    message = email.message_from_string(sent.raw_data)
+    assert message["To"] == "billing@nordit.example" and "PH-2024-000001" in message["Subject"]
+    (pdf,) = [part.get_payload(decode=True) for part in message.walk() if part.get_filename() == "PH-2024-000001.pdf"]
+    assert "Gesamtbetrag / Total 1.497,90 €" in pdf_text(pdf)
