@@ -133,7 +133,8 @@ def render_invoice_pdf(invoice: Invoice, *, issuer: IssuerDisplay, payer: PartyD
         meta.append(("Korrektur zu Rechnung / Corrects invoice", invoice.corrects_invoice_number))
     if invoice.payer_vat_id or payer.vat_id:
         meta.append(("USt-IdNr. des Leistungsempfängers / Customer VAT ID", invoice.payer_vat_id or payer.vat_id or ""))
-    meta.append(("USt-IdNr. / VAT ID", issuer.vat_id))
+    if issuer.vat_id:  # required on German invoices (§14 UStG); the issuer's master data must carry it
+        meta.append(("USt-IdNr. / VAT ID", issuer.vat_id))
     for label, value in meta:
         doc.row((label, value), META_COLUMNS, size=10)
     if invoice.reason:
@@ -171,7 +172,7 @@ def render_invoice_pdf(invoice: Invoice, *, issuer: IssuerDisplay, payer: PartyD
         doc.text(note, bold=True)
     doc.text(_payment_text(invoice, issuer))
     doc.space(6)
-    footer = [issuer.name, *issuer.address_lines, f"USt-IdNr. {issuer.vat_id}"]
+    footer = [issuer.name, *issuer.address_lines] + ([f"USt-IdNr. {issuer.vat_id}"] if issuer.vat_id else [])
     footer += [part for part in (issuer.register, issuer.managing_directors, issuer.email) if part]
     doc.text(" · ".join(footer), size=7)
     return doc.output(title=f"{_title(invoice)} {invoice.number}", author=issuer.name, created_at=invoice.issued_at)
