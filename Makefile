@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: dev test unit install token clean schema renew
+.PHONY: dev test unit install token clean schema renew bill
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ clean:
 ## Run the renewal job by hand for a date (back-fill): make renew DATE=2024-01-15 (needs DYNAMODB_ENDPOINT or AWS).
 renew: install
 	$(PY) -m infra.jobs renew_subscriptions $(DATE)
+
+## Run the billing run by hand for a date (back-fill): make bill DATE=2024-01-15 (needs DYNAMODB_ENDPOINT or AWS).
+bill: install
+	$(PY) -m infra.jobs run_billing $(DATE)
 
 ## Regenerate the committed contract file schema.graphql.
 schema: install

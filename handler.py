@@ -88,3 +88,17 @@ def book_quota_months(event: dict, context: object = None) -> dict:
     summary = book(services.uow, run_date=_run_date(event or {}, now), now=now).as_dict()
     log.info(json.dumps({"job": "book_quota_months", **summary}))
     return summary
+
+
+def run_billing(event: dict, context: object = None) -> dict:
+    """Daily: invoice the charges and service items due on the run date, store and e-mail the PDFs."""
+    from domain.services.billing import run_billing as run
+
+    services = _services()
+    now = services.clock()
+    summary = run(
+        services.uow, run_date=_run_date(event or {}, now), now=now, documents=services.documents, mailer=services.mailer,
+        renderer=services.invoice_renderer, prefix=services.invoicing.number_prefix,
+    ).as_dict()
+    log.info(json.dumps({"job": "run_billing", **summary}))
+    return summary

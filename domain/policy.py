@@ -184,3 +184,22 @@ def can_confirm_tenant_link(principal: Principal, customer: Organisation) -> boo
 
 def can_grant_eligibility(principal: Principal) -> bool:
     return principal.is_distributor
+
+
+# --- invoices (the object check for one invoice is domain.invoices.can_view_invoice) ---------
+
+
+def can_view_invoices_of(principal: Principal, organisation_id: str) -> bool:
+    """Invoices live in the paying organisation: its invoice readers and the distributor see them."""
+    if principal.is_distributor:
+        return True
+    if principal.organisation_id != organisation_id:
+        return False
+    if principal.is_customer:
+        return principal.permission_level is PermissionLevel.EXTENDED
+    return principal.has(PartnerPermission.GENERAL_ACCESS)
+
+
+def can_manage_invoices(principal: Principal) -> bool:
+    """Record payments, issue credit notes, read the dunning list, delete expired invoices: distributor staff."""
+    return principal.is_distributor

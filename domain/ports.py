@@ -250,7 +250,8 @@ class ServiceReportRepository(Protocol):
 
 class ServiceItemRepository(Protocol):
     def add(self, item: ServiceItem, *, bill_date: date) -> None: ...
-    def list_unbilled(self, bill_date: date, *, limit: int, cursor: str | None) -> Page[ServiceItem]: ...
+    def list_due(self, bill_date: date, *, limit: int, cursor: str | None) -> Page[ServiceItem]: ...
+    def register_billed(self, reference: str, invoice_id: str) -> None: ...
 
 
 class ContractRepository(Protocol):
@@ -297,3 +298,25 @@ class InboundEmailRepository(Protocol):
     def get(self, key: str) -> InboundEmailRecord | None: ...
     def add(self, record: InboundEmailRecord) -> None:
         """Register the record; a record for the same key exists already → the transaction fails."""
+
+
+# --- invoicing (issue 4) --------------------------------------------------------------------
+
+
+class InvoiceRenderer(Protocol):
+    """Turns an issued invoice into its document (a PDF); infra renders it, the domain only stores and sends it."""
+
+    def render(self, invoice: "Invoice", *, issuer: Organisation, payer: Organisation) -> bytes: ...
+
+
+class InvoicePaidListener(Protocol):
+    """Called once per invoice that became fully paid, after the payment is committed.
+
+    The commission feature plugs in here (``domain.services.invoices.on_invoice_paid``);
+    by default nothing listens.
+    """
+
+    def __call__(self, event: "InvoicePaid") -> None: ...
+
+
+from domain.invoices import Invoice, InvoicePaid  # noqa: E402  (type names for the protocols above)

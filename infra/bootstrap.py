@@ -6,11 +6,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
 
-from domain.ports import DocumentStore, Mailer
+from domain.money import Money
+from domain.ports import DocumentStore, InvoiceRenderer, Mailer
+from domain.services.invoices import InvoicingSettings
 from infra.auth import TokenVerifier
 from infra.dynamo.models import configure
 from infra.dynamo.unit_of_work import DynamoUnitOfWork
 from infra.email import build_mailer
+from infra.pdf import PdfInvoiceRenderer
 from infra.settings import Settings, get_settings
 from infra.storage import S3DocumentStore
 
@@ -26,6 +29,15 @@ class Services:
     verifier: TokenVerifier
     documents: DocumentStore
     clock: Callable[[], datetime] = field(default=utc_now)
+    invoice_renderer: InvoiceRenderer = field(default_factory=PdfInvoiceRenderer)
+
+    @property
+    def invoicing(self) -> InvoicingSettings:
+        return InvoicingSettings(
+            number_prefix=self.settings.invoice_number_prefix,
+            online_months=self.settings.invoice_online_months,
+            archive_hourly_rate=Money.of(self.settings.archive_hourly_rate),
+        )
 
     def uow(self) -> DynamoUnitOfWork:
         return DynamoUnitOfWork(self.settings)

@@ -24,6 +24,7 @@ from domain.services import organisations as svc
 from domain.services import subscriptions as subs
 from domain.subscriptions import Subscription
 from domain.ports import UnitOfWork
+from domain import ids
 
 
 @dataclass
@@ -212,3 +213,48 @@ def seed_service_desk(uow: UnitOfWork, data: DemoData, now: datetime) -> dict[st
         uow, ops, hanse, now=now, kind=AssetKind.SOFTWARE, name="DATEV Rechnungswesen", licence_expires_on=today + timedelta(days=45),
     )
     return created
+
+
+def seed_invoices(uow_factory, data: DemoData, now: datetime) -> list:
+    """A few issued invoices for `make dev` (not part of ``seed``: tests issue their own through the billing run).
+
+    Kanzlei (pays itself): one paid from two months ago and one open; NordIT (pays for Hanse): one open;
+    Direkt: one overdue. Marked delivered, so no billing run e-mails them; the PDF is rendered on first download.
+    """
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from domain.calendar import berlin_date
+    from domain.invoices import BillingParty, InvoiceDraft, InvoiceKind, InvoiceLine, notes_for, payment_method_for, vat_rate_for, vat_treatment_for
+    from domain.money import Money
+    from domain.services import invoices as invoicing
+
+    def issue(payer: Organisation, customer: Organisation, mode: BillingMode | None, lines: list[tuple[str, int, str]], days_ago: int):
+        party = BillingParty.of(payer)
+        treatment = vat_treatment_for(party)
+        issued_at = now - timedelta(days=days_ago)
+        draft = InvoiceDraft(
+            invoice_id=ids.new_id("inv"), kind=InvoiceKind.INVOICE, issuer_id=data.distributor.id, payer_id=payer.id,
+            customer_id=customer.id, currency="EUR",
+            lines=tuple(InvoiceLine.priced(text, qty, Money.of(price), vat_rate_for(treatment)) for text, qty, price in lines),
+            vat_treatment=treatment, payment_method=payment_method_for(party), billing_mode=mode,
+            partner_id=customer.partner_links[0].partner_id if customer.partner_links else None,
+            payer_vat_id=party.vat_id, payer_country=party.country, notes=notes_for(treatment),
+        )
+        invoice = invoicing.issue_draft(uow_factory, draft, now=issued_at, prefix="PH", delivery_date=berlin_date(issued_at))
+        uow_factory().invoices.mark_delivered(invoice.id, document_key=invoicing.document_key(invoice), now=issued_at)
+        return invoice
+
+    kanzlei, hanse, direkt = data.customers["kanzlei"], data.customers["hanse"], data.customers["direkt"]
+    standard = ("Microsoft 365 Business Standard (P1Y, monatlich)", 5, "11.66")
+    old = issue(kanzlei, kanzlei, BillingMode.CUSTOMER_PAYS, [standard], days_ago=60)
+    invoicing.record_payment(
+        uow_factory, Principal.of(data.users["distributor"]), old.id, amount=old.gross_total, paid_on=old.issue_date + timedelta(days=10),
+        reference="DEMO-BANK-0001", listeners=(),
+    )
+    return [  # in order of issue, so the numbers follow the dates
+        old,
+        issue(direkt, direkt, None, [("Vor-Ort-Einsatz, 3 Stunden", 3, "95.00")], days_ago=30),
+        issue(kanzlei, kanzlei, BillingMode.CUSTOMER_PAYS, [standard, ("Servicebericht SR-2026-0042", 1, "180.00")], days_ago=2),
+        issue(data.partners["nordit"], hanse, BillingMode.PARTNER_PAYS, [("Microsoft 365 Business Standard (P1Y, monatlich), abzgl. 10 %", 12, "10.49")], days_ago=1),
+    ]

@@ -44,7 +44,7 @@ def main() -> None:
 
     from infra.bootstrap import utc_now
     from infra.devtokens import demo_tokens
-    from infra.demo import seed, seed_service_desk
+    from infra.demo import seed, seed_invoices, seed_service_desk
     from infra.dynamo.models import create_tables
     from infra.dynamo.unit_of_work import DynamoUnitOfWork
     from infra.settings import get_settings
@@ -60,6 +60,7 @@ def main() -> None:
     if not uow.organisations.list_by_kind(OrganisationKind.DISTRIBUTOR, limit=1, cursor=None).items:
         data = seed(uow, utc_now(), partner_programme=True)
         seed_service_desk(uow, data, utc_now())
+        seed_invoices(lambda: DynamoUnitOfWork(settings), data, utc_now())
         print("Demo data loaded.")
 
     print("\nDev tokens: paste a line into GraphiQL's Headers tab (or send it as an HTTP header):\n")

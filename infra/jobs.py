@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-JOBS = ("renew_subscriptions", "approve_commissions")
+JOBS = ("renew_subscriptions", "run_billing", "approve_commissions", "create_maintenance_tickets", "book_quota_months")
 
 
 def main(argv: list[str]) -> None:

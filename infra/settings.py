@@ -42,6 +42,9 @@ class Settings:
     payout_debtor_name: str = ""
     payout_debtor_iban: str = ""
     payout_debtor_bic: str = ""
+    invoice_number_prefix: str = "PH"  # invoice numbers PH-2026-000123
+    invoice_online_months: int = 24  # invoices stay downloadable this long; older ones need an archive retrieval
+    archive_hourly_rate: str = "60.00"  # EUR net per search hour beyond the first (in the EUR 100.00 base fee)
 
     def table_name(self, aggregate: str) -> str:
         return f"{self.table_prefix}{aggregate}"
@@ -75,4 +78,7 @@ def get_settings() -> Settings:
         payout_debtor_name=os.environ.get("PAYOUT_DEBTOR_NAME") or ("Cloud Distribution GmbH" if local else ""),
         payout_debtor_iban=os.environ.get("PAYOUT_DEBTOR_IBAN") or ("DE02120300000000202051" if local else ""),
         payout_debtor_bic=os.environ.get("PAYOUT_DEBTOR_BIC") or ("BYLADEM1001" if local else ""),
+        invoice_number_prefix=os.environ.get("INVOICE_NUMBER_PREFIX", "PH"),
+        invoice_online_months=int(os.environ.get("INVOICE_ONLINE_MONTHS", "24")),
+        archive_hourly_rate=os.environ.get("ARCHIVE_HOURLY_RATE", "60.00"),
     )

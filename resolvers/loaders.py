@@ -28,6 +28,8 @@ class Loaders:
         self.subscription_by_id = DataLoader(load_fn=_batched(uow.subscriptions.get_many))
         # customer id -> its subscriptions (oldest first): one BatchGetItem for the ids, one for the items.
         self.subscriptions_by_customer = DataLoader(load_fn=_batched(self._subscriptions_of_customers))
+        self.invoice_by_id = DataLoader(load_fn=_batched(uow.invoices.get_many))
+        self.credit_notes_by_invoice = DataLoader(load_fn=_batched(uow.invoices.credit_notes_of))
         self._uow = uow
         self._catalogue: asyncio.Task | None = None
 

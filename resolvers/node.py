@@ -34,4 +34,8 @@ async def node(info: Info, id: strawberry.ID) -> Node | None:
         from resolvers import tickets
 
         return await (tickets.ticket if prefix == "tkt" else tickets.service_report)(info, id)
+    if prefix == "inv":
+        from resolvers.invoices import invoice
+
+        return await invoice(info, id)
     return None

@@ -19,9 +19,11 @@ from strawberry.extensions import (
 from domain.errors import DomainError
 from resolvers import organisations as org
 from resolvers import node as node_resolvers
+from resolvers import invoices as inv
 from resolvers import subscriptions as sub
 from resolvers import partner_programme as pp
 from schema import organisations as t
+from schema import invoices as it
 from schema import subscriptions as st
 from schema import commissions as ct
 from schema import partners as pt
@@ -87,6 +89,11 @@ class Query:
     service_statistics: tt.ServiceStatistics | None = strawberry.field(
         resolver=tkt.service_statistics, description="Tickets per month and status, hours billable and not, quota use (YYYY-MM, inclusive)."
     )
+    invoice: it.Invoice | None = strawberry.field(resolver=inv.invoice, description="Only for the paying organisation and the distributor.")
+    invoices: Connection[it.Invoice] = strawberry.field(
+        resolver=inv.invoices, description="Invoices an organisation pays (default: yours), newest first; filter by status and issue date."
+    )
+    overdue_invoices: Connection[it.Invoice] = strawberry.field(resolver=inv.overdue_invoices, description="Distributor: the dunning list.")
 
 
 @strawberry.type
@@ -174,6 +181,16 @@ class Mutation:
     contract_quota_month_book: tt.QuotaMonthPayload = strawberry.mutation(resolver=tkt.contract_quota_month_book)
     maintenance_schedule_add: tt.MaintenanceSchedulePayload = strawberry.mutation(resolver=tkt.maintenance_schedule_add)
     asset_create: tt.AssetPayload = strawberry.mutation(resolver=tkt.asset_create)
+    payment_record: it.PaymentRecordPayload = strawberry.mutation(
+        resolver=inv.payment_record, description="Distributor: money received for an invoice; more than is outstanding is refused."
+    )
+    credit_note_create: it.CreditNotePayload = strawberry.mutation(
+        resolver=inv.credit_note_create, description="Distributor: correct an issued invoice in full or in part."
+    )
+    invoice_copy_request: it.InvoiceCopyPayload = strawberry.mutation(resolver=inv.invoice_copy_request)
+    invoice_delete: it.InvoiceDeletePayload = strawberry.mutation(
+        resolver=inv.invoice_delete, description="Refused during the 10-year retention (§14b UStG)."
+    )
 
 
 class DomainErrorExtensions(SchemaExtension):
@@ -200,7 +217,7 @@ def should_mask(error: GraphQLError) -> bool:
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
-    types=[t.Distributor, t.Partner, t.Customer, t.User, st.Subscription, st.SaasSubscription, st.Product, tt.Ticket],
+    types=[t.Distributor, t.Partner, t.Customer, t.User, st.Subscription, st.SaasSubscription, st.Product, tt.Ticket, it.Invoice],
     extensions=[
         # Factories: a fresh extension per request; the parser and validation caches are module-wide.
         lambda: ParserCache(maxsize=256),

@@ -52,6 +52,13 @@ Access patterns (every read is a GetItem, BatchGetItem or Query; nothing scans):
 | maintenance due (job; catch-up included)  | maintenance_schedules.due-index       | due_shard, due_key <= run date |
 | assets of a customer                      | assets.customer-index                 | customer_id, id             |
 | assets expiring up to a date              | assets.expiry-index (sparse)          | customer_id, expiry_key     |
+| invoice by id (and batch)                 | invoices                              | id                          |
+| invoices of a payer, by issue date        | invoices.payer-index                  | payer_id, issue_key         |
+| open invoices by due date (dunning list)  | invoices.open-index (sparse)          | open_bucket, due_key        |
+| invoices still to e-mail (billing run)    | invoices.undelivered-index (sparse)   | delivery_date, id           |
+| credit notes of an invoice                | invoices.corrects-index (sparse)      | corrects_invoice_id, id     |
+| next invoice number of issuer and year    | counters                              | invoice-number#issuer#year  |
+| cashback of an invoice / of a partner     | cashbacks, cashbacks.partner-index    | invoice_id; partner_id, key |
 """
 
 from __future__ import annotations
@@ -224,6 +231,7 @@ class ChargeModel(Model):
     id = UnicodeAttribute(hash_key=True)
     subscription_id = UnicodeAttribute()
     bill_date = UnicodeAttribute(null=True)  # removed once billed (sparse index)
+    billed_invoice_id = UnicodeAttribute(null=True)  # set when billing consumes the charge
     data = JSONAttribute()
     version = VersionAttribute()
     unbilled_index = _index("unbilled-index", "bill_date", "id")()
@@ -371,15 +379,44 @@ class ServiceReportModel(Model):
     customer_index = _index("customer-index", "customer_id", "created_key")()
 
 
+class InvoiceModel(Model):
+    """An issued invoice or credit note (lines and payments inside: they stay small)."""
+
+    class Meta(_Meta):
+        table_name = "invoices"
+
+    id = UnicodeAttribute(hash_key=True)
+    number = UnicodeAttribute()
+    payer_id = UnicodeAttribute()
+    issue_key = UnicodeAttribute()  # issue date#number: lists in issue order, date ranges by key condition
+    # Sparse: set while an invoice (not a credit note) is not fully paid.
+    open_bucket = UnicodeAttribute(null=True)
+    due_key = UnicodeAttribute(null=True)  # due date#id
+    # Sparse: set until the PDF is stored and e-mailed to the payer.
+    delivery_date = UnicodeAttribute(null=True)
+    delivery_claimed_until = UnicodeAttribute(null=True)
+    delivered_at = UTCDateTimeAttribute(null=True)
+    document_key = UnicodeAttribute(null=True)
+    corrects_invoice_id = UnicodeAttribute(null=True)
+    credit_note_ids = UnicodeSetAttribute(null=True)  # added with each credit note: nested lists load by BatchGet
+    data = JSONAttribute()
+    version = VersionAttribute()
+    payer_index = _index("payer-index", "payer_id", "issue_key")()
+    open_index = _index("open-index", "open_bucket", "due_key")()
+    undelivered_index = _index("undelivered-index", "delivery_date", "id")()
+    corrects_index = _index("corrects-index", "corrects_invoice_id", "id")()
+
+
 class ServiceItemModel(Model):
-    """Billable service work handed to billing (``domain.billing.ServiceItem``); the id is its reference."""
+    """Billable items that are not subscription charges (service reports, time); billing consumes them."""
 
     class Meta(_Meta):
         table_name = "service_items"
 
-    id = UnicodeAttribute(hash_key=True)
-    customer_id = UnicodeAttribute()
+    id = UnicodeAttribute(hash_key=True)  # the item's reference (e.g. the service report id)
+    customer_id = UnicodeAttribute(null=True)
     bill_date = UnicodeAttribute(null=True)  # removed once billed (sparse index)
+    billed_invoice_id = UnicodeAttribute(null=True)
     data = JSONAttribute()
     version = VersionAttribute()
     unbilled_index = _index("unbilled-index", "bill_date", "id")()
@@ -436,6 +473,19 @@ class AssetModel(Model):
     expiry_index = _index("expiry-index", "customer_id", "expiry_key")()
 
 
+class CashbackModel(Model):
+    """What a partner earns on a customer-pays invoice; written with the invoice, read by commissions."""
+
+    class Meta(_Meta):
+        table_name = "cashbacks"
+
+    invoice_id = UnicodeAttribute(hash_key=True)
+    partner_id = UnicodeAttribute()
+    issue_key = UnicodeAttribute()  # issue date#invoice id
+    data = JSONAttribute()
+    partner_index = _index("partner-index", "partner_id", "issue_key")()
+
+
 # The logical aggregate name of each model: the table is <TABLE_PREFIX><name>.
 ALL_MODELS: dict[str, type[Model]] = {
     "organisations": OrganisationModel,
@@ -463,6 +513,8 @@ ALL_MODELS: dict[str, type[Model]] = {
     "quota_ledger": QuotaLedgerModel,
     "maintenance_schedules": MaintenanceScheduleModel,
     "assets": AssetModel,
+    "invoices": InvoiceModel,
+    "cashbacks": CashbackModel,
 }
 
 

@@ -8,7 +8,6 @@ from datetime import date, timezone
 from typing import TYPE_CHECKING, Iterable
 
 from domain.assets import Asset
-from domain.billing import ServiceItem
 from domain.contracts import Contract, ContractKind, LedgerEntry, MaintenanceSchedule
 from domain.errors import AlreadyExists, Conflict
 from domain.ports import InboundEmailRecord, Page
@@ -21,7 +20,6 @@ from infra.dynamo.models import (
     InboundEmailModel,
     MaintenanceScheduleModel,
     QuotaLedgerModel,
-    ServiceItemModel,
     ServiceReportModel,
     TicketModel,
 )
@@ -165,27 +163,6 @@ class ServiceReportRepository:
             condition=ServiceReportModel.id.does_not_exist(),
             on_condition_failed=AlreadyExists(f"Service report {report.id} exists already."),
         )
-
-
-class ServiceItemRepository:
-    def __init__(self, uow: "DynamoUnitOfWork") -> None:
-        self._uow = uow
-
-    def add(self, item: ServiceItem, *, bill_date: date) -> None:
-        """Handed to billing once: the reference is the id, so a second hand-off fails the transaction."""
-        self._uow.register_save(
-            ServiceItemModel(item.reference, customer_id=item.customer_id, bill_date=bill_date.isoformat(), data=encode(item)),
-            condition=ServiceItemModel.id.does_not_exist(),
-            on_condition_failed=Conflict(f"Service item {item.reference} was handed to billing already."),
-        )
-
-    def list_unbilled(self, bill_date: date, *, limit: int, cursor: str | None) -> Page[ServiceItem]:
-        day = bill_date.isoformat()
-        result = ServiceItemModel.unbilled_index.query(
-            day, limit=limit, page_size=limit, last_evaluated_key=decode_cursor(cursor, partition=("bill_date", day))
-        )
-        items, next_cursor = query_page(result)
-        return Page([decode(ServiceItem, item.data) for item in items], next_cursor)
 
 
 class ContractRepository:

@@ -9,6 +9,7 @@ from typing import Any
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
@@ -29,19 +30,19 @@ class _PendingWrite:
     model: Model
     condition: Condition | None
     on_condition_failed: DomainError
-    actions: list[Any] | None = None  # an UpdateItem with these actions instead of a PutItem
+    actions: list[Action] | None = None  # an UpdateItem with these actions instead of a PutItem
 
     def single(self) -> None:
         if self.actions is None:
             self.model.save(condition=self.condition)
         else:
-            self.model.update(actions=self.actions, condition=self.condition)
+            self.model.update(self.actions, condition=self.condition, add_version_condition=False)
 
     def add_to(self, transaction: TransactWrite) -> None:
         if self.actions is None:
             transaction.save(self.model, condition=self.condition)
         else:
-            transaction.update(self.model, actions=self.actions, condition=self.condition)
+            transaction.update(self.model, self.actions, condition=self.condition, add_version_condition=False)
 
 
 class DynamoUnitOfWork:
@@ -58,8 +59,13 @@ class DynamoUnitOfWork:
         self.subscriptions = subscription_repositories.SubscriptionRepository(self)
         self.charges = subscription_repositories.ChargeRepository(self)
         self.saas_subscriptions = subscription_repositories.SaasSubscriptionRepository(self)
-        from infra.dynamo import partner_repositories
+        from infra.dynamo import invoice_repositories, partner_repositories
 
+        self.invoices = invoice_repositories.InvoiceRepository(self)
+        self.invoice_numbers = invoice_repositories.InvoiceNumberCounter(self)
+        self.service_items = invoice_repositories.ServiceItemRepository(self)  # written by the service desk, billed here
+        self.cashbacks = invoice_repositories.CashbackRepository(self)
+        self.unbilled_charges = invoice_repositories.UnbilledCharges(self)
         self.partner_applications = partner_repositories.PartnerApplicationRepository(self)
         self.programme_partners = partner_repositories.ProgrammePartnerRepository(self)
         self.referrals = partner_repositories.ReferralRepository(self)
@@ -74,7 +80,6 @@ class DynamoUnitOfWork:
         self.ticket_numbers = sd.TicketNumbers(self)
         self.inbound_emails = sd.InboundEmailRepository(self)
         self.service_reports = sd.ServiceReportRepository(self)
-        self.service_items = sd.ServiceItemRepository(self)
         self.contracts = sd.ContractRepository(self)
         self.quota_ledger = sd.QuotaLedgerRepository(self)
         self.maintenance_schedules = sd.MaintenanceScheduleRepository(self)
@@ -91,9 +96,10 @@ class DynamoUnitOfWork:
         self._pending.append(_PendingWrite(model, condition, on_condition_failed))
 
     def register_update(
-        self, model: Model, actions: list[Any], *, condition: Condition | None = None, on_condition_failed: DomainError = CONFLICT,
+        self, model: Model, actions: list[Action], *, condition: Condition | None = None, on_condition_failed: DomainError = CONFLICT,
     ) -> None:
-        """An UpdateItem (e.g. ADD to a set) on the item with ``model``'s key, in the same transaction."""
+        """An UpdateItem of some attributes (e.g. ADD to a set) in the same transaction; ``condition`` guards it
+        (no version check; a versioned model's version is incremented)."""
         self._pending.append(_PendingWrite(model, condition, on_condition_failed, actions))
 
     def connection(self) -> Connection:

@@ -51,7 +51,7 @@ def work(services, demo, ops, *, minutes: int, day: date):
 
 
 def unbilled(day: date) -> list[tuple[str, str]]:
-    items = DynamoUnitOfWork().service_items.list_unbilled(day, limit=10, cursor=None).items
+    items = DynamoUnitOfWork().service_items.list_due(day, limit=10, cursor=None).items
     return sorted((i.reference.split("#")[0] + "#" + i.reference.split("#")[-1], str(i.unit_price.amount)) for i in items)
 
 

@@ -67,7 +67,7 @@ def test_the_report_is_emailed_to_the_service_report_address_with_the_pdf(servic
 def test_without_a_contract_the_billable_time_is_handed_to_billing_at_the_list_price(services, worked):
     ops, ticket = worked
     report = make_report(services, ops, ticket.id)
-    (item,) = services.uow().service_items.list_unbilled(date(2026, 11, 23), limit=10, cursor=None).items
+    (item,) = services.uow().service_items.list_due(date(2026, 11, 23), limit=10, cursor=None).items
     assert (item.reference, item.quantity, item.unit_price, item.customer_id) == (report.id, Decimal(1), Money.of("165.00"), report.customer_id)
     # the partner through which Hanse buys decides who pays (billing mode); only contracts carry it here
     assert item.partner_id is None
@@ -85,7 +85,7 @@ def test_a_quota_customers_time_is_debited_from_the_quota_and_nothing_is_invoice
     make_report(services, ops, ticket.id)
     ledger = contract_svc.quota_ledger(services.uow(), contract)
     assert ledger.balance_minutes == 600 - 90
-    items = services.uow().service_items.list_unbilled(date(2026, 11, 23), limit=10, cursor=None).items
+    items = services.uow().service_items.list_due(date(2026, 11, 23), limit=10, cursor=None).items
     assert [i.reference for i in items] == [f"quota#{contract.id}#2026-11"]
 
 

@@ -79,3 +79,24 @@ CASES = [
 )
 def test_only_the_paying_organisation_and_the_distributor_see_an_invoice(principal, invoice, allowed):
     assert can_view_invoice(principal, invoice) is allowed
+
+
+@pytest.mark.parametrize(
+    "principal, invoice, allowed",
+    CASES,
+    ids=[f"list-{p.user_id}-{i.billing_mode.value}-{'sees' if a else 'hidden'}" for p, i, a in CASES],
+)
+def test_an_invoice_list_of_the_payer_is_open_to_exactly_those_who_may_see_its_invoices(principal, invoice, allowed):
+    from domain.policy import can_view_invoices_of
+
+    assert can_view_invoices_of(principal, invoice.payer_id) is allowed
+
+
+@pytest.mark.parametrize(
+    "principal, allowed",
+    [(DISTRIBUTOR, True), (PARTNER_ADMIN, False), (CUSTOMER_EXTENDED, False), (PARTNER_STAFF_GENERAL, False)],
+)
+def test_only_distributor_staff_manage_invoices(principal, allowed):
+    from domain.policy import can_manage_invoices
+
+    assert can_manage_invoices(principal) is allowed

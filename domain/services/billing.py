@@ -1,0 +1,128 @@
+"""The billing run: due charges and service items become issued, delivered invoices.
+
+Like the renewal job it reads only what is due (the sparse unbilled indexes of charges and
+service items, keyed by bill date; yesterday's partition too, for what arrived after the
+previous run), in pages, and it is idempotent and resumable:
+
+* ``plan_billing_run`` gives each invoice an id derived from the run date, payer, customer,
+  partner and currency. Each planned invoice is issued in one transaction that also marks
+  its charges billed, so after a crash the re-run no longer sees the billed charges and
+  plans (with the same ids) only what is left; an invoice issued by an overlapping run
+  fails the conditional put and is counted, not duplicated.
+* Numbers are allocated inside that transaction (``domain.services.invoices.issue``), so a
+  crash or a lost race never leaves a gap.
+* Delivery (PDF to S3, e-mail to the payer) follows each commit; whatever a crash left
+  undelivered is found in the undelivered index of the run date and delivered at the end.
+
+Decided: partner terms follow the partner's tier until individual agreements are modelled
+(``PARTNER_TERMS_BY_TIER``): reseller discount on partner-pays invoices, cashback on
+customer-pays invoices.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from domain.billing import CustomerAccount, PartnerTerms, PlannedInvoice, plan_billing_run
+from domain.invoices import BillingParty
+from domain.organisations import Organisation, OrganisationKind
+from domain.services import invoices as invoicing
+from domain.services.invoice_errors import AlreadyBilled, InvoiceAlreadyIssued
+
+log = logging.getLogger(__name__)
+
+MAX_ITEMS_PER_INVOICE = 95  # a DynamoDB transaction takes 100 writes: counter, invoice, cashback and the items
+
+PARTNER_TERMS_BY_TIER: dict[str, tuple[Decimal, Decimal]] = {  # tier -> (reseller discount %, cashback %)
+    "REGISTERED": (Decimal("10"), Decimal("5")),
+    "QUALIFIED": (Decimal("15"), Decimal("7.5")),
+    "CERTIFIED": (Decimal("20"), Decimal("10")),
+}
+
+
+@dataclass
+class BillingRunSummary:
+    run_date: date
+    invoices_issued: int = 0
+    already_issued: int = 0  # issued by an earlier attempt or an overlapping run
+    charges_billed: int = 0
+    service_items_billed: int = 0
+    delivered: int = 0
+    delivery_failures: int = 0
+    skipped: list[str] = field(default_factory=list)  # item reference: reason
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["run_date"] = self.run_date.isoformat()
+        return data
+
+
+def partner_terms(partner: Organisation) -> PartnerTerms:
+    tier = partner.partner_profile.tier if partner.partner_profile else "REGISTERED"
+    discount, cashback = PARTNER_TERMS_BY_TIER.get(tier, PARTNER_TERMS_BY_TIER["REGISTERED"])
+    return PartnerTerms(BillingParty.of(partner), reseller_discount_percent=discount, cashback_percent=cashback)
+
+
+def _read_all(list_page, day: date, page_limit: int) -> list:
+    items, cursor = [], None
+    while True:
+        page = list_page(day, limit=page_limit, cursor=cursor)
+        items.extend(page.items)
+        if page.next_cursor is None:
+            return items
+        cursor = page.next_cursor
+
+
+def run_billing(
+    uow_factory, *, run_date: date, now: datetime, documents, mailer, renderer, prefix: str = invoicing.DEFAULT_NUMBER_PREFIX,
+    page_limit: int = 100,
+) -> BillingRunSummary:
+    summary = BillingRunSummary(run_date)
+    reader = uow_factory()
+    days = (run_date - timedelta(days=1), run_date)
+    charges = [c for day in days for c in _read_all(reader.unbilled_charges.list_due, day, page_limit)]
+    items = [i for day in days for i in _read_all(reader.service_items.list_due, day, page_limit)]
+    if charges or items:
+        issuer = reader.organisations.list_by_kind(OrganisationKind.DISTRIBUTOR, limit=1, cursor=None).items[0]
+        customers = reader.organisations.get_many({c.customer_id for c in charges} | {i.customer_id for i in items})
+        partner_ids = {link.partner_id for customer in customers.values() for link in customer.partner_links}
+        partners = reader.organisations.get_many(partner_ids)
+        plan = plan_billing_run(
+            run_date=run_date, now=now, issuer_id=issuer.id, charges=charges, service_items=items,
+            customers={cid: CustomerAccount(BillingParty.of(c), c.partner_links) for cid, c in customers.items()},
+            partners={pid: partner_terms(p) for pid, p in partners.items()},
+        )
+        summary.skipped.extend(f"{s.reference}: {s.reason}" for s in plan.skipped)
+        for planned in plan.invoices:
+            _issue_and_deliver(uow_factory, planned, summary, now=now, prefix=prefix, documents=documents, mailer=mailer, renderer=renderer)
+    for day in days:  # what a crash (or a failed e-mail) left undelivered
+        delivered, failed = invoicing.deliver_pending(uow_factory, day, documents=documents, mailer=mailer, renderer=renderer, now=now)
+        summary.delivered += delivered
+        summary.delivery_failures += failed
+    return summary
+
+
+def _issue_and_deliver(uow_factory, planned: PlannedInvoice, summary: BillingRunSummary, *, now, prefix, documents, mailer, renderer) -> None:
+    consumed = len(planned.charge_ids) + len(planned.service_item_references)
+    if consumed > MAX_ITEMS_PER_INVOICE:
+        summary.skipped.append(f"{planned.invoice_id}: {consumed} items exceed one transaction; split by hand")
+        return
+    try:
+        invoice = invoicing.issue_draft(
+            uow_factory, planned.draft, now=now, prefix=prefix, charge_ids=planned.charge_ids,
+            service_item_references=planned.service_item_references, cashback=planned.cashback,
+            delivery_date=summary.run_date,
+        )
+    except (InvoiceAlreadyIssued, AlreadyBilled):
+        summary.already_issued += 1
+        return
+    summary.invoices_issued += 1
+    summary.charges_billed += len(planned.charge_ids)
+    summary.service_items_billed += len(planned.service_item_references)
+    try:
+        summary.delivered += invoicing.deliver(uow_factory, invoice, documents=documents, mailer=mailer, renderer=renderer, now=now)
+    except Exception:
+        log.exception("delivery of invoice %s failed; the run retries it at its end", invoice.id)

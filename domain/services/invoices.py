@@ -1,0 +1,353 @@
+"""Use cases of invoices: issuing with a gap-free number, delivery, reads, payments, credit notes, copies.
+
+Issuing (``issue``) is one transaction: advance the issuer's yearly counter from n to n+1
+(condition: still n), put the invoice (condition: id new), mark consumed charges and
+service items billed (condition: not billed yet) and record the cashback. A lost race for
+the number is retried with the counter read again; a lost race for the invoice id or a
+charge means someone else issued it, which the caller treats as done. Nothing of a failed
+attempt is written, so no number is skipped.
+
+Delivery (``deliver``) happens after the commit: render the PDF, store it, e-mail it to
+the payer's billing address, then mark the invoice delivered. Until then the invoice sits
+in the sparse undelivered index under its delivery date, where the billing run finds it
+again after a crash. A short claim (``DELIVERY_CLAIM``) keeps two overlapping runs from
+sending the same invoice; only a crash between sending and marking can send it twice
+(SES has no idempotency key), never zero times.
+
+``on_invoice_paid`` is the hook for whoever must react to a paid invoice (commissions):
+listeners are called after the payment is committed; by default the list is empty.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Callable, Iterable
+
+from domain.billing import Cashback
+from domain.calendar import berlin_date
+from domain.errors import Conflict, NotFound, ValidationFailed
+from domain.invoices import (
+    ARCHIVE_RETRIEVAL_BASE_FEE,
+    DEFAULT_ONLINE_MONTHS,
+    BillingParty,
+    CopyDecision,
+    CopyNotFree,
+    CreditItem,
+    Invoice,
+    InvoiceDraft,
+    InvoiceKind,
+    InvoiceStatus,
+    PaymentOutcome,
+    archive_retrieval_draft,
+    assert_deletable,
+    assert_free_resend,
+    can_view_invoice,
+    copy_policy,
+    credit_note_for,
+    next_number,
+    quote_archive_retrieval,
+    record_payment as record_payment_on,
+)
+from domain.money import Money
+from domain.organisations import Organisation
+from domain.policy import Principal, can_manage_invoices, can_view_invoices_of, require
+from domain.ports import DocumentStore, EmailAttachment, EmailMessage, InvoicePaidListener, InvoiceRenderer, Mailer, Page
+from domain.services.invoice_errors import NumberAllocationConflict
+from domain.services.organisations import page_size
+
+log = logging.getLogger(__name__)
+
+DEFAULT_NUMBER_PREFIX = "PH"
+MAX_NUMBER_ATTEMPTS = 200  # each failed attempt means another invoice got a number: progress is guaranteed
+DELIVERY_CLAIM = timedelta(minutes=15)  # longer than a Lambda can run
+DOWNLOAD_URL_SECONDS = 300
+
+# Listeners of InvoicePaid, called after the payment is committed. Empty by default: the
+# commission feature appends its handler at start-up (e.g. in infra.bootstrap).
+on_invoice_paid: list[InvoicePaidListener] = []
+
+
+@dataclass(frozen=True)
+class InvoicingSettings:
+    number_prefix: str = DEFAULT_NUMBER_PREFIX
+    online_months: int = DEFAULT_ONLINE_MONTHS
+    archive_hourly_rate: Money = Money.of("60.00")
+
+
+# --- issuing ------------------------------------------------------------------------------
+
+
+def issue(
+    uow_factory,
+    *,
+    issuer_id: str,
+    now: datetime,
+    prefix: str,
+    build: Callable[[str], Invoice],
+    charge_ids: Iterable[str] = (),
+    service_item_references: Iterable[str] = (),
+    cashback: Cashback | None = None,
+    delivery_date: date | None = None,
+    also: Callable[[object, Invoice], None] | None = None,
+) -> Invoice:
+    """Issue ``build(number)`` under the next number of the issuer's year, atomically with its side effects.
+
+    Raises ``InvoiceAlreadyIssued``, ``AlreadyBilled`` or ``InvoiceChangedMeanwhile`` when another writer issued it (or
+    consumed one of its charges) first; domain errors of ``build`` before anything is written.
+    """
+    year = berlin_date(now).year
+    charge_ids, service_item_references = sorted(charge_ids), sorted(service_item_references)
+    for _ in range(MAX_NUMBER_ATTEMPTS):
+        uow = uow_factory()
+        with uow:
+            previous = uow.invoice_numbers.last_sequence(issuer_id, year)
+            invoice = build(next_number(prefix, year, previous))
+            uow.invoice_numbers.register_advance(issuer_id, year, previous)
+            uow.invoices.add(invoice, delivery_date=delivery_date or invoice.issue_date)
+            for charge_id in charge_ids:
+                uow.unbilled_charges.register_billed(charge_id, invoice.id)
+            for reference in service_item_references:
+                uow.service_items.register_billed(reference, invoice.id)
+            if cashback is not None:
+                uow.cashbacks.add(cashback, issue_date=invoice.issue_date)
+            if also is not None:  # further writes of the same transaction
+                also(uow, invoice)
+            try:
+                uow.commit()
+            except Conflict as error:
+                if isinstance(error, NumberAllocationConflict) or type(error) is Conflict:
+                    continue  # the number was taken (or the transaction collided): read the counter again
+                raise  # issued by someone else, an item billed elsewhere, the corrected invoice changed
+            return invoice
+    raise Conflict("No invoice number could be allocated; too many concurrent writers.", hint="Try again.")
+
+
+def issue_draft(uow_factory, draft: InvoiceDraft, *, now: datetime, prefix: str, **kwargs) -> Invoice:
+    return issue(uow_factory, issuer_id=draft.issuer_id, now=now, prefix=prefix,
+                 build=lambda number: draft.issue(number=number, issued_at=now), **kwargs)
+
+
+# --- delivery -----------------------------------------------------------------------------
+
+
+def document_key(invoice: Invoice) -> str:
+    """Where the PDF is stored: ``invoices/<issuer>/<year>/<number>.pdf``."""
+    return f"invoices/{invoice.issuer_id}/{invoice.issue_date.year}/{invoice.number}.pdf"
+
+
+def _title(invoice: Invoice) -> str:
+    return "Gutschrift / Credit note" if invoice.kind is InvoiceKind.CREDIT_NOTE else "Rechnung / Invoice"
+
+
+def invoice_email(invoice: Invoice, payer: Organisation, pdf: bytes, *, copy: bool = False) -> EmailMessage:
+    prefix = "Kopie / Copy: " if copy else ""
+    return EmailMessage(
+        to=(payer.billing_email,),
+        subject=f"{prefix}{_title(invoice)} {invoice.number}",
+        body=(
+            f"Guten Tag,\n\nanbei erhalten Sie {_title(invoice)} {invoice.number} vom {invoice.issue_date:%d.%m.%Y} "
+            f"über {invoice.gross_total}.\n\nPlease find attached {invoice.number} ({invoice.gross_total}).\n"
+        ),
+        attachments=(EmailAttachment(f"{invoice.number}.pdf", "application/pdf", pdf),),
+    )
+
+
+def render(uow, renderer: InvoiceRenderer, invoice: Invoice) -> tuple[bytes, Organisation]:
+    parties = uow.organisations.get_many([invoice.issuer_id, invoice.payer_id])
+    if invoice.issuer_id not in parties or invoice.payer_id not in parties:
+        raise NotFound(f"The issuer or payer of {invoice.number} is unknown.", field="invoiceId")
+    payer = parties[invoice.payer_id]
+    return renderer.render(invoice, issuer=parties[invoice.issuer_id], payer=payer), payer
+
+
+def deliver(uow_factory, invoice: Invoice, *, documents: DocumentStore, mailer: Mailer, renderer: InvoiceRenderer, now: datetime) -> bool:
+    """Store the PDF and e-mail it to the payer, once; False when it is delivered or claimed by another run."""
+    uow = uow_factory()
+    if not uow.invoices.claim_delivery(invoice.id, now=now, until=now + DELIVERY_CLAIM):
+        return False
+    key = document_key(invoice)
+    try:
+        pdf, payer = render(uow, renderer, invoice)
+        documents.put(key, pdf, "application/pdf")
+        mailer.send(invoice_email(invoice, payer, pdf))
+    except Exception:
+        uow.invoices.release_delivery_claim(invoice.id)  # not sent: the next attempt may try at once
+        raise
+    uow.invoices.mark_delivered(invoice.id, document_key=key, now=now)
+    return True
+
+
+def deliver_pending(uow_factory, delivery_date: date, *, documents, mailer, renderer, now: datetime, page_limit: int = 50) -> tuple[int, int]:
+    """Deliver every undelivered invoice of ``delivery_date``; returns (delivered, failed)."""
+    delivered = failed = 0
+    cursor: str | None = None
+    while True:
+        page = uow_factory().invoices.list_undelivered(delivery_date, limit=page_limit, cursor=cursor)
+        for invoice in page.items:
+            try:
+                delivered += deliver(uow_factory, invoice, documents=documents, mailer=mailer, renderer=renderer, now=now)
+            except Exception:  # one broken address must not stop the others; it stays undelivered
+                log.exception("delivery of invoice %s failed", invoice.id)
+                failed += 1
+        if page.next_cursor is None:
+            return delivered, failed
+        cursor = page.next_cursor
+
+
+# --- reads --------------------------------------------------------------------------------
+
+
+def get_visible_invoice(uow, principal: Principal, invoice_id: str) -> Invoice | None:
+    invoice = uow.invoices.get(invoice_id)
+    if invoice is None or not can_view_invoice(principal, invoice):
+        return None
+    return invoice
+
+
+def list_invoices(
+    uow, principal: Principal, *, organisation_id: str | None, status: InvoiceStatus | None,
+    issued_from: date | None, issued_to: date | None, first: int | None, after: str | None,
+) -> Page[Invoice]:
+    """The invoices a payer received, newest first; another organisation's list is empty, not an error."""
+    limit = page_size(first)
+    if issued_from and issued_to and issued_to < issued_from:
+        raise ValidationFailed("The date range ends before it starts.", field="issuedTo")
+    payer_id = organisation_id or principal.organisation_id
+    if not can_view_invoices_of(principal, payer_id):
+        return Page([], None)
+    page = uow.invoices.list_for_payer(payer_id, issued_from=issued_from, issued_to=issued_to, status=status, limit=limit, cursor=after)
+    return Page([i for i in page.items if can_view_invoice(principal, i)], page.next_cursor)
+
+
+def list_overdue(uow, principal: Principal, *, today: date, first: int | None, after: str | None) -> Page[Invoice]:
+    require(can_manage_invoices(principal), "read the dunning list")
+    return uow.invoices.list_open_due_before(today, limit=page_size(first), cursor=after)
+
+
+def download_url(uow, documents: DocumentStore, renderer: InvoiceRenderer, principal: Principal, invoice: Invoice) -> str | None:
+    """A 5-minute presigned URL of the PDF, for the payer and the distributor; renders and stores it if missing."""
+    if not can_view_invoice(principal, invoice):
+        return None
+    key = document_key(invoice)
+    if not documents.exists(key):
+        pdf, _ = render(uow, renderer, invoice)
+        documents.put(key, pdf, "application/pdf")
+    return documents.download_url(key, filename=f"{invoice.number}.pdf", expires_in_seconds=DOWNLOAD_URL_SECONDS)
+
+
+def _require_visible(uow, principal: Principal, invoice_id: str) -> Invoice:
+    invoice = get_visible_invoice(uow, principal, invoice_id)
+    if invoice is None:
+        raise NotFound(f"No invoice with id '{invoice_id}'.", field="invoiceId")
+    return invoice
+
+
+# --- payments -----------------------------------------------------------------------------
+
+
+def record_payment(
+    uow_factory, principal: Principal, invoice_id: str, *, amount: Money, paid_on: date, reference: str,
+    listeners: Iterable[InvoicePaidListener] | None = None,
+) -> PaymentOutcome:
+    """Distributor staff record money received; the same payment again changes nothing; more than is due is refused."""
+    require(can_manage_invoices(principal), "record payments")
+    for _ in range(3):  # a concurrent delivery mark bumps the version: read again
+        uow = uow_factory()
+        with uow:
+            invoice = _require_visible(uow, principal, invoice_id)
+            outcome = record_payment_on(invoice, amount, paid_on, reference)
+            if not outcome.recorded:
+                return outcome
+            uow.invoices.update_payments(invoice, outcome.invoice)
+            try:
+                uow.commit()
+            except Conflict:
+                continue
+        break
+    else:
+        raise Conflict("The invoice was changed by someone else in the meantime.", hint="Record the payment again.")
+    if outcome.event is not None:
+        for listener in on_invoice_paid if listeners is None else listeners:
+            try:
+                listener(outcome.event)
+            except Exception:  # the payment stands; a listener must catch up from the invoice
+                log.exception("InvoicePaid listener failed for %s", outcome.event.invoice_id)
+    return outcome
+
+
+# --- credit notes -------------------------------------------------------------------------
+
+
+def create_credit_note(
+    uow_factory, principal: Principal, invoice_id: str, *, reason: str, lines: list[CreditItem] | None, now: datetime, prefix: str,
+) -> Invoice:
+    require(can_manage_invoices(principal), "issue credit notes")
+    uow = uow_factory()
+    invoice = _require_visible(uow, principal, invoice_id)
+    previous = uow.invoices.list_credit_notes(invoice.id)
+    # Check the request once with a placeholder number, so a bad request never reaches the counter.
+    credit_note_for(invoice, reason=reason, now=now, number=next_number(prefix, berlin_date(now).year, None),
+                    lines=lines, previous_credit_notes=previous, credit_note_id="inv_check")
+    from domain import ids
+
+    note_id = ids.new_id("inv")
+    return issue(
+        uow_factory, issuer_id=invoice.issuer_id, now=now, prefix=prefix,
+        build=lambda number: credit_note_for(invoice, reason=reason, now=now, number=number, lines=lines,
+                                             previous_credit_notes=previous, credit_note_id=note_id),
+        also=lambda uow, note: uow.invoices.register_credit_note(invoice, note.id),
+    )
+
+
+# --- copies, archive retrieval, deletion ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CopyResult:
+    decision: CopyDecision
+    resent: bool = False
+    retrieval_invoice: Invoice | None = None
+
+
+def request_copy(
+    uow_factory, principal: Principal, invoice_id: str, *, now: datetime, settings: InvoicingSettings,
+    documents: DocumentStore, mailer: Mailer, renderer: InvoiceRenderer, archive_hours: int | None = None,
+) -> CopyResult:
+    """Free re-send up to day 60; later, while online, a refusal that points to the download; after
+    that, with ``archive_hours``, an archive-retrieval order issued as its own invoice, due at once."""
+    uow = uow_factory()
+    invoice = _require_visible(uow, principal, invoice_id)
+    today = berlin_date(now)
+    decision = copy_policy(invoice.issue_date, today, settings.online_months)
+    if decision is CopyDecision.FREE_RESEND:
+        pdf, payer = render(uow, renderer, invoice)
+        mailer.send(invoice_email(invoice, payer, pdf, copy=True))
+        return CopyResult(decision, resent=True)
+    if decision is CopyDecision.SELF_SERVICE_DOWNLOAD or archive_hours is None:
+        assert_free_resend(invoice, today, settings.online_months)  # raises CopyNotFree with the right hint
+    quote = quote_archive_retrieval(archive_hours, settings.archive_hourly_rate)
+    payer_org = uow.organisations.get(invoice.payer_id)
+    if payer_org is None:
+        raise NotFound(f"The payer of {invoice.number} is unknown.", field="invoiceId")
+    draft = archive_retrieval_draft(quote, original=invoice, payer=BillingParty.of(payer_org))
+    retrieval = issue_draft(uow_factory, draft, now=now, prefix=settings.number_prefix)
+    deliver(uow_factory, retrieval, documents=documents, mailer=mailer, renderer=renderer, now=now)
+    return CopyResult(decision, retrieval_invoice=retrieval)
+
+
+def delete_invoice(uow_factory, principal: Principal, invoice_id: str, *, today: date) -> None:
+    """Only after the 10-year retention (§14b UStG), and only by the distributor."""
+    require(can_manage_invoices(principal), "delete invoices")
+    uow = uow_factory()
+    invoice = _require_visible(uow, principal, invoice_id)
+    assert_deletable(invoice, today)
+    uow.invoices.delete(invoice.id)
+
+
+__all__ = [
+    "ARCHIVE_RETRIEVAL_BASE_FEE", "CopyNotFree", "CopyResult", "InvoicingSettings", "create_credit_note", "delete_invoice", "deliver", "deliver_pending", "document_key", "download_url",
+    "get_visible_invoice", "issue", "issue_draft", "list_invoices", "list_overdue", "on_invoice_paid",
+    "record_payment", "request_copy",
+]

@@ -1,0 +1,181 @@
+"""Invoices and credit notes, payments, copies and archive retrieval."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import strawberry
+
+from domain import invoices as d
+from schema.common import Error, Money, Node, enum_of
+from schema.organisations import BillingMode
+
+InvoiceKind = enum_of(d.InvoiceKind, "INVOICE, or CREDIT_NOTE (negative amounts, corrects another invoice).")
+InvoiceStatus = enum_of(d.InvoiceStatus, "Follows from the payments: ISSUED, PARTIALLY_PAID, PAID.")
+PaymentMethod = enum_of(d.PaymentMethod)
+VatTreatment = enum_of(d.VatTreatment, "STANDARD (19% German VAT) or REVERSE_CHARGE (EU business with a VAT id).")
+CopyDecision = enum_of(d.CopyDecision)
+
+
+@strawberry.type
+class InvoiceLine:
+    position: int
+    description: str
+    quantity: Decimal
+    unit_price: Money
+    discount_percent: Decimal
+    net_amount: Money
+    vat_rate: Decimal = strawberry.field(description="Percent.")
+    period_start: date | None
+    period_end: date | None = strawberry.field(description="Exclusive.")
+
+
+@strawberry.type
+class VatAmount:
+    rate: Decimal
+    net: Money
+    vat: Money
+    gross: Money
+
+
+@strawberry.type
+class Payment:
+    amount: Money
+    paid_on: date
+    reference: str
+
+
+@strawberry.type(description="An issued invoice or credit note. Its content never changes; only payments are added.")
+class Invoice(Node):
+    id: strawberry.ID
+    number: str
+    kind: InvoiceKind
+    status: InvoiceStatus
+    issuer_id: strawberry.ID
+    payer_id: strawberry.ID = strawberry.field(description="The organisation that pays and sees the invoice.")
+    customer_id: strawberry.ID
+    partner_id: strawberry.ID | None
+    billing_mode: BillingMode | None
+    issued_at: datetime
+    issue_date: date
+    due_date: date
+    currency: str
+    lines: list[InvoiceLine]
+    vat_treatment: VatTreatment
+    vat_breakdown: list[VatAmount]
+    net_total: Money
+    vat_total: Money
+    gross_total: Money
+    amount_paid: Money
+    outstanding: Money
+    payments: list[Payment]
+    payment_method: PaymentMethod
+    notes: list[str]
+    overdue: bool
+    corrects_invoice_id: strawberry.ID | None
+    corrects_invoice_number: str | None
+    reason: str | None
+    _invoice: strawberry.Private[d.Invoice]
+
+    @strawberry.field(description="Credit notes that correct this invoice.")
+    async def credit_notes(self, info: strawberry.Info) -> list["Invoice"]:
+        from resolvers.invoices import credit_notes_of
+
+        return await credit_notes_of(info, self._invoice)
+
+    @strawberry.field(description="A link to the PDF, valid for 5 minutes; only for the payer and the distributor.")
+    async def download_url(self, info: strawberry.Info) -> str | None:
+        from resolvers.invoices import download_url_of
+
+        return await download_url_of(info, self._invoice)
+
+    @classmethod
+    def of(cls, invoice: d.Invoice, today: date) -> "Invoice":
+        return cls(
+            id=strawberry.ID(invoice.id), number=invoice.number, kind=invoice.kind, status=invoice.status,
+            issuer_id=strawberry.ID(invoice.issuer_id), payer_id=strawberry.ID(invoice.payer_id),
+            customer_id=strawberry.ID(invoice.customer_id),
+            partner_id=strawberry.ID(invoice.partner_id) if invoice.partner_id else None,
+            billing_mode=invoice.billing_mode, issued_at=invoice.issued_at, issue_date=invoice.issue_date,
+            due_date=invoice.due_date, currency=invoice.currency,
+            lines=[
+                InvoiceLine(
+                    position=n, description=line.description, quantity=line.quantity, unit_price=Money.of(line.unit_price),
+                    discount_percent=line.discount_percent, net_amount=Money.of(line.net_amount), vat_rate=line.vat_rate,
+                    period_start=line.period_start, period_end=line.period_end,
+                )
+                for n, line in enumerate(invoice.lines, start=1)
+            ],
+            vat_treatment=invoice.vat_treatment,
+            vat_breakdown=[VatAmount(rate=a.rate, net=Money.of(a.net), vat=Money.of(a.vat), gross=Money.of(a.gross)) for a in invoice.vat_breakdown],
+            net_total=Money.of(invoice.net_total), vat_total=Money.of(invoice.vat_total), gross_total=Money.of(invoice.gross_total),
+            amount_paid=Money.of(invoice.amount_paid), outstanding=Money.of(invoice.outstanding),
+            payments=[Payment(amount=Money.of(p.amount), paid_on=p.paid_on, reference=p.reference) for p in invoice.payments],
+            payment_method=invoice.payment_method, notes=list(invoice.notes), overdue=d.is_overdue(invoice, today),
+            corrects_invoice_id=strawberry.ID(invoice.corrects_invoice_id) if invoice.corrects_invoice_id else None,
+            corrects_invoice_number=invoice.corrects_invoice_number, reason=invoice.reason, _invoice=invoice,
+        )
+
+
+@strawberry.input
+class PaymentRecordInput:
+    invoice_id: strawberry.ID
+    amount: Decimal
+    paid_on: date
+    reference: str = strawberry.field(description="The bank reference; recording the same payment again changes nothing.")
+    currency: str = "EUR"
+
+
+@strawberry.type
+class PaymentRecordPayload:
+    invoice: Invoice | None = None
+    recorded: bool = strawberry.field(default=False, description="False when this payment was recorded before.")
+    errors: list[Error] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class CreditNoteLineInput:
+    line_number: int = strawberry.field(description="1-based position of the line on the invoice.")
+    net_amount: Decimal | None = strawberry.field(default=None, description="Positive; omit to credit the rest of the line.")
+
+
+@strawberry.input
+class CreditNoteCreateInput:
+    invoice_id: strawberry.ID
+    reason: str
+    lines: list[CreditNoteLineInput] | None = strawberry.field(default=None, description="Omit to credit the whole invoice.")
+
+
+@strawberry.type
+class CreditNotePayload:
+    credit_note: Invoice | None = None
+    errors: list[Error] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class InvoiceCopyRequestInput:
+    invoice_id: strawberry.ID
+    archive_hours: int | None = strawberry.field(
+        default=None,
+        description="Only for invoices no longer online: order an archive retrieval of this many hours (at least 1), charged in advance.",
+    )
+
+
+@strawberry.type
+class InvoiceCopyPayload:
+    decision: CopyDecision | None = None
+    resent: bool = False
+    retrieval_invoice: Invoice | None = strawberry.field(default=None, description="The archive retrieval's own invoice.")
+    errors: list[Error] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class InvoiceDeleteInput:
+    invoice_id: strawberry.ID
+
+
+@strawberry.type
+class InvoiceDeletePayload:
+    deleted_invoice_id: strawberry.ID | None = None
+    errors: list[Error] = strawberry.field(default_factory=list)

@@ -1,0 +1,264 @@
+"""The billing run: right payer and amounts, gap-free numbers, PDF in S3, e-mail, reads only what is due,
+idempotent and resumable.
+
+Demo catalogue: Business Standard P1Y/ANNUAL costs EUR 139.86 per seat and year (since 2023-04-01).
+NordIT is a REGISTERED partner: 10% reseller discount when it pays, 5% cashback when its customer pays.
+Hanse: partner pays (NordIT); Kanzlei: customer pays (NordIT); Alpen: partner pays (SüdCloud); Direkt: no partner.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from domain.organisations import BillingMode
+from domain.policy import Principal
+from domain.services import organisations as svc
+from domain.services import subscriptions as subs
+from domain.services.invoices import document_key
+from domain.subscriptions import IncreaseSeats
+from infra.dynamo.unit_of_work import DynamoUnitOfWork
+from tests.integration.billing_world import build_world, pdf_text, utc
+from tests.request_counter import count_requests
+
+RUN_AT = utc("2024-01-15T22:30:00")  # 23:30 in Berlin
+
+
+@pytest.fixture
+def world(aws):
+    return build_world()
+
+
+def amounts(invoice) -> tuple[str, str, str]:
+    return str(invoice.net_total.amount), str(invoice.vat_total.amount), str(invoice.gross_total.amount)
+
+
+def test_annual_upfront_subscription_with_a_mid_term_increase_is_billed_pro_rata_to_the_day(world):
+    subscription_id = world.order("hanse", "2024-01-15T10:00:00", quantity=10)
+    world.run(date(2024, 1, 15), RUN_AT)
+    # 2024-05-10: two more seats for the rest of the term 2024-01-15 .. 2025-01-15 (366 days): 250 days left.
+    subs.change_subscription(DynamoUnitOfWork(), world.sales, subscription_id, IncreaseSeats(2), now=utc("2024-05-10T08:00:00"))
+    world.run(date(2024, 5, 10), utc("2024-05-10T21:30:00"))
+
+    first, increase = world.invoices_of("nordit")  # partner pays: both go to NordIT
+    assert first.number == "PH-2024-000001" and increase.number == "PH-2024-000002"
+    # 10 × 139.86 = 1398.60 less 10% = 1258.74; VAT 19% 239.16
+    assert amounts(first) == ("1258.74", "239.16", "1497.90")
+    # 139.86 × 2 × 250 / 366 = 191.07 (half-up), less 10% = 171.96; VAT 32.67
+    (line,) = increase.lines
+    assert (line.quantity, str(line.unit_price.amount), line.period_start, line.period_end) == (2, "139.86", date(2024, 5, 10), date(2025, 1, 15))
+    assert amounts(increase) == ("171.96", "32.67", "204.63")
+    assert increase.customer_id == world.customer("hanse") and increase.billing_mode is BillingMode.PARTNER_PAYS
+    assert world.invoices_of("hanse") == []
+
+
+def test_customer_pays_invoice_goes_to_the_customer_at_public_price_and_records_the_partners_cashback(world):
+    world.make_csp_ready("kanzlei")
+    world.order("kanzlei", "2024-01-15T10:00:00", quantity=10)
+    world.run(date(2024, 1, 15), RUN_AT)
+
+    (invoice,) = world.invoices_of("kanzlei")
+    assert amounts(invoice) == ("1398.60", "265.73", "1664.33")
+    assert world.invoices_of("nordit") == []
+    cashback = DynamoUnitOfWork().cashbacks.get(invoice.id)
+    assert (cashback.partner_id, str(cashback.amount.amount)) == (world.partner("nordit"), "69.93")  # 5% of 1398.60
+    assert [c.invoice_id for c in DynamoUnitOfWork().cashbacks.list_for_partner(world.partner("nordit"), limit=10, cursor=None).items] == [invoice.id]
+
+
+def test_a_billing_mode_switch_mid_year_moves_later_charges_and_never_issued_invoices(world):
+    world.make_csp_ready("kanzlei")
+    subscription_id = world.order("kanzlei", "2024-01-15T10:00:00", quantity=10)
+    world.run(date(2024, 1, 15), RUN_AT)
+    kanzlei_office = Principal.of(world.data.users["kanzlei_office"])
+    svc.switch_billing_mode(
+        DynamoUnitOfWork(), world.mailer, kanzlei_office, customer_id=world.customer("kanzlei"), partner_id=world.partner("nordit"),
+        billing_mode=BillingMode.PARTNER_PAYS, now=utc("2024-03-01T09:00:00"),
+    )
+    subs.change_subscription(DynamoUnitOfWork(), world.sales, subscription_id, IncreaseSeats(2), now=utc("2024-05-10T08:00:00"))
+    world.run(date(2024, 5, 10), utc("2024-05-10T21:30:00"))
+
+    (january,) = world.invoices_of("kanzlei")
+    (may,) = world.invoices_of("nordit")
+    assert (january.number, january.billing_mode, str(january.net_total.amount)) == ("PH-2024-000001", BillingMode.CUSTOMER_PAYS, "1398.60")
+    assert (may.number, may.billing_mode, str(may.net_total.amount)) == ("PH-2024-000002", BillingMode.PARTNER_PAYS, "171.96")
+    assert DynamoUnitOfWork().cashbacks.get(may.id) is None  # no cashback when the partner pays
+
+
+def test_each_invoice_is_stored_as_pdf_and_emailed_to_the_payers_billing_address(world):
+    world.order("hanse", "2024-01-15T10:00:00", quantity=10)
+    world.run(date(2024, 1, 15), RUN_AT)
+    (invoice,) = world.invoices_of("nordit")
+
+    key = document_key(invoice)
+    assert key == f"invoices/{world.data.distributor.id}/2024/PH-2024-000001.pdf"
+    text = pdf_text(world.documents.get(key))
+    assert "PH-2024-000001" in text and "Gesamtbetrag / Total 1.497,90 €" in text and "NordIT Systemhaus GmbH" in text
+    (mail,) = world.mailer.sent
+    assert mail.to == ("billing@nordit.example",) and "PH-2024-000001" in mail.subject
+    (attachment,) = mail.attachments
+    assert (attachment.filename, attachment.content_type) == ("PH-2024-000001.pdf", "application/pdf")
+    assert "PH-2024-000001" in pdf_text(attachment.data)
+    delivered_at, stored_key = DynamoUnitOfWork().invoices.delivery_state(invoice.id)
+    assert delivered_at == RUN_AT and stored_key == key
+
+
+def four_payers(world) -> None:
+    """Service items due on 2024-01-15 for four payers: NordIT (for Hanse), Kanzlei, SüdCloud (for Alpen), Direkt."""
+    world.add_service_item("hanse", "sr-1", "120.00", date(2024, 1, 15), partner="nordit")
+    world.add_service_item("kanzlei", "sr-2", "80.00", date(2024, 1, 15), partner="nordit")
+    world.add_service_item("alpen", "sr-3", "45.50", date(2024, 1, 14), partner="suedcloud")  # after yesterday's run
+    world.add_service_item("direkt", "sr-4", "99.99", date(2024, 1, 15))
+
+
+PAYERS = ("nordit", "kanzlei", "suedcloud", "direkt")
+
+
+def billing_state(world):
+    """Per payer: its invoices' gross totals and delivery; the numbers in the order of the plan (by customer id); the mails."""
+    uow = DynamoUnitOfWork()
+    invoices = {key: world.invoices_of(key) for key in PAYERS}
+    per_payer = {key: [(str(i.gross_total.amount), uow.invoices.delivery_state(i.id)[0] is not None) for i in found] for key, found in invoices.items()}
+    numbers_in_plan_order = [i.number for i in sorted((i for found in invoices.values() for i in found), key=lambda i: i.customer_id)]
+    return per_payer, numbers_in_plan_order, sorted(m.to for m in world.mailer.sent)
+
+
+def test_service_items_are_billed_to_the_payer_of_their_partnership(world):
+    four_payers(world)
+    summary = world.run(date(2024, 1, 15), RUN_AT)
+    assert (summary.invoices_issued, summary.service_items_billed, summary.delivered) == (4, 4, 4)
+    payers = {i.payer_id: str(i.net_total.amount) for key in ("nordit", "kanzlei", "suedcloud", "direkt") for i in world.invoices_of(key)}
+    assert payers == {
+        world.partner("nordit"): "120.00", world.customer("kanzlei"): "80.00",
+        world.partner("suedcloud"): "45.50", world.customer("direkt"): "99.99",
+    }  # services carry no reseller discount
+    assert DynamoUnitOfWork().service_items.billed_invoice_id("sr-1") == world.invoices_of("nordit")[0].id
+
+
+def test_running_twice_issues_and_sends_nothing_the_second_time(world):
+    four_payers(world)
+    world.run(date(2024, 1, 15), RUN_AT)
+    first = billing_state(world)
+    again = world.run(date(2024, 1, 15), RUN_AT)
+    assert (again.invoices_issued, again.already_issued, again.delivered) == (0, 0, 0)
+    assert billing_state(world) == first
+    assert first[1] == ["PH-2024-000001", "PH-2024-000002", "PH-2024-000003", "PH-2024-000004"]
+
+
+def test_the_run_reads_only_due_items(world):
+    four_payers(world)
+    world.add_service_item("direkt", "sr-future", "10.00", date(2024, 2, 1))
+    world.add_service_item("direkt", "sr-old", "10.00", date(2024, 1, 10))
+    world.order("hanse", "2024-03-01T10:00:00")  # a charge billed in March
+    with count_requests() as count:
+        summary = world.run(date(2024, 1, 15), RUN_AT)
+    assert summary.invoices_issued == 4
+    assert count.operations["Scan"] == 0
+    # Queries: charges and service items of yesterday and today (4), the distributor (1),
+    # the undelivered invoices of both days (2). Items: the 4 due service items, the
+    # distributor, 4 customers and 2 partners (BatchGet), per invoice the counter (absent
+    # for the first) and the issuer and payer for the PDF (8).
+    assert count.operations["Query"] == 7
+    assert count.items_read == 4 + 1 + 4 + 2 + 3 + 8
+
+
+UNINTERRUPTED = (
+    # per payer: gross (net + 19%) and delivered
+    {"nordit": [("142.80", True)], "kanzlei": [("95.20", True)], "suedcloud": [("54.15", True)], "direkt": [("118.99", True)]},
+    ["PH-2024-000001", "PH-2024-000002", "PH-2024-000003", "PH-2024-000004"],  # in the plan's order
+    sorted([("billing@nordit.example",), ("rechnung@kanzlei.example",), ("billing@suedcloud.example",), ("rechnung@direkt.example",)]),
+)
+
+
+def test_an_uninterrupted_run_reaches_the_reference_state(world):
+    four_payers(world)
+    world.run(date(2024, 1, 15), RUN_AT)
+    assert billing_state(world) == UNINTERRUPTED
+
+
+@pytest.mark.parametrize("crash_after", [0, 1, 2, 3])  # k = 0, 1, n/2, n-1 of n = 4 invoices
+def test_a_crashed_run_resumed_reaches_the_state_of_an_uninterrupted_run(world, monkeypatch, crash_after):
+    import infra.dynamo.unit_of_work as unit_of_work
+
+    four_payers(world)
+    original = unit_of_work.DynamoUnitOfWork.commit
+    commits = {"n": 0}
+
+    def crashing_commit(self):
+        if commits["n"] >= crash_after:
+            raise RuntimeError("Lambda timed out")
+        commits["n"] += 1
+        return original(self)
+
+    monkeypatch.setattr(unit_of_work.DynamoUnitOfWork, "commit", crashing_commit)
+    with pytest.raises(RuntimeError):
+        world.run(date(2024, 1, 15), RUN_AT)
+    assert len(world.mailer.sent) == crash_after  # what was issued before the crash was delivered
+    monkeypatch.setattr(unit_of_work.DynamoUnitOfWork, "commit", original)
+    world.run(date(2024, 1, 15), RUN_AT)
+    assert billing_state(world) == UNINTERRUPTED  # same invoices, same gap-free numbers, each e-mailed once
+
+
+def test_an_invoice_committed_but_not_delivered_before_a_crash_is_delivered_by_the_next_run_once(world, monkeypatch):
+    four_payers(world)
+    sent = world.mailer.send
+    calls = {"n": 0}
+
+    def failing_send(message):
+        calls["n"] += 1
+        if calls["n"] in (2, 5):  # the second invoice's e-mail fails twice (also in the end-of-run retry)
+            raise ConnectionError("SES unavailable")
+        sent(message)
+
+    monkeypatch.setattr(world.mailer, "send", failing_send)
+    summary = world.run(date(2024, 1, 15), RUN_AT)
+    assert (summary.invoices_issued, summary.delivered, summary.delivery_failures) == (4, 3, 1)
+    monkeypatch.setattr(world.mailer, "send", sent)
+    again = world.run(date(2024, 1, 15), utc("2024-01-16T06:00:00"))
+    assert (again.invoices_issued, again.delivered) == (0, 1)
+    subjects = [m.subject for m in world.mailer.sent]
+    assert len(subjects) == len(set(subjects)) == 4
+
+
+def test_scheduled_entry_point_bills_the_berlin_date_of_its_trigger(world, monkeypatch):
+    import handler
+
+    four_payers(world)
+    monkeypatch.setattr(handler._services(), "clock", lambda: RUN_AT)
+    result = handler.run_billing({"detail-type": "Scheduled Event", "source": "aws.events", "time": "2024-01-15T22:30:00Z", "detail": {}}, None)
+    assert (result["run_date"], result["invoices_issued"], result["delivered"], result["skipped"]) == ("2024-01-15", 4, 4, [])
+    assert handler.run_billing({"run_date": "2024-01-15"}, None)["invoices_issued"] == 0
+
+
+def test_an_item_without_a_payer_is_reported_and_left_due_while_the_rest_is_billed(world):
+    four_payers(world)
+    world.add_service_item("direkt", "sr-orphan", "10.00", date(2024, 1, 15), partner="nordit")  # Direkt has no link to NordIT
+    summary = world.run(date(2024, 1, 15), RUN_AT)
+    assert summary.invoices_issued == 4
+    assert summary.skipped == [f"sr-orphan: customer {world.customer('direkt')} has no partnership link with {world.partner('nordit')}"]
+    assert DynamoUnitOfWork().service_items.billed_invoice_id("sr-orphan") is None
+    assert [i.reference for i in DynamoUnitOfWork().service_items.list_due(date(2024, 1, 15), limit=10, cursor=None).items] == ["sr-orphan"]
+
+
+def test_through_ses_the_payer_receives_the_invoice_pdf_as_an_attachment(world):
+    import email
+
+    import boto3
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    from infra.email import SesMailer
+    from infra.settings import get_settings
+
+    settings = get_settings()
+    boto3.client("ses", region_name=settings.region).verify_email_identity(EmailAddress=settings.mail_from)
+    world.mailer = SesMailer(settings)
+    world.order("hanse", "2024-01-15T10:00:00", quantity=10)
+    world.run(date(2024, 1, 15), RUN_AT)
+
+    (sent,) = ses_backends[DEFAULT_ACCOUNT_ID][settings.region].sent_messages
+    message = email.message_from_string(sent.raw_data)
+    assert message["To"] == "billing@nordit.example" and "PH-2024-000001" in message["Subject"]
+    (pdf,) = [part.get_payload(decode=True) for part in message.walk() if part.get_filename() == "PH-2024-000001.pdf"]
+    assert "Gesamtbetrag / Total 1.497,90 €" in pdf_text(pdf)
