@@ -312,8 +312,8 @@ class InvoiceRenderer(Protocol):
 class InvoicePaidListener(Protocol):
     """Called once per invoice that became fully paid, after the payment is committed.
 
-    The commission feature plugs in here (``domain.services.invoices.on_invoice_paid``);
-    by default nothing listens.
+    ``infra.bootstrap.Services.invoice_paid_listeners`` names them (the partner programme's
+    cashback and referral commission); ``domain.services.invoices.record_payment`` calls them.
     """
 
     def __call__(self, event: "InvoicePaid") -> None: ...

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from domain.money import Money
-from domain.ports import DocumentStore, InvoiceRenderer, Mailer
+from domain.ports import DocumentStore, InvoicePaidListener, InvoiceRenderer, Mailer
 from domain.services.invoices import InvoicingSettings
 from infra.auth import TokenVerifier
 from infra.dynamo.models import configure
@@ -38,6 +38,15 @@ class Services:
             online_months=self.settings.invoice_online_months,
             archive_hourly_rate=Money.of(self.settings.archive_hourly_rate),
         )
+
+    @property
+    def invoice_paid_listeners(self) -> tuple[InvoicePaidListener, ...]:
+        """Who reacts to a fully paid invoice: the partner programme (cashback and referral commission)."""
+        from domain.services.commissions import invoice_paid_listener
+        from domain.services.partner_programme import programme_terms
+
+        terms = programme_terms(self.settings.partner_programme_terms)
+        return (invoice_paid_listener(self.uow, terms=terms, clock=lambda: self.clock()),)
 
     def uow(self) -> DynamoUnitOfWork:
         return DynamoUnitOfWork(self.settings)

@@ -122,6 +122,13 @@ def _issue_and_deliver(uow_factory, planned: PlannedInvoice, summary: BillingRun
     summary.invoices_issued += 1
     summary.charges_billed += len(planned.charge_ids)
     summary.service_items_billed += len(planned.service_item_references)
+    if planned.cashback is not None:  # the partner sees it at once; paying the invoice starts its 90 days
+        try:
+            from domain.services.commissions import record_cashback
+
+            record_cashback(uow_factory(), planned.cashback, customer_id=invoice.customer_id, invoice_date=invoice.issue_date, now=now)
+        except Exception:  # the cashback record stays with the invoice; the payment listener books it then
+            log.exception("cashback ledger entry for invoice %s failed", invoice.id)
     try:
         summary.delivered += invoicing.deliver(uow_factory, invoice, documents=documents, mailer=mailer, renderer=renderer, now=now)
     except Exception:

@@ -131,6 +131,28 @@ def record_credit_note(uow: UnitOfWork, credit_note: Invoice, *, now: datetime) 
     )
 
 
+def invoice_paid_listener(uow_factory, *, terms: ProgrammeTerms, clock):
+    """What the partner programme does when an invoice becomes fully paid (``InvoicePaidListener``).
+
+    The invoice's cashback (customer pays, written by the billing run with the invoice) enters the
+    ledger if it is not there yet, then its 90 days start and the referral commission is booked.
+    Every step is idempotent, so a replayed event changes nothing.
+    """
+
+    def listen(event: InvoicePaid) -> None:
+        reader = uow_factory()
+        invoice = reader.invoices.get(event.invoice_id)
+        if invoice is None:
+            return
+        now = clock()
+        cashback = reader.cashbacks.get(invoice.id)
+        if cashback is not None:
+            record_cashback(uow_factory(), cashback, customer_id=invoice.customer_id, invoice_date=invoice.issue_date, now=now)
+        record_commission_for_payment(uow_factory(), invoice, event, terms=terms, now=now)
+
+    return listen
+
+
 # --- the approval job ------------------------------------------------------------------------
 
 

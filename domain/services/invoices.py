@@ -14,8 +14,9 @@ again after a crash. A short claim (``DELIVERY_CLAIM``) keeps two overlapping ru
 sending the same invoice; only a crash between sending and marking can send it twice
 (SES has no idempotency key), never zero times.
 
-``on_invoice_paid`` is the hook for whoever must react to a paid invoice (commissions):
-listeners are called after the payment is committed; by default the list is empty.
+``record_payment(listeners=...)`` is the hook for whoever must react to a paid invoice: the
+listeners (``infra.bootstrap.Services.invoice_paid_listeners``: the partner programme) are called
+after the payment is committed.
 """
 
 from __future__ import annotations
@@ -64,9 +65,6 @@ MAX_NUMBER_ATTEMPTS = 200  # each failed attempt means another invoice got a num
 DELIVERY_CLAIM = timedelta(minutes=15)  # longer than a Lambda can run
 DOWNLOAD_URL_SECONDS = 300
 
-# Listeners of InvoicePaid, called after the payment is committed. Empty by default: the
-# commission feature appends its handler at start-up (e.g. in infra.bootstrap).
-on_invoice_paid: list[InvoicePaidListener] = []
 
 
 @dataclass(frozen=True)
@@ -249,7 +247,7 @@ def _require_visible(uow, principal: Principal, invoice_id: str) -> Invoice:
 
 def record_payment(
     uow_factory, principal: Principal, invoice_id: str, *, amount: Money, paid_on: date, reference: str,
-    listeners: Iterable[InvoicePaidListener] | None = None,
+    listeners: Iterable[InvoicePaidListener] = (),
 ) -> PaymentOutcome:
     """Distributor staff record money received; the same payment again changes nothing; more than is due is refused."""
     require(can_manage_invoices(principal), "record payments")
@@ -269,7 +267,7 @@ def record_payment(
     else:
         raise Conflict("The invoice was changed by someone else in the meantime.", hint="Record the payment again.")
     if outcome.event is not None:
-        for listener in on_invoice_paid if listeners is None else listeners:
+        for listener in listeners:
             try:
                 listener(outcome.event)
             except Exception:  # the payment stands; a listener must catch up from the invoice
@@ -348,6 +346,6 @@ def delete_invoice(uow_factory, principal: Principal, invoice_id: str, *, today:
 
 __all__ = [
     "ARCHIVE_RETRIEVAL_BASE_FEE", "CopyNotFree", "CopyResult", "InvoicingSettings", "create_credit_note", "delete_invoice", "deliver", "deliver_pending", "document_key", "download_url",
-    "get_visible_invoice", "issue", "issue_draft", "list_invoices", "list_overdue", "on_invoice_paid",
+    "get_visible_invoice", "issue", "issue_draft", "list_invoices", "list_overdue",
     "record_payment", "request_copy",
 ]

@@ -203,7 +203,9 @@ def test_invoice_detail_shows_lines_vat_payments_credit_notes_and_a_short_lived_
 def test_recording_a_payment_is_idempotent_refuses_overpayment_and_announces_the_paid_invoice(as_user, issued, monkeypatch):
     invoice = issued["direkt"]  # 99.99 + 19% = 118.99
     heard = []
-    monkeypatch.setattr(invoicing, "on_invoice_paid", [heard.append])
+    from infra.bootstrap import Services
+
+    monkeypatch.setattr(Services, "invoice_paid_listeners", property(lambda self: (heard.append,)))
     ops = as_user("distributor")
 
     def pay(amount, reference):
