@@ -13,13 +13,21 @@ from infra.auth import TokenVerifier
 from infra.dynamo.models import configure
 from infra.dynamo.unit_of_work import DynamoUnitOfWork
 from infra.email import build_mailer
-from infra.pdf import PdfInvoiceRenderer
 from infra.settings import Settings, get_settings
 from infra.storage import S3DocumentStore
 
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+class LazyPdfInvoiceRenderer:
+    """``InvoiceRenderer`` that imports the PDF code on first use: most requests never render a PDF."""
+
+    def render(self, invoice, *, issuer, payer) -> bytes:
+        from infra.pdf import PdfInvoiceRenderer
+
+        return PdfInvoiceRenderer().render(invoice, issuer=issuer, payer=payer)
 
 
 @dataclass
@@ -29,7 +37,7 @@ class Services:
     verifier: TokenVerifier
     documents: DocumentStore
     clock: Callable[[], datetime] = field(default=utc_now)
-    invoice_renderer: InvoiceRenderer = field(default_factory=PdfInvoiceRenderer)
+    invoice_renderer: InvoiceRenderer = field(default_factory=LazyPdfInvoiceRenderer)
 
     @property
     def invoicing(self) -> InvoicingSettings:

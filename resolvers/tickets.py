@@ -11,7 +11,6 @@ from domain.assets import AssetKind
 from domain.money import Money
 from domain.services import contracts as contract_service
 from domain.services import tickets as service
-from infra.report_pdf import render_service_report
 from resolvers.context import Info
 from resolvers.errors import payload_errors
 from schema import tickets as t
@@ -19,6 +18,13 @@ from schema.common import Money as MoneyType
 from schema.common import PresignedUpload
 from schema.pagination import Connection
 from schema.subscriptions import KeyValue
+
+
+def _render_service_report(*args, **kwargs) -> bytes:
+    """The PDF code is imported on first use: most requests never render a report."""
+    from infra.report_pdf import render_service_report
+
+    return render_service_report(*args, **kwargs)
 
 
 def _money(value: t.MoneyInput | None) -> Money | None:
@@ -164,7 +170,7 @@ async def service_report_create(
     ctx = info.context
     report = await ctx.run(
         service.create_service_report, ctx.uow(), ctx.principal, now=ctx.now, documents=ctx.services.documents, mailer=ctx.services.mailer,
-        render=render_service_report, ticket_id=ticket_id, customer_id=customer_id, first_day=first_day, last_day=last_day,
+        render=_render_service_report, ticket_id=ticket_id, customer_id=customer_id, first_day=first_day, last_day=last_day,
     )
     return t.ServiceReportPayload(service_report=t.ServiceReport.of(report))
 

@@ -46,14 +46,14 @@ def moto_server(dynamodb_isolation):
     """A threaded moto server on a free port: every writer's request goes over HTTP, like to DynamoDB."""
     from moto.server import ThreadedMotoServer
 
-    from infra.devserver import _free_port
+    from infra.devserver import free_port
     from infra.dynamo.models import configure, create_tables
     from infra.settings import get_settings
 
     import logging
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     settings = dataclasses.replace(get_settings(), dynamodb_endpoint=f"http://127.0.0.1:{port}")
