@@ -44,6 +44,9 @@ class _Collector:
     def register_save(self, model, **_conditions) -> None:
         self.items.append(model)
 
+    def register_update(self, model, actions, **_conditions) -> None:
+        pass  # index items kept beside the aggregate (e.g. a customer's subscription ids): no job reads them
+
 
 def _batch_write(model_class, items: list) -> None:
     with model_class.batch_write() as batch:
@@ -52,9 +55,14 @@ def _batch_write(model_class, items: list) -> None:
 
 
 def seed_renewals(total: int, due: int) -> set[str]:
-    """`due` annual subscriptions ending on the run date; the rest end on other days over the next year."""
+    """`due` annual subscriptions ending on the run date; the rest end on other days over the next year.
+
+    Billed monthly, so the job also books each month's charge: subscriptions whose next monthly cycle starts on
+    the run date (or the day before, caught up) are due for that, and count as due items too.
+    """
     from domain.catalogue import M365_BUSINESS_BASIC, M365_BUSINESS_STANDARD, Billing, Term, demo_catalogue
-    from domain.subscriptions import open_subscription
+    from domain.calendar import berlin_date
+    from domain.subscriptions import next_cycle_due, open_subscription
     from infra.dynamo.models import SubscriptionModel
     from infra.dynamo.subscription_repositories import SubscriptionRepository
     from infra.dynamo.unit_of_work import DynamoUnitOfWork
@@ -77,7 +85,10 @@ def seed_renewals(total: int, due: int) -> set[str]:
             term=Term.P1Y, billing=Billing.MONTHLY, quantity=1 + i % 40, now=started, actor_id="usr_bench", price_lookup=catalogue,
         ).new_subscription
         repository.add(subscription)
-        if is_due:
+        cycle = next_cycle_due(subscription)
+        cycle_due = cycle is not None and berlin_date(cycle.starts_at) in (RENEWAL_RUN_DATE - timedelta(days=1), RENEWAL_RUN_DATE) \
+            and cycle.starts_at <= RENEWAL_RUN_AT
+        if is_due or cycle_due:
             due_ids.add(subscription.id)
     _batch_write(SubscriptionModel, collector.items)
     return due_ids
@@ -100,8 +111,8 @@ class Job:
 
 
 JOBS: list[Job] = [
-    Job("renewal (handler.renew_subscriptions)", "subscriptions", seed_renewals, run_renewals,
-        lambda summary: summary["renewed"] + summary["expired"]),
+    Job("renewal and monthly charges (handler.renew_subscriptions)", "subscriptions", seed_renewals, run_renewals,
+        lambda summary: summary["renewed"] + summary["expired"] + summary["cycles_charged"]),
 ]
 
 
@@ -166,7 +177,7 @@ def measure(job: Job, stored: int, apply_writes_up_to: int) -> Result:
     table = get_settings().table_name(job.table)
     read = {key: n for (name, key), n in count.keys_read.items() if name == table}
     return Result(
-        job, stored, due, job.handled(summary), count.requests, dict(sorted(count.operations.items())),
+        job, stored, len(due_ids), job.handled(summary), count.requests, dict(sorted(count.operations.items())),
         due_items_read=sum(n for key, n in read.items() if key in due_ids),
         not_due_items_read=sum(n for key, n in read.items() if key not in due_ids),
         seed_seconds=seeded - started, run_seconds=finished - seeded, writes="stubbed" if stub_writes else "moto",

@@ -83,7 +83,47 @@ def seed_seat_lots(stack, fixture: dict, sizes: tuple[int, ...]) -> None:
         fixture["subscription_with_lots"][size] = subscription.id
 
 
-SEEDING: list[Callable[..., None]] = [seed_partner_customers, seed_customer_subscriptions, seed_seat_lots]
+def seed_invoices(stack, fixture: dict, sizes: tuple[int, ...]) -> None:
+    """max(sizes) invoices Kanzlei pays, each with two lines, issued by the billing run on consecutive days."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from domain.billing import ServiceItem
+    from domain.calendar import berlin_date
+    from domain.money import Money
+    from domain.services import billing
+
+    services, kanzlei = stack.services, stack.demo.customers["kanzlei"].id
+    for i in range(max(sizes)):
+        day = stack.now - timedelta(days=max(sizes) - i)
+        uow = services.uow()
+        with uow:
+            for j in range(2):
+                item = ServiceItem(kanzlei, f"Servicebericht SR-{i:04d}-{j}", Decimal("1"), Money.of("95.00"), f"sr_bench_{i:04d}_{j}")
+                uow.service_items.add(item, bill_date=berlin_date(day))
+            uow.commit()
+        billing.run_billing(services.uow, run_date=berlin_date(day), now=day, documents=services.documents, mailer=services.mailer,
+                            renderer=services.invoice_renderer)
+
+
+def seed_tickets(stack, fixture: dict, sizes: tuple[int, ...]) -> None:
+    """max(sizes) portal tickets of Hanse, each with two comments (customer and service desk)."""
+    from domain.services import tickets as desk
+
+    class Quiet:  # notifications are not what is measured
+        def send(self, message) -> None:
+            pass
+
+    hanse = _principal(stack, "hanse_it")
+    staff = _principal(stack, "distributor")
+    for i in range(max(sizes)):
+        ticket = desk.open_portal_ticket(stack.services.uow(), hanse, desk.NewTicket(stack.demo.customers["hanse"].id, f"Störung {i}",
+                                         "Der Drucker druckt nicht."), now=stack.now, mailer=Quiet())
+        desk.add_comment(stack.services.uow(), hanse, ticket.id, body="Seit heute früh.", internal=False, now=stack.now, mailer=Quiet())
+        desk.add_comment(stack.services.uow(), staff, ticket.id, body="Wir schauen es uns an.", internal=False, now=stack.now, mailer=Quiet())
+
+
+SEEDING: list[Callable[..., None]] = [seed_partner_customers, seed_customer_subscriptions, seed_seat_lots, seed_invoices, seed_tickets]
 
 
 # --- operations ---------------------------------------------------------------------------------------
@@ -118,7 +158,23 @@ RENEWAL_PLANNER = """query($n: Int!) { renewalPlanner(days: 40, first: $n) {
   nodes { id termEndsAt quantity autoRenew priceAfterNextRenewal { amount currency } product { name } customer { id name } }
   pageInfo { hasNextPage endCursor } } }"""
 
+CUSTOMERS_WITH_SUBSCRIPTIONS = """query($n: Int!) { customers(first: $n) { nodes { id name partnerLinks { billingMode partner { name } }
+  subscriptions { nodes { id quantity status termEndsAt product { name } } } } pageInfo { hasNextPage endCursor } } }"""
+
+INVOICE_LIST = """query($n: Int!, $org: ID) { invoices(organisationId: $org, first: $n) { nodes { id number status issueDate
+  lines { position description quantity unitPrice { amount } netAmount { amount } vatRate }
+  grossTotal { amount } outstanding { amount } creditNotes { number } } pageInfo { hasNextPage endCursor } } }"""
+
+TICKET_LIST = """query($n: Int!, $customer: ID) { tickets(customerId: $customer, first: $n) { nodes { id number status subject
+  comments { author body at } customer { name } } pageInfo { hasNextPage endCursor } } }"""
+
 OPERATIONS: list[Operation] = [
+    Operation("customer list with partner links and subscriptions (partner admin)", "nordit_admin", CUSTOMERS_WITH_SUBSCRIPTIONS,
+              lambda stack, fixture, n: {"n": n}, _nodes("customers")),
+    Operation("invoice list with lines (customer pays itself)", "kanzlei_office", INVOICE_LIST,
+              lambda stack, fixture, n: {"n": n, "org": stack.demo.customers["kanzlei"].id}, _nodes("invoices")),
+    Operation("ticket list with comments (customer user)", "hanse_it", TICKET_LIST,
+              lambda stack, fixture, n: {"n": n, "customer": stack.demo.customers["hanse"].id}, _nodes("tickets")),
     Operation("customer list with partner links (distributor)", "distributor", CUSTOMER_LIST,
               lambda stack, fixture, n: {"n": n}, _nodes("customers")),
     Operation("partner's customer list (partner admin)", "nordit_admin", CUSTOMER_LIST,

@@ -26,19 +26,41 @@ class Loaders:
         )
         self.user_by_id: DataLoader[str, User | None] = DataLoader(load_fn=_batched(uow.users.get_many))
         self.subscription_by_id = DataLoader(load_fn=_batched(uow.subscriptions.get_many))
-        # customer id -> its subscriptions (oldest first): one BatchGetItem for the ids, one for the items.
-        self.subscriptions_by_customer = DataLoader(load_fn=_batched(self._subscriptions_of_customers))
+        # (customer, seller filter, after, limit) -> a page of its subscriptions, oldest first
+        self.subscription_pages = DataLoader(load_fn=_batched(self._subscription_pages))
         self.invoice_by_id = DataLoader(load_fn=_batched(uow.invoices.get_many))
         self.credit_notes_by_invoice = DataLoader(load_fn=_batched(uow.invoices.credit_notes_of))
         self._uow = uow
         self._catalogue: asyncio.Task | None = None
 
-    def _subscriptions_of_customers(self, customer_ids: list[str]) -> dict:
-        ids = self._uow.subscriptions.ids_for_customers(customer_ids)
-        found = self._uow.subscriptions.get_many(sub_id for sub_ids in ids.values() for sub_id in sub_ids)
+    def _subscription_pages(self, keys: list[tuple]) -> dict:
+        """Keys (customer id, partner id or None for all, after, limit) -> (subscriptions of the page, more?).
+
+        The references say age and seller, so each page is cut and filtered before any subscription is
+        read: one BatchGetItem for the references, then one per 100 subscriptions actually shown.
+        """
+        from domain.errors import ValidationFailed
+
+        refs = self._uow.subscriptions.refs_for_customers(key[0] for key in keys)
+        windows: dict[tuple, object] = {}
+        for key in keys:
+            customer_id, partner_id, after, limit = key
+            visible = [r for r in refs[customer_id] if partner_id is None or r.partner_id == partner_id]
+            start = 0
+            if after is not None:
+                positions = [i for i, r in enumerate(visible) if r.subscription_id == after]
+                if not positions:
+                    windows[key] = ValidationFailed("The cursor does not belong to this list.", field="after", hint="Start again without `after`.")
+                    continue
+                start = positions[0] + 1
+            windows[key] = (visible[start:start + limit], start + limit < len(visible))
+        found = self._uow.subscriptions.get_many(
+            r.subscription_id for window in windows.values() if isinstance(window, tuple) for r in window[0]
+        )
         return {
-            customer_id: sorted((found[i] for i in sub_ids if i in found), key=lambda sub: (sub.started_at, sub.id))
-            for customer_id, sub_ids in ids.items()
+            key: window if not isinstance(window, tuple)
+            else ([found[r.subscription_id] for r in window[0] if r.subscription_id in found], window[1])
+            for key, window in windows.items()
         }
 
     async def catalogue(self):

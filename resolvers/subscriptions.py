@@ -138,22 +138,20 @@ async def subscriptions(
 
 
 async def customer_subscriptions(info: Info, customer_id: str, *, first: int | None, after: str | None) -> Connection[t.Subscription]:
-    """``Customer.subscriptions``: the loader's list, filtered by the policy, paged by subscription id."""
+    """``Customer.subscriptions``: a page cut and filtered by the policy before anything is read (batched per page)."""
     ctx = info.context
+    principal = ctx.principal
     limit = page_size(first)
-    subscriptions = [
-        sub for sub in await ctx.loaders.subscriptions_by_customer.load(customer_id)
-        if can_view_subscription(ctx.principal, customer_id=sub.customer_id, partner_id=sub.partner_id)
-    ]
-    start = 0
-    if after is not None:
-        positions = [i for i, sub in enumerate(subscriptions) if sub.id == after]
-        if not positions:
-            raise ValidationFailed("The cursor does not belong to this list.", field="after", hint="Start again without `after`.")
-        start = positions[0] + 1
-    chunk = subscriptions[start:start + limit]
-    more = start + limit < len(subscriptions)
-    return Connection.of(Page(chunk, chunk[-1].id if more and chunk else None), lambda sub: t.Subscription.of(sub, ctx.now))
+    if principal.is_distributor or principal.is_customer:
+        seller = None  # all of them, if the principal may see the customer's contracts at all
+        allowed = can_view_subscription(principal, customer_id=customer_id, partner_id="")
+    else:  # a partner sees what it sells
+        seller = principal.organisation_id
+        allowed = can_view_subscription(principal, customer_id=customer_id, partner_id=seller)
+    if not allowed:
+        return Connection.of(Page([], None), lambda sub: t.Subscription.of(sub, ctx.now))
+    subscriptions, more = await ctx.loaders.subscription_pages.load((customer_id, seller, after, limit))
+    return Connection.of(Page(subscriptions, subscriptions[-1].id if more and subscriptions else None), lambda sub: t.Subscription.of(sub, ctx.now))
 
 
 async def renewal_planner(

@@ -210,7 +210,7 @@ class SubscriptionModel(Model):
 
 
 class CustomerSubscriptionsModel(Model):
-    """The ids of a customer's subscriptions, so a page of customers gets theirs in one BatchGetItem.
+    """References to a customer's subscriptions, so a page of customers gets theirs in one BatchGetItem.
 
     Written with an UpdateItem ADD in the transaction that creates a subscription (never read-modify-write).
     """
@@ -219,7 +219,9 @@ class CustomerSubscriptionsModel(Model):
         table_name = "customer_subscriptions"
 
     customer_id = UnicodeAttribute(hash_key=True)
-    subscription_ids = UnicodeSetAttribute(null=True)
+    # "<started at, ISO UTC>#<partner id>#<subscription id>": sorts by age, and says who sells it, so a page
+    # can be cut and filtered by visibility before any subscription is read.
+    subscription_refs = UnicodeSetAttribute(null=True)
 
 
 class ChargeModel(Model):

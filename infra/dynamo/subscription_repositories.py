@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Iterable
 
@@ -67,6 +68,23 @@ def _subscription_filter(model, flt: SubscriptionFilter):
     if flt.renewal_to is not None:
         condition = both(model.renewal_date <= flt.renewal_to.isoformat())
     return condition
+
+
+@dataclass(frozen=True, order=True)
+class SubscriptionRef:
+    """What a customer's list needs to page and filter its subscriptions before reading them."""
+
+    started_at: str  # ISO, UTC: sorts by age
+    partner_id: str
+    subscription_id: str
+
+    def encode(self) -> str:
+        return f"{self.started_at}#{self.partner_id}#{self.subscription_id}"
+
+    @classmethod
+    def decode(cls, text: str) -> "SubscriptionRef":
+        started_at, partner_id, subscription_id = text.rsplit("#", 2)
+        return cls(started_at, partner_id, subscription_id)
 
 
 def _due_page(index, key_attribute, date_attribute: str, day: date, until: datetime, limit: int, cursor: str | None) -> Page[Subscription]:
@@ -164,15 +182,17 @@ class SubscriptionRepository:
 
     def add(self, subscription: Subscription) -> None:
         self._register(dataclasses.replace(subscription, version=0))
+        ref = SubscriptionRef(subscription.started_at.isoformat(), subscription.partner_id, subscription.id)
         self._uow.register_update(
             CustomerSubscriptionsModel(subscription.customer_id),
-            [CustomerSubscriptionsModel.subscription_ids.add({subscription.id})],
+            [CustomerSubscriptionsModel.subscription_refs.add({ref.encode()})],
         )
 
-    def ids_for_customers(self, customer_ids: Iterable[str]) -> dict[str, list[str]]:
-        """Each customer's subscription ids (oldest id first), one BatchGetItem per 100 customers."""
+    def refs_for_customers(self, customer_ids: Iterable[str]) -> dict[str, list[SubscriptionRef]]:
+        """Each customer's subscription references, oldest first: one BatchGetItem per 100 customers."""
         unique_ids = list(dict.fromkeys(customer_ids))
-        found = {item.customer_id: sorted(item.subscription_ids or ()) for item in CustomerSubscriptionsModel.batch_get(unique_ids)} if unique_ids else {}
+        items = CustomerSubscriptionsModel.batch_get(unique_ids) if unique_ids else []
+        found = {item.customer_id: sorted(SubscriptionRef.decode(r) for r in item.subscription_refs or ()) for item in items}
         return {customer_id: found.get(customer_id, []) for customer_id in unique_ids}
 
     def update(self, subscription: Subscription) -> None:

@@ -123,6 +123,8 @@ def test_nested_subscriptions_page_by_cursor(as_user, clock, csp_ready):
     assert [n["id"] for n in first["nodes"]] == made[:2] and first["pageInfo"]["hasNextPage"]
     second = api(page, {"c": csp_ready, "after": first["pageInfo"]["endCursor"]})["customer"]["subscriptions"]
     assert [n["id"] for n in second["nodes"]] == made[2:] and not second["pageInfo"]["hasNextPage"]
+    foreign = api.post(page, {"c": csp_ready, "after": "sub_notinthislist"}).json()
+    assert foreign["errors"][0]["extensions"]["code"] == "INVALID_INPUT" and foreign["errors"][0]["extensions"]["field"] == "after"
 
 
 GRANT = """mutation($c: ID!, $p: LicenceProgram!, $t: InstitutionType, $r: String) { customerEligibilityGrant(input: {customerId: $c,
