@@ -266,6 +266,10 @@ def sign_up_customer(
             clicks.append(ReferralClick.from_referral_code(referral_code, now))
         except ValidationFailed as error:
             raise ValidationFailed(error.message, field="referralCode", hint=error.hint) from None
+    if principal.is_partner:
+        # A partner signs up its own (resold) customer: that is no referral, neither its own (self-referral)
+        # nor another partner's, whose referrals and commissions it must not write to.
+        clicks = []
     attributed: list[Attribution] = []
 
     def attribute(uow: UnitOfWork, customer: Organisation) -> None:

@@ -7,12 +7,19 @@ field fails it until it gets a probe. The second runs every probe as every actor
   - every mutation is refused with NOT_FOUND or FORBIDDEN (existence is not revealed),
   - the foreign objects are unchanged afterwards.
 The distributor operates the platform and sees every organisation by design (see test_access_control.py).
+
+Besides the demo data, the `world` fixture gives every foreign side the objects of the service desk (a ticket
+with reported and unreported time, a service report, a prepaid-quota contract with a maintenance schedule,
+an asset), an open, overdue invoice paid by each customer and one paid by each partner, and the partner
+programme (both partners enrolled with bank details, a referred customer, an approved commission, a payout).
+A payout run and a submitted partner application belong to the distributor: every actor here is foreign to them.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Callable
 
 import pytest
@@ -24,6 +31,8 @@ REFUSALS = {"NOT_FOUND", "FORBIDDEN"}
 # Mutations that may succeed for some actors because they create the actor's own object, never a foreign one.
 OWN_OBJECT_ONLY = {
     "customerCreate": "a partner creates its own customer; partnerId is the distributor's choice and ignored for partners",
+    "customerSignUp": "as customerCreate: a partner signs up its own customer; the foreign partner's referral cookie must not "
+                      "attribute it to the foreign partner (state_of compares the foreign partner's referrals)",
 }
 
 
@@ -60,18 +69,42 @@ class Target:
     subscription: str
     user: str
     saas: str
+    # the foreign customer's service desk
+    ticket: str
+    service_report: str
+    contract: str
+    schedule: str
+    asset: str
+    # invoices paid by the foreign customer and by the foreign partner
+    invoice: str
+    partner_invoice: str
+    # the foreign partner's programme data
+    commission: str
+    payout: str
+    referred_customer: str
+    referral_cookie: str  # a signed click on the foreign partner's link (never in an answer either)
+    # the distributor's
+    payout_run: str
+    application: str
 
 
 ADDRESS = '{street: "Weg 1", postalCode: "10115", city: "Berlin"}'
 SUB = "subscription { id } errors { code }"
 CUS = "customer { id } errors { code }"
+TIC = "ticket { id customerId } errors { code }"
+PRG = "programmePartner { partnerId } errors { code }"
+APP = "{ application { id partnerId } programmePartner { partnerId } errors { code } }"
+PROOF_KEY = "partner-applications/doc_isolation"  # the proof of trade of the world's application
 
 # field -> (operation, variables from the foreign target)
 PROBES: dict[str, tuple[str, Callable[[Target], dict]]] = {
     # --- queries
     "me": ("{ me { user { id } organisation { ... on Customer { id } ... on Partner { id } } } }", lambda t: {}),
-    "node": ("query($c: ID!, $p: ID!, $u: ID!) { c: node(id: $c) { id } p: node(id: $p) { id } u: node(id: $u) { id } }",
-             lambda t: {"c": t.customer, "p": t.partner, "u": t.user}),
+    "node": ("query($c: ID!, $p: ID!, $u: ID!, $t: ID!, $r: ID!, $k: ID!, $a: ID!, $i: ID!, $j: ID!) { c: node(id: $c) { id } p: node(id: $p) { id } "
+             "u: node(id: $u) { id } t: node(id: $t) { id } r: node(id: $r) { id } k: node(id: $k) { id } a: node(id: $a) { id } "
+             "i: node(id: $i) { id } j: node(id: $j) { id } }",
+             lambda t: {"c": t.customer, "p": t.partner, "u": t.user, "t": t.ticket, "r": t.service_report, "k": t.contract, "a": t.asset,
+                        "i": t.invoice, "j": t.partner_invoice}),
     "customer": ("query($id: ID!) { customer(id: $id) { id } }", lambda t: {"id": t.customer}),
     "partner": ("query($id: ID!) { partner(id: $id) { id } }", lambda t: {"id": t.partner}),
     "customers": ("{ customers(first: 100) { nodes { id partnerLinks { partnerId } } } }", lambda t: {}),
@@ -85,6 +118,33 @@ PROBES: dict[str, tuple[str, Callable[[Target], dict]]] = {
     "subscriptionPreview": ("query($id: ID!) { subscriptionPreview(subscriptionId: $id, change: {kind: INCREASE_SEATS, seats: 1}) { allowed quantityAfter } }",
                             lambda t: {"id": t.subscription}),
     "saasSubscriptions": ("{ saasSubscriptions(first: 100) { nodes { id customerId } } }", lambda t: {}),
+    # service desk
+    "ticket": ("query($id: ID!) { ticket(id: $id) { id } }", lambda t: {"id": t.ticket}),
+    "tickets": ("query($c: ID!) { c: tickets(customerId: $c, first: 100) { nodes { id customerId } } "
+                "q: tickets(status: NEW, first: 100) { nodes { id customerId } } own: tickets(first: 100) { nodes { id customerId } } }",
+                lambda t: {"c": t.customer}),
+    "serviceReport": ("query($id: ID!) { serviceReport(id: $id) { id lines { ticketId timeEntryId } } }", lambda t: {"id": t.service_report}),
+    "serviceReports": ("query($c: ID!) { serviceReports(customerId: $c, first: 100) { nodes { id } } }", lambda t: {"c": t.customer}),
+    "contracts": ("query($c: ID!) { contracts(customerId: $c) { id customerId } }", lambda t: {"c": t.customer}),
+    "assets": ("query($c: ID!) { assets(customerId: $c, first: 100) { nodes { id customerId } } }", lambda t: {"c": t.customer}),
+    "assetsExpiring": ("query($c: ID!) { assetsExpiring(customerId: $c, days: 365) { asset { id customerId } } }", lambda t: {"c": t.customer}),
+    "serviceStatistics": ('query($c: ID!) { serviceStatistics(customerId: $c, fromMonth: "2026-01", toMonth: "2026-12") '
+                          "{ billableMinutes quota { contractId } } }", lambda t: {"c": t.customer}),
+    # invoices
+    "invoice": ("query($i: ID!, $j: ID!) { i: invoice(id: $i) { id } j: invoice(id: $j) { id } }",
+                lambda t: {"i": t.invoice, "j": t.partner_invoice}),
+    "invoices": ("query($c: ID!, $p: ID!) { c: invoices(organisationId: $c, first: 100) { nodes { id } } "
+                 "p: invoices(organisationId: $p, first: 100) { nodes { id } } own: invoices(first: 100) { nodes { id customerId } } }",
+                 lambda t: {"c": t.customer, "p": t.partner}),
+    "overdueInvoices": ("{ overdueInvoices(first: 100) { nodes { id payerId customerId } } }", lambda t: {}),  # the distributor's dunning list
+    # partner programme
+    "partnerApplications": ("{ s: partnerApplications(status: SUBMITTED, first: 100) { nodes { id partnerId } } "
+                            "a: partnerApplications(status: APPROVED, first: 100) { nodes { id partnerId } } }", lambda t: {}),  # distributor only
+    "programmePartner": ("query($p: ID!) { programmePartner(partnerId: $p) { partnerId bankDetails { ibanMasked } } }", lambda t: {"p": t.partner}),
+    "referrals": ("query($p: ID!) { referrals(partnerId: $p) { partnerId customers { customerId } } }", lambda t: {"p": t.partner}),
+    "commissions": ("query($p: ID!) { commissions(partnerId: $p, first: 100) { nodes { id customerId invoiceId payoutId } } }", lambda t: {"p": t.partner}),
+    "payouts": ("query($p: ID!) { payouts(partnerId: $p, first: 100) { nodes { id partnerId commissionIds runId } } }", lambda t: {"p": t.partner}),
+    "payoutRuns": ("{ payoutRuns(first: 100) { nodes { id payoutIds } } }", lambda t: {}),  # distributor only
     # --- mutations
     "partnerCreate": (f'mutation {{ partnerCreate(input: {{name: "Neu GmbH", billingEmail: "a@neu.example", address: {ADDRESS}}}) {{ partner {{ id }} errors {{ code }} }} }}',
                       lambda t: {}),
@@ -127,6 +187,61 @@ PROBES: dict[str, tuple[str, Callable[[Target], dict]]] = {
                             lambda t: {"id": t.subscription}),
     "saasSubscriptionCreate": ('mutation($c: ID!) { saasSubscriptionCreate(input: {productId: "prd_signatures_m365", customerCompanyName: "Fremd", users: 5, '
                                "customerId: $c}) { saasSubscription { id } errors { code } } }", lambda t: {"c": t.customer}),
+    # --- service desk mutations
+    "ticketCreate": ('mutation($c: ID!) { ticketCreate(input: {customerId: $c, subject: "Fremd", description: "x"}) { ticket { id customerId } errors { code } } }',
+                     lambda t: {"c": t.customer}),
+    "ticketHotlineCreate": ('mutation($c: ID!) { ticketHotlineCreate(input: {customerId: $c, subject: "Fremd", description: "x", callerName: "Spy"}) '
+                            "{ ticket { id customerId } errors { code } } }", lambda t: {"c": t.customer}),
+    "ticketCommentAdd": (f'mutation($id: ID!) {{ ticketCommentAdd(ticketId: $id, body: "gekapert") {{ {TIC} }} }}', lambda t: {"id": t.ticket}),
+    "ticketStatusChange": (f"mutation($id: ID!) {{ ticketStatusChange(ticketId: $id, status: RESOLVED) {{ {TIC} }} }}", lambda t: {"id": t.ticket}),
+    "ticketAssign": (f"mutation($id: ID!) {{ ticketAssign(ticketId: $id, assigneeId: null) {{ {TIC} }} }}", lambda t: {"id": t.ticket}),
+    "ticketTimeEntryAdd": ('mutation($id: ID!) { ticketTimeEntryAdd(ticketId: $id, input: {workDate: "2026-11-23", minutes: 60, billable: true, description: "x"}) '
+                           "{ ticket { id } timeEntry { id } errors { code } } }", lambda t: {"id": t.ticket}),
+    "ticketAttachmentUploadStart": ('mutation($id: ID!) { ticketAttachmentUploadStart(ticketId: $id, filename: "a.png", contentType: "image/png", sizeBytes: 100) '
+                                    "{ upload { key } errors { code } } }", lambda t: {"id": t.ticket}),
+    "ticketAttachmentAdd": ('mutation($id: ID!, $key: String!) { ticketAttachmentAdd(ticketId: $id, key: $key, filename: "a.png", contentType: "image/png", '
+                            f"sizeBytes: 100) {{ {TIC} }} }}", lambda t: {"id": t.ticket, "key": f"tickets/{t.ticket}/att_probe/a.png"}),
+    "serviceReportCreate": ("mutation($id: ID!) { serviceReportCreate(ticketId: $id) { serviceReport { id customerId } errors { code } } }",
+                            lambda t: {"id": t.ticket}),  # the ticket has unreported time
+    "contractCreate": ('mutation($c: ID!) { contractCreate(input: {customerId: $c, kind: PREPAID_QUOTA, startsOn: "2026-12-01", hourlyRate: {amount: "1.00"}, '
+                       'quota: {monthlyMinutes: 6000, monthlyPrice: {amount: "1.00"}}}) { contract { id customerId } errors { code } } }',
+                       lambda t: {"c": t.customer}),
+    "contractQuotaMonthBook": ('mutation($id: ID!) { contractQuotaMonthBook(contractId: $id, month: "2026-11") { contract { id } errors { code } } }',
+                               lambda t: {"id": t.contract}),  # not booked yet
+    "maintenanceScheduleAdd": ('mutation($id: ID!) { maintenanceScheduleAdd(contractId: $id, subject: "Fremd", everyMonths: 1, firstDue: "2026-12-01") '
+                               "{ schedule { id contractId } errors { code } } }", lambda t: {"id": t.contract}),
+    "assetCreate": ('mutation($c: ID!) { assetCreate(input: {customerId: $c, kind: HARDWARE, name: "Wanze"}) { asset { id customerId } errors { code } } }',
+                    lambda t: {"c": t.customer}),
+    # --- invoices
+    "paymentRecord": ('mutation($id: ID!) { paymentRecord(input: {invoiceId: $id, amount: "1.00", paidOn: "2026-11-23", reference: "probe"}) '
+                      "{ invoice { id } recorded errors { code } } }", lambda t: {"id": t.invoice}),
+    "creditNoteCreate": ('mutation($id: ID!) { creditNoteCreate(input: {invoiceId: $id, reason: "probe"}) { creditNote { id correctsInvoiceId } errors { code } } }',
+                         lambda t: {"id": t.partner_invoice}),
+    "invoiceCopyRequest": ("mutation($id: ID!) { invoiceCopyRequest(input: {invoiceId: $id}) { decision resent retrievalInvoice { id } errors { code } } }",
+                           lambda t: {"id": t.invoice}),
+    "invoiceDelete": ("mutation($id: ID!) { invoiceDelete(input: {invoiceId: $id}) { deletedInvoiceId errors { code } } }", lambda t: {"id": t.partner_invoice}),
+    # --- partner programme
+    "customerSignUp": (f'mutation($p: ID!, $cookie: String) {{ customerSignUp(input: {{name: "Fremd GmbH", billingEmail: "a@fremd.example", address: {ADDRESS}, '
+                       "partnerId: $p, billingMode: CUSTOMER_PAYS}, referralCookie: $cookie) { customer { ... on Customer { id partnerLinks { partnerId } } } "
+                       "referredByPartnerNumber errors { code } } }", lambda t: {"p": t.partner, "cookie": t.referral_cookie}),
+    "partnerApplicationProofUpload": ('mutation { partnerApplicationProofUpload(input: {contentType: "application/pdf", sizeBytes: 100}) { upload { key } errors { code } } }',
+                                      lambda t: {}),  # distributor only
+    "partnerApplicationSubmit": (f'mutation {{ partnerApplicationSubmit(input: {{companyName: "Fremd IT", address: {ADDRESS}, contactName: "Spy", '
+                                 'contactPhone: "+49 30 123456", contactEmail: "spy@fremd.example", proofOfTradeKind: TRADE_LICENCE, '
+                                 f'proofOfTradeKey: "{PROOF_KEY}", proofOfTradeContentType: "application/pdf", proofOfTradeSizeBytes: 4}}) {APP} }}',
+                                 lambda t: {}),  # distributor only; the proof exists, so only the role can refuse it
+    "partnerApplicationApprove": (f"mutation($id: ID!) {{ partnerApplicationApprove(id: $id) {APP} }}", lambda t: {"id": t.application}),
+    "partnerApplicationReject": (f'mutation($id: ID!) {{ partnerApplicationReject(id: $id, reason: "probe") {APP} }}', lambda t: {"id": t.application}),
+    "partnerProgrammeEnrol": (f"mutation($p: ID!) {{ partnerProgrammeEnrol(partnerId: $p) {{ {PRG} }} }}", lambda t: {"p": t.partner}),
+    "partnerTierChange": (f'mutation($p: ID!) {{ partnerTierChange(input: {{partnerId: $p, tier: INDIVIDUAL, effectiveFrom: "2026-12-01", '
+                          f'individualRates: {{commissionPercent: "50", cashbackPercent: "50", resellerDiscountPercent: "50"}}}}) {{ {PRG} }} }}',
+                          lambda t: {"p": t.partner}),
+    "partnerProgrammeActiveSet": (f"mutation($p: ID!) {{ partnerProgrammeActiveSet(partnerId: $p, active: false) {{ {PRG} }} }}", lambda t: {"p": t.partner}),
+    "partnerBankDetailsSet": (f'mutation($p: ID!) {{ partnerBankDetailsSet(input: {{partnerId: $p, iban: "DE02120300000000202051", accountHolder: "Spy"}}) '
+                              f"{{ {PRG} }} }}", lambda t: {"p": t.partner}),
+    "payoutRequest": ("mutation($p: ID!) { payoutRequest(partnerId: $p) { payout { id partnerId } errors { code } } }", lambda t: {"p": t.partner}),
+    "payoutRunCreate": ('mutation { payoutRunCreate(executionDate: "2026-12-01") { run { id payoutIds } payouts { id } errors { code } } }',
+                        lambda t: {}),  # distributor only; the foreign partner's payout is open
 }
 
 
@@ -168,13 +283,155 @@ def world(services, demo):
         principal = Principal.of(demo.users[f"{partner}_admin"])
         command = subs.NewSaasSubscription(product_id=SIGNATURES_FOR_M365, customer_company_name=f"Kunde von {partner}", users=5)
         ids[f"{partner}_saas"] = subs.create_saas_subscription(uow, services.mailer, principal, command, now=NOW).id
+    ids.update(service_desk_of(services, demo))
+    ids.update(invoices_of(services, demo))
+    ids.update(programme_of(services, demo))
+    return ids
+
+
+SERVICE_CUSTOMERS = ("hanse", "kanzlei", "alpen")  # every customer that is foreign to an actor in FOREIGN
+
+
+def service_desk_of(services, demo) -> dict[str, str]:
+    """Per customer: a hotline ticket (assigned; reported and unreported time), its service report, a prepaid-quota
+    contract (month not booked yet) with a maintenance schedule, and an asset whose warranty ends soon."""
+    from domain.assets import AssetKind
+    from domain.calendar import berlin_date
+    from domain.contracts import ContractKind, QuotaTerms, Rates
+    from domain.money import Money
+    from domain.policy import Principal
+    from domain.services import contracts as contract_svc
+    from domain.services import tickets as ticket_svc
+    from infra.report_pdf import render_service_report
+
+    ops = Principal.of(demo.users["distributor"])
+    uow, today, ids = services.uow(), berlin_date(NOW), {}
+    for key in SERVICE_CUSTOMERS:
+        customer = demo.customers[key].id
+        ticket = ticket_svc.open_hotline_ticket(uow, ops, ticket_svc.NewHotlineTicket(customer, "Drucker", "Anruf", "Anrufer"),
+                                                now=NOW, mailer=services.mailer)
+        ticket_svc.record_time(uow, ops, ticket.id, ticket_svc.NewTimeEntry(today, 30, True, "Treiber"), now=NOW)
+        report = ticket_svc.create_service_report(uow, ops, now=NOW, documents=services.documents, mailer=services.mailer,
+                                                  render=render_service_report, ticket_id=ticket.id)
+        ticket_svc.record_time(uow, ops, ticket.id, ticket_svc.NewTimeEntry(today, 15, True, "Nacharbeit"), now=NOW)
+        ticket_svc.assign(uow, ops, ticket.id, technician_id=demo.users["distributor"].id, now=NOW)
+        contract = contract_svc.create_contract(
+            uow, ops, contract_svc.NewContract(customer, ContractKind.PREPAID_QUOTA, date(2026, 11, 1), Rates(Money.of("95.00")),
+                                               quota=QuotaTerms(600, Money.of("900.00"))), now=NOW,
+        )
+        schedule = contract_svc.add_maintenance_schedule(uow, ops, contract.id, subject="Patchday", every_months=1, anchor=date(2026, 12, 1))
+        asset = contract_svc.create_asset(uow, ops, customer, now=NOW, kind=AssetKind.HARDWARE, name="Server",
+                                          warranty_until=today + timedelta(days=20))
+        ids.update({f"{key}_ticket": ticket.id, f"{key}_report": report.id, f"{key}_contract": contract.id,
+                    f"{key}_schedule": schedule.id, f"{key}_asset": asset.id})
+    services.mailer.sent.clear()
+    return ids
+
+
+def invoices_of(services, demo) -> dict[str, str]:
+    """Issued 40 days ago by the billing run, open and overdue: one paid by each customer, one by each partner (for its customer)."""
+    from decimal import Decimal
+
+    from domain.billing import ServiceItem
+    from domain.calendar import berlin_date
+    from domain.money import Money
+    from domain.services import billing
+
+    issued_at = NOW - timedelta(days=40)
+    run_date = berlin_date(issued_at)
+    payers = {"hanse": ("hanse", None), "kanzlei": ("kanzlei", None), "alpen": ("alpen", None),
+              "nordit": ("hanse", "nordit"), "suedcloud": ("alpen", "suedcloud")}  # payer -> (customer, partner who pays)
+    items = {
+        payer: ServiceItem(demo.customers[customer].id, f"Servicebericht {payer}", Decimal("1"), Money.of("100.00"), f"sr_isolation_{payer}",
+                           partner_id=demo.partners[partner].id if partner else None)
+        for payer, (customer, partner) in payers.items()
+    }
+    uow = services.uow()
+    with uow:
+        for item in items.values():
+            uow.service_items.add(item, bill_date=run_date)
+        uow.commit()
+    billing.run_billing(services.uow, run_date=run_date, now=issued_at, documents=services.documents, mailer=services.mailer,
+                        renderer=services.invoice_renderer, prefix="PH")
+    services.mailer.sent.clear()
+    ids = {}
+    for payer, item in items.items():
+        organisation = (demo.customers | demo.partners)[payer].id
+        page = services.uow().invoices.list_for_payer(organisation, issued_from=run_date, issued_to=run_date, status=None, limit=100, cursor=None)
+        (invoice,) = [i for i in page.items if any(line.source_reference == item.reference for line in i.lines)]
+        ids[f"{payer}_invoice"] = invoice.id
+    return ids
+
+
+def programme_of(services, demo) -> dict[str, str]:
+    """Both partners enrolled 200 days ago with bank details and a referred customer whose invoice, paid 120 days ago,
+    earned an approved commission, paid out. NordIT's payout is in the distributor's payout run, SüdCloud's still open.
+    Plus a submitted partner application."""
+    from decimal import Decimal
+
+    from domain.calendar import berlin_date
+    from domain.invoices import InvoiceDraft, InvoiceKind, InvoiceLine, PaymentMethod, VatTreatment, record_payment
+    from domain.money import Money
+    from domain.organisations import Address, BillingMode
+    from domain.partner_programme import DocumentKind, ProgrammeTerms
+    from domain.policy import Principal
+    from domain.referrals import Attribution
+    from domain.services import commissions as ledger
+    from domain.services import organisations as org
+    from domain.services import partner_programme as programme
+    from infra.referral_links import sign_click
+    from infra.sepa import render_payouts
+
+    ops = Principal.of(demo.users["distributor"])
+    uow, today, joined, ids = services.uow(), berlin_date(NOW), NOW - timedelta(days=200), {}
+    bergland = org.create_customer(uow, ops, org.NewCustomer("Bergland Hütte GmbH", Address.create("Almweg 2", "83471", "Berchtesgaden"),
+                                                             "rechnung@bergland.example", billing_mode=BillingMode.CUSTOMER_PAYS), now=NOW)
+    referred = {"nordit": demo.customers["direkt"].id, "suedcloud": bergland.id}
+    for n, (partner, customer) in enumerate(referred.items(), start=1):
+        partner_id = demo.partners[partner].id
+        number = programme.enrol_partner(uow, ops, partner_id, now=joined).partner_number
+        programme.set_bank_details(uow, ops, partner_id, iban="DE89 3704 0044 0532 0130 00", account_holder=partner, bic=None)
+        with uow:
+            uow.referrals.add(Attribution(customer, partner_id, number, joined + timedelta(days=1), joined + timedelta(days=3)))
+            uow.commit()
+        draft = InvoiceDraft(
+            invoice_id=f"inv_isolation{n:012d}", kind=InvoiceKind.INVOICE, issuer_id=demo.distributor.id, payer_id=customer, customer_id=customer,
+            currency="EUR", lines=(InvoiceLine.priced("Managed Backup, annual", 1, Money.of("1200.00"), Decimal("19")),),
+            vat_treatment=VatTreatment.STANDARD, payment_method=PaymentMethod.TRANSFER, billing_mode=BillingMode.CUSTOMER_PAYS,
+        )
+        invoice = draft.issue(number=f"ISO-2026-{n:06d}", issued_at=NOW - timedelta(days=127))
+        paid = record_payment(invoice, invoice.amount_due, today - timedelta(days=120), f"isolation-{n}")
+        ledger.record_commission_for_payment(uow, paid.invoice, paid.event, terms=ProgrammeTerms.default(), now=NOW)
+        ids[f"{partner}_referred"] = customer
+        ids[f"{partner}_cookie"] = sign_click(services.settings.referral_secret, number, NOW - timedelta(days=1))
+    ledger.approve_due_commissions(services.uow, run_date=today, now=NOW)
+    debtor = ledger.Debtor("Cloud Distribution GmbH", "DE02120300000000202051", "BYLADEM1001")
+    for partner in referred:
+        partner_id = demo.partners[partner].id
+        (commission,) = uow.commissions.list_for_partner(partner_id, limit=10, cursor=None).items
+        payout = ledger.request_payout(uow, Principal.of(demo.users[f"{partner}_admin"]), partner_id, threshold=Money.of("50.00"), now=NOW)
+        ids.update({f"{partner}_commission": commission.id, f"{partner}_payout": payout.id})
+        if partner == "nordit":
+            ids["payout_run"] = ledger.create_payout_run(uow, services.documents, ops, debtor=debtor, execution_date=today + timedelta(days=2),
+                                                         render=render_payouts, now=NOW).id
+    services.documents.put(PROOF_KEY, b"%PDF", "application/pdf")
+    command = programme.ApplicationCommand("Bewerber IT", {"street": "A 1", "postal_code": "10115", "city": "Berlin"}, "Max", "+49 30 123456",
+                                           "max@bewerber.example", DocumentKind.TRADE_LICENCE, PROOF_KEY, "application/pdf", 4)
+    ids["application"] = programme.submit_partner_application(uow, services.documents, command, now=NOW).id
     return ids
 
 
 def target_of(demo, world, foreign: Foreign) -> Target:
+    """The service desk and the invoice of the foreign customer, the programme data and the invoice of the foreign partner."""
+    c, p = foreign.customer, foreign.partner
     return Target(
-        customer=demo.customers[foreign.customer].id, partner=demo.partners[foreign.partner].id,
+        customer=demo.customers[c].id, partner=demo.partners[p].id,
         subscription=world[foreign.subscription], user=demo.users[foreign.user].id, saas=world[foreign.saas],
+        ticket=world[f"{c}_ticket"], service_report=world[f"{c}_report"], contract=world[f"{c}_contract"],
+        schedule=world[f"{c}_schedule"], asset=world[f"{c}_asset"],
+        invoice=world[f"{c}_invoice"], partner_invoice=world[f"{p}_invoice"],
+        commission=world[f"{p}_commission"], payout=world[f"{p}_payout"], referred_customer=world[f"{p}_referred"],
+        referral_cookie=world[f"{p}_cookie"], payout_run=world["payout_run"], application=world["application"],
     )
 
 
@@ -187,6 +444,24 @@ def state_of(services, target: Target) -> tuple:
         uow.saas_subscriptions.get(target.saas).version,
         len(uow.users.list_by_organisation(target.customer, limit=100, cursor=None).items),
         uow.catalogue.get().price_list,
+        # service desk
+        tuple(uow.tickets.list_for_customer(target.customer, status=None, limit=100, cursor=None).items),
+        tuple(uow.service_reports.list_for_customer(target.customer, limit=100, cursor=None).items),
+        tuple(uow.contracts.list_for_customer(target.customer)),
+        tuple(uow.quota_ledger.entries(target.contract)),
+        uow.maintenance_schedules.get(target.schedule),
+        len(uow.maintenance_schedules.list_due(date(2100, 1, 1), limit=100, cursor=None).items),  # every schedule: none may be added
+        tuple(uow.assets.list_for_customer(target.customer, limit=100, cursor=None).items),
+        # invoices
+        *((uow.invoices.get(i), tuple(uow.invoices.list_credit_notes(i)), uow.invoices.delivery_state(i))
+          for i in (target.invoice, target.partner_invoice)),
+        # partner programme
+        uow.programme_partners.get(target.partner),
+        tuple(uow.referrals.list_for_partner(target.partner, limit=100, cursor=None).items),
+        tuple(uow.commissions.list_for_partner(target.partner, limit=100, cursor=None).items),
+        tuple(uow.payouts.list_for_partner(target.partner, limit=100, cursor=None).items),
+        tuple(uow.payouts.list_runs(limit=100, cursor=None).items),
+        uow.partner_applications.get(target.application),
     )
 
 
