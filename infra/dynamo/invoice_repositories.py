@@ -81,6 +81,8 @@ class InvoiceRepository:
         self._uow = uow
 
     def get(self, invoice_id: str) -> Invoice | None:
+        if not invoice_id:  # DynamoDB refuses an empty key; an empty id finds nothing
+            return None
         try:
             return from_item(Invoice, InvoiceModel.get(invoice_id))
         except InvoiceModel.DoesNotExist:
@@ -90,6 +92,8 @@ class InvoiceRepository:
         return batch_get(InvoiceModel, Invoice, invoice_ids)
 
     def document_key(self, invoice_id: str) -> str | None:
+        if not invoice_id:  # DynamoDB refuses an empty key; an empty id finds nothing
+            return None
         try:
             return InvoiceModel.get(invoice_id, attributes_to_get=["id", "document_key"]).document_key
         except InvoiceModel.DoesNotExist:
@@ -308,6 +312,8 @@ class CashbackRepository:
         )
 
     def get(self, invoice_id: str) -> Cashback | None:
+        if not invoice_id:  # DynamoDB refuses an empty key; an empty id finds nothing
+            return None
         try:
             return decode(Cashback, CashbackModel.get(invoice_id).data)
         except CashbackModel.DoesNotExist:

@@ -46,6 +46,8 @@ class PartnerApplicationRepository:
         self._uow = uow
 
     def get(self, application_id: str) -> PartnerApplication | None:
+        if not application_id:  # DynamoDB refuses an empty key; an empty id finds nothing
+            return None
         try:
             return from_item(PartnerApplication, PartnerApplicationModel.get(application_id))
         except PartnerApplicationModel.DoesNotExist:
@@ -76,6 +78,8 @@ class ProgrammePartnerRepository:
         self._uow = uow
 
     def get(self, partner_id: str) -> ProgrammePartner | None:
+        if not partner_id:  # DynamoDB refuses an empty key; an empty id finds nothing
+            return None
         try:
             return from_item(ProgrammePartner, ProgrammePartnerModel.get(partner_id))
         except ProgrammePartnerModel.DoesNotExist:
@@ -88,6 +92,8 @@ class ProgrammePartnerRepository:
         return {item.partner_id: from_item(ProgrammePartner, item) for item in ProgrammePartnerModel.batch_get(unique_ids)}
 
     def get_by_number(self, partner_number: int) -> ProgrammePartner | None:
+        if not partner_number:  # DynamoDB refuses an empty key; an empty id finds nothing
+            return None
         try:
             claim = UniqueClaimModel.get(partner_number_claim(partner_number))
         except UniqueClaimModel.DoesNotExist:
@@ -133,6 +139,8 @@ class ReferralRepository:
         self._uow = uow
 
     def get_for_customer(self, customer_id: str) -> Attribution | None:
+        if not customer_id:  # DynamoDB refuses an empty key; an empty id finds nothing
+            return None
         try:
             return decode(Attribution, ReferralModel.get(customer_id).data)
         except ReferralModel.DoesNotExist:
@@ -169,6 +177,8 @@ class CommissionRepository:
         self._uow = uow
 
     def get(self, commission_id: str) -> Commission | None:
+        if not commission_id:  # DynamoDB refuses an empty key; an empty id finds nothing
+            return None
         try:
             return from_item(Commission, CommissionModel.get(commission_id))
         except CommissionModel.DoesNotExist:
@@ -241,6 +251,8 @@ class PayoutRepository:
         self._uow = uow
 
     def get(self, payout_id: str) -> Payout | None:
+        if not payout_id:  # DynamoDB refuses an empty key; an empty id finds nothing
+            return None
         try:
             return from_item(Payout, PayoutModel.get(payout_id))
         except PayoutModel.DoesNotExist:
@@ -284,6 +296,8 @@ class PayoutRepository:
         )
 
     def get_run(self, run_id: str) -> PayoutRun | None:
+        if not run_id:  # DynamoDB refuses an empty key; an empty id finds nothing
+            return None
         try:
             return from_item(PayoutRun, PayoutRunModel.get(run_id))
         except PayoutRunModel.DoesNotExist:

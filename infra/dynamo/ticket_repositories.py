@@ -45,6 +45,8 @@ class TicketRepository:
         self._uow = uow
 
     def get(self, ticket_id: str) -> Ticket | None:
+        if not ticket_id:  # DynamoDB refuses an empty key; an empty id finds nothing
+            return None
         try:
             return from_item(Ticket, TicketModel.get(ticket_id, consistent_read=True))
         except TicketModel.DoesNotExist:
@@ -116,6 +118,8 @@ class InboundEmailRepository:
         self._uow = uow
 
     def get(self, key: str) -> InboundEmailRecord | None:
+        if not key:  # DynamoDB refuses an empty key; an empty id finds nothing
+            return None
         try:
             item = InboundEmailModel.get(key, consistent_read=True)
         except InboundEmailModel.DoesNotExist:
@@ -135,12 +139,16 @@ class ServiceReportRepository:
         self._uow = uow
 
     def get(self, report_id: str) -> ServiceReport | None:
+        if not report_id:  # DynamoDB refuses an empty key; an empty id finds nothing
+            return None
         try:
             return decode(ServiceReport, ServiceReportModel.get(report_id).data)
         except ServiceReportModel.DoesNotExist:
             return None
 
     def pdf_key(self, report_id: str) -> str | None:
+        if not report_id:  # DynamoDB refuses an empty key; an empty id finds nothing
+            return None
         try:
             return ServiceReportModel.get(report_id).pdf_key
         except ServiceReportModel.DoesNotExist:
@@ -170,6 +178,8 @@ class ContractRepository:
         self._uow = uow
 
     def get(self, contract_id: str) -> Contract | None:
+        if not contract_id:  # DynamoDB refuses an empty key; an empty id finds nothing
+            return None
         try:
             return from_item(Contract, ContractModel.get(contract_id))
         except ContractModel.DoesNotExist:
@@ -212,6 +222,8 @@ class MaintenanceScheduleRepository:
         self._uow = uow
 
     def get(self, schedule_id: str) -> MaintenanceSchedule | None:
+        if not schedule_id:  # DynamoDB refuses an empty key; an empty id finds nothing
+            return None
         try:
             return from_item(MaintenanceSchedule, MaintenanceScheduleModel.get(schedule_id, consistent_read=True))
         except MaintenanceScheduleModel.DoesNotExist:
@@ -247,6 +259,8 @@ class AssetRepository:
         self._uow = uow
 
     def get(self, asset_id: str) -> Asset | None:
+        if not asset_id:  # DynamoDB refuses an empty key; an empty id finds nothing
+            return None
         try:
             return from_item(Asset, AssetModel.get(asset_id))
         except AssetModel.DoesNotExist:
