@@ -21,6 +21,7 @@ from domain.services.invoices import document_key
 from domain.subscriptions import IncreaseSeats
 from infra.dynamo.unit_of_work import DynamoUnitOfWork
 from tests.integration.billing_world import build_world, pdf_text, utc
+from tests.crash import crash_after_commits
 from tests.request_counter import count_requests
 
 RUN_AT = utc("2024-01-15T22:30:00")  # 23:30 in Berlin
@@ -178,24 +179,11 @@ def test_an_uninterrupted_run_reaches_the_reference_state(world):
 
 
 @pytest.mark.parametrize("crash_after", [0, 1, 2, 3])  # k = 0, 1, n/2, n-1 of n = 4 invoices
-def test_a_crashed_run_resumed_reaches_the_state_of_an_uninterrupted_run(world, monkeypatch, crash_after):
-    import infra.dynamo.unit_of_work as unit_of_work
-
+def test_a_crashed_run_resumed_reaches_the_state_of_an_uninterrupted_run(world, crash_after):
     four_payers(world)
-    original = unit_of_work.DynamoUnitOfWork.commit
-    commits = {"n": 0}
-
-    def crashing_commit(self):
-        if commits["n"] >= crash_after:
-            raise RuntimeError("Lambda timed out")
-        commits["n"] += 1
-        return original(self)
-
-    monkeypatch.setattr(unit_of_work.DynamoUnitOfWork, "commit", crashing_commit)
-    with pytest.raises(RuntimeError):
+    with crash_after_commits(crash_after):
         world.run(date(2024, 1, 15), RUN_AT)
     assert len(world.mailer.sent) == crash_after  # what was issued before the crash was delivered
-    monkeypatch.setattr(unit_of_work.DynamoUnitOfWork, "commit", original)
     world.run(date(2024, 1, 15), RUN_AT)
     assert billing_state(world) == UNINTERRUPTED  # same invoices, same gap-free numbers, each e-mailed once
 

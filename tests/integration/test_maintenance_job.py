@@ -14,6 +14,7 @@ from domain.services import contracts as svc
 from domain.services.maintenance import create_due_maintenance_tickets
 from domain.tickets import TicketChannel
 from infra.dynamo.unit_of_work import DynamoUnitOfWork
+from tests.crash import crash_after_commits
 from tests.request_counter import count_requests
 
 NOW = datetime(2023, 6, 28, 4, 0, tzinfo=timezone.utc)
@@ -81,22 +82,9 @@ def test_a_missed_week_is_caught_up_with_one_ticket_per_due_date(schedules):
 
 
 @pytest.mark.parametrize("crash_after", [0, 1, 2, 3], ids=["k=0", "k=1", "k=n/2", "k=n-1"])
-def test_a_crashed_run_resumed_reaches_the_state_of_an_uninterrupted_one(schedules, monkeypatch, crash_after):
-    import infra.dynamo.unit_of_work as unit_of_work
-
-    original = unit_of_work.DynamoUnitOfWork.commit
-    commits = {"n": 0}
-
-    def crashing_commit(self):
-        if commits["n"] >= crash_after:
-            raise RuntimeError("Lambda timed out")
-        commits["n"] += 1
-        return original(self)
-
-    monkeypatch.setattr(unit_of_work.DynamoUnitOfWork, "commit", crashing_commit)
-    with pytest.raises(RuntimeError):
+def test_a_crashed_run_resumed_reaches_the_state_of_an_uninterrupted_one(schedules, crash_after):
+    with crash_after_commits(crash_after):
         run()
-    monkeypatch.setattr(unit_of_work.DynamoUnitOfWork, "commit", original)
     resumed = run()
     assert resumed.created == 4 - crash_after
     found = tickets_of(schedules)

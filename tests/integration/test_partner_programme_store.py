@@ -22,6 +22,7 @@ from domain.services import commissions as commission_svc
 from domain.services import partner_programme as programme
 from domain.services.organisations import NewCustomer
 from infra.dynamo.unit_of_work import DynamoUnitOfWork
+from tests.crash import crash_after_commits
 from tests.request_counter import count_requests
 
 UTC = timezone.utc
@@ -208,23 +209,10 @@ def test_running_twice_approves_nothing_the_second_time(due):
 
 
 @pytest.mark.parametrize("crash_after", [0, 1, N // 2, N - 1])
-def test_a_crashed_run_resumed_reaches_the_state_of_an_uninterrupted_one(due, monkeypatch, crash_after):
-    import infra.dynamo.unit_of_work as unit_of_work
-
-    original = unit_of_work.DynamoUnitOfWork.commit
-    commits = {"n": 0}
-
-    def crashing_commit(self):
-        if commits["n"] >= crash_after:
-            raise RuntimeError("Lambda timed out")
-        commits["n"] += 1
-        return original(self)
-
-    monkeypatch.setattr(unit_of_work.DynamoUnitOfWork, "commit", crashing_commit)
-    with pytest.raises(RuntimeError):
+def test_a_crashed_run_resumed_reaches_the_state_of_an_uninterrupted_one(due, crash_after):
+    with crash_after_commits(crash_after):
         approve(page_limit=4)
     assert statuses(due).count(CommissionStatus.APPROVED) == crash_after
-    monkeypatch.setattr(unit_of_work.DynamoUnitOfWork, "commit", original)
     assert approve(page_limit=4).approved == N - crash_after
     assert statuses(due) == [CommissionStatus.APPROVED] * N + [CommissionStatus.PENDING]
 

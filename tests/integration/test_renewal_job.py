@@ -15,6 +15,7 @@ from domain.policy import Principal
 from domain.services import subscriptions as subs
 from domain.subscriptions import SetAutoRenew, SubscriptionStatus
 from infra.dynamo.unit_of_work import DynamoUnitOfWork
+from tests.crash import crash_after_commits
 from tests.request_counter import count_requests
 
 
@@ -111,22 +112,9 @@ def test_renewal_books_the_first_charge_of_the_new_term_once(book):
 
 
 @pytest.mark.parametrize("crash_after", [0, 1, 2])
-def test_a_crashed_run_resumed_reaches_the_state_of_an_uninterrupted_one(book, monkeypatch, crash_after):
-    import infra.dynamo.unit_of_work as unit_of_work
-
-    original = unit_of_work.DynamoUnitOfWork.commit
-    commits = {"n": 0}
-
-    def crashing_commit(self):
-        if commits["n"] >= crash_after:
-            raise RuntimeError("Lambda timed out")
-        commits["n"] += 1
-        return original(self)
-
-    monkeypatch.setattr(unit_of_work.DynamoUnitOfWork, "commit", crashing_commit)
-    with pytest.raises(RuntimeError):
+def test_a_crashed_run_resumed_reaches_the_state_of_an_uninterrupted_one(book, crash_after):
+    with crash_after_commits(crash_after):
         run(date(2024, 1, 15))
-    monkeypatch.setattr(unit_of_work.DynamoUnitOfWork, "commit", original)
     run(date(2024, 1, 15))
     after = state(book)
     assert after["annual_due"][:3] == ("ACTIVE", 1, "11.66")

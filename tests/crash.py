@@ -1,0 +1,31 @@
+"""Crash a scheduled job mid-run, as a Lambda timeout would, to test that a re-run resumes it."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+import pytest
+
+
+@contextmanager
+def crash_after_commits(k: int) -> Iterator[None]:
+    """Inside the block, the (k+1)-th unit-of-work commit and every later one raise; the block must crash."""
+    import infra.dynamo.unit_of_work as unit_of_work
+
+    original = unit_of_work.DynamoUnitOfWork.commit
+    commits = 0
+
+    def crashing_commit(self):
+        nonlocal commits
+        if commits >= k:
+            raise RuntimeError("Lambda timed out")
+        commits += 1
+        return original(self)
+
+    unit_of_work.DynamoUnitOfWork.commit = crashing_commit
+    try:
+        with pytest.raises(RuntimeError, match="Lambda timed out"):
+            yield
+    finally:
+        unit_of_work.DynamoUnitOfWork.commit = original
