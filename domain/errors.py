@@ -64,6 +64,10 @@ class Conflict(DomainError):
     code = ErrorCode.CONFLICT
 
 
+class ConcurrentUpdate(Conflict):
+    """Someone changed the object between our read and our write (optimistic lock): reading again and repeating is safe."""
+
+
 class AlreadyExists(DomainError):
     code = ErrorCode.ALREADY_EXISTS
 

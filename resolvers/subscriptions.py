@@ -8,6 +8,7 @@ from domain.calendar import berlin_date
 from domain.errors import DomainError, ValidationFailed
 from domain.ports import SubscriptionFilter
 from domain.services import subscriptions as service
+from domain.services.retry import retry_on_concurrent_update
 from domain.subscriptions import (
     CancelSubscription,
     CancellationWindowClosed,
@@ -83,8 +84,13 @@ def window_of(error: DomainError) -> t.CancellationWindow | None:
 
 async def _change(info: Info, subscription_id: str, change: SubscriptionChange) -> t.SubscriptionChangePayload:
     ctx = info.context
+
+    def change_once() -> service.ChangeResult:
+        return service.change_subscription(ctx.uow(), ctx.principal, subscription_id, change, now=ctx.now)
+
     try:
-        result = await ctx.run(service.change_subscription, ctx.uow(), ctx.principal, subscription_id, change, now=ctx.now)
+        # Concurrent changes of one subscription (seat increases from two browsers) both succeed, one after the other.
+        result = await ctx.run(retry_on_concurrent_update, change_once)
     except DomainError as error:
         return t.SubscriptionChangePayload(errors=to_errors(error), window=window_of(error))
     outcome = result.outcome

@@ -12,16 +12,21 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from domain.errors import Conflict, DomainError
+from domain.errors import ConcurrentUpdate, DomainError
 from infra.dynamo.connection import connection as shared_connection
 from infra.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
-CONFLICT = Conflict(
+CONFLICT = ConcurrentUpdate(
     "The object was changed by someone else in the meantime.",
     hint="Load it again and repeat the change.",
 )
+
+
+def _fresh(error: DomainError) -> DomainError:
+    """The error instances above are shared: each raise would extend one traceback that is never freed."""
+    return error.with_traceback(None)
 
 
 @dataclass
@@ -70,7 +75,7 @@ class DynamoUnitOfWork:
                 write.model.save(condition=write.condition)
             except PutError as exc:
                 if exc.cause_response_code == "ConditionalCheckFailedException":
-                    raise write.on_condition_failed from None
+                    raise _fresh(write.on_condition_failed) from None
                 raise
             return
         try:
@@ -80,7 +85,7 @@ class DynamoUnitOfWork:
         except TransactWriteError as exc:
             for write, reason in zip(pending, exc.cancellation_reasons or []):
                 if reason is not None and reason.code == "ConditionalCheckFailed":
-                    raise write.on_condition_failed from None
+                    raise _fresh(write.on_condition_failed) from None
             if exc.cause_response_code == "TransactionCanceledException":
-                raise CONFLICT from None
+                raise _fresh(CONFLICT) from None
             raise
