@@ -14,19 +14,23 @@ class RequestCount:
     def __init__(self) -> None:
         self.operations: Counter[str] = Counter()
         self.items_read = 0
+        self.keys_read: Counter[tuple[str, str]] = Counter()  # (table, id) of each item read that has an "id"
         self._lock = threading.Lock()
 
     @property
     def requests(self) -> int:
         return sum(self.operations.values())
 
-    def record(self, operation: str, response: dict) -> None:
-        items = len(response.get("Items", []))
-        items += 1 if response.get("Item") else 0
-        items += sum(len(v) for v in response.get("Responses", {}).values()) if operation == "BatchGetItem" else 0
+    def record(self, operation: str, params: dict, response: dict) -> None:
+        table = params.get("TableName", "")
+        read = [(table, item) for item in response.get("Items", [])]
+        read += [(table, response["Item"])] if response.get("Item") else []
+        if operation == "BatchGetItem":
+            read += [(name, item) for name, items in response.get("Responses", {}).items() for item in items]
         with self._lock:
             self.operations[operation] += 1
-            self.items_read += items
+            self.items_read += len(read)
+            self.keys_read.update((name, item["id"]["S"]) for name, item in read if "S" in item.get("id", {}))
 
 
 @contextmanager
@@ -37,7 +41,7 @@ def count_requests() -> Iterator[RequestCount]:
     def counting(self, operation_name, api_params):
         response = original(self, operation_name, api_params)
         if self.meta.service_model.service_name == "dynamodb":
-            count.record(operation_name, response)
+            count.record(operation_name, api_params, response)
         return response
 
     botocore.client.BaseClient._make_api_call = counting
