@@ -7,6 +7,7 @@ import logging
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     SchemaExtension,
     MaskErrors,
     MaxAliasesLimiter,
@@ -23,6 +24,7 @@ from resolvers import subscriptions as sub
 from schema import organisations as t
 from schema import subscriptions as st
 from schema.common import Node
+from schema.limits import IntrospectionDepthLimit
 from schema.pagination import Connection
 
 log = logging.getLogger("partnerhub.graphql")
@@ -126,6 +128,7 @@ schema = strawberry.Schema(
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: AddValidationRules([IntrospectionDepthLimit]),  # QueryDepthLimiter skips introspection
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         DomainErrorExtensions,
