@@ -234,7 +234,7 @@ def schedule_price_change(
     if effective_from <= today:
         raise ValidationFailed("A price change is announced ahead: its date must be in the future.", field="effectiveFrom")
     with uow:
-        catalogue = load_catalogue(uow).with_price_change(currency, percent, effective_from, product_ids=product_ids)
+        catalogue = load_catalogue(uow).with_price_change(currency=currency, percent=percent, effective_from=effective_from, product_ids=product_ids)
         uow.catalogue.save(catalogue)
         uow.commit()
         return catalogue
