@@ -353,7 +353,7 @@ def create_saas_subscription(
             customer = _require_customer(uow, principal, command.customer_id)
             require(can_view_organisation(principal, customer), "sell to this customer")
         product = load_catalogue(uow).product(command.product_id)
-        subscription, _event = new_saas_subscription(
+        subscription = new_saas_subscription(
             partner_id=principal.organisation_id, product=product, customer_company_name=command.customer_company_name,
             users=command.users, now=now, actor_id=principal.user_id, customer_id=command.customer_id,
             invite_contact_name=command.invite_contact_name, invite_email=command.invite_email,
