@@ -45,8 +45,18 @@ def from_item(cls: type[E], item: Model) -> E:
     return dataclasses.replace(decode(cls, item.data), version=item.version or 0)
 
 
+def get_by_id(model: type[Model], cls: type[E], item_id: str) -> E | None:
+    """GetItem by id. DynamoDB refuses an empty key value; an empty id, like an unknown one, finds nothing."""
+    if not item_id:
+        return None
+    try:
+        return from_item(cls, model.get(item_id))
+    except model.DoesNotExist:
+        return None
+
+
 def batch_get(model: type[Model], cls: type[E], ids: Iterable[str]) -> dict[str, E]:
-    unique_ids = list(dict.fromkeys(ids))
+    unique_ids = [item_id for item_id in dict.fromkeys(ids) if item_id]
     if not unique_ids:
         return {}
     return {item.id: from_item(cls, item) for item in model.batch_get(unique_ids)}
@@ -62,10 +72,7 @@ class OrganisationRepository:
         self._uow = uow
 
     def get(self, organisation_id: str) -> Organisation | None:
-        try:
-            return from_item(Organisation, OrganisationModel.get(organisation_id))
-        except OrganisationModel.DoesNotExist:
-            return None
+        return get_by_id(OrganisationModel, Organisation, organisation_id)
 
     def get_many(self, organisation_ids: Iterable[str]) -> dict[str, Organisation]:
         return batch_get(OrganisationModel, Organisation, organisation_ids)
@@ -116,10 +123,7 @@ class UserRepository:
         self._uow = uow
 
     def get(self, user_id: str) -> User | None:
-        try:
-            return from_item(User, UserModel.get(user_id))
-        except UserModel.DoesNotExist:
-            return None
+        return get_by_id(UserModel, User, user_id)
 
     def get_many(self, user_ids: Iterable[str]) -> dict[str, User]:
         return batch_get(UserModel, User, user_ids)

@@ -14,7 +14,7 @@ from domain.subscriptions import Charge, SaasSubscription, Subscription, Subscri
 from infra.codec import decode, encode
 from infra.dynamo.models import CatalogueModel, ChargeModel, SaasSubscriptionModel, SubscriptionModel
 from infra.dynamo.pagination import decode_cursor
-from infra.dynamo.repositories import batch_get, entity_data, from_item, query_page, versioned
+from infra.dynamo.repositories import batch_get, entity_data, get_by_id, query_page, versioned
 
 if TYPE_CHECKING:
     from infra.dynamo.unit_of_work import DynamoUnitOfWork
@@ -74,15 +74,14 @@ class SubscriptionRepository:
         self._uow = uow
 
     def get(self, subscription_id: str) -> Subscription | None:
-        try:
-            return from_item(Subscription, SubscriptionModel.get(subscription_id))
-        except SubscriptionModel.DoesNotExist:
-            return None
+        return get_by_id(SubscriptionModel, Subscription, subscription_id)
 
     def get_many(self, subscription_ids: Iterable[str]) -> dict[str, Subscription]:
         return batch_get(SubscriptionModel, Subscription, subscription_ids)
 
     def _list(self, index, attribute: str, value: str, flt: SubscriptionFilter, limit: int, cursor: str | None) -> Page[Subscription]:
+        if not value:  # DynamoDB refuses an empty key value; no subscription has one
+            return Page([], None)
         result = index.query(
             value,
             filter_condition=_subscription_filter(SubscriptionModel, flt),
@@ -113,6 +112,8 @@ class SubscriptionRepository:
         return Page(items, next_cursor)
 
     def list_partner_renewals(self, partner_id: str, start: datetime, end: datetime, *, limit: int, cursor: str | None) -> Page[Subscription]:
+        if not partner_id:
+            return Page([], None)
         result = SubscriptionModel.partner_renewal_index.query(
             partner_id,
             SubscriptionModel.renewal_key.between(_renewal_key(start, ""), _renewal_key(end, "~")),
@@ -182,10 +183,7 @@ class SaasSubscriptionRepository:
         self._uow = uow
 
     def get(self, subscription_id: str) -> SaasSubscription | None:
-        try:
-            return from_item(SaasSubscription, SaasSubscriptionModel.get(subscription_id))
-        except SaasSubscriptionModel.DoesNotExist:
-            return None
+        return get_by_id(SaasSubscriptionModel, SaasSubscription, subscription_id)
 
     def list_for_partner(self, partner_id: str, *, limit: int, cursor: str | None) -> Page[SaasSubscription]:
         result = SaasSubscriptionModel.partner_index.query(

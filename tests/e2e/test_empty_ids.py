@@ -1,0 +1,27 @@
+"""An empty id finds nothing, like an unknown one (found by fuzzing: DynamoDB refuses empty key values)."""
+
+from __future__ import annotations
+
+import pytest
+
+QUERIES = {
+    "node": ('{ node(id: "") { id } }', {"node": None}),
+    "customer": ('{ customer(id: "") { id } }', {"customer": None}),
+    "partner": ('{ partner(id: "") { id } }', {"partner": None}),
+    "subscription": ('{ subscription(id: "") { id } }', {"subscription": None}),
+    "users": ('{ users(organisationId: "") { nodes { id } } }', {"users": {"nodes": []}}),
+    "subscriptions": ('{ subscriptions(customerId: "") { nodes { id } } }', {"subscriptions": {"nodes": []}}),
+    "renewalPlanner": ('{ renewalPlanner(partnerId: "") { nodes { id } } }', {"renewalPlanner": {"nodes": []}}),
+}
+
+
+@pytest.mark.parametrize("field", QUERIES)
+@pytest.mark.parametrize("actor", ["distributor", "nordit_admin"])
+def test_an_empty_id_finds_nothing(as_user, actor, field):
+    query, expected = QUERIES[field]
+    assert as_user(actor)(query) == expected
+
+
+def test_a_mutation_on_an_empty_id_is_not_found(as_user):
+    result = as_user("nordit_admin")('mutation { subscriptionSeatsIncrease(input: {subscriptionId: "", seats: 1}) { errors { code } } }')
+    assert result["subscriptionSeatsIncrease"]["errors"] == [{"code": "NOT_FOUND"}]
