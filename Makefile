@@ -37,6 +37,15 @@ clean:
 renew: install
 	$(PY) -m infra.jobs renew_subscriptions $(DATE)
 
+## Run every benchmark and print its figures (docs/quality.md). BENCH_SECONDS: length of the load test (the issue's 30 s: BENCH_SECONDS=30).
+BENCH_SECONDS ?= 10
+.PHONY: bench
+bench: install
+	$(PY) -m bench.requests
+	$(PY) -m bench.jobs
+	$(PY) -m bench.latency --duration $(BENCH_SECONDS)
+	$(PY) -m bench.coldstart
+
 ## Regenerate the committed contract file schema.graphql.
 schema: install
 	$(PY) -c "from schema import schema; open('schema.graphql', 'w').write(schema.as_str() + '\n')"
