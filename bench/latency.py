@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -26,12 +25,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from bench.common import api_stack, percentile, print_table, use_local_environment
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from infra.devserver import free_port
 
 
 @contextmanager
@@ -41,35 +35,13 @@ def threaded_moto_server() -> Iterator[str]:
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.stop()
-
-
-@contextmanager
-def recorded_dynamodb_calls() -> Iterator[list[tuple[str, dict]]]:
-    """The DynamoDB requests made inside the block, as (operation, parameters)."""
-    import botocore.client
-
-    calls: list[tuple[str, dict]] = []
-    lock = threading.Lock()
-    original = botocore.client.BaseClient._make_api_call
-
-    def recording(client, operation_name, api_params):
-        if client.meta.service_model.service_name == "dynamodb":
-            with lock:
-                calls.append((operation_name, api_params))
-        return original(client, operation_name, api_params)
-
-    botocore.client.BaseClient._make_api_call = recording
-    try:
-        yield calls
-    finally:
-        botocore.client.BaseClient._make_api_call = original
 
 
 # --- 1. the ratio -------------------------------------------------------------------------------------
@@ -80,6 +52,7 @@ def measure_ratio(size: int, rounds: int) -> list[list]:
     from botocore import xform_name
 
     from bench import requests as portal
+    from tests.request_counter import count_requests
 
     with threaded_moto_server() as endpoint:
         use_local_environment(DYNAMODB_ENDPOINT=endpoint, S3_ENDPOINT=endpoint)
@@ -92,9 +65,9 @@ def measure_ratio(size: int, rounds: int) -> list[list]:
             for operation in portal.OPERATIONS:
                 token, variables = stack.token(operation.actor), operation.variables(stack, fixture, size)
                 stack.post(token, operation.query, variables)  # warm caches and connections
-                with recorded_dynamodb_calls() as calls:
+                with count_requests() as count:
                     stack.post(token, operation.query, variables)
-                replay = [(getattr(bare, xform_name(name)), params) for name, params in calls]
+                replay = [(getattr(bare, xform_name(name)), params) for name, params in count.calls]
                 for method, params in replay:  # warm the bare client too
                     method(**params)
                 plans.append((operation, token, variables, replay, [], []))
@@ -131,7 +104,7 @@ LOAD = [  # (name, query, variables(ids)) as NordIT's admin; ids come from the d
 @contextmanager
 def dev_server() -> Iterator[tuple[str, str]]:
     """`make dev` in a subprocess on a free port: yields its URL and NordIT's admin's Authorization header."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DYNAMODB_ENDPOINT", "S3_ENDPOINT")}
     env.update(PORT=str(port), PYTHONUNBUFFERED="1")
     process = subprocess.Popen([sys.executable, "-m", "infra.devserver"], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)

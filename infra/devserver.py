@@ -14,7 +14,7 @@ from infra.settings import DEV_JWT_SECRET
 API_HOST, API_PORT = "127.0.0.1", int(os.environ.get("PORT", "8000"))
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -36,7 +36,7 @@ def main() -> None:
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one log line per DynamoDB call drowns the API's
 
-        port = _free_port()
+        port = free_port()
         ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False).start()
         os.environ["DYNAMODB_ENDPOINT"] = f"http://127.0.0.1:{port}"
         os.environ.setdefault("S3_ENDPOINT", os.environ["DYNAMODB_ENDPOINT"])  # the same moto server answers S3

@@ -1,4 +1,4 @@
-"""Counts DynamoDB requests and items read, by wrapping every botocore API call."""
+"""Counts DynamoDB requests and items read (and keeps the requests), by wrapping every botocore API call."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ class RequestCount:
         self.operations: Counter[str] = Counter()
         self.items_read = 0
         self.keys_read: Counter[tuple[str, str]] = Counter()  # (table, id) of each item read that has an "id"
+        self.calls: list[tuple[str, dict]] = []  # (operation, parameters) of each request, in order
         self._lock = threading.Lock()
 
     @property
@@ -29,6 +30,7 @@ class RequestCount:
             read += [(name, item) for name, items in response.get("Responses", {}).items() for item in items]
         with self._lock:
             self.operations[operation] += 1
+            self.calls.append((operation, params))
             self.items_read += len(read)
             self.keys_read.update((name, item["id"]["S"]) for name, item in read if "S" in item.get("id", {}))
 

@@ -3,16 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import socket
 import threading
 
 import pytest
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -21,6 +14,7 @@ def moto_server(monkeypatch):
     from moto.dynamodb.responses import DynamoHandler
     from moto.server import ThreadedMotoServer
 
+    from infra.devserver import free_port
     from infra.dynamo.models import configure, create_tables
     from infra.settings import get_settings
     from infra.storage import create_bucket
@@ -36,7 +30,7 @@ def moto_server(monkeypatch):
             return call_action(self)
 
     monkeypatch.setattr(DynamoHandler, "call_action", atomic_call_action)
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
