@@ -48,3 +48,26 @@ def test_partner_customer_list_of_50_is_a_constant_number_of_requests(as_user, s
     ten, fifty = requests_for(api, 10), requests_for(api, 50)
     # principal + index Query + BatchGetItem of the customers (the partner itself is primed or batched)
     assert fifty.requests == ten.requests <= 4, (ten.operations, fifty.operations)
+
+
+SUBSCRIPTIONS = """query($first: Int!) { subscriptions(first: $first) { nodes { id product { name } customer { id name } } } }"""
+PLANNER = """query($first: Int!) { renewalPlanner(days: 40, first: $first) { nodes { id priceAfterNextRenewal { amount } customer { name } } } }"""
+
+
+def test_partner_subscription_list_and_renewal_planner_of_50_cost_the_same_as_of_10(as_user, services, demo):
+    from domain.catalogue import M365_BUSINESS_BASIC, Billing, Term
+    from domain.services import subscriptions as subs
+
+    sales = Principal.of(demo.users["nordit_sales"])
+    order = subs.SubscriptionOrder(demo.customers["hanse"].id, M365_BUSINESS_BASIC, Term.P1M, Billing.MONTHLY, quantity=1)
+    for _ in range(50):
+        subs.order_subscription(services.uow(), sales, order, now=NOW)
+    api = as_user("nordit_admin")
+    for query, field in ((SUBSCRIPTIONS, "subscriptions"), (PLANNER, "renewalPlanner")):
+        counts = {}
+        for first in (10, 50):
+            with count_requests() as count:
+                assert len(api(query, {"first": first})[field]["nodes"]) == first
+            counts[first] = count.operations
+        # principal + catalogue + one Query for the page + one BatchGetItem for the page's customers
+        assert counts[10] == counts[50] == {"GetItem": 2, "Query": 1, "BatchGetItem": 1}, (field, counts)
