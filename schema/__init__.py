@@ -33,6 +33,14 @@ MAX_DEPTH = 10
 MAX_TOKENS = 2_000
 MAX_ALIASES = 20
 
+# The limiters build a new validation rule class per instance, and the ValidationCache is keyed by the
+# rule classes: built per request, they made every request a cache miss. Built once, the cache hits.
+VALIDATION_RULES = [
+    *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+    IntrospectionDepthLimit,  # QueryDepthLimiter skips introspection
+    *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+]
+
 
 @strawberry.type
 class Query:
@@ -127,10 +135,8 @@ schema = strawberry.Schema(
         # Factories: a fresh extension per request; the parser and validation caches are module-wide.
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: AddValidationRules([IntrospectionDepthLimit]),  # QueryDepthLimiter skips introspection
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: AddValidationRules(VALIDATION_RULES),
         DomainErrorExtensions,
         lambda: MaskErrors(should_mask_error=should_mask, error_message="Unexpected error. It has been logged."),
     ],
