@@ -101,6 +101,47 @@ def run_renewals() -> dict:
     return handler.renew_subscriptions({"time": RENEWAL_RUN_AT.isoformat().replace("+00:00", "Z")})
 
 
+APPROVAL_RUN_DATE = date(2026, 11, 23)
+APPROVAL_RUN_AT = datetime(2026, 11, 23, 3, 0, tzinfo=timezone.utc)
+
+
+def seed_approvals(total: int, due: int) -> set[str]:
+    """Referral commissions of paid invoices: `due` were paid 90 days before the run date, the rest later."""
+    from decimal import Decimal
+
+    from domain.commissions import InvoiceFacts, commission_for_paid_invoice
+    from domain.money import Money
+    from infra.dynamo.models import CommissionModel
+    from infra.dynamo.partner_repositories import CommissionRepository
+
+    collector = _Collector()
+    repository = CommissionRepository(collector)
+    due_ids: set[str] = set()
+    due_paid_on = APPROVAL_RUN_DATE - timedelta(days=90)
+    for i in range(total):
+        is_due = i < due
+        paid_on = due_paid_on if is_due else due_paid_on + timedelta(days=1 + i % 89)  # approved 1 to 89 days after the run
+        facts = InvoiceFacts(
+            invoice_id=f"inv_bench{i:07d}", invoice_number=f"PH-2026-{i:06d}", customer_id=f"cus_bench{i % 500:05d}",
+            payer_id=f"cus_bench{i % 500:05d}", reseller_partner_id=None, customer_pays=True,
+            issue_date=paid_on - timedelta(days=10), net_total=Money.of("100.00"),
+        )
+        commission = commission_for_paid_invoice(facts, partner_id=f"ptn_bench{i % 20:03d}", percent=Decimal("10"), paid_on=paid_on,
+                                                 now=datetime.combine(paid_on, datetime.min.time(), timezone.utc))
+        repository.add(commission)
+        if is_due:
+            due_ids.add(commission.id)
+    _batch_write(CommissionModel, collector.items)
+    return due_ids
+
+
+def run_approvals() -> dict:
+    import handler
+
+    handler._services().clock = lambda: APPROVAL_RUN_AT
+    return handler.approve_commissions({"time": APPROVAL_RUN_AT.isoformat().replace("+00:00", "Z")})
+
+
 @dataclass(frozen=True)
 class Job:
     name: str
@@ -113,6 +154,8 @@ class Job:
 JOBS: list[Job] = [
     Job("renewal and monthly charges (handler.renew_subscriptions)", "subscriptions", seed_renewals, run_renewals,
         lambda summary: summary["renewed"] + summary["expired"] + summary["cycles_charged"]),
+    Job("commission approval (handler.approve_commissions)", "commissions", seed_approvals, run_approvals,
+        lambda summary: summary["approved"]),
 ]
 
 
