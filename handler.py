@@ -4,23 +4,47 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from datetime import date, datetime
 from functools import lru_cache
-
-from mangum import Mangum
-
-from resolvers.http import create_app
 
 logging.getLogger().setLevel(logging.INFO)
 log = logging.getLogger("partnerhub.jobs")
 
-app = create_app()
-handler = Mangum(app, lifespan="off")
-
 
 @lru_cache(maxsize=1)
 def _services():
-    return app.state.services
+    """Settings, clients (created on first use) and the clock: what the API and every job share in one process."""
+    from infra.bootstrap import build_services
+
+    return build_services()
+
+
+@lru_cache(maxsize=1)
+def _api():
+    """The ASGI app (GraphQL schema, routes) behind Mangum. Only the API function builds it; the jobs never do."""
+    from mangum import Mangum
+
+    from resolvers.http import create_app
+
+    return Mangum(create_app(_services()), lifespan="off")
+
+
+def handler(event: dict, context: object) -> dict:
+    """The API: HTTP API (payload v2) events to the ASGI app."""
+    return _api()(event, context)
+
+
+def __getattr__(name: str):
+    if name == "app":  # the ASGI app, for local servers and tests
+        return _api().app
+    raise AttributeError(f"module 'handler' has no attribute {name!r}")
+
+
+# Lambda names the function's entry point in _HANDLER. The API function builds its schema now, in the init phase,
+# so the first request does not wait for it; a job function (handler.run_billing, ...) loads no GraphQL at all.
+if os.environ.get("_HANDLER", "handler.handler") == "handler.handler":
+    _api()
 
 
 def _run_date(event: dict, now: datetime) -> date:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 JOBS = ("renew_subscriptions", "run_billing", "approve_commissions", "create_maintenance_tickets", "book_quota_months")
@@ -11,6 +12,7 @@ JOBS = ("renew_subscriptions", "run_billing", "approve_commissions", "create_mai
 def main(argv: list[str]) -> None:
     if not argv or argv[0] not in JOBS:
         raise SystemExit(f"usage: python -m infra.jobs {{{'|'.join(JOBS)}}} [YYYY-MM-DD]")
+    os.environ.setdefault("_HANDLER", f"handler.{argv[0]}")  # as in Lambda: a job loads no GraphQL
     import handler
 
     event = {"run_date": argv[1]} if len(argv) > 1 else {}
