@@ -2,7 +2,8 @@
 
 Unzips the package into a fresh virtualenv that has only what the Lambda runtime provides (boto3), imports
 `handler` from it and answers an API Gateway v2 event for /health, so a dependency missing from the package,
-or a file stripped by `slim`, fails CI instead of the first cold start in AWS.
+or a file stripped by `slim`, fails CI instead of the first cold start in AWS. It also fails if that cold start
+compiled any module of the package from source: the package ships their bytecode (infra/bytecode.py).
 """
 
 from __future__ import annotations
@@ -20,16 +21,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 PROBE = r"""
-import json, sys
+import importlib.machinery, json, os, sys
 sys.path.insert(0, ".")  # the Lambda runtime puts the package root (/var/task) on the path
+compiled = []  # modules of the package compiled from source (no usable bytecode)
+to_code = importlib.machinery.SourceFileLoader.source_to_code
+def counting_source_to_code(loader, data, path, *args, **kwargs):
+    if os.path.abspath(path).startswith(os.getcwd() + os.sep):
+        compiled.append(os.path.relpath(path))
+    return to_code(loader, data, path, *args, **kwargs)
+importlib.machinery.SourceFileLoader.source_to_code = counting_source_to_code
 from handler import handler
 event = {"version": "2.0", "routeKey": "GET /health", "rawPath": "/health", "rawQueryString": "", "headers": {"host": "x"},
          "requestContext": {"http": {"method": "GET", "path": "/health", "sourceIp": "192.0.2.1", "protocol": "HTTP/1.1",
          "userAgent": "smoke"}, "stage": "$default", "requestId": "1", "accountId": "1", "apiId": "x", "domainName": "x",
          "domainPrefix": "x", "time": "23/Nov/2026:09:00:00 +0000", "timeEpoch": 0}, "isBase64Encoded": False}
 response = handler(event, None)
+cold_start_compiled = list(compiled)
 import domain, infra, resolvers, schema, jwt, pydyf, sepaxml, stdnum.iban  # every runtime dependency imports
-print(json.dumps({"status": response["statusCode"]}))
+print(json.dumps({"status": response["statusCode"], "compiled": cold_start_compiled}))
 """
 
 
@@ -53,9 +62,13 @@ def main(package: str) -> int:
         if result.returncode != 0:
             print(result.stdout, result.stderr, sep="\n", file=sys.stderr)
             return 1
-        status = json.loads(result.stdout.strip().splitlines()[-1])["status"]
-        print(f"Lambda package smoke test: handler imports from the package alone, /health answered {status}")
-        return 0 if status == 200 else 1
+        outcome = json.loads(result.stdout.strip().splitlines()[-1])
+        if outcome["compiled"]:
+            print(f"The cold start compiled {len(outcome['compiled'])} modules from source: {outcome['compiled'][:10]}", file=sys.stderr)
+            return 1
+        print(f"Lambda package smoke test: handler imports from the package alone, /health answered {outcome['status']}, "
+              "no module compiled from source")
+        return 0 if outcome["status"] == 200 else 1
 
 
 if __name__ == "__main__":
