@@ -1,7 +1,5 @@
 """The per-request context: who asks, when, and the services and loaders to answer with."""
 
-from __future__ import annotations
-
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime

@@ -1,7 +1,5 @@
 """Resolvers for invoices: thin mapping between GraphQL and ``domain.services.invoices``."""
 
-from __future__ import annotations
-
 import logging
 from datetime import date
 

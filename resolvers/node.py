@@ -1,7 +1,5 @@
 """`node(id)`: any object by its typed id, if the viewer may see it."""
 
-from __future__ import annotations
-
 import strawberry
 
 from domain.ids import prefix_of

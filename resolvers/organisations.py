@@ -1,7 +1,5 @@
 """Resolvers for organisations, partnership links and users: input -> service -> result."""
 
-from __future__ import annotations
-
 import strawberry
 
 from domain import organisations as d

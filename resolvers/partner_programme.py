@@ -1,7 +1,5 @@
 """Resolvers of the partner programme: applications, tiers, bank details, referrals, commissions, payouts."""
 
-from __future__ import annotations
-
 from datetime import date
 
 import strawberry

@@ -1,7 +1,5 @@
 """Resolvers for the catalogue, CSP subscriptions, tenants and reseller SaaS subscriptions."""
 
-from __future__ import annotations
-
 import strawberry
 
 from domain.calendar import berlin_date

@@ -1,7 +1,5 @@
 """Resolvers of the service desk: input -> service call -> payload (tickets, reports, contracts, assets, statistics)."""
 
-from __future__ import annotations
-
 from datetime import date
 
 import strawberry

@@ -1,7 +1,5 @@
 """Commission ledger types: commissions with their status and why, referrals overview, payouts and SEPA runs."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
 from decimal import Decimal
 

@@ -1,7 +1,5 @@
 """Types shared by every area: errors, money, the Node interface."""
 
-from __future__ import annotations
-
 from decimal import Decimal
 from enum import Enum
 

@@ -1,7 +1,5 @@
 """Invoices and credit notes, payments, copies and archive retrieval."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
 from decimal import Decimal
 

@@ -6,8 +6,6 @@ gets its own bound: the depth of the standard introspection query (GraphQL's own
 schemathesis send it), which must keep working.
 """
 
-from __future__ import annotations
-
 from graphql import GraphQLError, ValidationRule
 from graphql.language import FieldNode, FragmentSpreadNode, InlineFragmentNode, OperationDefinitionNode, SelectionSetNode
 

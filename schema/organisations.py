@@ -1,7 +1,5 @@
 """Organisations, partnership links and users: the public contract."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Annotated, Union
 

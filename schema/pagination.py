@@ -1,7 +1,5 @@
 """Cursor connections. A cursor is an opaque, encoded DynamoDB LastEvaluatedKey."""
 
-from __future__ import annotations
-
 from typing import Callable, Generic, TypeVar
 
 import strawberry

@@ -1,7 +1,5 @@
 """Partner programme types: applications, programme partners (number, tiers, bank details)."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
 from decimal import Decimal
 

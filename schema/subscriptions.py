@@ -1,7 +1,5 @@
 """Catalogue, CSP subscriptions, previews, the customer's Microsoft side, reseller SaaS subscriptions."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum

@@ -4,8 +4,6 @@ What a viewer may see is decided in ``domain.tickets`` (the visibility functions
 ticket is mapped here: internal notes, their history and time entries reach service staff only.
 """
 
-from __future__ import annotations
-
 from datetime import date, datetime
 from decimal import Decimal
 

@@ -43,3 +43,15 @@ def test_a_job_function_loads_no_graphql():
     assert probe("handler.run_billing") == {
         "botocore sessions": 0, "DynamoDB clients": 0, "SES client": 0, "S3 client": 0, "modules": [],
     }
+
+
+GRAPHQL_MODULES = [*sorted((ROOT / "schema").glob("*.py")),
+                   *(ROOT / "resolvers" / name for name in ("invoices.py", "node.py", "organisations.py", "partner_programme.py",
+                                                             "subscriptions.py", "tickets.py"))]
+
+
+def test_graphql_types_use_evaluated_annotations():
+    # String annotations cost Strawberry an evaluation each while it builds the schema at import (see schema/__init__.py).
+    postponed = [path.relative_to(ROOT).as_posix() for path in GRAPHQL_MODULES
+                 if "from __future__ import annotations" in path.read_text().splitlines()]
+    assert postponed == []
