@@ -9,10 +9,15 @@ at every N (the cost depends on the due items only).
 Above ``--apply-writes-up-to`` stored items (default 20,000) the writes are counted but answered by a
 stub instead of moto: moto copies a whole table for every TransactWriteItems (its rollback snapshot),
 which at 100,000 items takes seconds per call. The reads stay real, the code path is the same, and
-the report says which runs stubbed their writes.
+the report says which runs stubbed their writes. Jobs whose next requests depend on their writes (the
+billing run delivers the invoice its transaction wrote; the maintenance job numbers tickets with an
+UpdateItem whose new value it reads) would take another path under the stub, so their rows
+(``large_writes=NO_ROLLBACK_COPY``) keep writing to moto and only skip that rollback copy instead;
+a cancelled transaction, which could then leave part of its writes, is reported in the writes column.
 
     python -m bench.jobs                      # 10,000 and 100,000 items
     python -m bench.jobs --items 10000
+    python -m bench.jobs --jobs billing maintenance   # only the jobs whose names contain one of these
 
 To cover a new job, add a row to JOBS: how to seed N items of which some are due, and how to run it.
 """
@@ -29,6 +34,9 @@ from typing import Callable, Iterator
 from bench.common import in_process_moto, print_table, use_local_environment
 
 DUE_SHARE = 0.01
+# How a run above --apply-writes-up-to writes (see Job.large_writes).
+STUBBED = "stubbed"
+NO_ROLLBACK_COPY = "moto, no rollback copy"
 
 # The renewal job's run: 23:30 in Berlin on 2026-11-23.
 RENEWAL_RUN_DATE = date(2026, 11, 23)
@@ -142,6 +150,188 @@ def run_approvals() -> dict:
     return handler.approve_commissions({"time": APPROVAL_RUN_AT.isoformat().replace("+00:00", "Z")})
 
 
+def _batch_write_each_table(items: list) -> None:
+    """Batch-write collected items that belong to several tables (e.g. an organisation and its partner index items)."""
+    by_model: dict[type, list] = {}
+    for item in items:
+        by_model.setdefault(type(item), []).append(item)
+    for model_class, of_model in by_model.items():
+        _batch_write(model_class, of_model)
+
+
+# The billing run: EventBridge fires at 23:00 UTC, which is 00:00 in Berlin in winter, so the run date (the Berlin date of
+# the trigger) is 2026-11-24; it bills what is due on that date and on the day before, 2026-11-23, the day that just ended.
+BILLING_RUN_AT = datetime(2026, 11, 23, 23, 0, tzinfo=timezone.utc)
+BILLING_RUN_DATE = date(2026, 11, 24)
+BILLING_DUE_DAY = BILLING_RUN_DATE - timedelta(days=1)
+BILLING_PARTNERS = 20
+BILLING_ITEMS_PER_CUSTOMER = 20  # a customer's service items over about a year
+
+
+def _billing_organisations(customers: int) -> dict[str, str | None]:
+    """The distributor (the issuer), partners of the three tiers and customers; returns each customer's partner id.
+
+    Customers cycle through the three ways of being billed: directly (no partner), through a partner that pays, and
+    through a partner whose customer pays. (Service items carry neither reseller discount nor cashback.)
+    """
+    from dataclasses import replace
+
+    from domain.organisations import AccessLevel, Address, BillingMode, OrganisationKind, PartnerProfile, new_organisation
+    from infra.dynamo.repositories import OrganisationRepository
+
+    since = datetime(2025, 1, 10, 9, 0, tzinfo=timezone.utc)
+    collector = _Collector()
+    repository = OrganisationRepository(collector)
+    repository.add(new_organisation(
+        id="dst_bench", kind=OrganisationKind.DISTRIBUTOR, name="Cloud Distribution GmbH", vat_id="DE123456789",
+        address=Address("Am Datacenter 1", "60314", "Frankfurt am Main"), billing_email="billing@cloud-distribution.example", now=since,
+    ))
+    partners = []
+    for p in range(BILLING_PARTNERS):
+        partner = new_organisation(
+            id=f"ptn_bench{p:03d}", kind=OrganisationKind.PARTNER, name=f"Bench Systemhaus {p:03d} GmbH", vat_id="DE123456789",
+            address=Address("Industriestr. 7", "20095", "Hamburg"), billing_email=f"billing@ptn{p:03d}.example", now=since,
+        )
+        partner = replace(partner, partner_profile=PartnerProfile(tier=("REGISTERED", "QUALIFIED", "CERTIFIED")[p % 3]))
+        repository.add(partner)
+        partners.append(partner)
+    partner_of: dict[str, str | None] = {}
+    for c in range(customers):
+        customer = new_organisation(
+            id=f"cus_bench{c:06d}", kind=OrganisationKind.CUSTOMER, name=f"Bench Kunde {c:06d} GmbH",
+            address=Address("Marktplatz 3", "20095", "Hamburg"), billing_email=f"rechnung@cus{c:06d}.example", now=since,
+        )
+        partner = None if c % 3 == 0 else partners[c % BILLING_PARTNERS]
+        if partner is not None:
+            mode = BillingMode.PARTNER_PAYS if c % 3 == 1 else BillingMode.CUSTOMER_PAYS
+            customer = customer.with_link(partner, AccessLevel.FULL, mode, since, "usr_bench")
+        repository.add(customer)
+        partner_of[customer.id] = partner.id if partner else None
+    _batch_write_each_table(collector.items)
+    return partner_of
+
+
+def seed_billing(total: int, due: int) -> set[str]:
+    """Service items (a service report's amount each) of N / 20 customers; the references of the due ones.
+
+    Due: `due` items booked on 2026-11-23 (the day before the run date), one per customer, as a service report is
+    made per customer and period: so each due item is its own invoice. Not due: items booked on other days, 2 to 181
+    days before the run date or 1 to 180 days after it, all still unbilled, so every one of them sits in the sparse
+    unbilled index under its own date (stricter than life, where earlier items were billed and left the index).
+    The charges table stays empty: its two partitions are read, and find nothing.
+
+    Due and not-due reads count service items (their id is the reference), read through the unbilled index, which
+    projects the whole item: the item read is the due item itself. The other reads (the distributor, the due items'
+    customers and their partners, the invoice counter, issuer and payer for each PDF) are not items that are due
+    or not; they are in the request count. Each invoice costs 5 requests: the counter (GetItem), the transaction
+    (TransactWriteItems), the delivery claim (UpdateItem), issuer and payer (BatchGetItem), delivered (UpdateItem).
+    """
+    from decimal import Decimal
+
+    from domain.billing import ServiceItem
+    from domain.money import Money
+    from infra.dynamo.invoice_repositories import ServiceItemRepository
+    from infra.dynamo.models import ServiceItemModel
+    from infra.settings import get_settings
+    from infra.storage import create_bucket
+
+    create_bucket(get_settings())  # the run stores each invoice's PDF
+    customers = max(due, total // BILLING_ITEMS_PER_CUSTOMER)
+    partner_of = _billing_organisations(customers)
+    collector = _Collector()
+    repository = ServiceItemRepository(collector)
+    due_ids: set[str] = set()
+    for i in range(total):
+        is_due = i < due
+        customer_id = f"cus_bench{i % customers:06d}"  # the due items: customers 0 .. due-1, one each
+        offset = i % 360
+        bill_date = BILLING_DUE_DAY if is_due else (
+            BILLING_RUN_DATE - timedelta(days=2 + offset // 2) if offset % 2 else BILLING_RUN_DATE + timedelta(days=1 + offset // 2)
+        )
+        period_start = bill_date.replace(day=1) if bill_date.day > 1 else bill_date - timedelta(days=28)
+        item = ServiceItem(
+            customer_id=customer_id, description=f"Service report rpt_bench{i:07d}", quantity=Decimal(1),
+            unit_price=Money.of(f"{95 + i % 400}.50"), reference=f"rpt_bench{i:07d}", partner_id=partner_of[customer_id],
+            period_start=period_start, period_end=bill_date,
+        )
+        repository.add(item, bill_date=bill_date)
+        if is_due:
+            due_ids.add(item.reference)
+    _batch_write(ServiceItemModel, collector.items)
+    return due_ids
+
+
+def run_billing() -> dict:
+    import handler
+
+    handler._services().clock = lambda: BILLING_RUN_AT
+    return handler.run_billing({"time": BILLING_RUN_AT.isoformat().replace("+00:00", "Z")})
+
+
+# The maintenance job: 04:00 UTC, 05:00 in Berlin, on 2026-11-23.
+MAINTENANCE_RUN_DATE = date(2026, 11, 23)
+MAINTENANCE_RUN_AT = datetime(2026, 11, 23, 4, 0, tzinfo=timezone.utc)
+
+
+def seed_maintenance(total: int, due: int) -> set[str]:
+    """Maintenance schedules (every 1, 3, 6 or 12 months, tickets 0 to 14 days ahead), running for a while already.
+
+    Due: `due` schedules whose next ticket is to be created on the run date. Not due: the next ticket's creation
+    date lies later in the schedule's cycle, 1 day to a cycle (30 days per month) after the run date; all of them
+    are in the due index, under later keys.
+
+    Due and not-due reads count schedules (by id), read through the due index, which projects the whole item: the
+    item read is the due item itself. Per due schedule the job also asks for the ticket (GetItem on tickets, finding
+    none), takes a ticket number (UpdateItem on counters) and writes ticket and advanced schedule (TransactWriteItems).
+    """
+    from dataclasses import replace
+
+    from domain.calendar import add_months
+    from domain.contracts import MaintenanceSchedule
+    from domain.organisations import Address, OrganisationKind, new_organisation
+    from infra.dynamo.models import MaintenanceScheduleModel, OrganisationModel
+    from infra.dynamo.repositories import OrganisationRepository
+    from infra.dynamo.ticket_repositories import MaintenanceScheduleRepository
+
+    collector = _Collector()
+    OrganisationRepository(collector).add(new_organisation(  # the service desk that numbers the tickets
+        id="dst_bench", kind=OrganisationKind.DISTRIBUTOR, name="Cloud Distribution GmbH", vat_id="DE123456789",
+        address=Address("Am Datacenter 1", "60314", "Frankfurt am Main"), billing_email="billing@cloud-distribution.example",
+        now=datetime(2025, 1, 10, 9, 0, tzinfo=timezone.utc),
+    ))
+    _batch_write(OrganisationModel, collector.items)
+    collector = _Collector()
+    repository = MaintenanceScheduleRepository(collector)
+    due_ids: set[str] = set()
+    for i in range(total):
+        is_due = i < due
+        every_months = (1, 3, 6, 12)[i % 4]
+        lead_days = (0, 3, 7, 14)[i // 4 % 4]
+        cycle_days = every_months * 30
+        creation = MAINTENANCE_RUN_DATE if is_due else MAINTENANCE_RUN_DATE + timedelta(days=1 + i // 16 % cycle_days)
+        next_due = creation + timedelta(days=lead_days)
+        done = 1 + i % 6  # tickets created so far
+        schedule = MaintenanceSchedule(
+            id=f"mnt_bench{i:07d}", contract_id=f"ctr_bench{i // 3:06d}", customer_id=f"cus_bench{i % 500:05d}",
+            subject=("Patchday servers", "Backup restore test", "Firewall review", "UPS battery check")[i % 4],
+            every_months=every_months, anchor=add_months(next_due, -done * every_months), lead_days=lead_days, next_index=done,
+        )
+        if schedule.next_creation_date != creation:  # the anchor was clamped to a shorter month: start from the due date
+            schedule = replace(schedule, anchor=next_due, next_index=0)
+        repository.save(schedule)
+        if is_due:
+            due_ids.add(schedule.id)
+    _batch_write(MaintenanceScheduleModel, collector.items)
+    return due_ids
+
+
+def run_maintenance() -> dict:
+    import handler
+
+    handler._services().clock = lambda: MAINTENANCE_RUN_AT
+    return handler.create_maintenance_tickets({"time": MAINTENANCE_RUN_AT.isoformat().replace("+00:00", "Z")})
+
+
 @dataclass(frozen=True)
 class Job:
     name: str
@@ -149,6 +339,9 @@ class Job:
     seed: Callable[[int, int], set[str]]  # (stored items, due items) -> ids of the due items
     run: Callable[[], dict]  # runs the entry point, returns its summary
     handled: Callable[[dict], int]  # the due items the summary reports as done
+    # Above --apply-writes-up-to: STUBBED, or NO_ROLLBACK_COPY for a job whose next requests depend on what its writes
+    # return or leave behind (an UpdateItem's new attributes, an invoice that must exist to be delivered).
+    large_writes: str = STUBBED
 
 
 JOBS: list[Job] = [
@@ -156,6 +349,10 @@ JOBS: list[Job] = [
         lambda summary: summary["renewed"] + summary["expired"] + summary["cycles_charged"]),
     Job("commission approval (handler.approve_commissions)", "commissions", seed_approvals, run_approvals,
         lambda summary: summary["approved"]),
+    Job("billing run (handler.run_billing)", "service_items", seed_billing, run_billing,
+        lambda summary: summary["service_items_billed"] + summary["charges_billed"], large_writes=NO_ROLLBACK_COPY),
+    Job("maintenance tickets (handler.create_maintenance_tickets)", "maintenance_schedules", seed_maintenance, run_maintenance,
+        lambda summary: summary["created"], large_writes=NO_ROLLBACK_COPY),
 ]
 
 
@@ -171,7 +368,7 @@ class Result:
     not_due_items_read: int
     seed_seconds: float
     run_seconds: float
-    writes: str  # "moto", or "stubbed": counted, answered without reaching moto
+    writes: str  # "moto"; "stubbed": counted, answered without reaching moto; or NO_ROLLBACK_COPY (with cancelled transactions, if any)
 
     @property
     def requests_per_due_item(self) -> float:
@@ -179,6 +376,46 @@ class Result:
 
 
 WRITE_OPERATIONS = ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem")
+
+
+@contextmanager
+def transactions_without_rollback_copy() -> Iterator[list[str]]:
+    """Writes reach moto, but its TransactWriteItems keeps no copy of the tables it touches to roll back to.
+
+    That copy (of whole tables, per call) is what makes moto slow at 100,000 items; real DynamoDB has no such cost.
+    Without it a cancelled transaction may leave part of its writes behind, so the cancellations are collected
+    (the list yielded) and reported; a run without any is exactly what moto would have done.
+    """
+    import copy
+
+    import moto.dynamodb.models as backend
+    from moto.dynamodb.models.table import Table
+
+    class TablesNotCopied:
+        def __getattr__(self, name):
+            return getattr(copy, name)
+
+        @staticmethod
+        def deepcopy(value, memo=None):
+            return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+    cancelled: list[str] = []
+    original = backend.DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self, transact_items):
+        try:
+            return original(self, transact_items)
+        except Exception as error:
+            cancelled.append(type(error).__name__)
+            raise
+
+    backend.copy = TablesNotCopied()
+    backend.DynamoDBBackend.transact_write_items = transact_write_items
+    try:
+        yield cancelled
+    finally:
+        backend.DynamoDBBackend.transact_write_items = original
+        backend.copy = copy
 
 
 @contextmanager
@@ -213,21 +450,30 @@ def measure(job: Job, stored: int, apply_writes_up_to: int) -> Result:
         started = time.perf_counter()
         due_ids = job.seed(stored, due)
         seeded = time.perf_counter()
-        stub_writes = stored > apply_writes_up_to
-        with (writes_acknowledged_unapplied() if stub_writes else nullcontext()), count_requests() as count:
+        large = stored > apply_writes_up_to
+        writes = job.large_writes if large else "moto"
+        if writes == STUBBED:
+            applying = writes_acknowledged_unapplied()
+        elif writes == NO_ROLLBACK_COPY:
+            applying = transactions_without_rollback_copy()
+        else:
+            applying = nullcontext()
+        with applying as cancelled, count_requests() as count:
             summary = job.run()
         finished = time.perf_counter()
+        if cancelled:
+            writes += f" ({len(cancelled)} transactions cancelled: {', '.join(sorted(set(cancelled)))})"
     table = get_settings().table_name(job.table)
     read = {key: n for (name, key), n in count.keys_read.items() if name == table}
     return Result(
         job, stored, len(due_ids), job.handled(summary), count.requests, dict(sorted(count.operations.items())),
         due_items_read=sum(n for key, n in read.items() if key in due_ids),
         not_due_items_read=sum(n for key, n in read.items() if key not in due_ids),
-        seed_seconds=seeded - started, run_seconds=finished - seeded, writes="stubbed" if stub_writes else "moto",
+        seed_seconds=seeded - started, run_seconds=finished - seeded, writes=writes,
     )
 
 
-def report(results: list[Result]) -> None:
+def report(results: list[Result], jobs: list[Job]) -> None:
     print_table(
         ["job", "stored", "due", "done", "requests", "per due item", "due read", "not-due read", "requests by operation", "writes", "seed s", "run s"],
         [[r.job.name, f"{r.stored:,}", r.due, r.handled, r.requests, f"{r.requests_per_due_item:.2f}", r.due_items_read,
@@ -235,7 +481,7 @@ def report(results: list[Result]) -> None:
          for r in results],
     )
     print()
-    for job in JOBS:
+    for job in jobs:
         mine = [r for r in results if r.job is job]
         met = all(r.requests_per_due_item <= 3 and r.not_due_items_read == 0 and r.handled == r.due for r in mine)
         print(f"{job.name}: target (<= 3 requests per due item, 0 not-due reads, every due item done) {'met' if met else 'NOT met'}")
@@ -244,9 +490,12 @@ def report(results: list[Result]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, nargs="+", default=[10_000, 100_000], help="stored items per run (1%% due)")
-    parser.add_argument("--apply-writes-up-to", type=int, default=20_000, help="above this many stored items, writes are stubbed")
+    parser.add_argument("--apply-writes-up-to", type=int, default=20_000, help="above this many stored items, writes are stubbed "
+                        "(or, for the jobs that need their writes, applied without moto's rollback copy)")
+    parser.add_argument("--jobs", nargs="+", metavar="SUBSTRING", help="only the jobs whose name contains one of these (default: all)")
     args = parser.parse_args()
-    report([measure(job, stored, args.apply_writes_up_to) for job in JOBS for stored in args.items])
+    jobs = [job for job in JOBS if not args.jobs or any(part in job.name for part in args.jobs)]
+    report([measure(job, stored, args.apply_writes_up_to) for job in jobs for stored in args.items], jobs)
 
 
 if __name__ == "__main__":
