@@ -14,7 +14,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from enum import Enum
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable
 
 from domain.money import Money
 
@@ -42,46 +42,69 @@ def encode(value: Any) -> Any:
     if isinstance(value, (set, frozenset)):
         return sorted(encode(v) for v in value)
     if isinstance(value, dict):
-        return {str(k): encode(v) for k, v in value.items()}
+        return {str(encode(k)): encode(v) for k, v in value.items()}
     return value
 
 
 def decode(cls: Any, data: Any) -> Any:
-    if data is None:
-        return None
+    """The value of type ``cls`` that ``encode`` turned into ``data`` (None stays None, whatever the type)."""
+    return None if data is None else _decoder(cls)(data)
+
+
+@lru_cache(maxsize=None)
+def _decoder(cls: Any) -> Callable[[Any], Any]:
+    """A function decoding non-None data of type ``cls``, built once per type from its hints.
+
+    Every stored item read goes through it; building the field decoders once instead of inspecting type hints for every
+    field of every object read is most of the cost of turning a DynamoDB answer into domain objects.
+    """
     origin = typing.get_origin(cls)
     if origin in (typing.Union, types.UnionType):
         options = [a for a in typing.get_args(cls) if a is not type(None)]
-        return decode(options[0], data) if len(options) == 1 else data
-    if origin in (tuple,):
+        return _optional(_decoder(options[0])) if len(options) == 1 else _as_is
+    if origin in (tuple, list, frozenset, set):
         args = typing.get_args(cls)
-        item = args[0] if args else Any
-        return tuple(decode(item, v) for v in data)
-    if origin in (list,):
-        (item,) = typing.get_args(cls) or (Any,)
-        return [decode(item, v) for v in data]
-    if origin in (frozenset, set):
-        (item,) = typing.get_args(cls) or (Any,)
-        return frozenset(decode(item, v) for v in data)
+        item = _optional(_decoder(args[0])) if args else _as_is
+        collection = {tuple: tuple, list: list, frozenset: frozenset, set: frozenset}[origin]
+        return lambda data: collection(item(v) for v in data)
     if origin in (dict, collections.abc.Mapping):
         key_type, value_type = typing.get_args(cls) or (Any, Any)
-        return {decode(key_type, k): decode(value_type, v) for k, v in data.items()}
+        key, value = _optional(_decoder(key_type)), _optional(_decoder(value_type))
+        return lambda data: {key(k): value(v) for k, v in data.items()}
     if cls is Any:
-        return data
+        return _as_is
     if cls is Money:
-        return Money.from_cents(int(data["cents"]), data["currency"])
+        return lambda data: Money.from_cents(int(data["cents"]), data["currency"])
     if dataclasses.is_dataclass(cls):
-        hints = _hints(cls)
-        kwargs = {f.name: decode(hints[f.name], data[f.name]) for f in dataclasses.fields(cls) if f.name in data}
-        return cls(**kwargs)
+        return _dataclass_decoder(cls)
     if isinstance(cls, type) and issubclass(cls, Enum):
-        return cls(data)
+        return cls
     if cls is datetime:
-        return datetime.fromisoformat(data)
+        return datetime.fromisoformat
     if cls is date:
-        return date.fromisoformat(data)
+        return date.fromisoformat
     if cls is Decimal:
-        return Decimal(str(data))
+        return lambda data: Decimal(str(data))
     if cls in (int, float, str, bool):
-        return cls(data)
+        return cls
+    return _as_is
+
+
+def _dataclass_decoder(cls: type) -> Callable[[Any], Any]:
+    hints, names = _hints(cls), [f.name for f in dataclasses.fields(cls)]
+    fields: list[tuple[str, Callable[[Any], Any]]] = []
+
+    def decode_dataclass(data: Any) -> Any:
+        if not fields:  # resolved on first use, so that a class may (indirectly) contain itself
+            fields.extend((name, _optional(_decoder(hints[name]))) for name in names)
+        return cls(**{name: field(data[name]) for name, field in fields if name in data})
+
+    return decode_dataclass
+
+
+def _optional(decoder: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda data: None if data is None else decoder(data)
+
+
+def _as_is(data: Any) -> Any:
     return data
