@@ -1,15 +1,21 @@
 """Overhead over the database, and throughput of the local server.
 
-1. Ratio: each portal operation of bench/requests.py through the whole stack (ASGI app, authentication,
-   GraphQL, resolvers, repositories) against moto's ThreadedMotoServer, divided by the time of the bare
-   boto3 calls that fetch the same items (the very requests the stack made, replayed with a plain boto3
-   client). Both are measured interleaved in one run; median and p95 of each. Target: ratio <= 1.5.
+1. Ratio: each portal operation of bench/requests.py through the whole stack as Lambda runs it (the
+   Mangum handler with an HTTP API event: ASGI app, authentication, GraphQL, resolvers, repositories)
+   against moto's ThreadedMotoServer in its own process, divided by the time of the bare boto3 calls that
+   fetch the same items (the very requests the stack made, replayed with a plain boto3 client). Both are
+   measured interleaved in one run; median and p95 of each. Target: ratio <= 1.5.
+   The database runs in another process, as DynamoDB runs on other machines: in this process its threads
+   would hold the GIL while the stack's threads wait for it, a delay the single-threaded bare calls
+   never see. `--server in-process --via testclient` measures the earlier set-up (moto's server in this
+   process, requests through Starlette's TestClient) for comparison.
 2. Throughput: `make dev` (uvicorn on 127.0.0.1 over its embedded moto server, demo data) in a
    subprocess, loaded for --duration seconds by a thread pool of httpx clients in this process;
    requests/s and p50/p95/p99. The load generator shares the machine's cores with the server.
 
     python -m bench.latency                       # ratio with 20 items per list, then 30 s of load
     python -m bench.latency --duration 10 --size 10
+    python -m bench.latency --duration 0 --server in-process --via testclient
 """
 
 from __future__ import annotations
@@ -44,29 +50,72 @@ def threaded_moto_server() -> Iterator[str]:
         server.stop()
 
 
+@contextmanager
+def moto_server_process() -> Iterator[str]:
+    """moto's ThreadedMotoServer on 127.0.0.1 in a process of its own."""
+    import socket
+
+    port = free_port()
+    code = ("import logging, threading; from moto.server import ThreadedMotoServer; logging.getLogger('werkzeug').setLevel(logging.ERROR); "
+            f"ThreadedMotoServer(ip_address='127.0.0.1', port={port}, verbose=False).start(); threading.Event().wait()")
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("moto's server did not come up")
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 # --- 1. the ratio -------------------------------------------------------------------------------------
 
 
-def measure_ratio(size: int, rounds: int) -> list[list]:
+def lambda_caller(stack):
+    """Posts an operation as API Gateway would: an HTTP API (v2) event to the Mangum handler Lambda runs."""
+    from mangum import Mangum
+
+    from resolvers.http import create_app
+    from tests.e2e.test_lambda_handler import LambdaContext, http_api_event
+
+    handler = Mangum(create_app(stack.services), lifespan="off")
+
+    def post(token: str, query: str, variables: dict) -> None:
+        response = handler(http_api_event({"query": query, "variables": variables}, token=token), LambdaContext())
+        if response["statusCode"] != 200 or '"errors"' in response["body"]:
+            raise RuntimeError(f"{response['statusCode']}: {response['body'][:500]}")
+
+    return post
+
+
+def measure_ratio(size: int, rounds: int, server: str = "process", via: str = "lambda") -> list[list]:
     import boto3
     from botocore import xform_name
 
     from bench import requests as portal
     from tests.request_counter import count_requests
 
-    with threaded_moto_server() as endpoint:
+    with (moto_server_process() if server == "process" else threaded_moto_server()) as endpoint:
         use_local_environment(DYNAMODB_ENDPOINT=endpoint, S3_ENDPOINT=endpoint)
         with api_stack() as stack:
             fixture: dict = {}
             for step in portal.SEEDING:
                 step(stack, fixture, (size,))
             bare = boto3.client("dynamodb", region_name=stack.services.settings.region, endpoint_url=endpoint)
+            post = lambda_caller(stack) if via == "lambda" else stack.post
             plans = []
             for operation in portal.OPERATIONS:
                 token, variables = stack.token(operation.actor), operation.variables(stack, fixture, size)
-                stack.post(token, operation.query, variables)  # warm caches and connections
+                post(token, operation.query, variables)  # warm caches and connections
                 with count_requests() as count:
-                    stack.post(token, operation.query, variables)
+                    post(token, operation.query, variables)
                 replay = [(getattr(bare, xform_name(name)), params) for name, params in count.calls]
                 for method, params in replay:  # warm the bare client too
                     method(**params)
@@ -74,7 +123,7 @@ def measure_ratio(size: int, rounds: int) -> list[list]:
             for _ in range(rounds):  # interleaved: the stack and the bare calls see the same server load
                 for operation, token, variables, replay, stack_times, bare_times in plans:
                     started = time.perf_counter()
-                    stack.post(token, operation.query, variables)
+                    post(token, operation.query, variables)
                     stack_times.append(time.perf_counter() - started)
                     started = time.perf_counter()
                     for method, params in replay:
@@ -195,10 +244,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=30, help="interleaved rounds per operation in the ratio part")
     parser.add_argument("--duration", type=float, default=30, help="seconds of load on the local server (0: skip)")
     parser.add_argument("--concurrency", type=int, default=8, help="client threads of the load generator")
+    parser.add_argument("--server", choices=["process", "in-process"], default="process", help="where moto's server runs (ratio part)")
+    parser.add_argument("--via", choices=["lambda", "testclient"], default="lambda",
+                        help="the stack's entry: Mangum with an HTTP API event, or Starlette's TestClient (ratio part)")
     args = parser.parse_args()
 
-    rows = measure_ratio(args.size, args.rounds)
-    print(f"Whole stack vs bare boto3 calls of the same items, moto ThreadedMotoServer, n={args.size}, {args.rounds} interleaved rounds (ms)")
+    rows = measure_ratio(args.size, args.rounds, args.server, args.via)
+    print(f"Whole stack ({'Mangum handler, HTTP API events' if args.via == 'lambda' else 'Starlette TestClient'}) vs bare boto3 calls of "
+          f"the same items, moto ThreadedMotoServer {'in its own process' if args.server == 'process' else 'in this process'}, "
+          f"n={args.size}, {args.rounds} interleaved rounds (ms)")
     print_table(["operation", "calls", "stack p50", "stack p95", "bare p50", "bare p95", "ratio p50", "ratio p95"], rows)
     worst = max(float(row[6]) for row in rows)
     print(f"\nTarget (ratio of medians <= 1.5): {'met' if worst <= 1.5 else 'NOT met'} (worst {worst:.2f})\n")
