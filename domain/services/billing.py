@@ -10,9 +10,13 @@ previous run), in pages, and it is idempotent and resumable:
   plans (with the same ids) only what is left; an invoice issued by an overlapping run
   fails the conditional put and is counted, not duplicated.
 * Numbers are allocated inside that transaction (``domain.services.invoices.issue``), so a
-  crash or a lost race never leaves a gap.
-* Delivery (PDF to S3, e-mail to the payer) follows each commit; whatever a crash left
-  undelivered is found in the undelivered index of the run date and delivered at the end.
+  crash or a lost race never leaves a gap. The run reads the counter for its first invoice
+  only and then trusts the value its own last transaction wrote (``LastSequences``); the
+  counter's condition still refuses a number someone else took meanwhile, and the retry
+  reads the counter.
+* Delivery (PDF to S3, e-mail to the payer) follows each commit; issuer and payer for the
+  PDF are the organisations read for planning. Whatever a crash left undelivered is found
+  in the undelivered index of the run date and delivered at the end.
 
 Decided: partner terms follow the partner's tier until individual agreements are modelled
 (``PARTNER_TERMS_BY_TIER``): reseller discount on partner-pays invoices, cashback on
@@ -96,8 +100,11 @@ def run_billing(
             partners={pid: partner_terms(p) for pid, p in partners.items()},
         )
         summary.skipped.extend(f"{s.reference}: {s.reason}" for s in plan.skipped)
+        parties = {issuer.id: issuer, **customers, **partners}  # every payer is a customer or one of their partners
+        sequences = invoicing.LastSequences()
         for planned in plan.invoices:
-            _issue_and_deliver(uow_factory, planned, summary, now=now, prefix=prefix, documents=documents, mailer=mailer, renderer=renderer)
+            _issue_and_deliver(uow_factory, planned, summary, now=now, prefix=prefix, documents=documents, mailer=mailer, renderer=renderer,
+                               parties=parties, sequences=sequences)
     for day in days:  # what a crash (or a failed e-mail) left undelivered
         delivered, failed = invoicing.deliver_pending(uow_factory, day, documents=documents, mailer=mailer, renderer=renderer, now=now)
         summary.delivered += delivered
@@ -105,7 +112,10 @@ def run_billing(
     return summary
 
 
-def _issue_and_deliver(uow_factory, planned: PlannedInvoice, summary: BillingRunSummary, *, now, prefix, documents, mailer, renderer) -> None:
+def _issue_and_deliver(
+    uow_factory, planned: PlannedInvoice, summary: BillingRunSummary, *, now, prefix, documents, mailer, renderer,
+    parties: dict[str, Organisation], sequences: invoicing.LastSequences,
+) -> None:
     consumed = len(planned.charge_ids) + len(planned.service_item_references)
     if consumed > MAX_ITEMS_PER_INVOICE:
         summary.skipped.append(f"{planned.invoice_id}: {consumed} items exceed one transaction; split by hand")
@@ -114,7 +124,7 @@ def _issue_and_deliver(uow_factory, planned: PlannedInvoice, summary: BillingRun
         invoice = invoicing.issue_draft(
             uow_factory, planned.draft, now=now, prefix=prefix, charge_ids=planned.charge_ids,
             service_item_references=planned.service_item_references, cashback=planned.cashback,
-            delivery_date=summary.run_date,
+            delivery_date=summary.run_date, sequences=sequences,
         )
     except (InvoiceAlreadyIssued, AlreadyBilled):
         summary.already_issued += 1
@@ -130,6 +140,8 @@ def _issue_and_deliver(uow_factory, planned: PlannedInvoice, summary: BillingRun
         except Exception:  # the cashback record stays with the invoice; the payment listener books it then
             log.exception("cashback ledger entry for invoice %s failed", invoice.id)
     try:
-        summary.delivered += invoicing.deliver(uow_factory, invoice, documents=documents, mailer=mailer, renderer=renderer, now=now)
+        summary.delivered += invoicing.deliver(
+            uow_factory, invoice, documents=documents, mailer=mailer, renderer=renderer, now=now, parties=parties,
+        )
     except Exception:
         log.exception("delivery of invoice %s failed; the run retries it at its end", invoice.id)

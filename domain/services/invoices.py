@@ -5,7 +5,11 @@ Issuing (``issue``) is one transaction: advance the issuer's yearly counter from
 service items billed (condition: not billed yet) and record the cashback. A lost race for
 the number is retried with the counter read again; a lost race for the invoice id or a
 charge means someone else issued it, which the caller treats as done. Nothing of a failed
-attempt is written, so no number is skipped.
+attempt is written, so no number is skipped. A caller that issues many invoices (the
+billing run) passes ``LastSequences``: the counter value its own previous transaction wrote
+is used instead of reading the counter again. It is only a guess: the counter's condition
+still decides, and a wrong guess (someone else allocated meanwhile) costs one retry that
+reads the counter.
 
 Delivery (``deliver``) happens after the commit: render the PDF, store it, e-mail it to
 the payer's billing address, then mark the invoice delivered. Until then the invoice sits
@@ -24,7 +28,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Mapping
 
 from domain.billing import Cashback
 from domain.calendar import berlin_date
@@ -48,6 +52,7 @@ from domain.invoices import (
     copy_policy,
     credit_note_for,
     next_number,
+    next_sequence,
     quote_archive_retrieval,
     record_payment as record_payment_on,
 )
@@ -77,6 +82,31 @@ class InvoicingSettings:
 # --- issuing ------------------------------------------------------------------------------
 
 
+UNKNOWN = object()  # no guess of the last sequence: read the counter
+
+
+class LastSequences:
+    """The last sequence a caller's own transactions wrote to each issuer's yearly counter.
+
+    A guess for the next ``issue``, which then needs no read of the counter: if anyone else allocated a number
+    meanwhile, the counter's condition fails the transaction and ``issue`` retries with the counter read. Nothing
+    is written on a wrong guess, so numbers stay gap-free and unique whatever this holds.
+    """
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[str, int], int] = {}
+
+    def last(self, issuer_id: str, year: int) -> object:
+        """The sequence last written, or ``UNKNOWN``."""
+        return self._last.get((issuer_id, year), UNKNOWN)
+
+    def remember(self, issuer_id: str, year: int, sequence: int) -> None:
+        self._last[(issuer_id, year)] = sequence
+
+    def forget(self, issuer_id: str, year: int) -> None:
+        self._last.pop((issuer_id, year), None)
+
+
 def issue(
     uow_factory,
     *,
@@ -88,19 +118,24 @@ def issue(
     service_item_references: Iterable[str] = (),
     cashback: Cashback | None = None,
     delivery_date: date | None = None,
+    sequences: LastSequences | None = None,
     also: Callable[[object, Invoice], None] | None = None,
 ) -> Invoice:
     """Issue ``build(number)`` under the next number of the issuer's year, atomically with its side effects.
+
+    ``sequences``: the numbers this caller allocated before; the first attempt trusts it instead of reading the counter.
 
     Raises ``InvoiceAlreadyIssued``, ``AlreadyBilled`` or ``InvoiceChangedMeanwhile`` when another writer issued it (or
     consumed one of its charges) first; domain errors of ``build`` before anything is written.
     """
     year = berlin_date(now).year
     charge_ids, service_item_references = sorted(charge_ids), sorted(service_item_references)
+    guess = sequences.last(issuer_id, year) if sequences is not None else UNKNOWN
     for _ in range(MAX_NUMBER_ATTEMPTS):
         uow = uow_factory()
         with uow:
-            previous = uow.invoice_numbers.last_sequence(issuer_id, year)
+            previous = uow.invoice_numbers.last_sequence(issuer_id, year) if guess is UNKNOWN else guess
+            guess = UNKNOWN  # a retry reads the counter
             invoice = build(next_number(prefix, year, previous))
             uow.invoice_numbers.register_advance(issuer_id, year, previous)
             uow.invoices.add(invoice, delivery_date=delivery_date or invoice.issue_date)
@@ -115,9 +150,13 @@ def issue(
             try:
                 uow.commit()
             except Conflict as error:
+                if sequences is not None:
+                    sequences.forget(issuer_id, year)  # the counter may have moved: the next issue reads it
                 if isinstance(error, NumberAllocationConflict) or type(error) is Conflict:
                     continue  # the number was taken (or the transaction collided): read the counter again
                 raise  # issued by someone else, an item billed elsewhere, the corrected invoice changed
+            if sequences is not None:
+                sequences.remember(issuer_id, year, next_sequence(previous))
             return invoice
     raise Conflict("No invoice number could be allocated; too many concurrent writers.", hint="Try again.")
 
@@ -152,22 +191,30 @@ def invoice_email(invoice: Invoice, payer: Organisation, pdf: bytes, *, copy: bo
     )
 
 
-def render(uow, renderer: InvoiceRenderer, invoice: Invoice) -> tuple[bytes, Organisation]:
-    parties = uow.organisations.get_many([invoice.issuer_id, invoice.payer_id])
+def render(uow, renderer: InvoiceRenderer, invoice: Invoice, parties: Mapping[str, Organisation] | None = None) -> tuple[bytes, Organisation]:
+    """The PDF and the payer; issuer and payer come from ``parties`` (read by the caller for many invoices) or are read."""
+    if parties is None or invoice.issuer_id not in parties or invoice.payer_id not in parties:
+        parties = uow.organisations.get_many([invoice.issuer_id, invoice.payer_id])
     if invoice.issuer_id not in parties or invoice.payer_id not in parties:
         raise NotFound(f"The issuer or payer of {invoice.number} is unknown.", field="invoiceId")
     payer = parties[invoice.payer_id]
     return renderer.render(invoice, issuer=parties[invoice.issuer_id], payer=payer), payer
 
 
-def deliver(uow_factory, invoice: Invoice, *, documents: DocumentStore, mailer: Mailer, renderer: InvoiceRenderer, now: datetime) -> bool:
-    """Store the PDF and e-mail it to the payer, once; False when it is delivered or claimed by another run."""
+def deliver(
+    uow_factory, invoice: Invoice, *, documents: DocumentStore, mailer: Mailer, renderer: InvoiceRenderer, now: datetime,
+    parties: Mapping[str, Organisation] | None = None,
+) -> bool:
+    """Store the PDF and e-mail it to the payer, once; False when it is delivered or claimed by another run.
+
+    ``parties``: issuer and payer as read by the caller (for many invoices at once).
+    """
     uow = uow_factory()
     if not uow.invoices.claim_delivery(invoice.id, now=now, until=now + DELIVERY_CLAIM):
         return False
     key = document_key(invoice)
     try:
-        pdf, payer = render(uow, renderer, invoice)
+        pdf, payer = render(uow, renderer, invoice, parties)
         documents.put(key, pdf, "application/pdf")
         mailer.send(invoice_email(invoice, payer, pdf))
     except Exception:
@@ -182,10 +229,13 @@ def deliver_pending(uow_factory, delivery_date: date, *, documents, mailer, rend
     delivered = failed = 0
     cursor: str | None = None
     while True:
-        page = uow_factory().invoices.list_undelivered(delivery_date, limit=page_limit, cursor=cursor)
+        uow = uow_factory()
+        page = uow.invoices.list_undelivered(delivery_date, limit=page_limit, cursor=cursor)
+        # Issuers and payers of the whole page in one read (an unknown one is read again, and reported, per invoice).
+        parties = uow.organisations.get_many({i.issuer_id for i in page.items} | {i.payer_id for i in page.items}) if page.items else {}
         for invoice in page.items:
             try:
-                delivered += deliver(uow_factory, invoice, documents=documents, mailer=mailer, renderer=renderer, now=now)
+                delivered += deliver(uow_factory, invoice, documents=documents, mailer=mailer, renderer=renderer, now=now, parties=parties)
             except Exception:  # one broken address must not stop the others; it stays undelivered
                 log.exception("delivery of invoice %s failed", invoice.id)
                 failed += 1
@@ -345,7 +395,7 @@ def delete_invoice(uow_factory, principal: Principal, invoice_id: str, *, today:
 
 
 __all__ = [
-    "ARCHIVE_RETRIEVAL_BASE_FEE", "CopyNotFree", "CopyResult", "InvoicingSettings", "create_credit_note", "delete_invoice", "deliver", "deliver_pending", "document_key", "download_url",
+    "ARCHIVE_RETRIEVAL_BASE_FEE", "CopyNotFree", "CopyResult", "InvoicingSettings", "LastSequences", "create_credit_note", "delete_invoice", "deliver", "deliver_pending", "document_key", "download_url",
     "get_visible_invoice", "issue", "issue_draft", "list_invoices", "list_overdue",
     "record_payment", "request_copy",
 ]

@@ -158,10 +158,13 @@ def test_the_run_reads_only_due_items(world):
     assert count.operations["Scan"] == 0
     # Queries: charges and service items of yesterday and today (4), the distributor (1),
     # the undelivered invoices of both days (2). Items: the 4 due service items, the
-    # distributor, 4 customers and 2 partners (BatchGet), per invoice the counter (absent
-    # for the first) and the issuer and payer for the PDF (8).
+    # distributor, 4 customers and 2 partners (BatchGet; also the issuer and payers of the
+    # PDFs). The counter is read once, before the first invoice (absent: no item).
     assert count.operations["Query"] == 7
-    assert count.items_read == 4 + 1 + 4 + 2 + 3 + 8
+    assert count.items_read == 4 + 1 + 4 + 2
+    # Per invoice: the transaction that issues it, the delivery claim and the delivered mark.
+    assert (count.operations["GetItem"], count.operations["BatchGetItem"]) == (1, 2)
+    assert (count.operations["TransactWriteItems"], count.operations["UpdateItem"]) == (4, 8)
 
 
 UNINTERRUPTED = (
@@ -188,6 +191,47 @@ def test_a_crashed_run_resumed_reaches_the_state_of_an_uninterrupted_run(world, 
     assert billing_state(world) == UNINTERRUPTED  # same invoices, same gap-free numbers, each e-mailed once
 
 
+def test_a_number_taken_by_someone_else_during_the_run_costs_one_counter_read_and_leaves_no_gap(world, monkeypatch):
+    """After the run's second invoice, the distributor issues a EUR 25.00 invoice by hand: it gets PH-2024-000003; the
+    run's next transaction, which expected the counter at 2, is refused, reads the counter and takes 4 and 5."""
+    from decimal import Decimal
+
+    from domain.invoices import InvoiceDraft, InvoiceKind, InvoiceLine, PaymentMethod, VatTreatment
+    from domain.money import Money
+    from domain.services import invoices as invoicing
+    from infra.pdf import PdfInvoiceRenderer
+    from infra.settings import get_settings
+
+    four_payers(world)
+    manual = InvoiceDraft(
+        invoice_id="inv_manual0001", kind=InvoiceKind.INVOICE, issuer_id=world.data.distributor.id, payer_id=world.customer("hanse"),
+        customer_id=world.customer("hanse"), currency="EUR", lines=(InvoiceLine.priced("Einrichtung", 1, Money.of("25.00"), Decimal("19")),),
+        vat_treatment=VatTreatment.STANDARD, payment_method=PaymentMethod.TRANSFER,
+    )
+    sent = world.mailer.send
+
+    def send_then_someone_issues(message):
+        sent(message)
+        if len(world.mailer.sent) == 2:  # issued and delivered at once, as the API does
+            at = utc("2024-01-15T22:31:00")
+            invoice = invoicing.issue_draft(DynamoUnitOfWork, manual, now=at, prefix="PH")
+            invoicing.deliver(DynamoUnitOfWork, invoice, documents=world.documents, mailer=world.mailer, renderer=PdfInvoiceRenderer(), now=at)
+
+    monkeypatch.setattr(world.mailer, "send", send_then_someone_issues)
+    with count_requests() as count:
+        summary = world.run(date(2024, 1, 15), RUN_AT)
+
+    assert (summary.invoices_issued, summary.delivered) == (4, 4)
+    run_numbers = billing_state(world)[1]
+    assert run_numbers == ["PH-2024-000001", "PH-2024-000002", "PH-2024-000004", "PH-2024-000005"]
+    assert DynamoUnitOfWork().invoices.get("inv_manual0001").number == "PH-2024-000003"
+    counters = get_settings().table_name("counters")
+    counter_reads = [p for op, p in count.calls if op == "GetItem" and p["TableName"] == counters]
+    assert len(counter_reads) == 3  # the run's first invoice, the manual invoice, the run's retry after the refusal
+    assert len(world.mailer.sent) == 5
+    assert DynamoUnitOfWork().invoice_numbers.last_sequence(world.data.distributor.id, 2024) == 5
+
+
 def test_an_invoice_committed_but_not_delivered_before_a_crash_is_delivered_by_the_next_run_once(world, monkeypatch):
     four_payers(world)
     sent = world.mailer.send
@@ -203,8 +247,11 @@ def test_an_invoice_committed_but_not_delivered_before_a_crash_is_delivered_by_t
     summary = world.run(date(2024, 1, 15), RUN_AT)
     assert (summary.invoices_issued, summary.delivered, summary.delivery_failures) == (4, 3, 1)
     monkeypatch.setattr(world.mailer, "send", sent)
-    again = world.run(date(2024, 1, 15), utc("2024-01-16T06:00:00"))
+    with count_requests() as count:
+        again = world.run(date(2024, 1, 15), utc("2024-01-16T06:00:00"))
     assert (again.invoices_issued, again.delivered) == (0, 1)
+    # Nothing due: 4 empty queries; the undelivered invoices of both days (2 queries), their issuer and payer (1 BatchGet).
+    assert (count.operations["Query"], count.operations["BatchGetItem"], count.operations["GetItem"]) == (6, 1, 0)
     subjects = [m.subject for m in world.mailer.sent]
     assert len(subjects) == len(set(subjects)) == 4
 
