@@ -29,3 +29,27 @@ def crash_after_commits(k: int) -> Iterator[None]:
             yield
     finally:
         unit_of_work.DynamoUnitOfWork.commit = original
+
+
+@contextmanager
+def crash_after_commit(k: int) -> Iterator[None]:
+    """Inside the block, the (k+1)-th unit-of-work commit is written, then the Lambda dies before anything else happens."""
+    import infra.dynamo.unit_of_work as unit_of_work
+
+    original = unit_of_work.DynamoUnitOfWork.commit
+    commits = 0
+
+    def commit_then_crash(self):
+        nonlocal commits
+        if commits >= k:
+            original(self)
+            raise RuntimeError("Lambda timed out")
+        commits += 1
+        return original(self)
+
+    unit_of_work.DynamoUnitOfWork.commit = commit_then_crash
+    try:
+        with pytest.raises(RuntimeError, match="Lambda timed out"):
+            yield
+    finally:
+        unit_of_work.DynamoUnitOfWork.commit = original

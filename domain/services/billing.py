@@ -14,9 +14,12 @@ previous run), in pages, and it is idempotent and resumable:
   only and then trusts the value its own last transaction wrote (``LastSequences``); the
   counter's condition still refuses a number someone else took meanwhile, and the retry
   reads the counter.
-* Delivery (PDF to S3, e-mail to the payer) follows each commit; issuer and payer for the
-  PDF are the organisations read for planning. Whatever a crash left undelivered is found
-  in the undelivered index of the run date and delivered at the end.
+* The same transaction claims the invoice's delivery for this run (``DELIVERY_CLAIM``), so
+  delivery (PDF to S3, e-mail to the payer) follows each commit without another write
+  first; issuer and payer for the PDF are the organisations read for planning. Whatever a
+  crash or a failed e-mail left undelivered is found in the undelivered index and delivered
+  at the end of this run, or, if the crash left it claimed, by the first run after the
+  claim expired (the next day's run reads the day before too), once.
 
 Decided: partner terms follow the partner's tier until individual agreements are modelled
 (``PARTNER_TERMS_BY_TIER``): reseller discount on partner-pays invoices, cashback on
@@ -124,7 +127,7 @@ def _issue_and_deliver(
         invoice = invoicing.issue_draft(
             uow_factory, planned.draft, now=now, prefix=prefix, charge_ids=planned.charge_ids,
             service_item_references=planned.service_item_references, cashback=planned.cashback,
-            delivery_date=summary.run_date, sequences=sequences,
+            delivery_date=summary.run_date, delivery_claimed_until=now + invoicing.DELIVERY_CLAIM, sequences=sequences,
         )
     except (InvoiceAlreadyIssued, AlreadyBilled):
         summary.already_issued += 1
@@ -141,7 +144,7 @@ def _issue_and_deliver(
             log.exception("cashback ledger entry for invoice %s failed", invoice.id)
     try:
         summary.delivered += invoicing.deliver(
-            uow_factory, invoice, documents=documents, mailer=mailer, renderer=renderer, now=now, parties=parties,
+            uow_factory, invoice, documents=documents, mailer=mailer, renderer=renderer, now=now, claimed=True, parties=parties,
         )
     except Exception:
         log.exception("delivery of invoice %s failed; the run retries it at its end", invoice.id)

@@ -16,7 +16,11 @@ the payer's billing address, then mark the invoice delivered. Until then the inv
 in the sparse undelivered index under its delivery date, where the billing run finds it
 again after a crash. A short claim (``DELIVERY_CLAIM``) keeps two overlapping runs from
 sending the same invoice; only a crash between sending and marking can send it twice
-(SES has no idempotency key), never zero times.
+(SES has no idempotency key), never zero times. The billing run writes that claim in the
+issuing transaction itself (``issue(delivery_claimed_until=...)``, then
+``deliver(claimed=True)``): a crash between issuing and sending then leaves an invoice
+claimed and unsent, the state a crash between claiming and sending leaves, and whoever runs
+after the claim expired sends it.
 
 ``record_payment(listeners=...)`` is the hook for whoever must react to a paid invoice: the
 listeners (``infra.bootstrap.Services.invoice_paid_listeners``: the partner programme) are called
@@ -118,11 +122,13 @@ def issue(
     service_item_references: Iterable[str] = (),
     cashback: Cashback | None = None,
     delivery_date: date | None = None,
+    delivery_claimed_until: datetime | None = None,
     sequences: LastSequences | None = None,
     also: Callable[[object, Invoice], None] | None = None,
 ) -> Invoice:
     """Issue ``build(number)`` under the next number of the issuer's year, atomically with its side effects.
 
+    ``delivery_claimed_until``: the caller's claim to deliver the invoice, written with it (see ``deliver``).
     ``sequences``: the numbers this caller allocated before; the first attempt trusts it instead of reading the counter.
 
     Raises ``InvoiceAlreadyIssued``, ``AlreadyBilled`` or ``InvoiceChangedMeanwhile`` when another writer issued it (or
@@ -138,7 +144,7 @@ def issue(
             guess = UNKNOWN  # a retry reads the counter
             invoice = build(next_number(prefix, year, previous))
             uow.invoice_numbers.register_advance(issuer_id, year, previous)
-            uow.invoices.add(invoice, delivery_date=delivery_date or invoice.issue_date)
+            uow.invoices.add(invoice, delivery_date=delivery_date or invoice.issue_date, delivery_claimed_until=delivery_claimed_until)
             for charge_id in charge_ids:
                 uow.unbilled_charges.register_billed(charge_id, invoice.id)
             for reference in service_item_references:
@@ -203,14 +209,15 @@ def render(uow, renderer: InvoiceRenderer, invoice: Invoice, parties: Mapping[st
 
 def deliver(
     uow_factory, invoice: Invoice, *, documents: DocumentStore, mailer: Mailer, renderer: InvoiceRenderer, now: datetime,
-    parties: Mapping[str, Organisation] | None = None,
+    claimed: bool = False, parties: Mapping[str, Organisation] | None = None,
 ) -> bool:
     """Store the PDF and e-mail it to the payer, once; False when it is delivered or claimed by another run.
 
-    ``parties``: issuer and payer as read by the caller (for many invoices at once).
+    ``claimed``: the caller holds the delivery claim already (written by the issuing transaction, until
+    ``now + DELIVERY_CLAIM``), so none is taken here. ``parties``: issuer and payer as read by the caller.
     """
     uow = uow_factory()
-    if not uow.invoices.claim_delivery(invoice.id, now=now, until=now + DELIVERY_CLAIM):
+    if not claimed and not uow.invoices.claim_delivery(invoice.id, now=now, until=now + DELIVERY_CLAIM):
         return False
     key = document_key(invoice)
     try:

@@ -61,7 +61,7 @@ class InvoiceNumberCounter:
         )
 
 
-def _invoice_item(invoice: Invoice, *, delivery_date: date | None) -> InvoiceModel:
+def _invoice_item(invoice: Invoice, *, delivery_date: date | None, delivery_claimed_until: datetime | None = None) -> InvoiceModel:
     open_ = invoice.kind is InvoiceKind.INVOICE and invoice.status is not InvoiceStatus.PAID
     return InvoiceModel(
         invoice.id,
@@ -71,6 +71,7 @@ def _invoice_item(invoice: Invoice, *, delivery_date: date | None) -> InvoiceMod
         open_bucket=OPEN if open_ else None,
         due_key=f"{invoice.due_date.isoformat()}#{invoice.id}" if open_ else None,
         delivery_date=delivery_date.isoformat() if delivery_date else None,
+        delivery_claimed_until=_stamp(delivery_claimed_until) if delivery_claimed_until else None,
         corrects_invoice_id=invoice.corrects_invoice_id,
         data=entity_data(invoice),
     )
@@ -99,10 +100,13 @@ class InvoiceRepository:
         except InvoiceModel.DoesNotExist:
             return None
 
-    def add(self, invoice: Invoice, *, delivery_date: date) -> None:
-        """Put a newly issued invoice; fails the transaction if its id exists (a re-run of the same run)."""
+    def add(self, invoice: Invoice, *, delivery_date: date, delivery_claimed_until: datetime | None = None) -> None:
+        """Put a newly issued invoice; fails the transaction if its id exists (a re-run of the same run).
+
+        ``delivery_claimed_until``: the issuer's delivery claim (as ``claim_delivery`` would take it), written with the invoice.
+        """
         self._uow.register_save(
-            _invoice_item(invoice, delivery_date=delivery_date),
+            _invoice_item(invoice, delivery_date=delivery_date, delivery_claimed_until=delivery_claimed_until),
             condition=InvoiceModel.id.does_not_exist(),
             on_condition_failed=InvoiceAlreadyIssued(f"Invoice {invoice.id} is issued already.", field="invoiceId"),
         )

@@ -21,7 +21,7 @@ from domain.services.invoices import document_key
 from domain.subscriptions import IncreaseSeats
 from infra.dynamo.unit_of_work import DynamoUnitOfWork
 from tests.integration.billing_world import build_world, pdf_text, utc
-from tests.crash import crash_after_commits
+from tests.crash import crash_after_commit, crash_after_commits
 from tests.request_counter import count_requests
 
 RUN_AT = utc("2024-01-15T22:30:00")  # 23:30 in Berlin
@@ -162,9 +162,9 @@ def test_the_run_reads_only_due_items(world):
     # PDFs). The counter is read once, before the first invoice (absent: no item).
     assert count.operations["Query"] == 7
     assert count.items_read == 4 + 1 + 4 + 2
-    # Per invoice: the transaction that issues it, the delivery claim and the delivered mark.
+    # Per invoice: the transaction that issues it and claims its delivery, and the delivered mark.
     assert (count.operations["GetItem"], count.operations["BatchGetItem"]) == (1, 2)
-    assert (count.operations["TransactWriteItems"], count.operations["UpdateItem"]) == (4, 8)
+    assert (count.operations["TransactWriteItems"], count.operations["UpdateItem"]) == (4, 4)
 
 
 UNINTERRUPTED = (
@@ -189,6 +189,27 @@ def test_a_crashed_run_resumed_reaches_the_state_of_an_uninterrupted_run(world, 
     assert len(world.mailer.sent) == crash_after  # what was issued before the crash was delivered
     world.run(date(2024, 1, 15), RUN_AT)
     assert billing_state(world) == UNINTERRUPTED  # same invoices, same gap-free numbers, each e-mailed once
+
+
+@pytest.mark.parametrize("crash_after", [0, 1, 2, 3])  # the (k+1)-th of n = 4 invoices is issued, then the Lambda dies
+def test_a_run_that_died_right_after_issuing_sends_that_invoice_once_when_its_claim_has_expired(world, crash_after):
+    """The issuing transaction claims the delivery until 22:45 (RUN_AT + 15 minutes), so the invoice is e-mailed by the
+    first run after that, never by two runs, and the numbers stay those of an uninterrupted run."""
+    four_payers(world)
+    with crash_after_commit(crash_after):
+        world.run(date(2024, 1, 15), RUN_AT)
+    assert len(world.mailer.sent) == crash_after  # the invoice issued last was not sent
+
+    # Retried at 22:40, while the dead run's claim holds: the rest is issued and sent, that invoice waits.
+    retried = world.run(date(2024, 1, 15), utc("2024-01-15T22:40:00"))
+    assert (retried.invoices_issued, retried.delivered) == (3 - crash_after, 3 - crash_after)
+    assert len(world.mailer.sent) == 3
+
+    # The next day's run (it delivers yesterday's leftovers too) sends it, once.
+    next_day = world.run(date(2024, 1, 16), utc("2024-01-16T22:30:00"))
+    assert (next_day.invoices_issued, next_day.delivered) == (0, 1)
+    assert billing_state(world) == UNINTERRUPTED
+    assert world.run(date(2024, 1, 16), utc("2024-01-16T23:00:00")).delivered == 0
 
 
 def test_a_number_taken_by_someone_else_during_the_run_costs_one_counter_read_and_leaves_no_gap(world, monkeypatch):
