@@ -231,6 +231,8 @@ class TicketRepository(Protocol):
     def get_by_number(self, distributor_id: str, number: str) -> Ticket | None: ...
     def list_for_customer(self, customer_id: str, *, status: TicketStatus | None, limit: int, cursor: str | None) -> Page[Ticket]: ...
     def list_by_status(self, status: TicketStatus, *, limit: int, cursor: str | None) -> Page[Ticket]: ...
+    def existing_ids(self, ticket_ids: Iterable[str]) -> set[str]:
+        """Which of these tickets exist (read consistently, in batches)."""
     def add(self, ticket: Ticket) -> None:
         """Register a new ticket; the transaction fails with ``Conflict`` if its id exists already."""
     def update(self, ticket: Ticket) -> None: ...
@@ -239,6 +241,8 @@ class TicketRepository(Protocol):
 class TicketNumbers(Protocol):
     def next(self, distributor_id: str) -> int:
         """Allocate the distributor's next ticket sequence at once (atomic; a crash may leave a gap)."""
+    def reserve(self, distributor_id: str, count: int) -> range:
+        """Allocate the next ``count`` sequences at once (atomic; those left unused are a gap)."""
 
 
 class ServiceReportRepository(Protocol):

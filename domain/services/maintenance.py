@@ -4,6 +4,13 @@ Reads only due schedules (an index keyed by the creation date of the next ticket
 Each due date is one transaction: put the ticket whose id is derived from schedule and due
 date (refused if it exists) and advance the schedule under its version. A crash loses
 nothing and a re-run continues where it stopped; a due date never gets a second ticket.
+
+Per page of schedules, two requests serve all of its due dates: one consistent BatchGetItem
+asks which of their tickets exist already (a ticket written before its schedule advanced is
+not written again, the schedule just advances), and one UpdateItem reserves the ticket
+numbers of those that do not. Numbers are handed out in the order the tickets are written.
+A number whose transaction does not commit (a crash, a schedule changed meanwhile) is not
+used again: ticket numbers may have gaps (``domain.tickets``), never repeats.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from datetime import date, datetime
 from domain import tickets as tk
 from domain.contracts import MaintenanceSchedule, maintenance_source_key, maintenance_ticket_id
 from domain.errors import AlreadyExists, Conflict
-from domain.services.tickets import SYSTEM_ACTOR, allocate_number, distributor_id
+from domain.services.tickets import SYSTEM_ACTOR, distributor_id
 
 
 @dataclass
@@ -51,30 +58,42 @@ def maintenance_ticket(schedule: MaintenanceSchedule, due: date, *, number: str,
     )
 
 
+def due_dates(schedule: MaintenanceSchedule, run_date: date) -> list[date]:
+    """The due dates whose ticket is to be created by ``run_date``: a missed run is caught up, one ticket per due date."""
+    dates = []
+    while schedule.is_due(run_date):
+        dates.append(schedule.next_due)
+        schedule = schedule.advanced()
+    return dates
+
+
 def create_due_maintenance_tickets(uow_factory, *, run_date: date, now: datetime, page_limit: int = 50) -> MaintenanceRunSummary:
     summary = MaintenanceRunSummary(run_date)
     distributor = distributor_id(uow_factory())
     cursor: str | None = None
     while True:
-        page = uow_factory().maintenance_schedules.list_due(run_date, limit=page_limit, cursor=cursor)
-        for schedule in page.items:
-            # A missed run is caught up: one ticket per due date whose creation date has come.
-            while schedule.is_due(run_date):
-                due = schedule.next_due
-                assert due is not None
+        reader = uow_factory()
+        page = reader.maintenance_schedules.list_due(run_date, limit=page_limit, cursor=cursor)
+        due = [(schedule, due_dates(schedule, run_date)) for schedule in page.items]
+        existing = reader.tickets.existing_ids(maintenance_ticket_id(s.id, d) for s, dates in due for d in dates)
+        missing = sum(1 for s, dates in due for d in dates if maintenance_ticket_id(s.id, d) not in existing)
+        numbers = iter(reader.ticket_numbers.reserve(distributor, missing) if missing else ())
+        for schedule, dates in due:
+            for due_date in dates:
+                exists = maintenance_ticket_id(schedule.id, due_date) in existing
+                # Taken before the commit, in writing order: a refused transaction leaves its number unused.
+                number = None if exists else tk.format_ticket_number(next(numbers))
                 uow = uow_factory()
                 with uow:
-                    ticket_id = maintenance_ticket_id(schedule.id, due)
-                    exists = uow.tickets.get(ticket_id) is not None
                     advanced = schedule.advanced()
                     uow.maintenance_schedules.save(advanced)
-                    if not exists:
-                        uow.tickets.add(maintenance_ticket(schedule, due, number=allocate_number(uow, distributor), distributor=distributor, now=now))
+                    if number is not None:
+                        uow.tickets.add(maintenance_ticket(schedule, due_date, number=number, distributor=distributor, now=now))
                     try:
                         uow.commit()
                     except (Conflict, AlreadyExists):
                         summary.conflicts += 1
-                        break
+                        break  # the schedule's later due dates wait for the next run, which reads it again
                 if exists:
                     summary.existing += 1
                 else:

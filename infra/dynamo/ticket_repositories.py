@@ -55,6 +55,13 @@ class TicketRepository:
     def get_many(self, ticket_ids: Iterable[str]) -> dict[str, Ticket]:
         return batch_get(TicketModel, Ticket, ticket_ids)
 
+    def existing_ids(self, ticket_ids: Iterable[str]) -> set[str]:
+        """Which of these tickets exist: strongly consistent, as ``get``, and only the ids read (BatchGetItem, 100 per request)."""
+        unique = [ticket_id for ticket_id in dict.fromkeys(ticket_ids) if ticket_id]
+        if not unique:
+            return set()
+        return {item.id for item in TicketModel.batch_get(unique, consistent_read=True, attributes_to_get=["id"])}
+
     def get_by_number(self, distributor_id: str, number: str) -> Ticket | None:
         found = list(TicketModel.number_index.query(_number_key(distributor_id, number), limit=1))
         # The index is eventually consistent: read the item itself for the current version.
@@ -108,9 +115,14 @@ class TicketNumbers:
         self._uow = uow
 
     def next(self, distributor_id: str) -> int:
+        return self.reserve(distributor_id, 1)[0]
+
+    def reserve(self, distributor_id: str, count: int) -> range:
+        """The next ``count`` sequences at once (one atomic ADD); the ones a crash leaves unused are a gap."""
         counter = CounterModel(f"ticket-number#{distributor_id}")
-        counter.update(actions=[CounterModel.value.add(1)])
-        return int(counter.value)
+        counter.update(actions=[CounterModel.value.add(count)])
+        last = int(counter.value)
+        return range(last - count + 1, last + 1)
 
 
 class InboundEmailRepository:

@@ -15,6 +15,7 @@ from domain.services.maintenance import create_due_maintenance_tickets
 from domain.tickets import TicketChannel
 from infra.dynamo.unit_of_work import DynamoUnitOfWork
 from tests.crash import crash_after_commits
+from tests.e2e.test_throttling import throttle  # noqa: F401  (fixture)
 from tests.request_counter import count_requests
 
 NOW = datetime(2023, 6, 28, 4, 0, tzinfo=timezone.utc)
@@ -66,6 +67,10 @@ def test_reads_only_due_schedules_in_pages(schedules):
     assert count.operations["Scan"] == 0
     # distributor lookup (1 Query) + due-index pages of 2 (3 Queries: 2 + 2 + an empty last page)
     assert count.operations["Query"] == 1 + 3
+    # Per page with due schedules: which tickets exist (1 BatchGetItem), their numbers (1 UpdateItem on the counter);
+    # per due date one transaction (ticket and advanced schedule); no ticket is read one by one.
+    assert (count.operations["BatchGetItem"], count.operations["UpdateItem"], count.operations["GetItem"]) == (2, 2, 0)
+    assert count.operations["TransactWriteItems"] == 4
 
 
 def test_running_twice_creates_nothing_the_second_time(schedules):
@@ -93,6 +98,56 @@ def test_a_crashed_run_resumed_reaches_the_state_of_an_uninterrupted_one(schedul
     assert all(DynamoUnitOfWork().maintenance_schedules.get(s.id).next_due == date(2023, 8, 1) for s in schedules[0])
 
 
+def numbers_by_schedule(schedules, due=date(2023, 7, 1)):
+    """The ticket numbers of the due schedules, in the order of the due index (by schedule id)."""
+    found = tickets_of(schedules)
+    return [found[maintenance_ticket_id(s.id, due)].number for s in sorted(schedules[0], key=lambda s: s.id)]
+
+
+def test_catching_up_numbers_the_tickets_in_the_order_they_are_written(schedules):
+    """Run on 2023-07-29: per schedule the 2023-07-01 and the 2023-08-01 ticket; a page of 2 schedules reserves 4 numbers."""
+    run(date(2023, 7, 29), now=datetime(2023, 7, 29, 4, tzinfo=timezone.utc))
+    assert numbers_by_schedule(schedules) == ["T-000001", "T-000003", "T-000005", "T-000007"]
+    assert numbers_by_schedule(schedules, date(2023, 8, 1)) == ["T-000002", "T-000004", "T-000006", "T-000008"]
+
+
+def test_a_crash_after_the_numbers_of_a_page_were_reserved_leaves_a_gap_never_a_repeat(schedules):
+    """Pages of 2: the first run reserves T-000001 and T-000002, writes the first ticket and dies; the resumed run
+    reserves T-000003 .. T-000005 for the three schedules still due. T-000002 is never used."""
+    with crash_after_commits(1):
+        run()
+    resumed = run()
+    assert (resumed.created, resumed.existing, resumed.conflicts) == (3, 0, 0)
+    assert numbers_by_schedule(schedules) == ["T-000001", "T-000003", "T-000004", "T-000005"]
+
+
+def test_a_schedule_changed_during_the_run_leaves_its_number_unused_and_gets_a_ticket_the_next_day(schedules, monkeypatch):
+    """An operator edits the first schedule after the job read it: its transaction is refused (version), T-000001 stays
+    unused, the other three get T-000002 .. T-000004; the next day's run creates the missing ticket with T-000005."""
+    from infra.dynamo.ticket_repositories import TicketNumbers
+
+    first = sorted(schedules[0], key=lambda s: s.id)[0]
+    reserve = TicketNumbers.reserve
+    edited = []
+
+    def operator_edits_then_reserve(self, distributor_id, count):
+        if not edited:
+            uow = DynamoUnitOfWork()
+            with uow:
+                uow.maintenance_schedules.save(uow.maintenance_schedules.get(first.id))  # a new version, same schedule
+                uow.commit()
+            edited.append(first.id)
+        return reserve(self, distributor_id, count)
+
+    monkeypatch.setattr(TicketNumbers, "reserve", operator_edits_then_reserve)
+    summary = run()
+    assert (summary.created, summary.existing, summary.conflicts) == (3, 0, 1)
+    monkeypatch.setattr(TicketNumbers, "reserve", reserve)
+    assert run(date(2023, 6, 29), now=datetime(2023, 6, 29, 4, tzinfo=timezone.utc)).created == 1
+    assert numbers_by_schedule(schedules) == ["T-000005", "T-000002", "T-000003", "T-000004"]
+    assert all(DynamoUnitOfWork().maintenance_schedules.get(s.id).next_due == date(2023, 8, 1) for s in schedules[0])
+
+
 def test_a_ticket_written_before_the_schedule_could_advance_is_not_written_again(schedules):
     """A crash between an (older, non-transactional) ticket write and the schedule update: the id finds it."""
     from domain.services.maintenance import maintenance_ticket
@@ -113,3 +168,13 @@ def test_scheduled_entry_point_uses_the_event_time(schedules, services, monkeypa
     monkeypatch.setattr(services, "clock", lambda: NOW)
     event = {"detail-type": "Scheduled Event", "source": "aws.events", "time": "2023-06-28T04:00:00Z", "detail": {}}
     assert handler.create_maintenance_tickets(event, None) == {"run_date": "2023-06-28", "created": 4, "existing": 0, "conflicts": 0}
+
+
+@pytest.mark.parametrize("operation", ["BatchGetItem", "UpdateItem", "TransactWriteItems"])
+def test_throttled_existence_check_number_reservation_and_transaction_are_retried(schedules, throttle, operation):
+    """DynamoDB refuses two requests of the kind; botocore retries them: the same four tickets, T-000001 .. T-000004."""
+    plan = throttle(operation, times=2)
+    summary = run()
+    assert plan["refused"] == 2
+    assert (summary.created, summary.conflicts) == (4, 0)
+    assert numbers_by_schedule(schedules) == ["T-000001", "T-000002", "T-000003", "T-000004"]
