@@ -22,6 +22,7 @@ from domain.subscriptions import IncreaseSeats
 from infra.dynamo.unit_of_work import DynamoUnitOfWork
 from tests.integration.billing_world import build_world, pdf_text, utc
 from tests.crash import crash_after_commit, crash_after_commits
+from tests.e2e.test_throttling import throttle  # noqa: F401  (fixture)
 from tests.request_counter import count_requests
 
 RUN_AT = utc("2024-01-15T22:30:00")  # 23:30 in Berlin
@@ -251,6 +252,16 @@ def test_a_number_taken_by_someone_else_during_the_run_costs_one_counter_read_an
     assert len(counter_reads) == 3  # the run's first invoice, the manual invoice, the run's retry after the refusal
     assert len(world.mailer.sent) == 5
     assert DynamoUnitOfWork().invoice_numbers.last_sequence(world.data.distributor.id, 2024) == 5
+
+
+@pytest.mark.parametrize("operation", ["TransactWriteItems", "UpdateItem", "BatchGetItem"])
+def test_throttled_issuing_delivery_and_reads_are_retried_without_gap_or_second_mail(world, throttle, operation):
+    """DynamoDB refuses two issuing transactions (or delivered marks, or batch reads); botocore retries them."""
+    four_payers(world)
+    plan = throttle(operation, times=2)
+    world.run(date(2024, 1, 15), RUN_AT)
+    assert plan["refused"] == 2
+    assert billing_state(world) == UNINTERRUPTED
 
 
 def test_an_invoice_committed_but_not_delivered_before_a_crash_is_delivered_by_the_next_run_once(world, monkeypatch):
