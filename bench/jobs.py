@@ -222,9 +222,9 @@ def seed_billing(total: int, due: int) -> set[str]:
 
     Due and not-due reads count service items (their id is the reference), read through the unbilled index, which
     projects the whole item: the item read is the due item itself. The other reads (the distributor, the due items'
-    customers and their partners, the invoice counter, issuer and payer for each PDF) are not items that are due
-    or not; they are in the request count. Each invoice costs 5 requests: the counter (GetItem), the transaction
-    (TransactWriteItems), the delivery claim (UpdateItem), issuer and payer (BatchGetItem), delivered (UpdateItem).
+    customers and their partners, which are also the issuer and payers of the PDFs, and the invoice counter, read
+    once per run) are not items that are due or not; they are in the request count. Each invoice costs 2 requests:
+    the transaction that issues it and claims its delivery (TransactWriteItems) and delivered (UpdateItem).
     """
     from decimal import Decimal
 
@@ -281,8 +281,9 @@ def seed_maintenance(total: int, due: int) -> set[str]:
     are in the due index, under later keys.
 
     Due and not-due reads count schedules (by id), read through the due index, which projects the whole item: the
-    item read is the due item itself. Per due schedule the job also asks for the ticket (GetItem on tickets, finding
-    none), takes a ticket number (UpdateItem on counters) and writes ticket and advanced schedule (TransactWriteItems).
+    item read is the due item itself. Per page of due schedules the job also asks which of their tickets exist
+    (BatchGetItem on tickets, finding none) and reserves the page's ticket numbers (UpdateItem on counters); per due
+    schedule it writes ticket and advanced schedule (TransactWriteItems).
     """
     from dataclasses import replace
 
