@@ -23,6 +23,7 @@ from domain.services import partner_programme as programme
 from domain.services.organisations import NewCustomer
 from infra.dynamo.unit_of_work import DynamoUnitOfWork
 from tests.crash import crash_after_commits
+from tests.e2e.test_throttling import throttle  # noqa: F401  (fixture)
 from tests.request_counter import count_requests
 
 UTC = timezone.utc
@@ -214,6 +215,15 @@ def test_a_crashed_run_resumed_reaches_the_state_of_an_uninterrupted_one(due, cr
         approve(page_limit=4)
     assert statuses(due).count(CommissionStatus.APPROVED) == crash_after
     assert approve(page_limit=4).approved == N - crash_after
+    assert statuses(due) == [CommissionStatus.APPROVED] * N + [CommissionStatus.PENDING]
+
+
+@pytest.mark.parametrize("operation", ["Query", "PutItem"])
+def test_throttled_pages_and_approvals_are_retried_and_approve_each_entry_once(due, throttle, operation):
+    """DynamoDB refuses two due-index pages (or approvals); botocore retries them."""
+    plan = throttle(operation, times=2)
+    assert approve(page_limit=4).approved == N
+    assert plan["refused"] == 2
     assert statuses(due) == [CommissionStatus.APPROVED] * N + [CommissionStatus.PENDING]
 
 

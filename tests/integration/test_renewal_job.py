@@ -16,6 +16,7 @@ from domain.services import subscriptions as subs
 from domain.subscriptions import SetAutoRenew, SubscriptionStatus
 from infra.dynamo.unit_of_work import DynamoUnitOfWork
 from tests.crash import crash_after_commits
+from tests.e2e.test_throttling import throttle  # noqa: F401  (fixture)
 from tests.request_counter import count_requests
 
 
@@ -124,6 +125,23 @@ def test_a_crashed_run_resumed_reaches_the_state_of_an_uninterrupted_one(book, c
     # each subscription was renewed exactly once: one RENEWED/EXPIRED event each
     history = DynamoUnitOfWork().subscriptions.get(book["annual_due"]).history
     assert [e.kind.value for e in history].count("RENEWED") == 1
+
+
+@pytest.mark.parametrize("operation", ["Query", "TransactWriteItems", "GetItem"])
+def test_throttled_reads_and_renewals_are_retried_and_land_once(book, throttle, operation):
+    """DynamoDB refuses two due-index pages (or renewals, or catalogue reads); botocore retries them."""
+    plan = throttle(operation, times=2)
+    summary = run(date(2024, 1, 15))
+    assert plan["refused"] == 2
+    assert (summary.renewed, summary.expired) == (2, 1)
+    after = state(book)
+    assert after["annual_due"][:5] == ("ACTIVE", 1, "11.66", 10, "2025-01-15T10:00:00+00:00")
+    assert after["annual_no_renew"][0] == "EXPIRED"
+    assert after["annual_tomorrow"][:2] == ("ACTIVE", 0)
+    history = DynamoUnitOfWork().subscriptions.get(book["annual_due"]).history
+    assert [e.kind.value for e in history].count("RENEWED") == 1
+    charges = DynamoUnitOfWork().charges.list_for_subscription(book["annual_due"]).items
+    assert [str(c.amount.amount) for c in charges if c.period_start == date(2024, 1, 15)] == ["116.60"]
 
 
 def test_scheduled_job_entry_point_uses_the_event_time_for_its_run_date(book, monkeypatch):
