@@ -98,13 +98,6 @@ def seed_renewals(total: int, due: int) -> set[str]:
     return due_ids
 
 
-def run_renewals() -> dict:
-    import handler
-
-    handler._services().clock = lambda: RENEWAL_RUN_AT  # the scheduled run's instant, as EventBridge would give it
-    return handler.renew_subscriptions({"time": RENEWAL_RUN_AT.isoformat().replace("+00:00", "Z")})
-
-
 APPROVAL_RUN_DATE = date(2026, 11, 23)
 APPROVAL_RUN_AT = datetime(2026, 11, 23, 3, 0, tzinfo=timezone.utc)
 
@@ -137,13 +130,6 @@ def seed_approvals(total: int, due: int) -> set[str]:
             due_ids.add(commission.id)
     _batch_write(CommissionModel, collector.items)
     return due_ids
-
-
-def run_approvals() -> dict:
-    import handler
-
-    handler._services().clock = lambda: APPROVAL_RUN_AT
-    return handler.approve_commissions({"time": APPROVAL_RUN_AT.isoformat().replace("+00:00", "Z")})
 
 
 def _batch_write_each_table(items: list) -> None:
@@ -257,13 +243,6 @@ def seed_billing(total: int, due: int) -> set[str]:
     return due_ids
 
 
-def run_billing() -> dict:
-    import handler
-
-    handler._services().clock = lambda: BILLING_RUN_AT
-    return handler.run_billing({"time": BILLING_RUN_AT.isoformat().replace("+00:00", "Z")})
-
-
 # The maintenance job: 04:00 UTC, 05:00 in Berlin, on 2026-11-23.
 MAINTENANCE_RUN_DATE = date(2026, 11, 23)
 MAINTENANCE_RUN_AT = datetime(2026, 11, 23, 4, 0, tzinfo=timezone.utc)
@@ -322,11 +301,16 @@ def seed_maintenance(total: int, due: int) -> set[str]:
     return due_ids
 
 
-def run_maintenance() -> dict:
-    import handler
+def scheduled_run(entry_point: str, at: datetime) -> Callable[[], dict]:
+    """Runs ``handler.<entry_point>`` as EventBridge triggers it at `at`, with the services' clock at that instant."""
 
-    handler._services().clock = lambda: MAINTENANCE_RUN_AT
-    return handler.create_maintenance_tickets({"time": MAINTENANCE_RUN_AT.isoformat().replace("+00:00", "Z")})
+    def run() -> dict:
+        import handler
+
+        handler._services().clock = lambda: at
+        return getattr(handler, entry_point)({"time": at.isoformat().replace("+00:00", "Z")})
+
+    return run
 
 
 @dataclass(frozen=True)
@@ -339,13 +323,13 @@ class Job:
 
 
 JOBS: list[Job] = [
-    Job("renewal and monthly charges (handler.renew_subscriptions)", "subscriptions", seed_renewals, run_renewals,
+    Job("renewal and monthly charges (handler.renew_subscriptions)", "subscriptions", seed_renewals, scheduled_run("renew_subscriptions", RENEWAL_RUN_AT),
         lambda summary: summary["renewed"] + summary["expired"] + summary["cycles_charged"]),
-    Job("commission approval (handler.approve_commissions)", "commissions", seed_approvals, run_approvals,
+    Job("commission approval (handler.approve_commissions)", "commissions", seed_approvals, scheduled_run("approve_commissions", APPROVAL_RUN_AT),
         lambda summary: summary["approved"]),
-    Job("billing run (handler.run_billing)", "service_items", seed_billing, run_billing,
+    Job("billing run (handler.run_billing)", "service_items", seed_billing, scheduled_run("run_billing", BILLING_RUN_AT),
         lambda summary: summary["service_items_billed"] + summary["charges_billed"]),
-    Job("maintenance tickets (handler.create_maintenance_tickets)", "maintenance_schedules", seed_maintenance, run_maintenance,
+    Job("maintenance tickets (handler.create_maintenance_tickets)", "maintenance_schedules", seed_maintenance, scheduled_run("create_maintenance_tickets", MAINTENANCE_RUN_AT),
         lambda summary: summary["created"]),
 ]
 
