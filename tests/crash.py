@@ -11,6 +11,20 @@ import pytest
 @contextmanager
 def crash_after_commits(k: int) -> Iterator[None]:
     """Inside the block, the (k+1)-th unit-of-work commit and every later one raise; the block must crash."""
+    with _crash_at_commit(k, written=False):
+        yield
+
+
+@contextmanager
+def crash_after_commit(k: int) -> Iterator[None]:
+    """Inside the block, the (k+1)-th unit-of-work commit is written, then the Lambda dies before anything else happens."""
+    with _crash_at_commit(k, written=True):
+        yield
+
+
+@contextmanager
+def _crash_at_commit(k: int, *, written: bool) -> Iterator[None]:
+    """The (k+1)-th commit raises "Lambda timed out", after its writes if `written`, else instead of them."""
     import infra.dynamo.unit_of_work as unit_of_work
 
     original = unit_of_work.DynamoUnitOfWork.commit
@@ -19,35 +33,13 @@ def crash_after_commits(k: int) -> Iterator[None]:
     def crashing_commit(self):
         nonlocal commits
         if commits >= k:
+            if written:
+                original(self)
             raise RuntimeError("Lambda timed out")
         commits += 1
         return original(self)
 
     unit_of_work.DynamoUnitOfWork.commit = crashing_commit
-    try:
-        with pytest.raises(RuntimeError, match="Lambda timed out"):
-            yield
-    finally:
-        unit_of_work.DynamoUnitOfWork.commit = original
-
-
-@contextmanager
-def crash_after_commit(k: int) -> Iterator[None]:
-    """Inside the block, the (k+1)-th unit-of-work commit is written, then the Lambda dies before anything else happens."""
-    import infra.dynamo.unit_of_work as unit_of_work
-
-    original = unit_of_work.DynamoUnitOfWork.commit
-    commits = 0
-
-    def commit_then_crash(self):
-        nonlocal commits
-        if commits >= k:
-            original(self)
-            raise RuntimeError("Lambda timed out")
-        commits += 1
-        return original(self)
-
-    unit_of_work.DynamoUnitOfWork.commit = commit_then_crash
     try:
         with pytest.raises(RuntimeError, match="Lambda timed out"):
             yield
