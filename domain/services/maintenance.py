@@ -75,8 +75,9 @@ def create_due_maintenance_tickets(uow_factory, *, run_date: date, now: datetime
         reader = uow_factory()
         page = reader.maintenance_schedules.list_due(run_date, limit=page_limit, cursor=cursor)
         due = [(schedule, due_dates(schedule, run_date)) for schedule in page.items]
-        existing = reader.tickets.existing_ids(maintenance_ticket_id(s.id, d) for s, dates in due for d in dates)
-        missing = sum(1 for s, dates in due for d in dates if maintenance_ticket_id(s.id, d) not in existing)
+        ticket_ids = [maintenance_ticket_id(s.id, d) for s, dates in due for d in dates]  # distinct: one per schedule and date
+        existing = reader.tickets.existing_ids(ticket_ids)
+        missing = len(ticket_ids) - len(existing)
         numbers = iter(reader.ticket_numbers.reserve(distributor, missing) if missing else ())
         for schedule, dates in due:
             for due_date in dates:
