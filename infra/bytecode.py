@@ -15,6 +15,8 @@ in it (local plugin `infra/bytecode_plugin.js`):
   them still name file and line, without the source text. A package that reads source at run time
   (`inspect.getsource`: anyio builds its lazy imports from it) keeps it, with a checked-hash `.pyc` beside.
   Other third-party modules stay as they are.
+- The methods `@dataclass` generates for the classes a cold start defines, compiled (infra/dataclass_cache.py):
+  `__pycache__/dataclass-methods.cpython-311.bin`, written by the same probe.
 
 The interpreter running this must be the runtime's version (bytecode is version-specific) and have
 boto3 (which the Lambda runtime provides) to import the handler.
@@ -34,6 +36,7 @@ import zipfile
 from pathlib import Path
 
 OWN_CODE = ("handler.py", "domain/", "infra/", "resolvers/", "schema/")
+DATACLASS_METHODS = f"__pycache__/dataclass-methods.{sys.implementation.cache_tag}.bin"
 READS_SOURCE = (b"getsource", b"findsource")  # inspect's functions that need a module's source file
 
 # Runs in the unpacked package: imports the handler as the Lambda runtime does, answers a health check and an
@@ -57,6 +60,9 @@ for method, path, body in (("GET", "/health", ""), ("POST", "/graphql", '{"query
          "requestContext": {"http": {"method": method, "path": path, "sourceIp": "192.0.2.1", "protocol": "HTTP/1.1", "userAgent": "p"},
                             "stage": "$default", "requestId": "1", "accountId": "1", "apiId": "x", "domainName": "x",
                             "domainPrefix": "x", "time": "23/Nov/2026:09:00:00 +0000", "timeEpoch": 0}}, None)
+methods = sys.modules.get("infra.dataclass_cache")  # the generated dataclass methods this cold start compiled
+if methods and methods.installed():
+    methods.installed().write()
 print(json.dumps(sorted(set(compiled))))
 """
 
@@ -104,6 +110,9 @@ def precompile(package: Path) -> dict[str, int]:
                 else:
                     target.writestr(entry, (code_dir / name).read_bytes())
                     counts["left as source"] += 1
+            methods = code_dir / DATACLASS_METHODS
+            if methods.exists():  # written by the probe (infra/dataclass_cache.py)
+                target.writestr(_like(entries[0], DATACLASS_METHODS), methods.read_bytes())
         rewritten.replace(package)
     return counts
 

@@ -3,7 +3,8 @@
 Unzips the package into a fresh virtualenv that has only what the Lambda runtime provides (boto3), imports
 `handler` from it and answers an API Gateway v2 event for /health, so a dependency missing from the package,
 or a file stripped by `slim`, fails CI instead of the first cold start in AWS. It also fails if that cold start
-compiled any module of the package from source: the package ships their bytecode (infra/bytecode.py).
+compiled any module of the package from source, or any method `@dataclass` generates: the package ships their
+bytecode (infra/bytecode.py, infra/dataclass_cache.py).
 """
 
 from __future__ import annotations
@@ -37,8 +38,10 @@ event = {"version": "2.0", "routeKey": "GET /health", "rawPath": "/health", "raw
          "domainPrefix": "x", "time": "23/Nov/2026:09:00:00 +0000", "timeEpoch": 0}, "isBase64Encoded": False}
 response = handler(event, None)
 cold_start_compiled = list(compiled)
+from infra import dataclass_cache
+methods_compiled = len(dataclass_cache.installed().compiled)  # generated dataclass methods the package lacked
 import domain, infra, resolvers, schema, jwt, pydyf, sepaxml, stdnum.iban  # every runtime dependency imports
-print(json.dumps({"status": response["statusCode"], "compiled": cold_start_compiled}))
+print(json.dumps({"status": response["statusCode"], "compiled": cold_start_compiled, "methods compiled": methods_compiled}))
 """
 
 
@@ -66,8 +69,12 @@ def main(package: str) -> int:
         if outcome["compiled"]:
             print(f"The cold start compiled {len(outcome['compiled'])} modules from source: {outcome['compiled'][:10]}", file=sys.stderr)
             return 1
+        if outcome["methods compiled"]:
+            print(f"The cold start compiled {outcome['methods compiled']} dataclass methods the package lacked "
+                  "(infra/dataclass_cache.py)", file=sys.stderr)
+            return 1
         print(f"Lambda package smoke test: handler imports from the package alone, /health answered {outcome['status']}, "
-              "no module compiled from source")
+              "no module and no dataclass method compiled from source")
         return 0 if outcome["status"] == 200 else 1
 
 

@@ -55,3 +55,41 @@ def test_graphql_types_use_evaluated_annotations():
     postponed = [path.relative_to(ROOT).as_posix() for path in GRAPHQL_MODULES
                  if "from __future__ import annotations" in path.read_text().splitlines()]
     assert postponed == []
+
+
+GARBAGE_COLLECTOR = """
+import gc, json, sys
+try:
+    import handler
+    outcome = "imported"
+except RuntimeError as error:
+    outcome = str(error)
+print(json.dumps({"outcome": outcome, "enabled": gc.isenabled(), "frozen": gc.get_freeze_count(),
+                  "compiled methods": len(sys.modules["infra.dataclass_cache"].installed().compiled)}))
+"""
+
+
+def run_import(code: str, env: dict) -> dict:
+    result = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_the_import_freezes_what_it_built_and_leaves_the_garbage_collector_on_even_when_it_fails():
+    env = {**os.environ, "JWT_DEV_SECRET": "cold-start-test-secret", "_HANDLER": "handler.handler"}
+    env.pop("DYNAMODB_ENDPOINT", None)
+    imported = run_import(GARBAGE_COLLECTOR, env)
+    assert imported["outcome"] == "imported" and imported["enabled"] is True
+    assert imported["frozen"] > 50_000  # the schema, the types, the modules: never scanned again by a collection
+
+    env.pop("JWT_DEV_SECRET"), env.pop("JWT_JWKS_URL", None)
+    failed = run_import(GARBAGE_COLLECTOR, env)
+    assert failed["outcome"].startswith("Set JWT_JWKS_URL") and failed["enabled"] is True
+
+
+def test_a_second_import_of_the_handler_compiles_no_dataclass_method():
+    # The first import writes __pycache__/dataclass-methods.* (as Python writes bytecode); the next one compiles none.
+    env = {**os.environ, "JWT_DEV_SECRET": "cold-start-test-secret", "_HANDLER": "handler.handler"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None), env.pop("DYNAMODB_ENDPOINT", None)
+    run_import(GARBAGE_COLLECTOR, env)
+    assert run_import(GARBAGE_COLLECTOR, env)["compiled methods"] == 0

@@ -1,0 +1,119 @@
+"""The compiled methods of every dataclass, kept from one cold start to the next.
+
+`@dataclass` (and every Strawberry type, which is one) writes `__init__`, `__repr__` and `__eq__` (a frozen class also
+`__setattr__`, `__delattr__` and `__hash__`) as source text and compiles each with its own `exec`. Importing the
+handler does that about 1,300 times, some 80 ms of every cold start (bench/coldstart.py). The text is the same in
+every process, and so is the code compiled from it: this keeps the code objects in one file beside the bytecode, a
+`.pyc` for the generated methods. The Lambda package ships it (written by infra/bytecode.py, which imports the
+handler in the unpacked package); in the repository it is written under `__pycache__` whenever Python may write
+bytecode there.
+
+`dataclasses` compiles that text with the built-in `exec`; `install` gives the module its own `exec` (a module
+global shadows the built-in) that looks the text up, by a 128-bit BLAKE2 digest, before compiling it, and then runs
+the code exactly as the built-in would have run the text: same code, same globals and namespace, compiled without
+any `from __future__` flag, as `dataclasses.py` compiles it. Nothing of `dataclasses` is copied or replaced. The
+file's header carries the interpreter's bytecode version, so code from another Python is never loaded.
+"""
+
+from __future__ import annotations
+
+import builtins
+import dataclasses
+import hashlib
+import importlib.util
+import marshal
+import os
+import sys
+import types
+from pathlib import Path
+
+# The bytecode version is part of the header: code objects from another interpreter are never loaded.
+HEADER = importlib.util.MAGIC_NUMBER + b" dataclass methods\n"
+
+
+def cache_file(directory: Path) -> Path:
+    """Where a code directory keeps its compiled methods: `__pycache__/dataclass-methods.cpython-311.bin`."""
+    return directory / "__pycache__" / f"dataclass-methods.{sys.implementation.cache_tag}.bin"
+
+
+class CompiledMethods:
+    """Code objects of generated dataclass methods by the digest of their text: those read from the file, and those
+    this process compiled because the file lacked them (`compiled`)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.codes: dict[bytes, object] = _read(path)
+        self.compiled: dict[bytes, object] = {}
+        self.used: set[bytes] = set()
+        self._unsaved = False
+
+    def code(self, text: str):
+        key = hashlib.blake2b(text.encode(), digest_size=16).digest()
+        self.used.add(key)
+        code = self.codes.get(key)
+        if code is None:
+            # dont_inherit: compiled as dataclasses.py compiles it, without this module's `from __future__` flags.
+            code = self.codes[key] = self.compiled[key] = compile(text, "<string>", "exec", dont_inherit=True)
+            self._unsaved = True
+        return code
+
+    def write(self) -> None:
+        """Write the file (atomically): every method this process used, and those read that it did not use unless
+        the file has grown to more than twice what a process uses (old texts from edited classes)."""
+        keep = self.codes if len(self.codes) <= 2 * len(self.used) else {key: self.codes[key] for key in self.used}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+        try:
+            with open(partial, "wb") as file:
+                file.write(HEADER)
+                marshal.dump(keep, file)
+            os.replace(partial, self.path)
+        finally:
+            partial.unlink(missing_ok=True)
+        self._unsaved = False
+
+    def save(self) -> bool:
+        """Write the file if this process compiled a method it lacked and Python may write bytecode here (not in
+        Lambda's read-only code directory, not with PYTHONDONTWRITEBYTECODE). True if written."""
+        if not self._unsaved or sys.dont_write_bytecode:
+            return False
+        try:
+            self.write()
+        except OSError:
+            return False
+        return True
+
+
+def _read(path: Path) -> dict[bytes, object]:
+    try:
+        with open(path, "rb") as file:
+            data = file.read()  # marshal.loads of the whole: 5 ms; marshal.load(file) reads piecemeal, 25 ms
+        if not data.startswith(HEADER):
+            return {}
+        codes = marshal.loads(memoryview(data)[len(HEADER):])
+    except (OSError, EOFError, ValueError, TypeError):
+        return {}
+    if not isinstance(codes, dict) or not all(isinstance(key, bytes) and isinstance(code, types.CodeType) for key, code in codes.items()):
+        return {}
+    return codes
+
+
+_installed: CompiledMethods | None = None
+
+
+def installed() -> CompiledMethods | None:
+    return _installed
+
+
+def install(path: Path) -> CompiledMethods:
+    """From now on, `dataclasses` compiles the methods it generates through the cache at `path`."""
+    global _installed
+    if _installed is None:
+        methods = CompiledMethods(path)
+
+        def exec(source, globals=None, locals=None, /):  # noqa: A001 - the name dataclasses calls
+            return builtins.exec(methods.code(source) if isinstance(source, str) else source, globals, locals)
+
+        dataclasses.exec = exec
+        _installed = methods
+    return _installed
