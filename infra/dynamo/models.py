@@ -15,6 +15,7 @@ Access patterns (every read is a GetItem, BatchGetItem or Query; nothing scans):
 | subscription by id (and batch)            | subscriptions                         | id                          |
 | subscriptions of a customer               | subscriptions.customer-index          | customer_id, created_key    |
 | subscriptions of a partner                | subscriptions.partner-index           | partner_id, created_key     |
+| a partner's subscriptions of a customer page | subscriptions.partner-customer-index | partner_id, customer_key  |
 | renewals due on a date (renewal job)      | subscriptions.renewal-index (sparse)  | renewal_date, renewal_key   |
 | a partner's renewals in a date range      | subscriptions.partner-renewal-index   | partner_id, renewal_key     |
 | charge by id                              | charges                               | id                          |
@@ -194,6 +195,9 @@ class SubscriptionModel(Model):
     product_id = UnicodeAttribute()
     status = UnicodeAttribute()
     created_key = UnicodeAttribute()  # started_at#id: lists in order of ordering
+    # customer_id#started_at#id: what a partner sells, by customer and then by age, so a page of its customers
+    # (contiguous by id) gets all their subscriptions in one Query.
+    customer_key = UnicodeAttribute()
     # Set only while the subscription will renew or end at term end (sparse indexes):
     renewal_date = UnicodeAttribute(null=True)  # Berlin date of the term end
     renewal_key = UnicodeAttribute(null=True)  # term end instant (ISO, UTC)#id
@@ -204,6 +208,7 @@ class SubscriptionModel(Model):
     version = VersionAttribute()
     customer_index = _index("customer-index", "customer_id", "created_key")()
     partner_index = _index("partner-index", "partner_id", "created_key")()
+    partner_customer_index = _index("partner-customer-index", "partner_id", "customer_key")()
     renewal_index = _index("renewal-index", "renewal_date", "renewal_key")()
     partner_renewal_index = _index("partner-renewal-index", "partner_id", "renewal_key")()
     cycle_index = _index("cycle-index", "cycle_date", "cycle_key")()

@@ -15,7 +15,7 @@ from domain.subscriptions import Charge, SaasSubscription, Subscription, Subscri
 from infra.codec import decode, encode
 from infra.dynamo.models import CatalogueModel, ChargeModel, CustomerSubscriptionsModel, SaasSubscriptionModel, SubscriptionModel
 from infra.dynamo.pagination import decode_cursor
-from infra.dynamo.repositories import batch_get, entity_data, get_by_id, query_page, versioned
+from infra.dynamo.repositories import batch_get, entity_data, from_item, get_by_id, query_page, versioned
 
 if TYPE_CHECKING:
     from infra.dynamo.unit_of_work import DynamoUnitOfWork
@@ -169,6 +169,7 @@ class SubscriptionRepository:
             product_id=subscription.product_id,
             status=subscription.status.value,
             created_key=_created_key(subscription),
+            customer_key=f"{subscription.customer_id}#{_created_key(subscription)}",
             # Active subscriptions are due at term end, to renew or (auto-renew off) to expire.
             renewal_date=berlin_date(term_end).isoformat() if renews else None,
             renewal_key=_renewal_key(term_end, subscription.id) if renews else None,
@@ -194,6 +195,17 @@ class SubscriptionRepository:
         items = CustomerSubscriptionsModel.batch_get(unique_ids) if unique_ids else []
         found = {item.customer_id: sorted(SubscriptionRef.decode(r) for r in item.subscription_refs or ()) for item in items}
         return {customer_id: found.get(customer_id, []) for customer_id in unique_ids}
+
+    def sold_to_customers_between(self, partner_id: str, first_customer_id: str, last_customer_id: str) -> dict[str, list[Subscription]]:
+        """What the partner sells to the customers whose ids lie between the two (inclusive), by customer, oldest
+        first: one Query per MB of subscriptions, however many customers the range holds."""
+        result = SubscriptionModel.partner_customer_index.query(
+            partner_id, SubscriptionModel.customer_key.between(f"{first_customer_id}#", f"{last_customer_id}#\uffff"),
+        )
+        sold: dict[str, list[Subscription]] = {}
+        for item in result:
+            sold.setdefault(item.customer_id, []).append(from_item(Subscription, item))
+        return sold
 
     def update(self, subscription: Subscription) -> None:
         self._register(subscription)

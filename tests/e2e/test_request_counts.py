@@ -111,3 +111,89 @@ def test_partner_subscription_list_and_renewal_planner_of_50_cost_the_same_as_of
             counts[first] = count.operations
         # principal + catalogue + one Query for the page + one BatchGetItem for the page's customers
         assert counts[10] == counts[50] == {"GetItem": 2, "Query": 1, "BatchGetItem": 1}, (field, counts)
+
+
+PARTNER_LIST = """query($first: Int!, $subscriptions: Int!) { customers(first: $first) { nodes { id
+  subscriptions(first: $subscriptions) { nodes { id } pageInfo { hasNextPage endCursor } } } } }"""
+ONE_CUSTOMER = """query($id: ID!, $subscriptions: Int!) { customer(id: $id) {
+  subscriptions(first: $subscriptions) { nodes { id } pageInfo { hasNextPage endCursor } } } }"""
+
+
+def sell(services, demo, customer_id: str, partner: str, count: int) -> list[str]:
+    """``count`` running subscriptions of the customer sold by the partner (written directly, preconditions aside)."""
+    from domain.catalogue import M365_BUSINESS_STANDARD
+    from domain.services.subscriptions import load_catalogue
+    from domain.subscriptions import Billing, Term, open_subscription
+
+    uow = services.uow()
+    catalogue = load_catalogue(uow)
+    ids = []
+    for _ in range(count):
+        outcome = open_subscription(
+            customer_id=customer_id, partner_id=demo.partners[partner].id, product=catalogue.product(M365_BUSINESS_STANDARD),
+            term=Term.P1Y, billing=Billing.MONTHLY, quantity=5, now=NOW, actor_id=demo.users["distributor"].id, price_lookup=catalogue,
+        )
+        with uow:
+            uow.subscriptions.add(outcome.new_subscription)
+            uow.commit()
+        ids.append(outcome.new_subscription.id)
+    return ids
+
+
+def made_customers(services, demo) -> list:
+    """Every customer add_customers made, all pages of the distributor's list."""
+    ops, found, after = Principal.of(demo.users["distributor"]), [], None
+    while True:
+        page = svc.list_customers(services.uow(), ops, first=100, after=after)
+        found += [c for c in page.items if c.name.startswith("Kunde ")]
+        if not page.next_cursor:
+            return found
+        after = page.next_cursor
+
+
+def subscription_table_reads(count) -> set[str]:
+    return {key for (table, key) in count.keys_read if table.endswith("subscriptions") and not table.endswith("customer_subscriptions")}
+
+
+def test_a_partners_customer_list_gets_more_than_100_subscriptions_in_one_query_and_reads_only_its_customers(as_user, services, demo):
+    # 60 customers of NordIT with 2 subscriptions each (120 on a page of 60: more than one BatchGetItem holds) and
+    # 60 of SüdCloud in between (ids interleave), one of which NordIT also sold to without being its partner.
+    add_customers(services, demo, 120)
+    customers = made_customers(services, demo)
+    nordit = demo.partners["nordit"].id
+    for customer in customers:
+        sell(services, demo, customer.id, "nordit" if customer.partner_links[0].partner_id == nordit else "suedcloud", 2)
+    stranger = next(c for c in customers if c.partner_links[0].partner_id != nordit)
+    strays = sell(services, demo, stranger.id, "nordit", 1)
+
+    api = as_user("nordit_admin")
+    counts, pages = {}, {}
+    for first in (10, 100):
+        with count_requests() as count:
+            pages[first] = api(PARTNER_LIST, {"first": first, "subscriptions": 20})["customers"]["nodes"]
+        counts[first] = count
+    shown = {s["id"] for n in pages[100] for s in n["subscriptions"]["nodes"]}
+    assert len(shown) >= 120
+    # principal; the partner's customer page (Query), the customers (BatchGetItem), all their subscriptions (Query)
+    assert counts[10].operations == counts[100].operations == {"GetItem": 1, "Query": 2, "BatchGetItem": 1}, counts
+    assert subscription_table_reads(counts[100]) - shown <= set(strays)  # nothing else: only a stray in the id range
+    assert stranger.id not in {n["id"] for n in pages[100]} and not shown & set(strays)
+
+
+def test_a_partners_customer_list_shows_each_customer_what_the_customer_alone_shows(as_user, services, demo):
+    # Same subscriptions, order, page cut and cursor whether read for the whole page (one Query) or for one customer.
+    add_customers(services, demo, 8)
+    customers = made_customers(services, demo)
+    for n, customer in enumerate(customers):
+        partner = "nordit" if customer.partner_links[0].partner_id == demo.partners["nordit"].id else "suedcloud"
+        sell(services, demo, customer.id, partner, (n // 2) % 4)  # 0 to 3 for the customers of either partner
+        if partner == "nordit" and n % 3 == 0:  # the customer also buys from SüdCloud: NordIT does not see those
+            sell(services, demo, customer.id, "suedcloud", 1)
+    api = as_user("nordit_admin")
+    for per_customer in (1, 2, 20):
+        listed = api(PARTNER_LIST, {"first": 100, "subscriptions": per_customer})["customers"]["nodes"]
+        assert any(n["subscriptions"]["pageInfo"]["hasNextPage"] for n in listed) is (per_customer < 3)
+        for node in listed:
+            alone = api(ONE_CUSTOMER, {"id": node["id"], "subscriptions": per_customer})["customer"]
+            assert node["subscriptions"] == alone["subscriptions"], node["id"]
+    assert sum(len(n["subscriptions"]["nodes"]) for n in listed) > 0
