@@ -60,7 +60,8 @@ class CompiledMethods:
     def write(self) -> None:
         """Write the file (atomically): every method this process used, and those read that it did not use unless
         the file has grown to more than twice what a process uses (old texts from edited classes)."""
-        keep = self.codes if len(self.codes) <= 2 * len(self.used) else {key: self.codes[key] for key in self.used}
+        codes, used = dict(self.codes), tuple(self.used)  # snapshots: a thread may define a dataclass meanwhile
+        keep = codes if len(codes) <= 2 * len(used) else {key: codes[key] for key in used}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         partial = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
         try:
