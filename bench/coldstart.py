@@ -14,7 +14,7 @@ Measured in two places, handler and baseline alike:
 - the repository, with bytecode cached in __pycache__ (one untimed warm-up run first).
 Also the import of a job function (`_HANDLER=handler.run_billing`), which loads no GraphQL.
 
-The package is `.serverless/partnerhub.zip` from `make deploy-check` (built when missing);
+The package is `.serverless/partnerhub.zip` from `make deploy-check` (rebuilt when missing or older than its sources);
 its unzipped size, with the largest top-level entries. Target: <= 30 MiB.
 
     python -m bench.coldstart --repeat 5
