@@ -54,26 +54,43 @@ WITH_SUBSCRIPTIONS = """query($first: Int!) { customers(first: $first) { nodes {
   subscriptions { nodes { id quantity termEndsAt product { name } } } } } }"""
 
 
-def add_customers_with_subscriptions(services, demo, count: int) -> None:
-    """``count`` customers, each with one running subscription sold by its partner (written directly, preconditions aside)."""
+def sell(services, demo, customer_id: str, partner_id: str, count: int) -> list[str]:
+    """``count`` running subscriptions of the customer sold by the partner (written directly, preconditions aside)."""
     from domain.catalogue import M365_BUSINESS_STANDARD
     from domain.services.subscriptions import load_catalogue
     from domain.subscriptions import Billing, Term, open_subscription
 
-    add_customers(services, demo, count)
     uow = services.uow()
     catalogue = load_catalogue(uow)
-    customers = svc.list_customers(uow, Principal.of(demo.users["distributor"]), first=100, after=None).items
-    for customer in customers:
-        if not customer.name.startswith("Kunde "):
-            continue
+    ids = []
+    for _ in range(count):
         outcome = open_subscription(
-            customer_id=customer.id, partner_id=customer.partner_links[0].partner_id, product=catalogue.product(M365_BUSINESS_STANDARD),
+            customer_id=customer_id, partner_id=partner_id, product=catalogue.product(M365_BUSINESS_STANDARD),
             term=Term.P1Y, billing=Billing.MONTHLY, quantity=5, now=NOW, actor_id=demo.users["distributor"].id, price_lookup=catalogue,
         )
         with uow:
             uow.subscriptions.add(outcome.new_subscription)
             uow.commit()
+        ids.append(outcome.new_subscription.id)
+    return ids
+
+
+def made_customers(services, demo) -> list:
+    """Every customer add_customers made, all pages of the distributor's list."""
+    ops, found, after = Principal.of(demo.users["distributor"]), [], None
+    while True:
+        page = svc.list_customers(services.uow(), ops, first=100, after=after)
+        found += [c for c in page.items if c.name.startswith("Kunde ")]
+        if not page.next_cursor:
+            return found
+        after = page.next_cursor
+
+
+def add_customers_with_subscriptions(services, demo, count: int) -> None:
+    """``count`` customers, each with one running subscription sold by its partner (written directly, preconditions aside)."""
+    add_customers(services, demo, count)
+    for customer in made_customers(services, demo):
+        sell(services, demo, customer.id, customer.partner_links[0].partner_id, 1)
 
 
 def test_customers_with_their_subscriptions_cost_the_same_for_10_and_50(as_user, services, demo):
@@ -119,38 +136,6 @@ ONE_CUSTOMER = """query($id: ID!, $subscriptions: Int!) { customer(id: $id) {
   subscriptions(first: $subscriptions) { nodes { id } pageInfo { hasNextPage endCursor } } } }"""
 
 
-def sell(services, demo, customer_id: str, partner: str, count: int) -> list[str]:
-    """``count`` running subscriptions of the customer sold by the partner (written directly, preconditions aside)."""
-    from domain.catalogue import M365_BUSINESS_STANDARD
-    from domain.services.subscriptions import load_catalogue
-    from domain.subscriptions import Billing, Term, open_subscription
-
-    uow = services.uow()
-    catalogue = load_catalogue(uow)
-    ids = []
-    for _ in range(count):
-        outcome = open_subscription(
-            customer_id=customer_id, partner_id=demo.partners[partner].id, product=catalogue.product(M365_BUSINESS_STANDARD),
-            term=Term.P1Y, billing=Billing.MONTHLY, quantity=5, now=NOW, actor_id=demo.users["distributor"].id, price_lookup=catalogue,
-        )
-        with uow:
-            uow.subscriptions.add(outcome.new_subscription)
-            uow.commit()
-        ids.append(outcome.new_subscription.id)
-    return ids
-
-
-def made_customers(services, demo) -> list:
-    """Every customer add_customers made, all pages of the distributor's list."""
-    ops, found, after = Principal.of(demo.users["distributor"]), [], None
-    while True:
-        page = svc.list_customers(services.uow(), ops, first=100, after=after)
-        found += [c for c in page.items if c.name.startswith("Kunde ")]
-        if not page.next_cursor:
-            return found
-        after = page.next_cursor
-
-
 def subscription_table_reads(count) -> set[str]:
     return {key for (table, key) in count.keys_read if table.endswith("subscriptions") and not table.endswith("customer_subscriptions")}
 
@@ -162,9 +147,9 @@ def test_a_partners_customer_list_gets_more_than_100_subscriptions_in_one_query_
     customers = made_customers(services, demo)
     nordit = demo.partners["nordit"].id
     for customer in customers:
-        sell(services, demo, customer.id, "nordit" if customer.partner_links[0].partner_id == nordit else "suedcloud", 2)
+        sell(services, demo, customer.id, customer.partner_links[0].partner_id, 2)
     stranger = next(c for c in customers if c.partner_links[0].partner_id != nordit)
-    strays = sell(services, demo, stranger.id, "nordit", 1)
+    strays = sell(services, demo, stranger.id, nordit, 1)
 
     api = as_user("nordit_admin")
     counts, pages = {}, {}
@@ -186,10 +171,10 @@ def test_a_partners_customer_list_shows_each_customer_what_the_customer_alone_sh
     customers = made_customers(services, demo)
     sold_by_others = []
     for n, customer in enumerate(customers):
-        partner = "nordit" if customer.partner_links[0].partner_id == demo.partners["nordit"].id else "suedcloud"
-        sell(services, demo, customer.id, partner, (n // 2) % 4)  # 0 to 3 for the customers of either partner
-        if partner == "nordit" and n % 3 == 0:  # the customer also buys from SüdCloud: NordIT does not see those
-            sold_by_others += sell(services, demo, customer.id, "suedcloud", 1)
+        partner_id = customer.partner_links[0].partner_id
+        sell(services, demo, customer.id, partner_id, (n // 2) % 4)  # 0 to 3 for the customers of either partner
+        if partner_id == demo.partners["nordit"].id and n % 3 == 0:  # also buys from SüdCloud: NordIT does not see those
+            sold_by_others += sell(services, demo, customer.id, demo.partners["suedcloud"].id, 1)
     api = as_user("nordit_admin")
     for per_customer in (1, 2, 20):
         listed = api(PARTNER_LIST, {"first": 100, "subscriptions": per_customer})["customers"]["nodes"]
