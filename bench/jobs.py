@@ -150,6 +150,20 @@ BILLING_PARTNERS = 20
 BILLING_ITEMS_PER_CUSTOMER = 20  # a customer's service items over about a year
 
 
+BENCH_ORGANISATIONS_SINCE = datetime(2025, 1, 10, 9, 0, tzinfo=timezone.utc)
+
+
+def _bench_distributor():
+    """The distributor of the jobs' data: issuer of the invoices, service desk that numbers the tickets."""
+    from domain.organisations import Address, OrganisationKind, new_organisation
+
+    return new_organisation(
+        id="dst_bench", kind=OrganisationKind.DISTRIBUTOR, name="Cloud Distribution GmbH", vat_id="DE123456789",
+        address=Address("Am Datacenter 1", "60314", "Frankfurt am Main"), billing_email="billing@cloud-distribution.example",
+        now=BENCH_ORGANISATIONS_SINCE,
+    )
+
+
 def _billing_organisations(customers: int) -> dict[str, str | None]:
     """The distributor (the issuer), partners of the three tiers and customers; returns each customer's partner id.
 
@@ -161,13 +175,10 @@ def _billing_organisations(customers: int) -> dict[str, str | None]:
     from domain.organisations import AccessLevel, Address, BillingMode, OrganisationKind, PartnerProfile, new_organisation
     from infra.dynamo.repositories import OrganisationRepository
 
-    since = datetime(2025, 1, 10, 9, 0, tzinfo=timezone.utc)
+    since = BENCH_ORGANISATIONS_SINCE
     collector = _Collector()
     repository = OrganisationRepository(collector)
-    repository.add(new_organisation(
-        id="dst_bench", kind=OrganisationKind.DISTRIBUTOR, name="Cloud Distribution GmbH", vat_id="DE123456789",
-        address=Address("Am Datacenter 1", "60314", "Frankfurt am Main"), billing_email="billing@cloud-distribution.example", now=since,
-    ))
+    repository.add(_bench_distributor())
     partners = []
     for p in range(BILLING_PARTNERS):
         partner = new_organisation(
@@ -264,17 +275,12 @@ def seed_maintenance(total: int, due: int) -> set[str]:
 
     from domain.calendar import add_months
     from domain.contracts import MaintenanceSchedule
-    from domain.organisations import Address, OrganisationKind, new_organisation
     from infra.dynamo.models import MaintenanceScheduleModel, OrganisationModel
     from infra.dynamo.repositories import OrganisationRepository
     from infra.dynamo.ticket_repositories import MaintenanceScheduleRepository
 
     collector = _Collector()
-    OrganisationRepository(collector).add(new_organisation(  # the service desk that numbers the tickets
-        id="dst_bench", kind=OrganisationKind.DISTRIBUTOR, name="Cloud Distribution GmbH", vat_id="DE123456789",
-        address=Address("Am Datacenter 1", "60314", "Frankfurt am Main"), billing_email="billing@cloud-distribution.example",
-        now=datetime(2025, 1, 10, 9, 0, tzinfo=timezone.utc),
-    ))
+    OrganisationRepository(collector).add(_bench_distributor())  # the service desk that numbers the tickets
     _batch_write(OrganisationModel, collector.items)
     collector = _Collector()
     repository = MaintenanceScheduleRepository(collector)
