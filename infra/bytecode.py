@@ -39,11 +39,12 @@ OWN_CODE = ("handler.py", "domain/", "infra/", "resolvers/", "schema/")
 DATACLASS_METHODS = f"__pycache__/dataclass-methods.{sys.implementation.cache_tag}.bin"
 READS_SOURCE = (b"getsource", b"findsource")  # inspect's functions that need a module's source file
 
-# Runs in the unpacked package: imports the handler as the Lambda runtime does, answers a health check and an
-# unauthenticated GraphQL request (no AWS call), and prints every file of the package it compiled from source,
-# including modules whose import failed on purpose (e.g. dateutil's Windows time zones).
-PROBE = r"""
-import importlib.machinery, json, os, sys
+# Runs first in a probe of the unpacked package (its working directory): puts the package on the path, as the Lambda
+# runtime does, and records in `compiled` every file of the package that an import compiles from source (no usable
+# bytecode), including modules whose import failed on purpose (e.g. dateutil's Windows time zones).
+# tests/integration/package_smoke.py runs it too.
+RECORD_COMPILES = r"""
+import importlib.machinery, os, sys
 root = os.getcwd() + os.sep
 sys.path.insert(0, root)
 compiled = []
@@ -53,6 +54,12 @@ def recording_source_to_code(loader, data, path, *args, **kwargs):
         compiled.append(os.path.relpath(path, root))
     return to_code(loader, data, path, *args, **kwargs)
 importlib.machinery.SourceFileLoader.source_to_code = recording_source_to_code
+"""
+
+# Imports the handler as the Lambda runtime does, answers a health check and an unauthenticated GraphQL request (no AWS
+# call), and prints every file of the package it compiled from source.
+PROBE = RECORD_COMPILES + r"""
+import json
 from handler import handler as api
 for method, path, body in (("GET", "/health", ""), ("POST", "/graphql", '{"query": "{ __typename }"}')):
     api({"version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "", "body": body, "isBase64Encoded": False,

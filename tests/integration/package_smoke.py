@@ -20,17 +20,12 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
 
-PROBE = r"""
-import importlib.machinery, json, os, sys
-sys.path.insert(0, ".")  # the Lambda runtime puts the package root (/var/task) on the path
-compiled = []  # modules of the package compiled from source (no usable bytecode)
-to_code = importlib.machinery.SourceFileLoader.source_to_code
-def counting_source_to_code(loader, data, path, *args, **kwargs):
-    if os.path.abspath(path).startswith(os.getcwd() + os.sep):
-        compiled.append(os.path.relpath(path))
-    return to_code(loader, data, path, *args, **kwargs)
-importlib.machinery.SourceFileLoader.source_to_code = counting_source_to_code
+from infra.bytecode import RECORD_COMPILES  # noqa: E402  (records the modules a cold start compiles from source)
+
+PROBE = RECORD_COMPILES + r"""
+import json
 from handler import handler
 event = {"version": "2.0", "routeKey": "GET /health", "rawPath": "/health", "rawQueryString": "", "headers": {"host": "x"},
          "requestContext": {"http": {"method": "GET", "path": "/health", "sourceIp": "192.0.2.1", "protocol": "HTTP/1.1",

@@ -24,12 +24,17 @@ print(json.dumps({
 """
 
 
+def run_import(code: str, env: dict) -> dict:
+    """Runs `code` (which imports the handler and prints JSON) in a fresh interpreter in the repository."""
+    result = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
 def probe(lambda_handler: str) -> dict:
     env = {**os.environ, "JWT_DEV_SECRET": "cold-start-test-secret", "EMAIL_BACKEND": "ses", "_HANDLER": lambda_handler}
     env.pop("DYNAMODB_ENDPOINT", None)
-    result = subprocess.run([sys.executable, "-c", PROBE], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    return run_import(PROBE, env)
 
 
 def test_importing_the_handler_creates_no_aws_client_and_loads_nothing_the_first_request_does_not_need():
@@ -67,12 +72,6 @@ except RuntimeError as error:
 print(json.dumps({"outcome": outcome, "enabled": gc.isenabled(), "frozen": gc.get_freeze_count(),
                   "compiled methods": len(sys.modules["infra.dataclass_cache"].installed().compiled)}))
 """
-
-
-def run_import(code: str, env: dict) -> dict:
-    result = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 def test_the_import_freezes_what_it_built_and_leaves_the_garbage_collector_on_even_when_it_fails():
