@@ -17,12 +17,13 @@ R = TypeVar("R")
 
 @dataclass
 class Context:
-    principal: Principal
+    principal: Principal | None  # set before any resolver runs (resolvers/sign_in.py)
     now: datetime
     services: Services
     loaders: Loaders
     request: Any = None
     response: Any = None
+    signing_in: "asyncio.Future[Principal] | None" = None  # the token's user, being read
 
     def uow(self) -> DynamoUnitOfWork:
         return self.services.uow()

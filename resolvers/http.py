@@ -19,6 +19,7 @@ from resolvers import public_applications
 from resolvers.context import Context
 from resolvers.loaders import Loaders
 from resolvers.referrals import referral_link
+from resolvers.sign_in import observe
 
 log = logging.getLogger("partnerhub.http")
 
@@ -37,11 +38,9 @@ class AuthenticationFailed(Exception):
 
 def authenticate(services: Services, authorization: str | None) -> Principal:
     """Verify the bearer token and load the user it names; inactive or unknown users get nothing."""
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise AuthenticationFailed("Sign in: send 'Authorization: Bearer <token>'.")
+    token = bearer_token(authorization)
     try:
-        claims = services.verifier.verify(token.strip())
+        claims = services.verifier.verify(token)
     except InvalidToken as exc:
         raise AuthenticationFailed(str(exc)) from None
     user = services.uow().users.get(services.verifier.user_id(claims))
@@ -50,7 +49,36 @@ def authenticate(services: Services, authorization: str | None) -> Principal:
     return Principal.of(user)
 
 
+def bearer_token(authorization: str | None) -> str:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationFailed("Sign in: send 'Authorization: Bearer <token>'.")
+    return token.strip()
+
+
+def answer_when_signed_in(signing_in: asyncio.Future, scope, receive, send):
+    """An ASGI `send` that holds the response until the user is known, and answers 401 instead if it is not."""
+    refused = False
+
+    async def guarded(message) -> None:
+        nonlocal refused
+        if message["type"] == "http.response.start":
+            try:
+                await signing_in
+            except AuthenticationFailed as exc:
+                refused = True
+                await _unauthenticated(str(exc))(scope, receive, send)
+                return
+        if not refused:
+            await send(message)
+
+    return guarded
+
+
 class PartnerhubGraphQL(GraphQL):
+    """The GraphQL endpoint. The token's user is read in a thread while the operation is parsed, validated and its
+    root reads by id start (resolvers/sign_in.py); nothing executes and nothing is answered before it is known."""
+
     def __init__(self, services: Services, **kwargs: Any) -> None:
         from schema import schema
 
@@ -62,18 +90,24 @@ class PartnerhubGraphQL(GraphQL):
             request = Request(scope, receive)
             wants_ide = request.method == "GET" and "query" not in request.query_params
             if not (wants_ide and self.graphql_ide):
+                authorization = request.headers.get("authorization")
                 try:
-                    principal = await asyncio.to_thread(authenticate, self.services, request.headers.get("authorization"))
+                    bearer_token(authorization)
                 except AuthenticationFailed as exc:
                     await _unauthenticated(str(exc))(scope, receive, send)
                     return
-                scope.setdefault("state", {})["principal"] = principal
+                signing_in = asyncio.ensure_future(asyncio.to_thread(authenticate, self.services, authorization))
+                signing_in.add_done_callback(observe)  # the view may fail before it awaits it: no warning then
+                scope.setdefault("state", {})["signing_in"] = signing_in
+                await super().__call__(scope, receive, answer_when_signed_in(signing_in, scope, receive, send))
+                return
         await super().__call__(scope, receive, send)
 
     async def get_context(self, request: Request, response: Response) -> Context:
         return Context(
-            # Absent only while serving the GraphiQL page, which resolves nothing.
-            principal=request.scope.get("state", {}).get("principal"),
+            # Set when the user is known (resolvers/sign_in.py); absent while serving the GraphiQL page.
+            principal=None,
+            signing_in=request.scope.get("state", {}).get("signing_in"),
             now=self.services.clock(),
             services=self.services,
             loaders=Loaders(self.services.uow()),

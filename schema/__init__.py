@@ -33,6 +33,7 @@ from schema import subscriptions as st
 from schema import commissions as ct
 from schema import partners as pt
 from resolvers import tickets as tkt
+from resolvers.sign_in import ExecuteWhenSignedIn
 from schema import organisations as t
 from schema import subscriptions as st
 from schema import tickets as tt
@@ -238,6 +239,7 @@ schema = strawberry.Schema(
         lambda: ValidationCache(maxsize=256),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: AddValidationRules(VALIDATION_RULES),
+        ExecuteWhenSignedIn,
         DomainErrorExtensions,
         lambda: MaskErrors(should_mask_error=should_mask, error_message="Unexpected error. It has been logged."),
     ],

@@ -1,0 +1,122 @@
+"""Signing in alongside the first read (resolvers/sign_in.py): a query's object by id is read while the token's
+user is read, yet nothing executes, is written or is answered before that user is known and active."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+
+import pytest
+
+from infra.auth import mint_dev_token
+from infra.dynamo.models import UserModel
+from infra.dynamo.repositories import UserRepository, entity_data
+from infra.dynamo.subscription_repositories import SubscriptionRepository
+from tests.request_counter import count_requests
+
+DETAIL = "query($id: ID!) { subscription(id: $id) { id quantity customer { name } } }"
+WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
+
+
+def set_active(services, user, active: bool) -> None:
+    """Deactivated (or active again) in the users table, as an administrator's change would leave it."""
+    item = UserModel.get(user.id)
+    item.data = entity_data(dataclasses.replace(user, active=active))
+    item.save()
+
+
+def deactivate(services, user) -> None:
+    set_active(services, user, False)
+
+
+def token_of(services, user) -> str:
+    return mint_dev_token(services.settings, user.id)
+
+
+def post(client, token: str, query: str, variables: dict | None = None):
+    return client.post("/graphql", json={"query": query, "variables": variables or {}}, headers={"Authorization": f"Bearer {token}"})
+
+
+def test_the_subscription_is_read_while_the_user_is_read(client, services, demo, monkeypatch):
+    """The user's read waits (up to 5 s) for the subscription's read to start: read one after the other, it waits
+    in vain and the test fails."""
+    subscription_read = threading.Event()
+    overlapped = []
+    get_user, get_subscriptions = UserRepository.get, SubscriptionRepository.get_many
+
+    def slow_user(self, user_id):
+        overlapped.append(subscription_read.wait(timeout=5))
+        return get_user(self, user_id)
+
+    def subscriptions(self, ids):
+        subscription_read.set()
+        return get_subscriptions(self, ids)
+
+    monkeypatch.setattr(UserRepository, "get", slow_user)
+    monkeypatch.setattr(SubscriptionRepository, "get_many", subscriptions)
+    subscription = demo.subscriptions["hanse_standard"]
+    with count_requests() as count:
+        response = post(client, token_of(services, demo.users["nordit_admin"]), DETAIL, {"id": subscription.id})
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["subscription"]["id"] == subscription.id
+    assert overlapped == [True]
+    # the user, the subscription (by the loader the resolver reads), its customer: nothing read twice
+    assert count.operations == {"GetItem": 1, "BatchGetItem": 2}, count.operations
+
+
+def test_the_object_read_early_is_still_checked_against_the_viewer(as_user, demo):
+    """Read before the viewer is known, an object is still shown only to who may see it: Hanse's subscription and
+    Hanse itself are nothing to Kanzlei Weber's office."""
+    hanse = demo.subscriptions["hanse_standard"]
+    assert as_user("nordit_admin")(DETAIL, {"id": hanse.id})["subscription"]["id"] == hanse.id
+    assert as_user("kanzlei_office")(DETAIL, {"id": hanse.id})["subscription"] is None
+    assert as_user("kanzlei_office")("query($id: ID!) { node(id: $id) { id } }", {"id": demo.customers["hanse"].id})["node"] is None
+
+
+@pytest.mark.parametrize(
+    "query,variables",
+    [
+        (DETAIL, None),  # a read by id, started before the user is known
+        ("query($id: ID!) { node(id: $id) { id ... on Customer { name } } }", None),
+        ("{ me { user { email } } }", None),
+        ("{ me { nosuchfield } }", None),  # refused as unauthenticated, not as invalid
+        ("{ me { user { email } ", None),  # does not even parse
+    ],
+)
+def test_a_deactivated_user_gets_401_and_no_data(client, services, demo, query, variables):
+    user = demo.users["nordit_admin"]
+    token = token_of(services, user)
+    deactivate(services, user)
+    variables = variables or {"id": demo.subscriptions["hanse_standard"].id if "subscription" in query else demo.customers["hanse"].id}
+    response = post(client, token, query, variables)
+    assert response.status_code == 401
+    assert response.json() == {
+        "data": None, "errors": [{"message": "The token's user does not exist or is deactivated.", "extensions": {"code": "UNAUTHENTICATED"}}],
+    }
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_a_deactivated_user_changes_nothing(client, services, demo):
+    """A mutation waits for the user before it runs: refused, it writes nothing."""
+    user = demo.users["nordit_admin"]
+    token = token_of(services, user)
+    deactivate(services, user)
+    subscription = demo.subscriptions["hanse_standard"]
+    increase = """mutation($id: ID!) { subscriptionSeatsIncrease(input: {subscriptionId: $id, seats: 3}) {
+      subscription { quantity } errors { code } } }"""
+    with count_requests() as count:
+        response = post(client, token, increase, {"id": subscription.id})
+    assert response.status_code == 401
+    assert not WRITES & set(count.operations), count.operations
+    assert services.uow().subscriptions.get(subscription.id).quantity == subscription.quantity
+    # active again, the same request writes: the checks above can fail
+    set_active(services, user, True)
+    assert post(client, token, increase, {"id": subscription.id}).json()["data"]["subscriptionSeatsIncrease"]["errors"] == []
+    assert services.uow().subscriptions.get(subscription.id).quantity == subscription.quantity + 3
+
+
+def test_an_unknown_user_gets_401_for_a_read_by_id(client, services, demo):
+    token = mint_dev_token(services.settings, "usr_00000000000000000000")
+    response = post(client, token, DETAIL, {"id": demo.subscriptions["hanse_standard"].id})
+    assert response.status_code == 401
+    assert response.json()["data"] is None
