@@ -30,6 +30,7 @@ class Loaders:
         self.subscription_pages = DataLoader(load_fn=_batched(self._subscription_pages))
         self.invoice_by_id = DataLoader(load_fn=_batched(uow.invoices.get_many))
         self.credit_notes_by_invoice = DataLoader(load_fn=_batched(uow.invoices.credit_notes_of))
+        self.ticket_by_id = DataLoader(load_fn=_batched(uow.tickets.get_many))
         self._uow = uow
         self._catalogue: asyncio.Task | None = None
         self._customer_pages: list[tuple[str, frozenset[str]]] = []  # (partner id, a page of its own customer list)

@@ -2,7 +2,7 @@
 
 The HTTP app verifies the token and reads its user in a thread (`resolvers/http.py`) and goes on parsing and
 validating the operation meanwhile. Before anything executes, `ExecuteWhenSignedIn` starts the reads a query's
-root fields make by id (`subscription(id:)`, `invoice(id:)`, `customer(id:)`, `partner(id:)`, `node(id:)`) into
+root fields make by id (`subscription`, `invoice`, `ticket`, `customer`, `partner`, `node`) into
 the request's DataLoaders, then waits for the user. No resolver runs before the user is known: the resolvers
 take those objects from the loaders and apply the same policy checks as ever, and a request whose user is unknown
 or deactivated executes nothing and is answered 401 by the HTTP app. What this buys is one DynamoDB round trip
@@ -27,14 +27,17 @@ ROOT_READS_BY_ID: dict[str, frozenset[str]] = {
     "invoice": frozenset({"inv"}),
     "customer": frozenset({"cus"}),
     "partner": frozenset({"ptn"}),
-    "node": frozenset({"dst", "ptn", "cus", "usr", "inv"}),  # the kinds resolvers/node.py reads with a loader
+    "ticket": frozenset({"tkt"}),
+    "node": frozenset({"dst", "ptn", "cus", "usr", "inv", "tkt"}),  # the kinds resolvers/node.py reads with a loader
 }
 
 
 def _loader_of(loaders: Loaders, prefix: str) -> Callable[[str], Any]:
     if prefix in ("dst", "ptn", "cus"):
         return loaders.organisation_by_id.load
-    return {"sub": loaders.subscription_by_id, "inv": loaders.invoice_by_id, "usr": loaders.user_by_id}[prefix].load
+    return {
+        "sub": loaders.subscription_by_id, "inv": loaders.invoice_by_id, "usr": loaders.user_by_id, "tkt": loaders.ticket_by_id,
+    }[prefix].load
 
 
 def root_ids(operation: OperationDefinitionNode, variables: dict[str, Any] | None) -> list[str]:
@@ -60,7 +63,7 @@ def root_ids(operation: OperationDefinitionNode, variables: dict[str, Any] | Non
     return ids
 
 
-def _operation(document: Any, name: str | None) -> OperationDefinitionNode | None:
+def operation_of(document: Any, name: str | None) -> OperationDefinitionNode | None:
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if name is None:
         return operations[0] if len(operations) == 1 else None
@@ -90,7 +93,7 @@ class ExecuteWhenSignedIn(SchemaExtension):
         signing_in = getattr(context, "signing_in", None)
         if signing_in is not None and context.principal is None:
             if self.execution_context.operation_type is OperationType.QUERY:
-                operation = _operation(self.execution_context.graphql_document, self.execution_context.operation_name)
+                operation = operation_of(self.execution_context.graphql_document, self.execution_context.operation_name)
                 if operation is not None:
                     prefetch(context.loaders, operation, self.execution_context.variables)
             try:

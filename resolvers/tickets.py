@@ -9,6 +9,7 @@ from domain.assets import AssetKind
 from domain.money import Money
 from domain.services import contracts as contract_service
 from domain.services import tickets as service
+from domain.tickets import can_view_ticket
 from resolvers.context import Info
 from resolvers.errors import payload_errors
 from schema import tickets as t
@@ -38,8 +39,11 @@ def _ticket(info: Info, ticket) -> t.Ticket:
 
 async def ticket(info: Info, id: strawberry.ID) -> t.Ticket | None:
     ctx = info.context
-    found = await ctx.run(service.get_visible_ticket, ctx.uow(), ctx.principal, id)
-    return _ticket(info, found) if found else None
+    found = await ctx.loaders.ticket_by_id.load(str(id))  # started while signing in (resolvers/sign_in.py)
+    customer = await ctx.loaders.organisation_by_id.load(found.customer_id) if found else None
+    if customer is None or not can_view_ticket(ctx.principal, found, customer):
+        return None
+    return _ticket(info, found)
 
 
 async def tickets(

@@ -96,16 +96,6 @@ def _visible_customer(uow: UnitOfWork, principal: Principal, customer_id: str) -
     return customer
 
 
-def get_visible_ticket(uow: UnitOfWork, principal: Principal, ticket_id: str) -> tk.Ticket | None:
-    ticket = uow.tickets.get(ticket_id)
-    if ticket is None:
-        return None
-    customer = uow.organisations.get(ticket.customer_id)
-    if customer is None or not tk.can_view_ticket(principal, ticket, customer):
-        return None
-    return ticket
-
-
 def _require_ticket(uow: UnitOfWork, principal: Principal, ticket_id: str) -> tuple[tk.Ticket, Organisation]:
     ticket = uow.tickets.get(ticket_id)
     customer = uow.organisations.get(ticket.customer_id) if ticket else None

@@ -12,6 +12,7 @@ from infra.auth import mint_dev_token
 from infra.dynamo.models import UserModel
 from infra.dynamo.repositories import UserRepository, entity_data
 from infra.dynamo.subscription_repositories import SubscriptionRepository
+from infra.dynamo.ticket_repositories import TicketRepository
 from tests.request_counter import count_requests
 
 DETAIL = "query($id: ID!) { subscription(id: $id) { id quantity customer { name } } }"
@@ -37,30 +38,43 @@ def post(client, token: str, query: str, variables: dict | None = None):
     return client.post("/graphql", json={"query": query, "variables": variables or {}}, headers={"Authorization": f"Bearer {token}"})
 
 
-def test_the_subscription_is_read_while_the_user_is_read(client, services, demo, monkeypatch):
-    """The user's read waits (up to 5 s) for the subscription's read to start: read one after the other, it waits
-    in vain and the test fails."""
-    subscription_read = threading.Event()
+TICKET = "query($id: ID!) { ticket(id: $id) { id subject customer { name } } }"
+CREATE_TICKET = """mutation($input: TicketCreateInput!) { ticketCreate(input: $input) { ticket { id } errors { code } } }"""
+
+
+def a_ticket(as_user, demo) -> str:
+    created = as_user("hanse_it")(CREATE_TICKET, {"input": {"customerId": demo.customers["hanse"].id, "subject": "VPN", "description": "Kein Zugang"}})
+    return created["ticketCreate"]["ticket"]["id"]
+
+
+@pytest.mark.parametrize("kind", ["subscription", "ticket"])
+def test_the_object_is_read_while_the_user_is_read(client, services, demo, as_user, monkeypatch, kind):
+    """The user's read waits (up to 5 s) for the object's read to start: read one after the other, it waits in
+    vain and the test fails."""
+    if kind == "subscription":
+        repository, query, object_id = SubscriptionRepository, DETAIL, demo.subscriptions["hanse_standard"].id
+    else:
+        repository, query, object_id = TicketRepository, TICKET, a_ticket(as_user, demo)
+    object_read = threading.Event()
     overlapped = []
-    get_user, get_subscriptions = UserRepository.get, SubscriptionRepository.get_many
+    get_user, get_objects = UserRepository.get, repository.get_many
 
     def slow_user(self, user_id):
-        overlapped.append(subscription_read.wait(timeout=5))
+        overlapped.append(object_read.wait(timeout=5))
         return get_user(self, user_id)
 
-    def subscriptions(self, ids):
-        subscription_read.set()
-        return get_subscriptions(self, ids)
+    def objects(self, ids):
+        object_read.set()
+        return get_objects(self, ids)
 
     monkeypatch.setattr(UserRepository, "get", slow_user)
-    monkeypatch.setattr(SubscriptionRepository, "get_many", subscriptions)
-    subscription = demo.subscriptions["hanse_standard"]
+    monkeypatch.setattr(repository, "get_many", objects)
     with count_requests() as count:
-        response = post(client, token_of(services, demo.users["nordit_admin"]), DETAIL, {"id": subscription.id})
+        response = post(client, token_of(services, demo.users["nordit_admin"]), query, {"id": object_id})
     assert response.status_code == 200, response.text
-    assert response.json()["data"]["subscription"]["id"] == subscription.id
+    assert response.json()["data"][kind]["id"] == object_id
     assert overlapped == [True]
-    # the user, the subscription (by the loader the resolver reads), its customer: nothing read twice
+    # the user, the object (by the loader its resolver reads), its customer (read once, for the check and the answer)
     assert count.operations == {"GetItem": 1, "BatchGetItem": 2}, count.operations
 
 
@@ -71,6 +85,10 @@ def test_the_object_read_early_is_still_checked_against_the_viewer(as_user, demo
     assert as_user("nordit_admin")(DETAIL, {"id": hanse.id})["subscription"]["id"] == hanse.id
     assert as_user("kanzlei_office")(DETAIL, {"id": hanse.id})["subscription"] is None
     assert as_user("kanzlei_office")("query($id: ID!) { node(id: $id) { id } }", {"id": demo.customers["hanse"].id})["node"] is None
+    ticket = a_ticket(as_user, demo)
+    assert as_user("nordit_admin")(TICKET, {"id": ticket})["ticket"]["id"] == ticket
+    assert as_user("kanzlei_office")(TICKET, {"id": ticket})["ticket"] is None
+    assert as_user("kanzlei_office")("query($id: ID!) { node(id: $id) { id } }", {"id": ticket})["node"] is None
 
 
 @pytest.mark.parametrize(
