@@ -17,7 +17,7 @@ Also the import of a job function (`_HANDLER=handler.run_billing`), which loads 
 The package is `.serverless/partnerhub.zip` from `make deploy-check` (rebuilt when missing or older than its sources);
 its unzipped size, with the largest top-level entries. Target: <= 30 MiB.
 
-    python -m bench.coldstart --repeat 5
+    python -m bench.coldstart --repeat 9
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ def package_size() -> tuple[int, list[tuple[str, int]]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=9, help="fresh processes per measurement, interleaved; medians")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:

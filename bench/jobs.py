@@ -15,6 +15,10 @@ then leave part of its writes behind, is reported in the writes column (none in 
     python -m bench.jobs                      # 10,000 and 100,000 items
     python -m bench.jobs --items 10000
     python -m bench.jobs --jobs billing maintenance   # only the jobs whose names contain one of these
+    python -m bench.jobs --processes 1        # one measurement after the other (default: 2 side by side)
+
+Each measurement has its own moto in its own process; by default two run side by side (the request
+counts do not depend on it, the seed and run seconds do: they are shown only to tell where time goes).
 
 To cover a new job, add a row to JOBS: how to seed N items of which some are due, and how to run it.
 """
@@ -22,9 +26,11 @@ To cover a new job, add a row to JOBS: how to seed N items of which some are due
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta, timezone
 from typing import Callable, Iterator
 
@@ -443,15 +449,32 @@ def report(results: list[Result], jobs: list[Job]) -> None:
         print(f"{job.name}: target (<= 3 requests per due item, 0 not-due reads, every due item done) {'met' if met else 'NOT met'}")
 
 
+def _measured_in_worker(job_index: int, stored: int, apply_writes_up_to: int) -> dict:
+    """`measure` in a worker process; the Result without its Job (whose functions do not pickle)."""
+    result = measure(JOBS[job_index], stored, apply_writes_up_to)
+    return {f.name: getattr(result, f.name) for f in fields(Result) if f.name != "job"}
+
+
+def measure_all(runs: list[tuple[Job, int]], apply_writes_up_to: int, processes: int) -> list[Result]:
+    """Each (job, stored items) with its own moto, `processes` at a time, the largest first; in the order given."""
+    if processes <= 1:
+        return [measure(job, stored, apply_writes_up_to) for job, stored in runs]
+    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
+        largest_first = sorted(range(len(runs)), key=lambda i: -runs[i][1])
+        futures = {i: pool.submit(_measured_in_worker, JOBS.index(runs[i][0]), runs[i][1], apply_writes_up_to) for i in largest_first}
+        return [Result(job=runs[i][0], **futures[i].result()) for i in range(len(runs))]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, nargs="+", default=[10_000, 100_000], help="stored items per run (1%% due)")
     parser.add_argument("--apply-writes-up-to", type=int, default=5_000,
                         help="above this many stored items, moto's transactions skip their rollback copy of whole tables")
     parser.add_argument("--jobs", nargs="+", metavar="SUBSTRING", help="only the jobs whose name contains one of these (default: all)")
+    parser.add_argument("--processes", type=int, default=2, help="measurements side by side, each with its own moto (counts do not depend on it)")
     args = parser.parse_args()
     jobs = [job for job in JOBS if not args.jobs or any(part in job.name for part in args.jobs)]
-    report([measure(job, stored, args.apply_writes_up_to) for job in jobs for stored in args.items], jobs)
+    report(measure_all([(job, stored) for job in jobs for stored in args.items], args.apply_writes_up_to, args.processes), jobs)
 
 
 if __name__ == "__main__":
