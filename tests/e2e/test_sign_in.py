@@ -13,29 +13,18 @@ from infra.dynamo.models import UserModel
 from infra.dynamo.repositories import UserRepository, entity_data
 from infra.dynamo.subscription_repositories import SubscriptionRepository
 from infra.dynamo.ticket_repositories import TicketRepository
+from tests.e2e.conftest import Api
 from tests.request_counter import count_requests
 
 DETAIL = "query($id: ID!) { subscription(id: $id) { id quantity customer { name } } }"
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
 
 
-def set_active(services, user, active: bool) -> None:
+def set_active(user, active: bool) -> None:
     """Deactivated (or active again) in the users table, as an administrator's change would leave it."""
     item = UserModel.get(user.id)
     item.data = entity_data(dataclasses.replace(user, active=active))
     item.save()
-
-
-def deactivate(services, user) -> None:
-    set_active(services, user, False)
-
-
-def token_of(services, user) -> str:
-    return mint_dev_token(services.settings, user.id)
-
-
-def post(client, token: str, query: str, variables: dict | None = None):
-    return client.post("/graphql", json={"query": query, "variables": variables or {}}, headers={"Authorization": f"Bearer {token}"})
 
 
 TICKET = "query($id: ID!) { ticket(id: $id) { id subject customer { name } } }"
@@ -48,7 +37,7 @@ def a_ticket(as_user, demo) -> str:
 
 
 @pytest.mark.parametrize("kind", ["subscription", "ticket"])
-def test_the_object_is_read_while_the_user_is_read(client, services, demo, as_user, monkeypatch, kind):
+def test_the_object_is_read_while_the_user_is_read(demo, as_user, monkeypatch, kind):
     """The user's read waits (up to 5 s) for the object's read to start: read one after the other, it waits in
     vain and the test fails."""
     if kind == "subscription":
@@ -70,7 +59,7 @@ def test_the_object_is_read_while_the_user_is_read(client, services, demo, as_us
     monkeypatch.setattr(UserRepository, "get", slow_user)
     monkeypatch.setattr(repository, "get_many", objects)
     with count_requests() as count:
-        response = post(client, token_of(services, demo.users["nordit_admin"]), query, {"id": object_id})
+        response = as_user("nordit_admin").post(query, {"id": object_id})
     assert response.status_code == 200, response.text
     assert response.json()["data"][kind]["id"] == object_id
     assert overlapped == [True]
@@ -92,21 +81,20 @@ def test_the_object_read_early_is_still_checked_against_the_viewer(as_user, demo
 
 
 @pytest.mark.parametrize(
-    "query,variables",
+    "query",
     [
-        (DETAIL, None),  # a read by id, started before the user is known
-        ("query($id: ID!) { node(id: $id) { id ... on Customer { name } } }", None),
-        ("{ me { user { email } } }", None),
-        ("{ me { nosuchfield } }", None),  # refused as unauthenticated, not as invalid
-        ("{ me { user { email } ", None),  # does not even parse
+        DETAIL,  # a read by id, started before the user is known
+        "query($id: ID!) { node(id: $id) { id ... on Customer { name } } }",
+        "{ me { user { email } } }",
+        "{ me { nosuchfield } }",  # refused as unauthenticated, not as invalid
+        "{ me { user { email } ",  # does not even parse
     ],
 )
-def test_a_deactivated_user_gets_401_and_no_data(client, services, demo, query, variables):
-    user = demo.users["nordit_admin"]
-    token = token_of(services, user)
-    deactivate(services, user)
-    variables = variables or {"id": demo.subscriptions["hanse_standard"].id if "subscription" in query else demo.customers["hanse"].id}
-    response = post(client, token, query, variables)
+def test_a_deactivated_user_gets_401_and_no_data(as_user, demo, query):
+    api = as_user("nordit_admin")  # its token, minted while the user is active
+    set_active(demo.users["nordit_admin"], False)
+    variables = {"id": demo.subscriptions["hanse_standard"].id if "subscription" in query else demo.customers["hanse"].id}
+    response = api.post(query, variables)
     assert response.status_code == 401
     assert response.json() == {
         "data": None, "errors": [{"message": "The token's user does not exist or is deactivated.", "extensions": {"code": "UNAUTHENTICATED"}}],
@@ -114,27 +102,27 @@ def test_a_deactivated_user_gets_401_and_no_data(client, services, demo, query, 
     assert response.headers["www-authenticate"].startswith("Bearer")
 
 
-def test_a_deactivated_user_changes_nothing(client, services, demo):
+def test_a_deactivated_user_changes_nothing(as_user, services, demo):
     """A mutation waits for the user before it runs: refused, it writes nothing."""
     user = demo.users["nordit_admin"]
-    token = token_of(services, user)
-    deactivate(services, user)
+    api = as_user("nordit_admin")
+    set_active(user, False)
     subscription = demo.subscriptions["hanse_standard"]
     increase = """mutation($id: ID!) { subscriptionSeatsIncrease(input: {subscriptionId: $id, seats: 3}) {
       subscription { quantity } errors { code } } }"""
     with count_requests() as count:
-        response = post(client, token, increase, {"id": subscription.id})
+        response = api.post(increase, {"id": subscription.id})
     assert response.status_code == 401
     assert not WRITES & set(count.operations), count.operations
     assert services.uow().subscriptions.get(subscription.id).quantity == subscription.quantity
     # active again, the same request writes: the checks above can fail
-    set_active(services, user, True)
-    assert post(client, token, increase, {"id": subscription.id}).json()["data"]["subscriptionSeatsIncrease"]["errors"] == []
+    set_active(user, True)
+    assert api(increase, {"id": subscription.id})["subscriptionSeatsIncrease"]["errors"] == []
     assert services.uow().subscriptions.get(subscription.id).quantity == subscription.quantity + 3
 
 
 def test_an_unknown_user_gets_401_for_a_read_by_id(client, services, demo):
-    token = mint_dev_token(services.settings, "usr_00000000000000000000")
-    response = post(client, token, DETAIL, {"id": demo.subscriptions["hanse_standard"].id})
+    api = Api(client, mint_dev_token(services.settings, "usr_00000000000000000000"))
+    response = api.post(DETAIL, {"id": demo.subscriptions["hanse_standard"].id})
     assert response.status_code == 401
     assert response.json()["data"] is None
