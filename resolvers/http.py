@@ -36,9 +36,8 @@ class AuthenticationFailed(Exception):
     pass
 
 
-def authenticate(services: Services, authorization: str | None) -> Principal:
+def authenticate(services: Services, token: str) -> Principal:
     """Verify the bearer token and load the user it names; inactive or unknown users get nothing."""
-    token = bearer_token(authorization)
     try:
         claims = services.verifier.verify(token)
     except InvalidToken as exc:
@@ -50,6 +49,7 @@ def authenticate(services: Services, authorization: str | None) -> Principal:
 
 
 def bearer_token(authorization: str | None) -> str:
+    """The token of an `Authorization: Bearer <token>` header."""
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthenticationFailed("Sign in: send 'Authorization: Bearer <token>'.")
@@ -90,13 +90,12 @@ class PartnerhubGraphQL(GraphQL):
             request = Request(scope, receive)
             wants_ide = request.method == "GET" and "query" not in request.query_params
             if not (wants_ide and self.graphql_ide):
-                authorization = request.headers.get("authorization")
                 try:
-                    bearer_token(authorization)
+                    token = bearer_token(request.headers.get("authorization"))
                 except AuthenticationFailed as exc:
                     await _unauthenticated(str(exc))(scope, receive, send)
                     return
-                signing_in = asyncio.ensure_future(asyncio.to_thread(authenticate, self.services, authorization))
+                signing_in = asyncio.ensure_future(asyncio.to_thread(authenticate, self.services, token))
                 signing_in.add_done_callback(observe)  # the view may fail before it awaits it: no warning then
                 scope.setdefault("state", {})["signing_in"] = signing_in
                 await super().__call__(scope, receive, answer_when_signed_in(signing_in, scope, receive, send))
