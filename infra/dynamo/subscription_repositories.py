@@ -162,14 +162,15 @@ class SubscriptionRepository:
         renews = subscription.status is SubscriptionStatus.ACTIVE
         term_end = subscription.term_ends_at
         cycle = next_cycle_due(subscription)
+        created_key = _created_key(subscription)
         item = SubscriptionModel(
             subscription.id,
             customer_id=subscription.customer_id,
             partner_id=subscription.partner_id,
             product_id=subscription.product_id,
             status=subscription.status.value,
-            created_key=_created_key(subscription),
-            customer_key=f"{subscription.customer_id}#{_created_key(subscription)}",
+            created_key=created_key,
+            customer_key=f"{subscription.customer_id}#{created_key}",
             # Active subscriptions are due at term end, to renew or (auto-renew off) to expire.
             renewal_date=berlin_date(term_end).isoformat() if renews else None,
             renewal_key=_renewal_key(term_end, subscription.id) if renews else None,
