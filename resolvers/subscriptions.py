@@ -119,9 +119,8 @@ async def products(info: Info, category: t.ProductCategory | None = None) -> lis
 async def subscription(info: Info, id: strawberry.ID) -> t.Subscription | None:
     ctx = info.context
     found = await ctx.loaders.subscription_by_id.load(str(id))  # started while signing in (resolvers/sign_in.py)
-    if found is None or not can_view_subscription(ctx.principal, customer_id=found.customer_id, partner_id=found.partner_id):
-        return None
-    return t.Subscription.of(found, ctx.now)
+    visible = service.visible_subscription(ctx.principal, found)
+    return t.Subscription.of(visible, ctx.now) if visible else None
 
 
 async def subscriptions(

@@ -101,7 +101,11 @@ def _readiness(partner: Organisation, customer: Organisation) -> CspReadiness:
 
 
 def get_visible_subscription(uow: UnitOfWork, principal: Principal, subscription_id: str) -> Subscription | None:
-    subscription = uow.subscriptions.get(subscription_id)
+    return visible_subscription(principal, uow.subscriptions.get(subscription_id))
+
+
+def visible_subscription(principal: Principal, subscription: Subscription | None) -> Subscription | None:
+    """The subscription, if the principal may see it."""
     if subscription is None or not can_view_subscription(
         principal, customer_id=subscription.customer_id, partner_id=subscription.partner_id
     ):
