@@ -31,10 +31,15 @@ def run_import(code: str, env: dict) -> dict:
     return json.loads(result.stdout)
 
 
-def probe(lambda_handler: str) -> dict:
-    env = {**os.environ, "JWT_DEV_SECRET": "cold-start-test-secret", "EMAIL_BACKEND": "ses", "_HANDLER": lambda_handler}
+def handler_env(lambda_handler: str = "handler.handler", **settings: str) -> dict:
+    """This environment, as Lambda's function `lambda_handler` would import the handler: a dev key, AWS's DynamoDB."""
+    env = {**os.environ, "JWT_DEV_SECRET": "cold-start-test-secret", "_HANDLER": lambda_handler, **settings}
     env.pop("DYNAMODB_ENDPOINT", None)
-    return run_import(PROBE, env)
+    return env
+
+
+def probe(lambda_handler: str) -> dict:
+    return run_import(PROBE, handler_env(lambda_handler, EMAIL_BACKEND="ses"))
 
 
 def test_importing_the_handler_creates_no_aws_client_and_loads_nothing_the_first_request_does_not_need():
@@ -75,8 +80,7 @@ print(json.dumps({"outcome": outcome, "enabled": gc.isenabled(), "frozen": gc.ge
 
 
 def test_the_import_freezes_what_it_built_and_leaves_the_garbage_collector_on_even_when_it_fails():
-    env = {**os.environ, "JWT_DEV_SECRET": "cold-start-test-secret", "_HANDLER": "handler.handler"}
-    env.pop("DYNAMODB_ENDPOINT", None)
+    env = handler_env()
     imported = run_import(GARBAGE_COLLECTOR, env)
     assert imported["outcome"] == "imported" and imported["enabled"] is True
     assert imported["frozen"] > 50_000  # the schema, the types, the modules: never scanned again by a collection
@@ -88,7 +92,7 @@ def test_the_import_freezes_what_it_built_and_leaves_the_garbage_collector_on_ev
 
 def test_a_second_import_of_the_handler_compiles_no_dataclass_method():
     # The first import writes __pycache__/dataclass-methods.* (as Python writes bytecode); the next one compiles none.
-    env = {**os.environ, "JWT_DEV_SECRET": "cold-start-test-secret", "_HANDLER": "handler.handler"}
-    env.pop("PYTHONDONTWRITEBYTECODE", None), env.pop("DYNAMODB_ENDPOINT", None)
+    env = handler_env()
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     run_import(GARBAGE_COLLECTOR, env)
     assert run_import(GARBAGE_COLLECTOR, env)["compiled methods"] == 0
