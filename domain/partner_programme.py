@@ -47,10 +47,6 @@ from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Any, Mapping
 
-from stdnum import bic as stdnum_bic
-from stdnum import iban as stdnum_iban
-from stdnum.exceptions import ValidationError as StdnumValidationError
-
 from domain.calendar import ensure_utc
 from domain.errors import Conflict, DomainError, InvalidInputs, ValidationFailed
 from domain.organisations import Address, PartnerPermission, Role
@@ -308,6 +304,8 @@ class BankDetails:
     @property
     def iban_formatted(self) -> str:
         """In groups of four, as people read and write it."""
+        from stdnum import iban as stdnum_iban
+
         return stdnum_iban.format(self.iban)
 
     @property
@@ -317,6 +315,12 @@ class BankDetails:
 
     @classmethod
     def create(cls, *, iban: str, account_holder: str, bic: str | None = None) -> "BankDetails":
+        # Imported here: only entering bank details needs python-stdnum, and it costs every cold start of the API
+        # about 4 ms (bench/coldstart.py); tests/unit/test_cold_start.py keeps it out of the handler's import.
+        from stdnum import bic as stdnum_bic
+        from stdnum import iban as stdnum_iban
+        from stdnum.exceptions import ValidationError as StdnumValidationError
+
         try:
             compact = stdnum_iban.validate(iban or "")
         except StdnumValidationError as exc:

@@ -19,7 +19,7 @@ print(json.dumps({
     "DynamoDB clients": len(connection._clients),
     "SES client": int("_client" in vars(handler._services().mailer)),
     "S3 client": int("_client" in vars(handler._services().documents)),
-    "modules": sorted(m for m in ("boto3", "email_validator", "moto", "pydyf", "sepaxml", "schema", "strawberry") if m in sys.modules),
+    "modules": sorted(m for m in ("boto3", "email_validator", "moto", "pydyf", "sepaxml", "schema", "stdnum", "strawberry") if m in sys.modules),
 }))
 """
 
