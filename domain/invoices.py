@@ -51,6 +51,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
+from functools import cached_property
 from typing import Iterable, Sequence
 
 from domain import ids
@@ -548,16 +549,18 @@ class Invoice:
                 raise ValidationFailed(f"The {rate}% VAT amount is not the VAT on its net.", field="vatBreakdown")
 
     # -- totals -----------------------------------------------------------------------------
+    # Computed once per instance: the content never changes, and a new payment makes a new instance (replace).
+    # An invoice list asks each invoice for its totals, outstanding amount and status, about a dozen sums each.
 
-    @property
+    @cached_property
     def net_total(self) -> Money:
         return _sum((line.net_amount for line in self.lines), self.currency)
 
-    @property
+    @cached_property
     def vat_total(self) -> Money:
         return _sum((amount.vat for amount in self.vat_breakdown), self.currency)
 
-    @property
+    @cached_property
     def gross_total(self) -> Money:
         return self.net_total + self.vat_total
 
@@ -572,7 +575,7 @@ class Invoice:
         """What the document settles: the gross of an invoice, the refund (positive) of a credit note."""
         return Money(abs(self.gross_total.amount), self.currency)
 
-    @property
+    @cached_property
     def amount_paid(self) -> Money:
         return _sum((payment.amount for payment in self.payments), self.currency)
 
