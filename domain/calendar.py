@@ -1,7 +1,8 @@
 """Anchored month arithmetic and the Berlin calendar.
 
 Instants are timezone-aware UTC datetimes; calendar dates (renewal dates, price-list
-dates, pro-rata days) are the Europe/Berlin date of an instant.
+dates, pro-rata days) are the Europe/Berlin date of an instant, and months are added to an
+instant on the Berlin calendar (its day of month is the Berlin one).
 
 Periods (terms, billing cycles, SaaS payment dates) are always computed from their
 anchor: period ``n`` starts at ``anchor + n × months``. Chaining ("previous end plus one
@@ -34,8 +35,23 @@ def berlin_date(instant: datetime) -> date:
 
 
 def add_months(anchor: AnchorT, months: int) -> AnchorT:
-    """``anchor`` plus whole months, clamped to the end of shorter months (Jan 31 + 1 → Feb 28/29)."""
+    """``anchor`` plus whole months, clamped to the end of shorter months (Jan 31 + 1 → Feb 28/29).
+
+    An instant moves on the Berlin calendar, at the same Berlin time of day: a term bought 2024-01-31 00:30 in
+    Berlin (2024-01-30 23:30 UTC) is anchored on the 31st and renews 2024-02-29 00:30 Berlin, not on the 30th by
+    UTC; a term bought at 23:30 CET renews at 23:30 CEST. The result is UTC again.
+    """
+    if isinstance(anchor, datetime):
+        local = ensure_utc(anchor).astimezone(BERLIN).replace(tzinfo=None) + relativedelta(months=months)
+        return berlin_instant(local)
     return anchor + relativedelta(months=months)
+
+
+def berlin_instant(wall_clock: datetime) -> datetime:
+    """The UTC instant of a Berlin wall-clock time. A time the spring change skips (02:30 on the last Sunday of
+    March) is read with the winter offset, so it falls an hour later by the clock; a time the autumn change repeats
+    is its first occurrence (summer time)."""
+    return wall_clock.replace(tzinfo=BERLIN, fold=0).astimezone(timezone.utc)
 
 
 def anchored_period(anchor: AnchorT, months_per_period: int, index: int) -> tuple[AnchorT, AnchorT]:

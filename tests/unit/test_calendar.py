@@ -13,6 +13,8 @@ from domain.calendar import (
     period_index_containing,
 )
 
+from domain.calendar import BERLIN
+
 UTC = timezone.utc
 
 
@@ -21,9 +23,31 @@ def utc(*args: int) -> datetime:
 
 
 def test_monthly_periods_from_jan_31_are_computed_from_the_anchor_not_chained():
-    anchor = utc(2024, 1, 31, 10)
+    anchor = utc(2024, 1, 31, 10)  # 11:00 in Berlin; summer time from 2024-03-31
     ends = [anchored_period(anchor, 1, n)[1] for n in range(3)]
-    assert ends == [utc(2024, 2, 29, 10), utc(2024, 3, 31, 10), utc(2024, 4, 30, 10)]
+    assert ends == [utc(2024, 2, 29, 10), utc(2024, 3, 31, 9), utc(2024, 4, 30, 9)]
+    assert {end.astimezone(BERLIN).hour for end in ends} == {11}
+
+
+def test_months_are_added_on_the_berlin_calendar_not_the_utc_one():
+    # Bought 2024-01-31 00:30 in Berlin, which is still 2024-01-30 by UTC: anchored on the 31st.
+    bought = utc(2024, 1, 30, 23, 30)
+    ends = [anchored_period(bought, 1, n)[1] for n in range(3)]
+    assert [berlin_date(end) for end in ends] == [date(2024, 2, 29), date(2024, 3, 31), date(2024, 4, 30)]
+    assert ends == [utc(2024, 2, 28, 23, 30), utc(2024, 3, 30, 23, 30), utc(2024, 4, 29, 22, 30)]
+    # 2023-03-01 00:30 Berlin (2023-02-28 by UTC) renews 2023-04-01, not on the 28th of the month.
+    assert berlin_date(add_months(utc(2023, 2, 28, 23, 30), 1)) == date(2023, 4, 1)
+    # 23:30 CET on 2024-03-15 (22:30 UTC) renews 23:30 CEST on 2024-04-15, which is 21:30 UTC.
+    assert add_months(utc(2024, 3, 15, 22, 30), 1) == utc(2024, 4, 15, 21, 30)
+
+
+def test_an_anchor_time_the_clock_change_skips_or_repeats_still_gives_one_instant():
+    # 02:30 CET on 2024-02-29 plus one month: 02:30 on 2024-03-29, still winter time.
+    assert add_months(utc(2024, 2, 29, 1, 30), 1) == utc(2024, 3, 29, 1, 30)
+    # The spring change (2024-03-31 02:00 -> 03:00) skips 02:30: read with the winter offset, 01:30 UTC.
+    assert add_months(utc(2023, 12, 31, 1, 30), 3) == utc(2024, 3, 31, 1, 30)
+    # The autumn change (2024-10-27 03:00 -> 02:00) repeats 02:30: the first one, in summer time (00:30 UTC).
+    assert add_months(utc(2024, 9, 27, 0, 30), 1) == utc(2024, 10, 27, 0, 30)
 
 
 def test_leap_day_annual_anchor_renews_on_feb_28_and_again_on_feb_29_in_the_next_leap_year():

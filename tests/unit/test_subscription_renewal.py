@@ -70,8 +70,9 @@ def test_monthly_term_started_on_jan_31_renews_on_the_last_days_of_shorter_month
     for _ in range(3):
         renewals.append(sub.term_ends_at)
         renew(sub, WITH_APRIL_2023_INCREASE, sub.term_ends_at)
-    assert renewals == [utc(2024, 2, 29, 10), utc(2024, 3, 31, 10), utc(2024, 4, 30, 10)]
-    assert sub.term_ends_at == utc(2024, 5, 31, 10)
+    # 11:00 in Berlin each time: 10:00 UTC in winter, 09:00 UTC in summer (from 2024-03-31).
+    assert renewals == [utc(2024, 2, 29, 10), utc(2024, 3, 31, 9), utc(2024, 4, 30, 9)]
+    assert sub.term_ends_at == utc(2024, 5, 31, 9)
 
 
 def test_annual_term_started_on_a_leap_day_renews_on_feb_28_and_on_feb_29_in_leap_years():
@@ -148,7 +149,7 @@ def test_a_renewal_job_late_by_two_months_renews_each_monthly_term_at_its_own_pr
     outcome = renew(sub, WITH_APRIL_2023_INCREASE, utc(2023, 4, 20))
     assert outcome.renewals == 2
     assert [c.amount for c in outcome.charges] == [Money.of("126.00"), Money.of("139.90")]  # 13.99 from 2023-04-01
-    assert sub.term_started_at == utc(2023, 4, 15, 10)
+    assert sub.term_started_at == utc(2023, 4, 15, 9)  # 11:00 in Berlin, as bought, now in summer time
 
 
 def test_renewal_with_auto_renew_off_expires_the_subscription_at_the_term_end():

@@ -482,7 +482,8 @@ def test_annual_term_billed_monthly_has_twelve_cycles_anchored_on_the_start():
     sub = subscribe(at=utc(2024, 1, 31, 10))
     cycles = billing_cycles(sub)
     assert len(cycles) == 12
-    assert [c.ends_at for c in cycles[:3]] == [utc(2024, 2, 29, 10), utc(2024, 3, 31, 10), utc(2024, 4, 30, 10)]
+    # 11:00 in Berlin each time: 10:00 UTC in winter, 09:00 UTC in summer (from 2024-03-31).
+    assert [c.ends_at for c in cycles[:3]] == [utc(2024, 2, 29, 10), utc(2024, 3, 31, 9), utc(2024, 4, 30, 9)]
     assert cycles[-1].ends_at == sub.term_ends_at == utc(2025, 1, 31, 10)
 
 
