@@ -96,11 +96,13 @@ class CancellationWindowClosed(DomainError):
         requested_seats: int,
         field: str | None = "quantity",
         hint: str | None = None,
+        alternatives: tuple[str, ...] = (),
     ) -> None:
         super().__init__(message, field=field, hint=hint)
         self.next_window_opens_at = next_window_opens_at
         self.reducible_seats_now = reducible_seats_now
         self.requested_seats = requested_seats
+        self.alternatives = alternatives  # what can be done instead, each naming the operation that does it
 
 
 class CspOrderNotReady(PreconditionFailed):
@@ -273,6 +275,9 @@ class ChangeOutcome:
     deleted_scheduled_change: ScheduledChange | None = None
     affected_lots: tuple[SeatLot, ...] = ()  # the seats added, removed or moved, as they were
     new_subscription: "Subscription | None" = None  # the opened or upgrade-created subscription
+    # Regular charges of billing cycles that had started but were not booked yet (the nightly job books a cycle hours
+    # after it starts), booked before the seats changed. Not part of what the change costs (``net_amount``).
+    cycle_charges: tuple[Charge, ...] = ()
 
     @property
     def net_amount(self) -> Money | None:
@@ -439,6 +444,15 @@ class Subscription:
     def reducible_seats(self, now: datetime) -> int:
         return sum(lot.quantity for lot in self.open_lots(now))
 
+    def _book_started_cycles(self, now: datetime) -> tuple[Charge, ...]:
+        """Book the regular charge of every billing cycle that started by ``now`` and is not booked yet, before seats
+        are added, removed or moved: a cycle is charged for the seats held at its start. Without this, seats removed
+        between a cycle's start and the nightly booking were credited for a month never charged, and seats added at
+        the very start of a cycle were charged twice (pro rata and again by the booking)."""
+        booked, charges = charge_due_cycles(self, now)
+        self.charged_through = booked.charged_through
+        return tuple(charges)
+
     # -- guards and helpers ---------------------------------------------------------------
 
     def _require_changeable(self, now: datetime) -> datetime:
@@ -542,18 +556,27 @@ class Subscription:
             )
         if reducible and cancelling:
             what += f" Up to {reducible} seat(s) can still be removed now."
+        ends = format_utc(self.term_ends_at)
         if renewal is not None:
             message = f"{what} The next window opens with the renewal at {format_utc(renewal)}."
             hint = (
                 f"Schedule the change for the renewal at {format_utc(renewal)}, or turn auto-renew off "
                 "so the subscription ends then."
             )
+            schedule = (f"Schedule {'fewer seats' if cancelling else 'the new quantity'} for the renewal at "
+                        f"{format_utc(renewal)} (subscriptionRenewalChangeSchedule).")
+            end = f"Turn auto-renew off so the subscription ends at {ends} (subscriptionAutoRenewSet)."
+            alternatives = (end, schedule) if cancelling else (schedule, end)
         else:
-            message = f"{what} Auto-renew is off, so the subscription ends at {format_utc(self.term_ends_at)}."
-            hint = (
-                f"Let it end at {format_utc(self.term_ends_at)}, or turn auto-renew on and schedule the change "
-                "for the renewal."
+            message = f"{what} Auto-renew is off, so the subscription ends at {ends}."
+            hint = f"Let it end at {ends}, or turn auto-renew on and schedule the change for the renewal."
+            alternatives = (
+                f"Let the subscription end at {ends}: auto-renew is off, nothing else to do.",
+                f"Turn auto-renew on (subscriptionAutoRenewSet), then schedule the change for the renewal at {ends} "
+                "(subscriptionRenewalChangeSchedule).",
             )
+        if reducible and not cancelling:
+            alternatives += (f"Remove up to {reducible} seat(s) now, the ones still inside their window (subscriptionSeatsReduce).",)
         return CancellationWindowClosed(
             message,
             next_window_opens_at=renewal,
@@ -561,6 +584,7 @@ class Subscription:
             requested_seats=requested,
             field="subscriptionId" if cancelling else "quantity",
             hint=hint,
+            alternatives=alternatives,
         )
 
     # -- quantity ---------------------------------------------------------------------------
@@ -576,6 +600,7 @@ class Subscription:
         """
         now = self._require_changeable(now)
         _require_count(seats, "seats", "The number of seats to add")
+        cycle_charges = self._book_started_cycles(now)
         lot = SeatLot(new_id("lot", id_factory), seats, now)
         cycle = self.billing_cycle_at(now)
         today = berlin_date(now)
@@ -619,6 +644,7 @@ class Subscription:
             scheduled_change_deleted=deleted is not None,
             deleted_scheduled_change=deleted,
             affected_lots=(lot,),
+            cycle_charges=cycle_charges,
         )
 
     def reduce_seats(
@@ -644,6 +670,7 @@ class Subscription:
         reducible = self.reducible_seats(now)
         if seats > reducible:
             raise self._window_closed(requested=seats, reducible=reducible, cancelling=False)
+        cycle_charges = self._book_started_cycles(now)
         remaining, removed = _take_newest_first(self.seat_lots, seats, lambda lot: lot.window_open_at(now))
         cycle = self.billing_cycle_at(now)
         today = berlin_date(now)
@@ -686,6 +713,7 @@ class Subscription:
             scheduled_change_deleted=deleted is not None,
             deleted_scheduled_change=deleted,
             affected_lots=tuple(removed),
+            cycle_charges=cycle_charges,
         )
 
     def change_quantity(
@@ -719,6 +747,7 @@ class Subscription:
         reducible = self.reducible_seats(now)
         if reducible < self.quantity:
             raise self._window_closed(requested=self.quantity, reducible=reducible, cancelling=True)
+        cycle_charges = self._book_started_cycles(now)
         cycle = self.billing_cycle_at(now)
         today = berlin_date(now)
         seats = self.quantity
@@ -756,6 +785,7 @@ class Subscription:
             scheduled_change_deleted=deleted is not None,
             deleted_scheduled_change=deleted,
             affected_lots=removed,
+            cycle_charges=cycle_charges,
         )
 
     # -- renewal settings -----------------------------------------------------------------
@@ -896,6 +926,7 @@ class Subscription:
             )
         today = berlin_date(now)
         new_price = price_lookup(to_product.id, self.term, self.billing, today, currency=self.currency)
+        cycle_charges = self._book_started_cycles(now)
         remaining, moved = _take_newest_first(self.seat_lots, seats, lambda lot: True)
         cycle = self.billing_cycle_at(now)
         days_text = f"{days_between(today, cycle.end_date)}/{cycle.days} days"
@@ -983,6 +1014,7 @@ class Subscription:
             deleted_scheduled_change=deleted,
             affected_lots=tuple(moved),
             new_subscription=upgraded,
+            cycle_charges=cycle_charges,
         )
 
     # -- renewal --------------------------------------------------------------------------

@@ -29,12 +29,6 @@ from schema import subscriptions as t
 from schema.common import Money
 from schema.pagination import Connection
 
-WINDOW_ALTERNATIVES = [
-    "Schedule the reduction for the next renewal (subscriptionRenewalChangeSchedule).",
-    "Turn auto-renew off so the subscription ends at term end (subscriptionAutoRenewSet).",
-]
-
-
 # --- mapping -----------------------------------------------------------------------------
 
 
@@ -78,7 +72,7 @@ def window_of(error: DomainError) -> t.CancellationWindow | None:
     if not isinstance(error, CancellationWindowClosed):
         return None
     return t.CancellationWindow(
-        next_window_opens_at=error.next_window_opens_at, reducible_seats_now=error.reducible_seats_now, alternatives=WINDOW_ALTERNATIVES,
+        next_window_opens_at=error.next_window_opens_at, reducible_seats_now=error.reducible_seats_now, alternatives=list(error.alternatives),
     )
 
 
@@ -94,7 +88,7 @@ async def _change(info: Info, subscription_id: str, change: SubscriptionChange) 
     except DomainError as error:
         return t.SubscriptionChangePayload(errors=to_errors(error), window=window_of(error))
     outcome = result.outcome
-    charges = [*(result.renewal.charges if result.renewal else ()), *outcome.charges]
+    charges = [*(result.renewal.charges if result.renewal else ()), *outcome.cycle_charges, *outcome.charges]
     return t.SubscriptionChangePayload(
         subscription=t.Subscription.of(result.subscription, ctx.now),
         new_subscription=t.Subscription.of(outcome.new_subscription, ctx.now) if outcome.new_subscription else None,

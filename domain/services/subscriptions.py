@@ -226,7 +226,7 @@ def change_subscription(
         uow.subscriptions.update(subscription)
         if outcome.new_subscription is not None:
             uow.subscriptions.add(outcome.new_subscription)
-        for charge in (*renewal.charges, *outcome.charges):
+        for charge in (*renewal.charges, *outcome.cycle_charges, *outcome.charges):
             uow.charges.add(charge)
         uow.commit()
         return ChangeResult(replace(subscription, version=subscription.version + 1), outcome, None if renewal.nothing_to_do else renewal)
