@@ -116,7 +116,9 @@ def create_maintenance_tickets(event: dict, context: object = None) -> dict:
 
     services = _services()
     now = services.clock()
-    summary = create_due_maintenance_tickets(services.uow, run_date=_run_date(event or {}, now), now=now).as_dict()
+    summary = create_due_maintenance_tickets(
+        services.uow, run_date=_run_date(event or {}, now), now=now, mailer=services.mailer
+    ).as_dict()
     log.info(json.dumps({"job": "create_maintenance_tickets", **summary}))
     return summary
 

@@ -11,6 +11,14 @@ not written again, the schedule just advances), and one UpdateItem reserves the 
 numbers of those that do not. Numbers are handed out in the order the tickets are written.
 A number whose transaction does not commit (a crash, a schedule changed meanwhile) is not
 used again: ticket numbers may have gaps (``domain.tickets``), never repeats.
+
+A new ticket notifies the customer's contacts chosen at onboarding, like a portal or hotline
+ticket: right after its own transaction commits, never before (a refused transaction mails
+nobody). The contacts come from one BatchGetItem per page, for the customers the run has
+not read yet. A ticket found existing is not announced again, so a re-run never mails twice.
+Like every ticket notice (``domain.services.tickets``) this is at most once: a crash between
+the commit and the mail leaves the ticket without its notice (the re-run finds its schedule
+advanced and creates nothing), and a mail that fails is logged and undoes nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +29,9 @@ from datetime import date, datetime
 from domain import tickets as tk
 from domain.contracts import MaintenanceSchedule, maintenance_source_key, maintenance_ticket_id
 from domain.errors import AlreadyExists, Conflict
-from domain.services.tickets import SYSTEM_ACTOR, distributor_id
+from domain.organisations import Organisation
+from domain.ports import Mailer
+from domain.services.tickets import SYSTEM_ACTOR, distributor_id, send_notifications
 
 
 @dataclass
@@ -67,9 +77,12 @@ def due_dates(schedule: MaintenanceSchedule, run_date: date) -> list[date]:
     return dates
 
 
-def create_due_maintenance_tickets(uow_factory, *, run_date: date, now: datetime, page_limit: int = 50) -> MaintenanceRunSummary:
+def create_due_maintenance_tickets(
+    uow_factory, *, run_date: date, now: datetime, mailer: Mailer, page_limit: int = 50
+) -> MaintenanceRunSummary:
     summary = MaintenanceRunSummary(run_date)
     distributor = distributor_id(uow_factory())
+    customers: dict[str, Organisation | None] = {}  # read once per run, for the contacts to notify
     cursor: str | None = None
     while True:
         reader = uow_factory()
@@ -79,26 +92,33 @@ def create_due_maintenance_tickets(uow_factory, *, run_date: date, now: datetime
         existing = reader.tickets.existing_ids(ticket_ids)
         missing = len(ticket_ids) - len(existing)
         numbers = iter(reader.ticket_numbers.reserve(distributor, missing) if missing else ())
+        unread = {s.customer_id for s, dates in due if dates} - customers.keys()
+        if missing and unread:
+            found = reader.organisations.get_many(unread)
+            customers.update({customer_id: found.get(customer_id) for customer_id in unread})
         for schedule, dates in due:
             for due_date in dates:
                 exists = maintenance_ticket_id(schedule.id, due_date) in existing
                 # Taken before the commit, in writing order: a refused transaction leaves its number unused.
                 number = None if exists else tk.format_ticket_number(next(numbers))
+                ticket = None if exists else maintenance_ticket(schedule, due_date, number=number, distributor=distributor, now=now)
                 uow = uow_factory()
                 with uow:
                     advanced = schedule.advanced()
                     uow.maintenance_schedules.save(advanced)
-                    if number is not None:
-                        uow.tickets.add(maintenance_ticket(schedule, due_date, number=number, distributor=distributor, now=now))
+                    if ticket is not None:
+                        uow.tickets.add(ticket)
                     try:
                         uow.commit()
                     except (Conflict, AlreadyExists):
                         summary.conflicts += 1
                         break  # the schedule's later due dates wait for the next run, which reads it again
-                if exists:
+                if ticket is None:
                     summary.existing += 1
                 else:
                     summary.created += 1
+                    customer = customers.get(schedule.customer_id)
+                    send_notifications(mailer, tk.new_ticket_notifications(ticket, customer.onboarding if customer else None))
                 schedule = replace(advanced, version=advanced.version + 1)
         if page.next_cursor is None:
             return summary

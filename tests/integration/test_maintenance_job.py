@@ -1,5 +1,6 @@
 """The maintenance job: creates the tickets whose creation date has come, reads nothing else, never two
-tickets for one due date, and a run resumed after a crash reaches the state of an uninterrupted one."""
+tickets for one due date, and a run resumed after a crash reaches the state of an uninterrupted one.
+Each new ticket notifies the contacts the customer chose at onboarding (Hanse: it@hanse.example), once."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from domain.services import contracts as svc
 from domain.services.maintenance import create_due_maintenance_tickets
 from domain.tickets import TicketChannel
 from infra.dynamo.unit_of_work import DynamoUnitOfWork
-from tests.crash import crash_after_commits
+from infra.email import MemoryMailer
+from tests.crash import crash_after_commit, crash_after_commits
 from tests.e2e.test_throttling import throttle  # noqa: F401  (fixture)
 from tests.request_counter import count_requests
 
@@ -40,8 +42,8 @@ def schedules(demo):
     return due, later
 
 
-def run(run_date=date(2023, 6, 28), now=NOW):
-    return create_due_maintenance_tickets(DynamoUnitOfWork, run_date=run_date, now=now, page_limit=2)
+def run(run_date=date(2023, 6, 28), now=NOW, mailer=None):
+    return create_due_maintenance_tickets(DynamoUnitOfWork, run_date=run_date, now=now, mailer=mailer or MemoryMailer(), page_limit=2)
 
 
 def tickets_of(schedules):
@@ -68,8 +70,9 @@ def test_reads_only_due_schedules_in_pages(schedules):
     # distributor lookup (1 Query) + due-index pages of 2 (3 Queries: 2 + 2 + an empty last page)
     assert count.operations["Query"] == 1 + 3
     # Per page with due schedules: which tickets exist (1 BatchGetItem), their numbers (1 UpdateItem on the counter);
+    # the customers to notify once per run (1 BatchGetItem: all four schedules are Hanse's);
     # per due date one transaction (ticket and advanced schedule); no ticket is read one by one.
-    assert (count.operations["BatchGetItem"], count.operations["UpdateItem"], count.operations["GetItem"]) == (2, 2, 0)
+    assert (count.operations["BatchGetItem"], count.operations["UpdateItem"], count.operations["GetItem"]) == (2 + 1, 2, 0)
     assert count.operations["TransactWriteItems"] == 4
 
 
@@ -78,6 +81,70 @@ def test_running_twice_creates_nothing_the_second_time(schedules):
     again = run()
     assert (again.created, again.existing) == (0, 0)
     assert len(tickets_of(schedules)) == 4
+
+
+def test_each_new_maintenance_ticket_notifies_the_contacts_chosen_at_onboarding(schedules):
+    mailer = MemoryMailer()
+    run(mailer=mailer)
+    found = tickets_of(schedules)
+    assert len(found) == 4
+    assert sorted((m.to, m.subject) for m in mailer.sent) == sorted(
+        (("it@hanse.example",), f"[#{t.number}] New ticket: {t.subject}") for t in found.values()
+    )
+    assert {m.subject.split("New ticket: ")[1] for m in mailer.sent} == {f"Patchday server {n} (due 2023-07-01)" for n in range(4)}
+    assert "opened via maintenance by Maintenance schedule" in mailer.sent[0].body
+
+
+def test_a_re_run_mails_nothing_again(schedules):
+    mailer = MemoryMailer()
+    run(mailer=mailer)
+    run(mailer=mailer)
+    run(date(2023, 6, 29), now=datetime(2023, 6, 29, 4, tzinfo=timezone.utc), mailer=mailer)
+    assert len(mailer.sent) == 4
+
+
+def test_a_ticket_found_existing_is_not_announced(schedules):
+    from domain.services.maintenance import maintenance_ticket
+
+    with DynamoUnitOfWork() as uow:
+        uow.tickets.add(maintenance_ticket(schedules[0][0], date(2023, 7, 1), number="T-000099", distributor="dst_x", now=NOW))
+        uow.commit()
+    mailer = MemoryMailer()
+    run(mailer=mailer)
+    assert len(mailer.sent) == 3 and not [m for m in mailer.sent if "T-000099" in m.subject]
+
+
+def test_a_crash_between_the_commit_and_the_mail_loses_that_notice_and_never_mails_twice(schedules):
+    """At most once, like every ticket notice: the second ticket (T-000002) is written, the Lambda dies before its
+    mail; the resumed run finds that schedule advanced, creates T-000003 and T-000004 and announces only those."""
+    mailer = MemoryMailer()
+    with crash_after_commit(1):
+        run(mailer=mailer)
+    assert [m.subject[:11] for m in mailer.sent] == ["[#T-000001]"]
+    run(mailer=mailer)
+    assert sorted(m.subject[:11] for m in mailer.sent) == ["[#T-000001]", "[#T-000003]", "[#T-000004]"]
+    assert sorted(t.number for t in tickets_of(schedules).values()) == ["T-000001", "T-000002", "T-000003", "T-000004"]
+
+
+def test_a_refused_transaction_mails_nobody(schedules, monkeypatch):
+    from infra.dynamo.ticket_repositories import TicketNumbers
+
+    first = sorted(schedules[0], key=lambda s: s.id)[0]
+    reserve = TicketNumbers.reserve
+
+    def operator_edits_then_reserve(self, distributor_id, count):
+        uow = DynamoUnitOfWork()
+        with uow:
+            uow.maintenance_schedules.save(uow.maintenance_schedules.get(first.id))
+            uow.commit()
+        return reserve(self, distributor_id, count)
+
+    monkeypatch.setattr(TicketNumbers, "reserve", operator_edits_then_reserve)
+    mailer = MemoryMailer()
+    summary = run(date(2023, 6, 28), mailer=mailer)
+    assert summary.conflicts >= 1
+    assert len(mailer.sent) == summary.created
+    assert not [m for m in mailer.sent if "T-000001" in m.subject]  # T-000001 went to the refused transaction
 
 
 def test_a_missed_week_is_caught_up_with_one_ticket_per_due_date(schedules):
@@ -167,7 +234,9 @@ def test_scheduled_entry_point_uses_the_event_time(schedules, services, monkeypa
     monkeypatch.setattr(handler, "_services", lambda: services)
     monkeypatch.setattr(services, "clock", lambda: NOW)
     event = {"detail-type": "Scheduled Event", "source": "aws.events", "time": "2023-06-28T04:00:00Z", "detail": {}}
+    services.mailer.sent.clear()
     assert handler.create_maintenance_tickets(event, None) == {"run_date": "2023-06-28", "created": 4, "existing": 0, "conflicts": 0}
+    assert len(services.mailer.to("it@hanse.example")) == 4  # the services' mailer (SES in AWS)
 
 
 @pytest.mark.parametrize("operation", ["BatchGetItem", "UpdateItem", "TransactWriteItems"])
