@@ -151,6 +151,14 @@ def can_order_csp(principal: Principal, customer: Organisation) -> bool:
     return principal.has(PartnerPermission.CSP_ORDERING) and _partner_link_access(principal, customer) is AccessLevel.FULL
 
 
+def can_order_saas(principal: Principal, customer: Organisation | None) -> bool:
+    """Sell a reseller SaaS subscription: an order the partner is billed for, as for CSP licences, so it needs the
+    ordering permission; for a customer on the platform also full access (a limited link is read only)."""
+    if not principal.has(PartnerPermission.CSP_ORDERING):
+        return False
+    return customer is None or _partner_link_access(principal, customer) is AccessLevel.FULL
+
+
 def can_view_subscription(principal: Principal, *, customer_id: str, partner_id: str) -> bool:
     if principal.is_distributor:
         return True

@@ -18,8 +18,8 @@ from domain.policy import (
     can_grant_eligibility,
     can_manage_catalogue,
     can_order_csp,
+    can_order_saas,
     can_record_customer_agreement,
-    can_view_organisation,
     can_view_subscription,
     require,
 )
@@ -352,13 +352,13 @@ def create_saas_subscription(
     uow: UnitOfWork, mailer: Mailer, principal: Principal, command: NewSaasSubscription, *, now: datetime,
     idempotency_key: str | None = None,
 ) -> SaasSubscription:
-    require(principal.is_partner, "create reseller subscriptions (partners only)")
+    require(can_order_saas(principal, None), "create reseller subscriptions (partner staff with ordering permission)")
     invited: list[SaasSubscription] = []
 
     def perform(uow: UnitOfWork) -> tuple[str, SaasSubscription]:
         if command.customer_id is not None:
             customer = _require_customer(uow, principal, command.customer_id)
-            require(can_view_organisation(principal, customer), "sell to this customer")
+            require(can_order_saas(principal, customer), "sell to this customer")
         product = load_catalogue(uow).product(command.product_id)
         subscription = new_saas_subscription(
             partner_id=principal.organisation_id, product=product, customer_company_name=command.customer_company_name,

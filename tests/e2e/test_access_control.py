@@ -133,3 +133,72 @@ def test_only_the_distributor_creates_partners(as_user, actor, allowed):
     )["partnerCreate"]
     assert (result["partner"] is not None) is allowed
     assert result["errors"] == ([] if allowed else [{"code": "FORBIDDEN"}])
+
+
+# --- partner staff with fewer permissions, and limited links ---------------------------------------------------
+
+
+@pytest.fixture
+def nordit_staff(client, services, demo):
+    """``nordit_staff("GENERAL_ACCESS", ...)`` gives an Api acting as a new NordIT staff user with exactly those permissions."""
+    from domain.organisations import PartnerPermission, Role
+    from domain.policy import Principal
+    from domain.services import organisations as org
+    from infra.auth import mint_dev_token
+    from tests.conftest import NOW
+    from tests.e2e.conftest import Api
+
+    def make(*permissions: str) -> Api:
+        user = org.create_user(
+            services.uow(), Principal.of(demo.users["distributor"]),
+            org.NewUser(demo.partners["nordit"].id, f"staff{len(permissions)}{''.join(p[0] for p in permissions)}@nordit.example",
+                        "Staff", Role.PARTNER_STAFF, permissions=frozenset(PartnerPermission(p) for p in permissions)),
+            now=NOW,
+        )
+        return Api(client, mint_dev_token(services.settings, user.id))
+
+    return make
+
+
+@pytest.fixture
+def suedcloud_limited_on_hanse(as_user, demo):
+    """SüdCloud gets a LIMITED (read-only) link to NordIT's customer Hanse."""
+    linked = as_user("distributor")(
+        """mutation($p: ID!, $c: ID!) { partnershipCreate(input: {partnerId: $p, customerId: $c, accessLevel: LIMITED,
+             billingMode: CUSTOMER_PAYS}) { errors { code } } }""",
+        {"p": demo.partners["suedcloud"].id, "c": demo.customers["hanse"].id},
+    )
+    assert linked["partnershipCreate"]["errors"] == []
+
+
+SAAS_CREATE = """mutation($c: ID) { saasSubscriptionCreate(input: {productId: "prd_signatures_m365", customerCompanyName: "Hafenbar KG",
+  users: 7, customerId: $c}) { saasSubscription { id } errors { code } } }"""
+SAAS_LIST = "{ saasSubscriptions(first: 100) { nodes { id } } }"
+
+
+@pytest.mark.parametrize(
+    "permissions,customer,outcome",
+    [
+        ((), None, "FORBIDDEN"),
+        (("GENERAL_ACCESS",), None, "FORBIDDEN"),
+        (("GENERAL_ACCESS",), "hanse", "FORBIDDEN"),
+        (("GENERAL_ACCESS", "CUSTOMER_MANAGEMENT", "DASHBOARD"), "hanse", "FORBIDDEN"),
+        (("CSP_ORDERING",), None, "FORBIDDEN"),  # every area needs general access as well
+        (("GENERAL_ACCESS", "CSP_ORDERING"), None, "OK"),
+        (("GENERAL_ACCESS", "CSP_ORDERING"), "hanse", "OK"),  # FULL link
+        (("GENERAL_ACCESS", "CSP_ORDERING"), "alpen", "NOT_FOUND"),  # SüdCloud's customer
+    ],
+)
+def test_selling_reseller_saas_needs_the_ordering_permission(nordit_staff, demo, permissions, customer, outcome):
+    api = nordit_staff(*permissions)
+    result = api(SAAS_CREATE, {"c": demo.customers[customer].id if customer else None})["saasSubscriptionCreate"]
+    assert (result["errors"][0]["code"] if result["errors"] else "OK") == outcome
+    assert (result["saasSubscription"] is not None) is (outcome == "OK")
+
+
+def test_a_limited_partner_may_not_sell_saas_to_the_customer(as_user, demo, suedcloud_limited_on_hanse):
+    api = as_user("suedcloud_admin")
+    refused = api(SAAS_CREATE, {"c": demo.customers["hanse"].id})["saasSubscriptionCreate"]
+    assert refused == {"saasSubscription": None, "errors": [{"code": "FORBIDDEN"}]}
+    assert api(SAAS_CREATE, {"c": demo.customers["alpen"].id})["saasSubscriptionCreate"]["errors"] == []  # its FULL customer
+    assert len(api(SAAS_LIST)["saasSubscriptions"]["nodes"]) == 1
