@@ -1742,6 +1742,15 @@ class SaasSubscription:
             id_factory,
         )
 
+    def next_payment_on(self, today: date) -> date:
+        """The payment date due next as seen on ``today``: the stored one while it is ahead (or today), else the first
+        anchored date from today on. No job moves the stored date each month, so a list read on 2027-02-24 of a
+        subscription created 2026-11-23 shows 2027-03-23, not the long-past 2026-12-23. While inactive: the stored
+        date (reactivating sets the next one, see ``activate``)."""
+        if self.status is not SaasStatus.ACTIVE or self.next_payment_date >= today:
+            return self.next_payment_date
+        return next_anchored_after(self.billing_anchor_date, 1, today - timedelta(days=1))
+
     def advance_next_payment_date(
         self, *, now: datetime, actor_id: str = SYSTEM_ACTOR_ID, id_factory: IdFactory | None = None
     ) -> SubscriptionEvent | None:

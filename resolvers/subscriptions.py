@@ -176,7 +176,8 @@ async def subscription_preview(info: Info, subscription_id: strawberry.ID, chang
 async def saas_subscriptions(info: Info, first: int | None = 20, after: str | None = None) -> Connection[t.SaasSubscription]:
     ctx = info.context
     page = await ctx.run(service.list_saas_subscriptions, ctx.uow(), ctx.principal, first=first, after=after)
-    return Connection.of(page, t.SaasSubscription.of)
+    today = berlin_date(ctx.now)
+    return Connection.of(page, lambda sub: t.SaasSubscription.of(sub, today))
 
 
 # --- mutations ---------------------------------------------------------------------------
@@ -303,4 +304,4 @@ async def saas_subscription_create(info: Info, input: t.SaasSubscriptionCreateIn
     created = await ctx.run(
         service.create_saas_subscription, ctx.uow(), ctx.services.mailer, ctx.principal, command, now=ctx.now, idempotency_key=idempotency_key,
     )
-    return t.SaasSubscriptionPayload(saas_subscription=t.SaasSubscription.of(created))
+    return t.SaasSubscriptionPayload(saas_subscription=t.SaasSubscription.of(created, berlin_date(ctx.now)))

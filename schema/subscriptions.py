@@ -402,12 +402,12 @@ class SaasSubscription(Node):
     customer_has_billing_access: bool
 
     @classmethod
-    def of(cls, sub: s.SaasSubscription) -> "SaasSubscription":
+    def of(cls, sub: s.SaasSubscription, today: date) -> "SaasSubscription":
         grants = sub.invitation.grants if sub.invitation else frozenset()
         return cls(
             id=strawberry.ID(sub.id), partner_id=strawberry.ID(sub.partner_id), product_id=strawberry.ID(sub.product_id),
             customer_id=sub.customer_id, customer_company_name=sub.customer_company_name, users=sub.users, status=sub.status,
-            next_payment_date=sub.next_payment_date,
+            next_payment_date=sub.next_payment_on(today),
             invited_contact_name=sub.invitation.contact_name if sub.invitation else None,
             invited_email=sub.invitation.email if sub.invitation else None,
             customer_may_manage_designs=s.SaasCustomerAccess.DESIGN_MANAGEMENT in grants,

@@ -42,6 +42,15 @@ def create(**overrides):
     return new_saas_subscription(**arguments)
 
 
+def test_the_next_payment_date_shown_moves_on_with_the_calendar_from_the_anchor():
+    sub = create()  # 2024-01-31; nothing stored moves after creation
+    seen = {day: sub.next_payment_on(date.fromisoformat(day)) for day in ("2024-01-31", "2024-02-29", "2024-03-01", "2024-05-01")}
+    assert seen == {"2024-01-31": date(2024, 2, 29), "2024-02-29": date(2024, 2, 29), "2024-03-01": date(2024, 3, 31),
+                    "2024-05-01": date(2024, 5, 31)}
+    sub.deactivate(now=utc(2024, 2, 10), actor_id="usr_partner")
+    assert sub.next_payment_on(date(2024, 5, 1)) == date(2024, 2, 29)  # inactive: nothing falls due
+
+
 def test_a_new_saas_subscription_is_active_and_next_paid_a_month_later():
     sub = create()
     assert (sub.status, sub.users, sub.customer_company_name) == (SaasStatus.ACTIVE, 25, "Müller GmbH")
