@@ -658,9 +658,24 @@ class MonitoringAlert:
     message: str
     raised_at: datetime
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "alert_id", require_text(self.alert_id, "alertId", label="The alert id", max_length=100))
+        object.__setattr__(self, "host", require_text(self.host, "host", label="The host", max_length=200))
+        object.__setattr__(self, "sensor", require_text(self.sensor, "sensor", label="The sensor", max_length=200))
+        object.__setattr__(self, "message", require_text(self.message, "message", label="The alert message", max_length=5000))
+        if self.raised_at.tzinfo is None or self.raised_at.utcoffset() is None:
+            raise ValidationFailed("Give the time the alert was raised with its time zone, e.g. 2026-11-23T03:12:00Z.",
+                                   field="raisedAt")
+        object.__setattr__(self, "raised_at", ensure_utc(self.raised_at))
+
 
 def alert_source_key(alert: MonitoringAlert) -> str:
     return f"alert#{alert.alert_id}"
+
+
+def alert_ticket_id(alert: MonitoringAlert) -> str:
+    """One ticket per customer and alert: qualifying an alert again derives the same id, and the store refuses a second."""
+    return "tkt_" + hashlib.sha256(f"alert|{alert.customer_id}|{alert.alert_id}".encode()).hexdigest()[:20]
 
 
 def qualify_alert(
@@ -997,6 +1012,21 @@ def can_comment_on_ticket(principal: Principal, ticket: Ticket) -> bool:
 
 def can_add_attachment(principal: Principal, ticket: Ticket) -> bool:
     return can_comment_on_ticket(principal, ticket)
+
+
+def is_ticket_mail_contact(address: str, ticket: Ticket, customer: Organisation) -> bool:
+    """Whether ``address`` is one the ticket's customer chose at onboarding for its ticket e-mails.
+
+    Those contacts receive the notices of the customer's tickets, portal login or not, so their
+    reply to one is a comment on it (authored by the address); only on a ticket of that customer.
+    """
+    if customer.id != ticket.customer_id:
+        raise ValueError("customer must be the ticket's organisation")
+    onboarding = customer.onboarding
+    if onboarding is None:
+        return False
+    contacts = {c.casefold() for c in (*onboarding.notify_on_new_ticket, *onboarding.notify_on_ticket_status_change)}
+    return address.strip().casefold() in contacts
 
 
 def can_see_internal_notes(principal: Principal) -> bool:

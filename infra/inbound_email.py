@@ -7,10 +7,15 @@ and the raw message is never deleted, so nothing is lost:
   distributor and the received timestamp, attachments become ticket attachments (stored in
   S3), and the sender gets a receipt with both (not for auto-replies, to avoid mail loops).
 * ``COMMENT_ADDED``: the subject carries the number of a ticket the sender may comment on; a
-  reply to a CLOSED ticket opens a new ticket that mentions the old one.
-* ``UNKNOWN_SENDER``: the address belongs to no active user who may open tickets. Nobody is
-  answered (replying to unknown senders would answer spam and forged senders); the service
-  desk reviews the recorded outcome and the raw message.
+  reply to a CLOSED ticket opens a new ticket that mentions the old one. A sender without a
+  portal login may comment too when the ticket's customer chose the address at onboarding
+  for its ticket e-mails (``domain.tickets.is_ticket_mail_contact``); the comment's author
+  is the address. Such a reply to a CLOSED ticket is an ``UNKNOWN_SENDER`` (no user to open
+  a new ticket for), recorded with that reason.
+* ``UNKNOWN_SENDER``: the address belongs to no active user who may open tickets, nor to a
+  contact of the ticket it replies to. Nobody is answered (replying to unknown senders would
+  answer spam and forged senders); the service desk reviews the recorded outcome and the raw
+  message.
 * ``UNPARSABLE``: not a MIME message we can read (no sender); recorded with the reason.
 * ``DUPLICATE``: the same Message-ID arrived under another key (SES retried); the first wins.
 
@@ -175,19 +180,32 @@ class InboundEmailProcessor:
             return self._record(InboundEmailRecord(key, Outcome.UNPARSABLE.value, received_at, detail=str(exc)))
         base = InboundEmailRecord(key, "", received_at, message_id=parsed.message_id, sender=parsed.sender, subject=parsed.subject[:200])
         user = _known_user(uow, parsed.sender)
-        if user is None:
-            return self._record(_with(base, Outcome.UNKNOWN_SENDER, detail="No active user has this address."))
-        distributor = distributor_id(uow)
         number = tk.ticket_number_in_subject(parsed.subject)
+        if user is None:
+            return self._reply_by_contact(uow, base, parsed, number, now)
+        distributor = distributor_id(uow)
         replied_to = uow.tickets.get_by_number(distributor, number) if number else None
         principal = Principal.of(user)
         if replied_to is not None and tk.can_comment_on_ticket(principal, replied_to):
             if not replied_to.is_closed:
-                return self._comment(uow, base, replied_to, parsed, user, now)
+                by_staff = user.organisation_kind is OrganisationKind.DISTRIBUTOR
+                return self._comment(uow, base, replied_to, parsed, author=user.id, by_staff=by_staff, now=now)
             parsed = _mention_closed(parsed, replied_to.number)
         if user.organisation_kind is not OrganisationKind.CUSTOMER:
             return self._record(_with(base, Outcome.UNKNOWN_SENDER, detail="Only customer users open tickets by e-mail."))
         return self._new_ticket(uow, base, parsed, user, distributor, received_at, now)
+
+    def _reply_by_contact(self, uow, base, parsed: ParsedEmail, number: str | None, now: datetime) -> InboundEmailRecord:
+        """A sender without a portal login: a comment if it replies to a ticket whose customer chose its address."""
+        unknown = "No active user has this address."
+        replied_to = uow.tickets.get_by_number(distributor_id(uow), number) if number else None
+        customer = uow.organisations.get(replied_to.customer_id) if replied_to else None
+        if replied_to is None or customer is None or not tk.is_ticket_mail_contact(parsed.sender, replied_to, customer):
+            return self._record(_with(base, Outcome.UNKNOWN_SENDER, detail=unknown))
+        if replied_to.is_closed:
+            detail = f"{unknown} It is a ticket contact of {customer.name}, replying to the closed ticket {replied_to.number}."
+            return self._record(_with(base, Outcome.UNKNOWN_SENDER, detail=detail))
+        return self._comment(uow, base, replied_to, parsed, author=parsed.sender, by_staff=False, now=now)
 
     # -- outcomes ---------------------------------------------------------------------------
 
@@ -248,10 +266,10 @@ class InboundEmailProcessor:
         log.info("inbound e-mail %s: ticket %s", base.key, ticket.number)
         return record
 
-    def _comment(self, uow, base, ticket: tk.Ticket, parsed: ParsedEmail, user: User, now) -> InboundEmailRecord:
-        by_staff = user.organisation_kind is OrganisationKind.DISTRIBUTOR
+    def _comment(self, uow, base, ticket: tk.Ticket, parsed: ParsedEmail, *, author: str, by_staff: bool, now) -> InboundEmailRecord:
+        """``author``: the user's id, or the sender's address for a contact without a portal login."""
         outcome = ticket.add_comment(
-            author=user.id, body=parsed.body or parsed.subject or "(empty reply)", now=now, by_staff=by_staff,
+            author=author, body=parsed.body or parsed.subject or "(empty reply)", now=now, by_staff=by_staff,
             id_factory=lambda prefix: f"{prefix}_{_digest(base.key)}",
         )
         refused = self._attach(ticket, parsed, base.key, parsed.sender, now)

@@ -42,9 +42,9 @@ def deliver(services, demo, monkeypatch):
 
     monkeypatch.setattr(handler, "_services", lambda: services)
 
-    def run(name: str, key: str | None = None) -> dict:
+    def run(name: str, key: str | None = None, data: bytes | None = None) -> dict:
         key = key or f"inbound/{name}"
-        services.documents.put(key, raw(name), "message/rfc822")
+        services.documents.put(key, raw(name) if data is None else data, "message/rfc822")
         return handler.ingest_email(s3_event(services.settings.documents_bucket, key), None)
 
     return run
@@ -128,6 +128,75 @@ def test_an_unknown_sender_is_recorded_and_answered_by_nobody_even_with_a_ticket
     assert services.mailer.sent == []
     assert services.uow().tickets.get(first["ticketId"]).comments == []  # the subject named T-000001
     assert services.documents.exists("inbound/unknown_sender.eml")
+
+
+def reply(sender: str, subject: str, body: str, message_id: str) -> bytes:
+    return (
+        f"From: {sender}\r\nTo: support@partnerhub.example\r\nSubject: {subject}\r\nDate: Mon, 23 Nov 2026 11:05:00 +0100\r\n"
+        f"Message-ID: <{message_id}>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    ).encode()
+
+
+def add_status_contact(services, customer_id: str, address: str) -> None:
+    """The customer chose ``address`` at onboarding for status-change notices; it has no portal login."""
+    from dataclasses import replace
+
+    with services.uow() as uow:
+        customer = uow.organisations.get(customer_id)
+        onboarding = replace(customer.onboarding, notify_on_ticket_status_change=(*customer.onboarding.notify_on_ticket_status_change, address))
+        uow.organisations.update(replace(customer, onboarding=onboarding))
+        uow.commit()
+
+
+def set_status(services, ticket_id: str, status: TicketStatus) -> None:
+    with services.uow() as uow:
+        ticket = uow.tickets.get(ticket_id)
+        ticket.change_status(status, actor="usr_tech", now=RECEIVED)
+        uow.tickets.update(ticket)
+        uow.commit()
+
+
+def test_a_reply_by_an_onboarding_contact_without_login_becomes_a_comment_by_that_address(deliver, services, demo):
+    add_status_contact(services, demo.customers["hanse"].id, "chef@hanse.example")
+    created = outcome(deliver("multipart_screenshot.eml"))
+    set_status(services, created["ticketId"], TicketStatus.WAITING_FOR_CUSTOMER)
+    services.mailer.sent.clear()
+    data = reply('"Chef" <Chef@Hanse.example>', "AW: [#T-000001] Status waiting for customer: Drucker im Lager druckt nur leere Seiten",
+                 "Bitte heute noch erledigen!", "chef-1@hanse.example")
+    result = outcome(deliver("reply-chef.eml", data=data))
+    assert (result["outcome"], result["ticketId"]) == (Outcome.COMMENT_ADDED.value, created["ticketId"])
+    ticket = services.uow().tickets.get(created["ticketId"])
+    (comment,) = ticket.comments
+    assert (comment.author, comment.body, comment.by_staff, comment.internal) == ("chef@hanse.example", "Bitte heute noch erledigen!", False, False)
+    assert ticket.status is TicketStatus.IN_PROGRESS  # the customer's side answered
+    assert [(m.to, m.subject) for m in services.mailer.sent] == [
+        (("it@hanse.example", "chef@hanse.example"), "[#T-000001] Status in progress: Drucker im Lager druckt nur leere Seiten")
+    ]
+
+
+def test_an_onboarding_contact_never_reaches_a_ticket_of_another_customer(deliver, services, demo):
+    """chef@hanse.example is Hanse's contact; T-000001 is the Kanzlei's ticket: recorded, not commented, nobody answered."""
+    add_status_contact(services, demo.customers["hanse"].id, "chef@hanse.example")
+    kanzlei_mail = reply("Karl Kanzlei <office@kanzlei.example>", "Scanner offline", "Der Scanner ist offline.", "k-1@kanzlei.example")
+    created = outcome(deliver("kanzlei.eml", data=kanzlei_mail))
+    assert services.uow().tickets.get(created["ticketId"]).customer_id == demo.customers["kanzlei"].id
+    services.mailer.sent.clear()
+    result = outcome(deliver("reply-chef.eml", data=reply("chef@hanse.example", "AW: [#T-000001] Scanner offline", "Auch bei uns?", "chef-2@hanse.example")))
+    assert (result["outcome"], result["ticketId"]) == (Outcome.UNKNOWN_SENDER.value, None)
+    assert services.uow().inbound_emails.get("inbound/reply-chef.eml").detail == "No active user has this address."
+    assert services.uow().tickets.get(created["ticketId"]).comments == []
+    assert services.mailer.sent == []
+
+
+def test_a_contact_reply_to_a_closed_ticket_is_recorded_with_the_reason(deliver, services, demo):
+    add_status_contact(services, demo.customers["hanse"].id, "chef@hanse.example")
+    created = outcome(deliver("multipart_screenshot.eml"))
+    set_status(services, created["ticketId"], TicketStatus.CLOSED)
+    result = outcome(deliver("reply-chef.eml", data=reply("chef@hanse.example", "AW: [#T-000001] Status closed", "Danke!", "chef-3@hanse.example")))
+    assert (result["outcome"], result["ticketId"]) == (Outcome.UNKNOWN_SENDER.value, None)
+    detail = services.uow().inbound_emails.get("inbound/reply-chef.eml").detail
+    assert "ticket contact of Hanse Logistik AG" in detail and "closed ticket T-000001" in detail
+    assert services.uow().tickets.get(created["ticketId"]).comments == []
 
 
 def test_a_mail_without_sender_is_recorded_as_unparsable(deliver, services):

@@ -375,6 +375,25 @@ def test_status_changes_notify_the_contacts_chosen_for_them():
     assert tk.status_change_notification(t, event, CustomerOnboarding()) is None
 
 
+@pytest.mark.parametrize(
+    "address,expected",
+    [("chef@hanse.example", True), ("it@hanse.example", True), ("Chef@Hanse.Example", True), ("mallory@unknown.example", False)],
+)
+def test_a_reply_may_come_from_the_contacts_the_customer_chose_for_its_ticket_mails(address, expected):
+    # customer(): new tickets to it@ and chef@, status changes to it@
+    assert tk.is_ticket_mail_contact(address, ticket(), customer()) is expected
+    assert tk.is_ticket_mail_contact(address, ticket(), customer(CustomerOnboarding())) is False  # nobody chosen
+
+
+def test_the_contacts_of_one_customer_are_no_contacts_for_another_customers_ticket():
+    other = tk.open_ticket(
+        ticket_id="tkt_2", number="T-000043", distributor_id="dst_cloud", customer_id="cus_alpen", channel=tk.TicketChannel.PORTAL,
+        subject="Kasse", description="Bon leer.", reporter=tk.Reporter(user_id="usr_alpen"), received_at=NOW, actor="usr_alpen", now=NOW,
+    )
+    with pytest.raises(ValueError):
+        tk.is_ticket_mail_contact("chef@hanse.example", other, customer())
+
+
 # --- who may see and do what ---------------------------------------------------------------------
 
 
