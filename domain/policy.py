@@ -159,11 +159,17 @@ def can_order_saas(principal: Principal, customer: Organisation | None) -> bool:
     return customer is None or _partner_link_access(principal, customer) is AccessLevel.FULL
 
 
-def can_view_subscription(principal: Principal, *, customer_id: str, partner_id: str) -> bool:
+def can_view_partner_sales(principal: Principal, partner_id: str) -> bool:
+    """What a partner sold (its CSP and SaaS subscriptions, its renewal planner): the distributor, and that
+    partner's staff with general access."""
     if principal.is_distributor:
         return True
-    if principal.is_partner:
-        return principal.organisation_id == partner_id and principal.has(PartnerPermission.GENERAL_ACCESS)
+    return principal.is_partner and principal.organisation_id == partner_id and principal.has(PartnerPermission.GENERAL_ACCESS)
+
+
+def can_view_subscription(principal: Principal, *, customer_id: str, partner_id: str) -> bool:
+    if principal.is_distributor or principal.is_partner:
+        return can_view_partner_sales(principal, partner_id)
     return principal.organisation_id == customer_id and principal.permission_level is PermissionLevel.EXTENDED
 
 

@@ -20,6 +20,7 @@ from domain.policy import (
     can_order_csp,
     can_order_saas,
     can_record_customer_agreement,
+    can_view_partner_sales,
     can_view_subscription,
     require,
 )
@@ -150,10 +151,10 @@ def renewal_planner(
         raise ValidationFailed(f"Plan 1 to {MAX_PLANNER_DAYS} days ahead.", field="days")
     if principal.is_partner:
         partner_id = principal.organisation_id
-    elif not principal.is_distributor:
-        return Page([], None)
-    if partner_id is None:
+    if partner_id is None and principal.is_distributor:
         raise ValidationFailed("Name the partner whose renewals to plan.", field="partnerId")
+    if partner_id is None or not can_view_partner_sales(principal, partner_id):
+        return Page([], None)
     return uow.subscriptions.list_partner_renewals(partner_id, now, now + timedelta(days=days), limit=page_size(first), cursor=after)
 
 
@@ -385,7 +386,7 @@ def create_saas_subscription(
 
 
 def list_saas_subscriptions(uow: UnitOfWork, principal: Principal, *, first: int | None, after: str | None) -> Page[SaasSubscription]:
-    if not principal.is_partner:
+    if not (principal.is_partner and can_view_partner_sales(principal, principal.organisation_id)):
         return Page([], None)
     return uow.saas_subscriptions.list_for_partner(principal.organisation_id, limit=page_size(first), cursor=after)
 

@@ -6,6 +6,8 @@ Direktkunde has no partner. One row per (actor, resource): visible or not.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 ORGANISATION = """query($id: ID!) { node(id: $id) { id ... on Customer { name } ... on Partner { name } ... on Distributor { name } } }"""
@@ -202,3 +204,19 @@ def test_a_limited_partner_may_not_sell_saas_to_the_customer(as_user, demo, sued
     assert refused == {"saasSubscription": None, "errors": [{"code": "FORBIDDEN"}]}
     assert api(SAAS_CREATE, {"c": demo.customers["alpen"].id})["saasSubscriptionCreate"]["errors"] == []  # its FULL customer
     assert len(api(SAAS_LIST)["saasSubscriptions"]["nodes"]) == 1
+
+
+PLANNER = "{ renewalPlanner(days: 92, first: 100) { nodes { id } } }"
+
+
+@pytest.mark.parametrize("permissions,sees", [((), False), (("DASHBOARD", "CSP_ORDERING"), False), (("GENERAL_ACCESS",), True)])
+def test_partner_sales_lists_need_general_access(as_user, nordit_staff, clock, demo, permissions, sees):
+    """Like the customer and subscription lists: staff without general access see none of the partner's sales."""
+    sold = as_user("nordit_admin")(SAAS_CREATE, {"c": None})["saasSubscriptionCreate"]["saasSubscription"]["id"]
+    clock.now += timedelta(days=300)  # Hanse's annual subscription renews within the planner's 92 days
+    api = nordit_staff(*permissions)
+    saas = [n["id"] for n in api(SAAS_LIST)["saasSubscriptions"]["nodes"]]
+    planned = [n["id"] for n in api(PLANNER)["renewalPlanner"]["nodes"]]
+    assert saas == ([sold] if sees else [])
+    assert planned == ([demo.subscriptions["hanse_standard"].id] if sees else [])
+    assert bool(api(CUSTOMERS)["customers"]["nodes"]) is sees
