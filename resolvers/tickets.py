@@ -9,7 +9,7 @@ from domain.assets import AssetKind
 from domain.money import Money
 from domain.services import contracts as contract_service
 from domain.services import tickets as service
-from domain.tickets import can_view_ticket
+from domain.tickets import MonitoringAlert, can_view_ticket
 from resolvers.context import Info
 from resolvers.errors import payload_errors
 from schema import tickets as t
@@ -100,6 +100,16 @@ async def ticket_create(info: Info, input: t.TicketCreateInput, idempotency_key:
     created = await ctx.run(service.open_portal_ticket, ctx.uow(), ctx.principal, command, now=ctx.now, mailer=ctx.services.mailer,
                             idempotency_key=idempotency_key)
     return t.TicketPayload(ticket=_ticket(info, created))
+
+
+@payload_errors(t.MonitoringAlertQualifyPayload)
+async def monitoring_alert_qualify(info: Info, input: t.MonitoringAlertQualifyInput) -> t.MonitoringAlertQualifyPayload:
+    ctx = info.context
+    alert = MonitoringAlert(alert_id=input.alert_id, customer_id=str(input.customer_id), kind=input.kind, host=input.host,
+                            sensor=input.sensor, message=input.message, raised_at=input.raised_at)
+    ticket, created = await ctx.run(service.qualify_monitoring_alert, ctx.uow(), ctx.principal,
+                                    service.QualifiedAlert(alert, input.subject, input.note), now=ctx.now, mailer=ctx.services.mailer)
+    return t.MonitoringAlertQualifyPayload(ticket=_ticket(info, ticket), created=created)
 
 
 @payload_errors(t.TicketPayload)

@@ -176,6 +176,10 @@ class Mutation:
     ticket_hotline_create: tt.TicketPayload = strawberry.mutation(
         resolver=tkt.ticket_hotline_create, description="Service staff record a call on the customer's behalf."
     )
+    monitoring_alert_qualify: tt.MonitoringAlertQualifyPayload = strawberry.mutation(
+        resolver=tkt.monitoring_alert_qualify,
+        description="Service staff: the monitoring team makes a ticket of a sensor's alert (channel MONITORING).",
+    )
     ticket_comment_add: tt.TicketPayload = strawberry.mutation(
         resolver=tkt.ticket_comment_add, description="`internal: true` writes a technician's note customers never see."
     )

@@ -20,6 +20,7 @@ from schema.subscriptions import KeyValue
 
 TicketStatus = enum_of(tk.TicketStatus, "NEW → IN_PROGRESS / WAITING_FOR_CUSTOMER → RESOLVED → CLOSED (final).")
 TicketChannel = enum_of(tk.TicketChannel)
+AlertKind = enum_of(tk.AlertKind, "What a monitoring sensor reported: a disk filling up, a failed backup, a crashed virtual server.")
 TicketEventKind = enum_of(tk.TicketEventKind)
 ServiceReportScope = enum_of(tk.ServiceReportScope)
 ContractKind = enum_of(ct.ContractKind)
@@ -148,6 +149,26 @@ class TicketHotlineCreateInput:
     caller_name: str
     caller_email: str | None = None
     caller_user_id: strawberry.ID | None = None
+
+
+@strawberry.input(description="A monitoring alert the monitoring team qualifies into a ticket.")
+class MonitoringAlertQualifyInput:
+    customer_id: strawberry.ID
+    alert_id: str = strawberry.field(description="The monitoring system's id of the alert: one ticket per alert.")
+    kind: AlertKind
+    host: str
+    sensor: str
+    message: str = strawberry.field(description="What the sensor reported.")
+    raised_at: datetime = strawberry.field(description="When the sensor raised it; the ticket counts as received then.")
+    subject: str | None = strawberry.field(default=None, description="Default: from the kind and host, e.g. 'Backup failed on srv-01'.")
+    note: str | None = strawberry.field(default=None, description="The monitoring team's assessment, added to the description.")
+
+
+@strawberry.type
+class MonitoringAlertQualifyPayload:
+    ticket: Ticket | None = None
+    created: bool = strawberry.field(default=False, description="False when this alert was qualified before: its ticket is returned.")
+    errors: list[Error] = strawberry.field(default_factory=list)
 
 
 @strawberry.input

@@ -16,7 +16,7 @@ from typing import Callable, Iterable
 from domain import tickets as tk
 from domain.calendar import berlin_date
 from domain.contracts import ContractKind, QuotaLedger, active_contract, bill_service_report
-from domain.errors import NotFound, ValidationFailed
+from domain.errors import AlreadyExists, NotFound, ValidationFailed
 from domain.ids import new_id
 from domain.organisations import Organisation, OrganisationKind
 from domain.policy import Principal, require
@@ -182,6 +182,48 @@ def open_hotline_ticket(
 
     return _open(uow, principal, operation="ticketHotlineCreate", payload=command, idempotency_key=idempotency_key,
                  now=now, build=build, customer=customer, mailer=mailer)
+
+
+@dataclass(frozen=True)
+class QualifiedAlert:
+    """A monitoring alert the monitoring team makes a ticket of, with an optional subject and note of their own."""
+
+    alert: tk.MonitoringAlert
+    subject: str | None = None
+    note: str | None = None
+
+
+def qualify_monitoring_alert(
+    uow: UnitOfWork, principal: Principal, command: QualifiedAlert, *, now: datetime, mailer: Mailer,
+) -> tuple[tk.Ticket, bool]:
+    """The monitoring team turns an alert into a ticket (received when the sensor raised it). Qualifying the same alert
+    again returns its ticket and creates, numbers and e-mails nothing (``False``); a new ticket notifies the contacts
+    the customer chose at onboarding, as every new ticket does."""
+    require(tk.can_work_on_tickets(principal), "qualify monitoring alerts into tickets")
+    alert = command.alert
+    customer = _customer(uow, alert.customer_id)
+    if alert.raised_at > now:
+        raise ValidationFailed("An alert cannot be raised in the future.", field="raisedAt")
+    ticket_id = tk.alert_ticket_id(alert)
+
+    def build(number: str, distributor: str) -> tk.Ticket:
+        return tk.qualify_alert(alert, ticket_id=ticket_id, number=number, distributor_id=distributor,
+                                qualified_by=principal.user_id, now=now, subject=command.subject, note=command.note)
+
+    build(_PROBE_NUMBER, "dst_probe")  # validate before a number is spent
+    existing = uow.tickets.get(ticket_id)
+    if existing is not None:
+        return existing, False
+    with uow:
+        distributor = distributor_id(uow)
+        ticket = build(allocate_number(uow, distributor), distributor)
+        uow.tickets.add(ticket)
+        try:
+            uow.commit()
+        except AlreadyExists:  # qualified concurrently: that one stands
+            return uow.tickets.get(ticket_id), False
+    send_notifications(mailer, tk.new_ticket_notifications(ticket, customer.onboarding))
+    return ticket, True
 
 
 # --- reading ------------------------------------------------------------------------------
