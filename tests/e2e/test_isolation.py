@@ -192,6 +192,9 @@ PROBES: dict[str, tuple[str, Callable[[Target], dict]]] = {
                      lambda t: {"c": t.customer}),
     "ticketHotlineCreate": ('mutation($c: ID!) { ticketHotlineCreate(input: {customerId: $c, subject: "Fremd", description: "x", callerName: "Spy"}) '
                             "{ ticket { id customerId } errors { code } } }", lambda t: {"c": t.customer}),
+    "monitoringAlertQualify": ('mutation($c: ID!) { monitoringAlertQualify(input: {customerId: $c, alertId: "spy-1", kind: OTHER, host: "h", '
+                               'sensor: "s", message: "m", raisedAt: "2026-11-23T00:00:00Z"}) { ticket { id customerId } errors { code } } }',
+                               lambda t: {"c": t.customer}),
     "ticketCommentAdd": (f'mutation($id: ID!) {{ ticketCommentAdd(ticketId: $id, body: "gekapert") {{ {TIC} }} }}', lambda t: {"id": t.ticket}),
     "ticketStatusChange": (f"mutation($id: ID!) {{ ticketStatusChange(ticketId: $id, status: RESOLVED) {{ {TIC} }} }}", lambda t: {"id": t.ticket}),
     "ticketAssign": (f"mutation($id: ID!) {{ ticketAssign(ticketId: $id, assigneeId: null) {{ {TIC} }} }}", lambda t: {"id": t.ticket}),
