@@ -81,6 +81,21 @@ class Branch:
     receives_goods: bool = True
     receives_services: bool = True
 
+    @classmethod
+    def create(
+        cls, name: str, address: Address, *, receives_goods: bool = True, receives_services: bool = True,
+        field_prefix: str = "branch",
+    ) -> "Branch":
+        """A branch as boarding records it: named, and receiving goods, services or both (else it is no branch)."""
+        clean_name = require_text(name, f"{field_prefix}.name", label="Branch name")
+        if not (receives_goods or receives_services):
+            raise ValidationFailed(
+                f"The branch '{clean_name}' receives neither goods nor services.",
+                field=field_prefix,
+                hint="Record only the sites that receive goods, services or both: set receivesGoods or receivesServices.",
+            )
+        return cls(name=clean_name, address=address, receives_goods=receives_goods, receives_services=receives_services)
+
 
 @dataclass(frozen=True)
 class CustomerOnboarding:

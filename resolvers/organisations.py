@@ -18,14 +18,18 @@ def address_of(a: t.AddressInput, field: str = "address") -> Address:
     return Address.create(a.street, a.postal_code, a.city, a.country, field_prefix=field)
 
 
+def branch_of(b: t.BranchInput, field: str) -> Branch:
+    return Branch.create(
+        b.name, address_of(b.address, f"{field}.address"), receives_goods=b.receives_goods,
+        receives_services=b.receives_services, field_prefix=field,
+    )
+
+
 def onboarding_of(o: t.CustomerOnboardingInput | None) -> CustomerOnboarding | None:
     if o is None:
         return None
     return CustomerOnboarding.create(
-        branches=tuple(
-            Branch(b.name.strip(), address_of(b.address, f"onboarding.branches[{i}].address"), b.receives_goods, b.receives_services)
-            for i, b in enumerate(o.branches)
-        ),
+        branches=tuple(branch_of(b, f"onboarding.branches[{i}]") for i, b in enumerate(o.branches)),
         branch_billing=o.branch_billing,
         service_report_email=o.service_report_email,
         notify_on_new_ticket=tuple(o.notify_on_new_ticket),

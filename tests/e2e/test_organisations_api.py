@@ -67,6 +67,11 @@ def test_partner_creates_a_customer_with_boarding_data_and_is_linked(as_user):
         ({"onboarding": {"datevConsultantNumber": "12-34"}}, "onboarding.datevConsultantNumber", "INVALID_INPUT"),
         ({"onboarding": {"serviceReportEmail": "it at nordlicht"}}, "onboarding.serviceReportEmail", "INVALID_INPUT"),
         ({"address": {"street": "", "postalCode": "24103", "city": "Kiel"}}, "address.street", "INVALID_INPUT"),
+        ({"onboarding": {"branches": [{"name": "  ", "address": {"street": "Holstenstr. 2", "postalCode": "23552", "city": "Lübeck"}}]}},
+         "onboarding.branches[0].name", "INVALID_INPUT"),
+        ({"onboarding": {"branches": [{"name": "Filiale Lübeck", "address": {"street": "Holstenstr. 2", "postalCode": "23552", "city": "Lübeck"},
+                                       "receivesGoods": False, "receivesServices": False}]}},
+         "onboarding.branches[0]", "INVALID_INPUT"),
         ({"partnerId": "ptn_unknown"}, "partnerId", "NOT_FOUND"),
     ],
 )
@@ -79,6 +84,39 @@ def test_bad_input_gets_a_typed_error_and_writes_nothing(as_user, overrides, fie
     assert result["errors"][0]["message"]
     assert organisation_count() == before
     assert not {"PutItem", "TransactWriteItems", "UpdateItem"} & set(count.operations)
+
+
+UPDATE_CUSTOMER = """
+mutation($id: ID!, $input: CustomerUpdateInput!) {
+  customerUpdate(id: $id, input: $input) {
+    customer { onboarding { branchBilling branches { name receivesGoods receivesServices } } }
+    errors { code field message hint }
+  }
+}"""
+
+BREMEN = {"street": "Hafenstr. 1", "postalCode": "28195", "city": "Bremen"}
+
+
+@pytest.mark.parametrize(
+    "branch,field",
+    [
+        ({"name": "  ", "address": BREMEN}, "onboarding.branches[0].name"),
+        ({"name": "Archiv Bremen", "address": BREMEN, "receivesGoods": False, "receivesServices": False}, "onboarding.branches[0]"),
+    ],
+    ids=["blank name", "receives neither goods nor services"],
+)
+def test_a_branch_without_name_or_receiving_nothing_is_refused_on_update_and_nothing_is_written(as_user, demo, branch, field):
+    """Boarding records the branches that receive goods or services, each by name (Hanse: "Lager Bremen")."""
+    api = as_user("distributor")
+    hanse = demo.customers["hanse"].id
+    with count_requests() as count:
+        result = api(UPDATE_CUSTOMER, {"id": hanse, "input": {"onboarding": {"branches": [branch], "branchBilling": "PER_BRANCH"}}})
+    result = result["customerUpdate"]
+    assert result["customer"] is None
+    assert [(e["code"], e["field"]) for e in result["errors"]] == [("INVALID_INPUT", field)]
+    assert not {"PutItem", "TransactWriteItems", "UpdateItem"} & set(count.operations)
+    shown = api("""query($id: ID!) { customer(id: $id) { onboarding { branches { name receivesGoods receivesServices } } } }""", {"id": hanse})
+    assert shown["customer"]["onboarding"]["branches"] == [{"name": "Lager Bremen", "receivesGoods": True, "receivesServices": True}]
 
 
 def test_unknown_customer_id_is_a_typed_not_found(as_user):

@@ -11,6 +11,7 @@ from domain.organisations import (
     AccessLevel,
     Address,
     BillingMode,
+    Branch,
     BranchBilling,
     CustomerOnboarding,
     OrganisationKind,
@@ -63,6 +64,25 @@ def test_per_branch_billing_needs_a_branch():
     with pytest.raises(ValidationFailed) as err:
         CustomerOnboarding.create(branch_billing=BranchBilling.PER_BRANCH)
     assert err.value.field == "onboarding.branches"
+
+
+@pytest.mark.parametrize("goods,services", [(True, True), (True, False), (False, True)])
+def test_a_branch_receives_goods_or_services_or_both(goods, services):
+    branch = Branch.create("  Lager Bremen ", BERLIN, receives_goods=goods, receives_services=services)
+    assert (branch.name, branch.receives_goods, branch.receives_services) == ("Lager Bremen", goods, services)
+
+
+def test_a_site_that_receives_neither_goods_nor_services_is_no_branch():
+    with pytest.raises(ValidationFailed) as err:
+        Branch.create("Archiv", BERLIN, receives_goods=False, receives_services=False, field_prefix="onboarding.branches[1]")
+    assert err.value.field == "onboarding.branches[1]" and err.value.code is ErrorCode.INVALID_INPUT
+    assert "receivesGoods or receivesServices" in err.value.hint
+
+
+def test_a_branch_needs_a_name():
+    with pytest.raises(ValidationFailed) as err:
+        Branch.create("   ", BERLIN, field_prefix="onboarding.branches[0]")
+    assert err.value.field == "onboarding.branches[0].name"
 
 
 def test_ticket_notification_contacts_must_be_e_mail_addresses():
