@@ -38,7 +38,9 @@ Decided here, where ``DOMAIN.md`` leaves room:
 * **Copies.** Day 60 after the issue date still counts as free re-send; an invoice is
   online until the same day ``online_months`` later inclusive (issued 2023-01-31, 24 months
   → downloadable until 2025-01-31, archive from 2025-02-01; a month-end clamps: issued
-  2024-02-29 → online until 2026-02-28). The archive retrieval fee is net (VAT is added
+  2024-02-29 → online until 2026-02-28). After that the payer gets no download link
+  (``assert_downloadable``: a copy is a paid archive retrieval); distributor staff still do,
+  since they carry out the retrieval. The archive retrieval fee is net (VAT is added
   like on any invoice) and is due on the issue date (paid in advance).
 * **Retention** ends on 31 December of the tenth year after the year of issue; the
   invoice may be deleted from the next day on.
@@ -127,6 +129,14 @@ class CopyNotFree(PreconditionFailed):
     def __init__(self, message: str, *, decision: CopyDecision, hint: str) -> None:
         super().__init__(message, field="invoiceId", hint=hint)
         self.decision = decision
+
+
+class InvoiceNoLongerOnline(PreconditionFailed):
+    """A customer or partner asked for the download of an invoice past its online period."""
+
+    def __init__(self, message: str, *, online_until: date, hint: str) -> None:
+        super().__init__(message, hint=hint)
+        self.online_until = online_until
 
 
 class RetentionPeriodRunning(PreconditionFailed):
@@ -857,11 +867,32 @@ def assert_free_resend(invoice: Invoice, today: date, online_months: int = DEFAU
     raise CopyNotFree(
         f"Invoice {invoice.number} was issued on {invoice.issue_date.isoformat()} and is no longer available online.",
         decision=decision,
-        hint=(
-            f"Order an archive retrieval: {ARCHIVE_RETRIEVAL_BASE_FEE} paid in advance covers opening the archive "
-            "and one hour of search; further hours are charged at the hourly rate."
-        ),
+        hint=f"Order an archive retrieval: {_ARCHIVE_RETRIEVAL_TERMS}",
     )
+
+
+_ARCHIVE_RETRIEVAL_TERMS = (
+    f"{ARCHIVE_RETRIEVAL_BASE_FEE} paid in advance covers opening the archive and one hour of search; "
+    "further hours are charged at the hourly rate."
+)
+
+
+def assert_downloadable(principal: Principal, invoice: Invoice, today: date, online_months: int = DEFAULT_ONLINE_MONTHS) -> None:
+    """The payer downloads an invoice itself while it is online (issued 2023-01-31: until 2025-01-31 inclusive);
+    from the next day a copy is a paid archive retrieval, so the download is refused with that hint.
+
+    Distributor staff may still download it: they carry out the archive retrieval.
+    """
+    if principal.is_distributor:
+        return
+    last_day = online_until(invoice.issue_date, online_months)
+    if today > last_day:
+        raise InvoiceNoLongerOnline(
+            f"Invoice {invoice.number} was issued on {invoice.issue_date.isoformat()} and was available online "
+            f"until {last_day.isoformat()}; it can no longer be downloaded.",
+            online_until=last_day,
+            hint=f"Order an archive retrieval (request a copy with the hours of search): {_ARCHIVE_RETRIEVAL_TERMS}",
+        )
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,9 @@ from domain.money import Money
 from domain.services import commissions
 from domain.services import invoices as service
 from resolvers.context import Info
-from resolvers.errors import payload_errors
+from resolvers.errors import payload_errors, to_errors
 from schema import invoices as t
+from schema.common import Error
 from schema.pagination import Connection
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,16 @@ async def credit_notes_of(info: Info, invoice) -> list[t.Invoice]:
 
 async def download_url_of(info: Info, invoice) -> str | None:
     ctx = info.context
-    return await ctx.run(service.download_url, ctx.uow(), ctx.services.documents, ctx.services.invoice_renderer, ctx.principal, invoice)
+    return await ctx.run(
+        service.download_url, ctx.uow(), ctx.services.documents, ctx.services.invoice_renderer, ctx.principal, invoice,
+        today=berlin_date(ctx.now), online_months=ctx.services.invoicing.online_months,
+    )
+
+
+def download_refusal_of(info: Info, invoice) -> Error | None:
+    ctx = info.context
+    refusal = service.download_refusal(ctx.principal, invoice, today=berlin_date(ctx.now), online_months=ctx.services.invoicing.online_months)
+    return to_errors(refusal)[0] if refusal is not None else None
 
 
 # --- queries -----------------------------------------------------------------------------

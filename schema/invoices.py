@@ -82,11 +82,28 @@ class Invoice(Node):
 
         return await credit_notes_of(info, self._invoice)
 
-    @strawberry.field(description="A link to the PDF, valid for 5 minutes; only for the payer and the distributor.")
+    @strawberry.field(
+        description=(
+            "A link to the PDF, valid for 5 minutes: for the payer while the invoice is online (24 months by default; "
+            "null after that, see `downloadRefusal`), for the distributor always."
+        )
+    )
     async def download_url(self, info: strawberry.Info) -> str | None:
         from resolvers.invoices import download_url_of
 
         return await download_url_of(info, self._invoice)
+
+    @strawberry.field(
+        description=(
+            "Why `downloadUrl` is null: the invoice is no longer online (code PRECONDITION_FAILED); `hint` says how to "
+            "get a copy instead (a paid archive retrieval: `invoiceCopyRequest` with `archiveHours`). Null while it can "
+            "be downloaded."
+        )
+    )
+    def download_refusal(self, info: strawberry.Info) -> Error | None:
+        from resolvers.invoices import download_refusal_of
+
+        return download_refusal_of(info, self._invoice)
 
     @classmethod
     def of(cls, invoice: d.Invoice, today: date) -> "Invoice":

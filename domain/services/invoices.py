@@ -47,10 +47,12 @@ from domain.invoices import (
     Invoice,
     InvoiceDraft,
     InvoiceKind,
+    InvoiceNoLongerOnline,
     InvoiceStatus,
     PaymentOutcome,
     archive_retrieval_draft,
     assert_deletable,
+    assert_downloadable,
     assert_free_resend,
     can_view_invoice,
     copy_policy,
@@ -281,10 +283,30 @@ def list_overdue(uow, principal: Principal, *, today: date, first: int | None, a
     return uow.invoices.list_open_due_before(today, limit=page_size(first), cursor=after)
 
 
-def download_url(uow, documents: DocumentStore, renderer: InvoiceRenderer, principal: Principal, invoice: Invoice) -> str | None:
-    """A 5-minute presigned URL of the PDF, for the payer and the distributor; renders and stores it if missing."""
+def download_refusal(principal: Principal, invoice: Invoice, *, today: date, online_months: int) -> InvoiceNoLongerOnline | None:
+    """Why ``download_url`` gives someone who sees the invoice no link: it is past its online period (payer only)."""
     if not can_view_invoice(principal, invoice):
         return None
+    try:
+        assert_downloadable(principal, invoice, today, online_months)
+    except InvoiceNoLongerOnline as refusal:
+        return refusal
+    return None
+
+
+def download_url(
+    uow, documents: DocumentStore, renderer: InvoiceRenderer, principal: Principal, invoice: Invoice, *,
+    today: date, online_months: int,
+) -> str | None:
+    """A 5-minute presigned URL of the PDF; renders and stores it if missing.
+
+    For the payer while the invoice is online (``download_refusal`` says why not after that: a copy is then a paid
+    archive retrieval), for the distributor always; None for anyone else.
+    """
+    if not can_view_invoice(principal, invoice):
+        return None
+    if download_refusal(principal, invoice, today=today, online_months=online_months) is not None:
+        return None  # checked before rendering: an archived invoice is not re-rendered for the payer either
     key = document_key(invoice)
     if not documents.exists(key):
         pdf, _ = render(uow, renderer, invoice)
@@ -402,7 +424,7 @@ def delete_invoice(uow_factory, principal: Principal, invoice_id: str, *, today:
 
 
 __all__ = [
-    "ARCHIVE_RETRIEVAL_BASE_FEE", "CopyNotFree", "CopyResult", "InvoicingSettings", "LastSequences", "create_credit_note", "delete_invoice", "deliver", "deliver_pending", "document_key", "download_url",
+    "ARCHIVE_RETRIEVAL_BASE_FEE", "CopyNotFree", "CopyResult", "InvoiceNoLongerOnline", "InvoicingSettings", "LastSequences", "create_credit_note", "delete_invoice", "deliver", "deliver_pending", "document_key", "download_refusal", "download_url",
     "get_visible_invoice", "issue", "issue_draft", "list_invoices", "list_overdue",
     "record_payment", "request_copy",
 ]

@@ -45,6 +45,8 @@ COPY = """mutation($input: InvoiceCopyRequestInput!) { invoiceCopyRequest(input:
   decision resent retrievalInvoice { number issueDate dueDate netTotal { amount } grossTotal { amount } lines { description netAmount { amount } } }
   errors { code field message hint } } }"""
 
+DOWNLOAD = """query($id: ID!) { invoice(id: $id) { number downloadUrl downloadRefusal { code field message hint } } }"""
+
 DELETE = """mutation($id: ID!) { invoiceDelete(input: {invoiceId: $id}) { deletedInvoiceId errors { code message hint } } }"""
 
 OVERDUE = """query { overdueInvoices { nodes { number dueDate outstanding { amount } } } }"""
@@ -296,6 +298,36 @@ def test_an_invoice_no_longer_online_needs_a_paid_archive_retrieval_issued_as_it
     assert retrieval["issueDate"] == retrieval["dueDate"] == "2026-11-23" and retrieval["number"] == "PH-2026-000001"
     (mail,) = services.mailer.sent
     assert retrieval["number"] in mail.subject and mail.to == ("rechnung@kanzlei.example",)
+
+
+def test_the_payer_downloads_an_invoice_until_its_last_online_day_and_from_the_next_berlin_day_gets_the_archive_hint(
+    as_user, clock, demo, biller,
+):
+    # issued 2023-01-31: online until 2025-01-31 inclusive, archived from 2025-02-01 (Berlin)
+    issued = biller.run(at("2023-01-31T10:00:00"), biller.item("kanzlei", "40.00", partner="nordit"), biller.item("hanse", "50.00", partner="nordit"))
+    by_payer = {i.payer_id: i for i in issued}
+    payers = [(as_user("kanzlei_office"), by_payer[demo.customers["kanzlei"].id]), (as_user("nordit_admin"), by_payer[demo.partners["nordit"].id])]
+
+    clock.now = at("2025-01-31T22:30:00")  # 23:30 on 2025-01-31 in Berlin: the last online day
+    for payer, invoice in payers:
+        online = payer(DOWNLOAD, {"id": invoice.id})["invoice"]
+        assert f"{invoice.number}.pdf" in online["downloadUrl"] and online["downloadRefusal"] is None
+
+    clock.now = at("2025-01-31T23:30:00")  # 00:30 on 2025-02-01 in Berlin
+    for payer, invoice in payers:
+        archived = payer(DOWNLOAD, {"id": invoice.id})["invoice"]
+        assert archived["downloadUrl"] is None
+        refusal = archived["downloadRefusal"]
+        assert (refusal["code"], refusal["field"]) == ("PRECONDITION_FAILED", None)
+        assert invoice.number in refusal["message"] and "until 2025-01-31" in refusal["message"]
+        assert "archive retrieval" in refusal["hint"] and "100.00" in refusal["hint"]
+    copy = as_user("kanzlei_office")(COPY, {"input": {"invoiceId": payers[0][1].id}})["invoiceCopyRequest"]
+    assert "archive retrieval" in copy["errors"][0]["hint"]  # the copy request agrees: a paid retrieval
+
+    ops = as_user("distributor")  # staff carry out the archive retrieval, so they still fetch the PDF
+    for _, invoice in payers:
+        staff_view = ops(DOWNLOAD, {"id": invoice.id})["invoice"]
+        assert f"{invoice.number}.pdf" in staff_view["downloadUrl"] and staff_view["downloadRefusal"] is None
 
 
 def test_an_invoice_cannot_be_deleted_within_the_ten_year_retention(as_user, clock, issued):

@@ -13,17 +13,21 @@ from domain.invoices import (
     InvoiceDraft,
     InvoiceKind,
     InvoiceLine,
+    InvoiceNoLongerOnline,
     PaymentMethod,
     RetentionPeriodRunning,
     VatTreatment,
     archive_retrieval_draft,
     assert_deletable,
+    assert_downloadable,
     assert_free_resend,
     copy_policy,
     quote_archive_retrieval,
     retention_ends_on,
 )
 from domain.money import Money
+from domain.organisations import OrganisationKind, PartnerPermission, PermissionLevel, Role
+from domain.policy import Principal
 
 UTC = timezone.utc
 
@@ -111,6 +115,36 @@ def test_archive_retrieval_is_its_own_invoice_due_on_the_day_of_issue():
     assert all("PH-2021-000815" in line.description for line in invoice.lines)
     assert invoice.gross_total == Money.of("261.80")  # 220.00 + 19% VAT
     assert invoice.due_date == invoice.issue_date == date(2025, 5, 10)
+
+
+# --- self-service download -----------------------------------------------------------------
+
+PAYER = Principal("usr_office", "cus_1", OrganisationKind.CUSTOMER, Role.CUSTOMER_USER, permission_level=PermissionLevel.EXTENDED)
+PAYING_PARTNER = Principal("usr_nina", "cus_1", OrganisationKind.PARTNER, Role.PARTNER_ADMIN, permissions=frozenset(PartnerPermission))
+STAFF = Principal("usr_ops", "dst_1", OrganisationKind.DISTRIBUTOR, Role.DISTRIBUTOR_STAFF)
+
+
+@pytest.mark.parametrize("payer", [PAYER, PAYING_PARTNER], ids=["customer", "partner"])
+def test_the_payer_downloads_an_invoice_of_2023_01_31_until_2025_01_31_and_not_from_2025_02_01(payer):
+    invoice = issued_on(date(2023, 1, 31))
+    assert_downloadable(payer, invoice, date(2025, 1, 31))  # last online day: no error
+    with pytest.raises(InvoiceNoLongerOnline) as refused:
+        assert_downloadable(payer, invoice, date(2025, 2, 1))
+    assert refused.value.code is ErrorCode.PRECONDITION_FAILED
+    assert refused.value.online_until == date(2025, 1, 31)
+    assert "until 2025-01-31" in refused.value.message
+    assert "archive retrieval" in refused.value.hint and "100.00" in refused.value.hint
+
+
+def test_the_download_follows_the_online_period_setting():
+    invoice = issued_on(date(2023, 1, 31))
+    assert_downloadable(PAYER, invoice, date(2026, 1, 31), online_months=36)  # no error
+    with pytest.raises(InvoiceNoLongerOnline):
+        assert_downloadable(PAYER, invoice, date(2025, 2, 1), online_months=24)
+
+
+def test_distributor_staff_still_download_an_invoice_no_longer_online_as_they_carry_out_the_archive_retrieval():
+    assert_downloadable(STAFF, issued_on(date(2021, 3, 4)), date(2025, 5, 10))  # no error
 
 
 # --- retention ----------------------------------------------------------------------------
