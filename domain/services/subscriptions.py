@@ -386,6 +386,9 @@ def create_saas_subscription(
 
 
 def list_saas_subscriptions(uow: UnitOfWork, principal: Principal, *, first: int | None, after: str | None) -> Page[SaasSubscription]:
+    """The distributor sees every partner's; a partner its own."""
+    if principal.is_distributor:
+        return uow.saas_subscriptions.list_all(limit=page_size(first), cursor=after)
     if not (principal.is_partner and can_view_partner_sales(principal, principal.organisation_id)):
         return Page([], None)
     return uow.saas_subscriptions.list_for_partner(principal.organisation_id, limit=page_size(first), cursor=after)

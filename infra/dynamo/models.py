@@ -22,6 +22,7 @@ Access patterns (every read is a GetItem, BatchGetItem or Query; nothing scans):
 | unbilled charges by billing date          | charges.unbilled-index (sparse)       | bill_date, id               |
 | charges of a subscription                 | charges.subscription-index            | subscription_id, id         |
 | SaaS subscriptions of a partner           | saas_subscriptions.partner-index      | partner_id, id              |
+| every SaaS subscription (distributor)     | saas_subscriptions.kind-index         | kind = "SAAS", id           |
 | partner application by id                 | partner_applications                  | id                          |
 | applications by status (distributor)      | partner_applications.status-index     | status, submitted_key       |
 | programme partner by partner id (batch)   | programme_partners                    | partner_id                  |
@@ -251,9 +252,11 @@ class SaasSubscriptionModel(Model):
 
     id = UnicodeAttribute(hash_key=True)
     partner_id = UnicodeAttribute()
+    kind = UnicodeAttribute(default="SAAS")  # one partition holding every SaaS subscription: the distributor's list
     data = JSONAttribute()
     version = VersionAttribute()
     partner_index = _index("partner-index", "partner_id", "id")()
+    kind_index = _index("kind-index", "kind", "id")()
 
 
 class PartnerApplicationModel(Model):

@@ -248,6 +248,13 @@ class SaasSubscriptionRepository:
         items, next_cursor = query_page(result, SaasSubscription)
         return Page(items, next_cursor)
 
+    def list_all(self, *, limit: int, cursor: str | None) -> Page[SaasSubscription]:
+        result = SaasSubscriptionModel.kind_index.query(
+            "SAAS", limit=limit, page_size=limit, last_evaluated_key=decode_cursor(cursor, partition=("kind", "SAAS")),
+        )
+        items, next_cursor = query_page(result, SaasSubscription)
+        return Page(items, next_cursor)
+
     def save(self, subscription: SaasSubscription) -> None:
         self._uow.register_save(
             SaasSubscriptionModel(subscription.id, partner_id=subscription.partner_id, data=entity_data(subscription), **versioned(subscription))

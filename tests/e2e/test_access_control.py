@@ -220,3 +220,35 @@ def test_partner_sales_lists_need_general_access(as_user, nordit_staff, clock, d
     assert saas == ([sold] if sees else [])
     assert planned == ([demo.subscriptions["hanse_standard"].id] if sees else [])
     assert bool(api(CUSTOMERS)["customers"]["nodes"]) is sees
+
+
+@pytest.mark.parametrize(
+    "actor,expected",
+    [
+        ("distributor", {"nordit", "suedcloud"}),  # operates the platform: every partner's
+        ("nordit_admin", {"nordit"}),
+        ("nordit_sales", {"nordit"}),
+        ("suedcloud_admin", {"suedcloud"}),
+        ("hanse_it", set()),
+        ("alpen_owner", set()),
+    ],
+)
+def test_saas_subscription_list_holds_what_the_actor_may_see(as_user, actor, expected):
+    sold = {
+        partner: as_user(f"{partner}_admin")(SAAS_CREATE, {"c": None})["saasSubscriptionCreate"]["saasSubscription"]["id"]
+        for partner in ("nordit", "suedcloud")
+    }
+    listed = {n["id"] for n in as_user(actor)(SAAS_LIST)["saasSubscriptions"]["nodes"]}
+    assert listed == {sold[partner] for partner in expected}
+
+
+def test_the_distributor_pages_through_every_saas_subscription(as_user):
+    for partner in ("nordit", "suedcloud", "nordit"):
+        as_user(f"{partner}_admin")(SAAS_CREATE, {"c": None})
+    query = "query($after: String) { saasSubscriptions(first: 2, after: $after) { nodes { id } pageInfo { hasNextPage endCursor } } }"
+    api = as_user("distributor")
+    first = api(query)["saasSubscriptions"]
+    second = api(query, {"after": first["pageInfo"]["endCursor"]})["saasSubscriptions"]
+    assert len(first["nodes"]) == 2 and first["pageInfo"]["hasNextPage"]
+    assert len(second["nodes"]) == 1 and not second["pageInfo"]["hasNextPage"]
+    assert len({n["id"] for n in first["nodes"] + second["nodes"]}) == 3
