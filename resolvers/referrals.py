@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
 from domain.partner_programme import parse_partner_number
-from infra.referral_links import COOKIE_MAX_AGE_SECONDS, COOKIE_NAME, safe_redirect_path, sign_click
+from infra.referral_links import COOKIE_NAME, cookie_expires_at, cookie_max_age_seconds, safe_redirect_path, sign_click
 
 log = logging.getLogger("partnerhub.referrals")
 
@@ -30,10 +30,12 @@ async def referral_link(request: Request) -> RedirectResponse:
         return response
     if not await asyncio.to_thread(_active_partner, services, number):
         return response  # unknown or inactive partner numbers are ignored
-    response.set_cookie(
+    clicked_at = services.clock()
+    response.set_cookie(  # until the end of Berlin day 90; Expires for clients that ignore Max-Age
         COOKIE_NAME,
-        sign_click(settings.referral_secret, number, services.clock()),
-        max_age=COOKIE_MAX_AGE_SECONDS,
+        sign_click(settings.referral_secret, number, clicked_at),
+        max_age=cookie_max_age_seconds(clicked_at),
+        expires=cookie_expires_at(clicked_at),
         path="/",
         secure=True,
         httponly=True,

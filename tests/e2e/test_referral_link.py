@@ -7,8 +7,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from domain.policy import Principal
+from domain.referrals import click_attributable
 from domain.services import partner_programme as programme
-from infra.referral_links import COOKIE_NAME, safe_redirect_path, sign_click, verify_click
+from infra.referral_links import COOKIE_NAME, cookie_expires_at, cookie_max_age_seconds, safe_redirect_path, sign_click, verify_click
 
 PORTAL = "https://portal.partnerhub.example"
 
@@ -28,10 +29,43 @@ def test_a_referral_link_sets_the_signed_cookie_and_redirects_to_the_path_on_the
     assert response.status_code == 302 and response.headers["location"] == f"{PORTAL}/pricing?plan=business"
     cookie = response.headers["set-cookie"]
     assert cookie.startswith(f"{COOKIE_NAME}=") and "HttpOnly" in cookie and "Secure" in cookie and "SameSite=lax" in cookie
-    assert "Max-Age=7776000" in cookie  # 90 days
+    # clicked 2026-11-23 10:00 Berlin: until the end of day 90, 2027-02-22 00:00 Berlin (90 days and 14 hours)
+    assert "Max-Age=7826400" in cookie and "expires=Sun, 21 Feb 2027 23:00:00 GMT" in cookie
     value = cookie.split(";", 1)[0].split("=", 1)[1]
     click = verify_click(services.settings.referral_secret, value)
     assert click.partner_number == partner_number and abs(click.clicked_at - clock.now) < timedelta(seconds=1)
+
+
+def test_the_cookie_of_a_click_on_2024_01_01_still_reaches_a_sign_up_late_on_2024_03_31_day_90(client, clock, partner_number):
+    clock.now = datetime(2024, 1, 1, 8, 0, tzinfo=timezone.utc)  # 09:00 in Berlin
+    cookie = visit(client, f"aff={partner_number}&to=/").headers["set-cookie"]
+    # 2024-03-31 starts in winter time and ends in summer time: its end is 22:00 UTC, 90 days and 14 hours after the click
+    assert "Max-Age=7826400" in cookie and "expires=Sun, 31 Mar 2024 22:00:00 GMT" in cookie
+    sign_up_evening_of_day_90 = datetime(2024, 3, 31, 21, 30, tzinfo=timezone.utc)  # 23:30 in Berlin
+    assert sign_up_evening_of_day_90 < clock.now + timedelta(seconds=7826400)
+    assert click_attributable(clock.now, sign_up_evening_of_day_90)
+
+
+@pytest.mark.parametrize(
+    "clicked_at, expires_at",
+    [
+        ("2024-01-01T08:00:00", "2024-03-31T22:00:00"),  # day 90 ends in summer time (clocks went forward that night)
+        ("2023-12-31T23:30:00", "2024-03-31T22:00:00"),  # 00:30 on 2024-01-01 in Berlin: day 1 is the Berlin date
+        ("2024-01-01T22:59:59", "2024-03-31T22:00:00"),  # 23:59:59 in Berlin, still 2024-01-01
+        ("2024-08-01T10:00:00", "2024-10-30T23:00:00"),  # day 90 is 2024-10-30, back in winter time
+    ],
+)
+def test_the_cookie_expires_when_the_domain_rule_stops_attributing_at_the_end_of_berlin_day_90(clicked_at, expires_at):
+    click = datetime.fromisoformat(clicked_at).replace(tzinfo=timezone.utc)
+    expires = datetime.fromisoformat(expires_at).replace(tzinfo=timezone.utc)
+    assert cookie_expires_at(click) == expires
+    assert cookie_max_age_seconds(click) == (expires - click).total_seconds()
+    assert click_attributable(click, expires - timedelta(seconds=1)) and not click_attributable(click, expires)
+
+
+def test_the_max_age_of_a_click_between_two_seconds_is_rounded_up_to_reach_the_end_of_day_90():
+    click = datetime(2024, 1, 1, 8, 0, 0, 400000, tzinfo=timezone.utc)
+    assert cookie_max_age_seconds(click) == 7826400  # 7826399.6 seconds to 2024-03-31 22:00 UTC
 
 
 def test_unknown_or_malformed_partner_numbers_redirect_without_a_cookie(client, partner_number):
