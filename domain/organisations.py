@@ -98,6 +98,21 @@ class Branch:
 
 
 @dataclass(frozen=True)
+class OnboardingChanges:
+    """What a change of the onboarding data sets. ``None`` leaves a field as it is, as everywhere in the
+    API; an empty tuple (or, for the optional texts, an empty string) clears it."""
+
+    branches: tuple[Branch, ...] | None = None
+    branch_billing: BranchBilling | None = None
+    service_report_email: str | None = None
+    notify_on_new_ticket: tuple[str, ...] | None = None
+    notify_on_ticket_status_change: tuple[str, ...] | None = None
+    initial_inventory_wanted: bool | None = None
+    existing_documentation: bool | None = None
+    datev_consultant_number: str | None = None
+
+
+@dataclass(frozen=True)
 class CustomerOnboarding:
     """What MSP boarding collects about a new customer."""
 
@@ -131,25 +146,48 @@ class CustomerOnboarding:
         existing_documentation: bool = False,
         datev_consultant_number: str | None = None,
     ) -> "CustomerOnboarding":
-        return cls(
-            branches=tuple(branches),
-            branch_billing=branch_billing,
-            service_report_email=(
-                require_email(service_report_email, "onboarding.serviceReportEmail") if service_report_email else None
-            ),
-            notify_on_new_ticket=tuple(
-                require_email(e, f"onboarding.notifyOnNewTicket[{i}]") for i, e in enumerate(notify_on_new_ticket)
-            ),
-            notify_on_ticket_status_change=tuple(
-                require_email(e, f"onboarding.notifyOnTicketStatusChange[{i}]")
-                for i, e in enumerate(notify_on_ticket_status_change)
-            ),
-            initial_inventory_wanted=initial_inventory_wanted,
-            existing_documentation=existing_documentation,
-            datev_consultant_number=optional_datev_consultant_number(
-                datev_consultant_number, "onboarding.datevConsultantNumber"
-            ),
+        return cls().with_changes(
+            OnboardingChanges(
+                branches=tuple(branches),
+                branch_billing=branch_billing,
+                service_report_email=service_report_email,
+                notify_on_new_ticket=tuple(notify_on_new_ticket),
+                notify_on_ticket_status_change=tuple(notify_on_ticket_status_change),
+                initial_inventory_wanted=initial_inventory_wanted,
+                existing_documentation=existing_documentation,
+                datev_consultant_number=datev_consultant_number,
+            )
         )
+
+    def with_changes(self, changes: OnboardingChanges) -> "CustomerOnboarding":
+        """These data with ``changes`` applied: what is set is validated, the rest stays as it is."""
+        updated: dict[str, object] = {}
+        if changes.branches is not None:
+            updated["branches"] = tuple(changes.branches)
+        if changes.branch_billing is not None:
+            updated["branch_billing"] = changes.branch_billing
+        if changes.service_report_email is not None:
+            updated["service_report_email"] = (
+                require_email(changes.service_report_email, "onboarding.serviceReportEmail") if changes.service_report_email else None
+            )
+        if changes.notify_on_new_ticket is not None:
+            updated["notify_on_new_ticket"] = tuple(
+                require_email(e, f"onboarding.notifyOnNewTicket[{i}]") for i, e in enumerate(changes.notify_on_new_ticket)
+            )
+        if changes.notify_on_ticket_status_change is not None:
+            updated["notify_on_ticket_status_change"] = tuple(
+                require_email(e, f"onboarding.notifyOnTicketStatusChange[{i}]")
+                for i, e in enumerate(changes.notify_on_ticket_status_change)
+            )
+        if changes.initial_inventory_wanted is not None:
+            updated["initial_inventory_wanted"] = changes.initial_inventory_wanted
+        if changes.existing_documentation is not None:
+            updated["existing_documentation"] = changes.existing_documentation
+        if changes.datev_consultant_number is not None:
+            updated["datev_consultant_number"] = optional_datev_consultant_number(
+                changes.datev_consultant_number, "onboarding.datevConsultantNumber"
+            )
+        return replace(self, **updated)  # __post_init__ checks the result as a whole (per-branch billing needs a branch)
 
 
 @dataclass(frozen=True)

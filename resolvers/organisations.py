@@ -3,7 +3,7 @@
 import strawberry
 
 from domain import organisations as d
-from domain.organisations import Address, Branch, CustomerOnboarding
+from domain.organisations import Address, Branch, CustomerOnboarding, OnboardingChanges
 from domain.policy import can_view_organisation
 from domain.services import organisations as service
 from resolvers.context import Info
@@ -25,19 +25,25 @@ def branch_of(b: t.BranchInput, field: str) -> Branch:
     )
 
 
-def onboarding_of(o: t.CustomerOnboardingInput | None) -> CustomerOnboarding | None:
-    if o is None:
-        return None
-    return CustomerOnboarding.create(
-        branches=tuple(branch_of(b, f"onboarding.branches[{i}]") for i, b in enumerate(o.branches)),
+def onboarding_changes_of(o: t.CustomerOnboardingInput) -> OnboardingChanges:
+    """Every field the input sets; one left out (null) is left as it is."""
+    return OnboardingChanges(
+        branches=None if o.branches is None else tuple(branch_of(b, f"onboarding.branches[{i}]") for i, b in enumerate(o.branches)),
         branch_billing=o.branch_billing,
         service_report_email=o.service_report_email,
-        notify_on_new_ticket=tuple(o.notify_on_new_ticket),
-        notify_on_ticket_status_change=tuple(o.notify_on_ticket_status_change),
+        notify_on_new_ticket=None if o.notify_on_new_ticket is None else tuple(o.notify_on_new_ticket),
+        notify_on_ticket_status_change=None if o.notify_on_ticket_status_change is None else tuple(o.notify_on_ticket_status_change),
         initial_inventory_wanted=o.initial_inventory_wanted,
         existing_documentation=o.existing_documentation,
         datev_consultant_number=o.datev_consultant_number,
     )
+
+
+def onboarding_of(o: t.CustomerOnboardingInput | None) -> CustomerOnboarding | None:
+    """A new customer's onboarding data: what the input leaves out takes the defaults."""
+    if o is None:
+        return None
+    return CustomerOnboarding().with_changes(onboarding_changes_of(o))
 
 
 # --- shared lookups ----------------------------------------------------------------------
@@ -128,7 +134,7 @@ async def customer_update(info: Info, id: strawberry.ID, input: t.CustomerUpdate
         address=address_of(input.address) if input.address else None,
         billing_email=input.billing_email,
         vat_id=input.vat_id,
-        onboarding=onboarding_of(input.onboarding),
+        onboarding=onboarding_changes_of(input.onboarding) if input.onboarding is not None else None,
     )
     updated = await ctx.run(service.update_customer, ctx.uow(), ctx.principal, id, changes, now=ctx.now)
     return t.CustomerPayload(customer=t.organisation_of(updated))

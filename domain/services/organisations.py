@@ -14,6 +14,7 @@ from domain.organisations import (
     Address,
     BillingMode,
     CustomerOnboarding,
+    OnboardingChanges,
     Organisation,
     OrganisationKind,
     PartnerPermission,
@@ -67,11 +68,13 @@ class NewCustomer:
 
 @dataclass(frozen=True)
 class CustomerChanges:
+    """What an update sets; ``None`` leaves a field (or, in ``onboarding``, a field of the onboarding data) as it is."""
+
     name: str | None = None
     address: Address | None = None
     billing_email: str | None = None
     vat_id: str | None = None
-    onboarding: CustomerOnboarding | None = None
+    onboarding: OnboardingChanges | None = None
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,9 @@ def update_customer(uow: UnitOfWork, principal: Principal, customer_id: str, cha
     with uow:
         customer = _require_visible(uow, principal, customer_id, OrganisationKind.CUSTOMER, "id")
         require(can_manage_customer(principal, customer), "change this customer")
+        onboarding = customer.onboarding or CustomerOnboarding()
+        if changes.onboarding is not None:
+            onboarding = onboarding.with_changes(changes.onboarding)  # one field changed keeps the others
         probe = new_organisation(  # re-validates the changed master data with the creation rules
             id=customer.id,
             kind=customer.kind,
@@ -214,7 +220,7 @@ def update_customer(uow: UnitOfWork, principal: Principal, customer_id: str, cha
             address=changes.address or customer.address,
             billing_email=changes.billing_email if changes.billing_email is not None else customer.billing_email,
             vat_id=changes.vat_id if changes.vat_id is not None else customer.vat_id,
-            onboarding=changes.onboarding or customer.onboarding,
+            onboarding=onboarding,
             now=customer.created_at,
         )
         updated = replace(

@@ -119,6 +119,23 @@ def test_a_branch_without_name_or_receiving_nothing_is_refused_on_update_and_not
     assert shown["customer"]["onboarding"]["branches"] == [{"name": "Lager Bremen", "receivesGoods": True, "receivesServices": True}]
 
 
+ONBOARDING = """query($id: ID!) { customer(id: $id) { onboarding { datevConsultantNumber serviceReportEmail } } }"""
+
+
+def test_an_onboarding_update_leaves_the_texts_it_omits_as_they_are_and_clears_those_set_empty(as_user, demo):
+    """Hanse was boarded with service reports to it@hanse.example and DATEV consultant 1234567."""
+    api = as_user("distributor")
+    hanse = demo.customers["hanse"].id
+    result = api(UPDATE_CUSTOMER, {"id": hanse, "input": {"onboarding": {"branchBilling": "PER_BRANCH",
+                 "branches": [{"name": "Lager Bremen", "address": BREMEN}]}}})["customerUpdate"]
+    assert result["errors"] == []
+    shown = api(ONBOARDING, {"id": hanse})["customer"]["onboarding"]
+    assert shown == {"datevConsultantNumber": "1234567", "serviceReportEmail": "it@hanse.example"}
+    api(UPDATE_CUSTOMER, {"id": hanse, "input": {"onboarding": {"datevConsultantNumber": "", "serviceReportEmail": "",
+        "branchBilling": "PER_BRANCH", "branches": [{"name": "Lager Bremen", "address": BREMEN}]}}})
+    assert api(ONBOARDING, {"id": hanse})["customer"]["onboarding"] == {"datevConsultantNumber": None, "serviceReportEmail": None}
+
+
 def test_unknown_customer_id_is_a_typed_not_found(as_user):
     result = as_user("distributor")(
         """mutation { customerUpdate(id: "cus_nope", input: {name: "X"}) { customer { id } errors { code field } } }"""

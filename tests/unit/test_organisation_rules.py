@@ -14,6 +14,7 @@ from domain.organisations import (
     Branch,
     BranchBilling,
     CustomerOnboarding,
+    OnboardingChanges,
     OrganisationKind,
     PartnerPermission,
     PermissionLevel,
@@ -83,6 +84,38 @@ def test_a_branch_needs_a_name():
     with pytest.raises(ValidationFailed) as err:
         Branch.create("   ", BERLIN, field_prefix="onboarding.branches[0]")
     assert err.value.field == "onboarding.branches[0].name"
+
+
+def boarded():
+    return CustomerOnboarding.create(
+        branches=(Branch.create("Lager Bremen", Address.create("Hafenstr. 12", "28195", "Bremen")),),
+        branch_billing=BranchBilling.PER_BRANCH, service_report_email="it@hanse.example",
+        notify_on_new_ticket=("it@hanse.example",), notify_on_ticket_status_change=("chef@hanse.example",),
+        initial_inventory_wanted=True, datev_consultant_number="1234567",
+    )
+
+
+def test_changing_one_onboarding_field_keeps_all_the_others():
+    before = boarded()
+    after = before.with_changes(OnboardingChanges(datev_consultant_number="4711"))
+    assert after.datev_consultant_number == "4711"
+    assert after == CustomerOnboarding(**{**before.__dict__, "datev_consultant_number": "4711"})
+
+
+def test_an_empty_list_or_text_clears_an_onboarding_field():
+    after = boarded().with_changes(OnboardingChanges(notify_on_new_ticket=(), service_report_email="", datev_consultant_number=""))
+    assert (after.notify_on_new_ticket, after.service_report_email, after.datev_consultant_number) == ((), None, None)
+    assert after.notify_on_ticket_status_change == ("chef@hanse.example",) and len(after.branches) == 1
+
+
+def test_a_changed_onboarding_field_is_validated_and_the_result_as_a_whole():
+    with pytest.raises(ValidationFailed) as err:
+        boarded().with_changes(OnboardingChanges(notify_on_ticket_status_change=("chef(at)hanse.example",)))
+    assert err.value.field == "onboarding.notifyOnTicketStatusChange[0]"
+    with pytest.raises(ValidationFailed) as err:
+        boarded().with_changes(OnboardingChanges(branches=()))  # billed per branch: the last branch cannot go
+    assert err.value.field == "onboarding.branches"
+    assert boarded().with_changes(OnboardingChanges(branches=(), branch_billing=BranchBilling.CENTRAL)).branches == ()
 
 
 def test_ticket_notification_contacts_must_be_e_mail_addresses():
