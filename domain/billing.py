@@ -13,6 +13,19 @@ Decided here, where ``DOMAIN.md`` leaves room:
   invoices. CUSTOMER_PAYS → the customer at public price (the charge amount) and a
   ``Cashback`` for the partner; PARTNER_PAYS → the partner, each charge line less its
   reseller discount, rounded half-up once.
+* **Who is credited** is whoever paid for what the credit takes back, whatever the mode is
+  now (a credit corrects an issued invoice, and issued invoices never move):
+  ``trace_credit`` follows the credit's subscription to the charges that billed the seats
+  of its billing cycle (same subscription, a period that contains the credit's first day)
+  and, through ``billed_invoice_id``, to their invoices. Seats are taken back newest first
+  (as ``reduce_seats`` removes them), after the seats earlier credits of the cycle took
+  back. Each share is credited to the payer of its invoice at the discount of the line
+  that billed it (the customer at public price, the partner less the discount it got).
+  Seats not billed yet (bought and cancelled before the nightly run) follow the mode in
+  force, like the charge that bills them in the same run. A credit whose seats were billed
+  to two different payers (a billing-mode switch inside one billing cycle, between an
+  order and an addition) cannot be one line of one document: it is skipped and reported,
+  to be credited by hand.
 * **Grouping**: one invoice per payer, customer, partner and currency per run. A partner
   that pays gets one invoice per customer (its customers' charges are not mixed); a
   customer paying for two partners' subscriptions gets one invoice per partner, so each
@@ -21,10 +34,13 @@ Decided here, where ``DOMAIN.md`` leaves room:
   and currency, so a re-run of the same run (after a crash) plans the same ids and the
   conditional put refuses a second invoice. Charges arriving between the attempts stay
   due and go to the next run.
-* **Credits** (cancellations and reductions in the window) are netted as negative lines
-  into the payer's invoice of the run; if a group nets below zero it becomes a credit note
-  (without a corrected invoice: the charge does not say which invoice it credits).
-  Cashback is computed on the net of the charge lines, so credits claw it back (a
+* **Credits** (cancellations and reductions in the window) of seats billed on issued
+  invoices become the payer's correction credit note of the run, apart from its new
+  charges; it names the invoice it corrects (``corrects_invoice_id``) when it corrects one
+  (``PlannedInvoice.corrections`` lists each corrected invoice and the net credited on it).
+  Credits of seats not billed yet are netted as negative lines into the payer's invoice of
+  the run; if that group nets below zero it becomes a credit note without a corrected
+  invoice. Cashback is computed on the net of the charge lines, so credits claw it back (a
   negative cashback).
 * **Service items** (service reports, time) are billed at their agreed price to the payer:
   the customer when there is no partner; with a partner, by the link's billing mode. The
@@ -46,6 +62,7 @@ from domain.errors import Conflict, ValidationFailed
 from domain.invoices import (
     PAYMENT_TERMS_DAYS,
     BillingParty,
+    Invoice,
     InvoiceDraft,
     InvoiceKind,
     InvoiceLine,
@@ -127,11 +144,41 @@ class Cashback:
 
 
 @dataclass(frozen=True)
+class BilledCharge:
+    """A charge of a subscription and the issued invoice that billed it (``None`` while unbilled)."""
+
+    charge: Charge
+    invoice: Invoice | None = None
+
+
+@dataclass(frozen=True)
+class CreditSource:
+    """Seats a credit takes back and where they were billed: the invoice and its line's discount.
+
+    ``invoice`` is ``None`` for seats not billed yet: they follow the billing mode in force.
+    """
+
+    seats: int
+    invoice: Invoice | None = None
+    discount_percent: Decimal = Decimal("0")
+
+
+@dataclass(frozen=True)
+class Correction:
+    """An issued invoice a planned credit corrects, and the net credited on it (positive)."""
+
+    invoice_id: str
+    invoice_number: str
+    credited_net: Money
+
+
+@dataclass(frozen=True)
 class PlannedInvoice:
     draft: InvoiceDraft
     charge_ids: frozenset[str]  # consumed: mark them billed with the invoice, in one transaction
     service_item_references: frozenset[str]
     cashback: Cashback | None = None
+    corrections: tuple[Correction, ...] = ()  # issued invoices whose seats its credits take back
 
     @property
     def invoice_id(self) -> str:
@@ -163,11 +210,87 @@ class BillingPlan:
 
 
 def invoice_id_for_run(
-    run_date: date, payer_id: str, customer_id: str, partner_id: str | None, currency: str = "EUR"
+    run_date: date, payer_id: str, customer_id: str, partner_id: str | None, currency: str = "EUR", *, correction: bool = False
 ) -> str:
-    """The idempotency key of a billing run's invoice: same run, payer, customer, partner, currency → same id."""
-    key = "|".join(["billing-run", run_date.isoformat(), payer_id, customer_id, partner_id or "-", currency])
+    """The idempotency key of a billing run's invoice: same run, payer, customer, partner, currency → same id.
+
+    ``correction``: the payer's credit note of the run correcting issued invoices (its own id).
+    """
+    parts = ["billing-run", run_date.isoformat(), payer_id, customer_id, partner_id or "-", currency]
+    key = "|".join(parts + (["correction"] if correction else []))
     return "inv_" + hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+_NEWEST_FIRST_KIND = {ChargeKind.PRORATA_INCREASE: 0, ChargeKind.RECURRING: 1}
+
+
+def _covers(charge: Charge, day: date) -> bool:
+    return charge.period_start <= day < charge.period_end
+
+
+def trace_credit(credit: Charge, subscription_charges: Iterable[BilledCharge]) -> tuple[CreditSource, ...]:
+    """Where the seats ``credit`` takes back were billed, newest seats first.
+
+    The seats of the credit's billing cycle are the charges of its subscription (not credits)
+    whose period contains the credit's first day: the cycle's regular charge and the pro-rata
+    charges of seats added in it. Seats go newest first, as ``reduce_seats`` removes them;
+    the seats earlier credits of the same cycle took back are skipped first (earlier: an
+    earlier day, or the same day and billed already, or else the lower charge id). Seats the
+    charges do not account for (none billed yet) get a source without invoice.
+    """
+    if credit.kind is not ChargeKind.CREDIT:
+        raise ValueError(f"{credit.charge_id} is not a credit")
+    entries = [e for e in subscription_charges if e.charge.subscription_id == credit.subscription_id]
+    covering = sorted(
+        (e for e in entries if e.charge.kind is not ChargeKind.CREDIT and _covers(e.charge, credit.period_start)),
+        key=lambda e: (-e.charge.period_start.toordinal(), _NEWEST_FIRST_KIND[e.charge.kind], e.charge.charge_id),
+    )
+
+    def order(entry: BilledCharge) -> tuple:
+        return (entry.charge.period_start, entry.invoice is None, entry.charge.charge_id)
+
+    this = BilledCharge(credit, next((e.invoice for e in entries if e.charge.charge_id == credit.charge_id), None))
+    taken_before = sum(
+        e.charge.quantity
+        for e in entries
+        if e.charge.kind is ChargeKind.CREDIT
+        and e.charge.charge_id != credit.charge_id
+        and e.charge.period_end == credit.period_end
+        and order(e) < order(this)
+    )
+    sources: list[CreditSource] = []
+    wanted = credit.quantity
+    for entry in covering:
+        seats = entry.charge.quantity
+        skipped = min(taken_before, seats)
+        taken_before -= skipped
+        seats = min(seats - skipped, wanted)
+        if seats <= 0:
+            continue
+        wanted -= seats
+        sources.append(_source(entry, seats))
+        if wanted == 0:
+            break
+    if wanted:
+        sources.append(CreditSource(wanted))
+    return _merged(sources)
+
+
+def _source(entry: BilledCharge, seats: int) -> CreditSource:
+    if entry.invoice is None:
+        return CreditSource(seats)
+    line = next((line for line in entry.invoice.lines if line.source_reference == entry.charge.charge_id), None)
+    return CreditSource(seats, entry.invoice, line.discount_percent if line is not None else Decimal("0"))
+
+
+def _merged(sources: list[CreditSource]) -> tuple[CreditSource, ...]:
+    """One source per invoice and discount (seats of one invoice billed on two lines are credited on one)."""
+    merged: dict[tuple, CreditSource] = {}
+    for source in sources:
+        key = (source.invoice.id if source.invoice else None, source.discount_percent)
+        known = merged.get(key)
+        merged[key] = source if known is None else CreditSource(known.seats + source.seats, source.invoice, source.discount_percent)
+    return tuple(merged.values())
 
 
 @dataclass(frozen=True)
@@ -208,13 +331,86 @@ def _payer(
     return _Payer(account.party, mode, Decimal("0"), terms.cashback_percent)
 
 
+def _payer_of_invoice(
+    invoice: Invoice, charge: Charge, customers: Mapping[str, CustomerAccount], partners: Mapping[str, PartnerTerms]
+) -> _Payer:
+    """The payer of an issued invoice, as it is now (address, VAT id), with the mode the invoice was issued in."""
+    account = customers.get(charge.customer_id)
+    if account is None:
+        raise _Skip(f"no billing data for customer {charge.customer_id}")
+    terms = partners.get(charge.partner_id) if charge.partner_id else None
+    if invoice.payer_id == account.customer_id:
+        cashback = terms.cashback_percent if terms and invoice.billing_mode is BillingMode.CUSTOMER_PAYS else Decimal("0")
+        return _Payer(account.party, invoice.billing_mode, Decimal("0"), cashback)
+    if terms is not None and invoice.payer_id == terms.partner_id:
+        return _Payer(terms.party, invoice.billing_mode, terms.reseller_discount_percent, Decimal("0"))
+    raise _Skip(f"credit {charge.charge_id} corrects {invoice.number}, whose payer {invoice.payer_id} has no billing data")
+
+
+@dataclass(frozen=True)
+class _Portion:
+    """A charge, or the share of a credit that takes back seats of one invoice, as one line."""
+
+    charge: Charge
+    seats: int
+    amount: Money
+    discount_percent: Decimal
+    corrects: Invoice | None = None
+
+
+def _whole(charge: Charge, payer: _Payer) -> tuple[_Portion, ...]:
+    return (_Portion(charge, charge.quantity, charge.amount, payer.discount_percent),)
+
+
+def _shares(charge: Charge, sources: tuple[CreditSource, ...], payer: _Payer) -> tuple[_Portion, ...]:
+    """The credit split by seats over its sources; the last share takes the rounding remainder."""
+    portions: list[_Portion] = []
+    left = charge.amount.amount
+    for n, source in enumerate(sources):
+        if n == len(sources) - 1:
+            amount = left
+        else:
+            amount = round_cents(charge.amount.amount * source.seats / charge.quantity)
+            left -= amount
+        discount = source.discount_percent if source.invoice is not None else payer.discount_percent
+        portions.append(_Portion(charge, source.seats, Money(amount, charge.amount.currency), discount, source.invoice))
+    return tuple(portions)
+
+
+def _place_credit(
+    charge: Charge,
+    sources: tuple[CreditSource, ...],
+    now: datetime,
+    customers: Mapping[str, CustomerAccount],
+    partners: Mapping[str, PartnerTerms],
+) -> tuple[_Payer, tuple[_Portion, ...], bool]:
+    """Who is credited, in which shares, and whether the credit only corrects issued invoices."""
+    billed = [source.invoice for source in sources if source.invoice is not None]
+    unbilled = any(source.invoice is None for source in sources)
+    if not billed:
+        payer = _payer(charge.customer_id, charge.partner_id, now, customers, partners)
+        return payer, _whole(charge, payer), False
+    payer = _payer(charge.customer_id, charge.partner_id, now, customers, partners) if unbilled else None
+    payer_ids = {invoice.payer_id for invoice in billed} | ({payer.party.organisation_id} if payer else set())
+    if len(payer_ids) > 1:
+        numbers = ", ".join(sorted({invoice.number for invoice in billed}))
+        raise _Skip(
+            f"credit {charge.charge_id} takes back seats billed to different payers ({numbers}"
+            f"{' and seats not billed yet' if unbilled else ''}): the billing mode changed within the billing cycle; credit it by hand"
+        )
+    if payer is None:
+        payer = _payer_of_invoice(billed[0], charge, customers, partners)
+    return payer, _shares(charge, sources, payer), not unbilled
+
+
 @dataclass
 class _Group:
     payer: _Payer
     customer_id: str
     partner_id: str | None
     currency: str
-    charges: list[Charge]
+    correction: bool
+    portions: list[_Portion]
     items: list[ServiceItem]
 
 
@@ -230,13 +426,13 @@ def _unique(entries: Iterable, key, what: str) -> list:
 _KIND_ORDER = {ChargeKind.RECURRING: 0, ChargeKind.PRORATA_INCREASE: 1, ChargeKind.CREDIT: 2}
 
 
-def _charge_line(charge: Charge, payer: _Payer, vat_rate: Decimal) -> InvoiceLine:
-    discount = payer.discount_percent
-    net = charge.amount.amount * (Decimal(100) - discount) / Decimal(100)
+def _charge_line(portion: _Portion, vat_rate: Decimal) -> InvoiceLine:
+    charge, discount = portion.charge, portion.discount_percent
+    net = portion.amount.amount * (Decimal(100) - discount) / Decimal(100)
     credit = charge.kind is ChargeKind.CREDIT
     return InvoiceLine(
         description=charge.description,
-        quantity=Decimal(-charge.quantity if credit else charge.quantity),
+        quantity=Decimal(-portion.seats if credit else portion.seats),
         unit_price=charge.unit_price,
         net_amount=Money(round_cents(net), charge.amount.currency),
         vat_rate=vat_rate,
@@ -277,27 +473,38 @@ def plan_billing_run(
     customers: Mapping[str, CustomerAccount],
     partners: Mapping[str, PartnerTerms],
     service_items: Iterable[ServiceItem] = (),
+    credit_sources: Mapping[str, tuple[CreditSource, ...]] | None = None,
     payment_terms_days: int = PAYMENT_TERMS_DAYS,
 ) -> BillingPlan:
-    """Group due charges and service items into one invoice draft per payer, customer, partner and currency."""
+    """Group due charges and service items into one invoice draft per payer, customer, partner and currency.
+
+    ``credit_sources``: for each credit charge, where the seats it takes back were billed
+    (``trace_credit``); a credit without sources follows the billing mode in force.
+    """
     now = ensure_utc(now)
-    groups: dict[tuple[str, str, str | None, str], _Group] = {}
+    credit_sources = credit_sources or {}
+    groups: dict[tuple[str, str, str | None, str, bool], _Group] = {}
     skipped: list[SkippedItem] = []
 
-    def group_for(payer: _Payer, customer_id: str, partner_id: str | None, currency: str) -> _Group:
-        key = (payer.party.organisation_id, customer_id, partner_id, currency)
+    def group_for(payer: _Payer, customer_id: str, partner_id: str | None, currency: str, correction: bool = False) -> _Group:
+        key = (payer.party.organisation_id, customer_id, partner_id, currency, correction)
         if key not in groups:
-            groups[key] = _Group(payer, customer_id, partner_id, currency, [], [])
+            groups[key] = _Group(payer, customer_id, partner_id, currency, correction, [], [])
         return groups[key]
 
     for charge in _unique(charges, lambda c: c.charge_id, "charges"):
         try:
             _check_charge(charge)
-            payer = _payer(charge.customer_id, charge.partner_id, now, customers, partners)
+            sources = credit_sources.get(charge.charge_id) if charge.kind is ChargeKind.CREDIT else None
+            if sources:
+                payer, portions, correction = _place_credit(charge, sources, now, customers, partners)
+            else:
+                payer = _payer(charge.customer_id, charge.partner_id, now, customers, partners)
+                portions, correction = _whole(charge, payer), False
         except _Skip as skip:
             skipped.append(SkippedItem(charge.charge_id, charge.customer_id, skip.reason))
             continue
-        group_for(payer, charge.customer_id, charge.partner_id, charge.amount.currency).charges.append(charge)
+        group_for(payer, charge.customer_id, charge.partner_id, charge.amount.currency, correction).portions.extend(portions)
 
     for item in _unique(service_items, lambda i: i.reference, "service items"):
         try:
@@ -309,21 +516,35 @@ def plan_billing_run(
 
     planned = [
         _plan_invoice(group, run_date=run_date, issuer_id=issuer_id, payment_terms_days=payment_terms_days)
-        for _, group in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0], kv[0][2] or "", kv[0][3]))
+        for _, group in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0], kv[0][2] or "", kv[0][3], kv[0][4]))
     ]
     return BillingPlan(run_date, tuple(planned), tuple(sorted(skipped, key=lambda s: (s.customer_id, s.reference))))
 
 
+def _corrections(portions: Iterable[_Portion], lines: Iterable[InvoiceLine], currency: str) -> tuple[Correction, ...]:
+    credited: dict[str, tuple[str, Decimal]] = {}
+    for portion, line in zip(portions, lines):
+        if portion.corrects is not None:
+            number, total = credited.get(portion.corrects.id, (portion.corrects.number, Decimal("0")))
+            credited[portion.corrects.id] = (number, total - line.net_amount.amount)
+    return tuple(Correction(invoice_id, number, Money(net, currency)) for invoice_id, (number, net) in sorted(credited.items()))
+
+
 def _plan_invoice(group: _Group, *, run_date: date, issuer_id: str, payment_terms_days: int) -> PlannedInvoice:
     payer = group.payer
-    treatment = vat_treatment_for(payer.party)
+    corrected = {p.corrects.id: p.corrects for p in group.portions if p.corrects is not None}
+    # A credit note correcting one invoice keeps that invoice's VAT treatment and payment method.
+    only = next(iter(corrected.values())) if group.correction and len(corrected) == 1 else None
+    treatment = only.vat_treatment if only else vat_treatment_for(payer.party)
     rate = vat_rate_for(treatment)
-    charges = sorted(group.charges, key=lambda c: (c.period_start, _KIND_ORDER[c.kind], c.charge_id))
+    portions = sorted(
+        group.portions, key=lambda p: (p.charge.period_start, _KIND_ORDER[p.charge.kind], p.charge.charge_id)
+    )  # stable: the shares of one credit keep their order, newest seats first
     items = sorted(group.items, key=lambda i: (i.period_start or run_date, i.reference))
-    charge_lines = [_charge_line(charge, payer, rate) for charge in charges]
+    charge_lines = [_charge_line(portion, rate) for portion in portions]
     lines = tuple(charge_lines + [_item_line(item, rate) for item in items])
     invoice_id = invoice_id_for_run(
-        run_date, payer.party.organisation_id, group.customer_id, group.partner_id, group.currency
+        run_date, payer.party.organisation_id, group.customer_id, group.partner_id, group.currency, correction=group.correction
     )
     net = sum((line.net_amount.amount for line in lines), Decimal("0"))
     credit_note = net < 0
@@ -336,13 +557,15 @@ def _plan_invoice(group: _Group, *, run_date: date, issuer_id: str, payment_term
         currency=group.currency,
         lines=lines,
         vat_treatment=treatment,
-        payment_method=payment_method_for(payer.party),
+        payment_method=only.payment_method if only else payment_method_for(payer.party),
         partner_id=group.partner_id,
         billing_mode=payer.mode,
-        payer_vat_id=payer.party.vat_id,
-        payer_country=payer.party.country,
-        notes=notes_for(treatment),
+        payer_vat_id=only.payer_vat_id if only else payer.party.vat_id,
+        payer_country=only.payer_country if only else payer.party.country,
+        notes=only.notes if only else notes_for(treatment),
         payment_terms_days=0 if credit_note else payment_terms_days,
+        corrects_invoice_id=only.id if only and credit_note else None,
+        corrects_invoice_number=only.number if only and credit_note else None,
         reason=BILLING_RUN_CREDIT_REASON if credit_note else None,
         billing_run_date=run_date,
     )
@@ -354,7 +577,8 @@ def _plan_invoice(group: _Group, *, run_date: date, issuer_id: str, payment_term
             cashback = Cashback(group.partner_id, invoice_id, Money(amount, group.currency))
     return PlannedInvoice(
         draft=draft,
-        charge_ids=frozenset(charge.charge_id for charge in charges),
+        charge_ids=frozenset(portion.charge.charge_id for portion in portions),
         service_item_references=frozenset(item.reference for item in items),
         cashback=cashback,
+        corrections=_corrections(portions, charge_lines, group.currency),
     )

@@ -33,11 +33,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from domain.billing import CustomerAccount, PartnerTerms, PlannedInvoice, plan_billing_run
+from domain.billing import BilledCharge, CreditSource, CustomerAccount, PartnerTerms, PlannedInvoice, plan_billing_run, trace_credit
 from domain.invoices import BillingParty
 from domain.organisations import Organisation, OrganisationKind
 from domain.services import invoices as invoicing
-from domain.services.invoice_errors import AlreadyBilled, InvoiceAlreadyIssued
+from domain.services.invoice_errors import AlreadyBilled, InvoiceAlreadyIssued, InvoiceChangedMeanwhile
+from domain.subscriptions import Charge, ChargeKind
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,23 @@ def _read_all(list_page, day: date, page_limit: int) -> list:
         cursor = page.next_cursor
 
 
+def credit_sources(reader, charges: list[Charge]) -> dict[str, tuple[CreditSource, ...]]:
+    """Where the seats each due credit takes back were billed: one Query per subscription with credits,
+    one BatchGet of the invoices that billed them."""
+    credits = [charge for charge in charges if charge.kind is ChargeKind.CREDIT]
+    if not credits:
+        return {}
+    billing = {sid: reader.unbilled_charges.billing_of_subscription(sid) for sid in sorted({c.subscription_id for c in credits})}
+    invoices = reader.invoices.get_many({invoice_id for entries in billing.values() for _, invoice_id in entries if invoice_id})
+    return {
+        credit.charge_id: trace_credit(
+            credit,
+            [BilledCharge(charge, invoices.get(invoice_id) if invoice_id else None) for charge, invoice_id in billing[credit.subscription_id]],
+        )
+        for credit in credits
+    }
+
+
 def run_billing(
     uow_factory, *, run_date: date, now: datetime, documents, mailer, renderer, prefix: str = invoicing.DEFAULT_NUMBER_PREFIX,
     page_limit: int = 100,
@@ -101,6 +119,7 @@ def run_billing(
             run_date=run_date, now=now, issuer_id=issuer.id, charges=charges, service_items=items,
             customers={cid: CustomerAccount(BillingParty.of(c), c.partner_links) for cid, c in customers.items()},
             partners={pid: partner_terms(p) for pid, p in partners.items()},
+            credit_sources=credit_sources(reader, charges),
         )
         summary.skipped.extend(f"{s.reference}: {s.reason}" for s in plan.skipped)
         parties = {issuer.id: issuer, **customers, **partners}  # every payer is a customer or one of their partners
@@ -113,6 +132,20 @@ def run_billing(
         summary.delivered += delivered
         summary.delivery_failures += failed
     return summary
+
+
+def _corrections_of(planned: PlannedInvoice):
+    """Writes of the issuing transaction for the invoices a credit note corrects: it is noted on the one it names."""
+    corrected_id = planned.draft.corrects_invoice_id
+    if corrected_id is None:
+        return None
+
+    def also(uow, note) -> None:
+        corrected = uow.invoices.get(corrected_id)  # as it is now: the note is registered with a version check
+        if corrected is not None:
+            uow.invoices.register_credit_note(corrected, note.id)
+
+    return also
 
 
 def _issue_and_deliver(
@@ -128,9 +161,13 @@ def _issue_and_deliver(
             uow_factory, planned.draft, now=now, prefix=prefix, charge_ids=planned.charge_ids,
             service_item_references=planned.service_item_references, cashback=planned.cashback,
             delivery_date=summary.run_date, delivery_claimed_until=now + invoicing.DELIVERY_CLAIM, sequences=sequences,
+            also=_corrections_of(planned),
         )
     except (InvoiceAlreadyIssued, AlreadyBilled):
         summary.already_issued += 1
+        return
+    except InvoiceChangedMeanwhile:  # a payment on the corrected invoice between its read and the commit
+        summary.skipped.append(f"{planned.invoice_id}: the corrected invoice changed meanwhile; billed by the next run")
         return
     summary.invoices_issued += 1
     summary.charges_billed += len(planned.charge_ids)

@@ -271,6 +271,21 @@ class UnbilledCharges:
     def billed_invoice_id(self, charge_id: str) -> str | None:
         return ChargeModel.get(charge_id, consistent_read=True).billed_invoice_id
 
+    def billing_of_subscription(self, subscription_id: str, *, page_limit: int = 100) -> list[tuple[Charge, str | None]]:
+        """Every charge of a subscription with the invoice that billed it (None: unbilled): a Query on the
+        subscription index, in pages. The billing run traces a credit to the invoices of the seats it takes back."""
+        entries: list[tuple[Charge, str | None]] = []
+        cursor: str | None = None
+        while True:
+            result = ChargeModel.subscription_index.query(
+                subscription_id, limit=page_limit, page_size=page_limit,
+                last_evaluated_key=decode_cursor(cursor, partition=("subscription_id", subscription_id)),
+            )
+            items, cursor = query_page(result)
+            entries.extend((decode(Charge, item.data), item.billed_invoice_id) for item in items)
+            if cursor is None:
+                return entries
+
 
 class ServiceItemRepository:
     def __init__(self, uow: "DynamoUnitOfWork") -> None:

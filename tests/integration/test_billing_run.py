@@ -18,7 +18,8 @@ from domain.policy import Principal
 from domain.services import organisations as svc
 from domain.services import subscriptions as subs
 from domain.services.invoices import document_key
-from domain.subscriptions import IncreaseSeats
+from domain.invoices import InvoiceKind
+from domain.subscriptions import CancelSubscription, IncreaseSeats
 from infra.dynamo.unit_of_work import DynamoUnitOfWork
 from tests.integration.billing_world import build_world, pdf_text, utc
 from tests.crash import crash_after_commit, crash_after_commits
@@ -86,6 +87,45 @@ def test_a_billing_mode_switch_mid_year_moves_later_charges_and_never_issued_inv
     assert (january.number, january.billing_mode, str(january.net_total.amount)) == ("PH-2024-000001", BillingMode.CUSTOMER_PAYS, "1398.60")
     assert (may.number, may.billing_mode, str(may.net_total.amount)) == ("PH-2024-000002", BillingMode.PARTNER_PAYS, "171.96")
     assert DynamoUnitOfWork().cashbacks.get(may.id) is None  # no cashback when the partner pays
+
+
+def switch(world, customer_key: str, user_key: str, mode: BillingMode, at: str) -> None:
+    svc.switch_billing_mode(
+        DynamoUnitOfWork(), world.mailer, Principal.of(world.data.users[user_key]), customer_id=world.customer(customer_key),
+        partner_id=world.partner("nordit"), billing_mode=mode, now=utc(at),
+    )
+
+
+def test_a_cancellation_after_a_switch_to_partner_pays_credits_the_customer_who_paid_at_public_price(world):
+    world.make_csp_ready("kanzlei")
+    subscription_id = world.order("kanzlei", "2024-01-15T10:00:00", quantity=10)
+    world.run(date(2024, 1, 15), RUN_AT)
+    switch(world, "kanzlei", "kanzlei_office", BillingMode.PARTNER_PAYS, "2024-01-16T09:00:00")
+    subs.change_subscription(DynamoUnitOfWork(), world.sales, subscription_id, CancelSubscription(), now=utc("2024-01-17T09:00:00"))
+    world.run(date(2024, 1, 17), utc("2024-01-17T22:30:00"))
+
+    first, note = world.invoices_of("kanzlei")
+    assert world.invoices_of("nordit") == []
+    # 10 × 139.86 × 364/366 unused days = 1390.96, at public price, correcting the customer's invoice
+    assert (note.number, note.kind, note.billing_mode, amounts(note)) == (
+        "PH-2024-000002", InvoiceKind.CREDIT_NOTE, BillingMode.CUSTOMER_PAYS, ("-1390.96", "-264.28", "-1655.24"))
+    assert (note.corrects_invoice_id, note.corrects_invoice_number) == (first.id, "PH-2024-000001")
+    assert note.lines[0].discount_percent == 0
+    assert [n.id for n in DynamoUnitOfWork().invoices.credit_notes_of([first.id])[first.id]] == [note.id]
+
+
+def test_a_cancellation_after_a_switch_to_customer_pays_credits_the_partner_who_paid_at_its_discount(world):
+    subscription_id = world.order("hanse", "2024-01-15T10:00:00", quantity=10)
+    world.run(date(2024, 1, 15), RUN_AT)
+    switch(world, "hanse", "hanse_it", BillingMode.CUSTOMER_PAYS, "2024-01-16T09:00:00")
+    subs.change_subscription(DynamoUnitOfWork(), world.sales, subscription_id, CancelSubscription(), now=utc("2024-01-17T09:00:00"))
+    world.run(date(2024, 1, 17), utc("2024-01-17T22:30:00"))
+
+    first, note = world.invoices_of("nordit")
+    assert world.invoices_of("hanse") == []
+    assert (note.kind, note.billing_mode, note.corrects_invoice_number) == (InvoiceKind.CREDIT_NOTE, BillingMode.PARTNER_PAYS, first.number)
+    assert (note.lines[0].discount_percent, str(note.net_total.amount)) == (first.lines[0].discount_percent, "-1251.86")  # 1390.96 less 10%
+    assert DynamoUnitOfWork().cashbacks.get(note.id) is None
 
 
 def test_each_invoice_is_stored_as_pdf_and_emailed_to_the_payers_billing_address(world):

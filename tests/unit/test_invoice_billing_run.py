@@ -267,3 +267,127 @@ def test_two_different_charges_with_one_id_are_refused():
     first = charge("100.00")
     with pytest.raises(Conflict):
         plan([first, replace(first, amount=Money.of("99.00"))])
+
+
+# --- credits after a billing-mode switch: credited to whoever paid for the seats ----------------
+
+from domain.billing import BilledCharge, CreditSource, trace_credit  # noqa: E402
+
+
+def switched(first: BillingMode, then: BillingMode, at: datetime) -> CustomerAccount:
+    periods = (BillingModePeriod(first, utc(2024, 1, 1), "usr_1"), BillingModePeriod(then, at, "usr_customer"))
+    return CustomerAccount(BillingParty("cus_1"), (PartnerLink("ptn_1", "Reseller GmbH", AccessLevel.FULL, periods, utc(2024, 1, 1)),))
+
+
+def issued(planned, number: str, at: datetime):
+    return planned.draft.issue(number=number, issued_at=at)
+
+
+def plan_credits(charges, customers, billed, *, now, run_date):
+    """Plan ``charges`` with each credit traced through ``billed`` (charges with the invoices that billed them)."""
+    sources = {c.charge_id: trace_credit(c, billed) for c in charges if c.kind is ChargeKind.CREDIT}
+    return plan_billing_run(
+        run_date=run_date, now=now, issuer_id="dst_1", charges=charges, customers=customers,
+        partners={"ptn_1": PARTNER}, credit_sources=sources,
+    )
+
+
+def test_a_cancellation_after_a_switch_to_partner_pays_credits_the_customer_who_paid_at_public_price():
+    # Customer pays 10 seats on 2025-07-01 (1398.60); switch to partner pays 2025-07-02; cancelled 2025-07-03 in the window.
+    opened = annual_upfront(at=utc(2025, 7, 1, 10))
+    (opening,) = opened.charges
+    first = issued(plan([opening], {"cus_1": account(BillingMode.CUSTOMER_PAYS)}, now=utc(2025, 7, 1, 22), run_date=date(2025, 7, 1)).invoices[0],
+                   "PH-2025-000001", utc(2025, 7, 1, 22))
+    customers = {"cus_1": switched(BillingMode.CUSTOMER_PAYS, BillingMode.PARTNER_PAYS, utc(2025, 7, 2, 8))}
+    (credit,) = opened.new_subscription.cancel(now=utc(2025, 7, 3, 9), actor_id="usr_partner").charges
+    assert credit.amount == Money.of("-1390.94")  # 1398.60 × 363/365 unused days
+
+    (note,) = plan_credits([credit], customers, [BilledCharge(opening, first), BilledCharge(credit)],
+                           now=utc(2025, 7, 3, 22), run_date=date(2025, 7, 3)).invoices
+    assert (note.draft.kind, note.draft.payer_id, note.draft.billing_mode) == (InvoiceKind.CREDIT_NOTE, "cus_1", BillingMode.CUSTOMER_PAYS)
+    assert (note.draft.corrects_invoice_id, note.draft.corrects_invoice_number) == (first.id, "PH-2025-000001")
+    (line,) = note.draft.lines
+    assert (line.quantity, line.discount_percent, line.net_amount) == (-10, Decimal("0"), Money.of("-1390.94"))
+    assert [(c.invoice_id, c.credited_net) for c in note.corrections] == [(first.id, Money.of("1390.94"))]
+
+
+def test_a_cancellation_after_a_switch_to_customer_pays_credits_the_partner_at_the_discount_it_was_billed():
+    opened = annual_upfront(at=utc(2025, 7, 1, 10))
+    (opening,) = opened.charges
+    first = issued(plan([opening], {"cus_1": account(BillingMode.PARTNER_PAYS)}, now=utc(2025, 7, 1, 22), run_date=date(2025, 7, 1)).invoices[0],
+                   "PH-2025-000001", utc(2025, 7, 1, 22))
+    assert first.net_total == Money.of("1188.81")  # 1398.60 less 15%
+    customers = {"cus_1": switched(BillingMode.PARTNER_PAYS, BillingMode.CUSTOMER_PAYS, utc(2025, 7, 2, 8))}
+    (credit,) = opened.new_subscription.cancel(now=utc(2025, 7, 3, 9), actor_id="usr_partner").charges
+
+    (note,) = plan_credits([credit], customers, [BilledCharge(opening, first)], now=utc(2025, 7, 3, 22), run_date=date(2025, 7, 3)).invoices
+    assert (note.draft.payer_id, note.draft.billing_mode, note.draft.corrects_invoice_id) == ("ptn_1", BillingMode.PARTNER_PAYS, first.id)
+    (line,) = note.draft.lines
+    assert (line.discount_percent, line.net_amount) == (Decimal("15"), Money.of("-1182.30"))  # 1390.94 less 15%
+    assert note.cashback is None  # the customer never paid these seats: no cashback to claw back
+
+
+def test_a_credit_is_kept_apart_from_the_new_charges_of_its_payer_in_the_run():
+    opened = annual_upfront(at=utc(2025, 7, 1, 10))
+    (opening,) = opened.charges
+    first = issued(plan([opening], now=utc(2025, 7, 1, 22), run_date=date(2025, 7, 1)).invoices[0], "PH-2025-000001", utc(2025, 7, 1, 22))
+    (credit,) = opened.new_subscription.reduce_seats(4, now=utc(2025, 7, 3, 9), actor_id="usr_partner").charges
+    new_order = charge("100.00", ref="other")
+
+    result = plan_credits([credit, new_order], {"cus_1": account()}, [BilledCharge(opening, first)],
+                          now=utc(2025, 7, 3, 22), run_date=date(2025, 7, 3))
+    invoice, note = result.invoices
+    assert (invoice.draft.kind, invoice.draft.net_total, invoice.corrections) == (InvoiceKind.INVOICE, Money.of("100.00"), ())
+    assert (note.draft.kind, note.draft.net_total, note.draft.corrects_invoice_id) == (InvoiceKind.CREDIT_NOTE, Money.of("-556.37"), first.id)
+    assert note.invoice_id != invoice.invoice_id  # 139.86 × 4 × 363/365 = 556.3692
+
+
+def test_a_credit_of_seats_not_billed_yet_follows_the_mode_in_force_and_is_netted():
+    opened = annual_upfront(at=utc(2025, 7, 1, 10))
+    (opening,) = opened.charges
+    (credit,) = opened.new_subscription.reduce_seats(4, now=utc(2025, 7, 1, 12), actor_id="usr_partner").charges
+    (invoice,) = plan_credits([opening, credit], {"cus_1": account(BillingMode.PARTNER_PAYS)}, [BilledCharge(opening), BilledCharge(credit)],
+                              now=utc(2025, 7, 1, 22), run_date=date(2025, 7, 1)).invoices
+    assert (invoice.draft.payer_id, invoice.draft.kind, invoice.draft.corrects_invoice_id, invoice.corrections) == (
+        "ptn_1", InvoiceKind.INVOICE, None, ())
+    assert [line.net_amount for line in invoice.draft.lines] == [Money.of("1188.81"), Money.of("-475.52")]  # 559.44 less 15%
+
+
+def test_a_credit_of_seats_billed_to_two_payers_is_skipped_for_a_manual_credit():
+    # 10 seats billed to the customer, switch, 5 more billed to the partner; cancelling takes back both.
+    opened = annual_upfront(at=utc(2025, 7, 1, 10))
+    (opening,) = opened.charges
+    first = issued(plan([opening], now=utc(2025, 7, 1, 22), run_date=date(2025, 7, 1)).invoices[0], "PH-2025-000001", utc(2025, 7, 1, 22))
+    subscription = opened.new_subscription
+    (added,) = subscription.increase_seats(5, now=utc(2025, 7, 2, 10), actor_id="usr_partner").charges
+    second = issued(plan([added], {"cus_1": account(BillingMode.PARTNER_PAYS)}, now=utc(2025, 7, 2, 22), run_date=date(2025, 7, 2)).invoices[0],
+                    "PH-2025-000002", utc(2025, 7, 2, 22))
+    customers = {"cus_1": switched(BillingMode.CUSTOMER_PAYS, BillingMode.PARTNER_PAYS, utc(2025, 7, 2, 8))}
+    billed = [BilledCharge(opening, first), BilledCharge(added, second)]
+
+    (reduction,) = subscription.reduce_seats(5, now=utc(2025, 7, 3, 9), actor_id="usr_partner").charges
+    (note,) = plan_credits([reduction], customers, billed, now=utc(2025, 7, 3, 22), run_date=date(2025, 7, 3)).invoices
+    assert (note.draft.payer_id, note.draft.corrects_invoice_number) == ("ptn_1", "PH-2025-000002")  # the newest seats go first
+
+    (cancellation,) = subscription.cancel(now=utc(2025, 7, 3, 10), actor_id="usr_partner").charges
+    result = plan_credits([cancellation], customers, billed + [BilledCharge(reduction, second)], now=utc(2025, 7, 3, 22), run_date=date(2025, 7, 3))
+    assert result.invoices[0].draft.payer_id == "cus_1"  # the 5 newest seats were taken back already: all 10 are PH-2025-000001's
+
+    both = plan_credits([cancellation], customers, billed, now=utc(2025, 7, 3, 22), run_date=date(2025, 7, 3))
+    assert both.invoices == ()
+    assert "different payers (PH-2025-000001, PH-2025-000002)" in both.skipped[0].reason
+
+
+def test_a_credit_takes_back_the_newest_seats_first_after_those_earlier_credits_took():
+    opened = annual_upfront(at=utc(2025, 7, 1, 10))
+    (opening,) = opened.charges
+    subscription = opened.new_subscription
+    (added,) = subscription.increase_seats(5, now=utc(2025, 7, 2, 10), actor_id="usr_partner").charges
+    first = issued(plan([opening], run_date=date(2025, 7, 1)).invoices[0], "PH-2025-000001", utc(2025, 7, 1, 22))
+    second = issued(plan([added], run_date=date(2025, 7, 2)).invoices[0], "PH-2025-000002", utc(2025, 7, 2, 22))
+    (earlier,) = subscription.reduce_seats(2, now=utc(2025, 7, 3, 9), actor_id="usr_partner").charges
+    (credit,) = subscription.reduce_seats(6, now=utc(2025, 7, 4, 9), actor_id="usr_partner").charges
+
+    sources = trace_credit(credit, [BilledCharge(opening, first), BilledCharge(added, second), BilledCharge(earlier, second), BilledCharge(credit)])
+    assert [(s.seats, s.invoice.number) for s in sources] == [(3, "PH-2025-000002"), (3, "PH-2025-000001")]
+    assert trace_credit(credit, [BilledCharge(credit)]) == (CreditSource(6),)  # nothing billed: follows the mode in force
