@@ -14,6 +14,7 @@ from domain.organisations import (
     AccessLevel,
     Organisation,
     OrganisationKind,
+    PartnerLink,
     PartnerPermission,
     PermissionLevel,
     Role,
@@ -73,6 +74,14 @@ def can_view_organisation(principal: Principal, organisation: Organisation) -> b
     if principal.is_distributor or principal.organisation_id == organisation.id:
         return True
     return _partner_link_access(principal, organisation) is not None
+
+
+def can_view_partner_link(principal: Principal, customer: Organisation, link: PartnerLink) -> bool:
+    """A link (access level, billing mode and its history) belongs to the customer and that one partner: the
+    customer's users and the distributor see every link, a partner only its own, never another partner's."""
+    if principal.is_distributor or principal.organisation_id == customer.id:
+        return True
+    return principal.organisation_id == link.partner_id and can_view_organisation(principal, customer)
 
 
 def can_list_partners(principal: Principal) -> bool:

@@ -4,7 +4,7 @@ import strawberry
 
 from domain import organisations as d
 from domain.organisations import Address, Branch, CustomerOnboarding, OnboardingChanges
-from domain.policy import can_view_organisation
+from domain.policy import can_view_organisation, can_view_partner_link
 from domain.services import organisations as service
 from resolvers.context import Info
 from resolvers.errors import payload_errors
@@ -56,6 +56,15 @@ async def visible_organisation(info: Info, organisation_id: str, kind: d.Organis
     if kind is not None and organisation.kind is not kind:
         return None
     return t.organisation_of(organisation)
+
+
+def visible_partner_links(info: Info, customer: d.Organisation) -> list[t.PartnerLink]:
+    principal = info.context.principal
+    return [
+        t.PartnerLink.of(customer.id, link)
+        for link in customer.partner_links
+        if principal is not None and can_view_partner_link(principal, customer, link)
+    ]
 
 
 # --- queries -----------------------------------------------------------------------------

@@ -130,8 +130,14 @@ class Customer(Node):
     vat_id: str | None
     created_at: datetime
     onboarding: CustomerOnboarding
-    partner_links: list[PartnerLink]
+    _organisation: strawberry.Private[d.Organisation]
     _microsoft: strawberry.Private[d.MicrosoftTenant | None] = None
+
+    @strawberry.field(description="The customer's users and the distributor see every partner's link; a partner only its own.")
+    def partner_links(self, info: strawberry.Info) -> list[PartnerLink]:
+        from resolvers.organisations import visible_partner_links
+
+        return visible_partner_links(info, self._organisation)
 
     @strawberry.field(description="Tenant, Microsoft Customer Agreement and eligibility: the customer's CSP preconditions.")
     def microsoft_tenant(self) -> Annotated["MicrosoftTenant", strawberry.lazy("schema.subscriptions")]:
@@ -161,7 +167,7 @@ def organisation_of(o: d.Organisation) -> Distributor | Partner | Customer:
             **common,
             vat_id=o.vat_id,
             onboarding=CustomerOnboarding.of(o.onboarding or d.CustomerOnboarding()),
-            partner_links=[PartnerLink.of(o.id, link) for link in o.partner_links],
+            _organisation=o,
             _microsoft=o.microsoft,
         )
     if o.kind is d.OrganisationKind.PARTNER:

@@ -252,3 +252,50 @@ def test_the_distributor_pages_through_every_saas_subscription(as_user):
     assert len(first["nodes"]) == 2 and first["pageInfo"]["hasNextPage"]
     assert len(second["nodes"]) == 1 and not second["pageInfo"]["hasNextPage"]
     assert len({n["id"] for n in first["nodes"] + second["nodes"]}) == 3
+
+
+LINKS = """query($c: ID!, $s: ID!) {
+  customer(id: $c) { partnerLinks { partnerId partnerName accessLevel billingMode billingModeHistory { mode } } }
+  node(id: $c) { ... on Customer { partnerLinks { partnerId } } }
+  customers(first: 100) { nodes { id partnerLinks { partnerId } } }
+  subscription(id: $s) { customer { partnerLinks { partnerId } } } }"""
+
+
+@pytest.mark.parametrize(
+    "actor,sees",
+    [
+        ("distributor", {"nordit", "suedcloud"}),
+        ("hanse_it", {"nordit", "suedcloud"}),  # the customer's own links
+        ("hanse_staff", {"nordit", "suedcloud"}),
+        ("nordit_admin", {"nordit"}),  # never SüdCloud's relationship with Hanse
+        ("nordit_sales", {"nordit"}),
+        ("suedcloud_admin", {"suedcloud"}),
+        ("kanzlei_office", None),  # does not see Hanse at all
+    ],
+)
+def test_a_partner_sees_only_its_own_link_to_a_shared_customer(as_user, demo, suedcloud_limited_on_hanse, actor, sees):
+    hanse = demo.customers["hanse"].id
+    data = as_user(actor)(LINKS, {"c": hanse, "s": demo.subscriptions["hanse_standard"].id})
+    if sees is None:
+        assert data["customer"] is None and data["node"] is None
+        return
+    expected = sorted(demo.partners[key].id for key in sees)
+    links = data["customer"]["partnerLinks"]
+    assert sorted(link["partnerId"] for link in links) == expected
+    assert sorted(link["partnerId"] for link in data["node"]["partnerLinks"]) == expected
+    listed = next(n for n in data["customers"]["nodes"] if n["id"] == hanse)
+    assert sorted(link["partnerId"] for link in listed["partnerLinks"]) == expected
+    if data["subscription"] is not None:  # NordIT's subscription: its customer shows the same links
+        assert sorted(link["partnerId"] for link in data["subscription"]["customer"]["partnerLinks"]) == expected
+    if actor == "suedcloud_admin":
+        assert links == [{"partnerId": demo.partners["suedcloud"].id, "partnerName": "SüdCloud Solutions KG", "accessLevel": "LIMITED",
+                          "billingMode": "CUSTOMER_PAYS", "billingModeHistory": [{"mode": "CUSTOMER_PAYS"}]}]
+
+
+def test_a_mutation_payload_shows_a_partner_only_its_own_link(as_user, demo, suedcloud_limited_on_hanse):
+    updated = as_user("nordit_admin")(
+        """mutation($id: ID!) { customerUpdate(id: $id, input: {name: "Hanse Logistik SE"}) {
+             customer { partnerLinks { partnerName } } errors { code } } }""",
+        {"id": demo.customers["hanse"].id},
+    )["customerUpdate"]
+    assert updated == {"customer": {"partnerLinks": [{"partnerName": "NordIT Systemhaus GmbH"}]}, "errors": []}

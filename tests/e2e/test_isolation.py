@@ -8,9 +8,9 @@ field fails it until it gets a probe. The second runs every probe as every actor
   - the foreign objects are unchanged afterwards.
 The distributor operates the platform and sees every organisation by design (see test_access_control.py).
 
-Besides the demo data, the `world` fixture gives every foreign side the objects of the service desk (a ticket
-with reported and unreported time, a service report, a prepaid-quota contract with a maintenance schedule,
-an asset), an open, overdue invoice paid by each customer and one paid by each partner, and the partner
+Besides the demo data, the `world` fixture links one customer to both partners (neither may see the other's
+link) and gives every foreign side the objects of the service desk (a ticket with reported and unreported
+time, a service report, a prepaid-quota contract with a maintenance schedule, an asset), an open, overdue invoice paid by each customer and one paid by each partner, and the partner
 programme (both partners enrolled with bank details, a referred customer, an approved commission, a payout).
 A payout run and a submitted partner application belong to the distributor: every actor here is foreign to them.
 """
@@ -264,7 +264,8 @@ def test_every_query_and_mutation_has_an_isolation_probe():
 
 @pytest.fixture
 def world(services, demo):
-    """Demo data plus what the other side needs: a subscription of Alpen (SüdCloud) and a SaaS subscription of each partner."""
+    """Demo data plus what the other side needs: a subscription of Alpen (SüdCloud), a SaaS subscription of each partner
+    and a customer of both partners."""
     from domain.catalogue import M365_BUSINESS_BASIC, SIGNATURES_FOR_M365, Billing, Term
     from domain.policy import Principal
     from domain.services import organisations as org
@@ -286,10 +287,27 @@ def world(services, demo):
         principal = Principal.of(demo.users[f"{partner}_admin"])
         command = subs.NewSaasSubscription(product_id=SIGNATURES_FOR_M365, customer_company_name=f"Kunde von {partner}", users=5)
         ids[f"{partner}_saas"] = subs.create_saas_subscription(uow, services.mailer, principal, command, now=NOW).id
+    ids["shared_customer"] = shared_customer_of(services, demo)
     ids.update(service_desk_of(services, demo))
     ids.update(invoices_of(services, demo))
     ids.update(programme_of(services, demo))
     return ids
+
+
+def shared_customer_of(services, demo) -> str:
+    """A customer of both partners: each partner sees the customer, but the other partner's link (its id, access
+    level, billing mode) is that partner's business (the probe of `customers` asks for every link's partnerId)."""
+    from domain.organisations import AccessLevel, Address, BillingMode
+    from domain.policy import Principal
+    from domain.services import organisations as org
+
+    ops = Principal.of(demo.users["distributor"])
+    shared = org.create_customer(services.uow(), ops, org.NewCustomer(
+        "Zwei Partner GmbH", Address.create("Brückenweg 1", "37073", "Göttingen"), "rechnung@zweipartner.example",
+        partner_id=demo.partners["nordit"].id, billing_mode=BillingMode.PARTNER_PAYS), now=NOW)
+    org.link_partner(services.uow(), ops, partner_id=demo.partners["suedcloud"].id, customer_id=shared.id,
+                     access_level=AccessLevel.LIMITED, billing_mode=BillingMode.CUSTOMER_PAYS, now=NOW)
+    return shared.id
 
 
 SERVICE_CUSTOMERS = ("hanse", "kanzlei", "alpen")  # every customer that is foreign to an actor in FOREIGN
