@@ -476,7 +476,10 @@ class Ticket:
         by_staff: bool,
         internal: bool = False,
         id_factory: IdFactory | None = None,
+        reopens: bool = True,
     ) -> CommentOutcome:
+        """A customer's comment puts a ticket waiting for the customer, or resolved, back in progress; an automatic
+        reply (an out-of-office answering a ticket e-mail: ``reopens=False``) is kept but moves nothing."""
         self._require_open("commenting")
         if internal and not by_staff:
             raise ValidationFailed(
@@ -490,7 +493,7 @@ class Ticket:
         kind = TicketEventKind.INTERNAL_NOTE_ADDED if internal else TicketEventKind.COMMENT_ADDED
         self._record(kind, now, author, internal=internal, comment_id=comment.id)
         status_event = None
-        if not by_staff and self.status in REOPENED_BY_CUSTOMER_COMMENT:
+        if reopens and not by_staff and self.status in REOPENED_BY_CUSTOMER_COMMENT:
             status_event = self.change_status(TicketStatus.IN_PROGRESS, actor=author, now=now, note="customer replied")
         return CommentOutcome(comment, status_event)
 

@@ -18,6 +18,9 @@ and the raw message is never deleted, so nothing is lost:
   message.
 * ``UNPARSABLE``: not a MIME message we can read (no sender); recorded with the reason.
 * ``DUPLICATE``: the same Message-ID arrived under another key (SES retried); the first wins.
+* ``AUTO_REPLY``: an automatic reply (``Auto-Submitted``, ``X-Autoreply``: an out-of-office answering a ticket
+  e-mail) to a CLOSED ticket opens no new ticket. To an open ticket it is a comment, but it neither reopens a
+  resolved ticket nor takes one off "waiting for customer", so nobody is notified and no mail loop starts.
 
 An S3 event delivered twice finds the record of the first delivery and does nothing. The
 ticket id is derived from the Message-ID (or the key), and the record, the ticket and its
@@ -61,6 +64,7 @@ class Outcome(str, Enum):
     UNKNOWN_SENDER = "UNKNOWN_SENDER"
     UNPARSABLE = "UNPARSABLE"
     DUPLICATE = "DUPLICATE"
+    AUTO_REPLY = "AUTO_REPLY"
 
 
 class UnparsableEmail(Exception):
@@ -190,6 +194,9 @@ class InboundEmailProcessor:
             if not replied_to.is_closed:
                 by_staff = user.organisation_kind is OrganisationKind.DISTRIBUTOR
                 return self._comment(uow, base, replied_to, parsed, author=user.id, by_staff=by_staff, now=now)
+            if parsed.auto_submitted:
+                detail = f"An automatic reply (e.g. out of office) to the closed ticket {replied_to.number}: no new ticket."
+                return self._record(_with(base, Outcome.AUTO_REPLY, ticket_id=replied_to.id, detail=detail))
             parsed = _mention_closed(parsed, replied_to.number)
         if user.organisation_kind is not OrganisationKind.CUSTOMER:
             return self._record(_with(base, Outcome.UNKNOWN_SENDER, detail="Only customer users open tickets by e-mail."))
@@ -270,7 +277,7 @@ class InboundEmailProcessor:
         """``author``: the user's id, or the sender's address for a contact without a portal login."""
         outcome = ticket.add_comment(
             author=author, body=parsed.body or parsed.subject or "(empty reply)", now=now, by_staff=by_staff,
-            id_factory=lambda prefix: f"{prefix}_{_digest(base.key)}",
+            id_factory=lambda prefix: f"{prefix}_{_digest(base.key)}", reopens=not parsed.auto_submitted,
         )
         refused = self._attach(ticket, parsed, base.key, parsed.sender, now)
         record = _with(base, Outcome.COMMENT_ADDED, ticket_id=ticket.id, detail=_refused_detail(refused))

@@ -232,3 +232,43 @@ def test_keys_outside_inbound_are_ignored(services, demo, monkeypatch):
 
     monkeypatch.setattr(handler, "_services", lambda: services)
     assert handler.ingest_email(s3_event(services.settings.documents_bucket, "tickets/x/y.png"), None)["processed"] == 0
+
+
+def _out_of_office() -> bytes:
+    """The reply fixture as an out-of-office answer (RFC 3834), with its own Message-ID."""
+    reply = raw("reply_with_ticket_number.eml")
+    headers, _, body = reply.partition(b"\n\n") if b"\r\n\r\n" not in reply else reply.partition(b"\r\n\r\n")
+    newline = b"\r\n" if b"\r\n" in headers else b"\n"
+    headers = newline.join(line for line in headers.split(newline) if not line.lower().startswith(b"message-id:"))
+    return headers + newline + b"Auto-Submitted: auto-replied" + newline + b"Message-ID: <ooo-1@hanse.example>" + newline * 2 + body
+
+
+def _ticket_in(services, ticket_id: str, status: TicketStatus) -> None:
+    with services.uow() as uow:
+        ticket = uow.tickets.get(ticket_id)
+        ticket.change_status(status, actor="usr_tech", now=RECEIVED)
+        uow.tickets.update(ticket)
+        uow.commit()
+
+
+def test_an_out_of_office_reply_is_kept_but_reopens_nothing_and_notifies_nobody(deliver, services):
+    created = outcome(deliver("multipart_screenshot.eml"))
+    _ticket_in(services, created["ticketId"], TicketStatus.RESOLVED)
+    services.mailer.sent.clear()
+    result = outcome(deliver("out_of_office.eml", data=_out_of_office()))
+    assert (result["outcome"], result["ticketId"]) == (Outcome.COMMENT_ADDED.value, created["ticketId"])
+    ticket = services.uow().tickets.get(created["ticketId"])
+    assert len(ticket.comments) == 1 and ticket.status is TicketStatus.RESOLVED
+    assert services.mailer.sent == []  # no status mail, which the out-of-office would answer again
+
+
+def test_an_out_of_office_reply_to_a_closed_ticket_opens_no_new_ticket(deliver, services):
+    created = outcome(deliver("multipart_screenshot.eml"))
+    _ticket_in(services, created["ticketId"], TicketStatus.CLOSED)
+    services.mailer.sent.clear()
+    result = outcome(deliver("out_of_office.eml", data=_out_of_office()))
+    assert (result["outcome"], result["ticketId"]) == (Outcome.AUTO_REPLY.value, created["ticketId"])
+    assert "closed ticket T-000001: no new ticket" in services.uow().inbound_emails.get("inbound/out_of_office.eml").detail
+    closed = services.uow().tickets.get(created["ticketId"])
+    assert services.uow().tickets.get_by_number(closed.distributor_id, "T-000002") is None and closed.comments == []
+    assert services.mailer.sent == []
