@@ -40,8 +40,12 @@ Decided here, where ``DOMAIN.md`` leaves room:
   (``PlannedInvoice.corrections`` lists each corrected invoice and the net credited on it).
   Credits of seats not billed yet are netted as negative lines into the payer's invoice of
   the run; if that group nets below zero it becomes a credit note without a corrected
-  invoice. Cashback is computed on the net of the charge lines, so credits claw it back (a
-  negative cashback).
+  invoice.
+* **Cashback** is computed on the net of the charge lines, so credits of seats not billed
+  yet claw it back in the run (a negative cashback). A credit of seats billed on an issued
+  invoice earns no cashback of its own: the commission ledger reduces that invoice's
+  cashback and referral commission by the net credited on it (``corrections``; see
+  ``domain.commissions.apply_credit``), as for any credit note of the invoice.
 * **Service items** (service reports, time) are billed at their agreed price to the payer:
   the customer when there is no partner; with a partner, by the link's billing mode. The
   reseller discount and cashback apply to resold subscriptions only, not to services.
@@ -571,7 +575,8 @@ def _plan_invoice(group: _Group, *, run_date: date, issuer_id: str, payment_term
     )
     cashback = None
     if payer.mode is BillingMode.CUSTOMER_PAYS and payer.cashback_percent and group.partner_id:
-        base = sum((line.net_amount.amount for line in charge_lines), Decimal("0"))
+        # Credits of seats billed on an issued invoice reduce that invoice's cashback in the ledger (``corrections``).
+        base = sum((line.net_amount.amount for p, line in zip(portions, charge_lines) if p.corrects is None), Decimal("0"))
         amount = round_cents(base * payer.cashback_percent / Decimal(100))
         if amount:
             cashback = Cashback(group.partner_id, invoice_id, Money(amount, group.currency))

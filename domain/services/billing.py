@@ -37,6 +37,7 @@ from domain.billing import BilledCharge, CreditSource, CustomerAccount, PartnerT
 from domain.invoices import BillingParty
 from domain.organisations import Organisation, OrganisationKind
 from domain.services import invoices as invoicing
+from domain.services.commissions import LEDGER_WRITES_PER_CREDIT, register_credit
 from domain.services.invoice_errors import AlreadyBilled, InvoiceAlreadyIssued, InvoiceChangedMeanwhile
 from domain.subscriptions import Charge, ChargeKind
 
@@ -134,16 +135,28 @@ def run_billing(
     return summary
 
 
-def _corrections_of(planned: PlannedInvoice):
-    """Writes of the issuing transaction for the invoices a credit note corrects: it is noted on the one it names."""
-    corrected_id = planned.draft.corrects_invoice_id
-    if corrected_id is None:
-        return None
+def _ledger_writes(planned: PlannedInvoice) -> int:
+    """Writes the issuing transaction adds for the invoices it corrects (at most)."""
+    if not planned.corrections:
+        return 0
+    return 1 + LEDGER_WRITES_PER_CREDIT * len(planned.corrections)
 
-    def also(uow, note) -> None:
-        corrected = uow.invoices.get(corrected_id)  # as it is now: the note is registered with a version check
-        if corrected is not None:
-            uow.invoices.register_credit_note(corrected, note.id)
+
+def _corrections_of(planned: PlannedInvoice, now: datetime):
+    """Writes of the issuing transaction for the invoices a credit corrects: the credit note is noted on the one it
+    names, and each corrected invoice's referral commission and cashback are reduced, voided or adjusted by the net
+    credited on it (a commission is void if its invoice is credited before approval)."""
+    if not planned.corrections:
+        return None
+    corrected_id = planned.draft.corrects_invoice_id
+
+    def also(uow, issued) -> None:
+        if corrected_id is not None:
+            corrected = uow.invoices.get(corrected_id)  # as it is now: the note is registered with a version check
+            if corrected is not None:
+                uow.invoices.register_credit_note(corrected, issued.id)
+        for correction in planned.corrections:
+            register_credit(uow, invoice_id=correction.invoice_id, credited_net=correction.credited_net, credit_reference=issued.id, now=now)
 
     return also
 
@@ -152,7 +165,7 @@ def _issue_and_deliver(
     uow_factory, planned: PlannedInvoice, summary: BillingRunSummary, *, now, prefix, documents, mailer, renderer,
     parties: dict[str, Organisation], sequences: invoicing.LastSequences,
 ) -> None:
-    consumed = len(planned.charge_ids) + len(planned.service_item_references)
+    consumed = len(planned.charge_ids) + len(planned.service_item_references) + _ledger_writes(planned)
     if consumed > MAX_ITEMS_PER_INVOICE:
         summary.skipped.append(f"{planned.invoice_id}: {consumed} items exceed one transaction; split by hand")
         return
@@ -161,7 +174,7 @@ def _issue_and_deliver(
             uow_factory, planned.draft, now=now, prefix=prefix, charge_ids=planned.charge_ids,
             service_item_references=planned.service_item_references, cashback=planned.cashback,
             delivery_date=summary.run_date, delivery_claimed_until=now + invoicing.DELIVERY_CLAIM, sequences=sequences,
-            also=_corrections_of(planned),
+            also=_corrections_of(planned, now),
         )
     except (InvoiceAlreadyIssued, AlreadyBilled):
         summary.already_issued += 1

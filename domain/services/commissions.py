@@ -2,7 +2,9 @@
 
 The invoices feature calls ``record_commission_for_payment`` from its "invoice paid" hook,
 ``record_credit`` when a credit note or refund is issued for an invoice, and
-``record_cashback`` for each ``Cashback`` of a billing run's ``PlannedInvoice``.
+``record_cashback`` for each ``Cashback`` of a billing run's ``PlannedInvoice``. The billing
+run's credit notes reach the ledger through ``register_credit``, in the transaction that
+issues them, once for each invoice they correct (``PlannedInvoice.corrections``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from domain.billing import Cashback
 from domain.calendar import berlin_date
 from domain.commissions import (
     Commission,
+    CommissionKind,
     CommissionStatus,
     InvoiceFacts,
     Payout,
@@ -29,7 +32,7 @@ from domain.commissions import (
 )
 from domain.errors import Conflict, NotFound, PreconditionFailed
 from domain.ids import new_id
-from domain.invoices import Invoice, InvoicePaid
+from domain.invoices import Invoice, InvoicePaid, InvoiceStatus
 from domain.money import Money
 from domain.organisations import BillingMode
 from domain.partner_programme import ProgrammeTerms, can_manage_payouts, can_view_partner_programme
@@ -106,18 +109,49 @@ def record_cashback(uow: UnitOfWork, cashback: Cashback, *, customer_id: str, in
     return entry
 
 
+LEDGER_WRITES_PER_CREDIT = 4  # per corrected invoice: its commission and cashback, each updated plus an adjustment
+
+
+def register_credit(uow: UnitOfWork, *, invoice_id: str, credited_net: Money, credit_reference: str, now: datetime) -> list[Commission]:
+    """The ledger writes of a credit of ``credited_net`` on ``invoice_id``, in the caller's transaction (not committed).
+
+    Every entry of the invoice (referral commission, cashback) is reduced or voided before
+    approval and adjusted after (``apply_credit``). A cashback the billing run recorded with
+    the invoice but that is not in the ledger yet enters it first, so the credit reaches it
+    before the payment does. Idempotent: an entry remembers the credits applied to it.
+    """
+    written: list[Commission] = []
+    entries = uow.commissions.list_for_invoice(invoice_id)
+    entering: list[Commission] = []
+    if not any(entry.kind is CommissionKind.CASHBACK for entry in entries):
+        cashback = uow.cashbacks.get(invoice_id)
+        invoice = uow.invoices.get(invoice_id) if cashback is not None else None
+        if cashback is not None and invoice is not None:
+            entry = cashback_entry(
+                partner_id=cashback.partner_id, customer_id=invoice.customer_id, invoice_id=invoice_id,
+                amount=cashback.amount, invoice_date=invoice.issue_date, now=now,
+            )
+            if invoice.status is InvoiceStatus.PAID and invoice.payments:
+                entry = entry.with_payment(invoice.payments[-1].paid_on)
+            entering.append(entry)
+    for entry in entries + entering:
+        outcome = apply_credit(entry, credited_net=credited_net, credit_reference=credit_reference, now=now)
+        if any(entry is new for new in entering):
+            uow.commissions.add(outcome.updated)  # enters the ledger with the credit applied
+            written.append(outcome.updated)
+        elif outcome.updated != entry:
+            uow.commissions.update(outcome.updated)
+            written.append(outcome.updated)
+        if outcome.adjustment is not None:
+            uow.commissions.add(outcome.adjustment)
+            written.append(outcome.adjustment)
+    return written
+
+
 def record_credit(uow: UnitOfWork, *, invoice_id: str, credited_net: Money, credit_reference: str, now: datetime) -> list[Commission]:
     """A credit note or refund of ``credited_net`` on ``invoice_id``: reduce or void before approval, adjust after."""
     with uow:
-        written: list[Commission] = []
-        for entry in uow.commissions.list_for_invoice(invoice_id):
-            outcome = apply_credit(entry, credited_net=credited_net, credit_reference=credit_reference, now=now)
-            if outcome.updated != entry:
-                uow.commissions.update(outcome.updated)
-                written.append(outcome.updated)
-            if outcome.adjustment is not None:
-                uow.commissions.add(outcome.adjustment)
-                written.append(outcome.adjustment)
+        written = register_credit(uow, invoice_id=invoice_id, credited_net=credited_net, credit_reference=credit_reference, now=now)
         uow.commit()
     return written
 

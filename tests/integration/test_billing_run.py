@@ -128,6 +128,99 @@ def test_a_cancellation_after_a_switch_to_customer_pays_credits_the_partner_who_
     assert DynamoUnitOfWork().cashbacks.get(note.id) is None
 
 
+def referred_by_suedcloud(world, customer_key: str) -> str:
+    """SüdCloud joins the programme (Registered: 10 % commission) and referred the customer (which buys through NordIT)."""
+    from domain.referrals import Attribution
+    from domain.services import partner_programme as programme
+
+    sued = world.partner("suedcloud")
+    number = programme.enrol_partner(DynamoUnitOfWork(), world.ops, sued, now=utc("2024-01-02T09:00:00")).partner_number
+    uow = DynamoUnitOfWork()
+    with uow:
+        uow.referrals.add(Attribution(world.customer(customer_key), sued, number, utc("2024-01-03T09:00:00"), utc("2024-01-04T09:00:00")))
+        uow.commit()
+    return sued
+
+
+def pay(world, invoice, paid_on: date) -> None:
+    from domain.partner_programme import ProgrammeTerms
+    from domain.services import commissions as ledger
+    from domain.services import invoices as invoicing
+
+    at = utc(f"{paid_on.isoformat()}T22:40:00")
+    listener = ledger.invoice_paid_listener(DynamoUnitOfWork, terms=ProgrammeTerms.default(), clock=lambda: at)
+    invoicing.record_payment(DynamoUnitOfWork, world.ops, invoice.id, amount=invoice.gross_total, paid_on=paid_on, reference="BANK-1", listeners=(listener,))
+
+
+def entries_of(invoice_id: str, kind):
+    return [(e.status.value, str(e.amount.amount)) for e in DynamoUnitOfWork().commissions.list_for_invoice(invoice_id) if e.kind is kind]
+
+
+def test_a_cancellation_credited_by_the_run_before_approval_reduces_the_referral_commission_to_what_is_left(world):
+    from domain.commissions import CommissionKind
+    from domain.services import commissions as ledger
+
+    referred_by_suedcloud(world, "kanzlei")
+    world.make_csp_ready("kanzlei")
+    subscription_id = world.order("kanzlei", "2024-01-15T10:00:00", quantity=10)
+    world.run(date(2024, 1, 15), RUN_AT)
+    (invoice,) = world.invoices_of("kanzlei")
+    pay(world, invoice, date(2024, 1, 16))
+    assert entries_of(invoice.id, CommissionKind.COMMISSION) == [("PENDING", "139.86")]  # 10 % of 1398.60, approved 2024-04-15
+
+    subs.change_subscription(DynamoUnitOfWork(), world.sales, subscription_id, CancelSubscription(), now=utc("2024-01-17T09:00:00"))
+    world.run(date(2024, 1, 17), utc("2024-01-17T22:30:00"))
+    _, note = world.invoices_of("kanzlei")
+    assert str(note.net_total.amount) == "-1390.96"
+    # What the customer keeps paying: 1398.60 - 1390.96 = 7.64 (the day used); 10 % of it.
+    assert entries_of(invoice.id, CommissionKind.COMMISSION) == [("PENDING", "0.76")]
+    ledger.approve_due_commissions(DynamoUnitOfWork, run_date=date(2024, 4, 15), now=utc("2024-04-15T03:00:00"))
+    assert entries_of(invoice.id, CommissionKind.COMMISSION) == [("APPROVED", "0.76")]
+
+
+def test_a_cancellation_credited_in_full_by_the_run_before_approval_voids_the_referral_commission(world):
+    from domain.commissions import CommissionKind
+    from domain.services import commissions as ledger
+
+    referred_by_suedcloud(world, "kanzlei")
+    world.make_csp_ready("kanzlei")
+    subscription_id = world.order("kanzlei", "2024-01-15T10:00:00", quantity=10)
+    world.run(date(2024, 1, 15), RUN_AT)
+    (invoice,) = world.invoices_of("kanzlei")
+    pay(world, invoice, date(2024, 1, 15))
+    # Cancelled 23:45 Berlin, still 2024-01-15: all 366 days are credited.
+    subs.change_subscription(DynamoUnitOfWork(), world.sales, subscription_id, CancelSubscription(), now=utc("2024-01-15T22:45:00"))
+    world.run(date(2024, 1, 16), utc("2024-01-16T22:30:00"))
+    _, note = world.invoices_of("kanzlei")
+    assert (str(note.net_total.amount), note.corrects_invoice_id) == ("-1398.60", invoice.id)
+    assert entries_of(invoice.id, CommissionKind.COMMISSION) == [("VOID", "139.86")]
+    assert ledger.approve_due_commissions(DynamoUnitOfWork, run_date=date(2024, 4, 14), now=utc("2024-04-14T03:00:00")).approved == 0
+    assert entries_of(invoice.id, CommissionKind.COMMISSION) == [("VOID", "139.86")]
+
+
+def test_a_credit_reaches_a_cashback_the_run_recorded_but_the_ledger_missed(world, monkeypatch):
+    from domain.commissions import CommissionKind
+    from domain.services import commissions as ledger
+
+    def failing(*args, **kwargs):
+        raise ConnectionError("ledger unavailable")
+
+    world.make_csp_ready("kanzlei")
+    subscription_id = world.order("kanzlei", "2024-01-15T10:00:00", quantity=10)
+    with monkeypatch.context() as patch:
+        patch.setattr(ledger, "record_cashback", failing)
+        world.run(date(2024, 1, 15), RUN_AT)
+    (invoice,) = world.invoices_of("kanzlei")
+    assert entries_of(invoice.id, CommissionKind.CASHBACK) == [] and DynamoUnitOfWork().cashbacks.get(invoice.id) is not None
+
+    subs.change_subscription(DynamoUnitOfWork(), world.sales, subscription_id, CancelSubscription(), now=utc("2024-01-17T09:00:00"))
+    world.run(date(2024, 1, 17), utc("2024-01-17T22:30:00"))
+    _, note = world.invoices_of("kanzlei")
+    (cashback,) = [e for e in DynamoUnitOfWork().commissions.list_for_invoice(invoice.id) if e.kind is CommissionKind.CASHBACK]
+    assert cashback.credit_references == (note.id,)  # entered the ledger with the credit applied
+    assert DynamoUnitOfWork().cashbacks.get(note.id) is None  # and no cashback of the credit note's own
+
+
 def test_each_invoice_is_stored_as_pdf_and_emailed_to_the_payers_billing_address(world):
     world.order("hanse", "2024-01-15T10:00:00", quantity=10)
     world.run(date(2024, 1, 15), RUN_AT)

@@ -309,6 +309,7 @@ def test_a_cancellation_after_a_switch_to_partner_pays_credits_the_customer_who_
     (line,) = note.draft.lines
     assert (line.quantity, line.discount_percent, line.net_amount) == (-10, Decimal("0"), Money.of("-1390.94"))
     assert [(c.invoice_id, c.credited_net) for c in note.corrections] == [(first.id, Money.of("1390.94"))]
+    assert note.cashback is None  # the ledger takes back the cashback of the corrected invoice, not a cashback of its own
 
 
 def test_a_cancellation_after_a_switch_to_customer_pays_credits_the_partner_at_the_discount_it_was_billed():
@@ -391,3 +392,22 @@ def test_a_credit_takes_back_the_newest_seats_first_after_those_earlier_credits_
     sources = trace_credit(credit, [BilledCharge(opening, first), BilledCharge(added, second), BilledCharge(earlier, second), BilledCharge(credit)])
     assert [(s.seats, s.invoice.number) for s in sources] == [(3, "PH-2025-000002"), (3, "PH-2025-000001")]
     assert trace_credit(credit, [BilledCharge(credit)]) == (CreditSource(6),)  # nothing billed: follows the mode in force
+
+
+def test_seats_added_and_cancelled_before_the_run_are_netted_and_only_the_billed_share_corrects_the_invoice():
+    # 10 seats billed on PH-2025-000001; 5 added 2025-07-03 10:00 and all 15 cancelled at 12:00, before the run.
+    opened = annual_upfront(at=utc(2025, 7, 1, 10))
+    (opening,) = opened.charges
+    first = issued(plan([opening], now=utc(2025, 7, 1, 22), run_date=date(2025, 7, 1)).invoices[0], "PH-2025-000001", utc(2025, 7, 1, 22))
+    subscription = opened.new_subscription
+    (added,) = subscription.increase_seats(5, now=utc(2025, 7, 3, 10), actor_id="usr_partner").charges
+    (credit,) = subscription.cancel(now=utc(2025, 7, 3, 12), actor_id="usr_partner").charges
+    assert (added.amount, credit.amount) == (Money.of("695.47"), Money.of("-2086.40"))  # 139.86 × 5 (15) × 363/365
+
+    (planned,) = plan_credits([added, credit], {"cus_1": account()}, [BilledCharge(opening, first), BilledCharge(added), BilledCharge(credit)],
+                              now=utc(2025, 7, 3, 22), run_date=date(2025, 7, 3)).invoices
+    assert [(line.quantity, line.net_amount) for line in planned.draft.lines] == [
+        (5, Money.of("695.47")), (-5, Money.of("-695.47")), (-10, Money.of("-1390.93"))]
+    assert (planned.draft.kind, planned.draft.corrects_invoice_id) == (InvoiceKind.CREDIT_NOTE, None)
+    assert [(c.invoice_number, c.credited_net) for c in planned.corrections] == [("PH-2025-000001", Money.of("1390.93"))]
+    assert planned.cashback is None  # 5 % of 695.47 - 695.47: nothing; PH-2025-000001's cashback is reduced in the ledger
