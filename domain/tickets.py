@@ -747,17 +747,23 @@ def _received_text(instant: datetime) -> str:
     return f"{format_utc(instant)} ({berlin.strftime('%d.%m.%Y %H:%M')} Berlin time)"
 
 
+# Whose reporter gets the receipt: the sender of an e-mail, and a hotline caller who gave an address (or is a user);
+# a portal user sees the number and time on screen.
+RECEIPT_CHANNELS = frozenset({TicketChannel.EMAIL, TicketChannel.HOTLINE})
+
+
 def receipt_for(ticket: Ticket) -> TicketNotification:
-    """Confirms an e-mail ticket to its sender with the ticket number and the received timestamp."""
+    """Confirms a ticket to whoever reported it by e-mail or phone, with the ticket number and the received timestamp."""
     if not ticket.reporter.email:
         raise ValidationFailed("The reporter has no e-mail address to confirm to.", field="reporter.email")
+    what = "call" if ticket.channel is TicketChannel.HOTLINE else "message"
     return TicketNotification(
         kind=NotificationKind.RECEIPT,
         ticket_id=ticket.id,
         to=(ticket.reporter.email,),
         subject=f"{subject_tag(ticket.number)} Received: {ticket.subject}",
         body=(
-            f"Your message was received on {_received_text(ticket.received_at)} "
+            f"Your {what} was received on {_received_text(ticket.received_at)} "
             f"and registered as ticket {ticket.number}.\n"
             f"Reply to this e-mail to add information to the ticket; keep {subject_tag(ticket.number)} in the subject."
         ),
@@ -767,13 +773,14 @@ def receipt_for(ticket: Ticket) -> TicketNotification:
 def new_ticket_notifications(
     ticket: Ticket, onboarding: CustomerOnboarding | None, *, send_receipt: bool = True
 ) -> list[TicketNotification]:
-    """The receipt for an e-mail ticket (unless it was an auto-reply) and the notice to the chosen contacts.
+    """The receipt for an e-mail or hotline ticket (unless the e-mail was an auto-reply, or the caller gave no address)
+    and the notice to the chosen contacts.
 
-    A contact who reported the ticket by e-mail gets the receipt only, not the notice as well.
+    A contact who reported the ticket by e-mail or phone gets the receipt only, not the notice as well.
     """
     notifications: list[TicketNotification] = []
     receipt_to: str | None = None
-    if ticket.channel is TicketChannel.EMAIL and send_receipt and ticket.reporter.email:
+    if ticket.channel in RECEIPT_CHANNELS and send_receipt and ticket.reporter.email:
         notifications.append(receipt_for(ticket))
         receipt_to = ticket.reporter.email.casefold()
     contacts = tuple(

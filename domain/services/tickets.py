@@ -166,12 +166,14 @@ def open_hotline_ticket(
     """Service staff record a call on the customer's behalf."""
     require(tk.can_work_on_tickets(principal), "record hotline tickets")
     customer = _customer(uow, command.customer_id)
+    caller = None
     if command.caller_user_id:
         caller = uow.users.get(command.caller_user_id)
         if caller is None or caller.organisation_id != customer.id:
             raise NotFound(f"No user '{command.caller_user_id}' at this customer.", field="callerUserId")
-    reporter = tk.Reporter(user_id=command.caller_user_id, email=(command.caller_email or "").strip() or None,
-                           name=(command.caller_name or "").strip() or None)
+    # The receipt (number and received time) goes to the address the caller gave, else to the calling user's.
+    email = (command.caller_email or "").strip() or (caller.email if caller else None)
+    reporter = tk.Reporter(user_id=command.caller_user_id, email=email, name=(command.caller_name or "").strip() or None)
 
     def build(ticket_id: str, number: str, distributor: str) -> tk.Ticket:
         return tk.open_ticket(

@@ -103,6 +103,24 @@ def test_the_hotline_opens_tickets_on_the_customers_behalf_and_customers_cannot(
     assert as_user("alpen_owner")(HOTLINE, variables)["ticketHotlineCreate"]["errors"][0]["code"] == "FORBIDDEN"
 
 
+def test_a_hotline_caller_gets_the_ticket_number_and_the_received_time_by_e_mail(as_user, demo, services):
+    ops, hanse = as_user("distributor"), demo.customers["hanse"].id
+    by_address = ok(ops(HOTLINE, {"input": {"customerId": hanse, "subject": "VPN weg", "description": "Anruf",
+                                            "callerName": "Chef", "callerEmail": "chef@hanse.example"}})["ticketHotlineCreate"])["ticket"]
+    (receipt,) = services.mailer.to("chef@hanse.example")
+    assert receipt.subject == f"[#{by_address['number']}] Received: VPN weg"
+    assert f"Your call was received on {NOW:%Y-%m-%d %H:%M} UTC" in receipt.body and f"ticket {by_address['number']}" in receipt.body
+    assert len(services.mailer.to("it@hanse.example")) == 1  # the onboarding contact's new-ticket notice, as before
+    # A calling user without an address given: the receipt goes to the user's own address.
+    by_user = ok(ops(HOTLINE, {"input": {"customerId": hanse, "subject": "Drucker", "description": "Anruf", "callerName": "Hilde",
+                                         "callerUserId": demo.users["hanse_staff"].id}})["ticketHotlineCreate"])["ticket"]
+    assert [m.subject for m in services.mailer.to("staff@hanse.example")] == [f"[#{by_user['number']}] Received: Drucker"]
+    # A caller who left no address: nothing to confirm to.
+    services.mailer.sent.clear()
+    ok(ops(HOTLINE, {"input": {"customerId": hanse, "subject": "Maus", "description": "Anruf", "callerName": "Unbekannt"}})["ticketHotlineCreate"])
+    assert [m.to for m in services.mailer.sent] == [("it@hanse.example",)]
+
+
 # --- who sees what ---------------------------------------------------------------------------------
 
 SEES_HANSE_TICKET = {"distributor", "nordit_admin", "nordit_sales", "hanse_it", "hanse_staff"}
