@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 
 from domain.calendar import BERLIN, berlin_date
 from domain.catalogue import Billing, Catalogue, LicenceProgram, Term, assert_add_on_base_present
-from domain.errors import NotFound, ValidationFailed
+from domain.errors import AlreadyExists, NotFound, ValidationFailed
 from domain.ids import new_id
 from domain.organisations import Organisation, OrganisationKind
 from domain.policy import (
@@ -278,6 +278,13 @@ def create_tenant(uow: UnitOfWork, principal: Principal, *, customer_id: str, pr
     return CreatedTenant(updated, tenant.admin_login, password)
 
 
+def _tenant_registered_elsewhere(domain: str, field: str) -> AlreadyExists:
+    return AlreadyExists(
+        f"The tenant {domain} is registered for another customer already.", field=field,
+        hint="Check the tenant's default domain with the customer: a tenant belongs to one customer.",
+    )
+
+
 def request_tenant_link(
     uow: UnitOfWork, mailer: Mailer, principal: Principal, *, customer_id: str, default_domain: str, contact_email: str,
     now: datetime, confirmation_url: str,
@@ -287,6 +294,9 @@ def request_tenant_link(
         customer = _require_customer(uow, principal, customer_id)
         require(can_order_csp(principal, customer), "link a Microsoft tenant for this customer")
         tenant = link_requested(customer.microsoft or MicrosoftTenant(), default_domain, contact_email, token, now)
+        # Early answer only: the claim itself is written when the customer confirms (confirm_tenant_link).
+        if uow.uniques.is_claimed(tenant_domain_claim(tenant.domain)):
+            raise _tenant_registered_elsewhere(tenant.domain, "defaultDomain")
         updated = _update_tenant(uow, customer, tenant)
         uow.commit()
     mailer.send(EmailMessage(
@@ -302,10 +312,15 @@ def request_tenant_link(
 
 
 def confirm_tenant_link(uow: UnitOfWork, principal: Principal, *, customer_id: str, token: str, now: datetime) -> Organisation:
+    """The confirmed link claims the tenant's domain, in the transaction that stores it, as creating a tenant does:
+    one tenant, one customer, and no tenant created later under a linked <prefix>.onmicrosoft.com. A pending link
+    claims nothing: it is unverified, and anyone could otherwise hold a domain by requesting a link."""
     with uow:
         customer = _require_customer(uow, principal, customer_id)
         require(can_confirm_tenant_link(principal, customer), "confirm this tenant link")
-        updated = _update_tenant(uow, customer, link_confirmed(customer.microsoft or MicrosoftTenant(), token, now))
+        tenant = link_confirmed(customer.microsoft or MicrosoftTenant(), token, now)
+        uow.uniques.claim(tenant_domain_claim(tenant.domain), customer.id, _tenant_registered_elsewhere(tenant.domain, "customerId"))
+        updated = _update_tenant(uow, customer, tenant)
         uow.commit()
         return updated
 

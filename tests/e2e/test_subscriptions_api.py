@@ -91,6 +91,50 @@ def test_a_linked_tenant_stays_pending_until_the_customer_confirms(as_user, demo
     assert order(sales, customer_id)["errors"] == []
 
 
+TENANT_LINK = """mutation($c: ID!, $d: String!, $e: String!) { customerTenantLink(input: {customerId: $c, defaultDomain: $d, contactEmail: $e}) {
+  customer { microsoftTenant { state domain } } errors { code field } } }"""
+TENANT_LINK_CONFIRM = """mutation($c: ID!, $code: String!) { customerTenantLinkConfirm(input: {customerId: $c, code: $code}) {
+  customer { microsoftTenant { state domain } } errors { code field } } }"""
+TENANT_CREATE = """mutation($c: ID!, $p: String!) { customerTenantCreate(input: {customerId: $c, prefix: $p}) { adminLogin errors { code field } } }"""
+
+
+def request_link(as_user, demo, services, partner_user, customer, domain, contact):
+    """Requests the link as the partner user and returns the confirmation code mailed to the contact."""
+    requested = as_user(partner_user)(TENANT_LINK, {"c": demo.customers[customer].id, "d": domain, "e": contact})["customerTenantLink"]
+    assert requested["errors"] == [], requested
+    return services.mailer.to(contact)[-1].body.split("code=")[1].split(" ")[0].rstrip(".")
+
+
+def test_a_linked_onmicrosoft_domain_cannot_be_created_for_another_customer(as_user, demo, services):
+    code = request_link(as_user, demo, services, "nordit_sales", "kanzlei", "muellergmbh.onmicrosoft.com", "office@kanzlei.example")
+    confirmed = as_user("kanzlei_office")(TENANT_LINK_CONFIRM, {"c": demo.customers["kanzlei"].id, "code": code})["customerTenantLinkConfirm"]
+    assert confirmed["customer"]["microsoftTenant"] == {"state": "LINKED", "domain": "muellergmbh.onmicrosoft.com"}
+    created = as_user("suedcloud_admin")(TENANT_CREATE, {"c": demo.customers["alpen"].id, "p": "muellergmbh"})["customerTenantCreate"]
+    assert created == {"adminLogin": None, "errors": [{"code": "ALREADY_EXISTS", "field": "prefix"}]}
+
+
+def test_a_tenant_is_linked_to_one_customer_only(as_user, demo, services):
+    code = request_link(as_user, demo, services, "nordit_sales", "kanzlei", "kanzlei-weber.de", "office@kanzlei.example")
+    as_user("kanzlei_office")(TENANT_LINK_CONFIRM, {"c": demo.customers["kanzlei"].id, "code": code})
+    hanse = demo.customers["hanse"].id
+    for taken in ("kanzlei-weber.de", f"hanse{hanse[-6:]}.onmicrosoft.com"):  # linked by Kanzlei; created for Hanse (demo)
+        refused = as_user("suedcloud_admin")(TENANT_LINK, {"c": demo.customers["alpen"].id, "d": taken, "e": "anton@alpen.example"})
+        assert refused["customerTenantLink"] == {"customer": None, "errors": [{"code": "ALREADY_EXISTS", "field": "defaultDomain"}]}
+    assert services.mailer.to("anton@alpen.example") == []
+
+
+def test_a_pending_link_holds_no_domain_and_is_refused_at_confirmation_once_the_domain_is_taken(as_user, demo, services):
+    """Unconfirmed, the link is unverified: it must not let anyone hold a prefix by typing it."""
+    kanzlei = demo.customers["kanzlei"].id
+    code = request_link(as_user, demo, services, "nordit_sales", "kanzlei", "muellergmbh.onmicrosoft.com", "office@kanzlei.example")
+    created = as_user("suedcloud_admin")(TENANT_CREATE, {"c": demo.customers["alpen"].id, "p": "muellergmbh"})["customerTenantCreate"]
+    assert created == {"adminLogin": "admin@muellergmbh.onmicrosoft.com", "errors": []}
+    refused = as_user("kanzlei_office")(TENANT_LINK_CONFIRM, {"c": kanzlei, "code": code})["customerTenantLinkConfirm"]
+    assert refused == {"customer": None, "errors": [{"code": "ALREADY_EXISTS", "field": "customerId"}]}
+    still = as_user("kanzlei_office")("query($c: ID!) { customer(id: $c) { microsoftTenant { state domain } } }", {"c": kanzlei})
+    assert still["customer"]["microsoftTenant"] == {"state": "LINK_PENDING", "domain": "muellergmbh.onmicrosoft.com"}
+
+
 def test_reduction_inside_the_window_is_credited_pro_rata_and_refused_after(as_user, clock, csp_ready):
     api = as_user("nordit_sales")
     clock.now = at("2023-01-15T10:00:00")
