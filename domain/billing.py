@@ -140,11 +140,17 @@ class CustomerAccount:
 
 @dataclass(frozen=True)
 class Cashback:
-    """What a partner earns on a customer-pays invoice (negative: clawed back); for the commission module."""
+    """What a partner earns on a customer-pays invoice (negative: clawed back); for the commission module.
+
+    ``base`` and ``percent``: the net it was computed from and the rate (``None`` and 0 on records
+    made before they were kept); a credit of the invoice takes back ``percent`` of the net it credits.
+    """
 
     partner_id: str
     invoice_id: str
     amount: Money
+    base: Money | None = None
+    percent: Decimal = Decimal("0")
 
 
 @dataclass(frozen=True)
@@ -579,7 +585,9 @@ def _plan_invoice(group: _Group, *, run_date: date, issuer_id: str, payment_term
         base = sum((line.net_amount.amount for p, line in zip(portions, charge_lines) if p.corrects is None), Decimal("0"))
         amount = round_cents(base * payer.cashback_percent / Decimal(100))
         if amount:
-            cashback = Cashback(group.partner_id, invoice_id, Money(amount, group.currency))
+            cashback = Cashback(
+                group.partner_id, invoice_id, Money(amount, group.currency), Money(base, group.currency), payer.cashback_percent
+            )
     return PlannedInvoice(
         draft=draft,
         charge_ids=frozenset(portion.charge.charge_id for portion in portions),

@@ -20,11 +20,20 @@ Decided here, where ``DOMAIN.md`` leaves room:
 * **Cashback** is booked when the billing run issues the invoice (``Cashback`` of
   ``domain.billing``) but it waits for the customer's payment like a commission
   (``AWAITING_PAYMENT`` until paid, then pending for 90 days). A negative cashback (credits
-  netted in a run) is a deduction, approved at once.
-* **Credit note or refund before approval** reduces the entry to the commission on what is
-  left of the invoice's net; nothing left → ``VOID``. **After approval** (paid out or not) the
-  entry stays and a negative ``ADJUSTMENT`` of the credited share at the original rate is
-  booked, approved at once, so it is deducted from the next payout.
+  netted in a run) is a deduction, approved at once. Its base is the resold net it was
+  computed on, its rate the cashback percent.
+* **Credits follow the net the customer keeps**, for commissions and cashback alike: after
+  credit notes or refunds of C in total on an invoice of base B, the entry is worth its rate
+  of B - C (``worth_after``; nothing when C ≥ B). **Before approval** the entry is reduced to
+  that; nothing left → ``VOID``. **After approval** (paid out or not) the entry stays and a
+  negative ``ADJUSTMENT`` of the difference the credit made is booked, approved at once, so
+  it is deducted from the next payout. Computed on the cumulative credit, so the adjustments
+  add up to exactly what was earned when the whole invoice is credited, never more
+  (cashback 69.93 on 1398.60 at 5 %: two credits of 100.00 take back 5.00 each, crediting the
+  rest takes back the other 59.93). A cashback recorded before its base was kept takes the
+  invoice's net as its base (``invoice_net``), at the rate its amount is of it. The ledger is told the net a credit
+  note credits, not its lines: a credit of a service line of a mixed invoice reduces the
+  cashback too.
 * **Payout**: the sum of all approved, unpaid entries (adjustments included) must exceed the
   threshold (strictly greater). One payout takes at most ``MAX_ENTRIES_PER_PAYOUT`` entries,
   oldest approval first, so request and marking fit one DynamoDB transaction (100 items);
@@ -195,11 +204,14 @@ def commission_for_paid_invoice(
 
 
 def cashback_entry(
-    *, partner_id: str, customer_id: str, invoice_id: str, amount: Money, invoice_date: date | None, now: datetime
+    *, partner_id: str, customer_id: str, invoice_id: str, amount: Money, invoice_date: date | None, now: datetime,
+    base: Money | None = None, percent: Decimal = Decimal(0),
 ) -> Commission:
-    """A billing run's cashback as a ledger entry: positive waits for payment, negative is deducted at once."""
+    """A billing run's cashback as a ledger entry: positive waits for payment, negative is deducted at once.
+
+    ``base`` and ``percent``: the net the cashback was computed on and its rate (unknown on old records: zero).
+    """
     now = ensure_utc(now)
-    base = Money(Decimal(0), amount.currency)
     entry = Commission(
         id=deterministic_id("com", "cashback", invoice_id, partner_id),
         partner_id=partner_id,
@@ -208,8 +220,8 @@ def cashback_entry(
         kind=CommissionKind.CASHBACK,
         status=CommissionStatus.AWAITING_PAYMENT,
         amount=amount.rounded(),
-        base_amount=base,
-        rate_percent=Decimal(0),
+        base_amount=base if base is not None and percent > 0 else Money(Decimal(0), amount.currency),
+        rate_percent=percent if base is not None else Decimal(0),
         invoice_date=invoice_date,
         created_at=now,
     )
@@ -225,8 +237,32 @@ class CreditOutcome:
     adjustment: Commission | None  # the negative entry after approval
 
 
-def apply_credit(commission: Commission, *, credited_net: Money, credit_reference: str, now: datetime) -> CreditOutcome:
-    """A credit note (or refund) of ``credited_net`` (positive) on the commission's invoice."""
+def worth_after(commission: Commission, credited: Money) -> Money:
+    """What the entry is worth once ``credited`` (positive, in total) of its invoice's net is credited: its rate of
+    what is left of its base. An entry without rate or base is worth nothing after any credit."""
+    zero = Money(Decimal(0), commission.amount.currency)
+    if commission.rate_percent <= 0 or commission.base_amount.amount <= 0:
+        return commission.amount if credited.amount <= 0 else zero
+    left = commission.base_amount - credited
+    return commission_amount(left, commission.rate_percent) if left.amount > 0 else zero
+
+
+def _with_base(commission: Commission, invoice_net: Money | None) -> Commission:
+    """A cashback recorded before its base was kept: the invoice's net is its base, at the rate it amounts to."""
+    if commission.rate_percent > 0 and commission.base_amount.amount > 0:
+        return commission
+    if invoice_net is None or invoice_net.amount <= 0 or commission.amount.amount <= 0 or commission.credited_base is not None:
+        return commission
+    return replace(commission, base_amount=invoice_net, rate_percent=commission.amount.amount * HUNDRED / invoice_net.amount)
+
+
+def apply_credit(
+    commission: Commission, *, credited_net: Money, credit_reference: str, now: datetime, invoice_net: Money | None = None
+) -> CreditOutcome:
+    """A credit note (or refund) of ``credited_net`` (positive) on the commission's invoice.
+
+    ``invoice_net``: the invoice's net, the base of a cashback recorded without one.
+    """
     now = ensure_utc(now)
     credited_net = Money(abs(credited_net.amount), credited_net.currency)
     if (
@@ -235,15 +271,13 @@ def apply_credit(commission: Commission, *, credited_net: Money, credit_referenc
         or credit_reference in commission.credit_references
     ):
         return CreditOutcome(commission, None)
-    commission = replace(commission, credit_references=commission.credit_references + (credit_reference,))
+    commission = replace(_with_base(commission, invoice_net), credit_references=commission.credit_references + (credit_reference,))
     previously = commission.credited_base or Money(Decimal(0), credited_net.currency)
+    total_credited = previously + credited_net
+    if commission.amount.amount <= 0:  # a deduction (negative cashback): nothing to take back
+        return CreditOutcome(replace(commission, credited_base=total_credited), None)
+    left = worth_after(commission, total_credited)
     if commission.status in (CommissionStatus.PENDING, CommissionStatus.AWAITING_PAYMENT):
-        if commission.kind is CommissionKind.CASHBACK or commission.base_amount.amount <= 0:
-            # Cashback has no per-invoice base here: any credit before approval voids it;
-            # the billing run claws back the credited share as a negative cashback.
-            return CreditOutcome(replace(commission, status=CommissionStatus.VOID, voided_at=now, void_reason=f"invoice credited ({credit_reference}) before approval"), None)
-        total_credited = previously + credited_net
-        left = commission.base_amount - total_credited
         if left.amount <= 0:
             return CreditOutcome(
                 replace(
@@ -252,16 +286,12 @@ def apply_credit(commission: Commission, *, credited_net: Money, credit_referenc
                 ),
                 None,
             )
-        return CreditOutcome(replace(commission, amount=commission_amount(left, commission.rate_percent), credited_base=total_credited), None)
-    # Approved or paid: keep it, book the negative share.
-    if commission.kind is CommissionKind.CASHBACK or commission.rate_percent <= 0:
-        share = -commission.amount
-    else:
-        creditable = commission.base_amount - previously
-        credited = credited_net if credited_net.amount <= creditable.amount else creditable
-        if credited.amount <= 0:
-            return CreditOutcome(commission, None)
-        share = -commission_amount(credited, commission.rate_percent)
+        return CreditOutcome(replace(commission, amount=left, credited_base=total_credited), None)
+    # Approved or paid: keep it, book the difference this credit makes to what it is worth.
+    share = left - worth_after(commission, previously)
+    updated = replace(commission, credited_base=total_credited)
+    if share.amount >= 0:
+        return CreditOutcome(updated, None)
     today = berlin_date(now)
     adjustment = Commission(
         id=deterministic_id("com", "adjustment", commission.id, credit_reference),
@@ -280,7 +310,7 @@ def apply_credit(commission: Commission, *, credited_net: Money, credit_referenc
         approved_at=now,
         adjusts_commission_id=commission.id,
     )
-    return CreditOutcome(replace(commission, credited_base=previously + credited_net), adjustment)
+    return CreditOutcome(updated, adjustment)
 
 
 # --- totals and payouts -------------------------------------------------------------------

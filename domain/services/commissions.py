@@ -96,7 +96,7 @@ def record_cashback(uow: UnitOfWork, cashback: Cashback, *, customer_id: str, in
     """A billing run's cashback as a ledger entry (once per invoice and partner)."""
     entry = cashback_entry(
         partner_id=cashback.partner_id, customer_id=customer_id, invoice_id=cashback.invoice_id,
-        amount=cashback.amount, invoice_date=invoice_date, now=now,
+        amount=cashback.amount, invoice_date=invoice_date, now=now, base=cashback.base, percent=cashback.percent,
     )
     with uow:
         if uow.commissions.get(entry.id) is not None:
@@ -123,19 +123,23 @@ def register_credit(uow: UnitOfWork, *, invoice_id: str, credited_net: Money, cr
     written: list[Commission] = []
     entries = uow.commissions.list_for_invoice(invoice_id)
     entering: list[Commission] = []
+    invoice: Invoice | None = None
     if not any(entry.kind is CommissionKind.CASHBACK for entry in entries):
         cashback = uow.cashbacks.get(invoice_id)
         invoice = uow.invoices.get(invoice_id) if cashback is not None else None
         if cashback is not None and invoice is not None:
             entry = cashback_entry(
                 partner_id=cashback.partner_id, customer_id=invoice.customer_id, invoice_id=invoice_id,
-                amount=cashback.amount, invoice_date=invoice.issue_date, now=now,
+                amount=cashback.amount, invoice_date=invoice.issue_date, now=now, base=cashback.base, percent=cashback.percent,
             )
             if invoice.status is InvoiceStatus.PAID and invoice.payments:
                 entry = entry.with_payment(invoice.payments[-1].paid_on)
             entering.append(entry)
+    if invoice is None and any(e.kind is CommissionKind.CASHBACK and e.rate_percent <= 0 and e.amount.amount > 0 for e in entries + entering):
+        invoice = uow.invoices.get(invoice_id)  # a cashback recorded without its base: the invoice's net is its base
+    invoice_net = invoice.net_total if invoice is not None else None
     for entry in entries + entering:
-        outcome = apply_credit(entry, credited_net=credited_net, credit_reference=credit_reference, now=now)
+        outcome = apply_credit(entry, credited_net=credited_net, credit_reference=credit_reference, now=now, invoice_net=invoice_net)
         if any(entry is new for new in entering):
             uow.commissions.add(outcome.updated)  # enters the ledger with the credit applied
             written.append(outcome.updated)

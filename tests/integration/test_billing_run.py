@@ -172,8 +172,9 @@ def test_a_cancellation_credited_by_the_run_before_approval_reduces_the_referral
     world.run(date(2024, 1, 17), utc("2024-01-17T22:30:00"))
     _, note = world.invoices_of("kanzlei")
     assert str(note.net_total.amount) == "-1390.96"
-    # What the customer keeps paying: 1398.60 - 1390.96 = 7.64 (the day used); 10 % of it.
+    # What the customer keeps paying: 1398.60 - 1390.96 = 7.64 (the day used); 10 % of it, and NordIT's 5 % cashback of it.
     assert entries_of(invoice.id, CommissionKind.COMMISSION) == [("PENDING", "0.76")]
+    assert entries_of(invoice.id, CommissionKind.CASHBACK) == [("PENDING", "0.38")]
     ledger.approve_due_commissions(DynamoUnitOfWork, run_date=date(2024, 4, 15), now=utc("2024-04-15T03:00:00"))
     assert entries_of(invoice.id, CommissionKind.COMMISSION) == [("APPROVED", "0.76")]
 
@@ -219,6 +220,33 @@ def test_a_credit_reaches_a_cashback_the_run_recorded_but_the_ledger_missed(worl
     (cashback,) = [e for e in DynamoUnitOfWork().commissions.list_for_invoice(invoice.id) if e.kind is CommissionKind.CASHBACK]
     assert cashback.credit_references == (note.id,)  # entered the ledger with the credit applied
     assert DynamoUnitOfWork().cashbacks.get(note.id) is None  # and no cashback of the credit note's own
+
+
+def test_credit_notes_after_approval_take_back_the_cashback_rate_of_their_net_never_more_than_was_earned(world):
+    from domain.commissions import CommissionKind
+    from domain.invoices import CreditItem
+    from domain.money import Money
+    from domain.services import commissions as ledger
+    from domain.services import invoices as invoicing
+
+    world.make_csp_ready("kanzlei")
+    world.order("kanzlei", "2024-01-15T10:00:00", quantity=10)
+    world.run(date(2024, 1, 15), RUN_AT)
+    (invoice,) = world.invoices_of("kanzlei")
+    pay(world, invoice, date(2024, 1, 16))
+    ledger.approve_due_commissions(DynamoUnitOfWork, run_date=date(2024, 4, 15), now=utc("2024-04-15T03:00:00"))
+    assert entries_of(invoice.id, CommissionKind.CASHBACK) == [("APPROVED", "69.93")]  # 5 % of 1398.60
+
+    def credit(day: str, lines) -> None:
+        note = invoicing.create_credit_note(DynamoUnitOfWork, world.ops, invoice.id, reason="goodwill", lines=lines, now=utc(f"{day}T10:00:00"), prefix="PH")
+        ledger.record_credit_note(DynamoUnitOfWork(), note, now=utc(f"{day}T10:00:00"))
+
+    credit("2024-04-20", [CreditItem(1, Money.of("100.00"))])
+    credit("2024-04-21", [CreditItem(1, Money.of("100.00"))])
+    assert sorted(entries_of(invoice.id, CommissionKind.ADJUSTMENT)) == [("APPROVED", "-5.00"), ("APPROVED", "-5.00")]
+    credit("2024-04-22", None)  # the rest of the invoice, 1198.60
+    adjustments = entries_of(invoice.id, CommissionKind.ADJUSTMENT)
+    assert sorted(amount for _, amount in adjustments) == ["-5.00", "-5.00", "-59.93"]  # 69.93 in all
 
 
 def test_each_invoice_is_stored_as_pdf_and_emailed_to_the_payers_billing_address(world):

@@ -140,3 +140,52 @@ def test_the_same_credit_note_applied_twice_changes_nothing_the_second_time():
     first = apply_credit(commission(), credited_net=Money.of("400.00"), credit_reference="inv_cn", now=datetime(2024, 3, 1, tzinfo=UTC))
     again = apply_credit(first.updated, credited_net=Money.of("400.00"), credit_reference="inv_cn", now=datetime(2024, 3, 1, tzinfo=UTC))
     assert again.updated == first.updated and again.adjustment is None
+
+
+# --- cashback follows the net the customer keeps ----------------------------------------------
+
+
+def cashback(status="APPROVED"):
+    """5 % cashback on a customer-pays invoice of net 1398.60, paid 2024-01-16, approved 2024-04-15."""
+    entry = cashback_entry(
+        partner_id="ptn_n", customer_id="cus_k", invoice_id="inv_1", amount=Money.of("69.93"), invoice_date=date(2024, 1, 15),
+        now=datetime(2024, 1, 15, 22, tzinfo=UTC), base=Money.of("1398.60"), percent=Decimal("5"),
+    ).with_payment(date(2024, 1, 16))
+    return entry.approve(date(2024, 4, 15), datetime(2024, 4, 15, 3, tzinfo=UTC)) if status == "APPROVED" else entry
+
+
+def credit(entry, net: str, reference: str, day: int = 20, **kwargs):
+    return apply_credit(entry, credited_net=Money.of(net), credit_reference=reference, now=datetime(2024, 4, day, 10, tzinfo=UTC), **kwargs)
+
+
+def test_each_credit_note_after_approval_takes_back_the_cashback_rate_of_its_net_only():
+    first = credit(cashback(), "100.00", "inv_cn1", 20)
+    second = credit(first.updated, "100.00", "inv_cn2", 21)
+    assert (first.adjustment.amount, second.adjustment.amount) == (Money.of("-5.00"), Money.of("-5.00"))
+    assert second.updated.amount == Money.of("69.93") and second.updated.credited_base == Money.of("200.00")
+
+
+def test_crediting_the_rest_of_the_invoice_takes_back_exactly_what_was_earned_never_more():
+    first = credit(cashback(), "100.00", "inv_cn1", 20)
+    rest = credit(first.updated, "1298.60", "inv_cn2", 21)
+    assert rest.adjustment.amount == Money.of("-64.93")  # 69.93 in all
+    beyond = credit(rest.updated, "50.00", "inv_cn3", 22)
+    assert beyond.adjustment is None
+
+
+def test_a_partial_credit_before_approval_reduces_the_cashback_to_the_rate_of_what_is_left():
+    pending = cashback(status="PENDING")
+    outcome = credit(pending, "1390.96", "inv_cn1", 17)  # the subscription cancelled on day 2: 7.64 is kept
+    assert (outcome.updated.status, outcome.updated.amount) == (CommissionStatus.PENDING, Money.of("0.38"))
+    assert credit(outcome.updated, "7.64", "inv_cn2", 18).updated.status is CommissionStatus.VOID
+
+
+def test_a_cashback_recorded_without_its_base_takes_the_invoice_net_as_base():
+    legacy = cashback_entry(partner_id="ptn_n", customer_id="cus_k", invoice_id="inv_1", amount=Money.of("69.93"),
+                            invoice_date=date(2024, 1, 15), now=NOW).with_payment(date(2024, 1, 16))
+    legacy = legacy.approve(date(2024, 4, 15), NOW)
+    first = credit(legacy, "100.00", "inv_cn1", invoice_net=Money.of("1398.60"))
+    assert first.adjustment.amount == Money.of("-5.00")
+    # Without the invoice's net the first credit takes it all back, and nothing more after that.
+    blind = credit(legacy, "100.00", "inv_cn1")
+    assert blind.adjustment.amount == Money.of("-69.93") and credit(blind.updated, "100.00", "inv_cn2").adjustment is None

@@ -137,7 +137,8 @@ def test_customer_pays_charge_is_invoiced_to_the_customer_at_public_price_with_c
     planned = plan(opening, {"cus_1": account(BillingMode.CUSTOMER_PAYS)}).invoices[0]
     assert planned.draft.payer_id == "cus_1"
     assert planned.draft.lines[0].net_amount == Money.of("1398.60")
-    assert planned.cashback == Cashback("ptn_1", planned.invoice_id, Money.of("69.93"))  # 5% of 1398.60
+    assert planned.cashback == Cashback(  # 5% of 1398.60, with its base and rate for the credits
+        "ptn_1", planned.invoice_id, Money.of("69.93"), Money.of("1398.60"), Decimal("5"))
 
 
 def test_billing_mode_switch_mid_year_moves_only_charges_billed_after_it():
