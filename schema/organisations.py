@@ -240,15 +240,21 @@ class BranchInput:
     receives_services: bool = True
 
 
-@strawberry.input
+@strawberry.input(
+    description=(
+        "Onboarding data. In customerUpdate a field left out (or null) stays as it is; an empty list, or an empty "
+        "string for serviceReportEmail and datevConsultantNumber, clears it. In customerCreate a field left out takes "
+        "its default: no branches, CENTRAL billing, nobody notified, false."
+    )
+)
 class CustomerOnboardingInput:
-    branches: list[BranchInput] = strawberry.field(default_factory=list)
-    branch_billing: BranchBilling = d.BranchBilling.CENTRAL
+    branches: list[BranchInput] | None = None
+    branch_billing: BranchBilling | None = None
     service_report_email: str | None = None
-    notify_on_new_ticket: list[str] = strawberry.field(default_factory=list)
-    notify_on_ticket_status_change: list[str] = strawberry.field(default_factory=list)
-    initial_inventory_wanted: bool = False
-    existing_documentation: bool = False
+    notify_on_new_ticket: list[str] | None = None
+    notify_on_ticket_status_change: list[str] | None = None
+    initial_inventory_wanted: bool | None = None
+    existing_documentation: bool | None = None
     datev_consultant_number: str | None = None
 
 

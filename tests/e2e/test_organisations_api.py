@@ -136,6 +136,34 @@ def test_an_onboarding_update_leaves_the_texts_it_omits_as_they_are_and_clears_t
     assert api(ONBOARDING, {"id": hanse})["customer"]["onboarding"] == {"datevConsultantNumber": None, "serviceReportEmail": None}
 
 
+FULL_ONBOARDING = """query($id: ID!) { customer(id: $id) { onboarding { branchBilling datevConsultantNumber serviceReportEmail
+  notifyOnNewTicket notifyOnTicketStatusChange initialInventoryWanted existingDocumentation branches { name } } } }"""
+
+HANSE_BOARDED = {  # infra/demo.py
+    "branchBilling": "PER_BRANCH", "datevConsultantNumber": "1234567", "serviceReportEmail": "it@hanse.example",
+    "notifyOnNewTicket": ["it@hanse.example"], "notifyOnTicketStatusChange": ["it@hanse.example"],
+    "initialInventoryWanted": True, "existingDocumentation": False, "branches": [{"name": "Lager Bremen"}],
+}
+
+
+def test_changing_one_onboarding_field_keeps_the_branches_and_the_contacts(as_user, demo):
+    api = as_user("nordit_admin")  # the partner maintaining its customer
+    hanse = demo.customers["hanse"].id
+    result = api(UPDATE_CUSTOMER, {"id": hanse, "input": {"onboarding": {"datevConsultantNumber": "4711"}}})["customerUpdate"]
+    assert result["errors"] == []
+    assert api(FULL_ONBOARDING, {"id": hanse})["customer"]["onboarding"] == {**HANSE_BOARDED, "datevConsultantNumber": "4711"}
+    api(UPDATE_CUSTOMER, {"id": hanse, "input": {"name": "Hanse Logistik SE", "onboarding": {"notifyOnNewTicket": [], "existingDocumentation": None}}})
+    assert api(FULL_ONBOARDING, {"id": hanse})["customer"]["onboarding"] == {
+        **HANSE_BOARDED, "datevConsultantNumber": "4711", "notifyOnNewTicket": []}  # [] clears, null keeps
+
+
+def test_a_new_customer_gets_the_defaults_for_the_onboarding_fields_it_leaves_out(as_user):
+    result = as_user("nordit_sales")(CREATE_CUSTOMER, {"input": customer_input(onboarding={"datevConsultantNumber": "45678"})})
+    onboarding = result["customerCreate"]["customer"]["onboarding"]
+    assert onboarding == {"branchBilling": "CENTRAL", "datevConsultantNumber": "45678", "serviceReportEmail": None, "notifyOnNewTicket": [],
+                          "initialInventoryWanted": False, "existingDocumentation": False, "branches": []}
+
+
 def test_unknown_customer_id_is_a_typed_not_found(as_user):
     result = as_user("distributor")(
         """mutation { customerUpdate(id: "cus_nope", input: {name: "X"}) { customer { id } errors { code field } } }"""
