@@ -68,7 +68,7 @@ def seed_renewals(total: int, due: int) -> set[str]:
     """`due` annual subscriptions ending on the run date; the rest end on other days over the next year.
 
     Billed monthly, so the job also books each month's charge: subscriptions whose next monthly cycle starts on
-    the run date (or the day before, caught up) are due for that, and count as due items too.
+    the run date (or the 7 days before, caught up) are due for that, and count as due items too.
     """
     from domain.catalogue import M365_BUSINESS_BASIC, M365_BUSINESS_STANDARD, Billing, Term, demo_catalogue
     from domain.calendar import berlin_date

@@ -11,7 +11,7 @@ month") would drift after a short month: 2024-01-31 → 02-29 → 03-29 instead 
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -81,6 +81,16 @@ def period_index_containing(anchor: AnchorT, months_per_period: int, moment: Anc
 def next_anchored_after(anchor: AnchorT, months_per_period: int, moment: AnchorT) -> AnchorT:
     """The first anchored boundary strictly after ``moment``."""
     return add_months(anchor, (period_index_containing(anchor, months_per_period, moment) + 1) * months_per_period)
+
+
+# A daily job reads the due items of its run date and of this many days before, so after an outage of up to a week
+# its next run catches up on everything it missed (longer: hand-run it for the missed dates, oldest first).
+CATCH_UP_DAYS = 7
+
+
+def days_to_catch_up(run_date: date, days: int = CATCH_UP_DAYS) -> list[date]:
+    """The run date and the ``days`` days before it, oldest first."""
+    return [run_date - timedelta(days=back) for back in range(days, -1, -1)]
 
 
 def days_between(start: date, end: date) -> int:

@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
-from domain.calendar import BERLIN, berlin_date
+from domain.calendar import BERLIN, CATCH_UP_DAYS, berlin_date, days_to_catch_up
 from domain.catalogue import Billing, Catalogue, LicenceProgram, Term, assert_add_on_base_present
 from domain.errors import AlreadyExists, NotFound, ValidationFailed
 from domain.ids import new_id
@@ -432,8 +432,11 @@ def end_of_berlin_day(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=BERLIN) - timedelta(microseconds=1)
 
 
-def renew_due_subscriptions(uow_factory, *, run_date: date, now: datetime, page_limit: int = 50) -> RenewalRunSummary:
-    """Renew (or end) every subscription whose term ends on ``run_date`` or the day before, up to ``now``.
+def renew_due_subscriptions(
+    uow_factory, *, run_date: date, now: datetime, page_limit: int = 50, catch_up_days: int = CATCH_UP_DAYS,
+) -> RenewalRunSummary:
+    """Renew (or end) every subscription whose term ends on ``run_date`` or up to ``catch_up_days`` days before (what a
+    missed run left), up to ``now``; then book the monthly cycles due over the same days.
 
     Reads only due items (the renewal index, keyed by Berlin date and term end). Each
     subscription is its own conditional write, so a crash half-way loses nothing and a
@@ -444,7 +447,7 @@ def renew_due_subscriptions(uow_factory, *, run_date: date, now: datetime, page_
     summary = RenewalRunSummary(run_date)
     catalogue = load_catalogue(uow_factory())
     cutoff = min(now, end_of_berlin_day(run_date))
-    for day in (run_date - timedelta(days=1), run_date):  # yesterday catches terms ending after the last run
+    for day in days_to_catch_up(run_date, catch_up_days):  # the days before: what a late or missed run left
         cursor: str | None = None
         while True:
             page = uow_factory().subscriptions.list_due_for_renewal(day, cutoff, limit=page_limit, cursor=cursor)
@@ -471,12 +474,14 @@ def renew_due_subscriptions(uow_factory, *, run_date: date, now: datetime, page_
             if page.next_cursor is None:
                 break
             cursor = page.next_cursor
-    _charge_due_cycles(uow_factory, summary, run_date=run_date, cutoff=cutoff, page_limit=page_limit)
+    _charge_due_cycles(uow_factory, summary, run_date=run_date, cutoff=cutoff, page_limit=page_limit, catch_up_days=catch_up_days)
     return summary
 
 
-def _charge_due_cycles(uow_factory, summary: RenewalRunSummary, *, run_date: date, cutoff: datetime, page_limit: int) -> None:
-    """Book the monthly charges of annual terms whose next cycle starts on the run date or the day before.
+def _charge_due_cycles(
+    uow_factory, summary: RenewalRunSummary, *, run_date: date, cutoff: datetime, page_limit: int, catch_up_days: int,
+) -> None:
+    """Book the monthly charges of annual terms whose next cycle starts on the run date or the days before.
 
     Same shape as the renewals: only due items are read (the cycle index), each subscription
     is one transaction (its charges plus its moved cycle pointer), and a re-run finds the
@@ -484,7 +489,7 @@ def _charge_due_cycles(uow_factory, summary: RenewalRunSummary, *, run_date: dat
     """
     from domain.errors import Conflict
 
-    for day in (run_date - timedelta(days=1), run_date):
+    for day in days_to_catch_up(run_date, catch_up_days):
         cursor: str | None = None
         while True:
             page = uow_factory().subscriptions.list_due_cycles(day, cutoff, limit=page_limit, cursor=cursor)

@@ -10,6 +10,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 
+from domain.calendar import CATCH_UP_DAYS
 from domain.catalogue import M365_BUSINESS_BASIC, M365_BUSINESS_STANDARD, Billing, Term
 from domain.policy import Principal
 from domain.services import subscriptions as subs
@@ -80,9 +81,9 @@ def test_renews_what_ends_on_the_run_date_at_the_new_price_and_ends_what_should_
 def test_reads_only_due_subscriptions(book):
     with count_requests() as count:
         run(date(2024, 1, 15))
-    # one catalogue read; two Query pages for renewals and two for monthly cycles (yesterday's and today's
-    # partition each); 3 due items read (no cycle starts on these days)
-    assert count.operations["Query"] == 4
+    # one catalogue read; one Query page for renewals and one for monthly cycles per day of the run date and the 7
+    # days it catches up on (CATCH_UP_DAYS), empty ones included; 3 due items read (no cycle starts on these days)
+    assert count.operations["Query"] == 2 * (1 + CATCH_UP_DAYS)
     assert count.items_read == 1 + 3
     assert count.operations["Scan"] == 0
 
@@ -161,6 +162,22 @@ def test_back_fill_for_a_named_date(book, monkeypatch):
     assert state(book)["annual_no_renew"][0] == SubscriptionStatus.EXPIRED.value
 
 
+def test_after_an_outage_of_up_to_a_week_the_next_run_catches_up_on_renewals_and_months(book):
+    # The job did not run from 2023-02-15 to 2023-02-21: the next run books the cycles of 02-15 and 02-16 it missed.
+    late = run(date(2023, 2, 22), now=utc("2023-02-22T22:30:00"))
+    assert late.cycles_charged == 4  # annual_due, annual_no_renew, annual_due_after_run (02-15), annual_tomorrow (02-16)
+    uow = DynamoUnitOfWork()
+    starts = sorted(c.period_start for name in ("annual_due", "annual_tomorrow")
+                    for c in uow.charges.list_for_subscription(book[name]).items if c.period_start.month == 2)
+    assert starts == [date(2023, 2, 15), date(2023, 2, 16)]
+    # Renewals likewise: nothing ran from 2024-01-15 to 01-19; the run of 01-20 renews and ends what fell due.
+    summary = run(date(2024, 1, 20), now=utc("2024-01-20T22:30:00"))
+    assert (summary.renewed, summary.expired) == (4, 1)  # the three annual terms, the monthly one; annual_no_renew ends
+    assert state(book)["annual_tomorrow"][:2] == ("ACTIVE", 1)
+    # Beyond CATCH_UP_DAYS a run reads nothing older: a run of 2024-03-01 finds no renewal of January.
+    assert run(date(2024, 3, 1), now=utc("2024-03-01T22:30:00")).renewed == 0
+
+
 def test_the_daily_job_books_each_monthly_cycle_of_an_annual_term_once_and_reads_only_due_ones(book):
     # annual_due was bought 2023-01-15 10:00 UTC (P1Y, billed monthly, 10 seats at EUR 10.50): its 2nd cycle starts
     # 2023-02-15 10:00 UTC, annual_no_renew's at 08:00 the same day (auto-renew off still pays its months).
@@ -173,9 +190,9 @@ def test_the_daily_job_books_each_monthly_cycle_of_an_annual_term_once_and_reads
     cycle = [c for c in charges if c.period_start == date(2023, 2, 15)]
     assert len(cycle) == 1 and str(cycle[0].amount.amount) == "105.00" and cycle[0].period_end == date(2023, 3, 15)
     assert uow.charges.list_for_subscription(book["annual_tomorrow"]).items[-1].period_start == date(2023, 1, 16)
-    # catalogue, 2 renewal and 2 cycle partitions, one transaction per due subscription; nothing else is read
+    # catalogue, 8 renewal and 8 cycle partitions, one transaction per due subscription; nothing else is read
     assert count.operations["TransactWriteItems"] == 2
-    assert count.operations["Query"] == 4 and count.operations["Scan"] == 0
+    assert count.operations["Query"] == 2 * (1 + CATCH_UP_DAYS) and count.operations["Scan"] == 0
     assert count.items_read == 1 + 2  # the catalogue and the two due subscriptions
 
     again = run(date(2023, 2, 15), now=utc("2023-02-15T22:45:00"))
