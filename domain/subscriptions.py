@@ -47,10 +47,12 @@ from domain.calendar import (
 from domain.catalogue import (
     Billing,
     LicenceProgram,
+    NotEligible,
     PriceLookup,
     Product,
     ProductKind,
     Term,
+    assert_hosted_desktop_allowed,
     validate_term_billing,
 )
 from domain.errors import (
@@ -149,6 +151,7 @@ class SubscriptionEventKind(str, Enum):
     ACTIVATED = "ACTIVATED"
     DEACTIVATED = "DEACTIVATED"
     NEXT_PAYMENT_DATE_ADVANCED = "NEXT_PAYMENT_DATE_ADVANCED"
+    HOSTED_DESKTOP_CHANGED = "HOSTED_DESKTOP_CHANGED"
 
 
 @dataclass(frozen=True)
@@ -375,6 +378,9 @@ class Subscription:
     # Start of the latest billing cycle whose recurring charge was booked (None: only the cycle in which the
     # subscription or its current term began, which opening, renewal or upgrade charge themselves).
     charged_through: datetime | None = None
+    # The licences run on a hosted desktop (terminal server, cloud desktop): only plans with that right (the catalogue
+    # marks them) may, and a switch to another plan (upgrade, scheduled product change) must keep the right.
+    hosted_desktop: bool = False
     version: int = 0  # optimistic locking; infra increments it, the domain only carries it
 
     def __post_init__(self) -> None:
@@ -586,6 +592,44 @@ class Subscription:
             hint=hint,
             alternatives=alternatives,
         )
+
+    # -- hosted desktop ---------------------------------------------------------------------
+
+    def set_hosted_desktop(
+        self, assigned: bool, *, product: Product, scheduled_product: Product | None = None, now: datetime, actor_id: str,
+        id_factory: IdFactory | None = None,
+    ) -> ChangeOutcome:
+        """Assign the licences to a hosted desktop (terminal server, cloud desktop), or take them off it.
+
+        Only a plan whose licence terms carry that right may be assigned; so must the product a switch scheduled for
+        the renewal names (``scheduled_product``). Taking licences off is always allowed.
+        """
+        now = self._require_changeable(now)
+        if product.id != self.product_id:
+            raise ValidationFailed(f"Subscription {self.id} is for {self.product_id}, not {product.id}.", field="productId")
+        if assigned == self.hosted_desktop:
+            return ChangeOutcome(self.id, False)
+        if assigned:
+            assert_hosted_desktop_allowed(product)
+            if scheduled_product is not None and not scheduled_product.allows_hosted_desktop:
+                raise NotEligible(
+                    f"The switch to {scheduled_product.name} scheduled for the renewal at {format_utc(self.term_ends_at)} "
+                    "does not include the right to run on a hosted desktop.",
+                    field="scheduledChange.productId",
+                    hint="Remove the scheduled switch, or schedule a plan with that right, then assign the hosted desktop.",
+                )
+        self.hosted_desktop = assigned
+        event = self._record(SubscriptionEventKind.HOSTED_DESKTOP_CHANGED, now, actor_id, _details(hosted_desktop=assigned), id_factory)
+        return ChangeOutcome(self.id, True, events=(event,))
+
+    def _require_hosted_desktop_right(self, product: Product, *, field: str, what: str) -> None:
+        if self.hosted_desktop and not product.allows_hosted_desktop:
+            raise NotEligible(
+                f"Subscription {self.id} runs on a hosted desktop, and {product.name} does not include that right.",
+                field=field,
+                hint=f"{what} a plan with the right, or take the licences off the hosted desktop first "
+                     "(subscriptionHostedDesktopSet).",
+            )
 
     # -- quantity ---------------------------------------------------------------------------
 
@@ -859,6 +903,7 @@ class Subscription:
                     f"{product.name} is not a New Commerce subscription product.",
                     field="scheduledChange.productId",
                 )
+            self._require_hosted_desktop_right(product, field="scheduledChange.productId", what="Schedule")
         price_lookup(product_id, term, billing, berlin_date(self.term_ends_at), currency=self.currency)
         replaced = self.scheduled_change
         self.scheduled_change = change
@@ -919,6 +964,7 @@ class Subscription:
                 field="targetProductId",
                 hint=f"Upgrades of {from_product.name}: {targets}.",
             )
+        self._require_hosted_desktop_right(to_product, field="targetProductId", what="Upgrade to")
         seats = self.quantity if seats is None else _require_count(seats, "seats", "The number of seats to upgrade")
         if seats > self.quantity:
             raise ValidationFailed(
@@ -947,6 +993,7 @@ class Subscription:
             term_index=self.term_index,
             seat_lots=list(moved),
             parent_subscription_id=self.id,
+            hosted_desktop=self.hosted_desktop,
         )
         created = upgraded._record(
             SubscriptionEventKind.CREATED,
@@ -1140,6 +1187,7 @@ def open_subscription(
     auto_renew: bool = True,
     currency: str = "EUR",
     id_factory: IdFactory | None = None,
+    hosted_desktop: bool = False,
 ) -> ChangeOutcome:
     """Order a New Commerce subscription starting now; ``outcome.new_subscription`` is it.
 
@@ -1161,6 +1209,8 @@ def open_subscription(
         )
     validate_term_billing(term, billing)
     _require_count(quantity, "quantity", "The quantity")
+    if hosted_desktop:
+        assert_hosted_desktop_allowed(product)
     price = price_lookup(product.id, term, billing, berlin_date(now), currency=currency)
     subscription = Subscription(
         id=new_id("sub", id_factory),
@@ -1177,6 +1227,7 @@ def open_subscription(
         term_anchor_at=now,
         term_index=0,
         seat_lots=[SeatLot(new_id("lot", id_factory), quantity, now)],
+        hosted_desktop=hosted_desktop,
     )
     event = subscription._record(
         SubscriptionEventKind.CREATED,
@@ -1190,6 +1241,7 @@ def open_subscription(
             unit_price=price,
             auto_renew=auto_renew,
             term_ends_at=subscription.term_ends_at,
+            hosted_desktop=hosted_desktop or None,
         ),
         id_factory,
     )
@@ -1408,6 +1460,13 @@ class UpgradeSeats:
     seats: int | None = None
 
 
+@dataclass(frozen=True)
+class SetHostedDesktop:
+    assigned: bool
+    product: Product  # the subscription's product
+    scheduled_product: Product | None = None  # the product of a switch scheduled for the renewal, if any
+
+
 SubscriptionChange = Union[
     IncreaseSeats,
     ReduceSeats,
@@ -1417,6 +1476,7 @@ SubscriptionChange = Union[
     ScheduleChange,
     RemoveScheduledChange,
     UpgradeSeats,
+    SetHostedDesktop,
 ]
 
 
@@ -1453,6 +1513,8 @@ def apply_change(
             price_lookup=price_lookup,
             **common,
         )
+    if isinstance(change, SetHostedDesktop):
+        return subscription.set_hosted_desktop(change.assigned, product=change.product, scheduled_product=change.scheduled_product, **common)
     raise TypeError(f"unknown subscription change {change!r}")
 
 

@@ -18,6 +18,7 @@ from domain.subscriptions import (
     ScheduleChange,
     ScheduledChange,
     SetAutoRenew,
+    SetHostedDesktop,
     SetQuantity,
     SubscriptionChange,
     UpgradeSeats,
@@ -60,11 +61,17 @@ async def change_of(info: Info, subscription_id: str, change: t.SubscriptionChan
     if change.kind is kind.SCHEDULE_FOR_RENEWAL:
         product = catalogue.product(str(change.product_id)) if change.product_id else None
         return ScheduleChange(_scheduled(change.quantity, change.term, change.billing, change.product_id), product)
-    if change.product_id is None:
+    if change.kind is kind.SET_HOSTED_DESKTOP and change.hosted_desktop is None:
+        raise ValidationFailed("Say whether the licences run on a hosted desktop.", field="change.hostedDesktop")
+    if change.kind is kind.UPGRADE and change.product_id is None:
         raise ValidationFailed("Name the product to upgrade to.", field="change.productId")
     subscription = await info.context.run(info.context.uow().subscriptions.get, subscription_id)
     if subscription is None:
         raise ValidationFailed(f"No subscription with id '{subscription_id}'.", field="subscriptionId")
+    if change.kind is kind.SET_HOSTED_DESKTOP:
+        scheduled = subscription.scheduled_change.product_id if subscription.scheduled_change else None
+        return SetHostedDesktop(change.hosted_desktop, catalogue.product(subscription.product_id),
+                                catalogue.product(scheduled) if scheduled else None)
     return UpgradeSeats(catalogue.product(subscription.product_id), catalogue.product(str(change.product_id)), change.seats)
 
 
@@ -188,7 +195,7 @@ async def subscription_order(info: Info, input: t.SubscriptionOrderInput, idempo
     ctx = info.context
     order = service.SubscriptionOrder(
         customer_id=input.customer_id, product_id=input.product_id, term=input.term, billing=input.billing,
-        quantity=input.quantity, auto_renew=input.auto_renew, partner_id=input.partner_id,
+        quantity=input.quantity, auto_renew=input.auto_renew, partner_id=input.partner_id, hosted_desktop=input.hosted_desktop,
     )
     outcome = await ctx.run(service.order_subscription, ctx.uow(), ctx.principal, order, now=ctx.now, idempotency_key=idempotency_key)
     return t.SubscriptionPayload(
@@ -214,6 +221,12 @@ async def subscription_cancel(info: Info, input: t.SubscriptionIdInput) -> t.Sub
 @payload_errors(t.SubscriptionChangePayload)
 async def subscription_auto_renew_set(info: Info, input: t.SubscriptionAutoRenewInput) -> t.SubscriptionChangePayload:
     return await _change(info, input.subscription_id, SetAutoRenew(input.enabled))
+
+
+@payload_errors(t.SubscriptionChangePayload)
+async def subscription_hosted_desktop_set(info: Info, input: t.SubscriptionHostedDesktopInput) -> t.SubscriptionChangePayload:
+    change = t.SubscriptionChangeInput(kind=t.SubscriptionChangeKind.SET_HOSTED_DESKTOP, hosted_desktop=input.hosted_desktop)
+    return await _change(info, input.subscription_id, await change_of(info, input.subscription_id, change))
 
 
 @payload_errors(t.SubscriptionChangePayload)

@@ -144,6 +144,10 @@ class Mutation:
         resolver=sub.subscription_cancel, description="Ends use at once and cannot be undone; only inside the 168-hour window."
     )
     subscription_auto_renew_set: st.SubscriptionChangePayload = strawberry.mutation(resolver=sub.subscription_auto_renew_set)
+    subscription_hosted_desktop_set: st.SubscriptionChangePayload = strawberry.mutation(
+        resolver=sub.subscription_hosted_desktop_set,
+        description="Assign the licences to a hosted desktop (terminal server), or take them off: only plans with that right.",
+    )
     subscription_renewal_change_schedule: st.SubscriptionChangePayload = strawberry.mutation(resolver=sub.subscription_renewal_change_schedule)
     subscription_renewal_change_remove: st.SubscriptionChangePayload = strawberry.mutation(resolver=sub.subscription_renewal_change_remove)
     subscription_upgrade: st.SubscriptionChangePayload = strawberry.mutation(resolver=sub.subscription_upgrade)

@@ -128,6 +128,7 @@ class Subscription(Node):
     billing: Billing
     status: SubscriptionStatus
     auto_renew: bool
+    hosted_desktop: bool = strawberry.field(description="The licences run on a hosted desktop (terminal server, cloud desktop).")
     unit_price: Money = strawberry.field(description="Per seat and billing period, locked for the current term.")
     quantity: int
     started_at: datetime
@@ -168,7 +169,7 @@ class Subscription(Node):
         return cls(
             id=strawberry.ID(sub.id), customer_id=strawberry.ID(sub.customer_id), partner_id=strawberry.ID(sub.partner_id),
             product_id=strawberry.ID(sub.product_id), term=sub.term, billing=sub.billing, status=sub.status,
-            auto_renew=sub.auto_renew, unit_price=Money.of(sub.unit_price), quantity=sub.quantity, started_at=sub.started_at,
+            auto_renew=sub.auto_renew, hosted_desktop=sub.hosted_desktop, unit_price=Money.of(sub.unit_price), quantity=sub.quantity, started_at=sub.started_at,
             term_started_at=sub.term_started_at, term_ends_at=sub.term_ends_at, next_renewal_at=sub.next_renewal_at,
             next_window_opens_at=sub.next_window_opens_at,
             reducible_seats=sub.reducible_seats(now) if sub.status is s.SubscriptionStatus.ACTIVE else 0,
@@ -237,6 +238,7 @@ class SubscriptionChangeKind(Enum):
     SCHEDULE_FOR_RENEWAL = "SCHEDULE_FOR_RENEWAL"
     REMOVE_SCHEDULED_CHANGE = "REMOVE_SCHEDULED_CHANGE"
     UPGRADE = "UPGRADE"
+    SET_HOSTED_DESKTOP = "SET_HOSTED_DESKTOP"
 
 
 @strawberry.input
@@ -248,6 +250,7 @@ class SubscriptionChangeInput:
     term: Term | None = None
     billing: Billing | None = None
     product_id: strawberry.ID | None = strawberry.field(default=None, description="Scheduled product change, or the upgrade target.")
+    hosted_desktop: bool | None = strawberry.field(default=None, description="SET_HOSTED_DESKTOP: assign (true) or take off (false).")
 
 
 @strawberry.input
@@ -259,6 +262,9 @@ class SubscriptionOrderInput:
     quantity: int
     auto_renew: bool = True
     partner_id: strawberry.ID | None = strawberry.field(default=None, description="Distributor only: the partner that sells it.")
+    hosted_desktop: bool = strawberry.field(
+        default=False, description="The licences run on a hosted desktop (terminal server): only plans with that right (Product.allowsHostedDesktop)."
+    )
 
 
 @strawberry.input
@@ -276,6 +282,12 @@ class SubscriptionIdInput:
 class SubscriptionAutoRenewInput:
     subscription_id: strawberry.ID
     enabled: bool
+
+
+@strawberry.input
+class SubscriptionHostedDesktopInput:
+    subscription_id: strawberry.ID
+    hosted_desktop: bool = strawberry.field(description="Assign the licences to a hosted desktop (true) or take them off it (false).")
 
 
 @strawberry.input

@@ -69,6 +69,7 @@ class SubscriptionOrder:
     quantity: int
     auto_renew: bool = True
     partner_id: str | None = None  # the distributor orders on behalf of a partner
+    hosted_desktop: bool = False  # to run on a hosted desktop: only plans with that right
 
 
 def load_catalogue(uow: UnitOfWork) -> Catalogue:
@@ -190,6 +191,7 @@ def order_subscription(
         outcome = open_subscription(
             customer_id=customer.id, partner_id=partner_id, product=product, term=order.term, billing=order.billing,
             quantity=order.quantity, now=now, actor_id=principal.user_id, price_lookup=catalogue, auto_renew=order.auto_renew,
+            hosted_desktop=order.hosted_desktop,
         )
         uow.subscriptions.add(outcome.new_subscription)
         for charge in outcome.charges:

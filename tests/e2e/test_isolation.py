@@ -179,6 +179,8 @@ PROBES: dict[str, tuple[str, Callable[[Target], dict]]] = {
     "subscriptionCancel": (f"mutation($id: ID!) {{ subscriptionCancel(input: {{subscriptionId: $id}}) {{ {SUB} }} }}", lambda t: {"id": t.subscription}),
     "subscriptionAutoRenewSet": (f"mutation($id: ID!) {{ subscriptionAutoRenewSet(input: {{subscriptionId: $id, enabled: false}}) {{ {SUB} }} }}",
                                  lambda t: {"id": t.subscription}),
+    "subscriptionHostedDesktopSet": (f"mutation($id: ID!) {{ subscriptionHostedDesktopSet(input: {{subscriptionId: $id, hostedDesktop: false}}) {{ {SUB} }} }}",
+                                     lambda t: {"id": t.subscription}),
     "subscriptionRenewalChangeSchedule": (f"mutation($id: ID!) {{ subscriptionRenewalChangeSchedule(input: {{subscriptionId: $id, quantity: 1}}) {{ {SUB} }} }}",
                                           lambda t: {"id": t.subscription}),
     "subscriptionRenewalChangeRemove": (f"mutation($id: ID!) {{ subscriptionRenewalChangeRemove(input: {{subscriptionId: $id}}) {{ {SUB} }} }}",
