@@ -259,6 +259,13 @@ class Catalogue:
                     f"{product.name}: perpetual products have one-time prices, subscriptions have term prices.",
                     field="term",
                 )
+            if product.kind is ProductKind.CSP_NCE and entry.term is Term.P1M:
+                raise ValidationFailed(
+                    f"{product.name}: a New Commerce monthly-term price is always the annual-term price + 20%; "
+                    "it has no price of its own.",
+                    field="term",
+                    hint="Publish the annual-term (P1Y) price; the monthly term follows from it.",
+                )
             identity = (*entry.key, entry.effective_from)
             if identity in seen:
                 raise ValidationFailed(
@@ -292,8 +299,8 @@ class Catalogue:
     ) -> Money:
         """The unit price valid on ``on`` (a Berlin calendar date).
 
-        A monthly-term price is the explicit P1M entry in force that day if there is one,
-        else the annual-term monthly-billing price × 1.20, rounded half-up to the cent.
+        A New Commerce monthly-term price is the annual-term monthly-billing price × 1.20, rounded half-up to the
+        cent (the catalogue refuses a P1M price of its own for them); a SaaS product's monthly price is its P1M entry.
         ``term`` and ``billing`` are ``None`` for the one-time price of a perpetual product.
         """
         product = self.product(product if isinstance(product, str) else product.id)

@@ -91,12 +91,19 @@ def test_monthly_term_price_is_the_annual_term_price_plus_20_percent_rounded_hal
     assert catalogue.price_on(WIDGET, Term.P1M, Billing.MONTHLY, date(2023, 1, 1)) == Money.of("2.27")
 
 
-def test_an_explicit_monthly_term_price_wins_over_the_derived_one():
-    catalogue = catalogue_with(
-        entry(Term.P1Y, Billing.MONTHLY, "10.00", date(2022, 3, 1)),
-        entry(Term.P1M, Billing.MONTHLY, "11.50", date(2022, 3, 1)),
-    )
-    assert catalogue.price_on(WIDGET, Term.P1M, Billing.MONTHLY, date(2023, 1, 1)) == Money.of("11.50")
+def test_a_new_commerce_product_has_no_monthly_term_price_of_its_own():
+    # It is always the annual-term price + 20%: an own P1M price (11.50 against the 12.00 that follows) is refused.
+    with pytest.raises(ValidationFailed) as refused:
+        catalogue_with(
+            entry(Term.P1Y, Billing.MONTHLY, "10.00", date(2022, 3, 1)),
+            entry(Term.P1M, Billing.MONTHLY, "11.50", date(2022, 3, 1)),
+        )
+    assert refused.value.field == "term" and "+ 20%" in refused.value.message
+
+
+def test_a_saas_product_has_its_own_monthly_price():
+    catalogue = demo_catalogue()
+    assert catalogue.price_on(SIGNATURES_FOR_M365, Term.P1M, Billing.MONTHLY, date(2024, 1, 1)).amount > 0
 
 
 def test_monthly_term_price_follows_an_annual_term_price_change():
