@@ -137,12 +137,14 @@ def book_quota_months(event: dict, context: object = None) -> dict:
 def run_billing(event: dict, context: object = None) -> dict:
     """Daily: invoice the charges and service items due on the run date, store and e-mail the PDFs."""
     from domain.services.billing import run_billing as run
+    from domain.services.partner_programme import programme_terms
 
     services = _services()
     now = services.clock()
     summary = run(
         services.uow, run_date=_run_date(event or {}, now), now=now, documents=services.documents, mailer=services.mailer,
-        renderer=services.invoice_renderer, prefix=services.invoicing.number_prefix,
+        renderer=services.invoice_renderer, terms=programme_terms(services.settings.partner_programme_terms),
+        prefix=services.invoicing.number_prefix,
     ).as_dict()
     log.info(json.dumps({"job": "run_billing", **summary}))
     return summary

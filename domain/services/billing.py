@@ -21,9 +21,12 @@ previous run), in pages, and it is idempotent and resumable:
   at the end of this run, or, if the crash left it claimed, by the first run after the
   claim expired (the next day's run reads the day before too), once.
 
-Decided: partner terms follow the partner's tier until individual agreements are modelled
-(``PARTNER_TERMS_BY_TIER``): reseller discount on partner-pays invoices, cashback on
-customer-pays invoices.
+Partner terms have one source: the partner programme. The reseller discount (partner-pays
+invoices) and the cashback (customer-pays invoices) are the rates of the partner's programme
+tier in force on the run date (``ProgrammePartner.rates_at``: the configured programme terms
+of a standard tier, or the agreed rates of an individual one), read with the partners in one
+BatchGet. **Decided**: a reseller that has not joined the programme (or not yet on the run
+date) buys at the rates of the entry tier, Registered, of the same terms.
 """
 
 from __future__ import annotations
@@ -31,11 +34,12 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 
 from domain.billing import BilledCharge, CreditSource, CustomerAccount, PartnerTerms, PlannedInvoice, plan_billing_run, trace_credit
+from domain.errors import ValidationFailed
 from domain.invoices import BillingParty
 from domain.organisations import Organisation, OrganisationKind
+from domain.partner_programme import ProgrammePartner, ProgrammeTerms, Tier
 from domain.services import invoices as invoicing
 from domain.services.commissions import LEDGER_WRITES_PER_CREDIT, register_credit
 from domain.services.invoice_errors import AlreadyBilled, InvoiceAlreadyIssued, InvoiceChangedMeanwhile
@@ -44,12 +48,6 @@ from domain.subscriptions import Charge, ChargeKind
 log = logging.getLogger(__name__)
 
 MAX_ITEMS_PER_INVOICE = 95  # a DynamoDB transaction takes 100 writes: counter, invoice, cashback and the items
-
-PARTNER_TERMS_BY_TIER: dict[str, tuple[Decimal, Decimal]] = {  # tier -> (reseller discount %, cashback %)
-    "REGISTERED": (Decimal("10"), Decimal("5")),
-    "QUALIFIED": (Decimal("15"), Decimal("7.5")),
-    "CERTIFIED": (Decimal("20"), Decimal("10")),
-}
 
 
 @dataclass
@@ -69,10 +67,24 @@ class BillingRunSummary:
         return data
 
 
-def partner_terms(partner: Organisation) -> PartnerTerms:
-    tier = partner.partner_profile.tier if partner.partner_profile else "REGISTERED"
-    discount, cashback = PARTNER_TERMS_BY_TIER.get(tier, PARTNER_TERMS_BY_TIER["REGISTERED"])
-    return PartnerTerms(BillingParty.of(partner), reseller_discount_percent=discount, cashback_percent=cashback)
+def partner_terms(partner: Organisation, programme_partner: ProgrammePartner | None, terms: ProgrammeTerms, day: date) -> PartnerTerms:
+    """The partner as payer and earner on ``day``: the rates of its programme tier then, else of the entry tier."""
+    rates = programme_partner.rates_at(day, terms) if programme_partner is not None else None
+    if rates is None:
+        rates = terms.rates_for(Tier.REGISTERED)
+    return PartnerTerms(
+        BillingParty.of(partner), reseller_discount_percent=rates.reseller_discount_percent, cashback_percent=rates.cashback_percent
+    )
+
+
+def _partner_terms(partners: dict[str, Organisation], programme: dict[str, ProgrammePartner], terms: ProgrammeTerms, day: date):
+    known = {}
+    for partner_id, partner in partners.items():
+        try:
+            known[partner_id] = partner_terms(partner, programme.get(partner_id), terms, day)
+        except ValidationFailed:  # e.g. a 100 % discount: its charges are reported as without terms, the rest is billed
+            log.exception("partner terms of %s are unusable", partner_id)
+    return known
 
 
 def _read_all(list_page, day: date, page_limit: int) -> list:
@@ -103,9 +115,12 @@ def credit_sources(reader, charges: list[Charge]) -> dict[str, tuple[CreditSourc
 
 
 def run_billing(
-    uow_factory, *, run_date: date, now: datetime, documents, mailer, renderer, prefix: str = invoicing.DEFAULT_NUMBER_PREFIX,
-    page_limit: int = 100,
+    uow_factory, *, run_date: date, now: datetime, documents, mailer, renderer, terms: ProgrammeTerms | None = None,
+    prefix: str = invoicing.DEFAULT_NUMBER_PREFIX, page_limit: int = 100,
 ) -> BillingRunSummary:
+    """``terms``: the configured partner-programme terms, ``programme_terms(settings.partner_programme_terms)``, as the
+    scheduled job passes them; ``None`` means that function's answer without configuration (the default terms)."""
+    terms = terms or ProgrammeTerms.default()
     summary = BillingRunSummary(run_date)
     reader = uow_factory()
     days = (run_date - timedelta(days=1), run_date)
@@ -119,7 +134,7 @@ def run_billing(
         plan = plan_billing_run(
             run_date=run_date, now=now, issuer_id=issuer.id, charges=charges, service_items=items,
             customers={cid: CustomerAccount(BillingParty.of(c), c.partner_links) for cid, c in customers.items()},
-            partners={pid: partner_terms(p) for pid, p in partners.items()},
+            partners=_partner_terms(partners, reader.programme_partners.get_many(partners), terms, run_date),
             credit_sources=credit_sources(reader, charges),
         )
         summary.skipped.extend(f"{s.reference}: {s.reason}" for s in plan.skipped)

@@ -2,7 +2,8 @@
 idempotent and resumable.
 
 Demo catalogue: Business Standard P1Y/ANNUAL costs EUR 139.86 per seat and year (since 2023-04-01).
-NordIT is a REGISTERED partner: 10% reseller discount when it pays, 5% cashback when its customer pays.
+NordIT is a Registered partner (not in the programme: the entry tier) with the default programme terms:
+5% reseller discount when it pays, 3% cashback when its customer pays.
 Hanse: partner pays (NordIT); Kanzlei: customer pays (NordIT); Alpen: partner pays (SüdCloud); Direkt: no partner.
 """
 
@@ -47,12 +48,12 @@ def test_annual_upfront_subscription_with_a_mid_term_increase_is_billed_pro_rata
 
     first, increase = world.invoices_of("nordit")  # partner pays: both go to NordIT
     assert first.number == "PH-2024-000001" and increase.number == "PH-2024-000002"
-    # 10 × 139.86 = 1398.60 less 10% = 1258.74; VAT 19% 239.16
-    assert amounts(first) == ("1258.74", "239.16", "1497.90")
-    # 139.86 × 2 × 250 / 366 = 191.07 (half-up), less 10% = 171.96; VAT 32.67
+    # 10 × 139.86 = 1398.60 less 5% = 1328.67; VAT 19% 252.45
+    assert amounts(first) == ("1328.67", "252.45", "1581.12")
+    # 139.86 × 2 × 250 / 366 = 191.07 (half-up), less 5% = 181.52; VAT 34.49
     (line,) = increase.lines
     assert (line.quantity, str(line.unit_price.amount), line.period_start, line.period_end) == (2, "139.86", date(2024, 5, 10), date(2025, 1, 15))
-    assert amounts(increase) == ("171.96", "32.67", "204.63")
+    assert amounts(increase) == ("181.52", "34.49", "216.01")
     assert increase.customer_id == world.customer("hanse") and increase.billing_mode is BillingMode.PARTNER_PAYS
     assert world.invoices_of("hanse") == []
 
@@ -66,7 +67,7 @@ def test_customer_pays_invoice_goes_to_the_customer_at_public_price_and_records_
     assert amounts(invoice) == ("1398.60", "265.73", "1664.33")
     assert world.invoices_of("nordit") == []
     cashback = DynamoUnitOfWork().cashbacks.get(invoice.id)
-    assert (cashback.partner_id, str(cashback.amount.amount)) == (world.partner("nordit"), "69.93")  # 5% of 1398.60
+    assert (cashback.partner_id, str(cashback.amount.amount)) == (world.partner("nordit"), "41.96")  # 3% of 1398.60
     assert [c.invoice_id for c in DynamoUnitOfWork().cashbacks.list_for_partner(world.partner("nordit"), limit=10, cursor=None).items] == [invoice.id]
 
 
@@ -85,7 +86,7 @@ def test_a_billing_mode_switch_mid_year_moves_later_charges_and_never_issued_inv
     (january,) = world.invoices_of("kanzlei")
     (may,) = world.invoices_of("nordit")
     assert (january.number, january.billing_mode, str(january.net_total.amount)) == ("PH-2024-000001", BillingMode.CUSTOMER_PAYS, "1398.60")
-    assert (may.number, may.billing_mode, str(may.net_total.amount)) == ("PH-2024-000002", BillingMode.PARTNER_PAYS, "171.96")
+    assert (may.number, may.billing_mode, str(may.net_total.amount)) == ("PH-2024-000002", BillingMode.PARTNER_PAYS, "181.52")
     assert DynamoUnitOfWork().cashbacks.get(may.id) is None  # no cashback when the partner pays
 
 
@@ -124,7 +125,7 @@ def test_a_cancellation_after_a_switch_to_customer_pays_credits_the_partner_who_
     first, note = world.invoices_of("nordit")
     assert world.invoices_of("hanse") == []
     assert (note.kind, note.billing_mode, note.corrects_invoice_number) == (InvoiceKind.CREDIT_NOTE, BillingMode.PARTNER_PAYS, first.number)
-    assert (note.lines[0].discount_percent, str(note.net_total.amount)) == (first.lines[0].discount_percent, "-1251.86")  # 1390.96 less 10%
+    assert (note.lines[0].discount_percent, str(note.net_total.amount)) == (first.lines[0].discount_percent, "-1321.41")  # 1390.96 less 5%
     assert DynamoUnitOfWork().cashbacks.get(note.id) is None
 
 
@@ -172,9 +173,9 @@ def test_a_cancellation_credited_by_the_run_before_approval_reduces_the_referral
     world.run(date(2024, 1, 17), utc("2024-01-17T22:30:00"))
     _, note = world.invoices_of("kanzlei")
     assert str(note.net_total.amount) == "-1390.96"
-    # What the customer keeps paying: 1398.60 - 1390.96 = 7.64 (the day used); 10 % of it, and NordIT's 5 % cashback of it.
+    # What the customer keeps paying: 1398.60 - 1390.96 = 7.64 (the day used); 10 % of it, and NordIT's 3 % cashback of it.
     assert entries_of(invoice.id, CommissionKind.COMMISSION) == [("PENDING", "0.76")]
-    assert entries_of(invoice.id, CommissionKind.CASHBACK) == [("PENDING", "0.38")]
+    assert entries_of(invoice.id, CommissionKind.CASHBACK) == [("PENDING", "0.23")]
     ledger.approve_due_commissions(DynamoUnitOfWork, run_date=date(2024, 4, 15), now=utc("2024-04-15T03:00:00"))
     assert entries_of(invoice.id, CommissionKind.COMMISSION) == [("APPROVED", "0.76")]
 
@@ -235,7 +236,7 @@ def test_credit_notes_after_approval_take_back_the_cashback_rate_of_their_net_ne
     (invoice,) = world.invoices_of("kanzlei")
     pay(world, invoice, date(2024, 1, 16))
     ledger.approve_due_commissions(DynamoUnitOfWork, run_date=date(2024, 4, 15), now=utc("2024-04-15T03:00:00"))
-    assert entries_of(invoice.id, CommissionKind.CASHBACK) == [("APPROVED", "69.93")]  # 5 % of 1398.60
+    assert entries_of(invoice.id, CommissionKind.CASHBACK) == [("APPROVED", "41.96")]  # 3 % of 1398.60
 
     def credit(day: str, lines) -> None:
         note = invoicing.create_credit_note(DynamoUnitOfWork, world.ops, invoice.id, reason="goodwill", lines=lines, now=utc(f"{day}T10:00:00"), prefix="PH")
@@ -243,10 +244,68 @@ def test_credit_notes_after_approval_take_back_the_cashback_rate_of_their_net_ne
 
     credit("2024-04-20", [CreditItem(1, Money.of("100.00"))])
     credit("2024-04-21", [CreditItem(1, Money.of("100.00"))])
-    assert sorted(entries_of(invoice.id, CommissionKind.ADJUSTMENT)) == [("APPROVED", "-5.00"), ("APPROVED", "-5.00")]
+    assert sorted(entries_of(invoice.id, CommissionKind.ADJUSTMENT)) == [("APPROVED", "-3.00"), ("APPROVED", "-3.00")]
     credit("2024-04-22", None)  # the rest of the invoice, 1198.60
     adjustments = entries_of(invoice.id, CommissionKind.ADJUSTMENT)
-    assert sorted(amount for _, amount in adjustments) == ["-5.00", "-5.00", "-59.93"]  # 69.93 in all
+    assert sorted(amount for _, amount in adjustments) == ["-3.00", "-3.00", "-35.96"]  # 41.96 in all
+
+
+def test_the_partner_is_billed_with_the_rates_of_its_programme_tier_on_the_billing_date(world):
+    from domain.partner_programme import Tier
+    from domain.services import partner_programme as programme
+
+    nordit = world.partner("nordit")
+    programme.enrol_partner(DynamoUnitOfWork(), world.ops, nordit, now=utc("2024-01-02T09:00:00"))
+    programme.change_tier(DynamoUnitOfWork(), world.ops, nordit, Tier.CERTIFIED, effective_from=date(2024, 1, 15), now=utc("2024-01-02T09:00:00"))
+    world.make_csp_ready("kanzlei")
+    world.order("hanse", "2024-01-14T10:00:00", quantity=10)
+    world.run(date(2024, 1, 14), utc("2024-01-14T22:30:00"))  # still Registered: 5 % discount
+    world.order("hanse", "2024-01-15T10:00:00", quantity=10)
+    world.order("kanzlei", "2024-01-15T10:00:00", quantity=10)
+    world.run(date(2024, 1, 15), RUN_AT)  # Certified from today: 15 % discount, 5 % cashback
+
+    registered, certified = world.invoices_of("nordit")
+    assert (registered.lines[0].discount_percent, str(registered.net_total.amount)) == (Decimal("5"), "1328.67")
+    assert (certified.lines[0].discount_percent, str(certified.net_total.amount)) == (Decimal("15"), "1188.81")  # 1398.60 less 15 %
+    (kanzlei,) = world.invoices_of("kanzlei")
+    assert str(DynamoUnitOfWork().cashbacks.get(kanzlei.id).amount.amount) == "69.93"  # 5 % of 1398.60
+
+
+def test_the_rates_are_those_of_the_configured_programme_terms(world, monkeypatch):
+    import dataclasses
+    import json
+
+    import handler
+    from domain.partner_programme import DEFAULT_TERMS_CONFIG
+
+    config = {**DEFAULT_TERMS_CONFIG, "REGISTERED": {"commission_percent": "10", "cashback_percent": "2", "reseller_discount_percent": "8"}}
+    services = handler._services()
+    monkeypatch.setattr(services, "clock", lambda: RUN_AT)
+    monkeypatch.setattr(services, "settings", dataclasses.replace(services.settings, partner_programme_terms=json.dumps(config)))
+    world.make_csp_ready("kanzlei")
+    world.order("hanse", "2024-01-15T10:00:00", quantity=10)
+    world.order("kanzlei", "2024-01-15T10:00:00", quantity=10)
+    handler.run_billing({"run_date": "2024-01-15"}, None)
+
+    (partner_pays,) = world.invoices_of("nordit")
+    assert (partner_pays.lines[0].discount_percent, str(partner_pays.net_total.amount)) == (Decimal("8"), "1286.71")  # 1398.60 less 8 %
+    (customer_pays,) = world.invoices_of("kanzlei")
+    assert str(DynamoUnitOfWork().cashbacks.get(customer_pays.id).amount.amount) == "27.97"  # 2 % of 1398.60
+
+
+def test_an_individual_agreement_bills_with_its_agreed_rates(world):
+    from domain.partner_programme import Tier, TierRates
+    from domain.services import partner_programme as programme
+
+    nordit = world.partner("nordit")
+    programme.enrol_partner(DynamoUnitOfWork(), world.ops, nordit, now=utc("2024-01-02T09:00:00"))
+    agreed = TierRates.of(commission_percent="12", cashback_percent="4", reseller_discount_percent="12.5")
+    programme.change_tier(DynamoUnitOfWork(), world.ops, nordit, Tier.INDIVIDUAL, effective_from=date(2024, 1, 10),
+                          individual_rates=agreed, now=utc("2024-01-02T09:00:00"))
+    world.order("hanse", "2024-01-15T10:00:00", quantity=10)
+    world.run(date(2024, 1, 15), RUN_AT)
+    (invoice,) = world.invoices_of("nordit")
+    assert (invoice.lines[0].discount_percent, str(invoice.net_total.amount)) == (Decimal("12.5"), "1223.78")  # 1223.775 half-up
 
 
 def test_each_invoice_is_stored_as_pdf_and_emailed_to_the_payers_billing_address(world):
@@ -257,7 +316,7 @@ def test_each_invoice_is_stored_as_pdf_and_emailed_to_the_payers_billing_address
     key = document_key(invoice)
     assert key == f"invoices/{world.data.distributor.id}/2024/PH-2024-000001.pdf"
     text = pdf_text(world.documents.get(key))
-    assert "PH-2024-000001" in text and "Gesamtbetrag / Total 1.497,90 €" in text and "NordIT Systemhaus GmbH" in text
+    assert "PH-2024-000001" in text and "Gesamtbetrag / Total 1.581,12 €" in text and "NordIT Systemhaus GmbH" in text
     (mail,) = world.mailer.sent
     assert mail.to == ("billing@nordit.example",) and "PH-2024-000001" in mail.subject
     (attachment,) = mail.attachments
@@ -321,11 +380,12 @@ def test_the_run_reads_only_due_items(world):
     # Queries: charges and service items of yesterday and today (4), the distributor (1),
     # the undelivered invoices of both days (2). Items: the 4 due service items, the
     # distributor, 4 customers and 2 partners (BatchGet; also the issuer and payers of the
-    # PDFs). The counter is read once, before the first invoice (absent: no item).
+    # PDFs), the 2 partners' programme standing for their rates (BatchGet; neither joined:
+    # no item). The counter is read once, before the first invoice (absent: no item).
     assert count.operations["Query"] == 7
     assert count.items_read == 4 + 1 + 4 + 2
     # Per invoice: the transaction that issues it and claims its delivery, and the delivered mark.
-    assert (count.operations["GetItem"], count.operations["BatchGetItem"]) == (1, 2)
+    assert (count.operations["GetItem"], count.operations["BatchGetItem"]) == (1, 3)
     assert (count.operations["TransactWriteItems"], count.operations["UpdateItem"]) == (4, 4)
 
 
@@ -489,4 +549,4 @@ def test_through_ses_the_payer_receives_the_invoice_pdf_as_an_attachment(world):
     message = email.message_from_string(sent.raw_data)
     assert message["To"] == "billing@nordit.example" and "PH-2024-000001" in message["Subject"]
     (pdf,) = [part.get_payload(decode=True) for part in message.walk() if part.get_filename() == "PH-2024-000001.pdf"]
-    assert "Gesamtbetrag / Total 1.497,90 €" in pdf_text(pdf)
+    assert "Gesamtbetrag / Total 1.581,12 €" in pdf_text(pdf)

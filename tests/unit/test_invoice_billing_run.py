@@ -412,3 +412,35 @@ def test_seats_added_and_cancelled_before_the_run_are_netted_and_only_the_billed
     assert (planned.draft.kind, planned.draft.corrects_invoice_id) == (InvoiceKind.CREDIT_NOTE, None)
     assert [(c.invoice_number, c.credited_net) for c in planned.corrections] == [("PH-2025-000001", Money.of("1390.93"))]
     assert planned.cashback is None  # 5 % of 695.47 - 695.47: nothing; PH-2025-000001's cashback is reduced in the ledger
+
+
+# --- the partner's rates come from its programme tier and the configured terms ------------------
+
+from domain.partner_programme import ProgrammePartner, ProgrammeTerms, Tier, TierChange  # noqa: E402
+from domain.services.billing import partner_terms  # noqa: E402
+
+TERMS = ProgrammeTerms.from_config({
+    "REGISTERED": {"commission_percent": "10", "cashback_percent": "3", "reseller_discount_percent": "5"},
+    "QUALIFIED": {"commission_percent": "15", "cashback_percent": "4", "reseller_discount_percent": "10"},
+    "CERTIFIED": {"commission_percent": "20", "cashback_percent": "5", "reseller_discount_percent": "15"},
+})
+RESELLER = new_organisation(
+    id="ptn_1", kind=OrganisationKind.PARTNER, name="Reseller GmbH", address=Address.create("Ring 1", "50667", "Köln"),
+    billing_email="billing@reseller.example", now=utc(2024, 1, 1),
+)
+
+
+def test_a_partner_is_billed_with_the_rates_of_its_tier_on_the_billing_date():
+    member = ProgrammePartner("ptn_1", 7, "Reseller GmbH", (
+        TierChange(Tier.REGISTERED, date(2025, 1, 2), "usr_dst"), TierChange(Tier.CERTIFIED, date(2025, 7, 1), "usr_dst")))
+    before = partner_terms(RESELLER, member, TERMS, date(2025, 6, 30))
+    after = partner_terms(RESELLER, member, TERMS, date(2025, 7, 1))
+    assert (before.reseller_discount_percent, before.cashback_percent) == (Decimal("5"), Decimal("3"))
+    assert (after.reseller_discount_percent, after.cashback_percent) == (Decimal("15"), Decimal("5"))
+
+
+def test_a_reseller_outside_the_programme_buys_at_the_entry_tiers_configured_rates():
+    terms = partner_terms(RESELLER, None, TERMS, date(2025, 7, 1))
+    assert (terms.reseller_discount_percent, terms.cashback_percent) == (Decimal("5"), Decimal("3"))
+    member_later = ProgrammePartner("ptn_1", 7, "Reseller GmbH", (TierChange(Tier.CERTIFIED, date(2025, 8, 1), "usr_dst"),))
+    assert partner_terms(RESELLER, member_later, TERMS, date(2025, 7, 1)).reseller_discount_percent == Decimal("5")
