@@ -19,7 +19,7 @@ previous run), in pages, and it is idempotent and resumable:
   first; issuer and payer for the PDF are the organisations read for planning. Whatever a
   crash or a failed e-mail left undelivered is found in the undelivered index and delivered
   at the end of this run, or, if the crash left it claimed, by the first run after the
-  claim expired (the next day's run reads the day before too), once.
+  claim expired (the next day's run reads the days before too), once.
 
 Partner terms have one source: the partner programme. The reseller discount (partner-pays
 invoices) and the cashback (customer-pays invoices) are the rates of the partner's programme
@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
+from domain.calendar import CATCH_UP_DAYS, days_to_catch_up
 from domain.billing import BilledCharge, CreditSource, CustomerAccount, PartnerTerms, PlannedInvoice, plan_billing_run, trace_credit
 from domain.errors import ValidationFailed
 from domain.invoices import BillingParty
@@ -116,14 +117,14 @@ def credit_sources(reader, charges: list[Charge]) -> dict[str, tuple[CreditSourc
 
 def run_billing(
     uow_factory, *, run_date: date, now: datetime, documents, mailer, renderer, terms: ProgrammeTerms | None = None,
-    prefix: str = invoicing.DEFAULT_NUMBER_PREFIX, page_limit: int = 100,
+    prefix: str = invoicing.DEFAULT_NUMBER_PREFIX, page_limit: int = 100, catch_up_days: int = CATCH_UP_DAYS,
 ) -> BillingRunSummary:
     """``terms``: the configured partner-programme terms, ``programme_terms(settings.partner_programme_terms)``, as the
     scheduled job passes them; ``None`` means that function's answer without configuration (the default terms)."""
     terms = terms or ProgrammeTerms.default()
     summary = BillingRunSummary(run_date)
     reader = uow_factory()
-    days = (run_date - timedelta(days=1), run_date)
+    days = days_to_catch_up(run_date, catch_up_days)  # the days before: what a missed run left unbilled
     charges = [c for day in days for c in _read_all(reader.unbilled_charges.list_due, day, page_limit)]
     items = [i for day in days for i in _read_all(reader.service_items.list_due, day, page_limit)]
     if charges or items:

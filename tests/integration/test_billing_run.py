@@ -14,6 +14,7 @@ from decimal import Decimal
 
 import pytest
 
+from domain.calendar import CATCH_UP_DAYS
 from domain.organisations import BillingMode
 from domain.policy import Principal
 from domain.services import organisations as svc
@@ -56,6 +57,15 @@ def test_annual_upfront_subscription_with_a_mid_term_increase_is_billed_pro_rata
     assert amounts(increase) == ("181.52", "34.49", "216.01")
     assert increase.customer_id == world.customer("hanse") and increase.billing_mode is BillingMode.PARTNER_PAYS
     assert world.invoices_of("hanse") == []
+
+
+def test_after_an_outage_of_up_to_a_week_the_next_run_bills_what_the_missed_runs_left(world):
+    world.order("hanse", "2024-01-15T10:00:00", quantity=10)  # due 2024-01-15; no run from 01-15 to 01-21
+    summary = world.run(date(2024, 1, 22), utc("2024-01-22T22:00:00"))
+    assert (summary.invoices_issued, summary.delivered) == (1, 1)
+    (invoice,) = world.invoices_of("nordit")
+    assert invoice.issue_date == date(2024, 1, 22) and amounts(invoice) == ("1328.67", "252.45", "1581.12")
+    assert world.run(date(2024, 1, 23), utc("2024-01-23T22:00:00")).invoices_issued == 0  # billed once
 
 
 def test_customer_pays_invoice_goes_to_the_customer_at_public_price_and_records_the_partners_cashback(world):
@@ -371,18 +381,18 @@ def test_running_twice_issues_and_sends_nothing_the_second_time(world):
 def test_the_run_reads_only_due_items(world):
     four_payers(world)
     world.add_service_item("direkt", "sr-future", "10.00", date(2024, 2, 1))
-    world.add_service_item("direkt", "sr-old", "10.00", date(2024, 1, 10))
+    world.add_service_item("direkt", "sr-old", "10.00", date(2024, 1, 7))  # 8 days before: beyond the catch-up
     world.order("hanse", "2024-03-01T10:00:00")  # a charge billed in March
     with count_requests() as count:
         summary = world.run(date(2024, 1, 15), RUN_AT)
     assert summary.invoices_issued == 4
     assert count.operations["Scan"] == 0
-    # Queries: charges and service items of yesterday and today (4), the distributor (1),
-    # the undelivered invoices of both days (2). Items: the 4 due service items, the
+    # Queries: charges and service items of the run date and the 7 days it catches up on (16), the distributor (1),
+    # the undelivered invoices of those 8 days (8). Items: the 4 due service items, the
     # distributor, 4 customers and 2 partners (BatchGet; also the issuer and payers of the
     # PDFs), the 2 partners' programme standing for their rates (BatchGet; neither joined:
     # no item). The counter is read once, before the first invoice (absent: no item).
-    assert count.operations["Query"] == 7
+    assert count.operations["Query"] == 1 + 3 * (1 + CATCH_UP_DAYS)
     assert count.items_read == 4 + 1 + 4 + 2
     # Per invoice: the transaction that issues it and claims its delivery, and the delivered mark.
     assert (count.operations["GetItem"], count.operations["BatchGetItem"]) == (1, 3)
@@ -503,8 +513,9 @@ def test_an_invoice_committed_but_not_delivered_before_a_crash_is_delivered_by_t
     with count_requests() as count:
         again = world.run(date(2024, 1, 15), utc("2024-01-16T06:00:00"))
     assert (again.invoices_issued, again.delivered) == (0, 1)
-    # Nothing due: 4 empty queries; the undelivered invoices of both days (2 queries), their issuer and payer (1 BatchGet).
-    assert (count.operations["Query"], count.operations["BatchGetItem"], count.operations["GetItem"]) == (6, 1, 0)
+    # Nothing due: 16 empty queries (8 days, charges and items); the undelivered invoices of those days (8 queries),
+    # their issuer and payer (1 BatchGet).
+    assert (count.operations["Query"], count.operations["BatchGetItem"], count.operations["GetItem"]) == (3 * (1 + CATCH_UP_DAYS), 1, 0)
     subjects = [m.subject for m in world.mailer.sent]
     assert len(subjects) == len(set(subjects)) == 4
 
