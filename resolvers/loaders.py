@@ -31,6 +31,7 @@ class Loaders:
         self.invoice_by_id = DataLoader(load_fn=_batched(uow.invoices.get_many))
         self.credit_notes_by_invoice = DataLoader(load_fn=_batched(uow.invoices.credit_notes_of))
         self.ticket_by_id = DataLoader(load_fn=_batched(uow.tickets.get_many))
+        self.programme_partner_by_id = DataLoader(load_fn=_batched(uow.programme_partners.get_many))
         self._uow = uow
         self._catalogue: asyncio.Task | None = None
         self._customer_pages: list[tuple[str, frozenset[str]]] = []  # (partner id, a page of its own customer list)

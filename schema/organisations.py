@@ -115,10 +115,22 @@ class Partner(Node):
     billing_email: str
     vat_id: str | None
     created_at: datetime
-    partner_number: int | None
-    tier: str
     microsoft_partner_network_id: str | None
     microsoft_id: str | None
+    _profile: strawberry.Private[d.PartnerProfile]
+
+    @strawberry.field(description="The partner-programme number (the `aff` of its referral link); null while not enrolled.")
+    async def partner_number(self, info: strawberry.Info) -> int | None:
+        enrolled = await info.context.loaders.programme_partner_by_id.load(str(self.id))
+        return enrolled.partner_number if enrolled else self._profile.partner_number
+
+    @strawberry.field(description="The partner-programme tier in force today (REGISTERED before enrolment).")
+    async def tier(self, info: strawberry.Info) -> str:
+        from domain.calendar import berlin_date
+
+        enrolled = await info.context.loaders.programme_partner_by_id.load(str(self.id))
+        tier = enrolled.tier_at(berlin_date(info.context.now)) if enrolled else None
+        return tier.value if tier else self._profile.tier
 
 
 @strawberry.type
@@ -175,10 +187,9 @@ def organisation_of(o: d.Organisation) -> Distributor | Partner | Customer:
         return Partner(
             **common,
             vat_id=o.vat_id,
-            partner_number=profile.partner_number,
-            tier=profile.tier,
             microsoft_partner_network_id=profile.microsoft_partner_network_id,
             microsoft_id=profile.microsoft_id,
+            _profile=profile,
         )
     return Distributor(**common)
 

@@ -106,6 +106,23 @@ def test_the_distributor_changes_a_tier_with_an_effective_date_a_partner_cannot(
     assert [c["tier"] for c in result["programmePartner"]["tierHistory"]] == ["REGISTERED", "CERTIFIED"]
 
 
+PARTNER_NODE = """query($id: ID!) { node(id: $id) { ... on Partner { partnerNumber tier } } }"""
+
+
+def test_the_partner_shows_its_programme_number_and_the_tier_in_force_today(as_user, demo, enrolled, clock):
+    nordit = demo.partners["nordit"].id
+    assert as_user("nordit_admin")(PARTNER_NODE, {"id": nordit})["node"] == {"partnerNumber": enrolled["nordit"], "tier": "REGISTERED"}
+    tomorrow = clock.now.date() + timedelta(days=1)
+    as_user("distributor")(TIER, {"input": {"partnerId": nordit, "tier": "CERTIFIED", "effectiveFrom": tomorrow.isoformat()}})
+    assert as_user("nordit_admin")(PARTNER_NODE, {"id": nordit})["node"]["tier"] == "REGISTERED"  # from tomorrow
+    clock.now += timedelta(days=1)
+    assert as_user("distributor")(PARTNER_NODE, {"id": nordit})["node"] == {"partnerNumber": enrolled["nordit"], "tier": "CERTIFIED"}
+
+
+def test_a_partner_outside_the_programme_has_no_number(as_user, demo):
+    assert as_user("nordit_admin")(PARTNER_NODE, {"id": demo.partners["nordit"].id})["node"] == {"partnerNumber": None, "tier": "REGISTERED"}
+
+
 ACTIVE = """mutation($id: ID!, $active: Boolean!) { partnerProgrammeActiveSet(partnerId: $id, active: $active) { programmePartner { active } errors { code } } }"""
 
 
