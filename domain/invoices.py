@@ -717,6 +717,17 @@ def credit_note_for(
         )
     if not credit_lines:
         raise Conflict(f"Invoice {invoice.number} is credited in full already.", field="invoiceId")
+    # Credit notes of the billing run credit seats (their lines name the credited charge, not a line of this invoice),
+    # so the lines above cannot see them: whatever the lines say, the invoice is never credited beyond its net.
+    credited_before = -_sum((line.net_amount for line in _credit_lines_of(previous_credit_notes)), invoice.currency)
+    left = invoice.net_total - credited_before
+    asked = -_sum((line.net_amount for line in credit_lines), invoice.currency)
+    if asked.amount > left.amount:
+        raise Conflict(
+            f"{invoice.number} has {left} left to credit in all (credit notes so far: {credited_before}), not {asked}.",
+            field="lines.netAmount",
+            hint="Credit at most what is left; a credit note of the billing run (a cancellation or reduction) counts.",
+        )
 
     draft = InvoiceDraft(
         invoice_id=credit_note_id or ids.new_id("inv"),

@@ -309,3 +309,18 @@ def test_a_credit_note_cannot_be_credited():
     note = credit_note_for(issue(line("10.00")), reason="Wrong", now=utc(2025, 3, 11), number="PH-2025-000002")
     with pytest.raises(ValidationFailed):
         credit_note_for(note, reason="Undo", now=utc(2025, 3, 12), number="PH-2025-000003")
+
+
+def test_a_credit_note_of_the_billing_run_counts_so_the_invoice_is_never_credited_beyond_its_net():
+    invoice = issue(line("100.00"))
+    manual = credit_note_for(invoice, lines=[CreditItem(1, Money.of("90.00"))], reason="Cancelled in the window",
+                             now=utc(2025, 3, 11, 9), number="PH-2025-000002", credit_note_id="inv_cn1")
+    # The run's credit line names the credited charge, not the invoice line it takes back.
+    run_credit = replace(manual, lines=tuple(replace(l, source_reference="chg_credit_1") for l in manual.lines))
+    with pytest.raises(Conflict) as refused:
+        credit_note_for(invoice, reason="Goodwill", now=utc(2025, 3, 12, 9), number="PH-2025-000003",
+                        previous_credit_notes=[run_credit], credit_note_id="inv_cn2")
+    assert "EUR 10.00 left to credit" in refused.value.message
+    rest = credit_note_for(invoice, lines=[CreditItem(1, Money.of("10.00"))], reason="Goodwill", now=utc(2025, 3, 12, 9),
+                           number="PH-2025-000003", previous_credit_notes=[run_credit], credit_note_id="inv_cn2")
+    assert run_credit.net_total + rest.net_total == -invoice.net_total
