@@ -256,5 +256,5 @@ def seed_invoices(uow_factory, data: DemoData, now: datetime) -> list:
         old,
         issue(direkt, direkt, None, [("Vor-Ort-Einsatz, 3 Stunden", 3, "95.00")], days_ago=30),
         issue(kanzlei, kanzlei, BillingMode.CUSTOMER_PAYS, [standard, ("Servicebericht SR-2026-0042", 1, "180.00")], days_ago=2),
-        issue(data.partners["nordit"], hanse, BillingMode.PARTNER_PAYS, [("Microsoft 365 Business Standard (P1Y, monatlich), abzgl. 10 %", 12, "10.49")], days_ago=1),
+        issue(data.partners["nordit"], hanse, BillingMode.PARTNER_PAYS, [("Microsoft 365 Business Standard (P1Y, monatlich), abzgl. 5 % (Registered)", 12, "11.08")], days_ago=1),
     ]

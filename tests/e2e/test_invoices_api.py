@@ -1,7 +1,7 @@
 """Invoices through GraphQL: payer-only visibility (also nested and paged), payments, credit notes, copies,
 archive retrieval, retention, the dunning list.
 
-Demo: Hanse's partner NordIT pays (10% reseller discount), Kanzlei pays itself (NordIT earns cashback),
+Demo: Hanse's partner NordIT pays (5% reseller discount, Registered), Kanzlei pays itself (NordIT earns cashback),
 Direkt has no partner. Invoices are issued by the billing run, as in production.
 """
 
