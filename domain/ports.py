@@ -223,7 +223,7 @@ if TYPE_CHECKING:  # annotations only: the programme modules import nothing from
 from domain.assets import Asset  # noqa: E402
 from domain.billing import ServiceItem  # noqa: E402
 from domain.contracts import Contract, ContractKind, LedgerEntry, MaintenanceSchedule  # noqa: E402
-from domain.tickets import ServiceReport, Ticket, TicketStatus  # noqa: E402
+from domain.tickets import EmailTriage, ServiceReport, Ticket, TicketStatus  # noqa: E402
 
 
 class TicketRepository(Protocol):
@@ -285,6 +285,10 @@ class AssetRepository(Protocol):
     def save(self, asset: Asset) -> None: ...
 
 
+# The outcome (infra.inbound_email.Outcome) of a mail that waits for the service desk's triage.
+UNKNOWN_SENDER = "UNKNOWN_SENDER"
+
+
 @dataclass(frozen=True)
 class InboundEmailRecord:
     """What became of one raw inbound e-mail (keyed by its S3 key); the raw message stays in S3."""
@@ -297,12 +301,26 @@ class InboundEmailRecord:
     subject: str | None = None
     ticket_id: str | None = None
     detail: str | None = None
+    # Recorded for UNKNOWN_SENDER mails, so the triage list needs no read of the raw message:
+    sender_name: str | None = None
+    preview: str | None = None
+    triage: EmailTriage | None = None  # the service desk's decision about an UNKNOWN_SENDER mail
+    version: int = 0  # optimistic locking; infra increments it
+
+    @property
+    def awaiting_triage(self) -> bool:
+        """An unknown sender's mail nobody has made a ticket of or dismissed yet."""
+        return self.outcome == UNKNOWN_SENDER and self.triage is None
 
 
 class InboundEmailRepository(Protocol):
     def get(self, key: str) -> InboundEmailRecord | None: ...
     def add(self, record: InboundEmailRecord) -> None:
         """Register the record; a record for the same key exists already → the transaction fails."""
+    def update(self, record: InboundEmailRecord) -> None:
+        """Register the changed record; changed by someone else since it was read → the transaction fails."""
+    def list_awaiting_triage(self, *, limit: int, cursor: str | None) -> Page[InboundEmailRecord]:
+        """The mails awaiting triage, newest first (a sparse index: handled mails are not in it)."""
 
 
 # --- invoicing (issue 4) --------------------------------------------------------------------

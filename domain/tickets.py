@@ -36,6 +36,11 @@ Decided here, where ``DOMAIN.md`` leaves room:
   extension and declared content type together; ``application/octet-stream`` (what many
   mail clients declare) is accepted for an allowed extension and stored as the canonical
   type. Word documents are refused with the hint to send screenshots as image files.
+* **E-mail triage**: a mail from an address that is no active customer user's (nor a ticket
+  contact's reply) makes no ticket and gets no answer (that would answer spam and forged
+  senders); it waits in the service desk's triage list until staff make a ticket of it for
+  the customer they choose (its sender gets the usual receipt: staff judged it genuine) or
+  dismiss it with a reason. Either decision is final; the raw message always stays.
 * **Time entries**: whole minutes, 1 to 1440 per entry, no rounding (what the technician
   enters is what the report shows); the work date may not lie in the future; a
   non-billable entry needs a reason. A time entry belongs to at most one service report;
@@ -722,6 +727,43 @@ def qualify_alert(
     )
 
 
+# --- e-mail triage --------------------------------------------------------------------------
+
+TRIAGE_PREVIEW_CHARS = 280
+DISMISSAL_REASON_MAX = 500
+
+
+class TriageDecision(str, Enum):
+    TICKET_CREATED = "TICKET_CREATED"
+    DISMISSED = "DISMISSED"
+
+
+@dataclass(frozen=True)
+class EmailTriage:
+    """What service staff decided about an e-mail awaiting triage (see the module docstring)."""
+
+    decision: TriageDecision
+    by: str  # the staff user's id
+    at: datetime
+    customer_id: str | None = None  # TICKET_CREATED: whose ticket it became
+    reason: str | None = None  # DISMISSED: why (spam, not for us)
+
+
+def triage_preview(body: str | None) -> str | None:
+    """The start of an e-mail's text, whitespace collapsed: recorded on arrival, so the triage list reads no raw messages."""
+    return _fit(" ".join((body or "").split()), TRIAGE_PREVIEW_CHARS, "…") or None
+
+
+def ticket_made_of_email(*, customer_id: str, by: str, now: datetime) -> EmailTriage:
+    return EmailTriage(TriageDecision.TICKET_CREATED, by, ensure_utc(now), customer_id=customer_id)
+
+
+def email_dismissed(*, reason: str | None, by: str, now: datetime) -> EmailTriage:
+    """A dismissal needs a reason (spam, not for us), so whoever looks at the raw message later knows why."""
+    text = require_text(reason, "reason", label="The reason for dismissing the e-mail", max_length=DISMISSAL_REASON_MAX)
+    return EmailTriage(TriageDecision.DISMISSED, by, ensure_utc(now), reason=text)
+
+
 # --- notifications ------------------------------------------------------------------------
 
 
@@ -1025,18 +1067,24 @@ def can_add_attachment(principal: Principal, ticket: Ticket) -> bool:
 
 
 def is_ticket_mail_contact(address: str, ticket: Ticket, customer: Organisation) -> bool:
-    """Whether ``address`` is one the ticket's customer chose at onboarding for its ticket e-mails.
+    """Whether ``address`` is one the ticket's customer chose at onboarding for its ticket e-mails, or the sender
+    without a portal login whose e-mail the service desk made this ticket of (triage).
 
-    Those contacts receive the notices of the customer's tickets, portal login or not, so their
-    reply to one is a comment on it (authored by the address); only on a ticket of that customer.
+    Those contacts receive the notices of the customer's tickets, portal login or not, and that sender got the
+    ticket's receipt, so their reply to it is a comment on it (authored by the address); only on that ticket
+    (the sender) or on a ticket of that customer (the contacts).
     """
     if customer.id != ticket.customer_id:
         raise ValueError("customer must be the ticket's organisation")
+    sender = address.strip().casefold()
+    reporter = ticket.reporter
+    if ticket.channel is TicketChannel.EMAIL and reporter.user_id is None and (reporter.email or "").casefold() == sender:
+        return True
     onboarding = customer.onboarding
     if onboarding is None:
         return False
     contacts = {c.casefold() for c in (*onboarding.notify_on_new_ticket, *onboarding.notify_on_ticket_status_change)}
-    return address.strip().casefold() in contacts
+    return sender in contacts
 
 
 def can_see_internal_notes(principal: Principal) -> bool:

@@ -9,13 +9,21 @@ and the raw message is never deleted, so nothing is lost:
 * ``COMMENT_ADDED``: the subject carries the number of a ticket the sender may comment on; a
   reply to a CLOSED ticket opens a new ticket that mentions the old one. A sender without a
   portal login may comment too when the ticket's customer chose the address at onboarding
-  for its ticket e-mails (``domain.tickets.is_ticket_mail_contact``); the comment's author
-  is the address. Such a reply to a CLOSED ticket is an ``UNKNOWN_SENDER`` (no user to open
-  a new ticket for), recorded with that reason.
-* ``UNKNOWN_SENDER``: the address belongs to no active user who may open tickets, nor to a
-  contact of the ticket it replies to. Nobody is answered (replying to unknown senders would
-  answer spam and forged senders); the service desk reviews the recorded outcome and the raw
-  message.
+  for its ticket e-mails, or is the sender whose mail the service desk made this ticket of
+  (``domain.tickets.is_ticket_mail_contact``); the comment's author is the address. Such a
+  reply to a CLOSED ticket is an ``UNKNOWN_SENDER`` (no user to open a new ticket for),
+  recorded with that reason.
+* ``UNKNOWN_SENDER``: the address belongs to no active customer user (partner or distributor
+  staff writing other than a reply land here too), nor to a contact of the ticket it replies
+  to. Nobody is answered (replying to unknown senders would answer spam and forged senders).
+  The record, with the sender's name and the start of the text (``preview``), waits in the
+  service desk's triage list (``inbound_emails.triage-index``, sparse; records written before
+  it existed are not in it) until staff make a ticket of it for the customer they choose
+  (``make_ticket_of``: as a known sender's ticket, received when the mail arrived, with its
+  attachments, the receipt to the sender unless it is an automatic reply; ticket and record in
+  one transaction; asking again returns the ticket) or dismiss it with a reason
+  (``domain.services.tickets.dismiss_email``). The outcome stays ``UNKNOWN_SENDER``; the
+  decision is the record's ``triage``.
 * ``UNPARSABLE``: not a MIME message we can read (no sender); recorded with the reason.
 * ``DUPLICATE``: the same Message-ID arrived under another key (SES retried); the first wins.
 * ``AUTO_REPLY``: an automatic reply (``Auto-Submitted``, ``X-Autoreply``: an out-of-office answering a ticket
@@ -35,7 +43,7 @@ import hashlib
 import html
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email import policy
 from email.message import EmailMessage as MimeMessage
@@ -45,11 +53,19 @@ from enum import Enum
 from urllib.parse import unquote_plus
 
 from domain import tickets as tk
-from domain.errors import AlreadyExists, DomainError
-from domain.organisations import OrganisationKind, User
-from domain.policy import Principal
+from domain.errors import AlreadyExists, ConcurrentUpdate, Conflict, DomainError
+from domain.organisations import Organisation, OrganisationKind, User
+from domain.policy import Principal, require
+from domain.ports import UNKNOWN_SENDER as AWAITS_TRIAGE
 from domain.ports import InboundEmailRecord
-from domain.services.tickets import allocate_number, distributor_id, send_notifications
+from domain.services.tickets import (
+    allocate_number,
+    customer_for_ticket,
+    distributor_id,
+    inbound_email,
+    not_awaiting_triage,
+    send_notifications,
+)
 from infra.dynamo.models import UniqueClaimModel
 
 log = logging.getLogger("partnerhub.inbound_email")
@@ -61,7 +77,7 @@ MAX_RAW_BYTES = 40 * 1024 * 1024  # SES accepts up to 40 MB per message
 class Outcome(str, Enum):
     TICKET_CREATED = "TICKET_CREATED"
     COMMENT_ADDED = "COMMENT_ADDED"
-    UNKNOWN_SENDER = "UNKNOWN_SENDER"
+    UNKNOWN_SENDER = AWAITS_TRIAGE
     UNPARSABLE = "UNPARSABLE"
     DUPLICATE = "DUPLICATE"
     AUTO_REPLY = "AUTO_REPLY"
@@ -69,6 +85,13 @@ class Outcome(str, Enum):
 
 class UnparsableEmail(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class TriagedTicket:
+    ticket: tk.Ticket
+    created: bool  # False: the e-mail became this ticket before
+    email: InboundEmailRecord
 
 
 @dataclass(frozen=True)
@@ -199,7 +222,7 @@ class InboundEmailProcessor:
                 return self._record(_with(base, Outcome.AUTO_REPLY, ticket_id=replied_to.id, detail=detail))
             parsed = _mention_closed(parsed, replied_to.number)
         if user.organisation_kind is not OrganisationKind.CUSTOMER:
-            return self._record(_with(base, Outcome.UNKNOWN_SENDER, detail="Only customer users open tickets by e-mail."))
+            return self._record(_unknown_sender(base, parsed, "Only customer users open tickets by e-mail."))
         return self._new_ticket(uow, base, parsed, user, distributor, received_at, now)
 
     def _reply_by_contact(self, uow, base, parsed: ParsedEmail, number: str | None, now: datetime) -> InboundEmailRecord:
@@ -208,10 +231,10 @@ class InboundEmailProcessor:
         replied_to = uow.tickets.get_by_number(distributor_id(uow), number) if number else None
         customer = uow.organisations.get(replied_to.customer_id) if replied_to else None
         if replied_to is None or customer is None or not tk.is_ticket_mail_contact(parsed.sender, replied_to, customer):
-            return self._record(_with(base, Outcome.UNKNOWN_SENDER, detail=unknown))
+            return self._record(_unknown_sender(base, parsed, unknown))
         if replied_to.is_closed:
             detail = f"{unknown} It is a ticket contact of {customer.name}, replying to the closed ticket {replied_to.number}."
-            return self._record(_with(base, Outcome.UNKNOWN_SENDER, detail=detail))
+            return self._record(_unknown_sender(base, parsed, detail))
         return self._comment(uow, base, replied_to, parsed, author=parsed.sender, by_staff=False, now=now)
 
     # -- outcomes ---------------------------------------------------------------------------
@@ -298,11 +321,80 @@ class InboundEmailProcessor:
         existing = self.services.uow().inbound_emails.get(base.key)
         return existing or self._record(_with(base, Outcome.DUPLICATE, ticket_id=ticket_id))
 
+    # -- triage by the service desk ---------------------------------------------------------
+
+    def make_ticket_of(self, principal: Principal, key: str, customer_id: str, *, now: datetime) -> TriagedTicket:
+        """Service staff make a ticket for ``customer_id`` of an unknown sender's mail awaiting triage.
+
+        As a known sender's mail would have been: channel EMAIL, received when the mail arrived, subject, text and
+        attachments from the raw message, the sender's address and name as reporter, the next number; the customer's
+        new-ticket contacts are notified and the sender gets the receipt (staff judged the mail genuine; not for an
+        automatic reply). The ticket and the mail's leaving the triage list are one transaction. Asking again returns
+        the ticket with ``created`` false and creates, numbers and e-mails nothing.
+        """
+        require(tk.can_work_on_tickets(principal), "make tickets of e-mails")
+        try:
+            return self._make_ticket_of(principal, key, customer_id, now=now)
+        except (AlreadyExists, ConcurrentUpdate):  # handled concurrently: read again and decide on what is there now
+            return self._make_ticket_of(principal, key, customer_id, now=now)
+
+    def _make_ticket_of(self, principal: Principal, key: str, customer_id: str, *, now: datetime) -> TriagedTicket:
+        uow = self.services.uow()
+        customer = customer_for_ticket(uow, customer_id)
+        record = inbound_email(uow, key)
+        if record.triage is not None and record.triage.decision is tk.TriageDecision.TICKET_CREATED:
+            return TriagedTicket(_ticket_made_before(uow, record, customer), False, record)
+        if not record.awaiting_triage:
+            raise not_awaiting_triage(record)
+        try:
+            parsed = parse_email(self.services.documents.get(key))
+        except UnparsableEmail as exc:  # it was read on arrival; nothing else rewrites it
+            raise Conflict(f"The e-mail {key} cannot be read any more: {exc}", field="key") from None
+        handled = replace(record, ticket_id=email_ticket_id(parsed.message_id, key),
+                          triage=tk.ticket_made_of_email(customer_id=customer.id, by=principal.user_id, now=now))
+        if uow.tickets.get(handled.ticket_id) is not None:  # its Message-ID, delivered under another key too, made it
+            ticket = _ticket_made_before(uow, handled, customer)
+            with uow:
+                uow.inbound_emails.update(handled)
+                uow.commit()
+            return TriagedTicket(ticket, False, handled)
+        # A machine channel never refuses on shape and the sender has an address: nothing to check before a number is spent.
+        distributor = distributor_id(uow)
+        ticket = tk.open_ticket(
+            ticket_id=handled.ticket_id, number=allocate_number(uow, distributor), distributor_id=distributor,
+            customer_id=customer.id, channel=tk.TicketChannel.EMAIL, subject=parsed.subject, description=parsed.body,
+            reporter=tk.Reporter(email=parsed.sender, name=parsed.sender_name), received_at=record.received_at,
+            actor=principal.user_id, now=now, source_key=parsed.message_id or key,
+        )
+        self._attach(ticket, parsed, key, parsed.sender, now)
+        with uow:
+            uow.tickets.add(ticket)
+            uow.inbound_emails.update(handled)
+            uow.commit()
+        send_notifications(self.services.mailer, tk.new_ticket_notifications(ticket, customer.onboarding, send_receipt=not parsed.auto_submitted))
+        log.info("inbound e-mail %s: ticket %s after triage", key, ticket.number)
+        return TriagedTicket(ticket, True, handled)
+
 
 def _with(base: InboundEmailRecord, outcome: Outcome, **changes) -> InboundEmailRecord:
-    from dataclasses import replace
-
     return replace(base, outcome=outcome.value, **changes)
+
+
+def _unknown_sender(base: InboundEmailRecord, parsed: ParsedEmail, detail: str) -> InboundEmailRecord:
+    """Awaits the service desk's triage; what its list shows is recorded now, so listing reads no raw message."""
+    return _with(base, Outcome.UNKNOWN_SENDER, detail=detail, sender_name=parsed.sender_name, preview=tk.triage_preview(parsed.body))
+
+
+def _ticket_made_before(uow, record: InboundEmailRecord, customer: Organisation) -> tk.Ticket:
+    ticket = uow.tickets.get(record.ticket_id)
+    if ticket is None:
+        raise not_awaiting_triage(record)
+    if ticket.customer_id != customer.id:
+        raise Conflict(
+            f"The e-mail {record.key} became the ticket {ticket.number} of another customer already.", field="customerId",
+            hint="A ticket keeps its customer: close that one (ticketStatusChange) and record one for this customer (ticketHotlineCreate).",
+        )
+    return ticket
 
 
 def _refused_detail(refused: list[str]) -> str | None:
@@ -310,8 +402,6 @@ def _refused_detail(refused: list[str]) -> str | None:
 
 
 def _mention_closed(parsed: ParsedEmail, number: str) -> ParsedEmail:
-    from dataclasses import replace
-
     note = f"(Reply to the closed ticket {number}.)"
     return replace(parsed, body=f"{note}\n\n{parsed.body}".strip())
 

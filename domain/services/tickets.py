@@ -9,18 +9,27 @@ that fails is logged and never undoes the ticket.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Callable, Iterable
 
 from domain import tickets as tk
 from domain.calendar import berlin_date
 from domain.contracts import ContractKind, QuotaLedger, active_contract, bill_service_report
-from domain.errors import AlreadyExists, NotFound, ValidationFailed
+from domain.errors import AlreadyExists, ConcurrentUpdate, Conflict, NotFound, ValidationFailed
 from domain.ids import new_id
 from domain.organisations import Organisation, OrganisationKind
 from domain.policy import Principal, require
-from domain.ports import DocumentStore, EmailAttachment, EmailMessage, Mailer, Page, PresignedUpload, UnitOfWork
+from domain.ports import (
+    DocumentStore,
+    EmailAttachment,
+    EmailMessage,
+    InboundEmailRecord,
+    Mailer,
+    Page,
+    PresignedUpload,
+    UnitOfWork,
+)
 from domain.services.idempotency import run_idempotent
 from domain.services.organisations import page_size
 
@@ -226,6 +235,66 @@ def qualify_monitoring_alert(
             return uow.tickets.get(ticket_id), False
     send_notifications(mailer, tk.new_ticket_notifications(ticket, customer.onboarding))
     return ticket, True
+
+
+# --- e-mails awaiting triage --------------------------------------------------------------
+# Making a ticket of one needs the raw message (MIME parsing, attachments): infra.inbound_email does that with
+# the checks below.
+
+
+def list_emails_awaiting_triage(uow: UnitOfWork, principal: Principal, *, first: int | None, after: str | None) -> Page[InboundEmailRecord]:
+    """Unknown senders' mails nobody has made a ticket of or dismissed yet, newest first: for service staff only."""
+    limit = page_size(first)
+    if not tk.can_work_on_tickets(principal):
+        return Page([], None)
+    return uow.inbound_emails.list_awaiting_triage(limit=limit, cursor=after)
+
+
+def customer_for_ticket(uow: UnitOfWork, customer_id: str) -> Organisation:
+    """The customer a ticket is to be opened for; NOT_FOUND (customerId) unless it is one."""
+    return _customer(uow, customer_id)
+
+
+def inbound_email(uow: UnitOfWork, key: str) -> InboundEmailRecord:
+    record = uow.inbound_emails.get(key)
+    if record is None:
+        raise NotFound(f"No inbound e-mail '{key}'.", field="key", hint="Pass the key of an e-mail of inboundEmailsAwaitingTriage.")
+    return record
+
+
+def not_awaiting_triage(record: InboundEmailRecord) -> Conflict:
+    """Why ``record`` cannot be triaged (again)."""
+    triage = record.triage
+    if triage is None:
+        return Conflict(f"The e-mail {record.key} is not awaiting triage: its outcome is {record.outcome}.", field="key",
+                        hint="Only e-mails from unknown senders await triage.")
+    if triage.decision is tk.TriageDecision.DISMISSED:
+        return Conflict(f"The e-mail {record.key} was dismissed: {triage.reason}", field="key")
+    return Conflict(f"The e-mail {record.key} became the ticket {record.ticket_id} already.", field="key",
+                    hint="Work on that ticket (a ticket of the wrong customer is closed with ticketStatusChange).")
+
+
+def dismiss_email(uow: UnitOfWork, principal: Principal, key: str, *, reason: str | None, now: datetime) -> InboundEmailRecord:
+    """Service staff dismiss a mail awaiting triage (spam, not for us) with a reason: it leaves the triage list, the raw
+    message stays. Nobody is e-mailed. Dismissing it again returns it as it is."""
+    require(tk.can_work_on_tickets(principal), "dismiss e-mails")
+    triage = tk.email_dismissed(reason=reason, by=principal.user_id, now=now)
+    record = inbound_email(uow, key)
+    if record.triage is not None and record.triage.decision is tk.TriageDecision.DISMISSED:
+        return record
+    if not record.awaiting_triage:
+        raise not_awaiting_triage(record)
+    dismissed = replace(record, triage=triage)
+    with uow:
+        uow.inbound_emails.update(dismissed)
+        try:
+            uow.commit()
+        except ConcurrentUpdate:  # handled by someone else in the meantime
+            current = inbound_email(uow, key)
+            if current.triage is not None and current.triage.decision is tk.TriageDecision.DISMISSED:
+                return current
+            raise not_awaiting_triage(current) from None
+    return replace(dismissed, version=dismissed.version + 1)
 
 
 # --- reading ------------------------------------------------------------------------------

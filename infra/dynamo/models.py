@@ -46,6 +46,7 @@ Access patterns (every read is a GetItem, BatchGetItem or Query; nothing scans):
 | ticket by number (replies by e-mail)      | tickets.number-index                  | number_key, id              |
 | next ticket number of a distributor       | counters (UpdateItem ADD)             | name = ticket-number#<dst>  |
 | raw inbound e-mail's outcome (idempotent) | inbound_emails                        | key (the S3 key)            |
+| e-mails awaiting triage, newest first     | inbound_emails.triage-index (sparse)  | triage_queue, triage_key    |
 | service report by id / of a customer      | service_reports(.customer-index)      | id / customer_id, created_key |
 | unbilled service items by billing date    | service_items.unbilled-index (sparse) | bill_date, id               |
 | contracts of a customer                   | contracts.customer-index              | customer_id, id             |
@@ -374,7 +375,13 @@ class InboundEmailModel(Model):
         table_name = "inbound_emails"
 
     key = UnicodeAttribute(hash_key=True)
+    # Set only while an unknown sender's mail awaits triage (sparse): the service desk's list. Records written
+    # before the index existed lack them and are not listed.
+    triage_queue = UnicodeAttribute(null=True)
+    triage_key = UnicodeAttribute(null=True)  # received_at (ISO, UTC)#key
     data = JSONAttribute()
+    version = VersionAttribute()
+    triage_index = _index("triage-index", "triage_queue", "triage_key")()
 
 
 class ServiceReportModel(Model):

@@ -125,25 +125,49 @@ class TicketNumbers:
         return range(last - count + 1, last + 1)
 
 
+TRIAGE_QUEUE = "AWAITING"
+
+
 class InboundEmailRepository:
     def __init__(self, uow: "DynamoUnitOfWork") -> None:
         self._uow = uow
 
     def get(self, key: str) -> InboundEmailRecord | None:
-        if not key:  # DynamoDB refuses an empty key; an empty id finds nothing
+        # DynamoDB refuses an empty key, and no S3 key is longer than 1,024 bytes: such keys find nothing.
+        if not key or len(key.encode()) > 1024:
             return None
         try:
-            item = InboundEmailModel.get(key, consistent_read=True)
+            return from_item(InboundEmailRecord, InboundEmailModel.get(key, consistent_read=True))
         except InboundEmailModel.DoesNotExist:
             return None
-        return decode(InboundEmailRecord, item.data)
+
+    def list_awaiting_triage(self, *, limit: int, cursor: str | None) -> Page[InboundEmailRecord]:
+        result = InboundEmailModel.triage_index.query(
+            TRIAGE_QUEUE, scan_index_forward=False, limit=limit, page_size=limit,
+            last_evaluated_key=decode_cursor(cursor, partition=("triage_queue", TRIAGE_QUEUE)),
+        )
+        items, next_cursor = query_page(result, InboundEmailRecord)
+        return Page(items, next_cursor)
+
+    def _item(self, record: InboundEmailRecord) -> InboundEmailModel:
+        awaiting = record.awaiting_triage
+        return InboundEmailModel(
+            record.key,
+            triage_queue=TRIAGE_QUEUE if awaiting else None,
+            triage_key=_created_key(record.received_at, record.key) if awaiting else None,
+            data=entity_data(record),
+            **versioned(record),
+        )
 
     def add(self, record: InboundEmailRecord) -> None:
         self._uow.register_save(
-            InboundEmailModel(record.key, data=encode(record)),
+            self._item(dataclasses.replace(record, version=0)),
             condition=InboundEmailModel.key.does_not_exist(),
             on_condition_failed=AlreadyExists(f"The e-mail {record.key} was processed already."),
         )
+
+    def update(self, record: InboundEmailRecord) -> None:
+        self._uow.register_save(self._item(record))
 
 
 class ServiceReportRepository:

@@ -272,3 +272,106 @@ def test_an_out_of_office_reply_to_a_closed_ticket_opens_no_new_ticket(deliver, 
     closed = services.uow().tickets.get(created["ticketId"])
     assert services.uow().tickets.get_by_number(closed.distributor_id, "T-000002") is None and closed.comments == []
     assert services.mailer.sent == []
+
+
+# --- e-mails awaiting triage ------------------------------------------------------------------------
+# An unknown sender's mail waits in the service desk's list (inbound_emails.triage-index, sparse) until staff make a
+# ticket of it (InboundEmailProcessor.make_ticket_of) or dismiss it (domain.services.tickets.dismiss_email).
+
+NINA = "inbound/unknown_sender_with_screenshot.eml"  # Nina Neumann, new at Hanse, no portal login, a PNG attached
+
+
+def awaiting_keys(services) -> list[str]:
+    return [record.key for record in services.uow().inbound_emails.list_awaiting_triage(limit=100, cursor=None).items]
+
+
+def make_ticket_of(services, demo, key: str, customer: str = "hanse"):
+    from domain.policy import Principal
+    from infra.inbound_email import InboundEmailProcessor
+
+    return InboundEmailProcessor(services).make_ticket_of(Principal.of(demo.users["distributor"]), key, demo.customers[customer].id, now=RECEIVED)
+
+
+def test_only_an_unknown_senders_mail_awaits_triage_recorded_with_name_and_preview(deliver, services):
+    deliver("multipart_screenshot.eml")  # TICKET_CREATED
+    deliver("multipart_screenshot.eml", key="inbound/ses-retry-2")  # DUPLICATE
+    deliver("no_sender.eml")  # UNPARSABLE
+    deliver("unknown_sender.eml")
+    assert awaiting_keys(services) == ["inbound/unknown_sender.eml"]
+    record = services.uow().inbound_emails.get("inbound/unknown_sender.eml")
+    assert (record.sender_name, record.preview) == ("Mallory", "Hi, I am the new IT manager. Please reply with the admin password.")
+    assert services.uow().inbound_emails.get("inbound/multipart_screenshot.eml").preview is None  # only what triage needs
+
+
+def test_a_partner_writing_to_the_support_address_awaits_triage(deliver, services):
+    data = reply("Nina Nord <admin@nordit.example>", "Kunde Hanse: Drucker defekt", "Bitte bei Hanse nachsehen.", "nord-1@nordit.example")
+    result = outcome(deliver("partner.eml", data=data))
+    assert (result["outcome"], result["ticketId"]) == (Outcome.UNKNOWN_SENDER.value, None)
+    assert awaiting_keys(services) == ["inbound/partner.eml"]
+    assert services.uow().inbound_emails.get("inbound/partner.eml").detail == "Only customer users open tickets by e-mail."
+    assert services.mailer.sent == []
+
+
+def test_a_dismissal_while_the_ticket_was_being_made_wins_and_no_ticket_is_written(deliver, services, demo, monkeypatch):
+    """Two agents at once: the record's version makes the ticket's transaction fail, so ticket and triage go together."""
+    from domain.errors import Conflict
+    from domain.policy import Principal
+    from domain.services.tickets import dismiss_email
+    from infra.inbound_email import email_ticket_id
+
+    deliver("unknown_sender_with_screenshot.eml")
+    read_raw = services.documents.get
+
+    def dismissed_meanwhile(key: str) -> bytes:
+        if services.uow().inbound_emails.get(NINA).triage is None:
+            dismiss_email(services.uow(), Principal.of(demo.users["distributor"]), NINA, reason="Doppelt gemeldet", now=RECEIVED)
+        return read_raw(key)
+
+    monkeypatch.setattr(services.documents, "get", dismissed_meanwhile)
+    with pytest.raises(Conflict, match="was dismissed: Doppelt gemeldet"):
+        make_ticket_of(services, demo, NINA)
+    message_id = parse_email(raw("unknown_sender_with_screenshot.eml")).message_id
+    assert services.uow().tickets.get(email_ticket_id(message_id, NINA)) is None
+    assert awaiting_keys(services) == [] and services.mailer.sent == []
+
+
+def test_a_crash_before_the_commit_leaves_the_mail_awaiting_triage_and_a_retry_makes_one_ticket(deliver, services, demo):
+    from tests.crash import crash_after_commits
+
+    deliver("unknown_sender_with_screenshot.eml")
+    with crash_after_commits(0):
+        make_ticket_of(services, demo, NINA)
+    assert awaiting_keys(services) == [NINA] and services.mailer.sent == []
+    made = make_ticket_of(services, demo, NINA)
+    assert made.created and made.ticket.number == "T-000002"  # the crash lost T-000001: ticket numbers may have gaps
+    assert awaiting_keys(services) == [] and len(services.mailer.to("n.neumann@hanse.example")) == 1
+
+
+def test_the_sender_of_a_mail_made_a_ticket_of_replies_to_that_ticket_by_email(deliver, services, demo):
+    deliver("unknown_sender_with_screenshot.eml")
+    ticket = make_ticket_of(services, demo, NINA).ticket
+    set_status(services, ticket.id, TicketStatus.WAITING_FOR_CUSTOMER)
+    services.mailer.sent.clear()
+    answer = reply("Nina Neumann <n.neumann@hanse.example>", "AW: [#T-000001] Received: Outlook startet nicht", "Jetzt geht es wieder.", "nina-2@hanse.example")
+    result = outcome(deliver("reply-nina.eml", data=answer))
+    assert (result["outcome"], result["ticketId"]) == (Outcome.COMMENT_ADDED.value, ticket.id)
+    commented = services.uow().tickets.get(ticket.id)
+    (comment,) = commented.comments
+    assert (comment.author, comment.body, comment.by_staff) == ("n.neumann@hanse.example", "Jetzt geht es wieder.", False)
+    assert commented.status is TicketStatus.IN_PROGRESS
+    # Only that ticket: another ticket of Hanse is not hers to comment on.
+    other = outcome(deliver("multipart_screenshot.eml"))
+    services.mailer.sent.clear()
+    stray = reply("n.neumann@hanse.example", "AW: [#T-000002] Drucker im Lager", "Bei mir auch.", "nina-3@hanse.example")
+    assert outcome(deliver("reply-nina-2.eml", data=stray))["outcome"] == Outcome.UNKNOWN_SENDER.value
+    assert services.uow().tickets.get(other["ticketId"]).comments == [] and services.mailer.sent == []
+
+
+def test_an_automatic_reply_made_a_ticket_of_gets_no_receipt(deliver, services, demo):
+    auto = reply("Postmaster <postmaster@hanse.example>", "Undeliverable: Lieferavis", "Die Nachricht konnte nicht zugestellt werden.",
+                 "bounce-1@hanse.example").replace(b"MIME-Version", b"Auto-Submitted: auto-replied\r\nMIME-Version")
+    deliver("bounce.eml", data=auto)
+    made = make_ticket_of(services, demo, "inbound/bounce.eml")
+    assert made.created and made.ticket.reporter.email == "postmaster@hanse.example"
+    assert services.mailer.to("postmaster@hanse.example") == []  # a receipt would start a mail loop
+    assert [m.subject for m in services.mailer.to("it@hanse.example")] == [f"[#{made.ticket.number}] New ticket: Undeliverable: Lieferavis"]

@@ -394,6 +394,37 @@ def test_the_contacts_of_one_customer_are_no_contacts_for_another_customers_tick
         tk.is_ticket_mail_contact("chef@hanse.example", other, customer())
 
 
+def test_the_sender_whose_mail_staff_made_a_ticket_of_may_reply_to_that_ticket_only():
+    nina = tk.Reporter(email="n.neumann@hanse.example", name="Nina Neumann")  # no portal login: made a ticket of in triage
+    triaged = ticket(tk.TicketChannel.EMAIL, reporter=nina)
+    assert tk.is_ticket_mail_contact("N.Neumann@hanse.example", triaged, customer(CustomerOnboarding())) is True
+    assert tk.is_ticket_mail_contact("n.neumann@hanse.example", ticket(), customer()) is False  # another ticket of Hanse
+    # A hotline caller's address got a receipt too, but stays as it was: only e-mail tickets made in triage.
+    caller = ticket(tk.TicketChannel.HOTLINE, reporter=tk.Reporter(email="n.neumann@hanse.example", name="Nina Neumann"))
+    assert tk.is_ticket_mail_contact("n.neumann@hanse.example", caller, customer(CustomerOnboarding())) is False
+
+
+# --- e-mail triage -----------------------------------------------------------------------------------
+
+
+def test_the_triage_preview_is_the_start_of_the_text_on_one_line():
+    assert tk.triage_preview("Hallo,\n\n  der Drucker\tdruckt nicht.\n") == "Hallo, der Drucker druckt nicht."
+    long = tk.triage_preview("Wort " * 100)
+    assert len(long) == tk.TRIAGE_PREVIEW_CHARS == 280 and long.endswith("Wort…")
+    assert tk.triage_preview("  \n ") is None and tk.triage_preview(None) is None
+
+
+@pytest.mark.parametrize("reason", [None, "", "   ", "x" * 501])
+def test_dismissing_an_email_needs_a_reason_of_at_most_500_characters(reason):
+    with pytest.raises(ValidationFailed) as refused:
+        tk.email_dismissed(reason=reason, by="usr_ops", now=NOW)
+    assert refused.value.field == "reason"
+
+
+def test_a_dismissal_records_who_when_and_why():
+    assert tk.email_dismissed(reason="  Spam  ", by="usr_ops", now=NOW) == tk.EmailTriage(tk.TriageDecision.DISMISSED, "usr_ops", NOW, reason="Spam")
+
+
 # --- who may see and do what ---------------------------------------------------------------------
 
 
