@@ -54,6 +54,12 @@ async def tickets(
     return Connection.of(page, lambda x: _ticket(info, x))
 
 
+async def inbound_emails_awaiting_triage(info: Info, first: int | None = 20, after: str | None = None) -> Connection[t.InboundEmail]:
+    ctx = info.context
+    page = await ctx.run(service.list_emails_awaiting_triage, ctx.uow(), ctx.principal, first=first, after=after)
+    return Connection.of(page, t.InboundEmail.of)
+
+
 async def service_report(info: Info, id: strawberry.ID) -> t.ServiceReport | None:
     ctx = info.context
     found = await ctx.run(service.get_visible_service_report, ctx.uow(), ctx.principal, id)
@@ -120,6 +126,27 @@ async def ticket_hotline_create(info: Info, input: t.TicketHotlineCreateInput, i
     created = await ctx.run(service.open_hotline_ticket, ctx.uow(), ctx.principal, command, now=ctx.now, mailer=ctx.services.mailer,
                             idempotency_key=idempotency_key)
     return t.TicketPayload(ticket=_ticket(info, created))
+
+
+def _make_ticket_of_email(services, principal, key: str, customer_id: str, *, now):
+    """The e-mail code (MIME parsing, attachments) is imported on first use: most requests never need it."""
+    from infra.inbound_email import InboundEmailProcessor
+
+    return InboundEmailProcessor(services).make_ticket_of(principal, key, customer_id, now=now)
+
+
+@payload_errors(t.InboundEmailTicketCreatePayload)
+async def inbound_email_ticket_create(info: Info, input: t.InboundEmailTicketCreateInput) -> t.InboundEmailTicketCreatePayload:
+    ctx = info.context
+    made = await ctx.run(_make_ticket_of_email, ctx.services, ctx.principal, input.key, str(input.customer_id), now=ctx.now)
+    return t.InboundEmailTicketCreatePayload(ticket=_ticket(info, made.ticket), inbound_email=t.InboundEmail.of(made.email), created=made.created)
+
+
+@payload_errors(t.InboundEmailPayload)
+async def inbound_email_dismiss(info: Info, input: t.InboundEmailDismissInput) -> t.InboundEmailPayload:
+    ctx = info.context
+    record = await ctx.run(service.dismiss_email, ctx.uow(), ctx.principal, input.key, reason=input.reason, now=ctx.now)
+    return t.InboundEmailPayload(inbound_email=t.InboundEmail.of(record))
 
 
 @payload_errors(t.TicketPayload)

@@ -94,6 +94,10 @@ class Query:
     tickets: Connection[tt.Ticket] = strawberry.field(
         resolver=tkt.tickets, description="A customer's tickets, newest first; service staff may list a status queue instead."
     )
+    inbound_emails_awaiting_triage: Connection[tt.InboundEmail] = strawberry.field(
+        resolver=tkt.inbound_emails_awaiting_triage,
+        description="Service staff: e-mails from unknown senders that made no ticket, newest first, until made a ticket of or dismissed.",
+    )
     service_report: tt.ServiceReport | None = strawberry.field(resolver=tkt.service_report, description="Extended customer users and staff.")
     service_reports: Connection[tt.ServiceReport] = strawberry.field(resolver=tkt.service_reports)
     contracts: list[tt.Contract] = strawberry.field(resolver=tkt.contracts, description="Contract status: extended customer users and staff.")
@@ -183,6 +187,14 @@ class Mutation:
     monitoring_alert_qualify: tt.MonitoringAlertQualifyPayload = strawberry.mutation(
         resolver=tkt.monitoring_alert_qualify,
         description="Service staff: the monitoring team makes a ticket of a sensor's alert (channel MONITORING).",
+    )
+    inbound_email_ticket_create: tt.InboundEmailTicketCreatePayload = strawberry.mutation(
+        resolver=tkt.inbound_email_ticket_create,
+        description="Service staff: make a ticket of an e-mail awaiting triage for a customer; the sender gets the receipt. "
+                    "Again for the same e-mail: its ticket, nothing sent.",
+    )
+    inbound_email_dismiss: tt.InboundEmailPayload = strawberry.mutation(
+        resolver=tkt.inbound_email_dismiss, description="Service staff: an e-mail awaiting triage needs no ticket (spam, not for us); the raw message stays."
     )
     ticket_comment_add: tt.TicketPayload = strawberry.mutation(
         resolver=tkt.ticket_comment_add, description="`internal: true` writes a technician's note customers never see."

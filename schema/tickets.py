@@ -14,6 +14,7 @@ from domain import contracts as ct
 from domain import service_statistics as ss
 from domain import tickets as tk
 from domain.policy import Principal
+from domain.ports import InboundEmailRecord
 from schema.common import Error, Money, Node, PresignedUpload, enum_of
 from schema.organisations import Customer
 from schema.subscriptions import KeyValue
@@ -27,6 +28,7 @@ ContractKind = enum_of(ct.ContractKind)
 BackupResponsibility = enum_of(ct.BackupResponsibility)
 LedgerEntryKind = enum_of(ct.LedgerEntryKind)
 AssetKind = enum_of(a.AssetKind)
+TriageDecision = enum_of(tk.TriageDecision)
 ExpiryKind = enum_of(a.ExpiryKind)
 
 
@@ -168,6 +170,68 @@ class MonitoringAlertQualifyInput:
 class MonitoringAlertQualifyPayload:
     ticket: Ticket | None = None
     created: bool = strawberry.field(default=False, description="False when this alert was qualified before: its ticket is returned.")
+    errors: list[Error] = strawberry.field(default_factory=list)
+
+
+# --- e-mails awaiting triage -----------------------------------------------------------------
+
+
+@strawberry.type(description="What the service desk decided about an e-mail from an unknown sender.")
+class EmailTriage:
+    decision: TriageDecision
+    by: strawberry.ID = strawberry.field(description="The staff user who decided.")
+    at: datetime
+    customer_id: strawberry.ID | None = strawberry.field(description="TICKET_CREATED: whose ticket it became.")
+    reason: str | None = strawberry.field(description="DISMISSED: why.")
+
+
+@strawberry.type(description="An e-mail to the support address from an address of no active customer user: no ticket, "
+                             "nobody answered, until the service desk makes a ticket of it or dismisses it.")
+class InboundEmail:
+    key: str = strawberry.field(description="The raw message's key in the documents store, where it stays.")
+    sender: str | None
+    sender_name: str | None
+    subject: str | None
+    received_at: datetime
+    reason: str | None = strawberry.field(description="Why it made no ticket by itself.")
+    preview: str | None = strawberry.field(description="The start of its text (280 characters), recorded on arrival.")
+    ticket_id: strawberry.ID | None
+    triage: EmailTriage | None = strawberry.field(description="Null while it awaits triage.")
+
+    @classmethod
+    def of(cls, r: InboundEmailRecord) -> "InboundEmail":
+        t = r.triage
+        return cls(
+            key=r.key, sender=r.sender, sender_name=r.sender_name, subject=r.subject, received_at=r.received_at, reason=r.detail,
+            preview=r.preview, ticket_id=strawberry.ID(r.ticket_id) if r.ticket_id else None,
+            triage=EmailTriage(decision=t.decision, by=strawberry.ID(t.by), at=t.at, reason=t.reason,
+                               customer_id=strawberry.ID(t.customer_id) if t.customer_id else None) if t else None,
+        )
+
+
+@strawberry.input
+class InboundEmailTicketCreateInput:
+    key: str = strawberry.field(description="The key of an e-mail of inboundEmailsAwaitingTriage.")
+    customer_id: strawberry.ID = strawberry.field(description="The customer whose ticket it becomes.")
+
+
+@strawberry.type
+class InboundEmailTicketCreatePayload:
+    ticket: Ticket | None = None
+    inbound_email: InboundEmail | None = None
+    created: bool = strawberry.field(default=False, description="False when the e-mail became this ticket before: nothing was created or sent.")
+    errors: list[Error] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class InboundEmailDismissInput:
+    key: str
+    reason: str = strawberry.field(description="Why it needs no ticket, e.g. spam or not for us (up to 500 characters).")
+
+
+@strawberry.type
+class InboundEmailPayload:
+    inbound_email: InboundEmail | None = None
     errors: list[Error] = strawberry.field(default_factory=list)
 
 

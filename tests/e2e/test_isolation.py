@@ -12,7 +12,8 @@ Besides the demo data, the `world` fixture links one customer to both partners (
 link) and gives every foreign side the objects of the service desk (a ticket with reported and unreported
 time, a service report, a prepaid-quota contract with a maintenance schedule, an asset), an open, overdue invoice paid by each customer and one paid by each partner, and the partner
 programme (both partners enrolled with bank details, a referred customer, an approved commission, a payout).
-A payout run and a submitted partner application belong to the distributor: every actor here is foreign to them.
+A payout run, a submitted partner application and an e-mail awaiting triage belong to the distributor: every actor here
+is foreign to them.
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ class Target:
     # the distributor's
     payout_run: str
     application: str
+    triage_email: str  # the key of an unknown sender's e-mail awaiting triage
 
 
 ADDRESS = '{street: "Weg 1", postalCode: "10115", city: "Berlin"}'
@@ -130,6 +132,7 @@ PROBES: dict[str, tuple[str, Callable[[Target], dict]]] = {
     "assetsExpiring": ("query($c: ID!) { assetsExpiring(customerId: $c, days: 365) { asset { id customerId } } }", lambda t: {"c": t.customer}),
     "serviceStatistics": ('query($c: ID!) { serviceStatistics(customerId: $c, fromMonth: "2026-01", toMonth: "2026-12") '
                           "{ billableMinutes quota { contractId } } }", lambda t: {"c": t.customer}),
+    "inboundEmailsAwaitingTriage": ("{ inboundEmailsAwaitingTriage(first: 100) { nodes { key sender preview } } }", lambda t: {}),  # staff only
     # invoices
     "invoice": ("query($i: ID!, $j: ID!) { i: invoice(id: $i) { id } j: invoice(id: $j) { id } }",
                 lambda t: {"i": t.invoice, "j": t.partner_invoice}),
@@ -197,6 +200,11 @@ PROBES: dict[str, tuple[str, Callable[[Target], dict]]] = {
     "monitoringAlertQualify": ('mutation($c: ID!) { monitoringAlertQualify(input: {customerId: $c, alertId: "spy-1", kind: OTHER, host: "h", '
                                'sensor: "s", message: "m", raisedAt: "2026-11-23T00:00:00Z"}) { ticket { id customerId } errors { code } } }',
                                lambda t: {"c": t.customer}),
+    "inboundEmailTicketCreate": ("mutation($k: String!, $c: ID!) { inboundEmailTicketCreate(input: {key: $k, customerId: $c}) "
+                                 "{ ticket { id customerId } inboundEmail { key } errors { code } } }",
+                                 lambda t: {"k": t.triage_email, "c": t.customer}),  # staff only
+    "inboundEmailDismiss": ('mutation($k: String!) { inboundEmailDismiss(input: {key: $k, reason: "probe"}) { inboundEmail { key } errors { code } } }',
+                            lambda t: {"k": t.triage_email}),  # staff only
     "ticketCommentAdd": (f'mutation($id: ID!) {{ ticketCommentAdd(ticketId: $id, body: "gekapert") {{ {TIC} }} }}', lambda t: {"id": t.ticket}),
     "ticketStatusChange": (f"mutation($id: ID!) {{ ticketStatusChange(ticketId: $id, status: RESOLVED) {{ {TIC} }} }}", lambda t: {"id": t.ticket}),
     "ticketAssign": (f"mutation($id: ID!) {{ ticketAssign(ticketId: $id, assigneeId: null) {{ {TIC} }} }}", lambda t: {"id": t.ticket}),
@@ -293,6 +301,7 @@ def world(services, demo):
     ids.update(service_desk_of(services, demo))
     ids.update(invoices_of(services, demo))
     ids.update(programme_of(services, demo))
+    ids["triage_email"] = triage_email_of(services)
     return ids
 
 
@@ -349,6 +358,18 @@ def service_desk_of(services, demo) -> dict[str, str]:
                     f"{key}_schedule": schedule.id, f"{key}_asset": asset.id})
     services.mailer.sent.clear()
     return ids
+
+
+def triage_email_of(services) -> str:
+    """An e-mail from an address of no user (tests/fixtures/emails/unknown_sender.eml): it awaits the service desk's triage."""
+    from infra.inbound_email import ingest_event
+    from tests.integration.test_inbound_email import raw, s3_event
+
+    key = "inbound/isolation-unknown-sender.eml"
+    services.documents.put(key, raw("unknown_sender.eml"), "message/rfc822")
+    (record,) = ingest_event(services, s3_event(services.settings.documents_bucket, key), now=NOW)
+    assert record.awaiting_triage
+    return key
 
 
 def invoices_of(services, demo) -> dict[str, str]:
@@ -455,6 +476,7 @@ def target_of(demo, world, foreign: Foreign) -> Target:
         invoice=world[f"{c}_invoice"], partner_invoice=world[f"{p}_invoice"],
         commission=world[f"{p}_commission"], payout=world[f"{p}_payout"], referred_customer=world[f"{p}_referred"],
         referral_cookie=world[f"{p}_cookie"], payout_run=world["payout_run"], application=world["application"],
+        triage_email=world["triage_email"],
     )
 
 
@@ -485,6 +507,9 @@ def state_of(services, target: Target) -> tuple:
         tuple(uow.payouts.list_for_partner(target.partner, limit=100, cursor=None).items),
         tuple(uow.payouts.list_runs(limit=100, cursor=None).items),
         uow.partner_applications.get(target.application),
+        # the service desk's triage
+        uow.inbound_emails.get(target.triage_email),
+        tuple(uow.inbound_emails.list_awaiting_triage(limit=100, cursor=None).items),
     )
 
 
