@@ -49,6 +49,12 @@ Decided here, where ``DOMAIN.md`` leaves room:
 * **Service items** (service reports, time) are billed at their agreed price to the payer:
   the customer when there is no partner; with a partner, by the link's billing mode. The
   reseller discount and cashback apply to resold subscriptions only, not to services.
+* **Invoices of their own** (``ServiceItem.separate_invoice``): rental and data-centre hosting
+  fees are billed separately (``RENTAL_AND_HOSTING``), by SEPA direct debit when the payer has a
+  mandate on file (``payment_method_for``), else by transfer; the correction of an overdrawn
+  prepaid quota is a correction invoice (``QUOTA_CORRECTION``), never a line of the fixed monthly
+  invoice booked on the same day. Each is one more group of the payer (its own invoice id);
+  everything else keeps the grouping above and is paid by transfer.
 * **Problems do not stop a run**: a charge whose customer, partnership link or partner
   terms are unknown is left unbilled and reported in ``BillingPlan.skipped``.
 """
@@ -59,6 +65,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from enum import Enum
 from typing import Iterable, Mapping
 
 from domain.calendar import ensure_utc
@@ -83,6 +90,13 @@ from domain.validation import require_text
 BILLING_RUN_CREDIT_REASON = "Credits for subscription changes within the cancellation window"
 
 
+class SeparateInvoice(str, Enum):
+    """Service items that go on an invoice of their own, apart from the payer's other items of the run."""
+
+    RENTAL_AND_HOSTING = "RENTAL_AND_HOSTING"  # billed separately, by SEPA direct debit with a mandate on file
+    QUOTA_CORRECTION = "QUOTA_CORRECTION"  # the correction invoice of an overdrawn prepaid quota
+
+
 @dataclass(frozen=True)
 class ServiceItem:
     """Something billable that is not a subscription charge, e.g. a service report's amount."""
@@ -95,6 +109,7 @@ class ServiceItem:
     partner_id: str | None = None
     period_start: date | None = None
     period_end: date | None = None  # exclusive
+    separate_invoice: SeparateInvoice | None = None  # None: on the payer's regular invoice of the run
 
     def __post_init__(self) -> None:
         require_text(self.reference, "reference", label="The service item reference")
@@ -220,14 +235,16 @@ class BillingPlan:
 
 
 def invoice_id_for_run(
-    run_date: date, payer_id: str, customer_id: str, partner_id: str | None, currency: str = "EUR", *, correction: bool = False
+    run_date: date, payer_id: str, customer_id: str, partner_id: str | None, currency: str = "EUR", *, correction: bool = False,
+    separate: SeparateInvoice | None = None,
 ) -> str:
     """The idempotency key of a billing run's invoice: same run, payer, customer, partner, currency → same id.
 
     ``correction``: the payer's credit note of the run correcting issued invoices (its own id).
+    ``separate``: the payer's invoice of items billed separately (its own id).
     """
     parts = ["billing-run", run_date.isoformat(), payer_id, customer_id, partner_id or "-", currency]
-    key = "|".join(parts + (["correction"] if correction else []))
+    key = "|".join(parts + (["correction"] if correction else []) + ([separate.value] if separate else []))
     return "inv_" + hashlib.sha256(key.encode()).hexdigest()[:20]
 
 
@@ -422,6 +439,7 @@ class _Group:
     correction: bool
     portions: list[_Portion]
     items: list[ServiceItem]
+    separate: SeparateInvoice | None = None
 
 
 def _unique(entries: Iterable, key, what: str) -> list:
@@ -493,13 +511,16 @@ def plan_billing_run(
     """
     now = ensure_utc(now)
     credit_sources = credit_sources or {}
-    groups: dict[tuple[str, str, str | None, str, bool], _Group] = {}
+    groups: dict[tuple[str, str, str | None, str, bool, str], _Group] = {}
     skipped: list[SkippedItem] = []
 
-    def group_for(payer: _Payer, customer_id: str, partner_id: str | None, currency: str, correction: bool = False) -> _Group:
-        key = (payer.party.organisation_id, customer_id, partner_id, currency, correction)
+    def group_for(
+        payer: _Payer, customer_id: str, partner_id: str | None, currency: str, correction: bool = False,
+        separate: SeparateInvoice | None = None,
+    ) -> _Group:
+        key = (payer.party.organisation_id, customer_id, partner_id, currency, correction, separate.value if separate else "")
         if key not in groups:
-            groups[key] = _Group(payer, customer_id, partner_id, currency, correction, [], [])
+            groups[key] = _Group(payer, customer_id, partner_id, currency, correction, [], [], separate)
         return groups[key]
 
     for charge in _unique(charges, lambda c: c.charge_id, "charges"):
@@ -522,11 +543,11 @@ def plan_billing_run(
         except _Skip as skip:
             skipped.append(SkippedItem(item.reference, item.customer_id, skip.reason))
             continue
-        group_for(payer, item.customer_id, item.partner_id, item.unit_price.currency).items.append(item)
+        group_for(payer, item.customer_id, item.partner_id, item.unit_price.currency, separate=item.separate_invoice).items.append(item)
 
     planned = [
         _plan_invoice(group, run_date=run_date, issuer_id=issuer_id, payment_terms_days=payment_terms_days)
-        for _, group in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0], kv[0][2] or "", kv[0][3], kv[0][4]))
+        for _, group in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0], kv[0][2] or "", kv[0][3], kv[0][4], kv[0][5]))
     ]
     return BillingPlan(run_date, tuple(planned), tuple(sorted(skipped, key=lambda s: (s.customer_id, s.reference))))
 
@@ -554,7 +575,8 @@ def _plan_invoice(group: _Group, *, run_date: date, issuer_id: str, payment_term
     charge_lines = [_charge_line(portion, rate) for portion in portions]
     lines = tuple(charge_lines + [_item_line(item, rate) for item in items])
     invoice_id = invoice_id_for_run(
-        run_date, payer.party.organisation_id, group.customer_id, group.partner_id, group.currency, correction=group.correction
+        run_date, payer.party.organisation_id, group.customer_id, group.partner_id, group.currency, correction=group.correction,
+        separate=group.separate,
     )
     net = sum((line.net_amount.amount for line in lines), Decimal("0"))
     credit_note = net < 0

@@ -23,7 +23,8 @@ Decided here, where ``DOMAIN.md`` leaves room:
   rounded amount as unit price, referenced by the report id: the invoice shows only the report
   id and the amount (the PDF was e-mailed before). A customer without a contract is billed at
   ``STANDARD_HOURLY_RATE``. The quota's fixed monthly price and an overdraft correction are
-  items of their own.
+  items of their own; the correction goes on an invoice of its own (the correction invoice,
+  ``SeparateInvoice.QUOTA_CORRECTION``), so the fixed monthly invoice is the same every month.
 * **Maintenance**: due dates are anchored (``anchor + n × months``, end of month clamped, never
   chained); the ticket of a due date appears ``lead_days`` before it (monthly on the 1st, three
   days ahead: the 2023-07-01 ticket appears on 2023-06-28). The ticket id is derived from the
@@ -39,7 +40,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Iterable
 
-from domain.billing import ServiceItem
+from domain.billing import SeparateInvoice, ServiceItem
 from domain.calendar import add_months, berlin_date, ensure_utc
 from domain.errors import Conflict, ValidationFailed
 from domain.money import Money, round_cents
@@ -377,17 +378,19 @@ def quota_month_item(contract: Contract, month: str) -> ServiceItem:
 
 
 def overdraft_item(contract: Contract, correction: OverdraftCorrection) -> ServiceItem:
-    """The correction invoice's line for an overdrawn quota."""
+    """The correction invoice's line for an overdrawn quota: on an invoice of its own, not the month's fixed one."""
     start, end = _month_bounds(correction.entry.month)
+    rate = contract.overdraft_rate
     return ServiceItem(
         customer_id=contract.customer_id,
-        description=f"Quota correction: {correction.entry.description}",
+        description=f"Quota correction: {correction.entry.description} at {rate.currency} {rate.amount} per hour",
         quantity=Decimal(1),
         unit_price=correction.amount,
         reference=f"quota-correction#{contract.id}#{correction.entry.month}",
         partner_id=contract.partner_id,
         period_start=start,
         period_end=end,
+        separate_invoice=SeparateInvoice.QUOTA_CORRECTION,
     )
 
 

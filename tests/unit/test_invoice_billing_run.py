@@ -230,6 +230,51 @@ def test_service_items_of_a_customer_without_partner_are_billed_to_the_customer(
     assert (planned.draft.payer_id, planned.draft.partner_id, planned.cashback) == ("cus_9", None, None)
 
 
+def test_an_overdrawn_quota_gets_a_correction_invoice_of_its_own_beside_the_fixed_monthly_invoice():
+    """10 h for EUR 900.00 a month, overdraft allowed at EUR 95.00/h; 12 h used in January 2027. On 1 February the
+    month job books February's fixed item and January's correction on the same bill date: two invoices, not one."""
+    from domain import contracts as ct
+
+    contract = ct.new_contract(
+        contract_id="ctr_quota", customer_id="cus_9", kind=ct.ContractKind.PREPAID_QUOTA, starts_on=date(2027, 1, 1),
+        rates=ct.Rates(Money.of("95.00")), now=utc(2026, 12, 20, 9), quota=ct.QuotaTerms(600, Money.of("900.00"), overdraft_allowed=True),
+    )
+    ledger = ct.QuotaLedger(contract)
+    ledger.credit_month("2027-01", now=utc(2027, 1, 1, 0, 30))
+    ledger.use(report_id="srv_jan", entry_id="tim_1", minutes=720, now=utc(2027, 1, 20, 15))
+    correction = ledger.close_month("2027-01", now=utc(2027, 2, 1, 0, 30))
+    items = [ct.quota_month_item(contract, "2027-02"), ct.overdraft_item(contract, correction)]
+
+    result = plan([], {"cus_9": CustomerAccount(BillingParty("cus_9"))}, service_items=items, now=utc(2027, 2, 1, 22), run_date=date(2027, 2, 1))
+
+    fixed, corrective = sorted(result.invoices, key=lambda p: p.draft.net_total.amount, reverse=True)
+    assert [(line.description, line.net_amount) for line in fixed.draft.lines] == [
+        ("Prepaid quota 10:00 h February 2027", Money.of("900.00"))
+    ]
+    assert [(line.description, line.net_amount) for line in corrective.draft.lines] == [
+        ("Quota correction: Overdraft January 2027: 2:00 h at EUR 95.00 per hour", Money.of("190.00"))
+    ]
+    assert (fixed.service_item_references, corrective.service_item_references) == (
+        {"quota#ctr_quota#2027-02"}, {"quota-correction#ctr_quota#2027-01"}
+    )
+    assert corrective.draft.gross_total == Money.of("226.10")  # 190.00 + 19 % VAT
+    assert fixed.invoice_id != corrective.invoice_id
+    assert {p.draft.payment_method for p in result.invoices} == {PaymentMethod.TRANSFER}
+    assert {p.draft.kind for p in result.invoices} == {InvoiceKind.INVOICE}
+
+
+def test_a_month_without_overdraft_has_only_the_fixed_invoice():
+    from domain import contracts as ct
+
+    contract = ct.new_contract(
+        contract_id="ctr_quota", customer_id="cus_9", kind=ct.ContractKind.PREPAID_QUOTA, starts_on=date(2027, 1, 1),
+        rates=ct.Rates(Money.of("95.00")), now=utc(2026, 12, 20, 9), quota=ct.QuotaTerms(600, Money.of("900.00"), overdraft_allowed=True),
+    )
+    result = plan([], {"cus_9": CustomerAccount(BillingParty("cus_9"))}, service_items=[ct.quota_month_item(contract, "2027-02")],
+                  now=utc(2027, 2, 1, 22), run_date=date(2027, 2, 1))
+    assert [p.draft.net_total for p in result.invoices] == [Money.of("900.00")]
+
+
 def test_a_charge_without_partnership_link_is_skipped_not_billed():
     customers = {"cus_1": CustomerAccount(BillingParty("cus_1"))}  # the link to ptn_1 is gone
     result = plan([charge("100.00")], customers)
