@@ -1,4 +1,4 @@
-"""Service contracts of the MSP: cooperation agreement, prepaid quota, rental flat rate, managed services.
+"""Service contracts of the MSP: cooperation agreement, prepaid quota, rental flat rate, data-centre hosting, managed services.
 
 Also the prepaid quota's ledger, the maintenance schedules that raise recurring tickets, and
 the hand-off of billable service work to billing as ``domain.billing.ServiceItem`` values.
@@ -10,6 +10,15 @@ Decided here, where ``DOMAIN.md`` leaves room:
   account manager; every other kind carries the same rates for work outside its scope.
   A *prepaid quota* adds monthly minutes at a fixed monthly price; a *rental flat rate* a
   fixed monthly fee; *managed services* a price per unit of use (device, mailbox, GB).
+  *Data-centre hosting* is billed like rental: a fixed monthly fee (rack space, servers and
+  their operation, as agreed), so both are the *flat-rate* kinds and share one code path.
+* **Flat-rate months** (rental, hosting): calendar months, billed in advance: a month is
+  booked for billing on its first day (on the start date for the month a contract starts
+  in), by the daily flat-rate job, once (``flat_rate_booked_through`` advances with each
+  month booked). A month the contract covers only in part is billed pro rata by day, rounded
+  half-up to the cent (started 2026-11-16 at EUR 300.00: 15/30 days = 150.00). Rental and
+  hosting fees go on an invoice of their own (``SeparateInvoice.RENTAL_AND_HOSTING``),
+  collected by SEPA direct debit when the payer has a mandate on file.
 * **Quota ledger**: minutes, never hours, so nothing is rounded away. Every month starts with
   a credit of the monthly minutes; unused minutes roll over without limit (the balance simply
   stays). Billable minutes of a service report are debited in the Berlin month the report is
@@ -53,7 +62,12 @@ class ContractKind(str, Enum):
     COOPERATION = "COOPERATION"
     PREPAID_QUOTA = "PREPAID_QUOTA"
     RENTAL_FLAT_RATE = "RENTAL_FLAT_RATE"
+    DATA_CENTRE_HOSTING = "DATA_CENTRE_HOSTING"
     MANAGED_SERVICES = "MANAGED_SERVICES"
+
+
+# Billed by a fixed monthly fee, in advance, on an invoice of their own (see the module's decisions).
+FLAT_RATE_KINDS = frozenset({ContractKind.RENTAL_FLAT_RATE, ContractKind.DATA_CENTRE_HOSTING})
 
 
 class BackupResponsibility(str, Enum):
@@ -127,10 +141,44 @@ class Contract:
     backup_responsibility: BackupResponsibility = BackupResponsibility.CUSTOMER
     account_manager: str | None = None
     partner_id: str | None = None  # the reseller through which the customer buys, if any
+    flat_rate_booked_through: str | None = None  # YYYY-MM: the last month of a flat rate booked for billing
     version: int = 0
 
     def active_on(self, day: date) -> bool:
         return self.starts_on <= day and (self.ends_on is None or day <= self.ends_on)
+
+    @property
+    def next_flat_rate_month(self) -> str | None:
+        """The next month of a flat rate to book (YYYY-MM); ``None`` for other kinds and once the last month is booked."""
+        if self.kind not in FLAT_RATE_KINDS:
+            return None
+        if self.flat_rate_booked_through is None:
+            month = month_key(self.starts_on)
+        else:
+            month = month_key(add_months(first_of_month(self.flat_rate_booked_through), 1))
+        if self.ends_on is not None and first_of_month(month) > self.ends_on:
+            return None
+        return month
+
+    @property
+    def flat_rate_due_on(self) -> date | None:
+        """When the next flat-rate month is booked: its first day, or the start date in the month the contract starts."""
+        month = self.next_flat_rate_month
+        return None if month is None else max(first_of_month(month), self.starts_on)
+
+    def flat_rate_months_due(self, run_date: date) -> list[str]:
+        """The flat-rate months to book by ``run_date``, oldest first: a missed run is caught up, each month once."""
+        months: list[str] = []
+        contract = self
+        while contract.flat_rate_due_on is not None and contract.flat_rate_due_on <= run_date:
+            months.append(contract.next_flat_rate_month)
+            contract = contract.with_flat_rate_booked(months[-1])
+        return months
+
+    def with_flat_rate_booked(self, month: str) -> "Contract":
+        if month != self.next_flat_rate_month:
+            raise Conflict(f"{month} is not the next flat-rate month of contract {self.id} ({self.next_flat_rate_month}).")
+        return replace(self, flat_rate_booked_through=month)
 
     @property
     def overdraft_rate(self) -> Money:
@@ -163,8 +211,11 @@ def new_contract(
         raise ValidationFailed("A prepaid quota contract needs its monthly minutes and price.", field="quota")
     if kind is not ContractKind.PREPAID_QUOTA and quota is not None:
         raise ValidationFailed("Only a prepaid quota contract has a quota.", field="quota")
-    if kind is ContractKind.RENTAL_FLAT_RATE and (monthly_flat_rate is None or monthly_flat_rate.amount <= 0):
-        raise ValidationFailed("A rental flat rate needs its monthly fee.", field="monthlyFlatRate")
+    if kind in FLAT_RATE_KINDS and (monthly_flat_rate is None or monthly_flat_rate.amount <= 0):
+        label = "A rental flat rate" if kind is ContractKind.RENTAL_FLAT_RATE else "Data-centre hosting"
+        raise ValidationFailed(f"{label} needs its monthly fee.", field="monthlyFlatRate")
+    if kind not in FLAT_RATE_KINDS and monthly_flat_rate is not None:
+        raise ValidationFailed("Only rental and data-centre hosting contracts have a monthly flat rate.", field="monthlyFlatRate")
     services = tuple(managed_services)
     if kind is ContractKind.MANAGED_SERVICES and not services:
         raise ValidationFailed("Managed services need at least one service with its unit price.", field="managedServices")
@@ -447,14 +498,29 @@ def bill_service_report(report, contracts: Iterable[Contract], ledger: QuotaLedg
     return ReportBilling(tuple(items), tuple(entries), covered, uncovered)
 
 
-def rental_item(contract: Contract, month: str) -> ServiceItem:
-    if contract.kind is not ContractKind.RENTAL_FLAT_RATE or contract.monthly_flat_rate is None:
-        raise ValidationFailed("Not a rental flat-rate contract.", field="contractId")
-    start, end = _month_bounds(month)
+_FLAT_RATE_LABELS = {ContractKind.RENTAL_FLAT_RATE: ("rental", "Rental flat rate"), ContractKind.DATA_CENTRE_HOSTING: ("hosting", "Data-centre hosting")}
+
+
+def flat_rate_item(contract: Contract, month: str) -> ServiceItem:
+    """A rental or hosting month, billed separately: the monthly fee, pro rata by day for a month covered in part."""
+    if contract.kind not in FLAT_RATE_KINDS or contract.monthly_flat_rate is None:
+        raise ValidationFailed("Not a rental or data-centre hosting contract.", field="contractId")
+    month_start, month_end = _month_bounds(month)
+    start = max(month_start, contract.starts_on)
+    end = month_end if contract.ends_on is None else min(month_end, contract.ends_on + timedelta(days=1))
+    if end <= start:
+        raise ValidationFailed(f"Contract {contract.id} does not cover {month}.", field="month")
+    prefix, label = _FLAT_RATE_LABELS[contract.kind]
+    description = f"{label} {_month_label(month)}"
+    fee = contract.monthly_flat_rate
+    days, month_days = (end - start).days, (month_end - month_start).days
+    if days < month_days:
+        description += f" (pro rata {days}/{month_days} days)"
+        fee = Money(round_cents(fee.amount * days / month_days), fee.currency)
     return ServiceItem(
-        customer_id=contract.customer_id, description=f"Rental flat rate {_month_label(month)}", quantity=Decimal(1),
-        unit_price=contract.monthly_flat_rate, reference=f"rental#{contract.id}#{month}", partner_id=contract.partner_id,
-        period_start=start, period_end=end,
+        customer_id=contract.customer_id, description=description, quantity=Decimal(1), unit_price=fee,
+        reference=f"{prefix}#{contract.id}#{month}", partner_id=contract.partner_id, period_start=start, period_end=end,
+        separate_invoice=SeparateInvoice.RENTAL_AND_HOSTING,
     )
 
 

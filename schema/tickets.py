@@ -446,7 +446,11 @@ class ContractCreateInput:
     reaction_time_critical_hours: int = 4
     reaction_time_normal_hours: int = 24
     quota: QuotaTermsInput | None = None
-    monthly_flat_rate: MoneyInput | None = None
+    monthly_flat_rate: MoneyInput | None = strawberry.field(
+        default=None,
+        description="RENTAL_FLAT_RATE and DATA_CENTRE_HOSTING only, and required there: the monthly fee, billed in advance "
+        "on an invoice of its own (by SEPA direct debit when the customer has a mandate on file).",
+    )
     managed_services: list[ManagedServiceInput] = strawberry.field(default_factory=list)
     backup_responsibility: BackupResponsibility = ct.BackupResponsibility.CUSTOMER
     account_manager: str | None = None

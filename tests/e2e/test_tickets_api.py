@@ -320,6 +320,15 @@ def test_contracts_and_assets_are_managed_by_staff_only(as_user, demo):
     assert as_user("hanse_it")(query, variables)["contractCreate"]["errors"][0]["code"] == "FORBIDDEN"
 
 
+def test_a_data_centre_hosting_contract_is_created_with_its_monthly_fee(as_user, demo):
+    query = """mutation($i: ContractCreateInput!) { contractCreate(input: $i) { contract { kind monthlyFlatRate { amount } } errors { code field } } }"""
+    variables = {"i": {"customerId": demo.customers["direkt"].id, "kind": "DATA_CENTRE_HOSTING", "startsOn": "2026-12-01", "hourlyRate": {"amount": "95.00"}}}
+    assert as_user("distributor")(query, variables)["contractCreate"]["errors"] == [{"code": "INVALID_INPUT", "field": "monthlyFlatRate"}]
+    variables["i"]["monthlyFlatRate"] = {"amount": "300.00"}
+    created = ok(as_user("distributor")(query, variables)["contractCreate"])["contract"]
+    assert created == {"kind": "DATA_CENTRE_HOSTING", "monthlyFlatRate": {"amount": "300.00"}}
+
+
 def test_node_resolves_tickets_and_service_reports_only_for_those_who_may_see_them(as_user, extended_data, hanse_ticket):
     query = 'query($id: ID!) { node(id: $id) { id ... on Ticket { number } ... on ServiceReport { billableMinutes } } }'
     assert as_user("hanse_staff")(query, {"id": hanse_ticket["id"]})["node"] == {"id": hanse_ticket["id"], "number": "T-000001"}

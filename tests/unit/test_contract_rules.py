@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from domain import contracts as ct
 from domain import tickets as tk
 from domain.assets import AssetKind, ExpiryKind, expiring_within, new_asset
-from domain.errors import ValidationFailed
+from domain.billing import SeparateInvoice
+from domain.errors import Conflict, ValidationFailed
 from domain.money import Money
 from domain.service_statistics import service_statistics
 
@@ -56,6 +57,10 @@ def test_each_contract_kind_needs_its_own_terms():
         ct.new_contract(kind=ct.ContractKind.RENTAL_FLAT_RATE, **base)
     with pytest.raises(ValidationFailed, match="at least one service"):
         ct.new_contract(kind=ct.ContractKind.MANAGED_SERVICES, **base)
+    with pytest.raises(ValidationFailed, match="Data-centre hosting needs its monthly fee"):
+        ct.new_contract(kind=ct.ContractKind.DATA_CENTRE_HOSTING, **base)
+    with pytest.raises(ValidationFailed, match="Only rental and data-centre hosting"):
+        ct.new_contract(kind=ct.ContractKind.COOPERATION, monthly_flat_rate=Money.of("10.00"), **base)
     with pytest.raises(ValidationFailed, match="ends before"):
         ct.new_contract(kind=ct.ContractKind.COOPERATION, **{**base, "starts_on": date(2026, 2, 1)}, ends_on=date(2026, 1, 31))
     agreement = ct.new_contract(kind=ct.ContractKind.COOPERATION, reaction_times=ct.ReactionTimes(2, 8), account_manager=" Olga ", **base)
@@ -152,7 +157,7 @@ def test_a_report_without_billable_time_hands_nothing_to_billing():
 def test_rental_and_managed_services_are_billed_monthly_and_per_use():
     rental = ct.new_contract(contract_id="ctr_r", customer_id="cus_1", kind=ct.ContractKind.RENTAL_FLAT_RATE, starts_on=date(2026, 1, 1),
                              rates=RATES, now=utc(2026, 1, 1), monthly_flat_rate=Money.of("249.00"))
-    assert ct.rental_item(rental, "2026-02").unit_price == Money.of("249.00")
+    assert ct.flat_rate_item(rental, "2026-02").unit_price == Money.of("249.00")
     managed = ct.new_contract(
         contract_id="ctr_m", customer_id="cus_1", kind=ct.ContractKind.MANAGED_SERVICES, starts_on=date(2026, 1, 1), rates=RATES, now=utc(2026, 1, 1),
         managed_services=[ct.ManagedService("monitoring", "Monitoring", "device", Money.of("4.50")), ct.ManagedService("backup", "Backup", "GB", Money.of("0.12"))],
@@ -164,6 +169,65 @@ def test_rental_and_managed_services_are_billed_monthly_and_per_use():
     ]
     with pytest.raises(ValidationFailed, match="Unknown managed service"):
         ct.managed_service_items(managed, "2026-02", {"printing": Decimal(1)})
+
+
+# --- rental and data-centre hosting: flat-rate months ------------------------------------------
+
+
+def flat_rate(kind=ct.ContractKind.DATA_CENTRE_HOSTING, *, fee="300.00", starts_on=date(2026, 11, 16), ends_on=None, booked=None) -> ct.Contract:
+    contract = ct.new_contract(contract_id="ctr_dc", customer_id="cus_1", kind=kind, starts_on=starts_on, rates=RATES, now=utc(2026, 11, 2),
+                               ends_on=ends_on, monthly_flat_rate=Money.of(fee), partner_id="ptn_nordit")
+    return contract if booked is None else ct.Contract(**{**contract.__dict__, "flat_rate_booked_through": booked})
+
+
+def test_data_centre_hosting_is_billed_by_its_monthly_fee_on_an_invoice_of_its_own():
+    item = ct.flat_rate_item(flat_rate(starts_on=date(2026, 11, 1)), "2026-12")
+    assert (item.description, item.quantity, item.unit_price) == ("Data-centre hosting December 2026", Decimal(1), Money.of("300.00"))
+    assert (item.reference, item.period_start, item.period_end, item.partner_id) == ("hosting#ctr_dc#2026-12", date(2026, 12, 1), date(2027, 1, 1), "ptn_nordit")
+    assert item.separate_invoice is SeparateInvoice.RENTAL_AND_HOSTING
+    rental = ct.flat_rate_item(flat_rate(ct.ContractKind.RENTAL_FLAT_RATE, fee="249.00", starts_on=date(2026, 11, 1)), "2026-12")
+    assert (rental.reference, rental.description, rental.separate_invoice) == (
+        "rental#ctr_dc#2026-12", "Rental flat rate December 2026", SeparateInvoice.RENTAL_AND_HOSTING
+    )
+
+
+def test_a_month_covered_in_part_is_billed_pro_rata_by_day():
+    """Started 2026-11-16 at EUR 300.00: 15 of November's 30 days = 150.00; ending 2027-02-10 at EUR 249.00:
+    10 of February's 28 days = 88.93 (88.928... half-up)."""
+    november = ct.flat_rate_item(flat_rate(), "2026-11")
+    assert (november.description, november.unit_price, november.period_start, november.period_end) == (
+        "Data-centre hosting November 2026 (pro rata 15/30 days)", Money.of("150.00"), date(2026, 11, 16), date(2026, 12, 1)
+    )
+    ending = flat_rate(fee="249.00", ends_on=date(2027, 2, 10))
+    february = ct.flat_rate_item(ending, "2027-02")
+    assert (february.unit_price, february.period_end) == (Money.of("88.93"), date(2027, 2, 11))
+    with pytest.raises(ValidationFailed, match="does not cover"):
+        ct.flat_rate_item(ending, "2027-03")
+
+
+def test_flat_rate_months_are_due_on_their_first_day_and_on_the_start_date_in_the_first_month():
+    contract = flat_rate()  # starts 2026-11-16
+    assert (contract.next_flat_rate_month, contract.flat_rate_due_on) == ("2026-11", date(2026, 11, 16))
+    assert contract.flat_rate_months_due(date(2026, 11, 15)) == []
+    assert contract.flat_rate_months_due(date(2026, 11, 16)) == ["2026-11"]
+    booked = contract.with_flat_rate_booked("2026-11")
+    assert (booked.next_flat_rate_month, booked.flat_rate_due_on) == ("2026-12", date(2026, 12, 1))
+    assert booked.flat_rate_months_due(date(2026, 11, 30)) == []
+    # a run missed for two months catches them up, each once, oldest first
+    assert booked.flat_rate_months_due(date(2027, 1, 3)) == ["2026-12", "2027-01"]
+    with pytest.raises(Conflict):
+        booked.with_flat_rate_booked("2027-01")  # months are booked in order, never skipped
+
+
+def test_an_ended_flat_rate_has_nothing_left_to_book():
+    contract = flat_rate(starts_on=date(2026, 11, 1), ends_on=date(2027, 1, 31), booked="2026-12")
+    assert contract.flat_rate_months_due(date(2027, 6, 1)) == ["2027-01"]
+    done = contract.with_flat_rate_booked("2027-01")
+    assert (done.next_flat_rate_month, done.flat_rate_due_on, done.flat_rate_months_due(date(2027, 6, 1))) == (None, None, [])
+
+
+def test_other_contract_kinds_have_no_flat_rate_months():
+    assert (quota_contract().next_flat_rate_month, quota_contract().flat_rate_due_on) == (None, None)
 
 
 # --- the ledger's balance is the sum of its entries (property) --------------------------------------

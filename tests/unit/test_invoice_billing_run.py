@@ -275,6 +275,29 @@ def test_a_month_without_overdraft_has_only_the_fixed_invoice():
     assert [p.draft.net_total for p in result.invoices] == [Money.of("900.00")]
 
 
+def hosting_contract(customer_id="cus_9", partner_id=None):
+    from domain import contracts as ct
+
+    return ct.new_contract(
+        contract_id="ctr_dc", customer_id=customer_id, kind=ct.ContractKind.DATA_CENTRE_HOSTING, starts_on=date(2026, 11, 1),
+        rates=ct.Rates(Money.of("95.00")), now=utc(2026, 10, 20, 9), monthly_flat_rate=Money.of("300.00"), partner_id=partner_id,
+    )
+
+
+def test_rental_and_hosting_are_billed_on_an_invoice_of_their_own_apart_from_service_reports():
+    from domain import contracts as ct
+
+    hosting = ct.flat_rate_item(hosting_contract(), "2026-12")
+    report = ServiceItem("cus_9", "Service report SR-2026-1201", Decimal("1"), Money.of("80.00"), "sr_1201")
+    result = plan([], {"cus_9": CustomerAccount(BillingParty("cus_9"))}, service_items=[hosting, report],
+                  now=utc(2026, 12, 1, 22), run_date=date(2026, 12, 1))
+    assert sorted(([line.description for line in p.draft.lines], p.draft.net_total) for p in result.invoices) == [
+        (["Data-centre hosting December 2026"], Money.of("300.00")),
+        (["Service report SR-2026-1201"], Money.of("80.00")),
+    ]
+    assert len({p.invoice_id for p in result.invoices}) == 2
+
+
 def test_a_charge_without_partnership_link_is_skipped_not_billed():
     customers = {"cus_1": CustomerAccount(BillingParty("cus_1"))}  # the link to ptn_1 is gone
     result = plan([charge("100.00")], customers)
