@@ -73,10 +73,12 @@ from domain.errors import Conflict, ValidationFailed
 from domain.invoices import (
     PAYMENT_TERMS_DAYS,
     BillingParty,
+    DirectDebit,
     Invoice,
     InvoiceDraft,
     InvoiceKind,
     InvoiceLine,
+    PaymentMethod,
     notes_for,
     payment_method_for,
     vat_rate_for,
@@ -503,11 +505,13 @@ def plan_billing_run(
     service_items: Iterable[ServiceItem] = (),
     credit_sources: Mapping[str, tuple[CreditSource, ...]] | None = None,
     payment_terms_days: int = PAYMENT_TERMS_DAYS,
+    sepa_creditor_id: str | None = None,
 ) -> BillingPlan:
     """Group due charges and service items into one invoice draft per payer, customer, partner and currency.
 
     ``credit_sources``: for each credit charge, where the seats it takes back were billed
     (``trace_credit``); a credit without sources follows the billing mode in force.
+    ``sepa_creditor_id``: the distributor's creditor identifier, printed on direct-debit invoices.
     """
     now = ensure_utc(now)
     credit_sources = credit_sources or {}
@@ -546,7 +550,7 @@ def plan_billing_run(
         group_for(payer, item.customer_id, item.partner_id, item.unit_price.currency, separate=item.separate_invoice).items.append(item)
 
     planned = [
-        _plan_invoice(group, run_date=run_date, issuer_id=issuer_id, payment_terms_days=payment_terms_days)
+        _plan_invoice(group, run_date=run_date, issuer_id=issuer_id, payment_terms_days=payment_terms_days, creditor_id=sepa_creditor_id)
         for _, group in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0], kv[0][2] or "", kv[0][3], kv[0][4], kv[0][5]))
     ]
     return BillingPlan(run_date, tuple(planned), tuple(sorted(skipped, key=lambda s: (s.customer_id, s.reference))))
@@ -561,7 +565,7 @@ def _corrections(portions: Iterable[_Portion], lines: Iterable[InvoiceLine], cur
     return tuple(Correction(invoice_id, number, Money(net, currency)) for invoice_id, (number, net) in sorted(credited.items()))
 
 
-def _plan_invoice(group: _Group, *, run_date: date, issuer_id: str, payment_terms_days: int) -> PlannedInvoice:
+def _plan_invoice(group: _Group, *, run_date: date, issuer_id: str, payment_terms_days: int, creditor_id: str | None) -> PlannedInvoice:
     payer = group.payer
     corrected = {p.corrects.id: p.corrects for p in group.portions if p.corrects is not None}
     # A credit note correcting one invoice keeps that invoice's VAT treatment and payment method.
@@ -580,6 +584,13 @@ def _plan_invoice(group: _Group, *, run_date: date, issuer_id: str, payment_term
     )
     net = sum((line.net_amount.amount for line in lines), Decimal("0"))
     credit_note = net < 0
+    if only:
+        payment_method, direct_debit = only.payment_method, None
+    else:
+        payment_method = payment_method_for(payer.party, rental_or_hosting=group.separate is SeparateInvoice.RENTAL_AND_HOSTING)
+        direct_debit = None
+        if payment_method is PaymentMethod.SEPA_DIRECT_DEBIT and not credit_note and payer.party.sepa_mandate is not None:
+            direct_debit = DirectDebit.of(payer.party.sepa_mandate, creditor_id)
     draft = InvoiceDraft(
         invoice_id=invoice_id,
         kind=InvoiceKind.CREDIT_NOTE if credit_note else InvoiceKind.INVOICE,
@@ -589,7 +600,7 @@ def _plan_invoice(group: _Group, *, run_date: date, issuer_id: str, payment_term
         currency=group.currency,
         lines=lines,
         vat_treatment=treatment,
-        payment_method=only.payment_method if only else payment_method_for(payer.party),
+        payment_method=payment_method,
         partner_id=group.partner_id,
         billing_mode=payer.mode,
         payer_vat_id=only.payer_vat_id if only else payer.party.vat_id,
@@ -600,6 +611,7 @@ def _plan_invoice(group: _Group, *, run_date: date, issuer_id: str, payment_term
         corrects_invoice_number=only.number if only and credit_note else None,
         reason=BILLING_RUN_CREDIT_REASON if credit_note else None,
         billing_run_date=run_date,
+        direct_debit=direct_debit,
     )
     cashback = None
     if payer.mode is BillingMode.CUSTOMER_PAYS and payer.cashback_percent and group.partner_id:

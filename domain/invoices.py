@@ -62,6 +62,7 @@ from domain.errors import Conflict, PreconditionFailed, ValidationFailed
 from domain.money import Money, round_cents
 from domain.organisations import BillingMode, Organisation, PartnerPermission, PermissionLevel
 from domain.policy import Principal
+from domain.sepa import SepaMandate
 from domain.validation import require_text
 
 STANDARD_VAT_RATE = Decimal("19")  # percent
@@ -156,24 +157,30 @@ class BillingParty:
     country: str = HOME_COUNTRY  # ISO 3166-1 alpha-2
     vat_id: str | None = None
     is_business: bool = True  # the channel sells to businesses; kept explicit for the reverse-charge rule
-    rental_or_data_centre_customer: bool = False  # billed separately by SEPA direct debit
-    sepa_mandate_reference: str | None = None
+    sepa_mandate: SepaMandate | None = None  # a customer's direct-debit mandate on file
 
     @classmethod
-    def of(
-        cls,
-        organisation: Organisation,
-        *,
-        rental_or_data_centre_customer: bool = False,
-        sepa_mandate_reference: str | None = None,
-    ) -> "BillingParty":
+    def of(cls, organisation: Organisation) -> "BillingParty":
         return cls(
             organisation_id=organisation.id,
             country=organisation.address.country,
             vat_id=organisation.vat_id,
-            rental_or_data_centre_customer=rental_or_data_centre_customer,
-            sepa_mandate_reference=sepa_mandate_reference,
+            sepa_mandate=organisation.sepa_mandate,
         )
+
+
+@dataclass(frozen=True)
+class DirectDebit:
+    """What a direct-debit invoice tells the payer before the debit (the pre-notification): the mandate it is collected
+    under, the account (masked) and the creditor's identifier (``None`` while the distributor has not configured it)."""
+
+    mandate_reference: str
+    iban_masked: str
+    creditor_id: str | None = None
+
+    @classmethod
+    def of(cls, mandate: SepaMandate, creditor_id: str | None) -> "DirectDebit":
+        return cls(mandate.reference, mandate.iban_masked, creditor_id)
 
 
 def vat_treatment_for(payer: BillingParty) -> VatTreatment:
@@ -197,9 +204,10 @@ def notes_for(treatment: VatTreatment) -> tuple[str, ...]:
     return (REVERSE_CHARGE_NOTE,) if treatment is VatTreatment.REVERSE_CHARGE else ()
 
 
-def payment_method_for(payer: BillingParty) -> PaymentMethod:
-    """SEPA direct debit for rental and data-centre customers with a mandate on file; everyone else transfers."""
-    if payer.rental_or_data_centre_customer and (payer.sepa_mandate_reference or "").strip():
+def payment_method_for(payer: BillingParty, *, rental_or_hosting: bool = False) -> PaymentMethod:
+    """Rental and data-centre hosting are billed separately by SEPA direct debit when the payer has a mandate on file;
+    everything else, and everyone without a mandate, is paid by transfer."""
+    if rental_or_hosting and payer.sepa_mandate is not None:
         return PaymentMethod.SEPA_DIRECT_DEBIT
     return PaymentMethod.TRANSFER
 
@@ -446,6 +454,7 @@ class InvoiceDraft:
     corrects_invoice_number: str | None = None
     reason: str | None = None
     billing_run_date: date | None = None
+    direct_debit: DirectDebit | None = None  # how a SEPA direct-debit invoice is collected
 
     @property
     def net_total(self) -> Money:
@@ -490,6 +499,7 @@ class InvoiceDraft:
             corrects_invoice_number=self.corrects_invoice_number,
             reason=self.reason,
             billing_run_date=self.billing_run_date,
+            direct_debit=self.direct_debit,
         )
 
 
@@ -523,6 +533,7 @@ class Invoice:
     corrects_invoice_number: str | None = None
     reason: str | None = None
     billing_run_date: date | None = None
+    direct_debit: DirectDebit | None = None  # the mandate, account and creditor a direct-debit invoice is collected by
     payments: tuple[Payment, ...] = ()
     version: int = 0  # optimistic locking; infra increments it
 
@@ -543,6 +554,10 @@ class Invoice:
             raise ValidationFailed("An invoice cannot total less than zero; issue a credit note.", field="lines")
         elif self.corrects_invoice_id is not None:
             raise ValidationFailed("Only a credit note corrects another invoice.", field="correctsInvoiceId")
+        elif self.payment_method is PaymentMethod.SEPA_DIRECT_DEBIT and self.direct_debit is None:
+            raise ValidationFailed("A direct-debit invoice names the mandate it is collected under.", field="directDebit")
+        if self.direct_debit is not None and self.payment_method is not PaymentMethod.SEPA_DIRECT_DEBIT:
+            raise ValidationFailed("Only a direct-debit invoice names a mandate.", field="directDebit")
         self._check_vat_breakdown()
 
     def _check_vat_breakdown(self) -> None:

@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import Enum
 
 from domain.errors import Conflict, ValidationFailed
+from domain.sepa import SepaMandate
 from domain.tenants import MicrosoftTenant
 from domain.validation import (
     optional_datev_consultant_number,
@@ -241,6 +242,7 @@ class Organisation:
     partner_links: tuple[PartnerLink, ...] = ()
     partner_profile: PartnerProfile | None = None
     microsoft: MicrosoftTenant | None = None  # customers only
+    sepa_mandate: SepaMandate | None = None  # customers only: the direct-debit mandate on file (domain.sepa)
     version: int = 0
 
     @property
@@ -271,6 +273,12 @@ class Organisation:
             linked_at=now,
         )
         return replace(self, partner_links=self.partner_links + (link,))
+
+    def with_sepa_mandate(self, mandate: SepaMandate | None) -> "Organisation":
+        """The customer with ``mandate`` on file (``None``: revoked, invoices are paid by transfer again)."""
+        if self.kind is not OrganisationKind.CUSTOMER:
+            raise ValidationFailed("Only a customer has a direct-debit mandate on file.", field="customerId")
+        return replace(self, sepa_mandate=mandate)
 
     def with_billing_mode(self, partner_id: str, mode: BillingMode, now: datetime, actor_id: str) -> tuple["Organisation", bool]:
         """Switch the billing mode of one link; returns the customer and whether anything changed."""

@@ -22,7 +22,7 @@ Decided here, where ``DOMAIN.md`` leaves room:
 * **Bank details**: the IBAN is validated with ``python-stdnum`` (``stdnum.iban``: country,
   length, national structure, ISO 7064 checksum; not ``schwifty``, whose country database
   would not fit the Lambda package) and stored compact and upper-case; its country must be
-  in the SEPA scheme (``SEPA_COUNTRIES``), because payouts are SEPA credit transfers. The BIC is optional (not required for SEPA
+  in the SEPA scheme (``domain.sepa.SEPA_COUNTRIES``, checks shared with direct-debit mandates), because payouts are SEPA credit transfers. The BIC is optional (not required for SEPA
   transfers since 2016) and validated when given. The account holder is at most 70
   characters, the SEPA limit for a name.
 * **Tiers** change with an effective date (a history; ``tier_at(day)``). A change cannot
@@ -51,6 +51,7 @@ from domain.calendar import ensure_utc
 from domain.errors import Conflict, DomainError, InvalidInputs, ValidationFailed
 from domain.organisations import Address, PartnerPermission, Role
 from domain.policy import Principal
+from domain.sepa import SEPA_COUNTRIES, SEPA_NAME_MAX_LENGTH, mask_iban, sepa_bic, sepa_iban  # noqa: F401  (SEPA_COUNTRIES: re-exported)
 from domain.validation import require_email, require_text
 
 # --- partner numbers ----------------------------------------------------------------------
@@ -283,17 +284,6 @@ def submit_application(
 
 # --- bank details -------------------------------------------------------------------------
 
-SEPA_NAME_MAX_LENGTH = 70
-
-# Countries (ISO 3166 alpha-2 of the IBAN) in the geographical scope of the SEPA credit-transfer
-# scheme: the EU and EEA states, Switzerland, the United Kingdom, Monaco, San Marino, Andorra,
-# Vatican City and Gibraltar. Overseas parts of France and Portugal, Åland, the Channel Islands and
-# the Isle of Man use their mother country's IBAN prefix (FR, PT, FI, GB), so they are covered.
-SEPA_COUNTRIES = frozenset(
-    "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE "
-    "IS LI NO CH GB MC SM AD VA GI".split()
-)
-
 
 @dataclass(frozen=True)
 class BankDetails:
@@ -311,46 +301,16 @@ class BankDetails:
     @property
     def iban_masked(self) -> str:
         """For lists and e-mails: country, check digits and the last four characters only."""
-        return f"{self.iban[:4]} **** {self.iban[-4:]}"
+        return mask_iban(self.iban)
 
     @classmethod
     def create(cls, *, iban: str, account_holder: str, bic: str | None = None) -> "BankDetails":
-        # Imported here: only entering bank details needs python-stdnum, and it costs every cold start of the API
-        # about 4 ms (bench/coldstart.py); tests/unit/test_cold_start.py keeps it out of the handler's import.
-        from stdnum import bic as stdnum_bic
-        from stdnum import iban as stdnum_iban
-        from stdnum.exceptions import ValidationError as StdnumValidationError
-
-        try:
-            compact = stdnum_iban.validate(iban or "")
-        except StdnumValidationError as exc:
-            raise ValidationFailed(
-                f"'{iban}' is not a valid IBAN: {str(exc).rstrip('.')}.",
-                field="bankDetails.iban",
-                hint="Copy the IBAN from a bank statement; spaces are fine, e.g. DE89 3704 0044 0532 0130 00.",
-            ) from None
-        if compact[:2] not in SEPA_COUNTRIES:
-            raise ValidationFailed(
-                f"Payouts are SEPA credit transfers; the IBAN's country {compact[:2]} is outside the SEPA zone.",
-                field="bankDetails.iban",
-                hint="Enter an account held in a SEPA country.",
-            )
-        parsed_bic: str | None = None
-        if bic is not None and bic.strip():
-            try:
-                parsed_bic = stdnum_bic.validate(bic)
-            except StdnumValidationError as exc:
-                raise ValidationFailed(
-                    f"'{bic}' is not a valid BIC: {str(exc).rstrip('.')}.",
-                    field="bankDetails.bic",
-                    hint="A BIC has 8 or 11 characters, e.g. COBADEFFXXX; leave it empty if you do not know it.",
-                ) from None
         return cls(
-            iban=compact,
+            iban=sepa_iban(iban, field="bankDetails.iban", outside_sepa="Payouts are SEPA credit transfers"),
             account_holder=require_text(
                 account_holder, "bankDetails.accountHolder", label="Account holder", max_length=SEPA_NAME_MAX_LENGTH
             ),
-            bic=parsed_bic,
+            bic=sepa_bic(bic, field="bankDetails.bic"),
         )
 
 

@@ -209,6 +209,19 @@ def can_grant_eligibility(principal: Principal) -> bool:
     return principal.is_distributor
 
 
+def can_manage_sepa_mandates(principal: Principal) -> bool:
+    """Record or revoke a customer's direct-debit mandate: the distributor, who is the creditor and keeps the signed
+    mandate (domain.sepa); never the customer's own users or a partner."""
+    return principal.is_distributor
+
+
+def can_view_sepa_mandate(principal: Principal, customer: Organisation) -> bool:
+    """The mandate on file (masked): the distributor and the customer's EXTENDED users, who also see its invoices."""
+    if principal.is_distributor:
+        return True
+    return principal.organisation_id == customer.id and principal.permission_level is PermissionLevel.EXTENDED
+
+
 # --- invoices (the object check for one invoice is domain.invoices.can_view_invoice) ---------
 
 

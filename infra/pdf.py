@@ -89,10 +89,15 @@ def _payment_text(invoice: Invoice, issuer: IssuerDisplay) -> str:
             f"Der Betrag von {format_money(invoice.amount_due)} wird Ihnen erstattet oder verrechnet. / "
             "The amount will be refunded or offset."
         )
-    if invoice.payment_method is PaymentMethod.SEPA_DIRECT_DEBIT:
+    if invoice.payment_method is PaymentMethod.SEPA_DIRECT_DEBIT and invoice.direct_debit is not None:
+        debit = invoice.direct_debit
+        amount, due = format_money(invoice.gross_total), format_date(invoice.due_date)
+        german = f"Mandatsreferenz {debit.mandate_reference}" + (f", Gläubiger-ID {debit.creditor_id}" if debit.creditor_id else "")
+        english = f"mandate reference {debit.mandate_reference}" + (f", creditor identifier {debit.creditor_id}" if debit.creditor_id else "")
         return (
-            f"Der Betrag von {format_money(invoice.gross_total)} wird zum {format_date(invoice.due_date)} per "
-            "SEPA-Lastschrift von Ihrem Konto eingezogen. / The amount will be collected by SEPA direct debit."
+            f"Der Betrag von {amount} wird am {due} per SEPA-Lastschrift von Ihrem Konto {debit.iban_masked} eingezogen "
+            f"({german}). / The amount of {amount} will be debited by SEPA direct debit from your account "
+            f"{debit.iban_masked} on {due} ({english})."
         )
     bank = ""
     if issuer.iban:

@@ -42,6 +42,8 @@ class Settings:
     payout_debtor_name: str = ""
     payout_debtor_iban: str = ""
     payout_debtor_bic: str = ""
+    # The distributor's SEPA creditor identifier (Gläubiger-ID), printed on direct-debit invoices and in their debit files.
+    sepa_creditor_id: str = ""
     invoice_number_prefix: str = "PH"  # invoice numbers PH-2026-000123
     invoice_online_months: int = 24  # invoices stay downloadable this long; older ones need an archive retrieval
     archive_hourly_rate: str = "60.00"  # EUR net per search hour beyond the first (in the EUR 100.00 base fee)
@@ -78,6 +80,7 @@ def get_settings() -> Settings:
         payout_debtor_name=os.environ.get("PAYOUT_DEBTOR_NAME") or ("Cloud Distribution GmbH" if local else ""),
         payout_debtor_iban=os.environ.get("PAYOUT_DEBTOR_IBAN") or ("DE02120300000000202051" if local else ""),
         payout_debtor_bic=os.environ.get("PAYOUT_DEBTOR_BIC") or ("BYLADEM1001" if local else ""),
+        sepa_creditor_id=os.environ.get("SEPA_CREDITOR_ID") or ("DE98ZZZ09999999999" if local else ""),
         invoice_number_prefix=os.environ.get("INVOICE_NUMBER_PREFIX", "PH"),
         invoice_online_months=int(os.environ.get("INVOICE_ONLINE_MONTHS", "24")),
         archive_hourly_rate=os.environ.get("ARCHIVE_HOURLY_RATE", "60.00"),

@@ -41,6 +41,7 @@ from domain.errors import ValidationFailed
 from domain.invoices import BillingParty
 from domain.organisations import Organisation, OrganisationKind
 from domain.partner_programme import ProgrammePartner, ProgrammeTerms, Tier
+from domain.sepa import creditor_identifier
 from domain.services import invoices as invoicing
 from domain.services.commissions import LEDGER_WRITES_PER_CREDIT, register_credit
 from domain.services.invoice_errors import AlreadyBilled, InvoiceAlreadyIssued, InvoiceChangedMeanwhile
@@ -118,10 +119,14 @@ def credit_sources(reader, charges: list[Charge]) -> dict[str, tuple[CreditSourc
 def run_billing(
     uow_factory, *, run_date: date, now: datetime, documents, mailer, renderer, terms: ProgrammeTerms | None = None,
     prefix: str = invoicing.DEFAULT_NUMBER_PREFIX, page_limit: int = 100, catch_up_days: int = CATCH_UP_DAYS,
+    sepa_creditor_id: str | None = None,
 ) -> BillingRunSummary:
     """``terms``: the configured partner-programme terms, ``programme_terms(settings.partner_programme_terms)``, as the
-    scheduled job passes them; ``None`` means that function's answer without configuration (the default terms)."""
+    scheduled job passes them; ``None`` means that function's answer without configuration (the default terms).
+    ``sepa_creditor_id``: the distributor's creditor identifier (``SEPA_CREDITOR_ID``), printed on direct-debit invoices;
+    one that is not a valid identifier is logged and left off rather than printed."""
     terms = terms or ProgrammeTerms.default()
+    sepa_creditor_id = _creditor_id(sepa_creditor_id)
     summary = BillingRunSummary(run_date)
     reader = uow_factory()
     days = days_to_catch_up(run_date, catch_up_days)  # the days before: what a missed run left unbilled
@@ -136,7 +141,7 @@ def run_billing(
             run_date=run_date, now=now, issuer_id=issuer.id, charges=charges, service_items=items,
             customers={cid: CustomerAccount(BillingParty.of(c), c.partner_links) for cid, c in customers.items()},
             partners=_partner_terms(partners, reader.programme_partners.get_many(partners), terms, run_date),
-            credit_sources=credit_sources(reader, charges),
+            credit_sources=credit_sources(reader, charges), sepa_creditor_id=sepa_creditor_id,
         )
         summary.skipped.extend(f"{s.reference}: {s.reason}" for s in plan.skipped)
         parties = {issuer.id: issuer, **customers, **partners}  # every payer is a customer or one of their partners
@@ -149,6 +154,16 @@ def run_billing(
         summary.delivered += delivered
         summary.delivery_failures += failed
     return summary
+
+
+def _creditor_id(configured: str | None) -> str | None:
+    if not (configured or "").strip():
+        return None
+    try:
+        return creditor_identifier(configured, field="SEPA_CREDITOR_ID")
+    except ValidationFailed:
+        log.error("SEPA_CREDITOR_ID %r is not a SEPA creditor identifier; direct-debit invoices are issued without one", configured)
+        return None
 
 
 def _ledger_writes(planned: PlannedInvoice) -> int:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Callable
 
+from domain.calendar import berlin_date
 from domain.errors import AlreadyExists, NotFound, ValidationFailed
 from domain.ids import new_id
 from domain.organisations import (
@@ -32,6 +33,7 @@ from domain.policy import (
     can_link_partner,
     can_list_partners,
     can_manage_customer,
+    can_manage_sepa_mandates,
     can_manage_users,
     can_set_microsoft_ids,
     can_switch_billing_mode,
@@ -40,6 +42,7 @@ from domain.policy import (
     require,
 )
 from domain.ports import EmailMessage, Mailer, Page, UnitOfWork
+from domain.sepa import SepaMandate, mandate_claim
 from domain.services.idempotency import run_idempotent
 
 MAX_PAGE_SIZE = 100
@@ -231,6 +234,57 @@ def update_customer(uow: UnitOfWork, principal: Principal, customer_id: str, cha
             vat_id=probe.vat_id,
             onboarding=probe.onboarding,
         )
+        uow.organisations.update(updated)
+        uow.commit()
+        return replace(updated, version=updated.version + 1)
+
+
+@dataclass(frozen=True)
+class MandateDetails:
+    """A signed SEPA mandate as the distributor enters it from the form (validated by ``SepaMandate.create``)."""
+
+    reference: str
+    iban: str
+    account_holder: str
+    signed_on: date
+    bic: str | None = None
+
+
+def set_sepa_mandate(uow: UnitOfWork, principal: Principal, customer_id: str, details: MandateDetails, *, now: datetime) -> Organisation:
+    """Put the customer's signed direct-debit mandate on file (replacing one there): its rental and hosting invoices are
+    collected by SEPA direct debit from the next billing run on. A new reference is claimed for good (unique per
+    creditor, never reused); the same reference again amends the mandate (e.g. a new account)."""
+    require(can_manage_sepa_mandates(principal), "record SEPA direct-debit mandates")
+    mandate = SepaMandate.create(
+        reference=details.reference, iban=details.iban, account_holder=details.account_holder, signed_on=details.signed_on,
+        bic=details.bic, today=berlin_date(now),
+    )
+    with uow:
+        customer = _require_visible(uow, principal, customer_id, OrganisationKind.CUSTOMER, "customerId")
+        on_file = customer.sepa_mandate
+        if on_file is None or mandate_claim(on_file.reference) != mandate_claim(mandate.reference):
+            uow.uniques.claim(
+                mandate_claim(mandate.reference), customer.id,
+                AlreadyExists(
+                    f"The mandate reference {mandate.reference} is used already.", field="reference",
+                    hint="Each mandate has a reference of its own, never used before (case is ignored).",
+                ),
+            )
+        updated = customer.with_sepa_mandate(mandate)
+        uow.organisations.update(updated)
+        uow.commit()
+        return replace(updated, version=updated.version + 1)
+
+
+def revoke_sepa_mandate(uow: UnitOfWork, principal: Principal, customer_id: str) -> Organisation:
+    """Take the mandate off file (the customer revoked it): its next invoices are paid by transfer. Without a mandate
+    on file nothing changes. Its reference stays claimed: a later mandate needs a new one."""
+    require(can_manage_sepa_mandates(principal), "revoke SEPA direct-debit mandates")
+    with uow:
+        customer = _require_visible(uow, principal, customer_id, OrganisationKind.CUSTOMER, "customerId")
+        if customer.sepa_mandate is None:
+            return customer
+        updated = customer.with_sepa_mandate(None)
         uow.organisations.update(updated)
         uow.commit()
         return replace(updated, version=updated.version + 1)

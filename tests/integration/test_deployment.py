@@ -341,6 +341,11 @@ def test_environment_configures_production_settings(config):
     assert "JWT_DEV_SECRET" not in env
 
 
+def test_the_sepa_creditor_identifier_is_a_deployment_parameter(config):
+    assert config["provider"]["environment"]["SEPA_CREDITOR_ID"] == "${param:sepaCreditorId}"
+    assert config["params"]["default"]["sepaCreditorId"] == ""
+
+
 def test_the_user_pool_carries_the_user_claim_and_users_cannot_write_it(config):
     pool = resources(config)["UserPool"]["Properties"]
     attributes = {a["Name"]: a for a in pool["Schema"]}

@@ -21,6 +21,7 @@ from domain.errors import Conflict
 from domain.invoices import (
     REVERSE_CHARGE_NOTE,
     BillingParty,
+    DirectDebit,
     InvoiceKind,
     PaymentMethod,
     VatTreatment,
@@ -35,6 +36,7 @@ from domain.organisations import (
     PartnerLink,
     new_organisation,
 )
+from domain.sepa import SepaMandate
 from domain.subscriptions import Charge, ChargeKind, charge_id_for, open_subscription
 
 UTC = timezone.utc
@@ -172,12 +174,50 @@ def test_reverse_charge_applies_to_an_austrian_business_customer_with_vat_id_in_
     assert draft.gross_total == Money.of("100.00")
 
 
-def test_rental_customer_with_mandate_is_billed_by_direct_debit_but_its_partner_pays_by_transfer():
-    rental = dict(rental_or_data_centre_customer=True, sepa_mandate_reference="MNDT-7")
-    customer_pays = plan([charge("50.00")], {"cus_1": account(BillingMode.CUSTOMER_PAYS, **rental)})
-    partner_pays = plan([charge("50.00")], {"cus_1": account(BillingMode.PARTNER_PAYS, **rental)})
-    assert customer_pays.invoices[0].draft.payment_method is PaymentMethod.SEPA_DIRECT_DEBIT
-    assert partner_pays.invoices[0].draft.payment_method is PaymentMethod.TRANSFER
+MANDATE = SepaMandate("MNDT-2026-0042", "DE89370400440532013000", "Direktkunde Müller", date(2026, 10, 1))
+
+
+def test_a_hosting_customer_with_a_mandate_is_billed_separately_by_direct_debit_and_pays_everything_else_by_transfer():
+    from domain import contracts as ct
+
+    hosting = ct.flat_rate_item(hosting_contract(), "2026-12")
+    report = ServiceItem("cus_9", "Service report SR-2026-1201", Decimal("1"), Money.of("80.00"), "sr_1201")
+    result = plan_billing_run(
+        run_date=date(2026, 12, 1), now=utc(2026, 12, 1, 22), issuer_id="dst_1", charges=[], partners={},
+        customers={"cus_9": CustomerAccount(BillingParty("cus_9", sepa_mandate=MANDATE))}, service_items=[hosting, report],
+        sepa_creditor_id="DE98ZZZ09999999999",
+    )
+    by_method = {p.draft.payment_method: p.draft for p in result.invoices}
+    assert [line.description for line in by_method[PaymentMethod.SEPA_DIRECT_DEBIT].lines] == ["Data-centre hosting December 2026"]
+    assert by_method[PaymentMethod.SEPA_DIRECT_DEBIT].direct_debit == DirectDebit("MNDT-2026-0042", "DE89 **** 3000", "DE98ZZZ09999999999")
+    assert [line.description for line in by_method[PaymentMethod.TRANSFER].lines] == ["Service report SR-2026-1201"]
+    assert by_method[PaymentMethod.TRANSFER].direct_debit is None
+
+
+def test_rental_without_a_mandate_is_still_billed_separately_but_by_transfer():
+    from domain import contracts as ct
+
+    rental = ct.flat_rate_item(hosting_contract(), "2026-12")
+    report = ServiceItem("cus_9", "Service report SR-2026-1201", Decimal("1"), Money.of("80.00"), "sr_1201")
+    result = plan([], {"cus_9": CustomerAccount(BillingParty("cus_9"))}, service_items=[rental, report],
+                  now=utc(2026, 12, 1, 22), run_date=date(2026, 12, 1))
+    assert len(result.invoices) == 2
+    assert {(p.draft.payment_method, p.draft.direct_debit) for p in result.invoices} == {(PaymentMethod.TRANSFER, None)}
+
+
+def test_a_subscription_charge_of_a_customer_with_a_mandate_is_paid_by_transfer():
+    result = plan([charge("50.00")], {"cus_1": account(BillingMode.CUSTOMER_PAYS, sepa_mandate=MANDATE)})
+    assert result.invoices[0].draft.payment_method is PaymentMethod.TRANSFER
+
+
+def test_rental_resold_by_a_partner_that_pays_goes_on_the_partners_separate_invoice_by_transfer():
+    from domain import contracts as ct
+
+    rental = ct.flat_rate_item(hosting_contract(customer_id="cus_1", partner_id="ptn_1"), "2026-12")
+    result = plan([], {"cus_1": account(BillingMode.PARTNER_PAYS, sepa_mandate=MANDATE)}, service_items=[rental],
+                  now=utc(2026, 12, 1, 22), run_date=date(2026, 12, 1))
+    (planned,) = result.invoices
+    assert (planned.draft.payer_id, planned.draft.payment_method, planned.draft.net_total) == ("ptn_1", PaymentMethod.TRANSFER, Money.of("300.00"))
 
 
 # --- grouping and credits -----------------------------------------------------------------

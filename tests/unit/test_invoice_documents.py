@@ -11,6 +11,7 @@ from domain.invoices import (
     REVERSE_CHARGE_NOTE,
     BillingParty,
     CreditItem,
+    DirectDebit,
     InvoiceDraft,
     InvoiceImmutable,
     InvoiceKind,
@@ -32,6 +33,7 @@ from domain.invoices import (
     vat_treatment_for,
 )
 from domain.money import Money
+from domain.sepa import SepaMandate
 
 UTC = timezone.utc
 NINETEEN = Decimal("19")
@@ -140,18 +142,38 @@ def test_everyone_else_pays_german_vat_of_19_percent(party):
     assert vat_rate_for(vat_treatment_for(party)) == Decimal("19")
 
 
-def test_rental_customer_with_mandate_pays_by_sepa_direct_debit():
-    party = BillingParty("cus_1", rental_or_data_centre_customer=True, sepa_mandate_reference="MNDT-0042")
-    assert payment_method_for(party) is PaymentMethod.SEPA_DIRECT_DEBIT
+MANDATE = SepaMandate("MNDT-0042", "DE89370400440532013000", "Bäckerei Weiß GmbH", date(2026, 10, 1))
+
+
+def test_rental_and_hosting_of_a_payer_with_a_mandate_on_file_are_collected_by_sepa_direct_debit():
+    party = BillingParty("cus_1", sepa_mandate=MANDATE)
+    assert payment_method_for(party, rental_or_hosting=True) is PaymentMethod.SEPA_DIRECT_DEBIT
 
 
 @pytest.mark.parametrize(
-    "party",
-    [BillingParty("cus_1", rental_or_data_centre_customer=True), BillingParty("cus_1", sepa_mandate_reference="M-1")],
-    ids=["rental-without-mandate", "mandate-but-not-rental"],
+    "party, rental_or_hosting",
+    [(BillingParty("cus_1"), True), (BillingParty("cus_1", sepa_mandate=MANDATE), False)],
+    ids=["rental-without-mandate", "mandate-but-not-rental-or-hosting"],
 )
-def test_others_pay_by_transfer(party):
-    assert payment_method_for(party) is PaymentMethod.TRANSFER
+def test_others_pay_by_transfer(party, rental_or_hosting):
+    assert payment_method_for(party, rental_or_hosting=rental_or_hosting) is PaymentMethod.TRANSFER
+
+
+def test_a_direct_debit_invoice_names_its_mandate_and_only_it_does():
+    draft = InvoiceDraft(
+        invoice_id="inv_dd", kind=InvoiceKind.INVOICE, issuer_id="dst_1", payer_id="cus_1", customer_id="cus_1", currency="EUR",
+        lines=(InvoiceLine.priced("Data-centre hosting December 2026", 1, Money.of("300.00"), Decimal("19")),),
+        vat_treatment=VatTreatment.STANDARD, payment_method=PaymentMethod.SEPA_DIRECT_DEBIT,
+    )
+    with pytest.raises(ValidationFailed, match="names the mandate"):
+        draft.issue(number="PH-2026-000001", issued_at=datetime(2026, 12, 1, 22, tzinfo=timezone.utc))
+    debit = DirectDebit.of(MANDATE, "DE98ZZZ09999999999")
+    issued = replace(draft, direct_debit=debit).issue(number="PH-2026-000001", issued_at=datetime(2026, 12, 1, 22, tzinfo=timezone.utc))
+    assert issued.direct_debit == DirectDebit("MNDT-0042", "DE89 **** 3000", "DE98ZZZ09999999999")
+    with pytest.raises(ValidationFailed, match="Only a direct-debit invoice"):
+        replace(draft, payment_method=PaymentMethod.TRANSFER, direct_debit=debit).issue(
+            number="PH-2026-000001", issued_at=datetime(2026, 12, 1, 22, tzinfo=timezone.utc)
+        )
 
 
 # --- numbers ------------------------------------------------------------------------------

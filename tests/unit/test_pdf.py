@@ -8,6 +8,7 @@ from pypdf import PdfReader
 
 from domain.invoices import (
     REVERSE_CHARGE_NOTE,
+    DirectDebit,
     InvoiceDraft,
     InvoiceKind,
     InvoiceLine,
@@ -30,7 +31,7 @@ ISSUER = IssuerDisplay(
 PAYER = PartyDisplay("Bäckerei Weiß GmbH & Co. KG", ("Schloßstraße 5", "80331 München"), customer_number="cus_1")
 
 
-def invoice(*, treatment=VatTreatment.STANDARD, rate="19", notes=(), method=PaymentMethod.TRANSFER, description=None):
+def invoice(*, treatment=VatTreatment.STANDARD, rate="19", notes=(), method=PaymentMethod.TRANSFER, description=None, direct_debit=None):
     return InvoiceDraft(
         invoice_id="inv_1",
         kind=InvoiceKind.INVOICE,
@@ -53,6 +54,7 @@ def invoice(*, treatment=VatTreatment.STANDARD, rate="19", notes=(), method=Paym
         vat_treatment=treatment,
         payment_method=method,
         notes=notes,
+        direct_debit=direct_debit,
     ).issue(number="PH-2025-000123", issued_at=datetime(2025, 1, 15, 10, tzinfo=UTC))
 
 
@@ -105,9 +107,23 @@ def test_credit_note_pdf_names_the_corrected_invoice_and_shows_negative_amounts(
     assert "Gesamtbetrag / Total -3.133,39 €" in text
 
 
-def test_sepa_invoice_says_the_amount_is_collected_by_direct_debit():
-    text = text_of(render_invoice_pdf(invoice(method=PaymentMethod.SEPA_DIRECT_DEBIT), issuer=ISSUER, payer=PAYER))
-    assert "SEPA-Lastschrift" in text
+def test_sepa_invoice_says_the_amount_will_be_debited_under_the_mandate_from_the_masked_account():
+    debit = DirectDebit("MNDT-2026-0042", "DE89 **** 3000", "DE98ZZZ09999999999")
+    text = text_of(render_invoice_pdf(invoice(method=PaymentMethod.SEPA_DIRECT_DEBIT, direct_debit=debit), issuer=ISSUER, payer=PAYER))
+    assert (
+        "Der Betrag von 3.133,39 € wird am 29.01.2025 per SEPA-Lastschrift von Ihrem Konto DE89 **** 3000 eingezogen "
+        "(Mandatsreferenz MNDT-2026-0042, Gläubiger-ID DE98ZZZ09999999999). / The amount of 3.133,39 € will be debited "
+        "by SEPA direct debit from your account DE89 **** 3000 on 29.01.2025 (mandate reference MNDT-2026-0042, "
+        "creditor identifier DE98ZZZ09999999999)."
+    ) in text
+    assert "überweisen" not in text and "DE02120300000000202051" not in text
+
+
+def test_a_direct_debit_invoice_without_a_creditor_identifier_names_the_mandate_only():
+    debit = DirectDebit("MNDT-2026-0042", "DE89 **** 3000")
+    text = text_of(render_invoice_pdf(invoice(method=PaymentMethod.SEPA_DIRECT_DEBIT, direct_debit=debit), issuer=ISSUER, payer=PAYER))
+    assert "(Mandatsreferenz MNDT-2026-0042). /" in text and "(mandate reference MNDT-2026-0042)." in text
+    assert "Gläubiger" not in text
 
 
 def test_characters_outside_the_core_font_are_transliterated_instead_of_failing():
