@@ -150,6 +150,23 @@ async def customer_update(info: Info, id: strawberry.ID, input: t.CustomerUpdate
 
 
 @payload_errors(t.CustomerPayload)
+async def customer_sepa_mandate_set(info: Info, input: t.CustomerSepaMandateSetInput) -> t.CustomerPayload:
+    ctx = info.context
+    details = service.MandateDetails(
+        reference=input.reference, iban=input.iban, account_holder=input.account_holder, signed_on=input.signed_on, bic=input.bic
+    )
+    updated = await ctx.run(service.set_sepa_mandate, ctx.uow(), ctx.principal, input.customer_id, details, now=ctx.now)
+    return t.CustomerPayload(customer=t.organisation_of(updated))
+
+
+@payload_errors(t.CustomerPayload)
+async def customer_sepa_mandate_revoke(info: Info, customer_id: strawberry.ID) -> t.CustomerPayload:
+    ctx = info.context
+    updated = await ctx.run(service.revoke_sepa_mandate, ctx.uow(), ctx.principal, customer_id)
+    return t.CustomerPayload(customer=t.organisation_of(updated))
+
+
+@payload_errors(t.CustomerPayload)
 async def partnership_create(info: Info, input: t.PartnershipCreateInput) -> t.CustomerPayload:
     ctx = info.context
     updated = await ctx.run(

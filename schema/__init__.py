@@ -128,6 +128,17 @@ class Mutation:
         resolver=org.customer_billing_mode_switch,
         description="The customer chooses who pays from now on; the partner is e-mailed. Issued invoices never move.",
     )
+    customer_sepa_mandate_set: t.CustomerPayload = strawberry.mutation(
+        resolver=org.customer_sepa_mandate_set,
+        description=(
+            "Distributor: put the customer's signed SEPA direct-debit mandate on file (replacing one there); its rental and "
+            "data-centre hosting invoices are then collected by direct debit. The same reference again amends the mandate."
+        ),
+    )
+    customer_sepa_mandate_revoke: t.CustomerPayload = strawberry.mutation(
+        resolver=org.customer_sepa_mandate_revoke,
+        description="Distributor: take the mandate off file (revoked); the next invoices are paid by transfer. Issued ones stay.",
+    )
     partnership_create: t.CustomerPayload = strawberry.mutation(resolver=org.partnership_create)
     partnership_access_level_set: t.CustomerPayload = strawberry.mutation(resolver=org.partnership_access_level_set)
     user_create: t.UserPayload = strawberry.mutation(resolver=org.user_create)

@@ -44,6 +44,13 @@ class Payment:
     reference: str
 
 
+@strawberry.type(description="How a SEPA direct-debit invoice is collected: the mandate, the payer's account (masked), the creditor.")
+class DirectDebit:
+    mandate_reference: str
+    iban_masked: str
+    creditor_id: str | None = strawberry.field(description="The distributor's SEPA creditor identifier (Gläubiger-ID), if configured.")
+
+
 @strawberry.type(description="An issued invoice or credit note. Its content never changes; only payments are added.")
 class Invoice(Node):
     id: strawberry.ID
@@ -69,6 +76,9 @@ class Invoice(Node):
     outstanding: Money
     payments: list[Payment]
     payment_method: PaymentMethod
+    direct_debit: DirectDebit | None = strawberry.field(
+        description="SEPA_DIRECT_DEBIT invoices: the amount is debited on the due date under this mandate."
+    )
     notes: list[str]
     overdue: bool
     corrects_invoice_id: strawberry.ID | None
@@ -128,6 +138,10 @@ class Invoice(Node):
             amount_paid=Money.of(invoice.amount_paid), outstanding=Money.of(invoice.outstanding),
             payments=[Payment(amount=Money.of(p.amount), paid_on=p.paid_on, reference=p.reference) for p in invoice.payments],
             payment_method=invoice.payment_method, notes=list(invoice.notes), overdue=d.is_overdue(invoice, today),
+            direct_debit=DirectDebit(
+                mandate_reference=invoice.direct_debit.mandate_reference, iban_masked=invoice.direct_debit.iban_masked,
+                creditor_id=invoice.direct_debit.creditor_id,
+            ) if invoice.direct_debit else None,
             corrects_invoice_id=strawberry.ID(invoice.corrects_invoice_id) if invoice.corrects_invoice_id else None,
             corrects_invoice_number=invoice.corrects_invoice_number, reason=invoice.reason, _invoice=invoice,
         )

@@ -1,11 +1,12 @@
 """Organisations, partnership links and users: the public contract."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Union
 
 import strawberry
 
 from domain import organisations as d
+from domain.sepa import SepaMandate as SepaMandateDomain
 from schema.common import Error, Node, enum_of
 from schema.pagination import Connection
 
@@ -98,6 +99,19 @@ class PartnerLink:
         )
 
 
+@strawberry.type(description="A customer's signed SEPA direct-debit mandate on file; the IBAN is shown masked.")
+class SepaMandate:
+    reference: str
+    iban_masked: str
+    account_holder: str
+    bic: str | None
+    signed_on: date
+
+    @classmethod
+    def of(cls, m: "SepaMandateDomain") -> "SepaMandate":
+        return cls(reference=m.reference, iban_masked=m.iban_masked, account_holder=m.account_holder, bic=m.bic, signed_on=m.signed_on)
+
+
 @strawberry.type
 class Distributor(Node):
     id: strawberry.ID
@@ -150,6 +164,20 @@ class Customer(Node):
         from resolvers.organisations import visible_partner_links
 
         return visible_partner_links(info, self._organisation)
+
+    @strawberry.field(
+        description=(
+            "The SEPA direct-debit mandate on file, under which rental and data-centre hosting invoices are collected: "
+            "for the distributor and the customer's EXTENDED users; null for everyone else and when there is none."
+        )
+    )
+    def sepa_mandate(self, info: strawberry.Info) -> SepaMandate | None:
+        from domain.policy import can_view_sepa_mandate
+
+        principal, mandate = info.context.principal, self._organisation.sepa_mandate
+        if mandate is None or principal is None or not can_view_sepa_mandate(principal, self._organisation):
+            return None
+        return SepaMandate.of(mandate)
 
     @strawberry.field(description="Tenant, Microsoft Customer Agreement and eligibility: the customer's CSP preconditions.")
     def microsoft_tenant(self) -> Annotated["MicrosoftTenant", strawberry.lazy("schema.subscriptions")]:
@@ -296,6 +324,16 @@ class CustomerUpdateInput:
     billing_email: str | None = None
     vat_id: str | None = None
     onboarding: CustomerOnboardingInput | None = None
+
+
+@strawberry.input(description="A signed SEPA Core mandate, as on the form the customer signed.")
+class CustomerSepaMandateSetInput:
+    customer_id: strawberry.ID
+    reference: str = strawberry.field(description="1 to 35 letters, digits or ' : ? , - ( + . ) / without spaces; unique, never reused.")
+    iban: str = strawberry.field(description="An account in the SEPA zone; spaces are fine.")
+    account_holder: str
+    signed_on: date = strawberry.field(description="The date on the signed mandate (Berlin), not in the future.")
+    bic: str | None = None
 
 
 @strawberry.input

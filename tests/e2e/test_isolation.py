@@ -157,6 +157,11 @@ PROBES: dict[str, tuple[str, Callable[[Target], dict]]] = {
                        "{ customer { id partnerLinks { partnerId } } errors { code } } }",
                        lambda t: {"p": t.partner}),
     "customerUpdate": (f'mutation($id: ID!) {{ customerUpdate(id: $id, input: {{name: "Gekapert GmbH"}}) {{ {CUS} }} }}', lambda t: {"id": t.customer}),
+    "customerSepaMandateSet": (f'mutation($c: ID!) {{ customerSepaMandateSet(input: {{customerId: $c, reference: "SPY-1", '
+                               f'iban: "DE89370400440532013000", accountHolder: "Spy", signedOn: "2026-01-01"}}) {{ {CUS} }} }}',
+                               lambda t: {"c": t.customer}),
+    "customerSepaMandateRevoke": (f'mutation($c: ID!) {{ customerSepaMandateRevoke(customerId: $c) {{ {CUS} }} }}',
+                                  lambda t: {"c": t.customer}),
     "customerBillingModeSwitch": ("mutation($c: ID!, $p: ID!) { customerBillingModeSwitch(input: {customerId: $c, partnerId: $p, billingMode: CUSTOMER_PAYS}) "
                                   "{ customer { id } errors { code } } }", lambda t: {"c": t.customer, "p": t.partner}),
     "partnershipCreate": (f"mutation($c: ID!, $p: ID!) {{ partnershipCreate(input: {{customerId: $c, partnerId: $p}}) {{ {CUS} }} }}",
