@@ -134,6 +134,17 @@ def book_quota_months(event: dict, context: object = None) -> dict:
     return summary
 
 
+def book_flat_rate_months(event: dict, context: object = None) -> dict:
+    """Daily: hand each rental and data-centre hosting month due by the run date to billing (an invoice of its own)."""
+    from domain.services.contracts import book_flat_rate_months as book
+
+    services = _services()
+    now = services.clock()
+    summary = book(services.uow, run_date=_run_date(event or {}, now), now=now).as_dict()
+    log.info(json.dumps({"job": "book_flat_rate_months", **summary}))
+    return summary
+
+
 def run_billing(event: dict, context: object = None) -> dict:
     """Daily: invoice the charges and service items due on the run date, store and e-mail the PDFs."""
     from domain.services.billing import run_billing as run

@@ -313,6 +313,44 @@ def seed_maintenance(total: int, due: int) -> set[str]:
     return due_ids
 
 
+# The rental and hosting job: 00:45 UTC, 01:45 in Berlin, on 2026-12-01.
+FLAT_RATE_RUN_DATE = date(2026, 12, 1)
+FLAT_RATE_RUN_AT = datetime(2026, 12, 1, 0, 45, tzinfo=timezone.utc)
+
+
+def seed_flat_rates(total: int, due: int) -> set[str]:
+    """Rental and data-centre hosting contracts, booked up to November 2026 (due: December, on the run date) or
+    starting later, on one of the 365 days after the run date (their first month is due on their start date). All of
+    them are in the flat-rate index, the ones not due under later keys.
+
+    Per due contract the job writes the month's service item and the advanced contract (TransactWriteItems).
+    """
+    from dataclasses import replace
+
+    from domain.contracts import ContractKind, Rates, new_contract
+    from domain.money import Money
+    from infra.dynamo.models import ContractModel
+    from infra.dynamo.ticket_repositories import ContractRepository
+
+    collector = _Collector()
+    repository = ContractRepository(collector)
+    due_ids: set[str] = set()
+    for i in range(total):
+        is_due = i < due
+        contract = new_contract(
+            contract_id=f"ctr_bench{i:07d}", customer_id=f"cus_bench{i % 500:05d}",
+            kind=(ContractKind.RENTAL_FLAT_RATE, ContractKind.DATA_CENTRE_HOSTING)[i % 2],
+            starts_on=date(2026, 1 + i % 11, 1) if is_due else FLAT_RATE_RUN_DATE + timedelta(days=1 + i % 365),
+            rates=Rates(Money.of("95.00")), now=datetime(2025, 12, 1, tzinfo=timezone.utc), monthly_flat_rate=Money.of("249.00"),
+        )
+        if is_due:
+            contract = replace(contract, flat_rate_booked_through="2026-11")
+            due_ids.add(contract.id)
+        repository.save(contract)
+    _batch_write(ContractModel, collector.items)
+    return due_ids
+
+
 def scheduled_run(entry_point: str, at: datetime) -> Callable[[], dict]:
     """Runs ``handler.<entry_point>`` as EventBridge triggers it at `at`, with the services' clock at that instant."""
 
@@ -343,6 +381,8 @@ JOBS: list[Job] = [
         lambda summary: summary["service_items_billed"] + summary["charges_billed"]),
     Job("maintenance tickets (handler.create_maintenance_tickets)", "maintenance_schedules", seed_maintenance, scheduled_run("create_maintenance_tickets", MAINTENANCE_RUN_AT),
         lambda summary: summary["created"]),
+    Job("rental and hosting months (handler.book_flat_rate_months)", "contracts", seed_flat_rates, scheduled_run("book_flat_rate_months", FLAT_RATE_RUN_AT),
+        lambda summary: summary["months_booked"]),
 ]
 
 

@@ -6,7 +6,7 @@ import json
 import os
 import sys
 
-JOBS = ("renew_subscriptions", "run_billing", "approve_commissions", "create_maintenance_tickets", "book_quota_months")
+JOBS = ("renew_subscriptions", "run_billing", "approve_commissions", "create_maintenance_tickets", "book_quota_months", "book_flat_rate_months")
 
 
 def main(argv: list[str]) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, timedelta
 
 from domain import contracts as ct
@@ -15,6 +15,7 @@ from domain.organisations import Organisation, OrganisationKind
 from domain.policy import Principal, require
 from domain.ports import Page, UnitOfWork
 from domain.service_statistics import ServiceStatistics, check_months, service_statistics
+from domain.services.invoice_errors import AlreadyBilled
 from domain.services.organisations import page_size
 from domain.services.tickets import all_tickets_of
 
@@ -161,6 +162,71 @@ def book_quota_months(uow_factory, *, run_date: date, now: datetime, page_limit:
         if page.next_cursor is None:
             return summary
         cursor = page.next_cursor
+
+
+@dataclass
+class FlatRateRunSummary:
+    run_date: date
+    contracts: int = 0  # read: due rental and hosting contracts
+    months_booked: int = 0  # handed to billing
+    existing: int = 0  # the month's item was there already (booked by hand): the contract only advanced
+    conflicts: int = 0  # the contract changed meanwhile; the next run reads it again
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["run_date"] = self.run_date.isoformat()
+        return data
+
+
+def book_flat_rate_months(uow_factory, *, run_date: date, now: datetime, page_limit: int = 50) -> FlatRateRunSummary:
+    """The daily job of rental and data-centre hosting: each month due by ``run_date`` becomes a service item billed
+    on the run date (on an invoice of its own), once.
+
+    Reads only due contracts (a sparse index keyed by the day the next month is due, up to the run date, so a
+    missed run is caught up), in pages. Each month is one transaction: put the month's item (its reference is
+    derived from contract and month, refused if it exists) and advance the contract under its version. A crash
+    loses nothing and a re-run continues where it stopped; a month is never billed twice.
+    """
+    summary = FlatRateRunSummary(run_date)
+    cursor: str | None = None
+    while True:
+        page = uow_factory().contracts.list_flat_rates_due(run_date, limit=page_limit, cursor=cursor)
+        for contract in page.items:
+            summary.contracts += 1
+            for month in contract.flat_rate_months_due(run_date):
+                advanced = contract.with_flat_rate_booked(month)
+                try:
+                    _book_flat_rate_month(uow_factory, contract, advanced, month, run_date)
+                    summary.months_booked += 1
+                except AlreadyBilled:
+                    try:
+                        _advance_only(uow_factory, advanced)
+                    except Conflict:
+                        summary.conflicts += 1
+                        break
+                    summary.existing += 1
+                except Conflict:
+                    summary.conflicts += 1
+                    break  # the contract's later months wait for the next run, which reads it again
+                contract = replace(advanced, version=advanced.version + 1)
+        if page.next_cursor is None:
+            return summary
+        cursor = page.next_cursor
+
+
+def _book_flat_rate_month(uow_factory, contract: ct.Contract, advanced: ct.Contract, month: str, run_date: date) -> None:
+    uow = uow_factory()
+    with uow:
+        uow.contracts.save(advanced)  # first: a changed contract is a plain conflict, whatever the item
+        uow.service_items.add(ct.flat_rate_item(contract, month), bill_date=run_date)
+        uow.commit()
+
+
+def _advance_only(uow_factory, advanced: ct.Contract) -> None:
+    uow = uow_factory()
+    with uow:
+        uow.contracts.save(advanced)
+        uow.commit()
 
 
 def add_maintenance_schedule(

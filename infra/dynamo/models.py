@@ -51,6 +51,7 @@ Access patterns (every read is a GetItem, BatchGetItem or Query; nothing scans):
 | unbilled service items by billing date    | service_items.unbilled-index (sparse) | bill_date, id               |
 | contracts of a customer                   | contracts.customer-index              | customer_id, id             |
 | every prepaid quota (month-end job)       | contracts.kind-index                  | kind, id                    |
+| rental/hosting months due (job; catch-up) | contracts.flat-rate-index (sparse)    | flat_rate_shard, flat_rate_due_key <= run date |
 | quota ledger of a contract                | quota_ledger                          | contract_id, key            |
 | maintenance due (job; catch-up included)  | maintenance_schedules.due-index       | due_shard, due_key <= run date |
 | assets of a customer                      | assets.customer-index                 | customer_id, id             |
@@ -446,10 +447,15 @@ class ContractModel(Model):
     id = UnicodeAttribute(hash_key=True)
     customer_id = UnicodeAttribute()
     kind = UnicodeAttribute()
+    # Set while a rental or hosting contract has a month ahead to book for billing (sparse): one small partition,
+    # read up to the run date, so a missed run is caught up by the next one.
+    flat_rate_shard = UnicodeAttribute(null=True)
+    flat_rate_due_key = UnicodeAttribute(null=True)  # the date the next month is due (ISO)#id
     data = JSONAttribute()
     version = VersionAttribute()
     customer_index = _index("customer-index", "customer_id", "id")()
     kind_index = _index("kind-index", "kind", "id")()
+    flat_rate_index = _index("flat-rate-index", "flat_rate_shard", "flat_rate_due_key")()
 
 
 class QuotaLedgerModel(Model):

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from infra.dynamo.unit_of_work import DynamoUnitOfWork
 
 MAINTENANCE_SHARD = "due"
+FLAT_RATE_SHARD = "due"
 
 
 def _created_key(instant, entity_id: str) -> str:
@@ -232,9 +233,27 @@ class ContractRepository:
         items, next_cursor = query_page(result, Contract)
         return Page(items, next_cursor)
 
+    def list_flat_rates_due(self, run_date: date, *, limit: int, cursor: str | None) -> Page[Contract]:
+        """Rental and hosting contracts with a month to book on or before ``run_date``: only due contracts are read."""
+        result = ContractModel.flat_rate_index.query(
+            FLAT_RATE_SHARD,
+            ContractModel.flat_rate_due_key <= f"{run_date.isoformat()}#~",
+            limit=limit,
+            page_size=limit,
+            last_evaluated_key=decode_cursor(cursor, partition=("flat_rate_shard", FLAT_RATE_SHARD)),
+        )
+        items, next_cursor = query_page(result, Contract)
+        return Page(items, next_cursor)
+
     def save(self, contract: Contract) -> None:
+        due = contract.flat_rate_due_on
         self._uow.register_save(
-            ContractModel(contract.id, customer_id=contract.customer_id, kind=contract.kind.value, data=entity_data(contract), **versioned(contract))
+            ContractModel(
+                contract.id, customer_id=contract.customer_id, kind=contract.kind.value,
+                flat_rate_shard=FLAT_RATE_SHARD if due else None,
+                flat_rate_due_key=f"{due.isoformat()}#{contract.id}" if due else None,
+                data=entity_data(contract), **versioned(contract),
+            )
         )
 
 
