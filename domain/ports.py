@@ -334,6 +334,14 @@ class InvoiceRenderer(Protocol):
     def render(self, invoice: "Invoice", *, issuer: Organisation, payer: Organisation) -> bytes: ...
 
 
+class DirectDebitRunRepository(Protocol):
+    """``uow.direct_debit_runs``; the invoices' side is ``uow.invoices.list_to_collect`` and ``register_collection``."""
+
+    def get(self, run_id: str) -> "DirectDebitRun | None": ...
+    def list(self, *, limit: int, cursor: str | None) -> Page["DirectDebitRun"]: ...
+    def add(self, run: "DirectDebitRun") -> None: ...
+
+
 class InvoicePaidListener(Protocol):
     """Called once per invoice that became fully paid, after the payment is committed.
 
@@ -344,4 +352,5 @@ class InvoicePaidListener(Protocol):
     def __call__(self, event: "InvoicePaid") -> None: ...
 
 
+from domain.direct_debits import DirectDebitRun  # noqa: E402
 from domain.invoices import Invoice, InvoicePaid  # noqa: E402  (type names for the protocols above)

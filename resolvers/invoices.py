@@ -127,3 +127,38 @@ async def invoice_delete(info: Info, input: t.InvoiceDeleteInput) -> t.InvoiceDe
     ctx = info.context
     await ctx.run(service.delete_invoice, ctx.services.uow, ctx.principal, str(input.invoice_id), today=berlin_date(ctx.now))
     return t.InvoiceDeletePayload(deleted_invoice_id=input.invoice_id)
+
+
+# --- direct-debit runs -------------------------------------------------------------------------
+
+
+def _creditor(settings):
+    from domain.direct_debits import Creditor
+
+    return Creditor(settings.payout_debtor_name, settings.payout_debtor_iban, settings.payout_debtor_bic or None, settings.sepa_creditor_id)
+
+
+async def direct_debit_runs(info: Info, first: int | None = 20, after: str | None = None) -> Connection[t.DirectDebitRun]:
+    from domain.services import direct_debits
+
+    ctx = info.context
+    page = await ctx.run(direct_debits.list_direct_debit_runs, ctx.uow(), ctx.services.documents, ctx.principal, first=first, after=after)
+    return Connection.of(page, lambda pair: t.DirectDebitRun.of(*pair))
+
+
+def _create_direct_debit_run(ctx, collection_date: date):
+    from domain.services import direct_debits
+    from infra.sepa import render_direct_debits
+
+    run = direct_debits.create_direct_debit_run(
+        ctx.uow(), ctx.services.documents, ctx.principal, creditor=_creditor(ctx.services.settings), collection_date=collection_date,
+        render=render_direct_debits, now=ctx.now,
+    )
+    return run, ctx.services.documents.download_url(run.document_key, filename=run.filename)
+
+
+@payload_errors(t.DirectDebitRunPayload)
+async def direct_debit_run_create(info: Info, collection_date: date) -> t.DirectDebitRunPayload:
+    ctx = info.context
+    run, url = await ctx.run(_create_direct_debit_run, ctx, collection_date)
+    return t.DirectDebitRunPayload(run=t.DirectDebitRun.of(run, url))

@@ -113,6 +113,9 @@ class Query:
         resolver=inv.invoices, description="Invoices an organisation pays (default: yours), newest first; filter by status and issue date."
     )
     overdue_invoices: Connection[it.Invoice] = strawberry.field(resolver=inv.overdue_invoices, description="Distributor: the dunning list.")
+    direct_debit_runs: Connection[it.DirectDebitRun] = strawberry.field(
+        resolver=inv.direct_debit_runs, description="Distributor only: SEPA direct-debit files, newest first."
+    )
 
 
 @strawberry.type
@@ -234,6 +237,14 @@ class Mutation:
         resolver=inv.credit_note_create, description="Distributor: correct an issued invoice in full or in part."
     )
     invoice_copy_request: it.InvoiceCopyPayload = strawberry.mutation(resolver=inv.invoice_copy_request)
+    direct_debit_run_create: it.DirectDebitRunPayload = strawberry.mutation(
+        resolver=inv.direct_debit_run_create,
+        description=(
+            "Distributor: the direct-debit invoices due by collectionDate (tomorrow or later) into one SEPA pain.008 file, each "
+            "for what is outstanding, under the mandate on file; an invoice paid meanwhile or whose mandate was revoked or "
+            "replaced is taken out (notCollected) and paid by transfer."
+        ),
+    )
     invoice_delete: it.InvoiceDeletePayload = strawberry.mutation(
         resolver=inv.invoice_delete, description="Refused during the 10-year retention (§14b UStG)."
     )

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import strawberry
 
+from domain import direct_debits as dd
 from domain import invoices as d
 from schema.common import Error, Money, Node, enum_of
 from schema.organisations import BillingMode
@@ -207,4 +208,38 @@ class InvoiceDeleteInput:
 @strawberry.type
 class InvoiceDeletePayload:
     deleted_invoice_id: strawberry.ID | None = None
+    errors: list[Error] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(description="A direct-debit invoice a run took out of collection, and why (it is paid by transfer then).")
+class NotCollected:
+    invoice_id: strawberry.ID
+    invoice_number: str
+    reason: str
+
+
+@strawberry.type(description="One SEPA direct-debit file (pain.008, SEPA Core) for the distributor's bank.")
+class DirectDebitRun:
+    id: strawberry.ID
+    created_at: datetime
+    collection_date: date
+    total: Money
+    invoice_ids: list[strawberry.ID] = strawberry.field(description="The invoices collected in the file.")
+    not_collected: list[NotCollected]
+    download_url: str | None = strawberry.field(description="Presigned, valid for 5 minutes.")
+
+    @classmethod
+    def of(cls, run: dd.DirectDebitRun, download_url: str | None) -> "DirectDebitRun":
+        return cls(
+            id=strawberry.ID(run.id), created_at=run.created_at, collection_date=run.collection_date, total=Money.of(run.total),
+            invoice_ids=[strawberry.ID(i) for i in run.invoice_ids],
+            not_collected=[NotCollected(invoice_id=strawberry.ID(n.invoice_id), invoice_number=n.invoice_number, reason=n.reason)
+                           for n in run.not_collected],
+            download_url=download_url,
+        )
+
+
+@strawberry.type
+class DirectDebitRunPayload:
+    run: DirectDebitRun | None = None
     errors: list[Error] = strawberry.field(default_factory=list)

@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING, Iterable
 from pynamodb.exceptions import UpdateError
 
 from domain.billing import Cashback, ServiceItem
-from domain.invoices import Invoice, InvoiceKind, InvoiceStatus, assert_content_unchanged
+from domain.direct_debits import DirectDebitRun
+from domain.errors import Conflict
+from domain.invoices import Invoice, InvoiceKind, InvoiceStatus, PaymentMethod, assert_content_unchanged
 from domain.ports import Page
 from domain.services.invoice_errors import AlreadyBilled, InvoiceAlreadyIssued, InvoiceChangedMeanwhile, NumberAllocationConflict
 from domain.subscriptions import Charge
 from infra.codec import decode, encode
-from infra.dynamo.models import CashbackModel, ChargeModel, CounterModel, InvoiceModel, ServiceItemModel
+from infra.dynamo.models import CashbackModel, ChargeModel, CounterModel, DirectDebitRunModel, InvoiceModel, ServiceItemModel
 from infra.dynamo.pagination import decode_cursor
 from infra.dynamo.repositories import batch_get, entity_data, from_item, query_page, versioned
 
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from infra.dynamo.unit_of_work import DynamoUnitOfWork
 
 OPEN = "open"  # the one partition of the open-index: the dunning list is small and read by the distributor only
+TO_COLLECT = "sepa"  # the one partition of the debit-index: direct-debit invoices no run has taken yet
 
 
 def _counter_name(issuer_id: str, year: int) -> str:
@@ -105,8 +108,11 @@ class InvoiceRepository:
 
         ``delivery_claimed_until``: the issuer's delivery claim (as ``claim_delivery`` would take it), written with the invoice.
         """
+        item = _invoice_item(invoice, delivery_date=delivery_date, delivery_claimed_until=delivery_claimed_until)
+        if invoice.kind is InvoiceKind.INVOICE and invoice.payment_method is PaymentMethod.SEPA_DIRECT_DEBIT:
+            item.debit_queue, item.debit_key = TO_COLLECT, f"{invoice.due_date.isoformat()}#{invoice.id}"
         self._uow.register_save(
-            _invoice_item(invoice, delivery_date=delivery_date, delivery_claimed_until=delivery_claimed_until),
+            item,
             condition=InvoiceModel.id.does_not_exist(),
             on_condition_failed=InvoiceAlreadyIssued(f"Invoice {invoice.id} is issued already.", field="invoiceId"),
         )
@@ -158,6 +164,26 @@ class InvoiceRepository:
         )
         items, next_cursor = query_page(result, Invoice)
         return Page(items, next_cursor)
+
+    def list_to_collect(self, until: date, *, limit: int) -> list[Invoice]:
+        """Direct-debit invoices no run has taken yet, due on or before ``until``, oldest first (one Query)."""
+        result = InvoiceModel.debit_index.query(TO_COLLECT, InvoiceModel.debit_key <= f"{until.isoformat()}#~", limit=limit, page_size=limit)
+        return [from_item(Invoice, item) for item in result]
+
+    def register_collection(self, invoice_id: str, run_id: str) -> None:
+        """Take the invoice out of the queue for ``run_id``, in the run's transaction; refused if another run took it."""
+        model = InvoiceModel(invoice_id)
+        model.version = 0
+        self._uow.register_update(
+            model, [InvoiceModel.debit_queue.remove(), InvoiceModel.debit_key.remove(), InvoiceModel.debit_run_id.set(run_id)],
+            condition=InvoiceModel.debit_queue.exists(),
+            on_condition_failed=Conflict(
+                f"Invoice {invoice_id} was taken by another direct-debit run.", hint="Create the run again: it takes what is left."
+            ),
+        )
+
+    def debit_run_of(self, invoice_id: str) -> str | None:
+        return InvoiceModel.get(invoice_id, consistent_read=True).debit_run_id
 
     def register_credit_note(self, invoice: Invoice, credit_note_id: str) -> None:
         """Note the credit note on the corrected invoice (as read: version checked), in the credit note's
@@ -344,3 +370,34 @@ class CashbackRepository:
         )
         items, next_cursor = query_page(result)
         return Page([decode(Cashback, item.data) for item in items], next_cursor)
+
+
+def _instant(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat()
+
+
+class DirectDebitRunRepository:
+    def __init__(self, uow: "DynamoUnitOfWork") -> None:
+        self._uow = uow
+
+    def get(self, run_id: str) -> DirectDebitRun | None:
+        if not run_id:  # DynamoDB refuses an empty key; an empty id finds nothing
+            return None
+        try:
+            return from_item(DirectDebitRun, DirectDebitRunModel.get(run_id))
+        except DirectDebitRunModel.DoesNotExist:
+            return None
+
+    def list(self, *, limit: int, cursor: str | None) -> Page[DirectDebitRun]:
+        result = DirectDebitRunModel.created_index.query(
+            "RUN", limit=limit, page_size=limit, scan_index_forward=False,
+            last_evaluated_key=decode_cursor(cursor, partition=("kind", "RUN")),
+        )
+        items, next_cursor = query_page(result, DirectDebitRun)
+        return Page(items, next_cursor)
+
+    def add(self, run: DirectDebitRun) -> None:
+        self._uow.register_save(
+            DirectDebitRunModel(run.id, created_key=f"{_instant(run.created_at)}#{run.id}", data=entity_data(run)),
+            condition=DirectDebitRunModel.id.does_not_exist(),
+        )

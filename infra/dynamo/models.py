@@ -61,6 +61,8 @@ Access patterns (every read is a GetItem, BatchGetItem or Query; nothing scans):
 | open invoices by due date (dunning list)  | invoices.open-index (sparse)          | open_bucket, due_key        |
 | invoices still to e-mail (billing run)    | invoices.undelivered-index (sparse)   | delivery_date, id           |
 | credit notes of an invoice                | invoices.corrects-index (sparse)      | corrects_invoice_id, id     |
+| direct-debit invoices to collect by a date| invoices.debit-index (sparse)         | debit_queue, debit_key <= date |
+| direct-debit runs, newest first           | direct_debit_runs.created-index       | kind, created_key           |
 | next invoice number of issuer and year    | counters                              | invoice-number#issuer#year  |
 | cashback of an invoice / of a partner     | cashbacks, cashbacks.partner-index    | invoice_id; partner_id, key |
 """
@@ -417,12 +419,17 @@ class InvoiceModel(Model):
     document_key = UnicodeAttribute(null=True)
     corrects_invoice_id = UnicodeAttribute(null=True)
     credit_note_ids = UnicodeSetAttribute(null=True)  # added with each credit note: nested lists load by BatchGet
+    # Sparse: set on a direct-debit invoice until a direct-debit run takes it (into its file, or out with a reason).
+    debit_queue = UnicodeAttribute(null=True)
+    debit_key = UnicodeAttribute(null=True)  # due date#id
+    debit_run_id = UnicodeAttribute(null=True)
     data = JSONAttribute()
     version = VersionAttribute()
     payer_index = _index("payer-index", "payer_id", "issue_key")()
     open_index = _index("open-index", "open_bucket", "due_key")()
     undelivered_index = _index("undelivered-index", "delivery_date", "id")()
     corrects_index = _index("corrects-index", "corrects_invoice_id", "id")()
+    debit_index = _index("debit-index", "debit_queue", "debit_key")()
 
 
 class ServiceItemModel(Model):
@@ -496,6 +503,20 @@ class AssetModel(Model):
     expiry_index = _index("expiry-index", "customer_id", "expiry_key")()
 
 
+class DirectDebitRunModel(Model):
+    """One SEPA direct-debit file (pain.008) for the distributor's bank and the invoices in it."""
+
+    class Meta(_Meta):
+        table_name = "direct_debit_runs"
+
+    id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default="RUN")
+    created_key = UnicodeAttribute()
+    data = JSONAttribute()
+    version = VersionAttribute()
+    created_index = _index("created-index", "kind", "created_key")()
+
+
 class CashbackModel(Model):
     """What a partner earns on a customer-pays invoice; written with the invoice, read by commissions."""
 
@@ -538,6 +559,7 @@ ALL_MODELS: dict[str, type[Model]] = {
     "assets": AssetModel,
     "invoices": InvoiceModel,
     "cashbacks": CashbackModel,
+    "direct_debit_runs": DirectDebitRunModel,
 }
 
 

@@ -71,6 +71,7 @@ class DynamoUnitOfWork:
         self.service_items = invoice_repositories.ServiceItemRepository(self)  # written by the service desk, billed here
         self.cashbacks = invoice_repositories.CashbackRepository(self)
         self.unbilled_charges = invoice_repositories.UnbilledCharges(self)
+        self.direct_debit_runs = invoice_repositories.DirectDebitRunRepository(self)
         self.partner_applications = partner_repositories.PartnerApplicationRepository(self)
         self.programme_partners = partner_repositories.ProgrammePartnerRepository(self)
         self.referrals = partner_repositories.ReferralRepository(self)

@@ -140,6 +140,7 @@ PROBES: dict[str, tuple[str, Callable[[Target], dict]]] = {
                  "p: invoices(organisationId: $p, first: 100) { nodes { id } } own: invoices(first: 100) { nodes { id customerId } } }",
                  lambda t: {"c": t.customer, "p": t.partner}),
     "overdueInvoices": ("{ overdueInvoices(first: 100) { nodes { id payerId customerId } } }", lambda t: {}),  # the distributor's dunning list
+    "directDebitRuns": ("{ directDebitRuns(first: 100) { nodes { id invoiceIds } } }", lambda t: {}),  # distributor only
     # partner programme
     "partnerApplications": ("{ s: partnerApplications(status: SUBMITTED, first: 100) { nodes { id partnerId } } "
                             "a: partnerApplications(status: APPROVED, first: 100) { nodes { id partnerId } } }", lambda t: {}),  # distributor only
@@ -235,6 +236,8 @@ PROBES: dict[str, tuple[str, Callable[[Target], dict]]] = {
                       "{ invoice { id } recorded errors { code } } }", lambda t: {"id": t.invoice}),
     "creditNoteCreate": ('mutation($id: ID!) { creditNoteCreate(input: {invoiceId: $id, reason: "probe"}) { creditNote { id correctsInvoiceId } errors { code } } }',
                          lambda t: {"id": t.partner_invoice}),
+    "directDebitRunCreate": ('mutation { directDebitRunCreate(collectionDate: "2026-12-31") { run { id invoiceIds } errors { code } } }',
+                             lambda t: {}),  # distributor only: the foreign payers' direct-debit invoices are never collected
     "invoiceCopyRequest": ("mutation($id: ID!) { invoiceCopyRequest(input: {invoiceId: $id}) { decision resent retrievalInvoice { id } errors { code } } }",
                            lambda t: {"id": t.invoice}),
     "invoiceDelete": ("mutation($id: ID!) { invoiceDelete(input: {invoiceId: $id}) { deletedInvoiceId errors { code } } }", lambda t: {"id": t.partner_invoice}),
@@ -511,6 +514,7 @@ def state_of(services, target: Target) -> tuple:
         tuple(uow.commissions.list_for_partner(target.partner, limit=100, cursor=None).items),
         tuple(uow.payouts.list_for_partner(target.partner, limit=100, cursor=None).items),
         tuple(uow.payouts.list_runs(limit=100, cursor=None).items),
+        tuple(uow.direct_debit_runs.list(limit=100, cursor=None).items),
         uow.partner_applications.get(target.application),
         # the service desk's triage
         uow.inbound_emails.get(target.triage_email),

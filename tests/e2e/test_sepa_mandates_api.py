@@ -92,3 +92,36 @@ def test_a_hosting_invoice_collected_by_direct_debit_shows_the_mandate_to_the_cu
         "paymentMethod": "SEPA_DIRECT_DEBIT", "dueDate": "2026-12-15", "grossTotal": {"amount": "357.00"},
         "directDebit": {"mandateReference": "MNDT-2026-0042", "ibanMasked": "DE89 **** 3000", "creditorId": "DE98ZZZ09999999999"},
     }]
+
+
+RUN = """mutation($d: Date!) { directDebitRunCreate(collectionDate: $d) { run { collectionDate total { amount } invoiceIds notCollected { reason }
+  downloadUrl } errors { code field } } }"""
+
+
+def test_the_distributor_collects_the_due_direct_debit_invoices_in_a_sepa_file_once(as_user, demo, services):
+    kanzlei = demo.customers["kanzlei"].id
+    as_user("distributor")(SET, mandate_input(kanzlei, accountHolder="Kanzlei Weber & Partner"))
+    contract = contract_svc.create_contract(
+        services.uow(), Principal.of(demo.users["distributor"]),
+        contract_svc.NewContract(kanzlei, ct.ContractKind.RENTAL_FLAT_RATE, date(2026, 12, 1), ct.Rates(Money.of("95.00")),
+                                 monthly_flat_rate=Money.of("249.00")),
+        now=datetime(2026, 11, 20, 9, tzinfo=timezone.utc),
+    )
+    contract_svc.book_flat_rate_months(services.uow, run_date=date(2026, 12, 1), now=datetime(2026, 12, 1, 0, 45, tzinfo=timezone.utc))
+    billing.run_billing(services.uow, run_date=date(2026, 12, 1), now=datetime(2026, 12, 1, 21, tzinfo=timezone.utc),
+                        documents=services.documents, mailer=services.mailer, renderer=services.invoice_renderer,
+                        sepa_creditor_id=services.settings.sepa_creditor_id)
+    (invoice,) = services.uow().invoices.list_for_payer(kanzlei, issued_from=None, issued_to=None, status=None, limit=10, cursor=None).items
+    assert (str(invoice.gross_total.amount), invoice.due_date, contract.kind) == ("296.31", date(2026, 12, 15), ct.ContractKind.RENTAL_FLAT_RATE)
+
+    assert as_user("kanzlei_office")(RUN, {"d": "2026-12-15"})["directDebitRunCreate"]["errors"] == [{"code": "FORBIDDEN", "field": None}]
+    created = as_user("distributor")(RUN, {"d": "2026-12-15"})["directDebitRunCreate"]
+    assert created["errors"] == []
+    run = created["run"]
+    assert (run["collectionDate"], run["total"], run["invoiceIds"], run["notCollected"]) == ("2026-12-15", {"amount": "296.31"}, [invoice.id], [])
+    assert run["downloadUrl"]
+    again = as_user("distributor")(RUN, {"d": "2026-12-31"})["directDebitRunCreate"]
+    assert (again["run"], again["errors"]) == (None, [{"code": "PRECONDITION_FAILED", "field": "collectionDate"}])
+    runs = "{ directDebitRuns(first: 10) { nodes { invoiceIds } } }"
+    assert as_user("distributor")(runs)["directDebitRuns"]["nodes"] == [{"invoiceIds": [invoice.id]}]
+    assert as_user("kanzlei_office")(runs)["directDebitRuns"]["nodes"] == []

@@ -1,0 +1,126 @@
+"""Collecting direct-debit invoices: which invoices go into the distributor's SEPA direct-debit file (pain.008).
+
+A rental or hosting invoice of a payer with a mandate on file is issued as a direct-debit invoice
+(``domain.invoices.DirectDebit``): it tells the payer that the amount is debited on its due date under
+the mandate. The distributor then submits the debits to its bank in one file per run. Decided here:
+
+* **What a run collects**: every direct-debit invoice waiting for collection whose due date is on or
+  before the run's collection date (a later run takes what an earlier one could not), for what is
+  still outstanding (a partial payment reduces the debit). Each invoice goes into one run only.
+* **Collection date**: at least the next day (Berlin): the file must reach the bank before the
+  collection date. (Banks want SEPA Core debits one business day ahead; bank holidays are the bank's
+  to refuse.) Sequence type RCUR for every debit: since November 2016 a first debit under a mandate
+  needs no FRST.
+* **Taken out, not collected**: an invoice paid meanwhile (nothing outstanding); an invoice whose
+  mandate was revoked, or replaced by a mandate with another reference (the invoice named the old one),
+  is reported in the run and becomes an ordinary open invoice on the dunning list, paid by transfer.
+  A mandate amended under the same reference (a new account) is collected from the account on file.
+* **One file, one transaction**: the run record and the marks of its invoices are written in one
+  DynamoDB transaction, so at most ``MAX_INVOICES_PER_RUN`` invoices per run; the rest wait for the next.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Iterable, Mapping
+
+from domain.invoices import Invoice, InvoiceKind, PaymentMethod
+from domain.money import Money
+from domain.organisations import Organisation
+from domain.sepa import SepaMandate, mandate_claim
+
+MAX_INVOICES_PER_RUN = 95  # a DynamoDB transaction takes 100 writes: the run and one mark per invoice
+SEQUENCE_TYPE = "RCUR"
+
+
+@dataclass(frozen=True)
+class Creditor:
+    """The distributor as creditor: its account the debits are credited to and its creditor identifier."""
+
+    name: str
+    iban: str
+    bic: str | None
+    creditor_id: str
+
+
+@dataclass(frozen=True)
+class Debit:
+    """One invoice's debit in the file: what is outstanding, from the account of the mandate on file."""
+
+    invoice_id: str
+    invoice_number: str
+    amount: Money
+    mandate: SepaMandate
+
+    @property
+    def remittance(self) -> str:
+        return f"Rechnung / Invoice {self.invoice_number}"
+
+
+@dataclass(frozen=True)
+class NotCollected:
+    invoice_id: str
+    invoice_number: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class CollectionPlan:
+    debits: tuple[Debit, ...]
+    not_collected: tuple[NotCollected, ...]  # taken out of the queue with the run, with the reason
+
+    @property
+    def invoice_ids(self) -> tuple[str, ...]:
+        return tuple(d.invoice_id for d in self.debits) + tuple(n.invoice_id for n in self.not_collected)
+
+    @property
+    def total(self) -> Money:
+        return Money(sum((d.amount.amount for d in self.debits), Decimal("0.00")), "EUR")
+
+
+def plan_collection(invoices: Iterable[Invoice], payers: Mapping[str, Organisation], *, collection_date: date) -> CollectionPlan:
+    """The debits of the invoices due by ``collection_date``, and those taken out with their reason."""
+    debits: list[Debit] = []
+    not_collected: list[NotCollected] = []
+    for invoice in sorted(invoices, key=lambda i: (i.due_date, i.number)):
+        if invoice.kind is not InvoiceKind.INVOICE or invoice.payment_method is not PaymentMethod.SEPA_DIRECT_DEBIT:
+            continue
+        if invoice.direct_debit is None or invoice.due_date > collection_date:
+            continue
+        if invoice.outstanding.amount <= 0:
+            not_collected.append(NotCollected(invoice.id, invoice.number, "paid meanwhile; nothing to collect"))
+            continue
+        payer = payers.get(invoice.payer_id)
+        mandate = payer.sepa_mandate if payer is not None else None
+        if mandate is None:
+            not_collected.append(NotCollected(invoice.id, invoice.number, "the mandate was revoked; collect it by transfer"))
+            continue
+        if mandate_claim(mandate.reference) != mandate_claim(invoice.direct_debit.mandate_reference):
+            not_collected.append(NotCollected(
+                invoice.id, invoice.number,
+                f"issued under mandate {invoice.direct_debit.mandate_reference}, now {mandate.reference} is on file; collect it by transfer",
+            ))
+            continue
+        debits.append(Debit(invoice.id, invoice.number, invoice.outstanding, mandate))
+    return CollectionPlan(tuple(debits), tuple(not_collected))
+
+
+@dataclass(frozen=True)
+class DirectDebitRun:
+    """The distributor's run: the debits of direct-debit invoices in one SEPA file (pain.008) for its bank."""
+
+    id: str  # ddr_…
+    created_at: datetime
+    created_by: str
+    collection_date: date
+    invoice_ids: tuple[str, ...]  # collected in the file
+    total: Money
+    document_key: str
+    not_collected: tuple[NotCollected, ...] = ()
+    version: int = 0
+
+    @property
+    def filename(self) -> str:
+        return f"sepa-direct-debits-{self.collection_date.isoformat()}-{self.id}.xml"

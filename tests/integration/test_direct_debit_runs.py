@@ -1,0 +1,119 @@
+"""Direct-debit runs: the distributor's SEPA pain.008 file of the direct-debit invoices due by a collection date.
+
+Direktkunde Müller hosts from 2026-11-01 for EUR 300.00 a month under mandate MNDT-2026-0042 (signed 2026-10-20):
+December is invoiced on 2026-12-01 (357.00 gross, due 2026-12-15) by direct debit; its service report of 80.00 by
+transfer. The distributor (Cloud Distribution GmbH, DE02 1203 0000 0000 2020 51, BYLADEM1001) has the creditor
+identifier DE98ZZZ09999999999.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+import pytest
+
+from domain.billing import ServiceItem
+from domain.contracts import ContractKind, Rates
+from domain.direct_debits import Creditor
+from domain.errors import Forbidden, PreconditionFailed
+from domain.money import Money
+from domain.policy import Principal
+from domain.services import billing
+from domain.services import contracts as contract_svc
+from domain.services import direct_debits as svc
+from domain.services import organisations as org_svc
+from infra.dynamo.unit_of_work import DynamoUnitOfWork
+from infra.sepa import render_direct_debits
+
+CREDITOR = Creditor("Cloud Distribution GmbH", "DE02120300000000202051", "BYLADEM1001", "DE98ZZZ09999999999")
+NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.008.001.02"}
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def invoiced(services, demo):
+    ops = Principal.of(demo.users["distributor"])
+    direkt = demo.customers["direkt"].id
+    contract_svc.create_contract(
+        DynamoUnitOfWork(), ops,
+        contract_svc.NewContract(direkt, ContractKind.DATA_CENTRE_HOSTING, date(2026, 11, 1), Rates(Money.of("95.00")), monthly_flat_rate=Money.of("300.00")),
+        now=utc(2026, 10, 20, 9),
+    )
+    org_svc.set_sepa_mandate(DynamoUnitOfWork(), ops, direkt, org_svc.MandateDetails(
+        "MNDT-2026-0042", "DE89370400440532013000", "Direktkunde Müller e.K.", date(2026, 10, 20)), now=utc(2026, 10, 25, 9))
+    contract_svc.book_flat_rate_months(DynamoUnitOfWork, run_date=date(2026, 11, 1), now=utc(2026, 11, 1, 0, 45))
+    billing.run_billing(DynamoUnitOfWork, run_date=date(2026, 11, 1), now=utc(2026, 11, 1, 21), documents=services.documents,
+                        mailer=services.mailer, renderer=services.invoice_renderer, sepa_creditor_id=CREDITOR.creditor_id)
+    contract_svc.book_flat_rate_months(DynamoUnitOfWork, run_date=date(2026, 12, 1), now=utc(2026, 12, 1, 0, 45))
+    uow = DynamoUnitOfWork()
+    with uow:
+        uow.service_items.add(ServiceItem(direkt, "Service report sr_1201", Decimal(1), Money.of("80.00"), "sr_1201"), bill_date=date(2026, 12, 1))
+        uow.commit()
+    billing.run_billing(DynamoUnitOfWork, run_date=date(2026, 12, 1), now=utc(2026, 12, 1, 21), documents=services.documents,
+                        mailer=services.mailer, renderer=services.invoice_renderer, sepa_creditor_id=CREDITOR.creditor_id)
+    page = DynamoUnitOfWork().invoices.list_for_payer(direkt, issued_from=None, issued_to=None, status=None, limit=10, cursor=None)
+    by_line = {i.lines[0].description: i for i in page.items}
+    return ops, (by_line["Data-centre hosting November 2026"], by_line["Data-centre hosting December 2026"], by_line["Service report sr_1201"])
+
+
+def create(services, principal, collection_date: date, *, now=utc(2026, 12, 10, 9), creditor=CREDITOR):
+    return svc.create_direct_debit_run(DynamoUnitOfWork(), services.documents, principal, creditor=creditor,
+                                       collection_date=collection_date, render=render_direct_debits, now=now)
+
+
+def test_a_run_puts_the_due_direct_debit_invoices_into_one_pain_008_file_under_their_mandates(services, invoiced):
+    ops, (november, december, report) = invoiced
+    assert [i.payment_method.value for i in (november, december, report)] == ["SEPA_DIRECT_DEBIT", "SEPA_DIRECT_DEBIT", "TRANSFER"]
+
+    run = create(services, ops, date(2026, 12, 15))
+
+    assert (set(run.invoice_ids), run.total, run.not_collected) == ({november.id, december.id}, Money.of("714.00"), ())
+    root = ET.fromstring(services.documents.get(run.document_key))
+    info = root.find("p:CstmrDrctDbtInitn/p:PmtInf", NS)
+    assert info.findtext("p:PmtTpInf/p:SeqTp", namespaces=NS) == "RCUR"
+    assert info.findtext("p:PmtTpInf/p:LclInstrm/p:Cd", namespaces=NS) == "CORE"
+    assert info.findtext("p:ReqdColltnDt", namespaces=NS) == "2026-12-15"
+    assert info.findtext("p:CdtrAcct/p:Id/p:IBAN", namespaces=NS) == "DE02120300000000202051"
+    assert info.findtext("p:CdtrSchmeId/p:Id/p:PrvtId/p:Othr/p:Id", namespaces=NS) == "DE98ZZZ09999999999"
+    debits = [
+        (tx.findtext("p:InstdAmt", namespaces=NS), tx.findtext("p:DrctDbtTx/p:MndtRltdInf/p:MndtId", namespaces=NS),
+         tx.findtext("p:DrctDbtTx/p:MndtRltdInf/p:DtOfSgntr", namespaces=NS), tx.findtext("p:DbtrAcct/p:Id/p:IBAN", namespaces=NS),
+         tx.findtext("p:RmtInf/p:Ustrd", namespaces=NS))
+        for tx in info.findall("p:DrctDbtTxInf", NS)
+    ]
+    assert debits == [
+        ("357.00", "MNDT-2026-0042", "2026-10-20", "DE89370400440532013000", f"Rechnung / Invoice {november.number}"),
+        ("357.00", "MNDT-2026-0042", "2026-10-20", "DE89370400440532013000", f"Rechnung / Invoice {december.number}"),
+    ]
+    assert DynamoUnitOfWork().invoices.debit_run_of(december.id) == run.id
+    assert DynamoUnitOfWork().direct_debit_runs.get(run.id).invoice_ids == run.invoice_ids
+
+
+def test_each_invoice_is_collected_once_and_a_run_with_nothing_to_collect_changes_nothing(services, invoiced):
+    ops, _ = invoiced
+    create(services, ops, date(2026, 12, 15))
+    with pytest.raises(PreconditionFailed, match="No direct-debit invoice is due"):
+        create(services, ops, date(2026, 12, 31))
+    assert len(DynamoUnitOfWork().direct_debit_runs.list(limit=10, cursor=None).items) == 1
+
+
+def test_a_run_takes_only_what_is_due_by_its_collection_date(services, invoiced):
+    ops, (november, _, _) = invoiced  # issued 2026-11-01, due 2026-11-15
+    run = create(services, ops, date(2026, 11, 30), now=utc(2026, 11, 20, 9))
+    assert run.invoice_ids == (november.id,)
+
+
+def test_the_collection_date_must_be_ahead_the_creditor_configured_and_the_actor_the_distributor(services, demo, invoiced):
+    ops, _ = invoiced
+    with pytest.raises(PreconditionFailed, match="not ahead"):
+        create(services, ops, date(2026, 12, 10))
+    with pytest.raises(PreconditionFailed, match="creditor account is not configured"):
+        create(services, ops, date(2026, 12, 15), creditor=Creditor("Cloud Distribution GmbH", "DE02120300000000202051", "BYLADEM1001", ""))
+    with pytest.raises(Forbidden):
+        create(services, Principal.of(demo.users["nordit_admin"]), date(2026, 12, 15))
+    assert DynamoUnitOfWork().direct_debit_runs.list(limit=10, cursor=None).items == []

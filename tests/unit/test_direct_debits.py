@@ -1,0 +1,67 @@
+"""Which direct-debit invoices a run collects, for how much, under which mandate, and which it takes out."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+from domain.direct_debits import plan_collection
+from domain.invoices import DirectDebit, InvoiceDraft, InvoiceKind, InvoiceLine, Payment, PaymentMethod, VatTreatment
+from domain.money import Money
+from domain.organisations import Address, OrganisationKind, new_organisation
+from domain.sepa import SepaMandate
+
+MANDATE = SepaMandate("MNDT-2026-0042", "DE89370400440532013000", "Direktkunde Müller e.K.", date(2026, 10, 20))
+
+
+def customer(mandate=MANDATE, customer_id="cus_1"):
+    organisation = new_organisation(id=customer_id, kind=OrganisationKind.CUSTOMER, name="Direktkunde Müller e.K.",
+                                    address=Address.create("Markt 1", "50667", "Köln"), billing_email="rechnung@direkt.example",
+                                    now=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    return organisation.with_sepa_mandate(mandate)
+
+
+def hosting_invoice(number: str, issued: date, net: str = "300.00", payer: str = "cus_1"):
+    """Issued at 22:00 UTC (23:00 Berlin) on ``issued``, due 14 days later."""
+    return InvoiceDraft(
+        invoice_id=f"inv_{number[-6:]}", kind=InvoiceKind.INVOICE, issuer_id="dst_1", payer_id=payer, customer_id=payer, currency="EUR",
+        lines=(InvoiceLine.priced("Data-centre hosting", 1, Money.of(net), Decimal("19")),), vat_treatment=VatTreatment.STANDARD,
+        payment_method=PaymentMethod.SEPA_DIRECT_DEBIT, direct_debit=DirectDebit("MNDT-2026-0042", "DE89 **** 3000", "DE98ZZZ09999999999"),
+    ).issue(number=number, issued_at=datetime(issued.year, issued.month, issued.day, 22, tzinfo=timezone.utc))
+
+
+def test_invoices_due_by_the_collection_date_are_collected_for_what_is_outstanding_oldest_first():
+    december = hosting_invoice("PH-2026-000010", date(2026, 12, 1))  # due 2026-12-15, 357.00
+    january = hosting_invoice("PH-2027-000001", date(2027, 1, 1))  # due 2027-01-15
+    partly_paid = replace(hosting_invoice("PH-2026-000011", date(2026, 11, 16), "150.00"),  # due 2026-11-30, 178.50
+                          payments=(Payment(Money.of("50.00"), date(2026, 11, 20), "TRF-1"),))
+    plan = plan_collection([january, december, partly_paid], {"cus_1": customer()}, collection_date=date(2026, 12, 15))
+    assert [(d.invoice_number, d.amount, d.mandate.reference) for d in plan.debits] == [
+        ("PH-2026-000011", Money.of("128.50"), "MNDT-2026-0042"), ("PH-2026-000010", Money.of("357.00"), "MNDT-2026-0042"),
+    ]
+    assert plan.total == Money.of("485.50")
+    assert plan.not_collected == ()
+    assert plan.debits[0].remittance == "Rechnung / Invoice PH-2026-000011"
+
+
+def test_a_paid_invoice_and_one_whose_mandate_is_gone_or_replaced_are_taken_out_with_the_reason():
+    paid = replace(hosting_invoice("PH-2026-000010", date(2026, 12, 1)), payments=(Payment(Money.of("357.00"), date(2026, 12, 5), "TRF-2"),))
+    revoked = hosting_invoice("PH-2026-000011", date(2026, 12, 1), payer="cus_2")
+    replaced = hosting_invoice("PH-2026-000012", date(2026, 12, 1), payer="cus_3")
+    payers = {"cus_1": customer(), "cus_2": customer(None, "cus_2"),
+              "cus_3": customer(replace(MANDATE, reference="MNDT-2026-0099"), "cus_3")}
+    plan = plan_collection([paid, revoked, replaced], payers, collection_date=date(2026, 12, 15))
+    assert plan.debits == ()
+    assert [(n.invoice_number, n.reason) for n in plan.not_collected] == [
+        ("PH-2026-000010", "paid meanwhile; nothing to collect"),
+        ("PH-2026-000011", "the mandate was revoked; collect it by transfer"),
+        ("PH-2026-000012", "issued under mandate MNDT-2026-0042, now MNDT-2026-0099 is on file; collect it by transfer"),
+    ]
+    assert set(plan.invoice_ids) == {paid.id, revoked.id, replaced.id}
+
+
+def test_a_mandate_amended_under_its_reference_is_collected_from_the_new_account():
+    amended = replace(MANDATE, reference="mndt-2026-0042", iban="DE02120300000000202051")
+    plan = plan_collection([hosting_invoice("PH-2026-000010", date(2026, 12, 1))], {"cus_1": customer(amended)}, collection_date=date(2026, 12, 15))
+    assert [d.mandate.iban for d in plan.debits] == ["DE02120300000000202051"]
