@@ -37,9 +37,14 @@ def test_the_maintenance_job_runs_daily_alone_and_touches_only_its_tables(config
     assert function["reservedConcurrency"] == 1
     assert function["events"] == [{"schedule": {"rate": "cron(0 4 * * ? *)"}}]
     statements = function["iamRoleStatements"]
-    assert all(a.startswith("dynamodb:") for s in statements for a in s["Action"])
+    # DynamoDB, and SES for the new-ticket notices to the contacts chosen at onboarding; nothing else.
+    assert {a.split(":")[0] for s in statements for a in s["Action"]} == {"dynamodb", "ses"}
+    assert {a for s in statements for a in s["Action"] if a.startswith("ses:")} == {"ses:SendEmail", "ses:SendRawEmail"}
     granted = {repr(r) for r in _resources(statements, "dynamodb:")}
     assert not any("Users" in g or "Subscriptions" in g for g in granted)
+    # What a run does (tests/integration/test_maintenance_job.py): reads existing tickets and the customers in batches.
+    batch = {r["Fn::GetAtt"][0] for s in statements if "dynamodb:BatchGetItem" in s["Action"] for r in s["Resource"]}
+    assert batch == {"TicketsTable", "OrganisationsTable"}
 
 
 def test_the_quota_month_job_runs_on_the_first_and_only_adds_ledger_entries_and_service_items(config):
