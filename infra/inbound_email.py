@@ -208,32 +208,41 @@ class InboundEmailProcessor:
         base = InboundEmailRecord(key, "", received_at, message_id=parsed.message_id, sender=parsed.sender, subject=parsed.subject[:200])
         user = _known_user(uow, parsed.sender)
         number = tk.ticket_number_in_subject(parsed.subject)
-        if user is None:
-            return self._reply_by_contact(uow, base, parsed, number, now)
         distributor = distributor_id(uow)
         replied_to = uow.tickets.get_by_number(distributor, number) if number else None
-        principal = Principal.of(user)
-        if replied_to is not None and tk.can_comment_on_ticket(principal, replied_to):
+        if user is not None and replied_to is not None and tk.can_comment_on_ticket(Principal.of(user), replied_to):
             if not replied_to.is_closed:
                 by_staff = user.organisation_kind is OrganisationKind.DISTRIBUTOR
                 return self._comment(uow, base, replied_to, parsed, author=user.id, by_staff=by_staff, now=now)
             if parsed.auto_submitted:
-                detail = f"An automatic reply (e.g. out of office) to the closed ticket {replied_to.number}: no new ticket."
-                return self._record(_with(base, Outcome.AUTO_REPLY, ticket_id=replied_to.id, detail=detail))
+                return self._record(_auto_reply(base, replied_to))
             parsed = _mention_closed(parsed, replied_to.number)
+        elif replied_to is not None:
+            # A reply to a ticket the sender may not comment on as a user: a comment if the ticket's customer chose the
+            # address for its ticket e-mails (whatever login it has elsewhere), never a ticket of the sender's own
+            # organisation, which would copy the quoted ticket there.
+            contact = self._reply_by_contact(uow, base, parsed, replied_to, user, now)
+            if contact is not None:
+                return contact
+            if parsed.auto_submitted:
+                return self._record(_auto_reply(base, replied_to))
+        if user is None:
+            return self._record(_unknown_sender(base, parsed, "No active user has this address."))
         if user.organisation_kind is not OrganisationKind.CUSTOMER:
             return self._record(_unknown_sender(base, parsed, "Only customer users open tickets by e-mail."))
         return self._new_ticket(uow, base, parsed, user, distributor, received_at, now)
 
-    def _reply_by_contact(self, uow, base, parsed: ParsedEmail, number: str | None, now: datetime) -> InboundEmailRecord:
-        """A sender without a portal login: a comment if it replies to a ticket whose customer chose its address."""
-        unknown = "No active user has this address."
-        replied_to = uow.tickets.get_by_number(distributor_id(uow), number) if number else None
-        customer = uow.organisations.get(replied_to.customer_id) if replied_to else None
-        if replied_to is None or customer is None or not tk.is_ticket_mail_contact(parsed.sender, replied_to, customer):
-            return self._record(_unknown_sender(base, parsed, unknown))
+    def _reply_by_contact(self, uow, base, parsed: ParsedEmail, replied_to: tk.Ticket, user: User | None, now: datetime):
+        """A comment by the address if the ticket's customer chose it for its ticket e-mails (or made the ticket of its
+        mail); ``None`` if it is no such contact. A contact's reply to a closed ticket waits in triage."""
+        customer = uow.organisations.get(replied_to.customer_id)
+        if customer is None or not tk.is_ticket_mail_contact(parsed.sender, replied_to, customer):
+            return None
         if replied_to.is_closed:
-            detail = f"{unknown} It is a ticket contact of {customer.name}, replying to the closed ticket {replied_to.number}."
+            if parsed.auto_submitted:
+                return self._record(_auto_reply(base, replied_to))
+            login = "No active user has this address." if user is None else "The address has a login at another organisation."
+            detail = f"{login} It is a ticket contact of {customer.name}, replying to the closed ticket {replied_to.number}."
             return self._record(_unknown_sender(base, parsed, detail))
         return self._comment(uow, base, replied_to, parsed, author=parsed.sender, by_staff=False, now=now)
 
@@ -298,9 +307,14 @@ class InboundEmailProcessor:
 
     def _comment(self, uow, base, ticket: tk.Ticket, parsed: ParsedEmail, *, author: str, by_staff: bool, now) -> InboundEmailRecord:
         """``author``: the user's id, or the sender's address for a contact without a portal login."""
+        # The comment's id comes from the Message-ID: the same mail stored twice by SES (two keys) is one comment.
+        source = _digest(parsed.message_id or base.key)
+        if any(comment.id == f"cmt_{source}" for comment in ticket.comments):
+            detail = "This Message-ID was added as a comment already."
+            return self._record(_with(base, Outcome.DUPLICATE, ticket_id=ticket.id, detail=detail))
         outcome = ticket.add_comment(
             author=author, body=parsed.body or parsed.subject or "(empty reply)", now=now, by_staff=by_staff,
-            id_factory=lambda prefix: f"{prefix}_{_digest(base.key)}", reopens=not parsed.auto_submitted,
+            id_factory=lambda prefix: f"{prefix}_{source}", reopens=not parsed.auto_submitted,
         )
         refused = self._attach(ticket, parsed, base.key, parsed.sender, now)
         record = _with(base, Outcome.COMMENT_ADDED, ticket_id=ticket.id, detail=_refused_detail(refused))
@@ -378,6 +392,12 @@ class InboundEmailProcessor:
 
 def _with(base: InboundEmailRecord, outcome: Outcome, **changes) -> InboundEmailRecord:
     return replace(base, outcome=outcome.value, **changes)
+
+
+def _auto_reply(base: InboundEmailRecord, replied_to: tk.Ticket) -> InboundEmailRecord:
+    state = "closed ticket" if replied_to.is_closed else "ticket"
+    detail = f"An automatic reply (e.g. out of office) to the {state} {replied_to.number}: no new ticket."
+    return _with(base, Outcome.AUTO_REPLY, ticket_id=replied_to.id, detail=detail)
 
 
 def _unknown_sender(base: InboundEmailRecord, parsed: ParsedEmail, detail: str) -> InboundEmailRecord:

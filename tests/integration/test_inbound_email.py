@@ -375,3 +375,59 @@ def test_an_automatic_reply_made_a_ticket_of_gets_no_receipt(deliver, services, 
     assert made.created and made.ticket.reporter.email == "postmaster@hanse.example"
     assert services.mailer.to("postmaster@hanse.example") == []  # a receipt would start a mail loop
     assert [m.subject for m in services.mailer.to("it@hanse.example")] == [f"[#{made.ticket.number}] New ticket: Undeliverable: Lieferavis"]
+
+
+def _alpen_ticket(services, demo) -> "tk.Ticket":
+    """A portal ticket of Alpen (customer of SüdCloud) whose notices go to it@hanse.example, a Hanse user's address."""
+    from domain.policy import Principal
+    from domain.services import tickets as desk
+
+    add_status_contact(services, demo.customers["alpen"].id, "it@hanse.example")
+    ticket = desk.open_portal_ticket(services.uow(), Principal.of(demo.users["alpen_owner"]),
+                                     desk.NewTicket(demo.customers["alpen"].id, "Kasse 3 Bon-Drucker defekt", "Umsatz gestern 4.812,40 EUR"),
+                                     now=RECEIVED, mailer=services.mailer)
+    set_status(services, ticket.id, TicketStatus.WAITING_FOR_CUSTOMER)
+    services.mailer.sent.clear()
+    return ticket
+
+
+def test_a_contact_with_a_login_at_another_customer_replies_as_that_contact_not_as_its_own_customer(deliver, services, demo):
+    ticket = _alpen_ticket(services, demo)
+    data = reply("Hannes IT <it@hanse.example>", f"AW: [#{ticket.number}] Status waiting for customer: Kasse 3 Bon-Drucker defekt",
+                 "Ich kümmere mich.\n\n> Umsatz gestern 4.812,40 EUR", "hannes-re-alpen@hanse.example")
+    result = outcome(deliver("re-alpen.eml", data=data))
+    assert (result["outcome"], result["ticketId"]) == (Outcome.COMMENT_ADDED.value, ticket.id)
+    (comment,) = services.uow().tickets.get(ticket.id).comments
+    assert comment.author == "it@hanse.example" and not comment.by_staff
+    # Nothing of Alpen's ticket became a ticket of Hanse (which Hanse's partner NordIT would read).
+    hanse = services.uow().tickets.list_for_customer(demo.customers["hanse"].id, status=None, limit=10, cursor=None).items
+    assert hanse == []
+
+
+def test_an_out_of_office_of_such_a_contact_opens_nothing_and_sends_nothing(deliver, services, demo):
+    ticket = _alpen_ticket(services, demo)
+    data = reply("Hannes IT <it@hanse.example>", f"Abwesenheitsnotiz: [#{ticket.number}] Status waiting for customer", "Bin im Urlaub.",
+                 "ooo-2@hanse.example").replace(b"MIME-Version", b"Auto-Submitted: auto-replied\r\nMIME-Version")
+    result = outcome(deliver("ooo-alpen.eml", data=data))
+    assert (result["outcome"], result["ticketId"]) == (Outcome.COMMENT_ADDED.value, ticket.id)  # kept on the open ticket
+    assert services.uow().tickets.get(ticket.id).status is TicketStatus.WAITING_FOR_CUSTOMER  # moved nothing
+    assert services.uow().tickets.list_for_customer(demo.customers["hanse"].id, status=None, limit=10, cursor=None).items == []
+    assert services.mailer.sent == []
+
+
+def test_a_partner_technician_chosen_as_contact_replies_as_a_comment(deliver, services, demo):
+    add_status_contact(services, demo.customers["hanse"].id, "admin@nordit.example")
+    created = outcome(deliver("multipart_screenshot.eml"))
+    set_status(services, created["ticketId"], TicketStatus.WAITING_FOR_CUSTOMER)
+    data = reply("Nina Nord <admin@nordit.example>", "AW: [#T-000001] Status waiting for customer", "VPN-Client neu installiert.", "nn-1@nordit.example")
+    result = outcome(deliver("re-nordit.eml", data=data))
+    assert (result["outcome"], result["ticketId"]) == (Outcome.COMMENT_ADDED.value, created["ticketId"])
+
+
+def test_one_reply_stored_twice_by_ses_is_one_comment(deliver, services, demo):
+    add_status_contact(services, demo.customers["hanse"].id, "chef@hanse.example")
+    created = outcome(deliver("multipart_screenshot.eml"))
+    data = reply("chef@hanse.example", "AW: [#T-000001] Received", "Bitte heute noch!", "chef-1@hanse.example")
+    first, second = outcome(deliver("ses-1", data=data)), outcome(deliver("ses-2", data=data))
+    assert (first["outcome"], second["outcome"]) == (Outcome.COMMENT_ADDED.value, Outcome.DUPLICATE.value)
+    assert [c.body for c in services.uow().tickets.get(created["ticketId"]).comments] == ["Bitte heute noch!"]
