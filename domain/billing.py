@@ -17,9 +17,11 @@ Decided here, where ``DOMAIN.md`` leaves room:
   now (a credit corrects an issued invoice, and issued invoices never move):
   ``trace_credit`` follows the credit's subscription to the charges that billed the seats
   of its billing cycle (same subscription, a period that contains the credit's first day)
-  and, through ``billed_invoice_id``, to their invoices. Seats are taken back newest first
-  (as ``reduce_seats`` removes them), after the seats earlier credits of the cycle took
-  back. Each share is credited to the payer of its invoice at the discount of the line
+  and, through ``billed_invoice_id``, to their invoices. The cycle is replayed in time
+  order: each credit takes its seats newest first (as ``reduce_seats`` removes them) from the
+  lots there were on its day, less what earlier credits took, so a second reduction after a
+  new lot takes that lot's seats, not seats an earlier credit took back already. Each
+  share is credited to the payer of its invoice at the discount of the line
   that billed it (the customer at public price, the partner less the discount it got).
   Seats not billed yet (bought and cancelled before the nightly run) follow the mode in
   force, like the charge that bills them in the same run. A credit whose seats were billed
@@ -250,7 +252,7 @@ def invoice_id_for_run(
     return "inv_" + hashlib.sha256(key.encode()).hexdigest()[:20]
 
 
-_NEWEST_FIRST_KIND = {ChargeKind.PRORATA_INCREASE: 0, ChargeKind.RECURRING: 1}
+_OLDEST_FIRST_KIND = {ChargeKind.RECURRING: 0, ChargeKind.PRORATA_INCREASE: 1}
 
 
 def _covers(charge: Charge, day: date) -> bool:
@@ -262,46 +264,54 @@ def trace_credit(credit: Charge, subscription_charges: Iterable[BilledCharge]) -
 
     The seats of the credit's billing cycle are the charges of its subscription (not credits)
     whose period contains the credit's first day: the cycle's regular charge and the pro-rata
-    charges of seats added in it. Seats go newest first, as ``reduce_seats`` removes them;
-    the seats earlier credits of the same cycle took back are skipped first (earlier: an
-    earlier day, or the same day and billed already, or else the lower charge id). Seats the
-    charges do not account for (none billed yet) get a source without invoice.
+    charges of seats added in it. The cycle is replayed in time order: each lot is added on
+    its day, and each credit of the cycle up to this one takes its seats from the lots there
+    were on its day, newest first (as ``reduce_seats`` removes them). So a credit never takes
+    seats an earlier credit took back, nor seats added after it (earlier: an earlier day, or
+    the same day and billed already, or else the lower charge id; on one day lots are added
+    before credits take seats). Seats the charges do not account for (none billed yet) get a
+    source without invoice.
     """
     if credit.kind is not ChargeKind.CREDIT:
         raise ValueError(f"{credit.charge_id} is not a credit")
     entries = [e for e in subscription_charges if e.charge.subscription_id == credit.subscription_id]
-    covering = sorted(
-        (e for e in entries if e.charge.kind is not ChargeKind.CREDIT and _covers(e.charge, credit.period_start)),
-        key=lambda e: (-e.charge.period_start.toordinal(), _NEWEST_FIRST_KIND[e.charge.kind], e.charge.charge_id),
-    )
+    lots = [e for e in entries if e.charge.kind is not ChargeKind.CREDIT and _covers(e.charge, credit.period_start)]
 
-    def order(entry: BilledCharge) -> tuple:
-        return (entry.charge.period_start, entry.invoice is None, entry.charge.charge_id)
+    def credit_order(entry: BilledCharge) -> tuple:
+        return (entry.charge.period_start, 1, entry.invoice is None, entry.charge.charge_id)
 
     this = BilledCharge(credit, next((e.invoice for e in entries if e.charge.charge_id == credit.charge_id), None))
-    taken_before = sum(
-        e.charge.quantity
-        for e in entries
-        if e.charge.kind is ChargeKind.CREDIT
-        and e.charge.charge_id != credit.charge_id
-        and e.charge.period_end == credit.period_end
-        and order(e) < order(this)
+    earlier = [
+        e for e in entries
+        if e.charge.kind is ChargeKind.CREDIT and e.charge.charge_id != credit.charge_id
+        and e.charge.period_end == credit.period_end and credit_order(e) < credit_order(this)
+    ]
+    timeline = sorted(
+        [((e.charge.period_start, 0, _OLDEST_FIRST_KIND[e.charge.kind], e.charge.charge_id), e) for e in lots]
+        + [(credit_order(e), e) for e in earlier + [this]],
+        key=lambda pair: pair[0],
     )
+    stack: list[list] = []  # [lot, seats left], oldest first
     sources: list[CreditSource] = []
-    wanted = credit.quantity
-    for entry in covering:
-        seats = entry.charge.quantity
-        skipped = min(taken_before, seats)
-        taken_before -= skipped
-        seats = min(seats - skipped, wanted)
-        if seats <= 0:
+    for _, entry in timeline:
+        if entry.charge.kind is not ChargeKind.CREDIT:
+            stack.append([entry, entry.charge.quantity])
             continue
-        wanted -= seats
-        sources.append(_source(entry, seats))
-        if wanted == 0:
+        wanted = entry.charge.quantity
+        for lot in reversed(stack):
+            seats = min(lot[1], wanted)
+            if seats <= 0:
+                continue
+            lot[1] -= seats
+            wanted -= seats
+            if entry is this:
+                sources.append(_source(lot[0], seats))
+            if wanted == 0:
+                break
+        if entry is this:
+            if wanted:
+                sources.append(CreditSource(wanted))
             break
-    if wanted:
-        sources.append(CreditSource(wanted))
     return _merged(sources)
 
 

@@ -503,6 +503,29 @@ def test_a_credit_takes_back_the_newest_seats_first_after_those_earlier_credits_
     assert trace_credit(credit, [BilledCharge(credit)]) == (CreditSource(6),)  # nothing billed: follows the mode in force
 
 
+def test_a_second_reduction_takes_the_seats_added_after_the_first_not_those_the_first_took_back():
+    # 10 seats (PH-2025-000001), +5 on 2025-07-02 (000002), -5 on 07-03 (took back 000002's), +5 on 07-04 (000003), -5 on 07-05.
+    opened = annual_upfront(at=utc(2025, 7, 1, 10))
+    (opening,) = opened.charges
+    subscription = opened.new_subscription
+    (added,) = subscription.increase_seats(5, now=utc(2025, 7, 2, 10), actor_id="usr_partner").charges
+    (first_reduction,) = subscription.reduce_seats(5, now=utc(2025, 7, 3, 9), actor_id="usr_partner").charges
+    (added_again,) = subscription.increase_seats(5, now=utc(2025, 7, 4, 10), actor_id="usr_partner").charges
+    (second_reduction,) = subscription.reduce_seats(5, now=utc(2025, 7, 5, 9), actor_id="usr_partner").charges
+    first = issued(plan([opening], run_date=date(2025, 7, 1)).invoices[0], "PH-2025-000001", utc(2025, 7, 1, 22))
+    second = issued(plan([added], run_date=date(2025, 7, 2)).invoices[0], "PH-2025-000002", utc(2025, 7, 2, 22))
+    third = issued(plan([added_again], run_date=date(2025, 7, 4)).invoices[0], "PH-2025-000003", utc(2025, 7, 4, 22))
+    note = issued(plan_credits([first_reduction], {"cus_1": account()}, [BilledCharge(opening, first), BilledCharge(added, second)],
+                               now=utc(2025, 7, 3, 22), run_date=date(2025, 7, 3)).invoices[0], "PH-2025-000004", utc(2025, 7, 3, 22))
+    billed = [BilledCharge(opening, first), BilledCharge(added, second), BilledCharge(first_reduction, note),
+              BilledCharge(added_again, third), BilledCharge(second_reduction)]
+
+    (source,) = trace_credit(second_reduction, billed)
+    assert (source.seats, source.invoice.number) == (5, "PH-2025-000003")
+    (earlier,) = trace_credit(first_reduction, billed)  # replayed: the lot added later does not change the first credit
+    assert (earlier.seats, earlier.invoice.number) == (5, "PH-2025-000002")
+
+
 def test_seats_added_and_cancelled_before_the_run_are_netted_and_only_the_billed_share_corrects_the_invoice():
     # 10 seats billed on PH-2025-000001; 5 added 2025-07-03 10:00 and all 15 cancelled at 12:00, before the run.
     opened = annual_upfront(at=utc(2025, 7, 1, 10))
