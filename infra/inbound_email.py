@@ -7,12 +7,14 @@ and the raw message is never deleted, so nothing is lost:
   distributor and the received timestamp, attachments become ticket attachments (stored in
   S3), and the sender gets a receipt with both (not for auto-replies, to avoid mail loops).
 * ``COMMENT_ADDED``: the subject carries the number of a ticket the sender may comment on; a
-  reply to a CLOSED ticket opens a new ticket that mentions the old one. A sender without a
-  portal login may comment too when the ticket's customer chose the address at onboarding
-  for its ticket e-mails, or is the sender whose mail the service desk made this ticket of
-  (``domain.tickets.is_ticket_mail_contact``); the comment's author is the address. Such a
-  reply to a CLOSED ticket is an ``UNKNOWN_SENDER`` (no user to open a new ticket for),
-  recorded with that reason.
+  reply to a CLOSED ticket opens a new ticket that mentions the old one. Any other sender (no
+  portal login, or a login at another organisation) comments too when the ticket's customer
+  chose the address at onboarding for its ticket e-mails, or is the sender whose mail or call
+  this ticket was made of (``domain.tickets.is_ticket_mail_contact``); the comment's author
+  is the address. Such a reply never becomes a ticket of the sender's own organisation (that
+  would copy the quoted ticket there); to a CLOSED ticket it is an ``UNKNOWN_SENDER``,
+  recorded with that reason. The comment's id comes from the Message-ID: one mail stored
+  twice is one comment (the second a ``DUPLICATE``).
 * ``UNKNOWN_SENDER``: the address belongs to no active customer user (partner or distributor
   staff writing other than a reply land here too), nor to a contact of the ticket it replies
   to. Nobody is answered (replying to unknown senders would answer spam and forged senders).
@@ -27,7 +29,7 @@ and the raw message is never deleted, so nothing is lost:
 * ``UNPARSABLE``: not a MIME message we can read (no sender); recorded with the reason.
 * ``DUPLICATE``: the same Message-ID arrived under another key (SES retried); the first wins.
 * ``AUTO_REPLY``: an automatic reply (``Auto-Submitted``, ``X-Autoreply``: an out-of-office answering a ticket
-  e-mail) to a CLOSED ticket opens no new ticket. To an open ticket it is a comment, but it neither reopens a
+  e-mail) to a CLOSED ticket, or to a ticket the sender may not comment on, opens no new ticket. To an open ticket it is a comment, but it neither reopens a
   resolved ticket nor takes one off "waiting for customer", so nobody is notified and no mail loop starts.
 
 An S3 event delivered twice finds the record of the first delivery and does nothing. The

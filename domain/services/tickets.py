@@ -32,6 +32,7 @@ from domain.ports import (
 )
 from domain.services.idempotency import run_idempotent
 from domain.services.organisations import page_size
+from domain.validation import require_email
 
 log = logging.getLogger("partnerhub.tickets")
 
@@ -181,7 +182,8 @@ def open_hotline_ticket(
         if caller is None or caller.organisation_id != customer.id:
             raise NotFound(f"No user '{command.caller_user_id}' at this customer.", field="callerUserId")
     # The receipt (number and received time) goes to the address the caller gave, else to the calling user's.
-    email = (command.caller_email or "").strip() or (caller.email if caller else None)
+    given = (command.caller_email or "").strip()
+    email = require_email(given, "callerEmail") if given else (caller.email if caller else None)
     reporter = tk.Reporter(user_id=command.caller_user_id, email=email, name=(command.caller_name or "").strip() or None)
 
     def build(ticket_id: str, number: str, distributor: str) -> tk.Ticket:

@@ -121,6 +121,16 @@ def test_a_hotline_caller_gets_the_ticket_number_and_the_received_time_by_e_mail
     assert [m.to for m in services.mailer.sent] == [("it@hanse.example",)]
 
 
+def test_a_hotline_caller_address_that_is_no_address_is_refused_and_spends_no_number(as_user, demo, services):
+    ops, hanse = as_user("distributor"), demo.customers["hanse"].id
+    refused = ops(HOTLINE, {"input": {"customerId": hanse, "subject": "VPN", "description": "Anruf", "callerName": "X",
+                                      "callerEmail": "herr x, boss@evil.example"}})["ticketHotlineCreate"]
+    assert refused["ticket"] is None and refused["errors"][0]["code"] == "INVALID_INPUT"
+    assert services.mailer.sent == []
+    ok_ticket = ok(ops(HOTLINE, {"input": {"customerId": hanse, "subject": "VPN", "description": "Anruf", "callerName": "X"}})["ticketHotlineCreate"])
+    assert ok_ticket["ticket"]["number"] == "T-000001"
+
+
 # --- who sees what ---------------------------------------------------------------------------------
 
 SEES_HANSE_TICKET = {"distributor", "nordit_admin", "nordit_sales", "hanse_it", "hanse_staff"}

@@ -431,3 +431,17 @@ def test_one_reply_stored_twice_by_ses_is_one_comment(deliver, services, demo):
     first, second = outcome(deliver("ses-1", data=data)), outcome(deliver("ses-2", data=data))
     assert (first["outcome"], second["outcome"]) == (Outcome.COMMENT_ADDED.value, Outcome.DUPLICATE.value)
     assert [c.body for c in services.uow().tickets.get(created["ticketId"]).comments] == ["Bitte heute noch!"]
+
+
+def test_a_hotline_caller_without_login_replies_to_the_receipt_as_a_comment(deliver, services, demo):
+    from domain.policy import Principal
+    from domain.services import tickets as desk
+
+    ticket = desk.open_hotline_ticket(services.uow(), Principal.of(demo.users["distributor"]),
+                                      desk.NewHotlineTicket(demo.customers["hanse"].id, "Scanner", "Anruf 9:05", "Paul Lager",
+                                                            caller_email="p.lager@hanse.example"), now=RECEIVED, mailer=services.mailer)
+    assert [m.to for m in services.mailer.sent if m.subject.startswith(f"[#{ticket.number}] Received")] == [("p.lager@hanse.example",)]
+    data = reply("Paul Lager <p.lager@hanse.example>", f"AW: [#{ticket.number}] Received: Scanner", "Modell: Fujitsu fi-7160.", "pl-1@hanse.example")
+    result = outcome(deliver("re-hotline.eml", data=data))
+    assert (result["outcome"], result["ticketId"]) == (Outcome.COMMENT_ADDED.value, ticket.id)
+    assert [c.author for c in services.uow().tickets.get(ticket.id).comments] == ["p.lager@hanse.example"]

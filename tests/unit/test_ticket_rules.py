@@ -399,9 +399,12 @@ def test_the_sender_whose_mail_staff_made_a_ticket_of_may_reply_to_that_ticket_o
     triaged = ticket(tk.TicketChannel.EMAIL, reporter=nina)
     assert tk.is_ticket_mail_contact("N.Neumann@hanse.example", triaged, customer(CustomerOnboarding())) is True
     assert tk.is_ticket_mail_contact("n.neumann@hanse.example", ticket(), customer()) is False  # another ticket of Hanse
-    # A hotline caller's address got a receipt too, but stays as it was: only e-mail tickets made in triage.
+    # A hotline caller who gave the address got the receipt, which invites a reply: that reply is a comment too.
     caller = ticket(tk.TicketChannel.HOTLINE, reporter=tk.Reporter(email="n.neumann@hanse.example", name="Nina Neumann"))
-    assert tk.is_ticket_mail_contact("n.neumann@hanse.example", caller, customer(CustomerOnboarding())) is False
+    assert tk.is_ticket_mail_contact("n.neumann@hanse.example", caller, customer(CustomerOnboarding())) is True
+    # A monitoring ticket's reporter is the monitoring team, never a mail contact.
+    alert = ticket(tk.TicketChannel.MONITORING, reporter=tk.Reporter(email="n.neumann@hanse.example", name="Monitoring"))
+    assert tk.is_ticket_mail_contact("n.neumann@hanse.example", alert, customer(CustomerOnboarding())) is False
 
 
 # --- e-mail triage -----------------------------------------------------------------------------------
