@@ -37,9 +37,13 @@ Decided here, where ``DOMAIN.md`` leaves room:
   conditional put refuses a second invoice. Charges arriving between the attempts stay
   due and go to the next run.
 * **Credits** (cancellations and reductions in the window) of seats billed on issued
-  invoices become the payer's correction credit note of the run, apart from its new
-  charges; it names the invoice it corrects (``corrects_invoice_id``) when it corrects one
-  (``PlannedInvoice.corrections`` lists each corrected invoice and the net credited on it).
+  invoices become the payer's correction credit notes of the run, apart from its new
+  charges: **one per corrected invoice**, which names it (``corrects_invoice_id``), is
+  registered on it and counts for any later credit of it (``PlannedInvoice.corrections``: the
+  invoice and the net credited on it). A credit whose seats two invoices billed (a
+  cancellation after an addition) has a share on each invoice's note and is marked billed
+  with the last; a share a crashed run credited already (a line of the credit on a note of
+  the invoice) is not credited again.
   Credits of seats not billed yet are netted as negative lines into the payer's invoice of
   the run; if that group nets below zero it becomes a credit note without a corrected
   invoice.
@@ -64,11 +68,11 @@ Decided here, where ``DOMAIN.md`` leaves room:
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
 from domain.calendar import ensure_utc
 from domain.errors import Conflict, ValidationFailed
@@ -208,6 +212,8 @@ class PlannedInvoice:
     service_item_references: frozenset[str]
     cashback: Cashback | None = None
     corrections: tuple[Correction, ...] = ()  # issued invoices whose seats its credits take back
+    # Every charge with a line on it; a credit shared by several credit notes is consumed by the last of them only.
+    credited_charge_ids: frozenset[str] = frozenset()
 
     @property
     def invoice_id(self) -> str:
@@ -240,15 +246,17 @@ class BillingPlan:
 
 def invoice_id_for_run(
     run_date: date, payer_id: str, customer_id: str, partner_id: str | None, currency: str = "EUR", *, correction: bool = False,
-    separate: SeparateInvoice | None = None,
+    separate: SeparateInvoice | None = None, corrects: str | None = None,
 ) -> str:
     """The idempotency key of a billing run's invoice: same run, payer, customer, partner, currency → same id.
 
-    ``correction``: the payer's credit note of the run correcting issued invoices (its own id).
+    ``correction``: the payer's credit note of the run correcting the issued invoice ``corrects`` (its own id).
     ``separate``: the payer's invoice of items billed separately (its own id).
     """
     parts = ["billing-run", run_date.isoformat(), payer_id, customer_id, partner_id or "-", currency]
-    key = "|".join(parts + (["correction"] if correction else []) + ([separate.value] if separate else []))
+    key = "|".join(
+        parts + (["correction"] if correction else []) + ([separate.value] if separate else []) + ([corrects] if corrects else [])
+    )
     return "inv_" + hashlib.sha256(key.encode()).hexdigest()[:20]
 
 
@@ -452,6 +460,7 @@ class _Group:
     portions: list[_Portion]
     items: list[ServiceItem]
     separate: SeparateInvoice | None = None
+    corrects: str | None = None  # a correction group: the one issued invoice its credit note corrects
 
 
 def _unique(entries: Iterable, key, what: str) -> list:
@@ -514,6 +523,7 @@ def plan_billing_run(
     partners: Mapping[str, PartnerTerms],
     service_items: Iterable[ServiceItem] = (),
     credit_sources: Mapping[str, tuple[CreditSource, ...]] | None = None,
+    credit_notes: Mapping[str, Sequence[Invoice]] | None = None,
     payment_terms_days: int = PAYMENT_TERMS_DAYS,
     sepa_creditor_id: str | None = None,
 ) -> BillingPlan:
@@ -521,20 +531,23 @@ def plan_billing_run(
 
     ``credit_sources``: for each credit charge, where the seats it takes back were billed
     (``trace_credit``); a credit without sources follows the billing mode in force.
+    ``credit_notes``: the credit notes issued so far for each invoice the credits correct (registered on it),
+    so a credit note a crashed run issued for one share of a credit is not issued again.
     ``sepa_creditor_id``: the distributor's creditor identifier, printed on direct-debit invoices.
     """
     now = ensure_utc(now)
     credit_sources = credit_sources or {}
-    groups: dict[tuple[str, str, str | None, str, bool, str], _Group] = {}
+    credit_notes = credit_notes or {}
+    groups: dict[tuple[str, str, str | None, str, bool, str, str], _Group] = {}
     skipped: list[SkippedItem] = []
 
     def group_for(
         payer: _Payer, customer_id: str, partner_id: str | None, currency: str, correction: bool = False,
-        separate: SeparateInvoice | None = None,
+        separate: SeparateInvoice | None = None, corrects: str | None = None,
     ) -> _Group:
-        key = (payer.party.organisation_id, customer_id, partner_id, currency, correction, separate.value if separate else "")
+        key = (payer.party.organisation_id, customer_id, partner_id, currency, correction, separate.value if separate else "", corrects or "")
         if key not in groups:
-            groups[key] = _Group(payer, customer_id, partner_id, currency, correction, [], [], separate)
+            groups[key] = _Group(payer, customer_id, partner_id, currency, correction, [], [], separate, corrects)
         return groups[key]
 
     for charge in _unique(charges, lambda c: c.charge_id, "charges"):
@@ -549,7 +562,16 @@ def plan_billing_run(
         except _Skip as skip:
             skipped.append(SkippedItem(charge.charge_id, charge.customer_id, skip.reason))
             continue
-        group_for(payer, charge.customer_id, charge.partner_id, charge.amount.currency, correction).portions.extend(portions)
+        if not correction:
+            group_for(payer, charge.customer_id, charge.partner_id, charge.amount.currency).portions.extend(portions)
+            continue
+        # One credit note per corrected invoice: each names the invoice it corrects and is registered on it.
+        open_portions = [p for p in portions if not _credited_by(p, credit_notes.get(p.corrects.id, ()))]
+        if not open_portions:
+            skipped.append(SkippedItem(charge.charge_id, charge.customer_id, f"credit {charge.charge_id} is credited already; mark it billed by hand"))
+            continue
+        for portion in open_portions:  # shares a crashed run credited already are left out
+            group_for(payer, charge.customer_id, charge.partner_id, charge.amount.currency, True, corrects=portion.corrects.id).portions.append(portion)
 
     for item in _unique(service_items, lambda i: i.reference, "service items"):
         try:
@@ -561,9 +583,24 @@ def plan_billing_run(
 
     planned = [
         _plan_invoice(group, run_date=run_date, issuer_id=issuer_id, payment_terms_days=payment_terms_days, creditor_id=sepa_creditor_id)
-        for _, group in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0], kv[0][2] or "", kv[0][3], kv[0][4], kv[0][5]))
+        for _, group in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0], kv[0][2] or "", kv[0][3], kv[0][4], kv[0][5], kv[0][6]))
     ]
-    return BillingPlan(run_date, tuple(planned), tuple(sorted(skipped, key=lambda s: (s.customer_id, s.reference))))
+    return BillingPlan(run_date, _consumed_once(planned), tuple(sorted(skipped, key=lambda s: (s.customer_id, s.reference))))
+
+
+def _credited_by(portion: _Portion, notes: Sequence[Invoice]) -> bool:
+    """Whether a credit note of the corrected invoice has a line of this credit already (issued by an earlier attempt)."""
+    return any(line.source_reference == portion.charge.charge_id for note in notes for line in note.lines)
+
+
+def _consumed_once(planned: list[PlannedInvoice]) -> tuple[PlannedInvoice, ...]:
+    """A credit shared by several credit notes is marked billed with the last of them (they are issued in plan order):
+    after a crash in between, the credit is still due and the re-run issues the notes not issued yet."""
+    last = {charge_id: n for n, p in enumerate(planned) for charge_id in p.charge_ids}
+    return tuple(
+        replace(p, charge_ids=frozenset(c for c in p.charge_ids if last[c] == n), credited_charge_ids=p.charge_ids)
+        for n, p in enumerate(planned)
+    )
 
 
 def _corrections(portions: Iterable[_Portion], lines: Iterable[InvoiceLine], currency: str) -> tuple[Correction, ...]:
@@ -590,7 +627,7 @@ def _plan_invoice(group: _Group, *, run_date: date, issuer_id: str, payment_term
     lines = tuple(charge_lines + [_item_line(item, rate) for item in items])
     invoice_id = invoice_id_for_run(
         run_date, payer.party.organisation_id, group.customer_id, group.partner_id, group.currency, correction=group.correction,
-        separate=group.separate,
+        separate=group.separate, corrects=group.corrects,
     )
     net = sum((line.net_amount.amount for line in lines), Decimal("0"))
     credit_note = net < 0

@@ -116,6 +116,12 @@ def credit_sources(reader, charges: list[Charge]) -> dict[str, tuple[CreditSourc
     }
 
 
+def credit_notes_of_sources(reader, sources: dict[str, tuple[CreditSource, ...]]) -> dict[str, list]:
+    """The credit notes registered on each invoice the credits correct (two BatchGets): what is credited on it so far."""
+    invoice_ids = sorted({source.invoice.id for shares in sources.values() for source in shares if source.invoice is not None})
+    return reader.invoices.credit_notes_of(invoice_ids) if invoice_ids else {}
+
+
 def run_billing(
     uow_factory, *, run_date: date, now: datetime, documents, mailer, renderer, terms: ProgrammeTerms | None = None,
     prefix: str = invoicing.DEFAULT_NUMBER_PREFIX, page_limit: int = 100, catch_up_days: int = CATCH_UP_DAYS,
@@ -137,18 +143,25 @@ def run_billing(
         customers = reader.organisations.get_many({c.customer_id for c in charges} | {i.customer_id for i in items})
         partner_ids = {link.partner_id for customer in customers.values() for link in customer.partner_links}
         partners = reader.organisations.get_many(partner_ids)
+        sources = credit_sources(reader, charges)
         plan = plan_billing_run(
             run_date=run_date, now=now, issuer_id=issuer.id, charges=charges, service_items=items,
             customers={cid: CustomerAccount(BillingParty.of(c), c.partner_links) for cid, c in customers.items()},
             partners=_partner_terms(partners, reader.programme_partners.get_many(partners), terms, run_date),
-            credit_sources=credit_sources(reader, charges), sepa_creditor_id=sepa_creditor_id,
+            credit_sources=sources, credit_notes=credit_notes_of_sources(reader, sources), sepa_creditor_id=sepa_creditor_id,
         )
         summary.skipped.extend(f"{s.reference}: {s.reason}" for s in plan.skipped)
         parties = {issuer.id: issuer, **customers, **partners}  # every payer is a customer or one of their partners
         sequences = invoicing.LastSequences()
+        held: set[str] = set()  # credits with a share on a credit note not issued: their other notes wait for the next run
         for planned in plan.invoices:
-            _issue_and_deliver(uow_factory, planned, summary, now=now, prefix=prefix, documents=documents, mailer=mailer, renderer=renderer,
-                               parties=parties, sequences=sequences)
+            if planned.credited_charge_ids & held:
+                held |= planned.credited_charge_ids
+                summary.skipped.append(f"{planned.invoice_id}: another credit note of the same credit was not issued; billed by the next run")
+                continue
+            if not _issue_and_deliver(uow_factory, planned, summary, now=now, prefix=prefix, documents=documents, mailer=mailer,
+                                      renderer=renderer, parties=parties, sequences=sequences):
+                held |= planned.credited_charge_ids
     for day in days:  # what a crash (or a failed e-mail) left undelivered
         delivered, failed = invoicing.deliver_pending(uow_factory, day, documents=documents, mailer=mailer, renderer=renderer, now=now)
         summary.delivered += delivered
@@ -179,7 +192,7 @@ def _corrections_of(planned: PlannedInvoice, now: datetime):
     credited on it (a commission is void if its invoice is credited before approval)."""
     if not planned.corrections:
         return None
-    corrected_id = planned.draft.corrects_invoice_id
+    corrected_id = planned.draft.corrects_invoice_id  # a run's credit note corrects one invoice
 
     def also(uow, issued) -> None:
         if corrected_id is not None:
@@ -195,11 +208,12 @@ def _corrections_of(planned: PlannedInvoice, now: datetime):
 def _issue_and_deliver(
     uow_factory, planned: PlannedInvoice, summary: BillingRunSummary, *, now, prefix, documents, mailer, renderer,
     parties: dict[str, Organisation], sequences: invoicing.LastSequences,
-) -> None:
+) -> bool:
+    """Issue and deliver one planned invoice; False when it was not issued (and is not issued already)."""
     consumed = len(planned.charge_ids) + len(planned.service_item_references) + _ledger_writes(planned)
     if consumed > MAX_ITEMS_PER_INVOICE:
         summary.skipped.append(f"{planned.invoice_id}: {consumed} items exceed one transaction; split by hand")
-        return
+        return False
     try:
         invoice = invoicing.issue_draft(
             uow_factory, planned.draft, now=now, prefix=prefix, charge_ids=planned.charge_ids,
@@ -209,10 +223,10 @@ def _issue_and_deliver(
         )
     except (InvoiceAlreadyIssued, AlreadyBilled):
         summary.already_issued += 1
-        return
+        return True
     except InvoiceChangedMeanwhile:  # a payment on the corrected invoice between its read and the commit
         summary.skipped.append(f"{planned.invoice_id}: the corrected invoice changed meanwhile; billed by the next run")
-        return
+        return False
     summary.invoices_issued += 1
     summary.charges_billed += len(planned.charge_ids)
     summary.service_items_billed += len(planned.service_item_references)
@@ -229,3 +243,4 @@ def _issue_and_deliver(
         )
     except Exception:
         log.exception("delivery of invoice %s failed; the run retries it at its end", invoice.id)
+    return True

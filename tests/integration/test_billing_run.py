@@ -561,3 +561,42 @@ def test_through_ses_the_payer_receives_the_invoice_pdf_as_an_attachment(world):
     assert message["To"] == "billing@nordit.example" and "PH-2024-000001" in message["Subject"]
     (pdf,) = [part.get_payload(decode=True) for part in message.walk() if part.get_filename() == "PH-2024-000001.pdf"]
     assert "Gesamtbetrag / Total 1.581,12 €" in pdf_text(pdf)
+
+
+def cancel_after_an_addition(world, **run_kwargs):
+    """Kanzlei (customer pays) orders 10 seats on 2024-01-15 (A), adds 5 on 01-16 (B), cancels all 15 on 01-17."""
+    world.make_csp_ready("kanzlei")
+    sid = world.order("kanzlei", "2024-01-15T10:00:00", quantity=10)
+    world.run(date(2024, 1, 15), utc("2024-01-15T22:30:00"))
+    subs.change_subscription(DynamoUnitOfWork(), world.sales, sid, IncreaseSeats(5), now=utc("2024-01-16T10:00:00"))
+    world.run(date(2024, 1, 16), utc("2024-01-16T22:30:00"))
+    subs.change_subscription(DynamoUnitOfWork(), world.sales, sid, CancelSubscription(), now=utc("2024-01-17T09:00:00"))
+
+
+def test_a_cancellation_of_seats_of_two_invoices_is_one_credit_note_per_invoice_each_registered_on_it(world):
+    from domain.errors import Conflict
+    from domain.services import invoices as invoicing
+
+    cancel_after_an_addition(world)
+    world.run(date(2024, 1, 17), utc("2024-01-17T22:30:00"))
+    a, b, *notes = world.invoices_of("kanzlei")
+    assert (a.net_total.amount, b.net_total.amount) == (Decimal("1398.60"), Decimal("697.39"))
+    assert sorted((n.corrects_invoice_number, n.net_total.amount) for n in notes) == [
+        (a.number, Decimal("-1390.96")), (b.number, Decimal("-695.48"))]  # 2086.44 in all, as one note before
+    reader = DynamoUnitOfWork().invoices
+    assert [n.net_total.amount for n in reader.list_credit_notes(a.id)] == [Decimal("-1390.96")]
+    assert [n.net_total.amount for n in reader.list_credit_notes(b.id)] == [Decimal("-695.48")]
+    with pytest.raises(Conflict):  # the run credited 1390.96 of A's 1398.60: a full credit by hand is refused
+        invoicing.create_credit_note(DynamoUnitOfWork, world.ops, a.id, reason="goodwill", lines=None,
+                                     now=utc("2024-01-18T10:00:00"), prefix="PH")
+
+
+def test_a_run_that_crashed_between_the_two_credit_notes_of_one_credit_issues_only_the_other_on_resume(world):
+    cancel_after_an_addition(world)
+    with crash_after_commits(1):
+        world.run(date(2024, 1, 17), utc("2024-01-17T22:30:00"))
+    assert len(world.invoices_of("kanzlei")) == 3  # one credit note issued, the credit still due
+    world.run(date(2024, 1, 18), utc("2024-01-18T22:30:00"))  # resumed the next day (other ids): nothing twice
+    a, b, *notes = world.invoices_of("kanzlei")
+    assert sorted((n.corrects_invoice_number, n.net_total.amount) for n in notes) == [
+        (a.number, Decimal("-1390.96")), (b.number, Decimal("-695.48"))]
