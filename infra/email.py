@@ -39,31 +39,26 @@ class SesMailer:
         return boto3.client("ses", region_name=self._settings.region)
 
     def send(self, message: EmailMessage) -> None:
-        if message.attachments:
-            self._client.send_raw_email(
-                Source=self._settings.mail_from,
-                Destinations=list(message.to),
-                RawMessage={"Data": mime_message(message, sender=self._settings.mail_from).as_bytes()},
-            )
-            return
-        self._client.send_email(
+        # Raw, always: only a raw message carries the headers that tell autoresponders not to answer (see mime_message).
+        self._client.send_raw_email(
             Source=self._settings.mail_from,
-            Destination={"ToAddresses": list(message.to)},
-            Message={
-                "Subject": {"Data": message.subject, "Charset": "UTF-8"},
-                "Body": {"Text": {"Data": message.body, "Charset": "UTF-8"}},
-            },
+            Destinations=list(message.to),
+            RawMessage={"Data": mime_message(message, sender=self._settings.mail_from).as_bytes()},
         )
 
 
 def mime_message(message: EmailMessage, *, sender: str):
-    """The message as MIME: text body plus attachments (what SES sends raw)."""
+    """The message as MIME: text body plus attachments (what SES sends raw). Every mail of ours is automatic
+    (RFC 3834 ``Auto-Submitted: auto-generated``; Exchange's ``X-Auto-Response-Suppress``), so out-of-office
+    replies are not sent to it, and a ticket notice cannot start a loop with an autoresponder."""
     from email.message import EmailMessage as MimeMessage
 
     mime = MimeMessage()
     mime["From"] = sender
     mime["To"] = ", ".join(message.to)
     mime["Subject"] = message.subject
+    mime["Auto-Submitted"] = "auto-generated"
+    mime["X-Auto-Response-Suppress"] = "All"
     mime.set_content(message.body)
     for attachment in message.attachments:
         maintype, _, subtype = attachment.content_type.partition("/")

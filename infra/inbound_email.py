@@ -28,9 +28,11 @@ and the raw message is never deleted, so nothing is lost:
   decision is the record's ``triage``.
 * ``UNPARSABLE``: not a MIME message we can read (no sender); recorded with the reason.
 * ``DUPLICATE``: the same Message-ID arrived under another key (SES retried); the first wins.
-* ``AUTO_REPLY``: an automatic reply (``Auto-Submitted``, ``X-Autoreply``: an out-of-office answering a ticket
-  e-mail) to a CLOSED ticket, or to a ticket the sender may not comment on, opens no new ticket. To an open ticket it is a comment, but it neither reopens a
-  resolved ticket nor takes one off "waiting for customer", so nobody is notified and no mail loop starts.
+* ``AUTO_REPLY``: an automatic reply (``Auto-Submitted``, ``X-Autoreply``, ``X-Autorespond``, ``Precedence:
+  bulk`` and the like: an out-of-office answering a ticket e-mail) to a CLOSED ticket, or to a ticket the sender
+  may not comment on, opens no new ticket. To an open ticket it is a comment, but it neither reopens a resolved
+  ticket nor takes one off "waiting for customer", so nobody is notified and no mail loop starts. Our own mails say
+  they are automatic (``infra.email.mime_message``), so well-behaved autoresponders do not answer them at all.
 
 An S3 event delivered twice finds the record of the first delivery and does nothing. The
 ticket id is derived from the Message-ID (or the key), and the record, the ticket and its
@@ -148,14 +150,18 @@ def parse_email(raw: bytes) -> ParsedEmail:
                 continue  # an alternative body (the HTML of a plain-text mail), not a file
             payload = part.get_payload(decode=True) or b""
             attachments.append(ParsedAttachment(filename, part.get_content_type(), payload))
+        # RFC 3834's header, and the older signs autoresponders and list servers still use.
         auto = str(message.get("Auto-Submitted", "no")).strip().lower()
+        precedence = str(message.get("Precedence", "")).strip().lower()
+        automatic = (auto not in ("", "no") or precedence in ("auto_reply", "bulk", "junk", "list")
+                     or any(message.get(header) is not None for header in ("X-Autoreply", "X-Autorespond")))
         return ParsedEmail(
             sender=sender.strip().lower(),
             sender_name=sender_name.strip() or None,
             subject=subject,
             body=body.strip(),
             message_id=(str(message.get("Message-ID", "")).strip() or None),
-            auto_submitted=auto not in ("", "no") or message.get("X-Autoreply") is not None,
+            auto_submitted=automatic,
             attachments=tuple(attachments),
         )
     except UnparsableEmail:

@@ -445,3 +445,14 @@ def test_a_hotline_caller_without_login_replies_to_the_receipt_as_a_comment(deli
     result = outcome(deliver("re-hotline.eml", data=data))
     assert (result["outcome"], result["ticketId"]) == (Outcome.COMMENT_ADDED.value, ticket.id)
     assert [c.author for c in services.uow().tickets.get(ticket.id).comments] == ["p.lager@hanse.example"]
+
+
+@pytest.mark.parametrize("header", ["Precedence: bulk", "Precedence: auto_reply", "X-Autorespond: yes", "Auto-Submitted: auto-generated"])
+def test_older_autoresponder_signs_count_as_automatic_too(deliver, services, header):
+    created = outcome(deliver("multipart_screenshot.eml"))
+    _ticket_in(services, created["ticketId"], TicketStatus.RESOLVED)
+    services.mailer.sent.clear()
+    data = reply("it@hanse.example", "Abwesend: [#T-000001] Status resolved", "Bin bis Montag weg.", "ooo-3@hanse.example")
+    result = outcome(deliver("ooo-3.eml", data=data.replace(b"MIME-Version", header.encode() + b"\r\nMIME-Version")))
+    assert result["outcome"] == Outcome.COMMENT_ADDED.value
+    assert services.uow().tickets.get(created["ticketId"]).status is TicketStatus.RESOLVED and services.mailer.sent == []

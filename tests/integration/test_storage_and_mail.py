@@ -73,3 +73,4 @@ def test_ses_sends_attachments_as_mime(settings):
     parts = {part.get_filename(): part.get_payload(decode=True) for part in parsed.walk() if part.get_filename()}
     assert parts == {"PH-2026-000001.pdf": b"%PDF-1.7 test"}
     assert parsed["To"] == "billing@hanse-logistik.example"
+    assert (parsed["Auto-Submitted"], parsed["X-Auto-Response-Suppress"]) == ("auto-generated", "All")
