@@ -42,16 +42,16 @@ def add_months(anchor: AnchorT, months: int) -> AnchorT:
     UTC; a term bought at 23:30 CET renews at 23:30 CEST. The result is UTC again.
     """
     if isinstance(anchor, datetime):
-        local = ensure_utc(anchor).astimezone(BERLIN).replace(tzinfo=None) + relativedelta(months=months)
-        return berlin_instant(local)
+        local = ensure_utc(anchor).astimezone(BERLIN)
+        return berlin_instant(local.replace(tzinfo=None) + relativedelta(months=months), fold=local.fold)
     return anchor + relativedelta(months=months)
 
 
-def berlin_instant(wall_clock: datetime) -> datetime:
+def berlin_instant(wall_clock: datetime, *, fold: int = 0) -> datetime:
     """The UTC instant of a Berlin wall-clock time. A time the spring change skips (02:30 on the last Sunday of
     March) is read with the winter offset, so it falls an hour later by the clock; a time the autumn change repeats
-    is its first occurrence (summer time)."""
-    return wall_clock.replace(tzinfo=BERLIN, fold=0).astimezone(timezone.utc)
+    is its first occurrence (summer time), or with ``fold=1`` its second (an anchor in that second hour keeps it)."""
+    return wall_clock.replace(tzinfo=BERLIN, fold=fold).astimezone(timezone.utc)
 
 
 def anchored_period(anchor: AnchorT, months_per_period: int, index: int) -> tuple[AnchorT, AnchorT]:

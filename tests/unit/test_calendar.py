@@ -48,6 +48,10 @@ def test_an_anchor_time_the_clock_change_skips_or_repeats_still_gives_one_instan
     assert add_months(utc(2023, 12, 31, 1, 30), 3) == utc(2024, 3, 31, 1, 30)
     # The autumn change (2024-10-27 03:00 -> 02:00) repeats 02:30: the first one, in summer time (00:30 UTC).
     assert add_months(utc(2024, 9, 27, 0, 30), 1) == utc(2024, 10, 27, 0, 30)
+    # An anchor in the repeated hour itself (the second 02:30, 01:30 UTC) is its own period start, not an hour earlier.
+    second = utc(2024, 10, 27, 1, 30)
+    assert add_months(second, 0) == second and anchored_period(second, 1, 0)[0] == second
+    assert add_months(second, 1) == utc(2024, 11, 27, 1, 30)  # 02:30 CET
 
 
 def test_leap_day_annual_anchor_renews_on_feb_28_and_again_on_feb_29_in_the_next_leap_year():
