@@ -43,7 +43,9 @@ Decided here, where ``DOMAIN.md`` leaves room:
   invoice and the net credited on it). A credit whose seats two invoices billed (a
   cancellation after an addition) has a share on each invoice's note and is marked billed
   with the last; a share a crashed run credited already (a line of the credit on a note of
-  the invoice) is not credited again.
+  the invoice) is not credited again. **Never beyond the invoice**: a credit that takes
+  back more of an invoice than is left of its net after the credit notes issued for it (by
+  hand too) is skipped and reported, to be decided and credited by hand.
   Credits of seats not billed yet are netted as negative lines into the payer's invoice of
   the run; if that group nets below zero it becomes a credit note without a corrected
   invoice.
@@ -550,6 +552,14 @@ def plan_billing_run(
             groups[key] = _Group(payer, customer_id, partner_id, currency, correction, [], [], separate, corrects)
         return groups[key]
 
+    left: dict[str, Decimal] = {}  # what is left to credit of each corrected invoice, after this run's credits so far
+
+    def credited_on(invoice: Invoice) -> Decimal:
+        return sum((line.net_amount.amount for note in credit_notes.get(invoice.id, ()) for line in note.lines), Decimal("0"))
+
+    def left_of(invoice: Invoice) -> Decimal:
+        return left.get(invoice.id, invoice.net_total.amount + credited_on(invoice))
+
     for charge in _unique(charges, lambda c: c.charge_id, "charges"):
         try:
             _check_charge(charge)
@@ -570,6 +580,15 @@ def plan_billing_run(
         if not open_portions:
             skipped.append(SkippedItem(charge.charge_id, charge.customer_id, f"credit {charge.charge_id} is credited already; mark it billed by hand"))
             continue
+        over = [p for p in open_portions if _net_of(p) > left_of(p.corrects)]
+        if over:
+            numbers = ", ".join(sorted({p.corrects.number for p in over}))
+            skipped.append(SkippedItem(charge.charge_id, charge.customer_id, (
+                f"credit {charge.charge_id} takes back more than is left to credit of {numbers} "
+                f"(credited already: {', '.join(str(-credited_on(p.corrects)) for p in over)}); decide and credit by hand")))
+            continue
+        for portion in open_portions:
+            left[portion.corrects.id] = left_of(portion.corrects) - _net_of(portion)
         for portion in open_portions:  # shares a crashed run credited already are left out
             group_for(payer, charge.customer_id, charge.partner_id, charge.amount.currency, True, corrects=portion.corrects.id).portions.append(portion)
 
@@ -586,6 +605,11 @@ def plan_billing_run(
         for _, group in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0], kv[0][2] or "", kv[0][3], kv[0][4], kv[0][5], kv[0][6]))
     ]
     return BillingPlan(run_date, _consumed_once(planned), tuple(sorted(skipped, key=lambda s: (s.customer_id, s.reference))))
+
+
+def _net_of(portion: _Portion) -> Decimal:
+    """What a share of a credit takes back of its invoice's net (positive), as its line will say."""
+    return -round_cents(portion.amount.amount * (Decimal(100) - portion.discount_percent) / Decimal(100))
 
 
 def _credited_by(portion: _Portion, notes: Sequence[Invoice]) -> bool:

@@ -600,3 +600,19 @@ def test_a_run_that_crashed_between_the_two_credit_notes_of_one_credit_issues_on
     a, b, *notes = world.invoices_of("kanzlei")
     assert sorted((n.corrects_invoice_number, n.net_total.amount) for n in notes) == [
         (a.number, Decimal("-1390.96")), (b.number, Decimal("-695.48"))]
+
+
+def test_the_run_never_credits_an_invoice_beyond_what_a_manual_credit_note_left_of_it(world):
+    from domain.services import invoices as invoicing
+
+    world.make_csp_ready("kanzlei")
+    sid = world.order("kanzlei", "2024-01-15T10:00:00", quantity=10)
+    world.run(date(2024, 1, 15), utc("2024-01-15T22:30:00"))
+    (a,) = world.invoices_of("kanzlei")  # 1398.60
+    invoicing.create_credit_note(DynamoUnitOfWork, world.ops, a.id, reason="wrong price", lines=None,
+                                 now=utc("2024-01-16T10:00:00"), prefix="PH")  # -1398.60
+    subs.change_subscription(DynamoUnitOfWork(), world.sales, sid, CancelSubscription(), now=utc("2024-01-17T09:00:00"))
+    summary = world.run(date(2024, 1, 17), utc("2024-01-17T22:30:00"))  # the cancellation's credit: -1390.96
+    assert [n.net_total.amount for n in DynamoUnitOfWork().invoices.list_credit_notes(a.id)] == [Decimal("-1398.60")]
+    assert summary.invoices_issued == 0 and len(summary.skipped) == 1
+    assert f"more than is left to credit of {a.number} (credited already: 1398.60)" in summary.skipped[0]
