@@ -1,4 +1,7 @@
-"""Counts DynamoDB requests and items read (and keeps the requests), by wrapping every botocore API call."""
+"""Counts DynamoDB requests and items read (and keeps the requests), by wrapping every botocore API call.
+
+Every AWS request a block attempts (DynamoDB, S3, SES, ...) is kept as well, in ``attempts``: what a Lambda's role
+must allow (tests/integration/test_job_permissions.py)."""
 
 from __future__ import annotations
 
@@ -16,6 +19,9 @@ class RequestCount:
         self.items_read = 0
         self.keys_read: Counter[tuple[str, str]] = Counter()  # (table, id) of each item read that has an "id"
         self.calls: list[tuple[str, dict]] = []  # (operation, parameters) of each request, in order
+        # (service, operation, parameters) of every AWS request attempted, of any service, answered or refused:
+        # a refused conditional write needs its permission as much as one that succeeds.
+        self.attempts: list[tuple[str, str, dict]] = []
         self._lock = threading.Lock()
 
     @property
@@ -41,8 +47,11 @@ def count_requests() -> Iterator[RequestCount]:
     original = botocore.client.BaseClient._make_api_call
 
     def counting(self, operation_name, api_params):
+        service = self.meta.service_model.service_name
+        with count._lock:
+            count.attempts.append((service, operation_name, api_params))
         response = original(self, operation_name, api_params)
-        if self.meta.service_model.service_name == "dynamodb":
+        if service == "dynamodb":
             count.record(operation_name, api_params, response)
         return response
 
