@@ -19,6 +19,7 @@ from domain.calendar import berlin_date
 from domain.commissions import (
     Commission,
     CommissionKind,
+    CreditOutcome,
     CommissionStatus,
     InvoiceFacts,
     Payout,
@@ -112,11 +113,16 @@ def record_cashback(uow: UnitOfWork, cashback: Cashback, *, customer_id: str, in
 LEDGER_WRITES_PER_CREDIT = 4  # per corrected invoice: its commission and cashback, each updated plus an adjustment
 
 
-def register_credit(uow: UnitOfWork, *, invoice_id: str, credited_net: Money, credit_reference: str, now: datetime) -> list[Commission]:
+def register_credit(
+    uow: UnitOfWork, *, invoice_id: str, credited_net: Money, credit_reference: str, now: datetime,
+    cashback_credited_net: Money | None = None,
+) -> list[Commission]:
     """The ledger writes of a credit of ``credited_net`` on ``invoice_id``, in the caller's transaction (not committed).
 
     Every entry of the invoice (referral commission, cashback) is reduced or voided before
-    approval and adjusted after (``apply_credit``). A cashback the billing run recorded with
+    approval and adjusted after (``apply_credit``), each by what is credited of its own base: the
+    commission by ``credited_net``, the cashback by ``cashback_credited_net`` (its base is the subscription
+    lines; ``credited_net`` when not given). A cashback the billing run recorded with
     the invoice but that is not in the ledger yet enters it first, so the credit reaches it
     before the payment does. Idempotent: an entry remembers the credits applied to it.
     """
@@ -139,7 +145,11 @@ def register_credit(uow: UnitOfWork, *, invoice_id: str, credited_net: Money, cr
         invoice = uow.invoices.get(invoice_id)  # a cashback recorded without its base: the invoice's net is its base
     invoice_net = invoice.net_total if invoice is not None else None
     for entry in entries + entering:
-        outcome = apply_credit(entry, credited_net=credited_net, credit_reference=credit_reference, now=now, invoice_net=invoice_net)
+        credited = cashback_credited_net if entry.kind is CommissionKind.CASHBACK and cashback_credited_net is not None else credited_net
+        outcome = (
+            apply_credit(entry, credited_net=credited, credit_reference=credit_reference, now=now, invoice_net=invoice_net)
+            if credited.amount else CreditOutcome(entry, None)  # nothing of its base is credited
+        )
         if any(entry is new for new in entering):
             uow.commissions.add(outcome.updated)  # enters the ledger with the credit applied
             written.append(outcome.updated)
@@ -152,10 +162,14 @@ def register_credit(uow: UnitOfWork, *, invoice_id: str, credited_net: Money, cr
     return written
 
 
-def record_credit(uow: UnitOfWork, *, invoice_id: str, credited_net: Money, credit_reference: str, now: datetime) -> list[Commission]:
+def record_credit(
+    uow: UnitOfWork, *, invoice_id: str, credited_net: Money, credit_reference: str, now: datetime,
+    cashback_credited_net: Money | None = None,
+) -> list[Commission]:
     """A credit note or refund of ``credited_net`` on ``invoice_id``: reduce or void before approval, adjust after."""
     with uow:
-        written = register_credit(uow, invoice_id=invoice_id, credited_net=credited_net, credit_reference=credit_reference, now=now)
+        written = register_credit(uow, invoice_id=invoice_id, credited_net=credited_net, credit_reference=credit_reference, now=now,
+                                  cashback_credited_net=cashback_credited_net)
         uow.commit()
     return written
 
@@ -163,10 +177,29 @@ def record_credit(uow: UnitOfWork, *, invoice_id: str, credited_net: Money, cred
 def record_credit_note(uow: UnitOfWork, credit_note: Invoice, *, now: datetime) -> list[Commission]:
     if not credit_note.is_credit_note or credit_note.corrects_invoice_id is None:
         return []
+    corrected = uow.invoices.get(credit_note.corrects_invoice_id)
     return record_credit(
         uow, invoice_id=credit_note.corrects_invoice_id, credited_net=credit_note.net_total,
         credit_reference=credit_note.id, now=now,
+        cashback_credited_net=cashback_base_credited(credit_note, corrected) if corrected is not None else None,
     )
+
+
+def cashback_base_credited(credit_note: Invoice, corrected: Invoice) -> Money:
+    """What a credit note takes back of the cashback's base, the subscription lines (charges) of the corrected invoice.
+
+    A line crediting ``<invoice>#<n>`` counts if line n billed a charge (a service line is no part of the base);
+    a line that names no line of the invoice (the billing run's credit of seats) counts in full.
+    """
+    total = Money(Decimal(0), credit_note.currency)
+    for line in credit_note.lines:
+        prefix, _, number = (line.source_reference or "").rpartition("#")
+        if prefix == corrected.id and number.isdigit() and 1 <= int(number) <= len(corrected.lines):
+            billed = corrected.lines[int(number) - 1].source_reference or ""
+            if not billed.startswith("chg_"):
+                continue
+        total = total + Money(-line.net_amount.amount, credit_note.currency)
+    return total
 
 
 def invoice_paid_listener(uow_factory, *, terms: ProgrammeTerms, clock):

@@ -616,3 +616,23 @@ def test_the_run_never_credits_an_invoice_beyond_what_a_manual_credit_note_left_
     assert [n.net_total.amount for n in DynamoUnitOfWork().invoices.list_credit_notes(a.id)] == [Decimal("-1398.60")]
     assert summary.invoices_issued == 0 and len(summary.skipped) == 1
     assert f"more than is left to credit of {a.number} (credited already: 1398.60)" in summary.skipped[0]
+
+
+def test_a_credit_of_the_service_line_of_a_mixed_invoice_keeps_the_cashback_on_its_subscriptions(world):
+    from domain.commissions import CommissionKind, CommissionStatus
+    from domain.invoices import CreditItem
+    from domain.services import commissions as ledger
+    from domain.services import invoices as invoicing
+
+    world.make_csp_ready("kanzlei")  # customer pays through NordIT: 3 % cashback
+    world.order("kanzlei", "2024-01-15T10:00:00", quantity=10)  # 1398.60
+    world.add_service_item("kanzlei", "sr-1", "1500.00", date(2024, 1, 15), partner="nordit")
+    world.run(date(2024, 1, 15), utc("2024-01-15T22:30:00"))
+    (invoice,) = world.invoices_of("kanzlei")
+    service_line = next(n for n, line in enumerate(invoice.lines, 1) if line.source_reference == "sr-1")
+    note = invoicing.create_credit_note(DynamoUnitOfWork, world.ops, invoice.id, reason="service report disputed",
+                                        lines=[CreditItem(service_line)], now=utc("2024-01-20T10:00:00"), prefix="PH")
+    assert note.net_total.amount == Decimal("-1500.00")
+    ledger.record_credit_note(DynamoUnitOfWork(), note, now=utc("2024-01-20T10:00:00"))
+    (cashback,) = [e for e in DynamoUnitOfWork().commissions.list_for_invoice(invoice.id) if e.kind is CommissionKind.CASHBACK]
+    assert (cashback.status, cashback.amount.amount) == (CommissionStatus.AWAITING_PAYMENT, Decimal("41.96"))  # 3 % of 1398.60
