@@ -71,7 +71,7 @@ def seed_renewals(total: int, due: int) -> set[str]:
     the run date (or the 7 days before, caught up) are due for that, and count as due items too.
     """
     from domain.catalogue import M365_BUSINESS_BASIC, M365_BUSINESS_STANDARD, Billing, Term, demo_catalogue
-    from domain.calendar import berlin_date
+    from domain.calendar import berlin_date, days_to_catch_up
     from domain.subscriptions import next_cycle_due, open_subscription
     from infra.dynamo.models import SubscriptionModel
     from infra.dynamo.subscription_repositories import SubscriptionRepository
@@ -96,7 +96,7 @@ def seed_renewals(total: int, due: int) -> set[str]:
         ).new_subscription
         repository.add(subscription)
         cycle = next_cycle_due(subscription)
-        cycle_due = cycle is not None and berlin_date(cycle.starts_at) in (RENEWAL_RUN_DATE - timedelta(days=1), RENEWAL_RUN_DATE) \
+        cycle_due = cycle is not None and berlin_date(cycle.starts_at) in days_to_catch_up(RENEWAL_RUN_DATE) \
             and cycle.starts_at <= RENEWAL_RUN_AT
         if is_due or cycle_due:
             due_ids.add(subscription.id)
@@ -214,10 +214,10 @@ def seed_billing(total: int, due: int) -> set[str]:
     """Service items (a service report's amount each) of N / 20 customers; the references of the due ones.
 
     Due: `due` items booked on 2026-11-23 (the day before the run date), one per customer, as a service report is
-    made per customer and period: so each due item is its own invoice. Not due: items booked on other days, 2 to 181
-    days before the run date or 1 to 180 days after it, all still unbilled, so every one of them sits in the sparse
-    unbilled index under its own date (stricter than life, where earlier items were billed and left the index).
-    The charges table stays empty: its two partitions are read, and find nothing.
+    made per customer and period: so each due item is its own invoice. Not due: items booked on other days, 8 to 187
+    days before the run date (beyond the 7 days a run catches up on) or 1 to 180 days after it, all still unbilled, so
+    every one of them sits in the sparse unbilled index under its own date (stricter than life, where earlier items
+    were billed and left the index). The charges table stays empty: its 8 partitions are read, and find nothing.
 
     Due and not-due reads count service items (their id is the reference), read through the unbilled index, which
     projects the whole item: the item read is the due item itself. The other reads (the distributor, the due items'
@@ -228,6 +228,7 @@ def seed_billing(total: int, due: int) -> set[str]:
     from decimal import Decimal
 
     from domain.billing import ServiceItem
+    from domain.calendar import CATCH_UP_DAYS
     from domain.money import Money
     from infra.dynamo.invoice_repositories import ServiceItemRepository
     from infra.dynamo.models import ServiceItemModel
@@ -245,7 +246,7 @@ def seed_billing(total: int, due: int) -> set[str]:
         customer_id = f"cus_bench{i % customers:06d}"  # the due items: customers 0 .. due-1, one each
         offset = i % 360
         bill_date = BILLING_DUE_DAY if is_due else (
-            BILLING_RUN_DATE - timedelta(days=2 + offset // 2) if offset % 2 else BILLING_RUN_DATE + timedelta(days=1 + offset // 2)
+            BILLING_RUN_DATE - timedelta(days=CATCH_UP_DAYS + 1 + offset // 2) if offset % 2 else BILLING_RUN_DATE + timedelta(days=1 + offset // 2)
         )
         period_start = bill_date.replace(day=1) if bill_date.day > 1 else bill_date - timedelta(days=28)
         item = ServiceItem(

@@ -85,7 +85,7 @@ def seed_seat_lots(stack, fixture: dict, sizes: tuple[int, ...]) -> None:
 
 def seed_invoices(stack, fixture: dict, sizes: tuple[int, ...]) -> None:
     """max(sizes) invoices Kanzlei pays, each with two lines, issued by the billing run on consecutive days."""
-    from datetime import timedelta
+    from datetime import datetime, time, timedelta, timezone
     from decimal import Decimal
 
     from domain.billing import ServiceItem
@@ -94,8 +94,9 @@ def seed_invoices(stack, fixture: dict, sizes: tuple[int, ...]) -> None:
     from domain.services import billing
 
     services, kanzlei = stack.services, stack.demo.customers["kanzlei"].id
+    noon = datetime.combine(stack.now.date(), time(12), tzinfo=timezone.utc)  # one Berlin date per day, whenever it runs
     for i in range(max(sizes)):
-        day = stack.now - timedelta(days=max(sizes) - i)
+        day = noon - timedelta(days=max(sizes) - i)
         uow = services.uow()
         with uow:
             for j in range(2):
