@@ -2,6 +2,7 @@
 
 import strawberry
 
+from domain.calendar import berlin_date
 from domain.ids import prefix_of
 from domain.policy import can_view_organisation, can_view_users
 from resolvers.context import Info
@@ -36,4 +37,35 @@ async def node(info: Info, id: strawberry.ID) -> Node | None:
         from resolvers.invoices import invoice
 
         return await invoice(info, id)
+    return await _commercial_node(info, prefix, str(id))
+
+
+async def _commercial_node(info: Info, prefix: str, id: str) -> Node | None:
+    """Subscriptions (CSP or reseller SaaS, both `sub_`), products, contracts and assets, under the rules of their lists."""
+    ctx = info.context
+    if prefix == "sub":
+        from domain.services import subscriptions as subscription_service
+        from resolvers.subscriptions import subscription
+        from schema.subscriptions import SaasSubscription
+
+        found = await subscription(info, strawberry.ID(id))
+        if found is not None:
+            return found
+        saas = await ctx.run(subscription_service.get_visible_saas_subscription, ctx.uow(), ctx.principal, id)
+        return SaasSubscription.of(saas, berlin_date(ctx.now)) if saas else None
+    if prefix == "prd":
+        from schema.subscriptions import Product
+
+        catalogue = await ctx.loaders.catalogue()
+        product = catalogue.products.get(id)
+        return Product.of(product, catalogue) if product else None
+    if prefix in ("ctr", "ast"):
+        from domain.services import contracts as contract_service
+        from schema import tickets as tt
+
+        if prefix == "ctr":
+            contract = await ctx.run(contract_service.get_visible_contract, ctx.uow(), ctx.principal, id)
+            return tt.Contract.of(contract) if contract else None
+        asset = await ctx.run(contract_service.get_visible_asset, ctx.uow(), ctx.principal, id)
+        return tt.Asset.of(asset) if asset else None
     return None

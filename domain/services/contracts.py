@@ -71,6 +71,12 @@ def create_contract(uow: UnitOfWork, principal: Principal, command: NewContract,
     return contract
 
 
+def get_visible_contract(uow: UnitOfWork, principal: Principal, contract_id: str) -> ct.Contract | None:
+    """One contract, for whoever may see its customer's contract status (as in the list); else ``None``."""
+    found = uow.contracts.get(contract_id)
+    return found if found is not None and _visible(uow, principal, found.customer_id, tk.can_view_contract_status) else None
+
+
 def list_contracts(uow: UnitOfWork, principal: Principal, customer_id: str) -> list[ct.Contract]:
     if _visible(uow, principal, customer_id, tk.can_view_contract_status) is None:
         return []
@@ -258,6 +264,12 @@ def create_asset(uow: UnitOfWork, principal: Principal, customer_id: str, *, now
         uow.assets.save(asset)
         uow.commit()
     return asset
+
+
+def get_visible_asset(uow: UnitOfWork, principal: Principal, asset_id: str) -> Asset | None:
+    """One asset, for whoever may see its customer's assets (as in the list); else ``None``."""
+    found = uow.assets.get(asset_id)
+    return found if found is not None and _visible(uow, principal, found.customer_id, tk.can_view_assets) else None
 
 
 def list_assets(uow: UnitOfWork, principal: Principal, customer_id: str, *, first: int | None, after: str | None) -> Page[Asset]:

@@ -402,6 +402,12 @@ def create_saas_subscription(
     return result
 
 
+def get_visible_saas_subscription(uow: UnitOfWork, principal: Principal, subscription_id: str) -> SaasSubscription | None:
+    """One reseller SaaS subscription, for whoever sees its partner's sales (as in the list); else ``None``."""
+    found = uow.saas_subscriptions.get(subscription_id)
+    return found if found is not None and can_view_partner_sales(principal, found.partner_id) else None
+
+
 def list_saas_subscriptions(uow: UnitOfWork, principal: Principal, *, first: int | None, after: str | None) -> Page[SaasSubscription]:
     """The distributor sees every partner's; a partner its own."""
     if principal.is_distributor:
