@@ -117,7 +117,9 @@ class DirectDebitRun:
     collection_date: date
     invoice_ids: tuple[str, ...]  # collected in the file
     total: Money
-    document_key: str
+    # None for a run that found only invoices it could not collect: it takes them out of the queue with their
+    # reasons and writes no file, so the next run reaches the invoices behind them.
+    document_key: str | None
     not_collected: tuple[NotCollected, ...] = ()
     version: int = 0
 

@@ -154,7 +154,7 @@ def _create_direct_debit_run(ctx, collection_date: date):
         ctx.uow(), ctx.services.documents, ctx.principal, creditor=_creditor(ctx.services.settings), collection_date=collection_date,
         render=render_direct_debits, now=ctx.now,
     )
-    return run, ctx.services.documents.download_url(run.document_key, filename=run.filename)
+    return run, ctx.services.documents.download_url(run.document_key, filename=run.filename) if run.document_key else None
 
 
 @payload_errors(t.DirectDebitRunPayload)

@@ -226,7 +226,9 @@ class DirectDebitRun:
     total: Money
     invoice_ids: list[strawberry.ID] = strawberry.field(description="The invoices collected in the file.")
     not_collected: list[NotCollected]
-    download_url: str | None = strawberry.field(description="Presigned, valid for 5 minutes.")
+    download_url: str | None = strawberry.field(
+        description="The pain.008 file, presigned, valid for 5 minutes; null for a run that only took out invoices it could not collect."
+    )
 
     @classmethod
     def of(cls, run: dd.DirectDebitRun, download_url: str | None) -> "DirectDebitRun":

@@ -22,7 +22,9 @@ def create_direct_debit_run(
 ) -> DirectDebitRun:
     """Every direct-debit invoice due by ``collection_date`` into one file (stored as a document), each invoice once.
 
-    Refused without a change when the creditor is not configured, the date is not ahead, or nothing is to collect.
+    Refused without a change when the creditor is not configured, the date is not ahead, or nothing is due. When the
+    oldest due invoices can none of them be collected (paid meanwhile, mandate revoked), the run takes those out with
+    their reasons and writes no file, so that the queue never stalls on them; the next run collects what follows.
     """
     require(can_manage_invoices(principal), "create direct-debit runs")
     if not (creditor.name and creditor.iban and creditor.bic and creditor.creditor_id):
@@ -38,14 +40,16 @@ def create_direct_debit_run(
     with uow:
         waiting = uow.invoices.list_to_collect(collection_date, limit=max_invoices)
         plan = plan_collection(waiting, uow.organisations.get_many({i.payer_id for i in waiting}), collection_date=collection_date)
-        if not plan.debits:
+        if not plan.debits and not plan.not_collected:
             raise PreconditionFailed(
                 f"No direct-debit invoice is due for collection by {collection_date.isoformat()}.", field="collectionDate",
                 hint="Rental and hosting invoices of customers with a mandate on file are collected on their due date.",
             )
         run_id = new_id("ddr")
-        key = f"direct-debits/{run_id}.xml"
-        documents.put(key, render(creditor, plan.debits, collection_date, run_id), "application/xml")
+        key = None
+        if plan.debits:  # else a run of only invoices it takes out (paid meanwhile, mandate revoked): no file
+            key = f"direct-debits/{run_id}.xml"
+            documents.put(key, render(creditor, plan.debits, collection_date, run_id), "application/xml")
         run = DirectDebitRun(
             id=run_id, created_at=now, created_by=principal.user_id, collection_date=collection_date,
             invoice_ids=tuple(d.invoice_id for d in plan.debits), total=plan.total, document_key=key, not_collected=plan.not_collected,
@@ -64,7 +68,8 @@ def list_direct_debit_runs(
     if not can_manage_invoices(principal):
         return Page([], None)
     page = uow.direct_debit_runs.list(limit=page_size(first), cursor=after)
-    return Page([(run, documents.download_url(run.document_key, filename=run.filename)) for run in page.items], page.next_cursor)
+    return Page([(run, documents.download_url(run.document_key, filename=run.filename) if run.document_key else None)
+                 for run in page.items], page.next_cursor)
 
 
 def direct_debit_run(uow: UnitOfWork, principal: Principal, run_id: str) -> DirectDebitRun:

@@ -117,3 +117,23 @@ def test_the_collection_date_must_be_ahead_the_creditor_configured_and_the_actor
     with pytest.raises(Forbidden):
         create(services, Principal.of(demo.users["nordit_admin"]), date(2026, 12, 15))
     assert DynamoUnitOfWork().direct_debit_runs.list(limit=10, cursor=None).items == []
+
+
+def test_uncollectable_invoices_at_the_head_of_the_queue_are_taken_out_so_the_queue_never_stalls(services, invoiced):
+    from domain.services import invoices as invoicing
+
+    ops, (november, december, _) = invoiced
+    invoicing.record_payment(DynamoUnitOfWork, ops, november.id, amount=november.gross_total, paid_on=date(2026, 11, 20),
+                             reference="BANK-4711", listeners=())
+
+    def run_of_one():  # a run that reads one invoice: the queue's head only
+        return svc.create_direct_debit_run(DynamoUnitOfWork(), services.documents, ops, creditor=CREDITOR, collection_date=date(2026, 12, 15),
+                                           render=render_direct_debits, now=utc(2026, 12, 10, 9), max_invoices=1)
+
+    first = run_of_one()  # November, paid meanwhile, is all it finds: taken out with its reason, no file
+    assert (first.invoice_ids, first.document_key, first.total) == ((), None, Money.of("0.00"))
+    assert [(n.invoice_id, n.reason) for n in first.not_collected] == [(november.id, "paid meanwhile; nothing to collect")]
+    second = run_of_one()  # the next run reaches December behind it
+    assert second.invoice_ids == (december.id,) and second.total == Money.of("357.00") and second.document_key
+    with pytest.raises(PreconditionFailed, match="No direct-debit invoice is due"):
+        run_of_one()
