@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
 from domain.invoices import Invoice, InvoiceKind, PaymentMethod
 from domain.money import Money
@@ -80,8 +80,15 @@ class CollectionPlan:
         return Money(sum((d.amount.amount for d in self.debits), Decimal("0.00")), "EUR")
 
 
-def plan_collection(invoices: Iterable[Invoice], payers: Mapping[str, Organisation], *, collection_date: date) -> CollectionPlan:
-    """The debits of the invoices due by ``collection_date``, and those taken out with their reason."""
+def plan_collection(
+    invoices: Iterable[Invoice], payers: Mapping[str, Organisation], *, collection_date: date,
+    credit_notes: Mapping[str, Sequence[Invoice]] | None = None,
+) -> CollectionPlan:
+    """The debits of the invoices due by ``collection_date``, and those taken out with their reason.
+
+    ``credit_notes``: per invoice, the credit notes that correct it. What they credit (gross) is not debited: a fully
+    credited invoice is taken out, a partly credited one is debited for the rest.
+    """
     debits: list[Debit] = []
     not_collected: list[NotCollected] = []
     for invoice in sorted(invoices, key=lambda i: (i.due_date, i.number)):
@@ -91,6 +98,13 @@ def plan_collection(invoices: Iterable[Invoice], payers: Mapping[str, Organisati
             continue
         if invoice.outstanding.amount <= 0:
             not_collected.append(NotCollected(invoice.id, invoice.number, "paid meanwhile; nothing to collect"))
+            continue
+        notes = (credit_notes or {}).get(invoice.id, ())
+        credited = Money(-sum((n.gross_total.amount for n in notes), Decimal("0.00")), invoice.currency)
+        due = invoice.outstanding - credited
+        if due.amount <= 0:
+            numbers = ", ".join(n.number for n in notes)
+            not_collected.append(NotCollected(invoice.id, invoice.number, f"credited by {numbers}; nothing to collect"))
             continue
         payer = payers.get(invoice.payer_id)
         mandate = payer.sepa_mandate if payer is not None else None
@@ -103,7 +117,7 @@ def plan_collection(invoices: Iterable[Invoice], payers: Mapping[str, Organisati
                 f"issued under mandate {invoice.direct_debit.mandate_reference}, now {mandate.reference} is on file; collect it by transfer",
             ))
             continue
-        debits.append(Debit(invoice.id, invoice.number, invoice.outstanding, mandate))
+        debits.append(Debit(invoice.id, invoice.number, due, mandate))
     return CollectionPlan(tuple(debits), tuple(not_collected))
 
 

@@ -39,7 +39,8 @@ def create_direct_debit_run(
         )
     with uow:
         waiting = uow.invoices.list_to_collect(collection_date, limit=max_invoices)
-        plan = plan_collection(waiting, uow.organisations.get_many({i.payer_id for i in waiting}), collection_date=collection_date)
+        plan = plan_collection(waiting, uow.organisations.get_many({i.payer_id for i in waiting}), collection_date=collection_date,
+                               credit_notes=uow.invoices.credit_notes_of([i.id for i in waiting]))
         if not plan.debits and not plan.not_collected:
             raise PreconditionFailed(
                 f"No direct-debit invoice is due for collection by {collection_date.isoformat()}.", field="collectionDate",

@@ -137,3 +137,17 @@ def test_uncollectable_invoices_at_the_head_of_the_queue_are_taken_out_so_the_qu
     assert second.invoice_ids == (december.id,) and second.total == Money.of("357.00") and second.document_key
     with pytest.raises(PreconditionFailed, match="No direct-debit invoice is due"):
         run_of_one()
+
+
+def test_what_a_credit_note_credits_is_not_debited(services, invoiced):
+    from domain.invoices import CreditItem
+    from domain.services import invoices as invoicing
+
+    ops, (november, december, _) = invoiced  # 357.00 each (300.00 + 19 % VAT)
+    full = invoicing.create_credit_note(DynamoUnitOfWork, ops, december.id, reason="Hosting cancelled", lines=None,
+                                        now=utc(2026, 12, 5, 9), prefix="RE")
+    invoicing.create_credit_note(DynamoUnitOfWork, ops, november.id, reason="Outage 3 days", now=utc(2026, 12, 5, 9), prefix="RE",
+                                 lines=[CreditItem(1, Money.of("30.00"))])  # 30.00 + 5.70 VAT
+    run = create(services, ops, date(2026, 12, 15))
+    assert run.invoice_ids == (november.id,) and run.total == Money.of("321.30")  # 357.00 - 35.70
+    assert [(n.invoice_id, n.reason) for n in run.not_collected] == [(december.id, f"credited by {full.number}; nothing to collect")]
