@@ -1067,9 +1067,9 @@ def can_add_attachment(principal: Principal, ticket: Ticket) -> bool:
 
 
 def is_ticket_mail_contact(address: str, ticket: Ticket, customer: Organisation) -> bool:
-    """Whether ``address`` is one the ticket's customer chose at onboarding for its ticket e-mails, or the reporter
-    without a portal login who got the ticket's receipt: the sender whose e-mail the service desk made this ticket of
-    (triage), or a hotline caller who gave the address.
+    """Whether ``address`` is one the ticket's customer chose at onboarding for its ticket e-mails, or the address the
+    ticket's receipt went to: the sender whose e-mail the service desk made this ticket of (triage), or the address a
+    hotline caller gave (whatever login that address has).
 
     Those contacts receive the notices of the customer's tickets, portal login or not, and that sender got the
     ticket's receipt, so their reply to it is a comment on it (authored by the address); only on that ticket
@@ -1079,7 +1079,8 @@ def is_ticket_mail_contact(address: str, ticket: Ticket, customer: Organisation)
         raise ValueError("customer must be the ticket's organisation")
     sender = address.strip().casefold()
     reporter = ticket.reporter
-    if ticket.channel in RECEIPT_CHANNELS and reporter.user_id is None and (reporter.email or "").casefold() == sender:
+    # The address the receipt went to: typed on a hotline call (with or without a calling user) or the e-mail's sender.
+    if ticket.channel in RECEIPT_CHANNELS and (reporter.email or "").casefold() == sender:
         return True
     onboarding = customer.onboarding
     if onboarding is None:

@@ -456,3 +456,19 @@ def test_older_autoresponder_signs_count_as_automatic_too(deliver, services, hea
     result = outcome(deliver("ooo-3.eml", data=data.replace(b"MIME-Version", header.encode() + b"\r\nMIME-Version")))
     assert result["outcome"] == Outcome.COMMENT_ADDED.value
     assert services.uow().tickets.get(created["ticketId"]).status is TicketStatus.RESOLVED and services.mailer.sent == []
+
+
+def test_a_reply_to_a_hotline_receipt_sent_to_another_customers_user_stays_on_that_ticket(deliver, services, demo):
+    from domain.policy import Principal
+    from domain.services import tickets as desk
+
+    # Alpen's owner calls and gives it@hanse.example (a Hanse user's address) for the receipt.
+    ticket = desk.open_hotline_ticket(services.uow(), Principal.of(demo.users["distributor"]),
+                                      desk.NewHotlineTicket(demo.customers["alpen"].id, "Kasse defekt Filiale 3", "Anruf", "Anton Alpen",
+                                                            caller_email="it@hanse.example", caller_user_id=demo.users["alpen_owner"].id),
+                                      now=RECEIVED, mailer=services.mailer)
+    data = reply("Hannes IT <it@hanse.example>", f"AW: [#{ticket.number}] Received: Kasse defekt Filiale 3", "Bon-Drucker Modell X.",
+                 "re-hotline-2@hanse.example")
+    result = outcome(deliver("re-hotline-2.eml", data=data))
+    assert (result["outcome"], result["ticketId"]) == (Outcome.COMMENT_ADDED.value, ticket.id)
+    assert services.uow().tickets.list_for_customer(demo.customers["hanse"].id, status=None, limit=10, cursor=None).items == []
