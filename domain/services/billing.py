@@ -221,7 +221,18 @@ def _issue_and_deliver(
             delivery_date=summary.run_date, delivery_claimed_until=now + invoicing.DELIVERY_CLAIM, sequences=sequences,
             also=_corrections_of(planned, now),
         )
-    except (InvoiceAlreadyIssued, AlreadyBilled):
+    except InvoiceAlreadyIssued:
+        if planned.corrections:
+            # A credit note with this id (run date, payer, corrected invoice) was issued by an earlier run of the same
+            # date. The planner left out the shares already on it, so these are new ones: they need a note of their
+            # own. Holding the credit keeps it due (its other notes wait too) for the next run date, whose id differs;
+            # counting it issued would let a sibling note mark the credit billed and lose this share.
+            summary.skipped.append(f"{planned.invoice_id}: a credit note with this id was issued earlier on this run date; "
+                                   "its new shares are credited by the next run")
+            return False
+        summary.already_issued += 1
+        return True
+    except AlreadyBilled:
         summary.already_issued += 1
         return True
     except InvoiceChangedMeanwhile:  # a payment on the corrected invoice between its read and the commit
