@@ -565,32 +565,41 @@ def plan_billing_run(
             _check_charge(charge)
             sources = credit_sources.get(charge.charge_id) if charge.kind is ChargeKind.CREDIT else None
             if sources:
-                payer, portions, correction = _place_credit(charge, sources, now, customers, partners)
+                payer, portions, _ = _place_credit(charge, sources, now, customers, partners)
             else:
                 payer = _payer(charge.customer_id, charge.partner_id, now, customers, partners)
-                portions, correction = _whole(charge, payer), False
+                portions = _whole(charge, payer)
         except _Skip as skip:
             skipped.append(SkippedItem(charge.charge_id, charge.customer_id, skip.reason))
             continue
-        if not correction:
-            group_for(payer, charge.customer_id, charge.partner_id, charge.amount.currency).portions.extend(portions)
+        # Shares of seats on issued invoices correct those invoices; a share of seats not billed yet nets with the
+        # payer's new charges. A credit with both (seats added and all cancelled before the run) has both kinds.
+        corrective = [p for p in portions if p.corrects is not None]
+        plain = [p for p in portions if p.corrects is None]
+        if not corrective:
+            group_for(payer, charge.customer_id, charge.partner_id, charge.amount.currency).portions.extend(plain)
             continue
         # One credit note per corrected invoice: each names the invoice it corrects and is registered on it.
-        open_portions = [p for p in portions if not _credited_by(p, credit_notes.get(p.corrects.id, ()))]
-        if not open_portions:
+        open_portions = [p for p in corrective if not _credited_by(p, credit_notes.get(p.corrects.id, ()))]
+        if not open_portions and not plain:
             skipped.append(SkippedItem(charge.charge_id, charge.customer_id, f"credit {charge.charge_id} is credited already; mark it billed by hand"))
             continue
         over = [p for p in open_portions if _net_of(p) > left_of(p.corrects)]
         if over:
             numbers = ", ".join(sorted({p.corrects.number for p in over}))
-            skipped.append(SkippedItem(charge.charge_id, charge.customer_id, (
-                f"credit {charge.charge_id} takes back more than is left to credit of {numbers} "
-                f"(credited already: {', '.join(str(-credited_on(p.corrects)) for p in over)}); decide and credit by hand")))
+            reason = (f"credit {charge.charge_id} takes back more than is left to credit of {numbers} "
+                      f"(credited already: {', '.join(str(-credited_on(p.corrects)) for p in over)}); decide and credit by hand")
+            if plain:  # its seats not billed yet are credited now (they net with their charge); the rest is reported once
+                group_for(payer, charge.customer_id, charge.partner_id, charge.amount.currency).portions.extend(plain)
+                reason += "; its share of seats not billed yet is credited"
+            skipped.append(SkippedItem(charge.charge_id, charge.customer_id, reason))
             continue
         for portion in open_portions:
             left[portion.corrects.id] = left_of(portion.corrects) - _net_of(portion)
         for portion in open_portions:  # shares a crashed run credited already are left out
             group_for(payer, charge.customer_id, charge.partner_id, charge.amount.currency, True, corrects=portion.corrects.id).portions.append(portion)
+        if plain:
+            group_for(payer, charge.customer_id, charge.partner_id, charge.amount.currency).portions.extend(plain)
 
     for item in _unique(service_items, lambda i: i.reference, "service items"):
         try:

@@ -678,3 +678,40 @@ def test_a_same_date_rerun_after_a_crash_credits_every_share_once(world):
     for day in (17, 18, 19):
         world.run(date(2024, 1, day), utc(f"2024-01-{day}T22:30:00"))
     assert _credited_in_all(world, "kanzlei") == 2 * (Decimal("-1390.96") - Decimal("695.48"))
+
+
+def test_a_credit_of_billed_and_unbilled_seats_corrects_the_issued_invoice_on_its_own_note(world):
+    from domain.errors import Conflict
+    from domain.services import invoices as invoicing
+
+    # 10 seats billed on A (01-15, 1398.60); on 01-17 5 seats are added at 09:00 and all 15 cancelled at 10:00.
+    world.make_csp_ready("kanzlei")
+    sid = world.order("kanzlei", "2024-01-15T10:00:00", quantity=10)
+    world.run(date(2024, 1, 15), utc("2024-01-15T22:30:00"))
+    subs.change_subscription(DynamoUnitOfWork(), world.sales, sid, IncreaseSeats(5), now=utc("2024-01-17T09:00:00"))
+    subs.change_subscription(DynamoUnitOfWork(), world.sales, sid, CancelSubscription(), now=utc("2024-01-17T10:00:00"))
+    world.run(date(2024, 1, 17), utc("2024-01-17T22:30:00"))
+    a = world.invoices_of("kanzlei")[0]
+    notes = [i for i in world.invoices_of("kanzlei") if i.kind is InvoiceKind.CREDIT_NOTE]
+    (note,) = notes  # A's share on a note that names A (and is registered on it); the new seats net on the run's invoice
+    assert (note.corrects_invoice_id, note.net_total.amount) == (a.id, Decimal("-1390.96"))
+    assert [n.id for n in DynamoUnitOfWork().invoices.list_credit_notes(a.id)] == [note.id]
+    with pytest.raises(Conflict):  # so a manual full credit of A on top is refused
+        invoicing.create_credit_note(DynamoUnitOfWork, world.ops, a.id, reason="goodwill", lines=None, now=utc("2024-01-18T10:00:00"), prefix="PH")
+
+
+def test_after_a_manual_full_credit_a_mixed_credit_credits_only_its_unbilled_seats_and_reports_the_rest(world):
+    from domain.services import invoices as invoicing
+
+    world.make_csp_ready("kanzlei")
+    sid = world.order("kanzlei", "2024-01-15T10:00:00", quantity=10)
+    world.run(date(2024, 1, 15), utc("2024-01-15T22:30:00"))
+    (a,) = world.invoices_of("kanzlei")
+    invoicing.create_credit_note(DynamoUnitOfWork, world.ops, a.id, reason="goodwill", lines=None, now=utc("2024-01-16T10:00:00"), prefix="PH")
+    subs.change_subscription(DynamoUnitOfWork(), world.sales, sid, IncreaseSeats(5), now=utc("2024-01-17T09:00:00"))
+    subs.change_subscription(DynamoUnitOfWork(), world.sales, sid, CancelSubscription(), now=utc("2024-01-17T10:00:00"))
+    summary = world.run(date(2024, 1, 17), utc("2024-01-17T22:30:00"))
+    assert any("more than is left to credit" in s for s in summary.skipped)
+    assert _credited_in_all(world, "kanzlei") == Decimal("-1398.60")  # A never credited twice
+    run_invoice = world.invoices_of("kanzlei")[-1]
+    assert run_invoice.kind is InvoiceKind.INVOICE and run_invoice.net_total.amount == Decimal("0.00")  # +695.48 - 695.48

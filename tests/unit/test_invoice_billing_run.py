@@ -526,7 +526,7 @@ def test_a_second_reduction_takes_the_seats_added_after_the_first_not_those_the_
     assert (earlier.seats, earlier.invoice.number) == (5, "PH-2025-000002")
 
 
-def test_seats_added_and_cancelled_before_the_run_are_netted_and_only_the_billed_share_corrects_the_invoice():
+def test_seats_added_and_cancelled_before_the_run_are_netted_and_the_billed_share_corrects_the_invoice_on_its_own_note():
     # 10 seats billed on PH-2025-000001; 5 added 2025-07-03 10:00 and all 15 cancelled at 12:00, before the run.
     opened = annual_upfront(at=utc(2025, 7, 1, 10))
     (opening,) = opened.charges
@@ -536,13 +536,17 @@ def test_seats_added_and_cancelled_before_the_run_are_netted_and_only_the_billed
     (credit,) = subscription.cancel(now=utc(2025, 7, 3, 12), actor_id="usr_partner").charges
     assert (added.amount, credit.amount) == (Money.of("695.47"), Money.of("-2086.40"))  # 139.86 × 5 (15) × 363/365
 
-    (planned,) = plan_credits([added, credit], {"cus_1": account()}, [BilledCharge(opening, first), BilledCharge(added), BilledCharge(credit)],
-                              now=utc(2025, 7, 3, 22), run_date=date(2025, 7, 3)).invoices
-    assert [(line.quantity, line.net_amount) for line in planned.draft.lines] == [
-        (5, Money.of("695.47")), (-5, Money.of("-695.47")), (-10, Money.of("-1390.93"))]
-    assert (planned.draft.kind, planned.draft.corrects_invoice_id) == (InvoiceKind.CREDIT_NOTE, None)
-    assert [(c.invoice_number, c.credited_net) for c in planned.corrections] == [("PH-2025-000001", Money.of("1390.93"))]
-    assert planned.cashback is None  # 5 % of 695.47 - 695.47: nothing; PH-2025-000001's cashback is reduced in the ledger
+    planned = plan_credits([added, credit], {"cus_1": account()}, [BilledCharge(opening, first), BilledCharge(added), BilledCharge(credit)],
+                           now=utc(2025, 7, 3, 22), run_date=date(2025, 7, 3)).invoices
+    netted = next(p for p in planned if not p.corrections)
+    note = next(p for p in planned if p.corrections)
+    # The 5 seats added and cancelled net on the run's invoice; the 10 billed seats are credited on a note naming the invoice.
+    assert [(line.quantity, line.net_amount) for line in netted.draft.lines] == [(5, Money.of("695.47")), (-5, Money.of("-695.47"))]
+    assert [(line.quantity, line.net_amount) for line in note.draft.lines] == [(-10, Money.of("-1390.93"))]
+    assert (note.draft.kind, note.draft.corrects_invoice_id) == (InvoiceKind.CREDIT_NOTE, first.id)
+    assert [(c.invoice_number, c.credited_net) for c in note.corrections] == [("PH-2025-000001", Money.of("1390.93"))]
+    assert netted.cashback is None  # 5 % of 695.47 - 695.47: nothing; PH-2025-000001's cashback is reduced in the ledger
+    assert credit.charge_id in netted.credited_charge_ids | note.credited_charge_ids  # marked billed with the last of them
 
 
 # --- the partner's rates come from its programme tier and the configured terms ------------------
