@@ -23,7 +23,7 @@ from infra.dynamo.models import (
     UniqueClaimModel,
 )
 from infra.dynamo.pagination import decode_cursor
-from infra.dynamo.repositories import entity_data, from_item, query_page, versioned
+from infra.dynamo.repositories import due_page, entity_data, from_item, query_page, versioned
 
 if TYPE_CHECKING:
     from infra.dynamo.unit_of_work import DynamoUnitOfWork
@@ -201,15 +201,8 @@ class CommissionRepository:
 
     def list_due_for_approval(self, run_date: date, *, limit: int, cursor: str | None) -> Page[Commission]:
         """Pending entries whose approval date is on or before ``run_date``: only due items are read."""
-        result = CommissionModel.approval_index.query(
-            APPROVAL_QUEUE,
-            CommissionModel.approval_key <= f"{run_date.isoformat()}#~",
-            limit=limit,
-            page_size=limit,
-            last_evaluated_key=decode_cursor(cursor, partition=("approval_queue", APPROVAL_QUEUE)),
-        )
-        items, next_cursor = query_page(result, Commission)
-        return Page(items, next_cursor)
+        return due_page(CommissionModel.approval_index, APPROVAL_QUEUE, "approval_queue", CommissionModel.approval_key, run_date,
+                        Commission, limit=limit, cursor=cursor)
 
     def list_payable(self, partner_id: str, *, limit: int) -> list[Commission]:
         result = CommissionModel.payable_index.query(partner_id, limit=limit, page_size=limit)

@@ -67,6 +67,17 @@ def query_page(result: Any, cls: type[E] | None = None) -> tuple[list[Any], str 
     return items, encode_cursor(result.last_evaluated_key)
 
 
+def due_page(index: Any, queue: str, queue_attribute: str, key: Any, until: Any, cls: type[E], *, limit: int, cursor: str | None) -> Page:
+    """A page of a job's sparse due index: the items of partition ``queue`` whose ``key`` ("<date>#<id>") is on or before
+    ``until`` (a date), oldest first. Only due items are read."""
+    result = index.query(
+        queue, key <= f"{until.isoformat()}#~", limit=limit, page_size=limit,
+        last_evaluated_key=decode_cursor(cursor, partition=(queue_attribute, queue)),
+    )
+    items, next_cursor = query_page(result, cls)
+    return Page(items, next_cursor)
+
+
 class OrganisationRepository:
     def __init__(self, uow: "DynamoUnitOfWork") -> None:
         self._uow = uow

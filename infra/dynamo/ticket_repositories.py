@@ -24,7 +24,7 @@ from infra.dynamo.models import (
     TicketModel,
 )
 from infra.dynamo.pagination import decode_cursor
-from infra.dynamo.repositories import batch_get, entity_data, from_item, query_page, versioned
+from infra.dynamo.repositories import batch_get, due_page, entity_data, from_item, query_page, versioned
 
 if TYPE_CHECKING:
     from infra.dynamo.unit_of_work import DynamoUnitOfWork
@@ -235,15 +235,8 @@ class ContractRepository:
 
     def list_flat_rates_due(self, run_date: date, *, limit: int, cursor: str | None) -> Page[Contract]:
         """Rental and hosting contracts with a month to book on or before ``run_date``: only due contracts are read."""
-        result = ContractModel.flat_rate_index.query(
-            FLAT_RATE_SHARD,
-            ContractModel.flat_rate_due_key <= f"{run_date.isoformat()}#~",
-            limit=limit,
-            page_size=limit,
-            last_evaluated_key=decode_cursor(cursor, partition=("flat_rate_shard", FLAT_RATE_SHARD)),
-        )
-        items, next_cursor = query_page(result, Contract)
-        return Page(items, next_cursor)
+        return due_page(ContractModel.flat_rate_index, FLAT_RATE_SHARD, "flat_rate_shard", ContractModel.flat_rate_due_key, run_date,
+                        Contract, limit=limit, cursor=cursor)
 
     def save(self, contract: Contract) -> None:
         due = contract.flat_rate_due_on
@@ -286,15 +279,8 @@ class MaintenanceScheduleRepository:
 
     def list_due(self, run_date: date, *, limit: int, cursor: str | None) -> Page[MaintenanceSchedule]:
         """Schedules whose next ticket is to be created on or before ``run_date``: only due items are read."""
-        result = MaintenanceScheduleModel.due_index.query(
-            MAINTENANCE_SHARD,
-            MaintenanceScheduleModel.due_key <= f"{run_date.isoformat()}#~",
-            limit=limit,
-            page_size=limit,
-            last_evaluated_key=decode_cursor(cursor, partition=("due_shard", MAINTENANCE_SHARD)),
-        )
-        items, next_cursor = query_page(result, MaintenanceSchedule)
-        return Page(items, next_cursor)
+        return due_page(MaintenanceScheduleModel.due_index, MAINTENANCE_SHARD, "due_shard", MaintenanceScheduleModel.due_key, run_date,
+                        MaintenanceSchedule, limit=limit, cursor=cursor)
 
     def save(self, schedule: MaintenanceSchedule) -> None:
         creation = schedule.next_creation_date
