@@ -243,17 +243,9 @@ def _out_of_office() -> bytes:
     return headers + newline + b"Auto-Submitted: auto-replied" + newline + b"Message-ID: <ooo-1@hanse.example>" + newline * 2 + body
 
 
-def _ticket_in(services, ticket_id: str, status: TicketStatus) -> None:
-    with services.uow() as uow:
-        ticket = uow.tickets.get(ticket_id)
-        ticket.change_status(status, actor="usr_tech", now=RECEIVED)
-        uow.tickets.update(ticket)
-        uow.commit()
-
-
 def test_an_out_of_office_reply_is_kept_but_reopens_nothing_and_notifies_nobody(deliver, services):
     created = outcome(deliver("multipart_screenshot.eml"))
-    _ticket_in(services, created["ticketId"], TicketStatus.RESOLVED)
+    set_status(services, created["ticketId"], TicketStatus.RESOLVED)
     services.mailer.sent.clear()
     result = outcome(deliver("out_of_office.eml", data=_out_of_office()))
     assert (result["outcome"], result["ticketId"]) == (Outcome.COMMENT_ADDED.value, created["ticketId"])
@@ -264,7 +256,7 @@ def test_an_out_of_office_reply_is_kept_but_reopens_nothing_and_notifies_nobody(
 
 def test_an_out_of_office_reply_to_a_closed_ticket_opens_no_new_ticket(deliver, services):
     created = outcome(deliver("multipart_screenshot.eml"))
-    _ticket_in(services, created["ticketId"], TicketStatus.CLOSED)
+    set_status(services, created["ticketId"], TicketStatus.CLOSED)
     services.mailer.sent.clear()
     result = outcome(deliver("out_of_office.eml", data=_out_of_office()))
     assert (result["outcome"], result["ticketId"]) == (Outcome.AUTO_REPLY.value, created["ticketId"])
@@ -450,7 +442,7 @@ def test_a_hotline_caller_without_login_replies_to_the_receipt_as_a_comment(deli
 @pytest.mark.parametrize("header", ["Precedence: bulk", "Precedence: auto_reply", "X-Autorespond: yes", "Auto-Submitted: auto-generated"])
 def test_older_autoresponder_signs_count_as_automatic_too(deliver, services, header):
     created = outcome(deliver("multipart_screenshot.eml"))
-    _ticket_in(services, created["ticketId"], TicketStatus.RESOLVED)
+    set_status(services, created["ticketId"], TicketStatus.RESOLVED)
     services.mailer.sent.clear()
     data = reply("it@hanse.example", "Abwesend: [#T-000001] Status resolved", "Bin bis Montag weg.", "ooo-3@hanse.example")
     result = outcome(deliver("ooo-3.eml", data=data.replace(b"MIME-Version", header.encode() + b"\r\nMIME-Version")))
