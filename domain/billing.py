@@ -18,9 +18,11 @@ Decided here, where ``DOMAIN.md`` leaves room:
   ``trace_credit`` follows the credit's subscription to the charges that billed the seats
   of its billing cycle (same subscription, a period that contains the credit's first day)
   and, through ``billed_invoice_id``, to their invoices. The cycle is replayed in time
-  order: each credit takes its seats newest first (as ``reduce_seats`` removes them) from the
-  lots there were on its day, less what earlier credits took, so a second reduction after a
-  new lot takes that lot's seats, not seats an earlier credit took back already. Each
+  order (on one day, by the instant of each seat change): each credit takes its seats newest
+  first (as ``reduce_seats`` removes them) from the lots there were when it was made, less
+  what earlier credits took, so a second reduction after a new lot takes that lot's seats,
+  not seats an earlier credit took back already, and a reduction before an addition on the
+  same day takes none of the added seats. Each
   share is credited to the payer of its invoice at the discount of the line
   that billed it (the customer at public price, the partner less the discount it got).
   Seats not billed yet (bought and cancelled before the nightly run) follow the mode in
@@ -269,18 +271,26 @@ def _covers(charge: Charge, day: date) -> bool:
     return charge.period_start <= day < charge.period_end
 
 
+def _within_day(charge: Charge) -> tuple:
+    """Where a charge falls on its day: at the instant of its seat change. One without (a regular charge, whose seats
+    were held since its cycle began, or one stored before the instant was kept, so made before any that has one) comes
+    first."""
+    return (0,) if charge.changed_at is None else (1, charge.changed_at)
+
+
 def trace_credit(credit: Charge, subscription_charges: Iterable[BilledCharge]) -> tuple[CreditSource, ...]:
     """Where the seats ``credit`` takes back were billed, newest seats first.
 
     The seats of the credit's billing cycle are the charges of its subscription (not credits)
     whose period contains the credit's first day: the cycle's regular charge and the pro-rata
-    charges of seats added in it. The cycle is replayed in time order: each lot is added on
-    its day, and each credit of the cycle up to this one takes its seats from the lots there
-    were on its day, newest first (as ``reduce_seats`` removes them). So a credit never takes
-    seats an earlier credit took back, nor seats added after it (earlier: an earlier day, or
-    the same day and billed already, or else the lower charge id; on one day lots are added
-    before credits take seats). Seats the charges do not account for (none billed yet) get a
-    source without invoice.
+    charges of seats added in it. The cycle is replayed in time order: each lot is added when
+    it was made, and each credit of the cycle up to this one takes its seats from the lots
+    there were when it was made, newest first (as ``reduce_seats`` removes them). So a credit
+    never takes seats an earlier credit took back, nor seats added after it, the same day too
+    (earlier: an earlier day, or the same day at an earlier instant of the seat change,
+    ``Charge.changed_at``, charges without one first; then lots before credits, credits billed
+    already first, then the lower charge id). Seats the charges do not account for (none
+    billed yet) get a source without invoice.
     """
     if credit.kind is not ChargeKind.CREDIT:
         raise ValueError(f"{credit.charge_id} is not a credit")
@@ -288,7 +298,7 @@ def trace_credit(credit: Charge, subscription_charges: Iterable[BilledCharge]) -
     lots = [e for e in entries if e.charge.kind is not ChargeKind.CREDIT and _covers(e.charge, credit.period_start)]
 
     def credit_order(entry: BilledCharge) -> tuple:
-        return (entry.charge.period_start, 1, entry.invoice is None, entry.charge.charge_id)
+        return (entry.charge.period_start, _within_day(entry.charge), 1, entry.invoice is None, entry.charge.charge_id)
 
     this = BilledCharge(credit, next((e.invoice for e in entries if e.charge.charge_id == credit.charge_id), None))
     earlier = [
@@ -297,7 +307,7 @@ def trace_credit(credit: Charge, subscription_charges: Iterable[BilledCharge]) -
         and e.charge.period_end == credit.period_end and credit_order(e) < credit_order(this)
     ]
     timeline = sorted(
-        [((e.charge.period_start, 0, _OLDEST_FIRST_KIND[e.charge.kind], e.charge.charge_id), e) for e in lots]
+        [((e.charge.period_start, _within_day(e.charge), 0, _OLDEST_FIRST_KIND[e.charge.kind], e.charge.charge_id), e) for e in lots]
         + [(credit_order(e), e) for e in earlier + [this]],
         key=lambda pair: pair[0],
     )

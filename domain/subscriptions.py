@@ -232,6 +232,10 @@ class Charge:
     unit_price: Money
     amount: Money  # negative for credits
     description: str
+    # When the seats it charges were added or those it credits removed: orders the seat changes of one day, which the
+    # period alone cannot. None for a regular charge (the seats held since its cycle began) and on charges stored before
+    # it was kept.
+    changed_at: datetime | None = None
 
 
 def charge_id_for(subscription_id: str, kind: ChargeKind, period_start: date, period_end: date, reference: str) -> str:
@@ -532,6 +536,7 @@ class Subscription:
         reference: str,
         description: str,
         subscription: "Subscription | None" = None,
+        changed_at: datetime | None = None,
     ) -> Charge:
         owner = subscription or self
         return Charge(
@@ -546,6 +551,7 @@ class Subscription:
             unit_price=owner.unit_price,
             amount=amount,
             description=description,
+            changed_at=changed_at,
         )
 
     def _window_closed(self, *, requested: int, reducible: int, cancelling: bool) -> CancellationWindowClosed:
@@ -663,6 +669,7 @@ class Subscription:
                         f"{seats} seat(s) added on {today.isoformat()}: {self.unit_price} × {seats} × "
                         f"{days_between(today, cycle.end_date)}/{cycle.days} days"
                     ),
+                    changed_at=now,
                 )
             )
         self.seat_lots.append(lot)
@@ -746,6 +753,7 @@ class Subscription:
                         f"{seats} seat(s) removed on {today.isoformat()}: {self.unit_price} × {seats} × "
                         f"{days_between(today, cycle.end_date)}/{cycle.days} unused days credited"
                     ),
+                    changed_at=now,
                 )
             )
         deleted, deletion_events = self._delete_scheduled_change(event.kind, now, actor_id, id_factory)
@@ -818,6 +826,7 @@ class Subscription:
                         f"Cancelled on {today.isoformat()}: {self.unit_price} × {seats} × "
                         f"{days_between(today, cycle.end_date)}/{cycle.days} unused days credited"
                     ),
+                    changed_at=now,
                 )
             )
         deleted, deletion_events = self._delete_scheduled_change(event.kind, now, actor_id, id_factory)
@@ -1034,6 +1043,7 @@ class Subscription:
                     amount=credit,
                     reference=event.event_id,
                     description=f"{seats} seat(s) upgraded to {to_product.name}: unused {days_text} credited",
+                    changed_at=now,
                 )
             )
         if charge.amount:
@@ -1049,6 +1059,7 @@ class Subscription:
                         f"{seats} seat(s) upgraded from {from_product.name}: {new_price} × {seats} × {days_text}"
                     ),
                     subscription=upgraded,
+                    changed_at=now,
                 )
             )
         deleted, deletion_events = self._delete_scheduled_change(event.kind, now, actor_id, id_factory)

@@ -21,7 +21,7 @@ from domain.services import organisations as svc
 from domain.services import subscriptions as subs
 from domain.services.invoices import document_key
 from domain.invoices import InvoiceKind
-from domain.subscriptions import CancelSubscription, IncreaseSeats
+from domain.subscriptions import CancelSubscription, IncreaseSeats, ReduceSeats
 from infra.dynamo.unit_of_work import DynamoUnitOfWork
 from tests.integration.billing_world import build_world, pdf_text, utc
 from tests.crash import crash_after_commit, crash_after_commits
@@ -137,6 +137,26 @@ def test_a_cancellation_after_a_switch_to_customer_pays_credits_the_partner_who_
     assert (note.kind, note.billing_mode, note.corrects_invoice_number) == (InvoiceKind.CREDIT_NOTE, BillingMode.PARTNER_PAYS, first.number)
     assert (note.lines[0].discount_percent, str(note.net_total.amount)) == (first.lines[0].discount_percent, "-1321.41")  # 1390.96 less 5%
     assert DynamoUnitOfWork().cashbacks.get(note.id) is None
+
+
+def test_seats_removed_before_seats_are_added_the_same_day_are_credited_to_the_partner_who_paid_for_them(world):
+    # NordIT paid for Hanse's 10 seats (PH-2024-000001); Hanse pays from 01-16. On 01-17 3 seats are removed at 09:00,
+    # then 5 added at 10:00: the 3 are NordIT's, the 5 Hanse's.
+    subscription_id = world.order("hanse", "2024-01-15T10:00:00", quantity=10)
+    world.run(date(2024, 1, 15), RUN_AT)
+    switch(world, "hanse", "hanse_it", BillingMode.CUSTOMER_PAYS, "2024-01-16T09:00:00")
+    subs.change_subscription(DynamoUnitOfWork(), world.sales, subscription_id, ReduceSeats(3), now=utc("2024-01-17T09:00:00"))
+    subs.change_subscription(DynamoUnitOfWork(), world.sales, subscription_id, IncreaseSeats(5), now=utc("2024-01-17T10:00:00"))
+    summary = world.run(date(2024, 1, 17), utc("2024-01-17T22:30:00"))
+    assert summary.skipped == []
+
+    first, note = world.invoices_of("nordit")
+    # 139.86 × 3 × 364/366 = 417.29 less NordIT's 5% = 396.43, on a note correcting the invoice that billed the 3 seats
+    assert (note.kind, note.corrects_invoice_number, str(note.net_total.amount)) == (InvoiceKind.CREDIT_NOTE, first.number, "-396.43")
+    (invoice,) = world.invoices_of("hanse")
+    # 139.86 × 5 × 364/366 = 695.48 at public price, not netted with a credit of seats Hanse never paid for (278.19)
+    assert (invoice.kind, str(invoice.net_total.amount)) == (InvoiceKind.INVOICE, "695.48")
+    assert str(DynamoUnitOfWork().cashbacks.get(invoice.id).amount.amount) == "20.86"  # 3% of 695.48
 
 
 def referred_by_suedcloud(world, customer_key: str) -> str:

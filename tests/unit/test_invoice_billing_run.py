@@ -549,6 +549,50 @@ def test_seats_added_and_cancelled_before_the_run_are_netted_and_the_billed_shar
     assert credit.charge_id in netted.credited_charge_ids | note.credited_charge_ids  # marked billed with the last of them
 
 
+def test_seats_removed_before_seats_are_added_the_same_day_are_those_held_before_the_addition():
+    # 10 seats billed on PH-2025-000001 (2025-03-05); on 2025-03-10, 3 removed at 09:00 (from those 10), 5 added at 15:00.
+    opened = annual_upfront(at=utc(2025, 3, 5, 10))
+    (opening,) = opened.charges
+    first = issued(plan([opening], now=utc(2025, 3, 5, 22), run_date=date(2025, 3, 5)).invoices[0], "PH-2025-000001", utc(2025, 3, 5, 22))
+    subscription = opened.new_subscription
+    reduction = subscription.reduce_seats(3, now=utc(2025, 3, 10, 9), actor_id="usr_partner")
+    assert [lot.lot_id for lot in reduction.affected_lots] == [opened.affected_lots[0].lot_id]
+    (credit,) = reduction.charges
+    (added,) = subscription.increase_seats(5, now=utc(2025, 3, 10, 15), actor_id="usr_partner").charges
+    assert (credit.amount, added.amount) == (Money.of("-413.83"), Money.of("689.72"))  # 139.86 × 3 (5) × 360/365
+
+    def traced(credit, billed):
+        return [(source.seats, source.invoice.number if source.invoice else None) for source in trace_credit(credit, billed)]
+
+    # Not the 5 seats added after it (unbilled: the credit would net with their charge, PH-2025-000001 left uncorrected).
+    assert traced(credit, [BilledCharge(opening, first), BilledCharge(added), BilledCharge(credit)]) == [(3, "PH-2025-000001")]
+    second = issued(plan([added], now=utc(2025, 3, 10, 22), run_date=date(2025, 3, 10)).invoices[0], "PH-2025-000002", utc(2025, 3, 10, 22))
+    billed = [BilledCharge(opening, first), BilledCharge(added, second), BilledCharge(credit)]
+    assert traced(credit, billed) == [(3, "PH-2025-000001")]  # nor PH-2025-000002, once it billed them
+
+    # A later reduction takes the 5 newest seats, all PH-2025-000002's (the replayed first credit took none of them).
+    (later,) = subscription.reduce_seats(5, now=utc(2025, 3, 12, 9), actor_id="usr_partner").charges
+    assert traced(later, billed + [BilledCharge(later)]) == [(5, "PH-2025-000002")]
+
+
+def test_a_credit_stored_before_charges_kept_the_instant_of_their_seat_change_counts_before_the_days_later_additions():
+    from infra.codec import decode, encode
+
+    # 3 of PH-2025-000001's 10 seats removed on 2025-03-10 09:00 and stored without the instant; 5 added at 15:00 after.
+    opened = annual_upfront(at=utc(2025, 3, 5, 10))
+    (opening,) = opened.charges
+    first = issued(plan([opening], now=utc(2025, 3, 5, 22), run_date=date(2025, 3, 5)).invoices[0], "PH-2025-000001", utc(2025, 3, 5, 22))
+    subscription = opened.new_subscription
+    (credit,) = subscription.reduce_seats(3, now=utc(2025, 3, 10, 9), actor_id="usr_partner").charges
+    stored = {name: value for name, value in encode(credit).items() if name != "changed_at"}
+    old_credit = decode(Charge, stored)
+    assert old_credit == replace(credit, changed_at=None)
+    (added,) = subscription.increase_seats(5, now=utc(2025, 3, 10, 15), actor_id="usr_partner").charges
+
+    (source,) = trace_credit(old_credit, [BilledCharge(opening, first), BilledCharge(added), BilledCharge(old_credit)])
+    assert (source.seats, source.invoice.number if source.invoice else None) == (3, "PH-2025-000001")
+
+
 # --- the partner's rates come from its programme tier and the configured terms ------------------
 
 from domain.partner_programme import ProgrammePartner, ProgrammeTerms, Tier, TierChange  # noqa: E402
