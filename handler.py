@@ -124,7 +124,8 @@ def create_maintenance_tickets(event: dict, context: object = None) -> dict:
 
 
 def book_quota_months(event: dict, context: object = None) -> dict:
-    """Monthly, on the 1st: correct last month's overdrawn prepaid quotas (invoiced) and credit this month's hours."""
+    """Daily: book each prepaid quota month due by the run date, oldest first (a missed run is caught up): correct the
+    month before's overdraft (invoiced) and credit the month's hours."""
     from domain.services.contracts import book_quota_months as book
 
     services = _services()

@@ -19,6 +19,10 @@ Decided here, where ``DOMAIN.md`` leaves room:
   half-up to the cent (started 2026-11-16 at EUR 300.00: 15/30 days = 150.00). Rental and
   hosting fees go on an invoice of their own (``SeparateInvoice.RENTAL_AND_HOSTING``),
   collected by SEPA direct debit when the payer has a mandate on file.
+* **Quota months** (prepaid quota): booking month M closes M-1 (overdraft correction) and opens M (its credit and
+  the fixed monthly invoice). M is due on its first day (on the start date for the month a contract starts in) and is
+  booked by the daily quota job, once and in order (``quota_booked_through`` advances with each month), so a missed
+  run is caught up by the next one; the month after the contract's last is booked too, to close that last month.
 * **Quota ledger**: minutes, never hours, so nothing is rounded away. Every month starts with
   a credit of the monthly minutes; unused minutes roll over without limit (the balance simply
   stays). Billable minutes of a service report are debited in the Berlin month the report is
@@ -142,6 +146,7 @@ class Contract:
     account_manager: str | None = None
     partner_id: str | None = None  # the reseller through which the customer buys, if any
     flat_rate_booked_through: str | None = None  # YYYY-MM: the last month of a flat rate booked for billing
+    quota_booked_through: str | None = None  # YYYY-MM: the last quota month booked (its previous month closed, it credited)
     version: int = 0
 
     def active_on(self, day: date) -> bool:
@@ -179,6 +184,39 @@ class Contract:
         if month != self.next_flat_rate_month:
             raise Conflict(f"{month} is not the next flat-rate month of contract {self.id} ({self.next_flat_rate_month}).")
         return replace(self, flat_rate_booked_through=month)
+
+    @property
+    def next_quota_month(self) -> str | None:
+        """The next quota month to book (YYYY-MM); ``None`` for other kinds and once the month after the last is booked."""
+        if self.kind is not ContractKind.PREPAID_QUOTA:
+            return None
+        if self.quota_booked_through is None:
+            month = month_key(self.starts_on)
+        else:
+            month = month_key(add_months(first_of_month(self.quota_booked_through), 1))
+        if self.ends_on is not None and first_of_month(month) > add_months(self.ends_on.replace(day=1), 1):
+            return None  # the month after the last closes the last: nothing is left after it
+        return month
+
+    @property
+    def quota_month_due_on(self) -> date | None:
+        """When the next quota month is booked: its first day, or the start date in the month the contract starts."""
+        month = self.next_quota_month
+        return None if month is None else max(first_of_month(month), self.starts_on)
+
+    def quota_months_due(self, run_date: date) -> list[str]:
+        """The quota months to book by ``run_date``, oldest first: a missed run is caught up, each month once."""
+        months: list[str] = []
+        contract = self
+        while contract.quota_month_due_on is not None and contract.quota_month_due_on <= run_date:
+            months.append(contract.next_quota_month)
+            contract = contract.with_quota_month_booked(months[-1])
+        return months
+
+    def with_quota_month_booked(self, month: str) -> "Contract":
+        if month != self.next_quota_month:
+            raise Conflict(f"{month} is not the next quota month of contract {self.id} ({self.next_quota_month}).")
+        return replace(self, quota_booked_through=month)
 
     @property
     def overdraft_rate(self) -> Money:

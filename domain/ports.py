@@ -265,6 +265,8 @@ class ContractRepository(Protocol):
     def list_by_kind(self, kind: "ContractKind", *, limit: int, cursor: str | None) -> Page[Contract]: ...
     def list_flat_rates_due(self, run_date: date, *, limit: int, cursor: str | None) -> Page[Contract]:
         """Rental and hosting contracts whose next month is due on or before ``run_date`` (a sparse index)."""
+    def list_quota_months_due(self, run_date: date, *, limit: int, cursor: str | None) -> Page[Contract]:
+        """Prepaid quota contracts whose next quota month is due on or before ``run_date`` (a sparse index)."""
     def save(self, contract: Contract) -> None: ...
 
 

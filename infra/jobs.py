@@ -9,9 +9,27 @@ import sys
 JOBS = ("renew_subscriptions", "run_billing", "approve_commissions", "create_maintenance_tickets", "book_quota_months", "book_flat_rate_months")
 
 
+def index_quota_contracts() -> dict:
+    """Puts the prepaid quota contracts saved before the quota job ran daily on its due index (see README)."""
+    os.environ.setdefault("_HANDLER", "handler.book_quota_months")
+    import handler
+    from domain.calendar import berlin_date
+    from domain.services.contracts import index_quota_contracts as index
+
+    services = handler._services()
+    return index(services.uow, today=berlin_date(services.clock())).as_dict()
+
+
+# One-off tasks, run once by hand after the deploy that needs them, never scheduled: `python -m infra.jobs <task>`.
+TASKS = {"index_quota_contracts": index_quota_contracts}
+
+
 def main(argv: list[str]) -> None:
+    if argv and argv[0] in TASKS:
+        print(json.dumps(TASKS[argv[0]](), indent=2))
+        return
     if not argv or argv[0] not in JOBS:
-        raise SystemExit(f"usage: python -m infra.jobs {{{'|'.join(JOBS)}}} [YYYY-MM-DD]")
+        raise SystemExit(f"usage: python -m infra.jobs {{{'|'.join(JOBS + tuple(TASKS))}}} [YYYY-MM-DD]")
     os.environ.setdefault("_HANDLER", f"handler.{argv[0]}")  # as in Lambda: a job loads no GraphQL
     import handler
 

@@ -100,8 +100,9 @@ class QuotaMonthOutcome:
     items: tuple
 
 
-def _book_month(uow: UnitOfWork, contract: ct.Contract, month: str, now: datetime) -> QuotaMonthOutcome:
-    ledger = quota_ledger(uow, contract)
+def _register_month(uow: UnitOfWork, contract: ct.Contract, ledger: ct.QuotaLedger, month: str, now: datetime, bill_date: date) -> QuotaMonthOutcome:
+    """Register (not commit) the writes of ``month``: the previous month's overdraft correction, the month's credit and their
+    items. Entries already in ``ledger`` are not booked again; ``ledger`` takes the new ones."""
     previous = ct.month_key(ct.first_of_month(month) - timedelta(days=1))
     items = []
     correction = ledger.close_month(previous, now=now)
@@ -113,9 +114,14 @@ def _book_month(uow: UnitOfWork, contract: ct.Contract, month: str, now: datetim
         uow.quota_ledger.add(credit)
         items.append(ct.quota_month_item(contract, month))
     for item in items:
-        uow.service_items.add(item, bill_date=berlin_date(now))
-    uow.commit()
+        uow.service_items.add(item, bill_date=bill_date)
     return QuotaMonthOutcome(credit, correction, tuple(items))
+
+
+def _book_month(uow: UnitOfWork, contract: ct.Contract, month: str, now: datetime) -> QuotaMonthOutcome:
+    outcome = _register_month(uow, contract, quota_ledger(uow, contract), month, now, berlin_date(now))
+    uow.commit()
+    return outcome
 
 
 def book_quota_month(uow: UnitOfWork, principal: Principal, contract_id: str, *, month: str, now: datetime) -> QuotaMonthOutcome:
@@ -134,37 +140,94 @@ def book_quota_month(uow: UnitOfWork, principal: Principal, contract_id: str, *,
 
 @dataclass
 class QuotaMonthRunSummary:
-    month: str
-    contracts: int = 0
+    month: str  # the run date's: the last month a run books
+    contracts: int = 0  # read: contracts with a quota month due
     credits: int = 0
     corrections: int = 0
-    conflicts: int = 0
+    conflicts: int = 0  # the contract or its ledger changed meanwhile; the next run reads it again
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
 
 
 def book_quota_months(uow_factory, *, run_date: date, now: datetime, page_limit: int = 50) -> QuotaMonthRunSummary:
-    """The month-end job: for every prepaid quota, correct last month's overdraft and credit this month.
+    """The daily quota job: each prepaid quota month due by ``run_date`` is booked once, oldest first: last month's
+    overdraft corrected (a correction invoice of its own) and the month's hours credited (its fixed monthly invoice).
 
-    Each contract is one transaction of deterministic entries, so a re-run (or a crash half-way and a
-    re-run) books every entry exactly once.
+    Reads only due contracts (a sparse index keyed by the day the next quota month is due, up to the run date, so a
+    missed run is caught up), in pages, and each due contract's ledger. Each month is one transaction: its entries and
+    items (deterministic keys, refused if they exist) and the contract advanced under its version. A crash loses
+    nothing and a re-run continues where it stopped; a month is never credited, corrected or invoiced twice.
     """
     summary = QuotaMonthRunSummary(ct.month_key(run_date))
-    cursor = None
+    cursor: str | None = None
+    while True:
+        page = uow_factory().contracts.list_quota_months_due(run_date, limit=page_limit, cursor=cursor)
+        for contract in page.items:
+            summary.contracts += 1
+            _book_due_quota_months(uow_factory, contract, run_date, now, summary)
+        if page.next_cursor is None:
+            return summary
+        cursor = page.next_cursor
+
+
+def _book_due_quota_months(uow_factory, contract: ct.Contract, run_date: date, now: datetime, summary: QuotaMonthRunSummary) -> None:
+    months = contract.quota_months_due(run_date)
+    if not months:
+        return
+    ledger = quota_ledger(uow_factory(), contract)
+    for month in months:
+        advanced = contract.with_quota_month_booked(month)
+        uow = uow_factory()
+        try:
+            with uow:
+                uow.contracts.save(advanced)  # first: a changed contract is a plain conflict, whatever the entries
+                outcome = _register_month(uow, contract, ledger, month, now, berlin_date(now))  # billed from the day booked
+                uow.commit()
+        except Conflict:
+            summary.conflicts += 1
+            return  # the contract's later months wait for the next run, which reads it and its ledger again
+        summary.credits += outcome.credit is not None
+        summary.corrections += outcome.correction is not None
+        contract = replace(advanced, version=advanced.version + 1)
+
+
+@dataclass
+class QuotaIndexSummary:
+    contracts: int = 0  # prepaid quota contracts read
+    indexed: int = 0  # saved with their next quota month on the due index
+    conflicts: int = 0  # changed meanwhile: run it again
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def index_quota_contracts(uow_factory, *, today: date, page_limit: int = 50) -> QuotaIndexSummary:
+    """Once, after the deploy that made the quota job daily: prepaid quota contracts saved before are not on its due
+    index. Each one that has booked no month through the job yet is saved booked through the last month its ledger
+    credits up to ``today``'s (the old monthly job booked those), so the daily job goes on with the month after it;
+    one without a credit starts with its first month. Reads every quota contract (kind-index) and its ledger: a
+    one-off, never scheduled. Running it again changes nothing the job relies on."""
+    summary = QuotaIndexSummary()
+    this_month = ct.month_key(today)
+    cursor: str | None = None
     while True:
         page = uow_factory().contracts.list_by_kind(ct.ContractKind.PREPAID_QUOTA, limit=page_limit, cursor=cursor)
         for contract in page.items:
             summary.contracts += 1
+            if contract.quota_booked_through is not None:
+                continue  # the daily job books it already
             uow = uow_factory()
+            credited = [e.month for e in uow.quota_ledger.entries(contract.id)
+                        if e.kind is ct.LedgerEntryKind.MONTHLY_CREDIT and e.month <= this_month]
             try:
                 with uow:
-                    outcome = _book_month(uow, contract, summary.month, now)
+                    uow.contracts.save(replace(contract, quota_booked_through=max(credited)) if credited else contract)
+                    uow.commit()
             except Conflict:
-                summary.conflicts += 1  # booked concurrently; the entries exist
+                summary.conflicts += 1
                 continue
-            summary.credits += outcome.credit is not None
-            summary.corrections += outcome.correction is not None
+            summary.indexed += 1
         if page.next_cursor is None:
             return summary
         cursor = page.next_cursor

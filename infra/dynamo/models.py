@@ -458,11 +458,15 @@ class ContractModel(Model):
     # read up to the run date, so a missed run is caught up by the next one.
     flat_rate_shard = UnicodeAttribute(null=True)
     flat_rate_due_key = UnicodeAttribute(null=True)  # the date the next month is due (ISO)#id
+    # The same for a prepaid quota's next month to book (close the previous month, credit this one).
+    quota_shard = UnicodeAttribute(null=True)
+    quota_due_key = UnicodeAttribute(null=True)  # the date the next quota month is due (ISO)#id
     data = JSONAttribute()
     version = VersionAttribute()
     customer_index = _index("customer-index", "customer_id", "id")()
     kind_index = _index("kind-index", "kind", "id")()
     flat_rate_index = _index("flat-rate-index", "flat_rate_shard", "flat_rate_due_key")()
+    quota_index = _index("quota-index", "quota_shard", "quota_due_key")()
 
 
 class QuotaLedgerModel(Model):

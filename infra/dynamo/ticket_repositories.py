@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 MAINTENANCE_SHARD = "due"
 FLAT_RATE_SHARD = "due"
+QUOTA_SHARD = "due"
 
 
 def _created_key(instant, entity_id: str) -> str:
@@ -238,13 +239,21 @@ class ContractRepository:
         return due_page(ContractModel.flat_rate_index, FLAT_RATE_SHARD, "flat_rate_shard", ContractModel.flat_rate_due_key, run_date,
                         Contract, limit=limit, cursor=cursor)
 
+    def list_quota_months_due(self, run_date: date, *, limit: int, cursor: str | None) -> Page[Contract]:
+        """Prepaid quota contracts with a month to book on or before ``run_date``: only due contracts are read."""
+        return due_page(ContractModel.quota_index, QUOTA_SHARD, "quota_shard", ContractModel.quota_due_key, run_date,
+                        Contract, limit=limit, cursor=cursor)
+
     def save(self, contract: Contract) -> None:
         due = contract.flat_rate_due_on
+        quota_due = contract.quota_month_due_on
         self._uow.register_save(
             ContractModel(
                 contract.id, customer_id=contract.customer_id, kind=contract.kind.value,
                 flat_rate_shard=FLAT_RATE_SHARD if due else None,
                 flat_rate_due_key=f"{due.isoformat()}#{contract.id}" if due else None,
+                quota_shard=QUOTA_SHARD if quota_due else None,
+                quota_due_key=f"{quota_due.isoformat()}#{contract.id}" if quota_due else None,
                 data=entity_data(contract), **versioned(contract),
             )
         )

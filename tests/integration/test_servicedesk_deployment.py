@@ -47,11 +47,20 @@ def test_the_maintenance_job_runs_daily_alone_and_touches_only_its_tables(config
     assert batch == {"TicketsTable", "OrganisationsTable"}
 
 
-def test_the_quota_month_job_runs_on_the_first_and_only_adds_ledger_entries_and_service_items(config):
+def test_the_quota_month_job_runs_daily_reads_its_index_and_ledgers_and_only_puts_entries_items_and_contracts(config):
     function = config["functions"]["bookQuotaMonths"]
-    assert function["events"] == [{"schedule": {"rate": "cron(30 0 1 * ? *)"}}]
-    puts = [s for s in function["iamRoleStatements"] if s["Action"] == ["dynamodb:PutItem"]]
-    assert {r["Fn::GetAtt"][0] for s in puts for r in s["Resource"]} == {"QuotaLedgerTable", "ServiceItemsTable"}
+    assert function["handler"] == "handler.book_quota_months"
+    assert function["reservedConcurrency"] == 1
+    assert function["events"] == [{"schedule": {"rate": "cron(30 0 * * ? *)"}}]  # daily: a missed run is caught up
+    statements = function["iamRoleStatements"]
+    queries = [s for s in statements if s["Action"] == ["dynamodb:Query"]]
+    assert [r for s in queries for r in s["Resource"]] == [
+        {"Fn::Join": ["/", [{"Fn::GetAtt": ["ContractsTable", "Arn"]}, "index/quota-index"]]},
+        {"Fn::GetAtt": ["QuotaLedgerTable", "Arn"]},
+    ]
+    puts = [s for s in statements if s["Action"] == ["dynamodb:PutItem"]]
+    assert {r["Fn::GetAtt"][0] for s in puts for r in s["Resource"]} == {"ContractsTable", "QuotaLedgerTable", "ServiceItemsTable"}
+    assert {a for s in statements for a in s["Action"]} == {"dynamodb:Query", "dynamodb:PutItem"}
 
 
 def test_the_flat_rate_job_runs_daily_reads_only_its_index_and_only_puts_items_and_contracts(config):

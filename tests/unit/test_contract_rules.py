@@ -230,6 +230,38 @@ def test_other_contract_kinds_have_no_flat_rate_months():
     assert (quota_contract().next_flat_rate_month, quota_contract().flat_rate_due_on) == (None, None)
 
 
+# --- prepaid quota months: booked daily, each once, in order --------------------------------------
+
+
+def test_quota_months_are_due_on_their_first_day_and_a_missed_month_start_is_caught_up_in_order():
+    contract = quota_contract()  # from 2026-01-01
+    assert (contract.next_quota_month, contract.quota_month_due_on) == ("2026-01", date(2026, 1, 1))
+    booked = contract.with_quota_month_booked("2026-01").with_quota_month_booked("2026-02")
+    assert (booked.next_quota_month, booked.quota_month_due_on) == ("2026-03", date(2026, 3, 1))
+    assert booked.quota_months_due(date(2026, 2, 28)) == []
+    assert booked.quota_months_due(date(2026, 3, 3)) == ["2026-03"]  # the run of 03-01 missed
+    assert booked.with_quota_month_booked("2026-03").quota_months_due(date(2026, 3, 4)) == []
+    assert contract.with_quota_month_booked("2026-01").quota_months_due(date(2026, 4, 2)) == ["2026-02", "2026-03", "2026-04"]
+    with pytest.raises(Conflict):
+        booked.with_quota_month_booked("2026-04")  # months are booked in order, never skipped
+
+
+def test_a_quota_starting_mid_month_is_first_booked_on_its_start_date():
+    contract = quota_contract(starts_on=date(2026, 1, 15))
+    assert (contract.quota_months_due(date(2026, 1, 14)), contract.quota_months_due(date(2026, 1, 15))) == ([], ["2026-01"])
+
+
+def test_an_ended_quota_books_the_month_after_its_last_to_close_it_and_nothing_after():
+    ended = ct.Contract(**{**quota_contract().__dict__, "ends_on": date(2026, 2, 28), "quota_booked_through": "2026-01"})
+    assert ended.quota_months_due(date(2026, 6, 1)) == ["2026-02", "2026-03"]
+    done = ended.with_quota_month_booked("2026-02").with_quota_month_booked("2026-03")
+    assert (done.next_quota_month, done.quota_month_due_on, done.quota_months_due(date(2026, 6, 1))) == (None, None, [])
+
+
+def test_other_contract_kinds_have_no_quota_months():
+    assert (flat_rate().next_quota_month, flat_rate().quota_month_due_on, flat_rate().quota_months_due(date(2030, 1, 1))) == (None, None, [])
+
+
 # --- the ledger's balance is the sum of its entries (property) --------------------------------------
 
 operations = st.lists(
