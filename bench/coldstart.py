@@ -2,7 +2,8 @@
 
 Each repetition starts a fresh interpreter that times `import handler` and then one GraphQL request
 through the Mangum handler (an API Gateway HTTP API v2 event), against moto's ThreadedMotoServer
-running in this process with demo data. The baseline is a fresh interpreter importing the bare
+running in this process with demo data. Sign-in is as deployed: an RS256 token, checked against signing keys
+the first request fetches from a JWKS endpoint (a local HTTP server here, JWT_JWKS_URL). The baseline is a fresh interpreter importing the bare
 frameworks: strawberry (with its ASGI integration), starlette, mangum and pynamodb. Medians of
 --repeat runs; interpreter start-up is outside both timings. Target: ratio <= 1.5.
 The handler imports with the garbage collector off (handler.py), so the bare import is also measured that
@@ -31,6 +32,7 @@ import sys
 import tempfile
 import zipfile
 from collections import Counter
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from bench.common import api_stack, print_table, use_local_environment
@@ -88,12 +90,19 @@ def fresh_process(code: str, env: dict, cwd: Path, flags: tuple[str, ...] = (), 
 def measure_cold_start(repeat: int, places: dict[str, tuple[Path, tuple[str, ...], bool]]) -> dict[str, dict]:
     """places: name -> (code directory, interpreter flags, warm up first). One moto server and data set for all."""
     from tests.e2e.test_lambda_handler import http_api_event
+    from tests.jwks import JwksServer, public_jwk, rs256, rsa_key
 
-    with threaded_moto_server() as endpoint:
+    key = rsa_key()
+    with threaded_moto_server() as endpoint, JwksServer([public_jwk(key)]) as jwks:
         use_local_environment(DYNAMODB_ENDPOINT=endpoint, S3_ENDPOINT=endpoint)
         with api_stack() as stack:
-            event = json.dumps(http_api_event({"query": FIRST_REQUEST}, token=stack.token("nordit_admin")))
-        env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+            now = datetime.now(timezone.utc)
+            token = rs256({"sub": stack.demo.users["nordit_admin"].id, "iss": os.environ["JWT_ISSUER"],
+                           "aud": os.environ["JWT_AUDIENCE"], "iat": now, "exp": now + timedelta(hours=1)}, key)
+            event = json.dumps(http_api_event({"query": FIRST_REQUEST}, token=token))
+        # As deployed: RS256 tokens checked against the identity provider's keys (fetched by the first request).
+        env = {key: value for key, value in os.environ.items() if key not in ("PYTHONDONTWRITEBYTECODE", "JWT_DEV_SECRET")}
+        env["JWT_JWKS_URL"] = jwks.url
         api_env, job_env = {**env, "_HANDLER": "handler.handler"}, {**env, "_HANDLER": "handler.run_billing"}
         runs = {name: {"handler": [], "bare": [], "bare_gc_off": [], "job": []} for name in places}
         for name, (code_dir, flags, warm_up) in places.items():

@@ -2,17 +2,53 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from typing import Any
 
-import jwt
-
 from infra.settings import Settings
+
+
+def load_on_first_use(name: str) -> None:
+    """Import module `name` now, but run its code only when one of its attributes is first read
+    (`importlib.util.LazyLoader`). Nothing changes if it is imported already or not installed."""
+    if name in sys.modules:
+        return
+    try:
+        spec = importlib.util.find_spec(name)
+    except ModuleNotFoundError:  # its package is not installed
+        return
+    if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+        return
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    parent, _, child = name.rpartition(".")
+    if parent:
+        setattr(sys.modules[parent], child, module)
+
+
+# PyJWT imports `cryptography.x509` for one case: a PEM certificate given as the key. Our keys never are (JWKS keys are
+# RSA numbers, the dev key a secret), yet the import is about 10 ms of every cold start (bench/coldstart.py). It now
+# runs if a certificate ever is used. (Python 3.11's LazyLoader has no lock: two threads using x509 first at the same
+# instant could both run it; nothing of ours uses it.)
+load_on_first_use("cryptography.x509")
+import jwt  # noqa: E402
+
+
+JWKS_TIMEOUT_SECONDS = 5
 
 
 class InvalidToken(Exception):
     """The token is missing, expired, forged or not meant for us; the message says which."""
+
+
+class SigningKeysUnavailable(Exception):
+    """The identity provider's signing keys (JWKS) could not be fetched: the token cannot be checked now, which says
+    nothing about the token. Worth retrying."""
 
 
 class TokenVerifier:
@@ -23,7 +59,8 @@ class TokenVerifier:
 
     @cached_property
     def _jwks(self) -> jwt.PyJWKClient:
-        return jwt.PyJWKClient(self._settings.jwt_jwks_url, cache_keys=True)
+        # A request waits at most JWKS_TIMEOUT_SECONDS for the keys (PyJWT's default, 30 s, outlasts API Gateway's 29).
+        return jwt.PyJWKClient(self._settings.jwt_jwks_url, cache_keys=True, timeout=JWKS_TIMEOUT_SECONDS)
 
     def verify(self, token: str) -> dict[str, Any]:
         settings = self._settings
@@ -41,6 +78,10 @@ class TokenVerifier:
                 issuer=settings.jwt_issuer,
                 options={"require": ["exp", "iat", settings.jwt_user_claim]},
             )
+        except jwt.PyJWKClientConnectionError:
+            raise SigningKeysUnavailable(
+                "Sign-in cannot be checked right now: the identity provider's signing keys could not be fetched. "
+                "Try again in a moment.") from None
         except jwt.ExpiredSignatureError:
             raise InvalidToken("The token has expired; sign in again.") from None
         except jwt.InvalidAudienceError:

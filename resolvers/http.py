@@ -13,7 +13,7 @@ from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
 from domain.policy import Principal
-from infra.auth import InvalidToken
+from infra.auth import InvalidToken, SigningKeysUnavailable
 from infra.bootstrap import Services, build_services
 from resolvers import public_applications
 from resolvers.context import Context
@@ -24,16 +24,26 @@ from resolvers.sign_in import observe
 log = logging.getLogger("partnerhub.http")
 
 
-def _unauthenticated(message: str) -> JSONResponse:
+class AuthenticationFailed(Exception):
+    """No user for this request: 401, or 503 when the token could not be checked at all (sign-in keys unavailable)."""
+
+    def __init__(self, message: str, *, unavailable: bool = False) -> None:
+        super().__init__(message)
+        self.unavailable = unavailable
+
+
+def _unauthenticated(exc: AuthenticationFailed) -> JSONResponse:
+    if exc.unavailable:  # not the token's fault: the client keeps it and retries
+        return JSONResponse(
+            {"data": None, "errors": [{"message": str(exc), "extensions": {"code": "SERVICE_UNAVAILABLE"}}]},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
     return JSONResponse(
-        {"data": None, "errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]},
+        {"data": None, "errors": [{"message": str(exc), "extensions": {"code": "UNAUTHENTICATED"}}]},
         status_code=401,
         headers={"WWW-Authenticate": 'Bearer realm="partnerhub"'},
     )
-
-
-class AuthenticationFailed(Exception):
-    pass
 
 
 def authenticate(services: Services, token: str) -> Principal:
@@ -42,6 +52,8 @@ def authenticate(services: Services, token: str) -> Principal:
         claims = services.verifier.verify(token)
     except InvalidToken as exc:
         raise AuthenticationFailed(str(exc)) from None
+    except SigningKeysUnavailable as exc:
+        raise AuthenticationFailed(str(exc), unavailable=True) from None
     user = services.uow().users.get(services.verifier.user_id(claims))
     if user is None or not user.active:
         raise AuthenticationFailed("The token's user does not exist or is deactivated.")
@@ -67,7 +79,7 @@ def answer_when_signed_in(signing_in: asyncio.Future, scope, receive, send):
                 await signing_in
             except AuthenticationFailed as exc:
                 refused = True
-                await _unauthenticated(str(exc))(scope, receive, send)
+                await _unauthenticated(exc)(scope, receive, send)
                 return
         if not refused:
             await send(message)
@@ -93,7 +105,7 @@ class PartnerhubGraphQL(GraphQL):
                 try:
                     token = bearer_token(request.headers.get("authorization"))
                 except AuthenticationFailed as exc:
-                    await _unauthenticated(str(exc))(scope, receive, send)
+                    await _unauthenticated(exc)(scope, receive, send)
                     return
                 signing_in = asyncio.ensure_future(asyncio.to_thread(authenticate, self.services, token))
                 signing_in.add_done_callback(observe)  # the view may fail before it awaits it: no warning then

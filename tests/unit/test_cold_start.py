@@ -96,3 +96,46 @@ def test_a_second_import_of_the_handler_compiles_no_dataclass_method():
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     run_import(GARBAGE_COLLECTOR, env)
     assert run_import(GARBAGE_COLLECTOR, env)["compiled methods"] == 0
+
+
+
+LAZY_X509 = """
+import datetime, json, sys
+import handler
+import jwt
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+def x509_ran():
+    return "cryptography.x509.base" in sys.modules
+
+ran = {"at import": x509_ran()}
+# RS256 with a public key, as the JWKS gives it (production): x509 is not needed.
+key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+rs256 = jwt.decode(jwt.encode({"sub": "usr_1"}, key, algorithm="RS256"), key.public_key(), algorithms=["RS256"])["sub"]
+ran["for RS256"] = x509_ran()
+# HS256 (the dev key): PyJWT makes sure the secret is no DER certificate, which loads x509 then.
+secret = "a-dev-secret-of-sufficient-length-0123456789"
+hs256 = jwt.decode(jwt.encode({"sub": "usr_2"}, secret, algorithm="HS256"), secret, algorithms=["HS256"])["sub"]
+ran["for HS256"] = x509_ran()
+# Loaded late, x509 works: a certificate given as an HMAC secret is still recognised and refused.
+x509 = sys.modules["cryptography.x509"]
+name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "idp.example")])
+now = datetime.datetime.now(datetime.timezone.utc)
+certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+               .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
+try:
+    jwt.encode({"sub": "usr_3"}, certificate.public_bytes(serialization.Encoding.DER), algorithm="HS256")
+    refused = None
+except jwt.InvalidKeyError as error:
+    refused = str(error)
+print(json.dumps({"x509 ran": ran, "decoded": [rs256, hs256], "certificate as secret": refused}))
+"""
+
+
+def test_pyjwt_loads_cryptography_x509_only_when_it_needs_it():
+    # About 10 ms of each cold start (bench/coldstart.py): infra/auth.py defers it, and RS256 (production) never needs it.
+    outcome = run_import(LAZY_X509, handler_env())
+    assert outcome["x509 ran"] == {"at import": False, "for RS256": False, "for HS256": True}
+    assert outcome["decoded"] == ["usr_1", "usr_2"]
+    assert "x509 certificate" in outcome["certificate as secret"]
