@@ -1,6 +1,6 @@
 """Scheduled jobs scale with the due work: DynamoDB requests per due item and reads of items that are not due.
 
-Each job runs through its Lambda entry point in ``handler.py`` over moto's in-process DynamoDB,
+Each job (renewal, approval, billing, maintenance, rental and hosting months, prepaid quota months) runs through its Lambda entry point in ``handler.py`` over moto's in-process DynamoDB,
 holding N stored items of which 1% are due. Items are written directly with batch writes (through
 the repository's own item mapping), not through the API, so that 100,000 items seed in minutes.
 Targets: at most 3 requests per due item, 0 reads of items that are not due, and the same figures
@@ -352,6 +352,44 @@ def seed_flat_rates(total: int, due: int) -> set[str]:
     return due_ids
 
 
+# The prepaid quota job: 00:30 UTC, 01:30 in Berlin, on 2026-12-01.
+QUOTA_RUN_AT = datetime(2026, 12, 1, 0, 30, tzinfo=timezone.utc)
+
+
+def seed_quotas(total: int, due: int) -> set[str]:
+    """Prepaid quota contracts, booked up to November 2026 (due: December, on the run date) or starting later, on one
+    of the 365 days after the run date (their first month is due on their start date). All of them are in the quota
+    index, the ones not due under later keys.
+
+    Per due contract the job reads its ledger (one Query) and writes November's close, December's credit and invoice
+    item and the advanced contract (one TransactWriteItems).
+    """
+    from dataclasses import replace
+
+    from domain.contracts import ContractKind, QuotaTerms, Rates, new_contract
+    from domain.money import Money
+    from infra.dynamo.models import ContractModel
+    from infra.dynamo.ticket_repositories import ContractRepository
+
+    collector = _Collector()
+    repository = ContractRepository(collector)
+    due_ids: set[str] = set()
+    for i in range(total):
+        is_due = i < due
+        contract = new_contract(
+            contract_id=f"ctr_quota{i:07d}", customer_id=f"cus_bench{i % 500:05d}", kind=ContractKind.PREPAID_QUOTA,
+            starts_on=date(2026, 1 + i % 11, 1) if is_due else FLAT_RATE_RUN_DATE + timedelta(days=1 + i % 365),
+            rates=Rates(Money.of("95.00")), now=datetime(2025, 12, 1, tzinfo=timezone.utc),
+            quota=QuotaTerms(monthly_minutes=600, monthly_price=Money.of("900.00")),
+        )
+        if is_due:
+            contract = replace(contract, quota_booked_through="2026-11")
+            due_ids.add(contract.id)
+        repository.save(contract)
+    _batch_write(ContractModel, collector.items)
+    return due_ids
+
+
 def scheduled_run(entry_point: str, at: datetime) -> Callable[[], dict]:
     """Runs ``handler.<entry_point>`` as EventBridge triggers it at `at`, with the services' clock at that instant."""
 
@@ -384,6 +422,8 @@ JOBS: list[Job] = [
         lambda summary: summary["created"]),
     Job("rental and hosting months (handler.book_flat_rate_months)", "contracts", seed_flat_rates, scheduled_run("book_flat_rate_months", FLAT_RATE_RUN_AT),
         lambda summary: summary["months_booked"]),
+    Job("prepaid quota months (handler.book_quota_months)", "contracts", seed_quotas, scheduled_run("book_quota_months", QUOTA_RUN_AT),
+        lambda summary: summary["credits"]),
 ]
 
 
