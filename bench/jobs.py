@@ -1,8 +1,9 @@
 """Scheduled jobs scale with the due work: DynamoDB requests per due item and reads of items that are not due.
 
-Each job (renewal, approval, billing, maintenance, rental and hosting months, prepaid quota months) runs through its Lambda entry point in ``handler.py`` over moto's in-process DynamoDB,
-holding N stored items of which 1% are due. Items are written directly with batch writes (through
-the repository's own item mapping), not through the API, so that 100,000 items seed in minutes.
+Each job (renewal, approval, billing, maintenance, rental and hosting months, prepaid quota months) runs
+through its Lambda entry point in ``handler.py`` over moto's in-process DynamoDB, holding N stored items
+of which 1% are due. Items are written directly with batch writes (through the repository's own item
+mapping), not through the API, so that 100,000 items seed in minutes.
 Targets: at most 3 requests per due item, 0 reads of items that are not due, and the same figures
 at every N (the cost depends on the due items only).
 
