@@ -192,6 +192,18 @@ class TicketClosed(Conflict):
         )
 
 
+class TicketFull(Conflict):
+    """The ticket has no room for the change: its comments and history are stored together, and the store's room per
+    ticket is limited (infra measures it). A full ticket can still change status, so it can be resolved and closed."""
+
+    def __init__(self, number: str) -> None:
+        super().__init__(
+            f"Ticket {number} is full: its comments and history leave no room for this.",
+            field="ticketId",
+            hint=f"Attach long text (a log, a mail thread) as a .txt or .log file, or open a follow-up ticket that mentions {number}.",
+        )
+
+
 @dataclass(frozen=True)
 class Reporter:
     """Who reported a ticket: a portal user, or a sender known only by e-mail (or a caller's name)."""

@@ -81,6 +81,7 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from infra.dynamo.attributes import CompactJSONAttribute
 from infra.dynamo.connection import attach
 from infra.settings import Settings, get_settings
 
@@ -364,7 +365,8 @@ class TicketModel(Model):
     status = UnicodeAttribute()
     created_key = UnicodeAttribute()  # received_at (ISO, UTC)#id
     number_key = UnicodeAttribute()  # distributor_id#T-000123
-    data = JSONAttribute()
+    # UTF-8 JSON: comments are free text, and DynamoDB holds 400 KB per item (TicketRepository keeps a budget).
+    data = CompactJSONAttribute()
     version = VersionAttribute()
     customer_index = _index("customer-index", "customer_id", "created_key")()
     status_index = _index("status-index", "status", "created_key")()

@@ -11,8 +11,9 @@ from domain.assets import Asset
 from domain.contracts import Contract, ContractKind, LedgerEntry, MaintenanceSchedule
 from domain.errors import AlreadyExists, Conflict
 from domain.ports import InboundEmailRecord, Page
-from domain.tickets import ServiceReport, Ticket, TicketStatus
+from domain.tickets import ServiceReport, Ticket, TicketFull, TicketStatus
 from infra.codec import decode, encode
+from infra.dynamo.attributes import item_size
 from infra.dynamo.models import (
     AssetModel,
     ContractModel,
@@ -42,17 +43,31 @@ def _number_key(distributor_id: str, number: str) -> str:
     return f"{distributor_id}#{number}"
 
 
+# A ticket is one item, comments and history inside, and DynamoDB refuses items above 400 KB (409,600 bytes). A change
+# that grows the item by more than TICKET_SMALL_CHANGE (more than a status change, an assignment, a time entry or a
+# short comment) is refused past TICKET_ITEM_BUDGET, every change past TICKET_ITEM_LIMIT: the room between the two keeps
+# a full ticket workable (it can still be resolved and closed). 16 comments of 20,000 German characters fit, or 18 of
+# 20,000 ASCII characters (tests/integration/test_ticket_item_size.py).
+TICKET_ITEM_BUDGET = 380_000
+TICKET_ITEM_LIMIT = 400_000
+TICKET_SMALL_CHANGE = 4_096
+
+
 class TicketRepository:
     def __init__(self, uow: "DynamoUnitOfWork") -> None:
         self._uow = uow
+        self._sizes: dict[tuple[str, int], int] = {}  # (id, version) of a ticket read by ``get`` -> its item's size
 
     def get(self, ticket_id: str) -> Ticket | None:
         if not ticket_id:  # DynamoDB refuses an empty key; an empty id finds nothing
             return None
         try:
-            return from_item(Ticket, TicketModel.get(ticket_id, consistent_read=True))
+            item = TicketModel.get(ticket_id, consistent_read=True)
         except TicketModel.DoesNotExist:
             return None
+        ticket = from_item(Ticket, item)
+        self._sizes[(ticket.id, ticket.version)] = item_size(item)  # as it would be written again (an old item shrinks)
+        return ticket
 
     def get_many(self, ticket_ids: Iterable[str]) -> dict[str, Ticket]:
         return batch_get(TicketModel, Ticket, ticket_ids)
@@ -101,15 +116,28 @@ class TicketRepository:
             **versioned(ticket),
         )
 
+    def _within_budget(self, ticket: Ticket, item: TicketModel) -> TicketModel:
+        """``item``, or ``TicketFull`` if it is too big: nothing is registered then, so nothing of the change is written.
+
+        The growth is measured against the item ``get`` read (as it would be written now); a ticket read from a list is
+        held to the limit only."""
+        size = item_size(item)
+        before = 0 if not ticket.version else self._sizes.get((ticket.id, ticket.version))
+        grows = size - before if before is not None else 0
+        if size > TICKET_ITEM_LIMIT or (size > TICKET_ITEM_BUDGET and grows > TICKET_SMALL_CHANGE):
+            raise TicketFull(ticket.number)
+        return item
+
     def add(self, ticket: Ticket) -> None:
+        new = dataclasses.replace(ticket, version=0)
         self._uow.register_save(
-            self._item(dataclasses.replace(ticket, version=0)),
+            self._within_budget(new, self._item(new)),
             condition=TicketModel.id.does_not_exist(),
             on_condition_failed=AlreadyExists(f"Ticket {ticket.id} exists already.", field="ticketId"),
         )
 
     def update(self, ticket: Ticket) -> None:
-        self._uow.register_save(self._item(ticket))
+        self._uow.register_save(self._within_budget(ticket, self._item(ticket)))
 
 
 class TicketNumbers:
