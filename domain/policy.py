@@ -168,6 +168,12 @@ def can_order_saas(principal: Principal, customer: Organisation | None) -> bool:
     return customer is None or _partner_link_access(principal, customer) is AccessLevel.FULL
 
 
+def can_manage_saas_subscription(principal: Principal, *, partner_id: str, customer: Organisation | None) -> bool:
+    """Change a reseller SaaS subscription (users, status) or send its invitation again: as selling one
+    (``can_order_saas``), and only the selling partner's own (the partner keeps its billing)."""
+    return principal.is_partner and principal.organisation_id == partner_id and can_order_saas(principal, customer)
+
+
 def can_view_partner_sales(principal: Principal, partner_id: str) -> bool:
     """What a partner sold (its CSP and SaaS subscriptions, its renewal planner): the distributor, and that
     partner's staff with general access."""

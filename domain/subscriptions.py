@@ -152,6 +152,8 @@ class SubscriptionEventKind(str, Enum):
     DEACTIVATED = "DEACTIVATED"
     NEXT_PAYMENT_DATE_ADVANCED = "NEXT_PAYMENT_DATE_ADVANCED"
     HOSTED_DESKTOP_CHANGED = "HOSTED_DESKTOP_CHANGED"
+    INVITATION_SENT = "INVITATION_SENT"
+    INVITATION_NOT_DELIVERED = "INVITATION_NOT_DELIVERED"
 
 
 @dataclass(frozen=True)
@@ -1701,6 +1703,15 @@ class SaasCustomerAccess(str, Enum):
     BILLING = "BILLING"  # stays with the reseller: never granted by an invitation
 
 
+class SaasInvitationStatus(str, Enum):
+    """Whether the invitation e-mail reached the mail service. It is sent after the subscription is stored, so a
+    failing mail service cannot undo the subscription; the reseller sends a failed one again."""
+
+    PENDING = "PENDING"  # stored, no outcome recorded (being sent, or stored before outcomes were recorded)
+    SENT = "SENT"
+    FAILED = "FAILED"
+
+
 @dataclass(frozen=True)
 class SaasInvitation:
     """The customer's contact invited to manage its own signature designs."""
@@ -1708,6 +1719,9 @@ class SaasInvitation:
     contact_name: str
     email: str
     invited_at: datetime
+    status: SaasInvitationStatus = SaasInvitationStatus.PENDING
+    sent_at: datetime | None = None  # the last time the mail service accepted it
+    failed_at: datetime | None = None  # the last attempt the mail service refused
 
     @property
     def grants(self) -> frozenset[SaasCustomerAccess]:
@@ -1735,6 +1749,20 @@ def _invitation(contact_name: str | None, email: str | None, now: datetime) -> S
         email=require_email(email, "invitation.email"),
         invited_at=now,
     )
+
+
+class InvitationNotDelivered(DomainError):
+    """The mail service refused the invitation e-mail; the subscription records it as failed."""
+
+    code = ErrorCode.DELIVERY_FAILED
+
+    def __init__(self, subscription: "SaasSubscription") -> None:
+        super().__init__(
+            f"The invitation to {subscription.invitation.email if subscription.invitation else 'the customer'} "
+            "could not be sent.",
+            field="saasSubscriptionId", hint="Try again later; the subscription shows the invitation as FAILED until it is sent.",
+        )
+        self.subscription = subscription
 
 
 @dataclass
@@ -1814,6 +1842,35 @@ class SaasSubscription:
             _details(next_payment_date=self.next_payment_date),
             id_factory,
         )
+
+    def assert_invitation_can_be_sent(self) -> SaasInvitation:
+        """Sending the invitation (again) needs one, and an active subscription to invite to."""
+        if self.invitation is None:
+            raise PreconditionFailed(
+                f"The subscription of {self.customer_company_name} has no invitation: the reseller manages the designs.",
+                field="saasSubscriptionId",
+            )
+        if self.status is not SaasStatus.ACTIVE:
+            raise Conflict(
+                f"The subscription of {self.customer_company_name} is inactive: there is nothing to invite to.",
+                field="saasSubscriptionId", hint="Activate the subscription first.",
+            )
+        return self.invitation
+
+    def record_invitation_delivery(
+        self, *, sent: bool, now: datetime, actor_id: str, id_factory: IdFactory | None = None
+    ) -> SubscriptionEvent:
+        """The outcome of one sending of the invitation e-mail."""
+        now = ensure_utc(now)
+        invitation = self.invitation
+        if invitation is None:
+            raise PreconditionFailed("There is no invitation to record.", field="saasSubscriptionId")
+        if sent:
+            self.invitation = replace(invitation, status=SaasInvitationStatus.SENT, sent_at=now)
+        else:
+            self.invitation = replace(invitation, status=SaasInvitationStatus.FAILED, failed_at=now)
+        kind = SubscriptionEventKind.INVITATION_SENT if sent else SubscriptionEventKind.INVITATION_NOT_DELIVERED
+        return self._record(kind, now, actor_id, _details(email=invitation.email), id_factory)
 
     def next_payment_on(self, today: date) -> date:
         """The payment date due next as seen on ``today``: the stored one while it is ahead (or today), else the first

@@ -13,6 +13,7 @@ from domain.subscriptions import (
     CancelSubscription,
     CancellationWindowClosed,
     IncreaseSeats,
+    InvitationNotDelivered,
     ReduceSeats,
     RemoveScheduledChange,
     ScheduleChange,
@@ -318,3 +319,19 @@ async def saas_subscription_create(info: Info, input: t.SaasSubscriptionCreateIn
         service.create_saas_subscription, ctx.uow(), ctx.services.mailer, ctx.principal, command, now=ctx.now, idempotency_key=idempotency_key,
     )
     return t.SaasSubscriptionPayload(saas_subscription=t.SaasSubscription.of(created, berlin_date(ctx.now)))
+
+
+@payload_errors(t.SaasSubscriptionPayload)
+async def saas_subscription_invitation_resend(
+    info: Info, input: t.SaasSubscriptionIdInput, idempotency_key: str | None = None,
+) -> t.SaasSubscriptionPayload:
+    ctx = info.context
+    today = berlin_date(ctx.now)
+    try:
+        sent = await ctx.run(
+            service.resend_saas_invitation, ctx.uow(), ctx.services.mailer, ctx.principal, input.saas_subscription_id,
+            now=ctx.now, idempotency_key=idempotency_key,
+        )
+    except InvitationNotDelivered as refused:  # recorded as FAILED: the payload shows it
+        return t.SaasSubscriptionPayload(saas_subscription=t.SaasSubscription.of(refused.subscription, today), errors=to_errors(refused))
+    return t.SaasSubscriptionPayload(saas_subscription=t.SaasSubscription.of(sent, today))

@@ -169,7 +169,16 @@ class Mutation:
     subscription_renewal_change_schedule: st.SubscriptionChangePayload = strawberry.mutation(resolver=sub.subscription_renewal_change_schedule)
     subscription_renewal_change_remove: st.SubscriptionChangePayload = strawberry.mutation(resolver=sub.subscription_renewal_change_remove)
     subscription_upgrade: st.SubscriptionChangePayload = strawberry.mutation(resolver=sub.subscription_upgrade)
-    saas_subscription_create: st.SaasSubscriptionPayload = strawberry.mutation(resolver=sub.saas_subscription_create)
+    saas_subscription_create: st.SaasSubscriptionPayload = strawberry.mutation(
+        resolver=sub.saas_subscription_create,
+        description="The invitation e-mail is sent after the subscription is stored; if it fails, the subscription stays "
+                    "(invitationStatus FAILED) and saasSubscriptionInvitationResend sends it again.",
+    )
+    saas_subscription_invitation_resend: st.SaasSubscriptionPayload = strawberry.mutation(
+        resolver=sub.saas_subscription_invitation_resend,
+        description="Send the customer's invitation e-mail of an active subscription again; DELIVERY_FAILED if the mail "
+                    "service refuses it (then recorded as FAILED).",
+    )
     # Partner programme (issue 5)
     customer_sign_up: ct.CustomerSignUpPayload = strawberry.mutation(
         resolver=pp.customer_sign_up, description="customerCreate plus referral attribution (signed cookie value or partner number)."

@@ -24,6 +24,11 @@ SubscriptionEventKind = enum_of(s.SubscriptionEventKind)
 TenantState = enum_of(s.TenantState)
 InstitutionType = enum_of(tn.InstitutionType)
 SaasStatus = enum_of(s.SaasStatus)
+SaasInvitationStatus = enum_of(
+    s.SaasInvitationStatus,
+    "Whether the invitation e-mail went out: PENDING (no outcome recorded yet), SENT, or FAILED (send it again with "
+    "saasSubscriptionInvitationResend).",
+)
 
 
 @strawberry.type
@@ -412,6 +417,8 @@ class SaasSubscription(Node):
     invited_email: str | None
     customer_may_manage_designs: bool
     customer_has_billing_access: bool
+    invitation_status: SaasInvitationStatus | None = strawberry.field(description="Null without an invitation.")
+    invitation_sent_at: datetime | None = strawberry.field(description="When the mail service last accepted the invitation.")
 
     @classmethod
     def of(cls, sub: s.SaasSubscription, today: date) -> "SaasSubscription":
@@ -424,6 +431,8 @@ class SaasSubscription(Node):
             invited_email=sub.invitation.email if sub.invitation else None,
             customer_may_manage_designs=s.SaasCustomerAccess.DESIGN_MANAGEMENT in grants,
             customer_has_billing_access=s.SaasCustomerAccess.BILLING in grants,
+            invitation_status=sub.invitation.status if sub.invitation else None,
+            invitation_sent_at=sub.invitation.sent_at if sub.invitation else None,
         )
 
 
@@ -435,6 +444,11 @@ class SaasSubscriptionCreateInput:
     customer_id: strawberry.ID | None = None
     invite_contact_name: str | None = None
     invite_email: str | None = None
+
+
+@strawberry.input
+class SaasSubscriptionIdInput:
+    saas_subscription_id: strawberry.ID
 
 
 @strawberry.type

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
@@ -16,6 +17,7 @@ from domain.policy import (
     can_change_subscription,
     can_confirm_tenant_link,
     can_grant_eligibility,
+    can_manage_saas_subscription,
     can_manage_catalogue,
     can_order_csp,
     can_order_saas,
@@ -27,12 +29,16 @@ from domain.policy import (
 from domain.ports import EmailMessage, Mailer, Page, SubscriptionFilter, UnitOfWork
 from domain.services.idempotency import run_idempotent
 from domain.services.organisations import get_visible_organisation, page_size
+from domain.services.retry import retry_on_concurrent_update
 from domain.subscriptions import (
     SYSTEM_ACTOR_ID,
     ChangeOutcome,
     CspReadiness,
+    InvitationNotDelivered,
     PreviewResult,
     RenewalOutcome,
+    SaasInvitationStatus,
+    SaasStatus,
     SaasSubscription,
     Subscription,
     SubscriptionChange,
@@ -56,6 +62,8 @@ from domain.tenants import (
     prefix_taken,
     tenant_domain_claim,
 )
+
+log = logging.getLogger(__name__)
 
 MAX_PLANNER_DAYS = 92
 
@@ -370,8 +378,11 @@ def create_saas_subscription(
     uow: UnitOfWork, mailer: Mailer, principal: Principal, command: NewSaasSubscription, *, now: datetime,
     idempotency_key: str | None = None,
 ) -> SaasSubscription:
+    """Store the subscription, then send the invitation: a mail failure after the commit leaves the subscription
+    in place with its invitation FAILED (no error; ``resend_saas_invitation`` sends it again). A retry with the same
+    idempotency key sends a FAILED invitation again and never creates a second subscription."""
     require(can_order_saas(principal, None), "create reseller subscriptions (partner staff with ordering permission)")
-    invited: list[SaasSubscription] = []
+    created: list[SaasSubscription] = []
 
     def perform(uow: UnitOfWork) -> tuple[str, SaasSubscription]:
         if command.customer_id is not None:
@@ -384,22 +395,104 @@ def create_saas_subscription(
             invite_contact_name=command.invite_contact_name, invite_email=command.invite_email,
         )
         uow.saas_subscriptions.save(subscription)
-        invited.append(subscription)
-        return subscription.id, subscription
+        created.append(subscription)
+        return subscription.id, replace(subscription, version=subscription.version + 1)
 
     result = run_idempotent(uow, principal=principal, operation="saasSubscriptionCreate", key=idempotency_key, payload=command,
                             now=now, perform=perform, load=lambda uow, id: uow.saas_subscriptions.get(id))
-    if invited and result.invitation is not None:
-        mailer.send(EmailMessage(
-            to=(result.invitation.email,),
-            subject=f"You are invited to manage your e-mail signatures ({result.customer_company_name})",
-            body=(
-                f"Hello {result.invitation.contact_name}, your IT partner has set up e-mail signatures for "
-                f"{result.customer_company_name}. Accept the invitation to manage your designs. "
-                "Billing stays with your partner."
-            ),
-        ))
+    if (created and result.invitation is not None) or _failed_invitation_to_retry(result):
+        result, _ = _send_invitation(uow, mailer, result, now=now, actor_id=principal.user_id)
     return result
+
+
+def resend_saas_invitation(
+    uow: UnitOfWork, mailer: Mailer, principal: Principal, subscription_id: str, *, now: datetime,
+    idempotency_key: str | None = None,
+) -> SaasSubscription:
+    """Send the invitation e-mail of an active subscription again (lost, or FAILED); raises ``InvitationNotDelivered``
+    when the mail service refuses it, after recording that. A retry with the same key sends again only a FAILED one."""
+    fresh: list[bool] = []
+
+    def perform(uow: UnitOfWork) -> tuple[str, SaasSubscription]:
+        subscription = _require_manageable_saas(uow, principal, subscription_id)
+        subscription.assert_invitation_can_be_sent()
+        fresh.append(True)
+        return subscription.id, subscription
+
+    result = run_idempotent(uow, principal=principal, operation="saasSubscriptionInvitationResend", key=idempotency_key,
+                            payload={"saas_subscription_id": subscription_id}, now=now, perform=perform,
+                            load=lambda uow, id: uow.saas_subscriptions.get(id))
+    if not fresh and not _failed_invitation_to_retry(result):
+        return result
+    result, sent = _send_invitation(uow, mailer, result, now=now, actor_id=principal.user_id)
+    if not sent:
+        raise InvitationNotDelivered(result)
+    return result
+
+
+def _failed_invitation_to_retry(subscription: SaasSubscription) -> bool:
+    """On a retry with the same idempotency key: the invitation whose sending failed, of a subscription still active.
+    One still PENDING may be on its way (the first request is still sending it), so it is not sent twice."""
+    invitation = subscription.invitation
+    return invitation is not None and invitation.status is SaasInvitationStatus.FAILED and subscription.status is SaasStatus.ACTIVE
+
+
+def _invitation_email(subscription: SaasSubscription) -> EmailMessage:
+    invitation = subscription.invitation
+    assert invitation is not None
+    return EmailMessage(
+        to=(invitation.email,),
+        subject=f"You are invited to manage your e-mail signatures ({subscription.customer_company_name})",
+        body=(
+            f"Hello {invitation.contact_name}, your IT partner has set up e-mail signatures for "
+            f"{subscription.customer_company_name}. Accept the invitation to manage your designs. "
+            "Billing stays with your partner."
+        ),
+    )
+
+
+def _send_invitation(
+    uow: UnitOfWork, mailer: Mailer, subscription: SaasSubscription, *, now: datetime, actor_id: str,
+) -> tuple[SaasSubscription, bool]:
+    """Send the invitation after the subscription is stored and record the outcome; never raises. Returns the
+    subscription as recorded (or, when recording fails, with the outcome applied) and whether the mail went out."""
+    try:
+        mailer.send(_invitation_email(subscription))
+        sent = True
+    except Exception:  # noqa: BLE001 - a failed mail must not turn the stored subscription into an error
+        log.exception("could not send the invitation of SaaS subscription %s", subscription.id)
+        sent = False
+
+    def record() -> SaasSubscription:
+        with uow:
+            stored = uow.saas_subscriptions.get(subscription.id)
+            if stored is None:
+                raise NotFound(f"No SaaS subscription with id '{subscription.id}'.")
+            stored.record_invitation_delivery(sent=sent, now=now, actor_id=actor_id)
+            uow.saas_subscriptions.save(stored)
+            uow.commit()
+            return replace(stored, version=stored.version + 1)
+
+    try:
+        return retry_on_concurrent_update(record), sent
+    except Exception:  # noqa: BLE001 - the mail's outcome stands; the stored state stays as it was (PENDING at creation)
+        log.exception("could not record the invitation outcome (sent=%s) of SaaS subscription %s", sent, subscription.id)
+        shown = replace(subscription, history=list(subscription.history))
+        shown.record_invitation_delivery(sent=sent, now=now, actor_id=actor_id)
+        return shown, sent
+
+
+def _require_manageable_saas(uow: UnitOfWork, principal: Principal, subscription_id: str) -> SaasSubscription:
+    """The subscription if the caller may change it; not found if the caller may not see it (as in the list)."""
+    subscription = get_visible_saas_subscription(uow, principal, subscription_id)
+    if subscription is None:
+        raise NotFound(f"No SaaS subscription with id '{subscription_id}'.", field="saasSubscriptionId")
+    customer = uow.organisations.get(subscription.customer_id) if subscription.customer_id else None
+    require(
+        can_manage_saas_subscription(principal, partner_id=subscription.partner_id, customer=customer),
+        "change this reseller subscription (the selling partner's staff with ordering permission)",
+    )
+    return subscription
 
 
 def get_visible_saas_subscription(uow: UnitOfWork, principal: Principal, subscription_id: str) -> SaasSubscription | None:

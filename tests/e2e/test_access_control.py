@@ -206,6 +206,66 @@ def test_a_limited_partner_may_not_sell_saas_to_the_customer(as_user, demo, sued
     assert len(api(SAAS_LIST)["saasSubscriptions"]["nodes"]) == 1
 
 
+SAAS_CREATE_INVITING = """mutation($c: ID) { saasSubscriptionCreate(input: {productId: "prd_signatures_m365", customerCompanyName: "Hanse Logistik GmbH",
+  users: 7, customerId: $c, inviteContactName: "Hannes IT", inviteEmail: "it@hanse.example"}) { saasSubscription { id } errors { code } } }"""
+SAAS_CHANGES = {
+    "saasSubscriptionInvitationResend": "mutation($id: ID!) { saasSubscriptionInvitationResend(input: {saasSubscriptionId: $id}) { saasSubscription { id } errors { code } } }",
+}
+
+
+def saas_change_outcomes(api, subscription_id: str) -> dict[str, str]:
+    outcomes = {}
+    for field, operation in SAAS_CHANGES.items():
+        result = api(operation, {"id": subscription_id})[field]
+        outcomes[field] = result["errors"][0]["code"] if result["errors"] else "OK"
+        assert (result["saasSubscription"] is not None) is (outcomes[field] == "OK")
+    return outcomes
+
+
+@pytest.mark.parametrize(
+    "permissions,outcome",
+    [
+        ((), "NOT_FOUND"),  # without general access the partner's sales are not visible at all (as in the list)
+        (("CSP_ORDERING",), "NOT_FOUND"),
+        (("GENERAL_ACCESS",), "FORBIDDEN"),  # sees it, may not change what the partner is billed for
+        (("GENERAL_ACCESS", "CUSTOMER_MANAGEMENT", "DASHBOARD"), "FORBIDDEN"),
+        (("GENERAL_ACCESS", "CSP_ORDERING"), "OK"),
+    ],
+)
+def test_changing_a_reseller_saas_subscription_needs_the_ordering_permission_as_selling_one(as_user, nordit_staff, demo, services,
+                                                                                            permissions, outcome):
+    sold = as_user("nordit_admin")(SAAS_CREATE_INVITING, {"c": demo.customers["hanse"].id})["saasSubscriptionCreate"]["saasSubscription"]["id"]
+    services.mailer.sent.clear()
+    assert saas_change_outcomes(nordit_staff(*permissions), sold) == dict.fromkeys(SAAS_CHANGES, outcome)
+    assert len(services.mailer.to("it@hanse.example")) == (1 if outcome == "OK" else 0)
+
+
+@pytest.mark.parametrize(
+    "actor,outcome",
+    [
+        ("nordit_admin", "OK"),
+        ("nordit_sales", "OK"),
+        ("distributor", "FORBIDDEN"),  # sees every partner's, but the partner keeps (and is billed for) its subscriptions
+        ("suedcloud_admin", "NOT_FOUND"),
+        ("hanse_it", "NOT_FOUND"),  # the customer itself gets no billing access, so no say in users or status
+        ("alpen_owner", "NOT_FOUND"),
+    ],
+)
+def test_only_the_selling_partner_changes_its_saas_subscription(as_user, demo, actor, outcome):
+    sold = as_user("nordit_admin")(SAAS_CREATE_INVITING, {"c": demo.customers["hanse"].id})["saasSubscriptionCreate"]["saasSubscription"]["id"]
+    assert saas_change_outcomes(as_user(actor), sold) == dict.fromkeys(SAAS_CHANGES, outcome)
+
+
+def test_a_partner_whose_link_became_limited_may_no_longer_change_the_customers_saas_subscription(as_user, demo):
+    sold = as_user("nordit_admin")(SAAS_CREATE_INVITING, {"c": demo.customers["hanse"].id})["saasSubscriptionCreate"]["saasSubscription"]["id"]
+    limited = as_user("distributor")(
+        """mutation($p: ID!, $c: ID!) { partnershipAccessLevelSet(input: {partnerId: $p, customerId: $c, accessLevel: LIMITED}) { errors { code } } }""",
+        {"p": demo.partners["nordit"].id, "c": demo.customers["hanse"].id},
+    )
+    assert limited["partnershipAccessLevelSet"]["errors"] == []
+    assert saas_change_outcomes(as_user("nordit_admin"), sold) == dict.fromkeys(SAAS_CHANGES, "FORBIDDEN")
+
+
 PLANNER = "{ renewalPlanner(days: 92, first: 100) { nodes { id } } }"
 
 

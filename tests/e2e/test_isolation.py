@@ -95,6 +95,7 @@ SUB = "subscription { id } errors { code }"
 CUS = "customer { id } errors { code }"
 TIC = "ticket { id customerId } errors { code }"
 PRG = "programmePartner { partnerId } errors { code }"
+SAAS = "saasSubscription { id users status invitedEmail } errors { code }"
 APP = "{ application { id partnerId } programmePartner { partnerId } errors { code } }"
 PROOF_KEY = "partner-applications/doc_isolation"  # the proof of trade of the world's application
 
@@ -198,6 +199,8 @@ PROBES: dict[str, tuple[str, Callable[[Target], dict]]] = {
                             lambda t: {"id": t.subscription}),
     "saasSubscriptionCreate": ('mutation($c: ID!) { saasSubscriptionCreate(input: {productId: "prd_signatures_m365", customerCompanyName: "Fremd", users: 5, '
                                "customerId: $c}) { saasSubscription { id } errors { code } } }", lambda t: {"c": t.customer}),
+    "saasSubscriptionInvitationResend": (f"mutation($id: ID!) {{ saasSubscriptionInvitationResend(input: {{saasSubscriptionId: $id}}) {{ {SAAS} }} }}",
+                                         lambda t: {"id": t.saas}),  # the foreign one invited its customer: no mail may go out
     # --- service desk mutations
     "ticketCreate": ('mutation($c: ID!) { ticketCreate(input: {customerId: $c, subject: "Fremd", description: "x"}) { ticket { id customerId } errors { code } } }',
                      lambda t: {"c": t.customer}),
@@ -282,7 +285,7 @@ def test_every_query_and_mutation_has_an_isolation_probe():
 
 @pytest.fixture
 def world(services, demo):
-    """Demo data plus what the other side needs: a subscription of Alpen (SüdCloud), a SaaS subscription of each partner
+    """Demo data plus what the other side needs: a subscription of Alpen (SüdCloud), a SaaS subscription of each partner (inviting its customer)
     and a customer of both partners."""
     from domain.catalogue import M365_BUSINESS_BASIC, SIGNATURES_FOR_M365, Billing, Term
     from domain.policy import Principal
@@ -303,7 +306,8 @@ def world(services, demo):
     }
     for partner in ("nordit", "suedcloud"):
         principal = Principal.of(demo.users[f"{partner}_admin"])
-        command = subs.NewSaasSubscription(product_id=SIGNATURES_FOR_M365, customer_company_name=f"Kunde von {partner}", users=5)
+        command = subs.NewSaasSubscription(product_id=SIGNATURES_FOR_M365, customer_company_name=f"Kunde von {partner}", users=5,
+                                           invite_contact_name="Kim Kunde", invite_email=f"kim@kunde-von-{partner}.example")
         ids[f"{partner}_saas"] = subs.create_saas_subscription(uow, services.mailer, principal, command, now=NOW).id
     ids["shared_customer"] = shared_customer_of(services, demo)
     ids.update(service_desk_of(services, demo))

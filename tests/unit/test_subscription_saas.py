@@ -6,9 +6,10 @@ from datetime import date, datetime, timezone
 import pytest
 
 from domain.catalogue import M365_BUSINESS_STANDARD, SIGNATURES_FOR_M365, demo_catalogue
-from domain.errors import ValidationFailed
+from domain.errors import Conflict, PreconditionFailed, ValidationFailed
 from domain.subscriptions import (
     SaasCustomerAccess,
+    SaasInvitationStatus,
     SaasStatus,
     SubscriptionEventKind,
     new_saas_subscription,
@@ -93,6 +94,27 @@ def test_activating_an_active_subscription_changes_nothing():
     sub = create()
     assert sub.activate(now=utc(2024, 2, 1), actor_id="usr_partner") is None
     assert len(sub.history) == 1
+
+
+def test_an_invitation_is_pending_until_its_sending_is_recorded():
+    sub = create(invite_contact_name="Anna Müller", invite_email="anna@mueller-gmbh.de")
+    assert sub.invitation.status is SaasInvitationStatus.PENDING
+    failed = sub.record_invitation_delivery(sent=False, now=utc(2024, 1, 31, 10), actor_id="usr_partner")
+    assert (sub.invitation.status, sub.invitation.failed_at, sub.invitation.sent_at) == (SaasInvitationStatus.FAILED, utc(2024, 1, 31, 10), None)
+    sent = sub.record_invitation_delivery(sent=True, now=utc(2024, 2, 1, 8), actor_id="usr_partner")
+    assert (sub.invitation.status, sub.invitation.sent_at) == (SaasInvitationStatus.SENT, utc(2024, 2, 1, 8))
+    assert [failed.kind, sent.kind] == [SubscriptionEventKind.INVITATION_NOT_DELIVERED, SubscriptionEventKind.INVITATION_SENT]
+    assert sent.details == {"email": "anna@mueller-gmbh.de"}
+
+
+def test_an_invitation_is_sent_again_only_if_there_is_one_and_the_subscription_is_active():
+    with pytest.raises(PreconditionFailed, match="no invitation"):
+        create().assert_invitation_can_be_sent()
+    sub = create(invite_contact_name="Anna Müller", invite_email="anna@mueller-gmbh.de")
+    assert sub.assert_invitation_can_be_sent() is sub.invitation
+    sub.deactivate(now=utc(2024, 2, 10), actor_id="usr_partner")
+    with pytest.raises(Conflict, match="inactive"):
+        sub.assert_invitation_can_be_sent()
 
 
 @pytest.mark.parametrize("name", ["", "   ", None])
