@@ -604,6 +604,12 @@ def _fit(text: str, limit: int, marker: str) -> str:
     return text if len(text) <= limit else text[: limit - len(marker)].rstrip() + marker
 
 
+def fit_comment(text: str) -> str:
+    """A machine channel's comment (an e-mail reply, a system note): shortened with a marker to ``COMMENT_MAX``,
+    never refused for its length (the raw e-mail stays in S3)."""
+    return _fit(text.strip(), COMMENT_MAX, TRUNCATION_MARK)
+
+
 def open_ticket(
     *,
     ticket_id: str,

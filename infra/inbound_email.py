@@ -14,7 +14,11 @@ and the raw message is never deleted, so nothing is lost:
   is the address. Such a reply never becomes a ticket of the sender's own organisation (that
   would copy the quoted ticket there); to a CLOSED ticket it is an ``UNKNOWN_SENDER``,
   recorded with that reason. The comment's id comes from the Message-ID: one mail stored
-  twice is one comment (the second a ``DUPLICATE``).
+  twice is one comment (the second a ``DUPLICATE``). A reply longer than a comment may be is
+  shortened with a marker (the raw message stays). A reply to a ticket that is full
+  (``TicketFull``) opens a follow-up ticket of that customer, reported by the sender, that
+  names the full one (the record is ``TICKET_CREATED`` with the reason), and the full ticket
+  gets a comment naming the follow-up while it has room for that.
 * ``UNKNOWN_SENDER``: the address belongs to no active customer user (partner or distributor
   staff writing other than a reply land here too), nor to a contact of the ticket it replies
   to. Nobody is answered (replying to unknown senders would answer spam and forged senders).
@@ -283,7 +287,7 @@ class InboundEmailProcessor:
         if refused:
             ticket.add_comment(
                 author="system", by_staff=True, internal=True, now=now, id_factory=lambda prefix: f"{prefix}_{_digest(key, 'refused')}",
-                body="Attachments not taken over (they remain in the raw message " + key + "):\n" + "\n".join(refused),
+                body=tk.fit_comment("Attachments not taken over (they remain in the raw message " + key + "):\n" + "\n".join(refused)),
             )
         return refused
 
@@ -320,23 +324,73 @@ class InboundEmailProcessor:
         if any(comment.id == f"cmt_{source}" for comment in ticket.comments):
             detail = "This Message-ID was added as a comment already."
             return self._record(_with(base, Outcome.DUPLICATE, ticket_id=ticket.id, detail=detail))
+        # A machine channel never refuses on shape: a long reply is shortened (the raw mail stays in S3).
         outcome = ticket.add_comment(
-            author=author, body=parsed.body or parsed.subject or "(empty reply)", now=now, by_staff=by_staff,
+            author=author, body=tk.fit_comment(parsed.body or parsed.subject or "(empty reply)"), now=now, by_staff=by_staff,
             id_factory=lambda prefix: f"{prefix}_{source}", reopens=not parsed.auto_submitted,
         )
         refused = self._attach(ticket, parsed, base.key, parsed.sender, now)
         record = _with(base, Outcome.COMMENT_ADDED, ticket_id=ticket.id, detail=_refused_detail(refused))
-        with uow:
-            uow.inbound_emails.add(record)
-            uow.tickets.update(ticket)
-            try:
-                uow.commit()
-            except AlreadyExists:
-                return self._duplicate(base, ticket.id)
+        try:
+            with uow:
+                uow.inbound_emails.add(record)
+                uow.tickets.update(ticket)  # raises TicketFull before anything is written
+                try:
+                    uow.commit()
+                except AlreadyExists:
+                    return self._duplicate(base, ticket.id)
+        except tk.TicketFull:
+            reporter_id = None if by_staff or author == parsed.sender else author
+            return self._follow_up(uow, base, parsed, ticket.id, reporter_id=reporter_id, now=now)
         if outcome.status_event is not None:
             customer = uow.organisations.get(ticket.customer_id)
             notice = tk.status_change_notification(ticket, outcome.status_event, customer.onboarding if customer else None)
             send_notifications(self.services.mailer, [notice] if notice else [])
+        return record
+
+    def _follow_up(self, uow, base, parsed: ParsedEmail, full_id: str, *, reporter_id: str | None, now) -> InboundEmailRecord:
+        """The reply does not fit into its ticket any more (``TicketFull``): it opens a follow-up ticket of the same
+        customer, reported by the sender, whose text names the full ticket, and the sender gets its receipt. The full
+        ticket gets a short comment naming the follow-up (if even that no longer fits, the follow-up's text is the
+        link). An automatic reply opens nothing. Record and tickets are one transaction, as for any new ticket."""
+        full = uow.tickets.get(full_id)  # as stored: without the reply that did not fit
+        if parsed.auto_submitted:
+            detail = f"An automatic reply (e.g. out of office) to the full ticket {full.number}: no follow-up ticket."
+            return self._record(_with(base, Outcome.AUTO_REPLY, ticket_id=full.id, detail=detail))
+        ticket_id = email_ticket_id(parsed.message_id, base.key)
+        if uow.tickets.get(ticket_id) is not None:
+            return self._record(_with(base, Outcome.DUPLICATE, ticket_id=ticket_id, detail="This Message-ID made a ticket already."))
+        customer = uow.organisations.get(full.customer_id)
+        note = f"(Follow-up of ticket {full.number}, which is full: this reply could not be added there.)"
+        follow_up = tk.open_ticket(
+            ticket_id=ticket_id, number=allocate_number(uow, full.distributor_id), distributor_id=full.distributor_id,
+            customer_id=full.customer_id, channel=tk.TicketChannel.EMAIL, subject=parsed.subject,
+            description=f"{note}\n\n{parsed.body}".strip(),
+            reporter=tk.Reporter(user_id=reporter_id, email=parsed.sender, name=parsed.sender_name),
+            received_at=base.received_at, actor=parsed.sender, now=now, source_key=parsed.message_id or base.key,
+        )
+        refused = self._attach(follow_up, parsed, base.key, parsed.sender, now)
+        if not full.is_closed:
+            full.add_comment(
+                author="system", by_staff=True, now=now, id_factory=lambda prefix: f"{prefix}_{_digest(base.key, 'follow-up')}",
+                body=f"A reply by {parsed.sender} did not fit into this ticket any more: it opened the follow-up ticket {follow_up.number}.",
+            )
+        detail = f"The ticket {full.number} is full: the reply opened the follow-up ticket {follow_up.number}."
+        record = _with(base, Outcome.TICKET_CREATED, ticket_id=follow_up.id,
+                       detail=" ".join(filter(None, [detail, _refused_detail(refused)]))[:1000])
+        with uow:
+            uow.inbound_emails.add(record)
+            uow.tickets.add(follow_up)
+            try:
+                uow.tickets.update(full)
+            except tk.TicketFull:
+                pass  # not even room for the note: the follow-up's text names the full ticket
+            try:
+                uow.commit()
+            except AlreadyExists:
+                return self._duplicate(base, ticket_id)
+        send_notifications(self.services.mailer, tk.new_ticket_notifications(follow_up, customer.onboarding if customer else None))
+        log.info("inbound e-mail %s: ticket %s full, follow-up %s", base.key, full.number, follow_up.number)
         return record
 
     def _duplicate(self, base, ticket_id: str) -> InboundEmailRecord:

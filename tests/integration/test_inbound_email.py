@@ -464,3 +464,104 @@ def test_a_reply_to_a_hotline_receipt_sent_to_another_customers_user_stays_on_th
     result = outcome(deliver("re-hotline-2.eml", data=data))
     assert (result["outcome"], result["ticketId"]) == (Outcome.COMMENT_ADDED.value, ticket.id)
     assert services.uow().tickets.list_for_customer(demo.customers["hanse"].id, status=None, limit=10, cursor=None).items == []
+
+
+# --- long replies, full tickets ------------------------------------------------------------------------------------
+# A machine channel never refuses on shape: a reply longer than a comment may be is shortened (the raw mail stays in
+# S3), and a reply that no longer fits into its ticket (TicketFull) opens a follow-up ticket. Before, both raised out
+# of the Lambda: no comment, no record, and S3 retried the event for ever.
+
+LOG_LINE = "Log: 2026-11-23 10:00:00 spooler error 0x0000011b\n"
+
+
+def _long_reply(message_id: str = "long-reply-1@hanse.example", auto: bool = False) -> bytes:
+    """The reply fixture's subject ([#T-000001]) from it@hanse.example, with 500 log lines: 25,500 characters."""
+    body = "Nach dem Tausch der Tonerkartusche kommen weiter leere Seiten. Hier das Protokoll:\n\n" + LOG_LINE * 500
+    data = reply("it@hanse.example", "AW: [#T-000001] Received: Drucker im Lager druckt nur leere Seiten", body, message_id)
+    return data.replace(b"\r\n\r\n", b"\r\nAuto-Submitted: auto-replied\r\n\r\n", 1) if auto else data
+
+
+def _fill_ticket(services, ticket_id: str) -> int:
+    """Comments of 20,000 German characters until the ticket is full; how many it took."""
+    from domain.tickets import TicketFull
+
+    for taken in range(100):
+        with services.uow() as uow:
+            ticket = uow.tickets.get(ticket_id)
+            ticket.add_comment(author="usr_tech", body="Fehlerprotokoll äöü " * 1000, now=RECEIVED, by_staff=True)
+            try:
+                uow.tickets.update(ticket)
+            except TicketFull:
+                return taken
+            uow.commit()
+    raise AssertionError("the ticket never filled up")
+
+
+def test_a_reply_longer_than_a_comment_is_shortened_with_a_marker_and_recorded(deliver, services):
+    from domain.tickets import COMMENT_MAX, TRUNCATION_MARK
+
+    created = outcome(deliver("multipart_screenshot.eml"))
+    result = outcome(deliver("long_reply.eml", data=_long_reply()))
+    assert (result["outcome"], result["ticketId"]) == (Outcome.COMMENT_ADDED.value, created["ticketId"])
+    (comment,) = services.uow().tickets.get(created["ticketId"]).comments
+    assert len(comment.body) == COMMENT_MAX and comment.body.endswith(TRUNCATION_MARK)
+    assert comment.body.startswith("Nach dem Tausch der Tonerkartusche") and LOG_LINE * 300 in comment.body
+    assert services.documents.get("inbound/long_reply.eml") == _long_reply()  # the full text stays
+    assert outcome(deliver("long_reply.eml", data=_long_reply())) == result  # the S3 event again: nothing twice
+    assert len(services.uow().tickets.get(created["ticketId"]).comments) == 1
+
+
+def test_a_reply_to_a_full_ticket_opens_a_follow_up_that_names_it_and_a_retry_does_nothing_twice(deliver, services, demo):
+    created = outcome(deliver("multipart_screenshot.eml"))
+    filled = _fill_ticket(services, created["ticketId"])
+    services.mailer.sent.clear()
+    result = outcome(deliver("long_reply.eml", data=_long_reply()))
+    assert result["outcome"] == Outcome.TICKET_CREATED.value and result["ticketId"] != created["ticketId"]
+    follow_up = services.uow().tickets.get(result["ticketId"])
+    assert (follow_up.number, follow_up.customer_id, follow_up.channel) == ("T-000002", demo.customers["hanse"].id, TicketChannel.EMAIL)
+    assert follow_up.description.startswith("(Follow-up of ticket T-000001, which is full: this reply could not be added there.)")
+    assert (LOG_LINE * 500).strip() in follow_up.description  # whole: a description holds 50,000 characters
+    assert (follow_up.reporter.user_id, follow_up.reporter.email) == (demo.users["hanse_it"].id, "it@hanse.example")
+    record = services.uow().inbound_emails.get("inbound/long_reply.eml")
+    assert record.detail == "The ticket T-000001 is full: the reply opened the follow-up ticket T-000002."
+    full = services.uow().tickets.get(created["ticketId"])
+    assert len(full.comments) == filled + 1
+    assert full.comments[-1].body == "A reply by it@hanse.example did not fit into this ticket any more: it opened the follow-up ticket T-000002."
+    assert [m.subject for m in services.mailer.to("it@hanse.example")] == ["[#T-000002] Received: AW: [#T-000001] Received: Drucker im Lager druckt nur leere Seiten"]
+
+    assert outcome(deliver("long_reply.eml", data=_long_reply())) == result  # the S3 event again
+    again = outcome(deliver("long_reply.eml", key="inbound/ses-retry-2", data=_long_reply()))  # the same mail, another key
+    assert (again["outcome"], again["ticketId"]) == (Outcome.DUPLICATE.value, follow_up.id)
+    assert services.uow().tickets.get_by_number(full.distributor_id, "T-000003") is None
+    assert len(services.uow().tickets.get(created["ticketId"]).comments) == filled + 1
+    assert len(services.mailer.sent) == 1
+
+
+def test_an_out_of_office_to_a_full_ticket_opens_no_follow_up(deliver, services):
+    created = outcome(deliver("multipart_screenshot.eml"))
+    filled = _fill_ticket(services, created["ticketId"])
+    services.mailer.sent.clear()
+    result = outcome(deliver("ooo_long.eml", data=_long_reply("ooo-long@hanse.example", auto=True)))
+    assert (result["outcome"], result["ticketId"]) == (Outcome.AUTO_REPLY.value, created["ticketId"])
+    assert "full ticket T-000001: no follow-up ticket" in services.uow().inbound_emails.get("inbound/ooo_long.eml").detail
+    full = services.uow().tickets.get(created["ticketId"])
+    assert services.uow().tickets.get_by_number(full.distributor_id, "T-000002") is None and len(full.comments) == filled
+    assert services.mailer.sent == []
+
+
+def test_a_mail_with_so_many_refused_attachments_that_the_note_would_be_too_long_still_becomes_a_ticket(deliver, services):
+    from email.message import EmailMessage
+
+    from domain.tickets import COMMENT_MAX, TRUNCATION_MARK
+
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = "it@hanse.example", "support@partnerhub.example", "Handbücher"
+    mail["Message-ID"] = "<many-docs@hanse.example>"
+    mail.set_content("Anbei alle Handbücher.")
+    for i in range(120):  # each refusal is a line of about 200 characters: 24,000 in all
+        mail.add_attachment(b"doc", maintype="application", subtype="msword", filename=f"Handbuch-{i:03d}-{'x' * 120}.doc")
+    result = outcome(deliver("many_docs.eml", data=mail.as_bytes()))
+    assert result["outcome"] == Outcome.TICKET_CREATED.value
+    (note,) = services.uow().tickets.get(result["ticketId"]).comments
+    assert note.internal and len(note.body) == COMMENT_MAX and note.body.endswith(TRUNCATION_MARK)
+    assert note.body.startswith("Attachments not taken over (they remain in the raw message inbound/many_docs.eml):\n'Handbuch-000-")

@@ -1,9 +1,10 @@
-"""How a ticket's text is stored (UTF-8 JSON), how big DynamoDB counts an item."""
+"""How a ticket's text is stored (UTF-8 JSON), how big DynamoDB counts an item, and a machine channel's comment text."""
 
 from __future__ import annotations
 
 import json
 
+from domain import tickets as tk
 from infra.dynamo.attributes import CompactJSONAttribute, item_size
 from infra.dynamo.models import TicketModel
 
@@ -33,3 +34,10 @@ def test_item_size_counts_names_and_utf8_values_as_dynamodb_does():
     # id 2+5, customer_id 11+5, status 6+3, created_key 11+1, number_key 10+10, data 4+len('{"body":"ä"}')=13,
     # version 7 + (5 digits: 3 bytes + 1)
     assert item_size(item) == 7 + 16 + 9 + 12 + 20 + 17 + 11
+
+
+def test_an_email_reply_longer_than_a_comment_is_shortened_with_the_marker():
+    reply = "Protokoll:\n" + "Log: spooler error 0x0000011b\n" * 1000  # 30,011 characters
+    text = tk.fit_comment(reply)
+    assert len(text) == tk.COMMENT_MAX and text.startswith("Protokoll:\nLog:") and text.endswith(tk.TRUNCATION_MARK)
+    assert tk.fit_comment("  Danke, läuft wieder.  ") == "Danke, läuft wieder."
