@@ -1802,11 +1802,14 @@ class SaasSubscription:
 
     def change_users(
         self, users: int, *, now: datetime, actor_id: str, id_factory: IdFactory | None = None
-    ) -> SubscriptionEvent | None:
+    ) -> SubscriptionEvent:
         now = ensure_utc(now)
         _require_count(users, "users", "The number of users")
         if users == self.users:
-            return None
+            raise Conflict(
+                f"The subscription of {self.customer_company_name} has {users} users already.", field="users",
+                hint="Enter the new number of users.",
+            )
         previous, self.users = self.users, users
         return self._record(
             SubscriptionEventKind.USERS_CHANGED,
@@ -1818,23 +1821,26 @@ class SaasSubscription:
 
     def deactivate(
         self, *, now: datetime, actor_id: str, id_factory: IdFactory | None = None
-    ) -> SubscriptionEvent | None:
+    ) -> SubscriptionEvent:
         now = ensure_utc(now)
         if self.status is SaasStatus.INACTIVE:
-            return None
+            raise Conflict(f"The subscription of {self.customer_company_name} is inactive already.", field="saasSubscriptionId")
         self.status = SaasStatus.INACTIVE
         return self._record(SubscriptionEventKind.DEACTIVATED, now, actor_id, {}, id_factory)
 
     def activate(
         self, *, now: datetime, actor_id: str, id_factory: IdFactory | None = None
-    ) -> SubscriptionEvent | None:
-        """Reactivating makes the next anchored payment date on or after today due."""
+    ) -> SubscriptionEvent:
+        """Reactivating keeps the next payment date while it is still ahead (the month paid up to it is not over:
+        created 2024-01-31, deactivated and reactivated that day, the next payment stays 2024-02-29); once it has
+        passed, the next anchored payment date on or after today is due (reactivated 2024-04-05: 2024-04-30)."""
         now = ensure_utc(now)
         if self.status is SaasStatus.ACTIVE:
-            return None
+            raise Conflict(f"The subscription of {self.customer_company_name} is active already.", field="saasSubscriptionId")
         self.status = SaasStatus.ACTIVE
         today = berlin_date(now)
-        self.next_payment_date = next_anchored_after(self.billing_anchor_date, 1, today - timedelta(days=1))
+        if self.next_payment_date < today:
+            self.next_payment_date = next_anchored_after(self.billing_anchor_date, 1, today - timedelta(days=1))
         return self._record(
             SubscriptionEventKind.ACTIVATED,
             now,

@@ -321,6 +321,34 @@ async def saas_subscription_create(info: Info, input: t.SaasSubscriptionCreateIn
     return t.SaasSubscriptionPayload(saas_subscription=t.SaasSubscription.of(created, berlin_date(ctx.now)))
 
 
+async def _saas_change(info: Info, subscription_id: str, change: service.SaasChange, idempotency_key: str | None) -> t.SaasSubscriptionPayload:
+    ctx = info.context
+
+    def change_once():
+        return service.change_saas_subscription(ctx.uow(), ctx.principal, subscription_id, change, now=ctx.now, idempotency_key=idempotency_key)
+
+    # Two changes of one subscription at once (two browser tabs) both apply, one after the other.
+    changed = await ctx.run(retry_on_concurrent_update, change_once)
+    return t.SaasSubscriptionPayload(saas_subscription=t.SaasSubscription.of(changed, berlin_date(ctx.now)))
+
+
+@payload_errors(t.SaasSubscriptionPayload)
+async def saas_subscription_users_change(
+    info: Info, input: t.SaasSubscriptionUsersChangeInput, idempotency_key: str | None = None,
+) -> t.SaasSubscriptionPayload:
+    return await _saas_change(info, input.saas_subscription_id, service.ChangeSaasUsers(input.users), idempotency_key)
+
+
+@payload_errors(t.SaasSubscriptionPayload)
+async def saas_subscription_deactivate(info: Info, input: t.SaasSubscriptionIdInput, idempotency_key: str | None = None) -> t.SaasSubscriptionPayload:
+    return await _saas_change(info, input.saas_subscription_id, service.DeactivateSaas(), idempotency_key)
+
+
+@payload_errors(t.SaasSubscriptionPayload)
+async def saas_subscription_activate(info: Info, input: t.SaasSubscriptionIdInput, idempotency_key: str | None = None) -> t.SaasSubscriptionPayload:
+    return await _saas_change(info, input.saas_subscription_id, service.ActivateSaas(), idempotency_key)
+
+
 @payload_errors(t.SaasSubscriptionPayload)
 async def saas_subscription_invitation_resend(
     info: Info, input: t.SaasSubscriptionIdInput, idempotency_key: str | None = None,

@@ -174,6 +174,13 @@ class Mutation:
         description="The invitation e-mail is sent after the subscription is stored; if it fails, the subscription stays "
                     "(invitationStatus FAILED) and saasSubscriptionInvitationResend sends it again.",
     )
+    saas_subscription_users_change: st.SaasSubscriptionPayload = strawberry.mutation(resolver=sub.saas_subscription_users_change)
+    saas_subscription_deactivate: st.SaasSubscriptionPayload = strawberry.mutation(resolver=sub.saas_subscription_deactivate)
+    saas_subscription_activate: st.SaasSubscriptionPayload = strawberry.mutation(
+        resolver=sub.saas_subscription_activate,
+        description="The next payment date stays while it is ahead (the month paid is not over); once passed, the next "
+                    "monthly date from the creation day on or after today.",
+    )
     saas_subscription_invitation_resend: st.SaasSubscriptionPayload = strawberry.mutation(
         resolver=sub.saas_subscription_invitation_resend,
         description="Send the customer's invitation e-mail of an active subscription again; DELIVERY_FAILED if the mail "

@@ -447,6 +447,12 @@ class SaasSubscriptionCreateInput:
 
 
 @strawberry.input
+class SaasSubscriptionUsersChangeInput:
+    saas_subscription_id: strawberry.ID
+    users: int
+
+
+@strawberry.input
 class SaasSubscriptionIdInput:
     saas_subscription_id: strawberry.ID
 

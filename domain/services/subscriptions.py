@@ -482,6 +482,54 @@ def _send_invitation(
         return shown, sent
 
 
+# --- changing a reseller SaaS subscription --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChangeSaasUsers:
+    users: int
+
+
+@dataclass(frozen=True)
+class DeactivateSaas:
+    pass
+
+
+@dataclass(frozen=True)
+class ActivateSaas:
+    pass
+
+
+SaasChange = ChangeSaasUsers | DeactivateSaas | ActivateSaas
+
+_SAAS_CHANGE_OPERATIONS = {
+    ChangeSaasUsers: "saasSubscriptionUsersChange", DeactivateSaas: "saasSubscriptionDeactivate", ActivateSaas: "saasSubscriptionActivate",
+}
+
+
+def change_saas_subscription(
+    uow: UnitOfWork, principal: Principal, subscription_id: str, change: SaasChange, *, now: datetime,
+    idempotency_key: str | None = None,
+) -> SaasSubscription:
+    """Change the number of users or the status in one write; a refused change writes nothing. A retry with the
+    same idempotency key returns the subscription as it is, changing nothing again."""
+
+    def perform(uow: UnitOfWork) -> tuple[str, SaasSubscription]:
+        subscription = _require_manageable_saas(uow, principal, subscription_id)
+        if isinstance(change, ChangeSaasUsers):
+            subscription.change_users(change.users, now=now, actor_id=principal.user_id)
+        elif isinstance(change, DeactivateSaas):
+            subscription.deactivate(now=now, actor_id=principal.user_id)
+        else:
+            subscription.activate(now=now, actor_id=principal.user_id)
+        uow.saas_subscriptions.save(subscription)
+        return subscription.id, replace(subscription, version=subscription.version + 1)
+
+    return run_idempotent(uow, principal=principal, operation=_SAAS_CHANGE_OPERATIONS[type(change)], key=idempotency_key,
+                          payload={"saas_subscription_id": subscription_id, "change": change}, now=now, perform=perform,
+                          load=lambda uow, id: uow.saas_subscriptions.get(id))
+
+
 def _require_manageable_saas(uow: UnitOfWork, principal: Principal, subscription_id: str) -> SaasSubscription:
     """The subscription if the caller may change it; not found if the caller may not see it (as in the list)."""
     subscription = get_visible_saas_subscription(uow, principal, subscription_id)

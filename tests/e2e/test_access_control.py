@@ -209,7 +209,10 @@ def test_a_limited_partner_may_not_sell_saas_to_the_customer(as_user, demo, sued
 SAAS_CREATE_INVITING = """mutation($c: ID) { saasSubscriptionCreate(input: {productId: "prd_signatures_m365", customerCompanyName: "Hanse Logistik GmbH",
   users: 7, customerId: $c, inviteContactName: "Hannes IT", inviteEmail: "it@hanse.example"}) { saasSubscription { id } errors { code } } }"""
 SAAS_CHANGES = {
+    "saasSubscriptionUsersChange": "mutation($id: ID!) { saasSubscriptionUsersChange(input: {saasSubscriptionId: $id, users: 9}) { saasSubscription { id } errors { code } } }",
     "saasSubscriptionInvitationResend": "mutation($id: ID!) { saasSubscriptionInvitationResend(input: {saasSubscriptionId: $id}) { saasSubscription { id } errors { code } } }",
+    "saasSubscriptionDeactivate": "mutation($id: ID!) { saasSubscriptionDeactivate(input: {saasSubscriptionId: $id}) { saasSubscription { id } errors { code } } }",
+    "saasSubscriptionActivate": "mutation($id: ID!) { saasSubscriptionActivate(input: {saasSubscriptionId: $id}) { saasSubscription { id } errors { code } } }",
 }
 
 

@@ -199,6 +199,12 @@ PROBES: dict[str, tuple[str, Callable[[Target], dict]]] = {
                             lambda t: {"id": t.subscription}),
     "saasSubscriptionCreate": ('mutation($c: ID!) { saasSubscriptionCreate(input: {productId: "prd_signatures_m365", customerCompanyName: "Fremd", users: 5, '
                                "customerId: $c}) { saasSubscription { id } errors { code } } }", lambda t: {"c": t.customer}),
+    "saasSubscriptionUsersChange": ("mutation($id: ID!) { saasSubscriptionUsersChange(input: {saasSubscriptionId: $id, users: 50}) "
+                                    f"{{ {SAAS} }} }}", lambda t: {"id": t.saas}),
+    "saasSubscriptionDeactivate": (f"mutation($id: ID!) {{ saasSubscriptionDeactivate(input: {{saasSubscriptionId: $id}}) {{ {SAAS} }} }}",
+                                   lambda t: {"id": t.saas}),
+    "saasSubscriptionActivate": (f"mutation($id: ID!) {{ saasSubscriptionActivate(input: {{saasSubscriptionId: $id}}) {{ {SAAS} }} }}",
+                                 lambda t: {"id": t.saas}),  # active already: refused for a foreign actor before that
     "saasSubscriptionInvitationResend": (f"mutation($id: ID!) {{ saasSubscriptionInvitationResend(input: {{saasSubscriptionId: $id}}) {{ {SAAS} }} }}",
                                          lambda t: {"id": t.saas}),  # the foreign one invited its customer: no mail may go out
     # --- service desk mutations

@@ -90,9 +90,46 @@ def test_an_inactive_subscription_is_not_advanced_and_reactivation_makes_the_nex
     assert sub.next_payment_date == date(2024, 4, 30)
 
 
-def test_activating_an_active_subscription_changes_nothing():
+def test_activating_an_active_subscription_is_refused_and_changes_nothing():
     sub = create()
-    assert sub.activate(now=utc(2024, 2, 1), actor_id="usr_partner") is None
+    with pytest.raises(Conflict, match="active already"):
+        sub.activate(now=utc(2024, 2, 1), actor_id="usr_partner")
+    assert (sub.status, sub.next_payment_date, len(sub.history)) == (SaasStatus.ACTIVE, date(2024, 2, 29), 1)
+
+
+def test_deactivating_an_inactive_subscription_is_refused_and_changes_nothing():
+    sub = create()
+    sub.deactivate(now=utc(2024, 2, 10), actor_id="usr_partner")
+    with pytest.raises(Conflict, match="inactive already"):
+        sub.deactivate(now=utc(2024, 2, 11), actor_id="usr_partner")
+    assert (sub.status, len(sub.history)) == (SaasStatus.INACTIVE, 2)
+
+
+def test_reactivating_on_the_creation_day_keeps_the_paid_up_next_payment_date():
+    """Created 2024-01-31 with the first month paid: deactivated and reactivated that day, nothing falls due before
+    2024-02-29 (it used to become due on 2024-01-31 again)."""
+    sub = create()
+    sub.deactivate(now=utc(2024, 1, 31, 11), actor_id="usr_partner")
+    event = sub.activate(now=utc(2024, 1, 31, 12), actor_id="usr_partner")
+    assert sub.next_payment_date == date(2024, 2, 29)
+    assert event.details == {"next_payment_date": "2024-02-29"}
+
+
+def test_reactivating_before_the_paid_up_date_keeps_it_and_after_it_the_next_anchored_date_is_due():
+    sub = create()
+    sub.deactivate(now=utc(2024, 2, 10), actor_id="usr_partner")
+    sub.activate(now=utc(2024, 2, 29, 9), actor_id="usr_partner")  # the paid-up date itself: due today, as it was
+    assert sub.next_payment_date == date(2024, 2, 29)
+    sub.deactivate(now=utc(2024, 3, 2), actor_id="usr_partner")
+    sub.activate(now=utc(2024, 3, 3), actor_id="usr_partner")  # 2024-02-29 has passed: the next anchored date
+    assert sub.next_payment_date == date(2024, 3, 31)
+
+
+def test_changing_users_to_the_same_number_is_refused():
+    sub = create()
+    with pytest.raises(Conflict) as refused:
+        sub.change_users(25, now=utc(2024, 2, 1), actor_id="usr_partner")
+    assert refused.value.field == "users" and "25 users already" in refused.value.message
     assert len(sub.history) == 1
 
 
