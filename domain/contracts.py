@@ -38,6 +38,19 @@ Decided here, where ``DOMAIN.md`` leaves room:
   ``STANDARD_HOURLY_RATE``. The quota's fixed monthly price and an overdraft correction are
   items of their own; the correction goes on an invoice of its own (the correction invoice,
   ``SeparateInvoice.QUOTA_CORRECTION``), so the fixed monthly invoice is the same every month.
+* **Managed services** (pay per use): billed in arrears. The service desk records a month's use per service
+  (``managedServiceUsageRecord``) once the month has ended, from the 1st of the next month (Berlin), since only then
+  is its use known in full; a month outside the contract's term is refused. The record is the month's complete use:
+  a service not listed was not used. Quantities are decimals from 0 to 1,000,000 with at most three decimal places
+  (250.125 GB); each used service becomes one item (quantity × unit price, rounded half-up to the cent on the
+  invoice line), billed by the next billing run to whoever pays the contract's partner link (as flat-rate items),
+  on the payer's regular invoice; a quantity of 0 bills nothing. No pro rata: only use within the term is recorded.
+  Recording a month again before it is billed replaces its items: the old ones are withdrawn (taken off the
+  billing index, on condition they are not billed) and the new ones get references of a new revision
+  (``managed#<contract>#<code>#<month>`` for the first, ``…#<month>#2`` for the second, …), so a billing run that
+  read the old items in between cannot bill them under the new use: it fails on the withdrawn item and the next
+  run bills the new ones. Once a month is billed it is never recorded again (a credit note corrects the invoice).
+  The records live on the contract (a few hundred bytes a month), so the contract's version serialises recordings.
 * **Maintenance**: due dates are anchored (``anchor + n × months``, end of month clamped, never
   chained); the ticket of a due date appears ``lead_days`` before it (monthly on the 1st, three
   days ahead: the 2023-07-01 ticket appears on 2023-06-28). The ticket id is derived from the
@@ -49,7 +62,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from enum import Enum
 from typing import Iterable
 
@@ -130,6 +143,28 @@ class ManagedService:
 
 
 @dataclass(frozen=True)
+class ManagedServiceUse:
+    code: str
+    quantity: Decimal  # units of the service's unit; 0: not used
+
+
+@dataclass(frozen=True)
+class ManagedUsageMonth:
+    """A month's recorded use of a managed services contract (its complete use: services not listed were not used)."""
+
+    month: str  # YYYY-MM
+    usage: tuple[ManagedServiceUse, ...]
+    revision: int  # 1 when first recorded; each recording of the month again (before it is billed) adds one
+    recorded_at: datetime
+    recorded_by: str  # the user id
+    bill_date: date  # the day its items were handed to billing
+
+    def item_references(self, contract_id: str) -> tuple[str, ...]:
+        """The references of the service items of this recording (services used, quantity above 0)."""
+        return tuple(managed_service_reference(contract_id, u.code, self.month, self.revision) for u in self.usage if u.quantity > 0)
+
+
+@dataclass(frozen=True)
 class Contract:
     id: str
     customer_id: str
@@ -147,6 +182,7 @@ class Contract:
     partner_id: str | None = None  # the reseller through which the customer buys, if any
     flat_rate_booked_through: str | None = None  # YYYY-MM: the last month of a flat rate booked for billing
     quota_booked_through: str | None = None  # YYYY-MM: the last quota month booked (its previous month closed, it credited)
+    managed_usage: tuple[ManagedUsageMonth, ...] = ()  # the recorded months of managed services, oldest first
     version: int = 0
 
     def active_on(self, day: date) -> bool:
@@ -217,6 +253,9 @@ class Contract:
         if month != self.next_quota_month:
             raise Conflict(f"{month} is not the next quota month of contract {self.id} ({self.next_quota_month}).")
         return replace(self, quota_booked_through=month)
+
+    def managed_usage_of(self, month: str) -> ManagedUsageMonth | None:
+        return next((m for m in self.managed_usage if m.month == month), None)
 
     @property
     def overdraft_rate(self) -> Money:
@@ -562,22 +601,141 @@ def flat_rate_item(contract: Contract, month: str) -> ServiceItem:
     )
 
 
-def managed_service_items(contract: Contract, month: str, usage: dict[str, Decimal]) -> list[ServiceItem]:
-    """Pay per use: one item per service used in the month (units × unit price)."""
-    services = {s.code: s for s in contract.managed_services}
-    unknown = sorted(set(usage) - set(services))
+# One transaction holds the contract, the idempotency record and the items withdrawn and added (DynamoDB: 100 items).
+MAX_USAGE_LINES = 40
+MAX_USAGE_QUANTITY = Decimal("1000000")
+USAGE_DECIMAL_PLACES = 3
+
+
+def managed_service_reference(contract_id: str, code: str, month: str, revision: int = 1) -> str:
+    """The service item of a service's use in a month; a recording of the month again gets a new revision."""
+    reference = f"managed#{contract_id}#{code}#{month}"
+    return reference if revision == 1 else f"{reference}#{revision}"
+
+
+def usage_recordable_from(month: str) -> date:
+    """The Berlin date from which a month's use may be recorded: the first day after the month."""
+    return add_months(first_of_month(month), 1)
+
+
+def _plain(quantity: Decimal) -> Decimal:
+    """12.000 → 12, 250.50 → 250.5: as the invoice line shows it."""
+    if quantity == 0:
+        return Decimal(0)  # not -0
+    quantity = quantity.normalize()
+    return quantity.quantize(Decimal(1)) if quantity == quantity.to_integral_value() else quantity
+
+
+def checked_usage(contract: Contract, usage: Iterable[tuple[str, Decimal]]) -> tuple[ManagedServiceUse, ...]:
+    """A month's use, each service once, known to the contract, 0 to 1,000,000 units with at most 3 decimal places."""
+    lines = list(usage)
+    if len(lines) > MAX_USAGE_LINES:
+        raise ValidationFailed(f"At most {MAX_USAGE_LINES} services at once.", field="usage")
+    services = {s.code for s in contract.managed_services}
+    checked: dict[str, ManagedServiceUse] = {}
+    for code, quantity in lines:
+        code = (code or "").strip()
+        if code in checked:
+            raise ValidationFailed(f"Managed service '{code}' appears twice.", field="usage", hint="List each service once with its total use.")
+        try:
+            quantity = Decimal(quantity)
+        except (ArithmeticError, TypeError, ValueError):
+            raise ValidationFailed(f"The use of '{code}' is not a number.", field="usage") from None
+        if not quantity.is_finite() or quantity < 0 or quantity > MAX_USAGE_QUANTITY:
+            raise ValidationFailed(f"The use of '{code}' is 0 to {MAX_USAGE_QUANTITY:,} units.", field="usage")
+        if quantity != quantity.quantize(Decimal(1).scaleb(-USAGE_DECIMAL_PLACES), rounding=ROUND_DOWN):
+            raise ValidationFailed(f"The use of '{code}' has at most {USAGE_DECIMAL_PLACES} decimal places.", field="usage")
+        checked[code] = ManagedServiceUse(code, _plain(quantity))
+    unknown = sorted(set(checked) - services)
     if unknown:
-        raise ValidationFailed(f"Unknown managed service(s): {', '.join(unknown)}.", field="usage")
-    start, end = _month_bounds(month)
+        raise ValidationFailed(f"Unknown managed service(s): {', '.join(map(repr, unknown))}.", field="usage",
+                               hint=f"The contract's services: {', '.join(sorted(services))}.")
+    return tuple(checked[code] for code in sorted(checked))
+
+
+def _term_in(contract: Contract, month: str) -> tuple[date, date]:
+    """The part of ``month`` the contract covers (end exclusive); refused if it covers none of it."""
+    month_start, month_end = _month_bounds(month)
+    start = max(month_start, contract.starts_on)
+    end = month_end if contract.ends_on is None else min(month_end, contract.ends_on + timedelta(days=1))
+    if end <= start:
+        term = f"from {contract.starts_on.isoformat()}" + (f" to {contract.ends_on.isoformat()}" if contract.ends_on else "")
+        raise ValidationFailed(f"{_month_label(month)} lies outside the term of contract {contract.id} ({term}).", field="month")
+    return start, end
+
+
+def managed_service_items(contract: Contract, month: str, usage: dict[str, Decimal], *, revision: int = 1) -> list[ServiceItem]:
+    """Pay per use: one item per service used in the month (units × unit price), for the part of the month in the term."""
+    if contract.kind is not ContractKind.MANAGED_SERVICES:
+        raise ValidationFailed("Not a managed services contract.", field="contractId")
+    services = {s.code: s for s in contract.managed_services}
+    checked = checked_usage(contract, usage.items())
+    start, end = _term_in(contract, month)
     return [
         ServiceItem(
-            customer_id=contract.customer_id, description=f"{services[code].name} {_month_label(month)} ({quantity} {services[code].unit})",
-            quantity=Decimal(quantity), unit_price=services[code].unit_price, reference=f"managed#{contract.id}#{code}#{month}",
+            customer_id=contract.customer_id,
+            description=f"{services[use.code].name} {_month_label(month)} ({use.quantity} {services[use.code].unit})",
+            quantity=use.quantity, unit_price=services[use.code].unit_price,
+            reference=managed_service_reference(contract.id, use.code, month, revision),
             partner_id=contract.partner_id, period_start=start, period_end=end,
         )
-        for code, quantity in sorted(usage.items())
-        if Decimal(quantity) > 0
+        for use in checked
+        if use.quantity > 0
     ]
+
+
+@dataclass(frozen=True)
+class UsageRecording:
+    """What recording a month's use changes: the contract (its record of the month), the items to hand to billing
+    and the references of the previous recording's items to withdraw from billing."""
+
+    contract: Contract
+    record: ManagedUsageMonth
+    items: tuple[ServiceItem, ...]
+    withdrawn: tuple[str, ...]
+
+
+def record_managed_usage(
+    contract: Contract, month: str, usage: Iterable[tuple[str, Decimal]], *, now: datetime, recorded_by: str,
+    billed_on: str | None = None,
+) -> UsageRecording:
+    """Record the complete use of ``month`` once it has ended; again (replacing it) as long as it is not billed.
+
+    ``billed_on``: the invoice (number) that billed the month's current items, if any: the month is then refused.
+    """
+    if contract.kind is not ContractKind.MANAGED_SERVICES:
+        raise ValidationFailed("Only a managed services contract is billed by use.", field="contractId")
+    _check_month(month)
+    _term_in(contract, month)
+    recordable_from = usage_recordable_from(month)
+    if berlin_date(now) < recordable_from:
+        raise ValidationFailed(
+            f"{_month_label(month)} has not ended: its use can be recorded from {recordable_from.isoformat()}.", field="month",
+            hint="Managed services are billed in arrears, once the month's use is known in full.",
+        )
+    checked = checked_usage(contract, usage)
+    previous = contract.managed_usage_of(month)
+    if billed_on is not None:
+        raise Conflict(
+            f"{_month_label(month)} of contract {contract.id} is billed already (invoice {billed_on}).", field="month",
+            hint=f"A billed month is not recorded again: correct invoice {billed_on} with a credit note (creditNoteCreate) "
+                 "for use billed in excess.",
+        )
+    revision = previous.revision + 1 if previous else 1
+    items = managed_service_items(contract, month, {u.code: u.quantity for u in checked}, revision=revision)
+    record = ManagedUsageMonth(month, checked, revision, ensure_utc(now), recorded_by, berlin_date(now))
+    months = sorted([m for m in contract.managed_usage if m.month != month] + [record], key=lambda m: m.month)
+    return UsageRecording(
+        contract=replace(contract, managed_usage=tuple(months)), record=record, items=tuple(items),
+        withdrawn=previous.item_references(contract.id) if previous else (),
+    )
+
+
+def _check_month(month: str) -> None:
+    parts = month.split("-") if isinstance(month, str) else []
+    digits = len(parts) == 2 and all(p.isascii() and p.isdigit() for p in parts)
+    if not digits or (len(parts[0]), len(parts[1])) != (4, 2) or not 1 <= int(parts[1]) <= 12:
+        raise ValidationFailed(f"'{month}' is not a month.", field="month", hint="Write months as YYYY-MM.")
 
 
 # --- maintenance schedules ----------------------------------------------------------------

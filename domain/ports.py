@@ -257,6 +257,11 @@ class ServiceItemRepository(Protocol):
     def add(self, item: ServiceItem, *, bill_date: date) -> None: ...
     def list_due(self, bill_date: date, *, limit: int, cursor: str | None) -> Page[ServiceItem]: ...
     def register_billed(self, reference: str, invoice_id: str) -> None: ...
+    def billed_invoice_ids(self, references: Iterable[str]) -> dict[str, str | None]:
+        """The invoice that billed each item (None: not billed yet); items that do not exist are left out (consistent reads)."""
+    def withdraw(self, reference: str) -> None:
+        """Take an unbilled item off billing (it stays, neither due nor billed); the transaction fails with
+        ``AlreadyBilled`` if it was billed (or withdrawn) meanwhile."""
 
 
 class ContractRepository(Protocol):

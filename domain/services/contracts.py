@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from domain import contracts as ct
 from domain import tickets as tk
@@ -16,6 +17,7 @@ from domain.policy import Principal, require
 from domain.ports import Page, UnitOfWork
 from domain.service_statistics import ServiceStatistics, check_months, service_statistics
 from domain.services.invoice_errors import AlreadyBilled
+from domain.services.idempotency import run_idempotent
 from domain.services.organisations import page_size
 from domain.services.tickets import all_tickets_of
 
@@ -296,6 +298,56 @@ def _advance_only(uow_factory, advanced: ct.Contract) -> None:
     with uow:
         uow.contracts.save(advanced)
         uow.commit()
+
+
+@dataclass(frozen=True)
+class ManagedUsage:
+    """A month's use of the services of a managed services contract: (service code, quantity) pairs."""
+
+    contract_id: str
+    month: str
+    usage: tuple[tuple[str, Decimal], ...]
+
+
+def record_managed_usage(
+    uow: UnitOfWork, principal: Principal, command: ManagedUsage, *, now: datetime, idempotency_key: str | None = None,
+) -> ct.Contract:
+    """Book a month's use of managed services for the next billing run (see ``domain.contracts``): one transaction
+    of the contract's record of the month (under its version), the withdrawal of the month's unbilled items of an
+    earlier recording and the new items. Refused, writing nothing, for a billed month and for any bad input."""
+    require(tk.can_manage_contracts_and_assets(principal), "record managed service usage")
+
+    def perform(uow: UnitOfWork) -> tuple[str, ct.Contract]:
+        contract = uow.contracts.get(command.contract_id)
+        if contract is None:
+            raise NotFound(f"No contract with id '{command.contract_id}'.", field="contractId")
+        recording = ct.record_managed_usage(
+            contract, command.month, command.usage, now=now, recorded_by=principal.user_id,
+            billed_on=_invoice_that_billed(uow, contract, command.month),
+        )
+        uow.contracts.save(recording.contract)  # first: a concurrent recording is a plain conflict
+        for reference in recording.withdrawn:
+            uow.service_items.withdraw(reference)
+        for item in recording.items:
+            uow.service_items.add(item, bill_date=recording.record.bill_date)
+        return contract.id, recording.contract
+
+    return run_idempotent(
+        uow, principal=principal, operation="managedServiceUsageRecord", key=idempotency_key, payload=command, now=now,
+        perform=perform, load=lambda uow, contract_id: uow.contracts.get(contract_id),
+    )
+
+
+def _invoice_that_billed(uow: UnitOfWork, contract: ct.Contract, month: str) -> str | None:
+    """The number of the invoice that billed the month's recorded items, if one did."""
+    recorded = contract.managed_usage_of(month)
+    if recorded is None:
+        return None
+    invoice_ids = sorted({i for i in uow.service_items.billed_invoice_ids(recorded.item_references(contract.id)).values() if i})
+    if not invoice_ids:
+        return None
+    invoice = uow.invoices.get(invoice_ids[0])
+    return invoice.number if invoice is not None and invoice.number else invoice_ids[0]
 
 
 def add_maintenance_schedule(

@@ -339,6 +339,23 @@ class ServiceItemRepository:
     def billed_invoice_id(self, reference: str) -> str | None:
         return ServiceItemModel.get(reference, consistent_read=True).billed_invoice_id
 
+    def billed_invoice_ids(self, references: Iterable[str]) -> dict[str, str | None]:
+        keys = sorted(set(references))
+        if not keys:
+            return {}
+        return {item.id: item.billed_invoice_id for item in ServiceItemModel.batch_get(
+            keys, consistent_read=True, attributes_to_get=["id", "billed_invoice_id"])}
+
+    def withdraw(self, reference: str) -> None:
+        # Off the unbilled index, on condition it is still on it: a billing run that read it before cannot bill it now.
+        model = ServiceItemModel(reference)
+        model.version = 0
+        self._uow.register_update(
+            model, [ServiceItemModel.bill_date.remove()], condition=ServiceItemModel.bill_date.exists(),
+            on_condition_failed=AlreadyBilled(f"Service item {reference} was billed meanwhile.", field="month",
+                                              hint="Read the contract again: a billed month is not recorded again."),
+        )
+
 
 class CashbackRepository:
     """Cashback records (one per customer-pays invoice with a partner); the commission feature reads them."""

@@ -171,6 +171,121 @@ def test_rental_and_managed_services_are_billed_monthly_and_per_use():
         ct.managed_service_items(managed, "2026-02", {"printing": Decimal(1)})
 
 
+# --- managed services: a month's use, recorded once it has ended ------------------------------
+
+
+def managed_contract(*, starts_on=date(2026, 3, 15), ends_on=None, partner_id="ptn_nordit") -> ct.Contract:
+    return ct.new_contract(
+        contract_id="ctr_m", customer_id="cus_hanse", kind=ct.ContractKind.MANAGED_SERVICES, starts_on=starts_on, ends_on=ends_on,
+        rates=RATES, now=utc(2026, 3, 1), partner_id=partner_id,
+        managed_services=[ct.ManagedService("monitoring", "Monitoring", "device", Money.of("4.50")),
+                          ct.ManagedService("backup-gb", "Backup", "GB", Money.of("0.12"))],
+    )
+
+
+def record(contract, month="2026-10", usage=(("monitoring", Decimal(12)),), *, now=utc(2026, 11, 2, 8), billed_on=None):
+    return ct.record_managed_usage(contract, month, usage, now=now, recorded_by="usr_ops", billed_on=billed_on)
+
+
+def test_october_use_recorded_in_november_becomes_items_for_the_next_billing_run():
+    recording = record(managed_contract(), usage=[("monitoring", Decimal(12)), ("backup-gb", Decimal("250.125"))])
+
+    assert [(i.reference, i.description, i.quantity, i.unit_price, i.partner_id, i.period_start, i.period_end) for i in recording.items] == [
+        ("managed#ctr_m#backup-gb#2026-10", "Backup October 2026 (250.125 GB)", Decimal("250.125"), Money.of("0.12"), "ptn_nordit",
+         date(2026, 10, 1), date(2026, 11, 1)),
+        ("managed#ctr_m#monitoring#2026-10", "Monitoring October 2026 (12 device)", Decimal(12), Money.of("4.50"), "ptn_nordit",
+         date(2026, 10, 1), date(2026, 11, 1)),
+    ]
+    assert all(i.separate_invoice is None for i in recording.items)  # on the payer's regular invoice
+    assert recording.record == ct.ManagedUsageMonth(
+        "2026-10", (ct.ManagedServiceUse("backup-gb", Decimal("250.125")), ct.ManagedServiceUse("monitoring", Decimal(12))),
+        1, utc(2026, 11, 2, 8), "usr_ops", date(2026, 11, 2))
+    assert recording.contract.managed_usage_of("2026-10") == recording.record and recording.withdrawn == ()
+
+
+def test_a_month_is_recorded_from_the_first_day_after_it_berlin_time():
+    contract = managed_contract()
+    with pytest.raises(ValidationFailed, match="November 2026 has not ended: its use can be recorded from 2026-12-01") as refused:
+        record(contract, "2026-11", now=utc(2026, 11, 30, 22, 59))  # 23:59 in Berlin
+    assert refused.value.field == "month"
+    assert record(contract, "2026-11", now=utc(2026, 11, 30, 23, 0)).record.bill_date == date(2026, 12, 1)  # 00:00 in Berlin
+    with pytest.raises(ValidationFailed, match="has not ended"):
+        record(contract, "2027-01")
+
+
+def test_a_month_outside_the_term_is_refused_and_a_first_or_last_month_is_billed_for_its_days_in_the_term():
+    contract = managed_contract(starts_on=date(2026, 3, 15), ends_on=date(2026, 9, 10))
+    for month in ("2026-02", "2026-10"):
+        with pytest.raises(ValidationFailed, match="outside the term of contract ctr_m \\(from 2026-03-15 to 2026-09-10\\)") as refused:
+            record(contract, month)
+        assert refused.value.field == "month"
+    (march,) = record(contract, "2026-03").items
+    (september,) = record(contract, "2026-09").items
+    assert (march.period_start, march.period_end, march.quantity) == (date(2026, 3, 15), date(2026, 4, 1), Decimal(12))  # no pro rata
+    assert (september.period_start, september.period_end) == (date(2026, 9, 1), date(2026, 9, 11))
+
+
+@pytest.mark.parametrize("month", ["2026-13", "26-10", "2026-1", "october", ""])
+def test_a_month_is_written_yyyy_mm(month):
+    with pytest.raises(ValidationFailed, match="is not a month") as refused:
+        record(managed_contract(), month)
+    assert refused.value.field == "month"
+
+
+@pytest.mark.parametrize("quantity, message", [
+    (Decimal("-1"), "0 to 1,000,000 units"), (Decimal("1000000.001"), "0 to 1,000,000 units"), (Decimal("NaN"), "0 to 1,000,000 units"),
+    (Decimal("Infinity"), "0 to 1,000,000 units"), (Decimal("0.0005"), "at most 3 decimal places"), (Decimal("12.3456"), "at most 3 decimal places"),
+])
+def test_a_quantity_is_0_to_a_million_with_at_most_three_decimal_places(quantity, message):
+    with pytest.raises(ValidationFailed, match=message) as refused:
+        record(managed_contract(), usage=[("monitoring", quantity)])
+    assert refused.value.field == "usage"
+
+
+def test_quantities_are_kept_as_written_without_trailing_zeros_and_0_bills_nothing():
+    recording = record(managed_contract(), usage=[("monitoring", Decimal("12.000")), ("backup-gb", Decimal("-0"))])
+    assert [(u.code, str(u.quantity)) for u in recording.record.usage] == [("backup-gb", "0"), ("monitoring", "12")]
+    assert [i.reference for i in recording.items] == ["managed#ctr_m#monitoring#2026-10"]
+    assert record(managed_contract(), usage=[]).items == ()  # nothing used: recorded, nothing billed
+
+
+def test_unknown_and_repeated_services_are_refused():
+    with pytest.raises(ValidationFailed, match="Unknown managed service\\(s\\): 'printing'") as refused:
+        record(managed_contract(), usage=[("monitoring", Decimal(1)), ("printing", Decimal(3))])
+    assert refused.value.field == "usage" and "backup-gb, monitoring" in refused.value.hint
+    with pytest.raises(ValidationFailed, match="'monitoring' appears twice"):
+        record(managed_contract(), usage=[("monitoring", Decimal(1)), (" monitoring ", Decimal(3))])
+    with pytest.raises(ValidationFailed, match="At most 40 services"):
+        record(managed_contract(), usage=[(f"s{n}", Decimal(1)) for n in range(41)])
+
+
+def test_only_a_managed_services_contract_is_billed_by_use():
+    with pytest.raises(ValidationFailed, match="Only a managed services contract") as refused:
+        record(quota_contract())
+    assert refused.value.field == "contractId"
+
+
+def test_recording_a_month_again_before_billing_replaces_its_items_under_a_new_revision():
+    first = record(managed_contract(), usage=[("monitoring", Decimal(12)), ("backup-gb", Decimal(100))])
+    second = record(first.contract, usage=[("monitoring", Decimal(14))], now=utc(2026, 11, 3, 8))
+
+    assert second.withdrawn == ("managed#ctr_m#backup-gb#2026-10", "managed#ctr_m#monitoring#2026-10")
+    assert [(i.reference, i.quantity) for i in second.items] == [("managed#ctr_m#monitoring#2026-10#2", Decimal(14))]
+    assert [(m.month, m.revision, m.usage) for m in second.contract.managed_usage] == [
+        ("2026-10", 2, (ct.ManagedServiceUse("monitoring", Decimal(14)),))]
+    third = record(second.contract, now=utc(2026, 11, 4, 8))
+    assert third.withdrawn == ("managed#ctr_m#monitoring#2026-10#2",) and third.record.revision == 3
+    other_month = record(third.contract, "2026-09")
+    assert [m.month for m in other_month.contract.managed_usage] == ["2026-09", "2026-10"] and other_month.withdrawn == ()
+
+
+def test_a_billed_month_is_refused_with_the_invoice_to_correct():
+    recorded = record(managed_contract()).contract
+    with pytest.raises(Conflict, match="October 2026 of contract ctr_m is billed already \\(invoice PH-2026-000042\\)") as refused:
+        record(recorded, usage=[("monitoring", Decimal(10))], billed_on="PH-2026-000042")
+    assert refused.value.field == "month" and "credit note (creditNoteCreate)" in refused.value.hint
+
+
 # --- rental and data-centre hosting: flat-rate months ------------------------------------------
 
 
