@@ -249,6 +249,20 @@ async def contract_quota_month_book(info: Info, contract_id: strawberry.ID, mont
     )
 
 
+@payload_errors(t.ManagedServiceUsagePayload)
+async def managed_service_usage_record(
+    info: Info, input: t.ManagedServiceUsageRecordInput, idempotency_key: str | None = None,
+) -> t.ManagedServiceUsagePayload:
+    """Book a month's use of managed services for the next billing run; again before it is billed replaces it."""
+    ctx = info.context
+    command = contract_service.ManagedUsage(str(input.contract_id), input.month, tuple((u.code, u.quantity) for u in input.usage))
+    contract = await ctx.run(contract_service.record_managed_usage, ctx.uow(), ctx.principal, command, now=ctx.now,
+                             idempotency_key=idempotency_key)
+    recorded = contract.managed_usage_of(input.month)
+    return t.ManagedServiceUsagePayload(contract=t.Contract.of(contract),
+                                        recorded=t.ManagedServiceMonth.of(contract, recorded) if recorded else None)
+
+
 @payload_errors(t.MaintenanceSchedulePayload)
 async def maintenance_schedule_add(
     info: Info, contract_id: strawberry.ID, subject: str, every_months: int, first_due: date, lead_days: int = 0, description: str = "",

@@ -244,6 +244,11 @@ class Mutation:
     )
     contract_create: tt.ContractPayload = strawberry.mutation(resolver=tkt.contract_create)
     contract_quota_month_book: tt.QuotaMonthPayload = strawberry.mutation(resolver=tkt.contract_quota_month_book)
+    managed_service_usage_record: tt.ManagedServiceUsagePayload = strawberry.mutation(
+        resolver=tkt.managed_service_usage_record,
+        description="Distributor: a managed services contract's use in a month that has ended, billed by the next billing run. "
+                    "Recorded again before it is billed, it replaces the month's use; a billed month is refused (CONFLICT).",
+    )
     maintenance_schedule_add: tt.MaintenanceSchedulePayload = strawberry.mutation(resolver=tkt.maintenance_schedule_add)
     asset_create: tt.AssetPayload = strawberry.mutation(resolver=tkt.asset_create)
     payment_record: it.PaymentRecordPayload = strawberry.mutation(

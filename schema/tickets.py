@@ -347,6 +347,38 @@ class ManagedService:
     unit_price: Money
 
 
+@strawberry.type(description="A managed service's recorded use in a month; amount = quantity × unit price, as the invoice line.")
+class ManagedServiceUse:
+    code: str
+    name: str
+    unit: str
+    quantity: Decimal
+    unit_price: Money
+    amount: Money
+
+
+@strawberry.type(description="A month's recorded use of managed services (services not listed were not used), billed by the "
+                             "billing run after billDate.")
+class ManagedServiceMonth:
+    month: str
+    usage: list[ManagedServiceUse]
+    revision: int = strawberry.field(description="1 when first recorded; each recording again before billing adds one.")
+    recorded_at: datetime
+    bill_date: date
+
+    @classmethod
+    def of(cls, contract: ct.Contract, recorded: ct.ManagedUsageMonth) -> "ManagedServiceMonth":
+        services = {s.code: s for s in contract.managed_services}
+
+        def use(u: ct.ManagedServiceUse) -> ManagedServiceUse:
+            service = services[u.code]
+            return ManagedServiceUse(code=u.code, name=service.name, unit=service.unit, quantity=u.quantity,
+                                     unit_price=Money.of(service.unit_price), amount=Money.of(service.unit_price * u.quantity))
+
+        return cls(month=recorded.month, usage=[use(u) for u in recorded.usage], revision=recorded.revision,
+                   recorded_at=recorded.recorded_at, bill_date=recorded.bill_date)
+
+
 @strawberry.type
 class QuotaLedgerEntry:
     key: str
@@ -378,6 +410,9 @@ class Contract(Node):
     managed_services: list[ManagedService]
     backup_responsibility: BackupResponsibility
     account_manager: str | None
+    managed_service_usage: list[ManagedServiceMonth] = strawberry.field(
+        description="MANAGED_SERVICES: the recorded months, oldest first (managedServiceUsageRecord)."
+    )
     _domain: strawberry.Private[ct.Contract]
 
     @strawberry.field
@@ -407,7 +442,8 @@ class Contract(Node):
                              overdraft_allowed=c.quota.overdraft_allowed, overdraft_hourly_rate=Money.of(c.overdraft_rate)) if c.quota else None,
             monthly_flat_rate=money(c.monthly_flat_rate),
             managed_services=[ManagedService(code=s.code, name=s.name, unit=s.unit, unit_price=Money.of(s.unit_price)) for s in c.managed_services],
-            backup_responsibility=c.backup_responsibility, account_manager=c.account_manager, _domain=c,
+            backup_responsibility=c.backup_responsibility, account_manager=c.account_manager,
+            managed_service_usage=[ManagedServiceMonth.of(c, m) for m in c.managed_usage], _domain=c,
         )
 
 
@@ -459,6 +495,28 @@ class ContractCreateInput:
 @strawberry.type
 class ContractPayload:
     contract: Contract | None = None
+    errors: list[Error] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class ManagedServiceUseInput:
+    code: str
+    quantity: Decimal = strawberry.field(description="0 to 1,000,000 units of the service's unit, at most 3 decimal places.")
+
+
+@strawberry.input
+class ManagedServiceUsageRecordInput:
+    contract_id: strawberry.ID
+    month: str = strawberry.field(description="YYYY-MM, within the contract's term, from the 1st of the next month (Berlin).")
+    usage: list[ManagedServiceUseInput] = strawberry.field(
+        description="The month's complete use, each service at most once (at most 40); a service not listed was not used."
+    )
+
+
+@strawberry.type
+class ManagedServiceUsagePayload:
+    contract: Contract | None = None
+    recorded: ManagedServiceMonth | None = None
     errors: list[Error] = strawberry.field(default_factory=list)
 
 

@@ -236,6 +236,9 @@ PROBES: dict[str, tuple[str, Callable[[Target], dict]]] = {
                        lambda t: {"c": t.customer}),
     "contractQuotaMonthBook": ('mutation($id: ID!) { contractQuotaMonthBook(contractId: $id, month: "2026-11") { contract { id } errors { code } } }',
                                lambda t: {"id": t.contract}),  # not booked yet
+    "managedServiceUsageRecord": ('mutation($id: ID!) { managedServiceUsageRecord(input: {contractId: $id, month: "2026-10", '
+                                  'usage: [{code: "monitoring", quantity: "12"}]}) { contract { id customerId } recorded { month } errors { code } } }',
+                                  lambda t: {"id": t.contract}),
     "maintenanceScheduleAdd": ('mutation($id: ID!) { maintenanceScheduleAdd(contractId: $id, subject: "Fremd", everyMonths: 1, firstDue: "2026-12-01") '
                                "{ schedule { id contractId } errors { code } } }", lambda t: {"id": t.contract}),
     "assetCreate": ('mutation($c: ID!) { assetCreate(input: {customerId: $c, kind: HARDWARE, name: "Wanze"}) { asset { id customerId } errors { code } } }',
