@@ -353,7 +353,7 @@ class PartnerPermission(str, Enum):
 class PermissionLevel(str, Enum):
     """A customer portal user's level."""
 
-    REPORT_ONLY = "REPORT_ONLY"  # open tickets, comment, see own tickets
+    REPORT_ONLY = "REPORT_ONLY"  # open tickets, comment, see own tickets (those they reported)
     EXTENDED = "EXTENDED"  # also statistics, contract status, service reports, invoices when payer
 
 
@@ -395,7 +395,8 @@ def new_user(
             raise ValidationFailed(
                 "A customer portal user needs a permission level.",
                 field="permissionLevel",
-                hint="REPORT_ONLY may open and follow tickets; EXTENDED also sees statistics, contracts and invoices.",
+                hint="REPORT_ONLY may open and follow their own tickets; EXTENDED also sees the organisation's other tickets, "
+                     "statistics, contracts and invoices.",
             )
         if permissions:
             raise ValidationFailed("Partner permissions do not apply to customer users.", field="permissions")

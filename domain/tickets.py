@@ -46,8 +46,11 @@ Decided here, where ``DOMAIN.md`` leaves room:
   non-billable entry needs a reason. A time entry belongs to at most one service report;
   a report's id is derived from its entries, so building it twice gives the same id.
 * **Visibility** (functions at the end): customer users of the ticket's organisation
-  (REPORT_ONLY and EXTENDED) open, comment and see its tickets; EXTENDED users also see
-  service reports, statistics, contract status and assets. Partner staff with
+  (REPORT_ONLY and EXTENDED) open tickets; a REPORT_ONLY user sees, comments on and
+  attaches to only the tickets they reported (reporter is that login: portal, their e-mail,
+  a hotline call naming them), since the organisation's support history is shown only on
+  request (csm-boarding-guide); EXTENDED users see and comment on all of its tickets and
+  also see service reports, statistics, contract status and assets. Partner staff with
   GENERAL_ACCESS linked to the customer (FULL or LIMITED) see its tickets **read-only**:
   no comments, no service reports (those belong to the MSP's invoices to the customer).
   Distributor staff (service desk, technicians) see and do everything.
@@ -1058,8 +1061,19 @@ def _is_linked_partner(principal: Principal, customer: Organisation) -> bool:
     return principal.is_partner and customer.kind is OrganisationKind.CUSTOMER and can_view_organisation(principal, customer)
 
 
+def sees_only_own_tickets(principal: Principal) -> bool:
+    """A report-only user sees the tickets they reported, never their colleagues': the organisation's support history
+    is for extended users (DOMAIN.md: report only "may open tickets, comment, see own tickets")."""
+    return principal.is_customer and principal.permission_level is PermissionLevel.REPORT_ONLY
+
+
+def _is_reporter(principal: Principal, ticket: Ticket) -> bool:
+    return ticket.reporter.user_id is not None and ticket.reporter.user_id == principal.user_id
+
+
 def can_view_tickets_of(principal: Principal, customer: Organisation) -> bool:
-    """List and read the tickets of ``customer``."""
+    """List tickets of ``customer``: all of them, or, for a report-only user, those they reported
+    (``sees_only_own_tickets``)."""
     if principal.is_distributor:
         return True
     return _is_own_customer_user(principal, customer.id) or _is_linked_partner(principal, customer)
@@ -1068,6 +1082,8 @@ def can_view_tickets_of(principal: Principal, customer: Organisation) -> bool:
 def can_view_ticket(principal: Principal, ticket: Ticket, customer: Organisation) -> bool:
     if customer.id != ticket.customer_id:
         raise ValueError("customer must be the ticket's organisation")
+    if sees_only_own_tickets(principal) and not _is_reporter(principal, ticket):
+        return False
     return can_view_tickets_of(principal, customer)
 
 
@@ -1077,7 +1093,11 @@ def can_open_ticket(principal: Principal, customer: Organisation) -> bool:
 
 
 def can_comment_on_ticket(principal: Principal, ticket: Ticket) -> bool:
-    return principal.is_distributor or _is_own_customer_user(principal, ticket.customer_id)
+    if principal.is_distributor:
+        return True
+    if sees_only_own_tickets(principal) and not _is_reporter(principal, ticket):
+        return False
+    return _is_own_customer_user(principal, ticket.customer_id)
 
 
 def can_add_attachment(principal: Principal, ticket: Ticket) -> bool:

@@ -92,7 +92,7 @@ class Query:
     payout_runs: Connection[ct.PayoutRun] = strawberry.field(resolver=pp.payout_runs, description="Distributor only: SEPA files, newest first.")
     ticket: tt.Ticket | None = strawberry.field(resolver=tkt.ticket)
     tickets: Connection[tt.Ticket] = strawberry.field(
-        resolver=tkt.tickets, description="A customer's tickets, newest first; service staff may list a status queue instead."
+        resolver=tkt.tickets, description="A customer's tickets, newest first (a report-only user's: those they reported); service staff may list a status queue instead."
     )
     inbound_emails_awaiting_triage: Connection[tt.InboundEmail] = strawberry.field(
         resolver=tkt.inbound_emails_awaiting_triage,

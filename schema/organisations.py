@@ -16,7 +16,8 @@ BillingMode = enum_of(d.BillingMode, "Who is invoiced: the customer at public pr
 BranchBilling = enum_of(d.BranchBilling)
 Role = enum_of(d.Role)
 PartnerPermission = enum_of(d.PartnerPermission)
-PermissionLevel = enum_of(d.PermissionLevel, "REPORT_ONLY: tickets only; EXTENDED: also statistics, contracts, invoices.")
+PermissionLevel = enum_of(d.PermissionLevel, "REPORT_ONLY: opens tickets and sees those they reported; EXTENDED: all the organisation's tickets, "
+                                              "also statistics, contracts, invoices.")
 
 
 @strawberry.type

@@ -306,7 +306,8 @@ def list_tickets(
     uow: UnitOfWork, principal: Principal, *, customer_id: str | None, status: tk.TicketStatus | None,
     first: int | None, after: str | None,
 ) -> Page[tk.Ticket]:
-    """A customer's tickets, newest first; service staff may list a whole status queue instead."""
+    """A customer's tickets, newest first (a report-only user's: those they reported); service staff may list a whole
+    status queue instead."""
     limit = page_size(first)
     if customer_id is None and principal.is_customer:
         customer_id = principal.organisation_id
@@ -319,6 +320,8 @@ def list_tickets(
     customer = uow.organisations.get(customer_id)
     if customer is None or customer.kind is not OrganisationKind.CUSTOMER or not tk.can_view_tickets_of(principal, customer):
         return Page([], None)
+    if tk.sees_only_own_tickets(principal):
+        return uow.tickets.list_reported_by(customer_id, principal.user_id, status=status, limit=limit, cursor=after)
     return uow.tickets.list_for_customer(customer_id, status=status, limit=limit, cursor=after)
 
 

@@ -365,12 +365,15 @@ class TicketModel(Model):
     status = UnicodeAttribute()
     created_key = UnicodeAttribute()  # received_at (ISO, UTC)#id
     number_key = UnicodeAttribute()  # distributor_id#T-000123
+    # Sparse: customer_id#user_id of a reporter with a login. A report-only user lists only the tickets they reported.
+    reporter_key = UnicodeAttribute(null=True)
     # UTF-8 JSON: comments are free text, and DynamoDB holds 400 KB per item (TicketRepository keeps a budget).
     data = CompactJSONAttribute()
     version = VersionAttribute()
     customer_index = _index("customer-index", "customer_id", "created_key")()
     status_index = _index("status-index", "status", "created_key")()
     number_index = _index("number-index", "number_key", "id")()
+    reporter_index = _index("reporter-index", "reporter_key", "created_key")()
 
 
 class InboundEmailModel(Model):

@@ -43,6 +43,10 @@ def _number_key(distributor_id: str, number: str) -> str:
     return f"{distributor_id}#{number}"
 
 
+def _reporter_key(customer_id: str, user_id: str) -> str:
+    return f"{customer_id}#{user_id}"
+
+
 # A ticket is one item, comments and history inside, and DynamoDB refuses items above 400 KB (409,600 bytes). A change
 # that grows the item by more than TICKET_SMALL_CHANGE (more than a status change, an assignment, a time entry or a
 # short comment) is refused past TICKET_ITEM_BUDGET, every change past TICKET_ITEM_LIMIT: the room between the two keeps
@@ -96,6 +100,22 @@ class TicketRepository:
         items, next_cursor = query_page(result, Ticket)
         return Page(items, next_cursor)
 
+    def list_reported_by(
+        self, customer_id: str, user_id: str, *, status: TicketStatus | None, limit: int, cursor: str | None
+    ) -> Page[Ticket]:
+        """The customer's tickets ``user_id`` reported, newest first: only those are read (a sparse index)."""
+        reporter = _reporter_key(customer_id, user_id)
+        result = TicketModel.reporter_index.query(
+            reporter,
+            filter_condition=(TicketModel.status == status.value) if status else None,
+            scan_index_forward=False,
+            limit=limit,
+            page_size=limit,
+            last_evaluated_key=decode_cursor(cursor, partition=("reporter_key", reporter)),
+        )
+        items, next_cursor = query_page(result, Ticket)
+        return Page(items, next_cursor)
+
     def list_by_status(self, status: TicketStatus, *, limit: int, cursor: str | None) -> Page[Ticket]:
         """The queue of one status, oldest first (first come, first served)."""
         result = TicketModel.status_index.query(
@@ -112,6 +132,7 @@ class TicketRepository:
             status=ticket.status.value,
             created_key=_created_key(ticket.received_at, ticket.id),
             number_key=_number_key(ticket.distributor_id, ticket.number),
+            reporter_key=_reporter_key(ticket.customer_id, ticket.reporter.user_id) if ticket.reporter.user_id else None,
             data=entity_data(ticket),
             **versioned(ticket),
         )

@@ -163,6 +163,61 @@ def test_customer_users_list_their_own_tickets_without_naming_the_customer(as_us
     assert as_user("alpen_owner")(TICKETS, {})["tickets"]["nodes"] == []
 
 
+def test_a_report_only_user_sees_comments_on_and_attaches_to_only_the_tickets_they_reported(as_user, demo, hanse_ticket, services, clock):
+    """Report only: "see own tickets". Hilde (REPORT_ONLY) reported hanse_ticket; Hannes (EXTENDED) opens a ticket only the
+    management should read and the hotline records a call of Hilde's: she reaches hers and nothing of Hannes's."""
+    from datetime import timedelta
+
+    hanse = demo.customers["hanse"].id
+    clock.now = NOW + timedelta(minutes=1)
+    secret = ok(as_user("hanse_it")(CREATE, {"input": {"customerId": hanse, "subject": "Gehaltsabrechnung: DATEV Lohn startet nicht",
+                                                       "description": "Nur Geschäftsführung"}})["ticketCreate"])["ticket"]
+    clock.now = NOW + timedelta(minutes=2)
+    call = ok(as_user("distributor")(HOTLINE, {"input": {"customerId": hanse, "subject": "Scanner", "description": "Anruf", "callerName": "Hilde",
+                                                         "callerUserId": demo.users["hanse_staff"].id}})["ticketHotlineCreate"])["ticket"]
+    staff, extended = as_user("hanse_staff"), as_user("hanse_it")
+    own = [call["id"], hanse_ticket["id"]]  # newest first
+    assert [n["id"] for n in staff(TICKETS, {})["tickets"]["nodes"]] == own
+    assert [n["id"] for n in staff(TICKETS, {"customer": hanse})["tickets"]["nodes"]] == own
+    assert [n["id"] for n in staff(TICKETS, {"status": "NEW"})["tickets"]["nodes"]] == own
+    assert [n["id"] for n in extended(TICKETS, {})["tickets"]["nodes"]] == [call["id"], secret["id"], hanse_ticket["id"]]
+    assert staff(TICKET, {"id": secret["id"]})["ticket"] is None
+    assert staff("query($id: ID!) { node(id: $id) { id } }", {"id": secret["id"]})["node"] is None
+    assert staff(TICKET, {"id": call["id"]})["ticket"]["subject"] == "Scanner"
+    refused = staff(COMMENT, {"id": secret["id"], "body": "me too", "internal": False})["ticketCommentAdd"]
+    assert refused["errors"][0]["code"] == "NOT_FOUND" and refused["ticket"] is None
+    upload = staff(UPLOAD, {"id": secret["id"], "name": "a.png", "type": "image/png", "size": 100})["ticketAttachmentUploadStart"]
+    assert upload["errors"][0]["code"] == "NOT_FOUND" and upload["upload"] is None
+    key = f"tickets/{secret['id']}/att_probe/a.png"
+    services.documents.put(key, b"\x89PNG", "image/png")
+    attach = staff(ATTACH, {"id": secret["id"], "key": key, "name": "a.png", "type": "image/png", "size": 4})["ticketAttachmentAdd"]
+    assert attach["errors"] == [{"code": "NOT_FOUND", "field": "ticketId"}]
+    unchanged = extended(TICKET, {"id": secret["id"]})["ticket"]
+    assert [c["body"] for c in unchanged["comments"]] == [] and unchanged["attachments"] == []
+    ok(staff(COMMENT, {"id": call["id"], "body": "Geht wieder", "internal": False})["ticketCommentAdd"])  # her own call: she may
+
+
+def test_a_report_only_users_pages_are_full_however_many_colleagues_tickets_lie_between(as_user, demo, clock):
+    from datetime import timedelta
+
+    hanse = demo.customers["hanse"].id
+    staff, extended = as_user("hanse_staff"), as_user("hanse_it")
+    hers = []
+    for i in range(6):
+        clock.now = NOW + timedelta(minutes=i)
+        api = staff if i in (0, 3, 5) else extended  # Hilde's are T-000001, T-000004, T-000006
+        number = ok(api(CREATE, {"input": {"customerId": hanse, "subject": f"P{i}", "description": "x"}})["ticketCreate"])["ticket"]["number"]
+        if api is staff:
+            hers.append(number)
+    first = staff(TICKETS, {"first": 2})["tickets"]
+    assert [n["number"] for n in first["nodes"]] == ["T-000006", "T-000004"] and first["pageInfo"]["hasNextPage"]
+    rest = staff(TICKETS, {"first": 2, "after": first["pageInfo"]["endCursor"]})["tickets"]
+    assert [n["number"] for n in rest["nodes"]] == ["T-000001"] and not rest["pageInfo"]["hasNextPage"]
+    # A cursor of the organisation's list is not one of hers (and the reverse): refused, not a way round the scope.
+    colleague_cursor = extended(TICKETS, {"first": 1})["tickets"]["pageInfo"]["endCursor"]
+    assert staff.post(TICKETS, {"first": 2, "after": colleague_cursor}).json()["errors"][0]["extensions"]["field"] == "after"
+
+
 def test_paging_through_tickets_newest_first_and_the_staff_queue_by_status(as_user, demo, clock):
     from datetime import timedelta
 

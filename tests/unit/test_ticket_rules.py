@@ -450,7 +450,7 @@ PERMISSIONS = [
 
 @pytest.mark.parametrize("name,principal,org,expected", PERMISSIONS, ids=[p[0] for p in PERMISSIONS])
 def test_every_permission_level(name, principal, org, expected):
-    t = ticket()
+    t = ticket()  # reported by the report-only user usr_staff
     extended_views = {
         tk.can_view_service_reports(principal, org),
         tk.can_view_service_statistics(principal, org),
@@ -465,3 +465,20 @@ def test_every_permission_level(name, principal, org, expected):
         extended_views.pop(),
         tk.can_work_on_tickets(principal) and tk.can_see_internal_notes(principal),
     ) == expected
+
+
+def test_a_report_only_user_sees_and_comments_on_the_tickets_they_reported_and_not_their_colleagues():
+    """Report only: "see own tickets"; the organisation's support history is for extended users."""
+    by_colleague = ticket(reporter=tk.Reporter(user_id="usr_it", email="it@hanse.example"))
+    hotline_call = ticket(tk.TicketChannel.HOTLINE, reporter=tk.Reporter(user_id="usr_staff", name="Hilde"))
+    by_mail_only = ticket(tk.TicketChannel.HOTLINE, reporter=tk.Reporter(email="staff@hanse.example", name="Hilde"))
+    org = customer()
+    assert tk.sees_only_own_tickets(REPORT_ONLY) and not tk.sees_only_own_tickets(EXTENDED) and not tk.sees_only_own_tickets(STAFF)
+    assert tk.can_view_tickets_of(REPORT_ONLY, org)  # lists, but only their own (the service asks the reporter index)
+    assert (tk.can_view_ticket(REPORT_ONLY, by_colleague, org), tk.can_comment_on_ticket(REPORT_ONLY, by_colleague),
+            tk.can_add_attachment(REPORT_ONLY, by_colleague)) == (False, False, False)
+    assert (tk.can_view_ticket(REPORT_ONLY, hotline_call, org), tk.can_comment_on_ticket(REPORT_ONLY, hotline_call)) == (True, True)
+    # Reported under their address but not as their login (a hotline caller who gave it): not "reported by that user".
+    assert tk.can_view_ticket(REPORT_ONLY, by_mail_only, org) is False
+    # Extended users keep the whole organisation's tickets.
+    assert (tk.can_view_ticket(EXTENDED, ticket(), org), tk.can_comment_on_ticket(EXTENDED, ticket())) == (True, True)
