@@ -418,6 +418,7 @@ def validate_time_entry(
 SUBJECT_MAX = 200
 DESCRIPTION_MAX = 50_000
 COMMENT_MAX = 20_000
+STATUS_NOTE_MAX = 2_000
 NO_SUBJECT = "(no subject)"
 TRUNCATION_MARK = "\n\n[shortened: the full text is kept with the original message]"
 
@@ -468,6 +469,8 @@ class Ticket:
     # -- workflow -------------------------------------------------------------------------
 
     def change_status(self, new_status: TicketStatus, *, actor: str, now: datetime, note: str | None = None) -> TicketEvent:
+        """``note`` (optional, at most ``STATUS_NOTE_MAX`` characters) says why, in the status history."""
+        note = require_text(note, "note", label="The status note", max_length=STATUS_NOTE_MAX) if (note or "").strip() else None
         if new_status not in ALLOWED_TRANSITIONS[self.status]:
             raise InvalidStatusTransition(self.status, new_status)
         old = self.status

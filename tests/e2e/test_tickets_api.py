@@ -272,6 +272,18 @@ def test_status_changes_follow_the_workflow_notify_and_only_staff_make_them(as_u
     assert as_user("hanse_it")(STATUS, {"id": hanse_ticket["id"], "status": "RESOLVED"})["ticketStatusChange"]["errors"][0]["code"] == "FORBIDDEN"
 
 
+def test_a_status_note_longer_than_2000_characters_is_refused_by_field_and_changes_nothing(as_user, hanse_ticket, services):
+    query = """mutation($id: ID!, $note: String) { ticketStatusChange(ticketId: $id, status: IN_PROGRESS, note: $note) {
+      ticket { status } errors { code field message } } }"""
+    ops = as_user("distributor")
+    refused = ops(query, {"id": hanse_ticket["id"], "note": "n" * 450_000})["ticketStatusChange"]
+    assert refused == {"ticket": None, "errors": [{"code": "INVALID_INPUT", "field": "note", "message": "The status note is longer than 2000 characters."}]}
+    after = ops(TICKET, {"id": hanse_ticket["id"]})["ticket"]
+    assert after["status"] == "NEW" and "STATUS_CHANGED" not in {e["kind"] for e in after["history"]}
+    assert services.mailer.sent == []
+    assert ok(ops(query, {"id": hanse_ticket["id"], "note": "n" * 2000})["ticketStatusChange"])["ticket"]["status"] == "IN_PROGRESS"
+
+
 def test_assigning_to_a_technician_and_not_to_a_customer_user(as_user, demo, hanse_ticket):
     query = "mutation($id: ID!, $to: ID) { ticketAssign(ticketId: $id, assigneeId: $to) { ticket { assigneeId } errors { code field } } }"
     ops = as_user("distributor")

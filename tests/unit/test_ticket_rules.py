@@ -169,6 +169,19 @@ def test_a_worked_ticket_is_closed_only_after_it_was_resolved():
     assert refused.value.hint == "Allowed next: WAITING_FOR_CUSTOMER, RESOLVED."
 
 
+def test_a_status_note_is_trimmed_and_at_most_2000_characters_and_a_longer_one_changes_nothing():
+    t = ticket()
+    event = t.change_status(S.IN_PROGRESS, actor="usr_tech", now=NOW, note="  Ersatzteil bestellt  ")
+    assert event.details["note"] == "Ersatzteil bestellt"
+    assert t.change_status(S.RESOLVED, actor="usr_tech", now=NOW, note="n" * 2000).details["note"] == "n" * 2000
+    history = list(t.history)
+    with pytest.raises(ValidationFailed) as refused:
+        t.change_status(S.CLOSED, actor="usr_tech", now=NOW, note="n" * 450_000)
+    assert (refused.value.field, refused.value.message) == ("note", "The status note is longer than 2000 characters.")
+    assert (t.status, t.history) == (S.RESOLVED, history)
+    assert "note" not in t.change_status(S.CLOSED, actor="usr_tech", now=NOW, note="   ").details  # blank: no note
+
+
 def test_closed_is_final_and_takes_no_comments_attachments_or_time():
     t = ticket()
     t.change_status(S.CLOSED, actor="usr_tech", now=NOW)
