@@ -391,8 +391,9 @@ def record_time(uow: UnitOfWork, principal: Principal, ticket_id: str, entry: Ne
     technician_id = entry.technician_id or principal.user_id
     if technician_id != principal.user_id:
         technician = uow.users.get(technician_id)
-        if technician is None or technician.organisation_kind is not OrganisationKind.DISTRIBUTOR:
-            raise NotFound(f"No technician with id '{technician_id}'.", field="technicianId")
+        if technician is None or technician.organisation_kind is not OrganisationKind.DISTRIBUTOR or not technician.active:
+            raise NotFound(f"No technician with id '{technician_id}'.", field="technicianId",
+                           hint="Time is recorded for the distributor's active service staff.")
 
     def apply(ticket: tk.Ticket, customer: Organisation) -> tk.TimeEntry:
         return ticket.record_time(

@@ -291,6 +291,26 @@ def test_assigning_to_a_technician_and_not_to_a_customer_user(as_user, demo, han
     assert ops(query, {"id": hanse_ticket["id"], "to": demo.users["hanse_it"].id})["ticketAssign"]["errors"] == [{"code": "NOT_FOUND", "field": "assigneeId"}]
 
 
+def test_a_technician_who_left_is_neither_assigned_nor_credited_with_time(as_user, demo, hanse_ticket, services):
+    """An inactive technician's id is refused by ticketAssign and by ticketTimeEntryAdd alike; nothing is written."""
+    from domain.organisations import Role
+    from domain.services import organisations as org
+    from tests.e2e.test_sign_in import set_active
+
+    ops = as_user("distributor")
+    left = org.create_user(services.uow(), Principal.of(demo.users["distributor"]),
+                           org.NewUser(demo.distributor.id, "tom.tech@cloud.example", "Tom Tech", Role.DISTRIBUTOR_STAFF), now=NOW)
+    set_active(left, False)
+    assign = "mutation($id: ID!, $to: ID) { ticketAssign(ticketId: $id, assigneeId: $to) { ticket { assigneeId } errors { code field } } }"
+    assert ops(assign, {"id": hanse_ticket["id"], "to": left.id})["ticketAssign"]["errors"] == [{"code": "NOT_FOUND", "field": "assigneeId"}]
+    entry = {"workDate": "2026-11-23", "minutes": 30, "billable": True, "description": "Vor Ort", "technicianId": left.id}
+    refused = ops(TIME, {"id": hanse_ticket["id"], "input": entry})["ticketTimeEntryAdd"]
+    assert refused["timeEntry"] is None and [(e["code"], e["field"]) for e in refused["errors"]] == [("NOT_FOUND", "technicianId")]
+    assert [t["minutes"] for t in ops(TICKET, {"id": hanse_ticket["id"]})["ticket"]["timeEntries"]] == [45]
+    set_active(left, True)  # active, the same entry is recorded: the refusal was for having left
+    assert ok(ops(TIME, {"id": hanse_ticket["id"], "input": entry})["ticketTimeEntryAdd"])["timeEntry"]["minutes"] == 30
+
+
 def test_a_non_billable_time_entry_without_reason_is_refused(as_user, hanse_ticket):
     data = as_user("distributor")(TIME, {"id": hanse_ticket["id"], "input": {"workDate": "2026-11-23", "minutes": 30, "billable": False, "description": "Kulanz"}})
     assert data["ticketTimeEntryAdd"]["errors"][0]["field"] == "reason"
