@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
+from typing import Iterable
 
 from domain.errors import Conflict, ValidationFailed
 from domain.sepa import SepaMandate
@@ -113,6 +114,25 @@ class OnboardingChanges:
     datev_consultant_number: str | None = None
 
 
+MAX_TICKET_CONTACTS = 10
+
+
+def _ticket_contacts(addresses: Iterable[str], field: str, notice: str) -> tuple[str, ...]:
+    """Valid addresses, each once (compared case-insensitively; the first spelling is kept), at most
+    ``MAX_TICKET_CONTACTS``: every notice is one message to all of them (SES takes 50 recipients per message)."""
+    kept: dict[str, str] = {}
+    for i, address in enumerate(addresses):
+        email = require_email(address, f"{field}[{i}]")
+        kept.setdefault(email.casefold(), email)
+        if len(kept) > MAX_TICKET_CONTACTS:
+            raise ValidationFailed(
+                f"At most {MAX_TICKET_CONTACTS} different addresses receive {notice}.",
+                field=field,
+                hint="For more people, enter a shared mailbox or a distribution list.",
+            )
+    return tuple(kept.values())
+
+
 @dataclass(frozen=True)
 class CustomerOnboarding:
     """What MSP boarding collects about a new customer."""
@@ -172,13 +192,12 @@ class CustomerOnboarding:
                 require_email(changes.service_report_email, "onboarding.serviceReportEmail") if changes.service_report_email else None
             )
         if changes.notify_on_new_ticket is not None:
-            updated["notify_on_new_ticket"] = tuple(
-                require_email(e, f"onboarding.notifyOnNewTicket[{i}]") for i, e in enumerate(changes.notify_on_new_ticket)
+            updated["notify_on_new_ticket"] = _ticket_contacts(
+                changes.notify_on_new_ticket, "onboarding.notifyOnNewTicket", "the notice of a new ticket"
             )
         if changes.notify_on_ticket_status_change is not None:
-            updated["notify_on_ticket_status_change"] = tuple(
-                require_email(e, f"onboarding.notifyOnTicketStatusChange[{i}]")
-                for i, e in enumerate(changes.notify_on_ticket_status_change)
+            updated["notify_on_ticket_status_change"] = _ticket_contacts(
+                changes.notify_on_ticket_status_change, "onboarding.notifyOnTicketStatusChange", "the notice of a status change"
             )
         if changes.initial_inventory_wanted is not None:
             updated["initial_inventory_wanted"] = changes.initial_inventory_wanted

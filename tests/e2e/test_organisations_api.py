@@ -66,6 +66,8 @@ def test_partner_creates_a_customer_with_boarding_data_and_is_linked(as_user):
         ({"billingEmail": "buchhaltung@"}, "billingEmail", "INVALID_INPUT"),
         ({"onboarding": {"datevConsultantNumber": "12-34"}}, "onboarding.datevConsultantNumber", "INVALID_INPUT"),
         ({"onboarding": {"serviceReportEmail": "it at nordlicht"}}, "onboarding.serviceReportEmail", "INVALID_INPUT"),
+        ({"onboarding": {"notifyOnTicketStatusChange": [f"user{i}@nordlicht.example" for i in range(80)]}},
+         "onboarding.notifyOnTicketStatusChange", "INVALID_INPUT"),
         ({"address": {"street": "", "postalCode": "24103", "city": "Kiel"}}, "address.street", "INVALID_INPUT"),
         ({"onboarding": {"branches": [{"name": "  ", "address": {"street": "Holstenstr. 2", "postalCode": "23552", "city": "Lübeck"}}]}},
          "onboarding.branches[0].name", "INVALID_INPUT"),

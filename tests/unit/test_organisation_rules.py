@@ -124,6 +124,29 @@ def test_ticket_notification_contacts_must_be_e_mail_addresses():
     assert err.value.field == "onboarding.notifyOnNewTicket[1]"
 
 
+def test_a_ticket_contact_entered_twice_in_any_case_is_kept_once_in_its_first_spelling():
+    boarded_twice = CustomerOnboarding.create(
+        notify_on_new_ticket=("IT@hanse.example", "it@hanse.example", " it@HANSE.example ", "chef@hanse.example"),
+        notify_on_ticket_status_change=("chef@hanse.example", "Chef@Hanse.Example"),
+    )
+    assert boarded_twice.notify_on_new_ticket == ("IT@hanse.example", "chef@hanse.example")
+    assert boarded_twice.notify_on_ticket_status_change == ("chef@hanse.example",)
+
+
+@pytest.mark.parametrize("field,attribute", [
+    ("onboarding.notifyOnNewTicket", "notify_on_new_ticket"),
+    ("onboarding.notifyOnTicketStatusChange", "notify_on_ticket_status_change"),
+])
+def test_at_most_10_different_addresses_receive_each_ticket_notice(field, attribute):
+    """Each notice is one message to all contacts (SES takes at most 50 recipients): 80 are refused by field."""
+    ten = tuple(f"user{i}@hanse.example" for i in range(10))
+    assert getattr(boarded().with_changes(OnboardingChanges(**{attribute: ten + ("USER0@hanse.example",)})), attribute) == ten
+    with pytest.raises(ValidationFailed) as err:
+        boarded().with_changes(OnboardingChanges(**{attribute: tuple(f"user{i}@hanse.example" for i in range(80))}))
+    assert (err.value.field, err.value.code) == (field, ErrorCode.INVALID_INPUT)
+    assert "At most 10 different addresses" in err.value.message
+
+
 def test_country_is_a_two_letter_code():
     with pytest.raises(ValidationFailed) as err:
         Address.create("Str. 1", "10117", "Berlin", "Germany")
