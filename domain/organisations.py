@@ -215,6 +215,9 @@ class BillingModePeriod:
     mode: BillingMode
     since: datetime
     changed_by: str
+    # The partner's e-mail notice of this switch was refused by the mail service (sent after the switch is stored,
+    # so the switch stands): someone tells the partner by hand. False also for the link's first period (no notice).
+    partner_notice_failed: bool = False
 
 
 @dataclass(frozen=True)
@@ -306,6 +309,17 @@ class Organisation:
             return self, False
         updated = replace(link, billing_mode_history=link.billing_mode_history + (BillingModePeriod(mode, now, actor_id),))
         return self._replace_link(updated), True
+
+    def with_partner_notice_failed(self, partner_id: str, mode: BillingMode, since: datetime) -> "Organisation":
+        """Record that the partner's notice of the switch to ``mode`` made at ``since`` could not be sent (the latest
+        such switch; the link's first period is no switch). Unchanged when the history holds no such switch."""
+        link = self._require_link(partner_id)
+        history = list(link.billing_mode_history)
+        for i in range(len(history) - 1, 0, -1):
+            if history[i].mode is mode and history[i].since == since:
+                history[i] = replace(history[i], partner_notice_failed=True)
+                return self._replace_link(replace(link, billing_mode_history=tuple(history)))
+        return self
 
     def with_access_level(self, partner_id: str, access_level: AccessLevel) -> "Organisation":
         return self._replace_link(replace(self._require_link(partner_id), access_level=access_level))

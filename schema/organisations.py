@@ -69,6 +69,10 @@ class CustomerOnboarding:
 class BillingModePeriod:
     mode: BillingMode
     since: datetime
+    partner_notice_failed: bool = strawberry.field(
+        default=False,
+        description="The partner's e-mail notice of this switch could not be sent (the switch stands): tell the partner by hand.",
+    )
 
 
 @strawberry.type(description="The link between a partner and a customer, seen from either side.")
@@ -95,7 +99,10 @@ class PartnerLink:
             customer_id=strawberry.ID(customer_id),
             access_level=link.access_level,
             billing_mode=link.billing_mode,
-            billing_mode_history=[BillingModePeriod(mode=p.mode, since=p.since) for p in link.billing_mode_history],
+            billing_mode_history=[
+                BillingModePeriod(mode=p.mode, since=p.since, partner_notice_failed=p.partner_notice_failed)
+                for p in link.billing_mode_history
+            ],
             linked_at=link.linked_at,
         )
 
@@ -394,7 +401,11 @@ class CustomerPayload:
 @strawberry.type
 class BillingModeSwitchPayload:
     customer: Customer | None = None
-    partner_notified: bool = False
+    partner_notified: bool = strawberry.field(
+        default=False,
+        description="The partner's e-mail notice went out. False when the mode did not change, and when the mail service "
+                    "refused the notice: the switch stands all the same, its billingModeHistory entry shows partnerNoticeFailed.",
+    )
     errors: list[Error] = strawberry.field(default_factory=list)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Callable
@@ -44,6 +45,9 @@ from domain.policy import (
 from domain.ports import EmailMessage, Mailer, Page, UnitOfWork
 from domain.sepa import SepaMandate, mandate_claim
 from domain.services.idempotency import run_idempotent
+from domain.services.retry import retry_on_concurrent_update
+
+log = logging.getLogger(__name__)
 
 MAX_PAGE_SIZE = 100
 
@@ -321,7 +325,9 @@ def switch_billing_mode(
     """The customer chooses who pays; the partner learns of it by e-mail.
 
     The new mode applies to invoices issued from ``now`` on; issued invoices never move.
-    Returns the customer and whether the partner was notified (only when the mode changed).
+    Returns the customer and whether the partner was notified (only when the mode changed and the mail went out).
+    The notice is sent after the switch is stored: when the mail service refuses it, the switch stands, the failure
+    is logged and recorded on the switch (``partner_notice_failed``), and the answer is the switched customer.
     """
     with uow:
         customer = _require_visible(uow, principal, customer_id, OrganisationKind.CUSTOMER, "customerId")
@@ -332,8 +338,11 @@ def switch_billing_mode(
         partner = uow.organisations.get(partner_id)
         uow.organisations.update(updated)
         uow.commit()
-    if partner is not None:
-        payer = "the customer" if billing_mode is BillingMode.CUSTOMER_PAYS else "you (the partner)"
+    switched = replace(updated, version=updated.version + 1)
+    if partner is None:
+        return switched, False
+    payer = "the customer" if billing_mode is BillingMode.CUSTOMER_PAYS else "you (the partner)"
+    try:
         mailer.send(
             EmailMessage(
                 to=(partner.billing_email,),
@@ -345,7 +354,36 @@ def switch_billing_mode(
                 ),
             )
         )
-    return replace(updated, version=updated.version + 1), partner is not None
+        return switched, True
+    except Exception:  # noqa: BLE001 - a failed notice must not turn the stored switch into an error (a retry would switch again)
+        log.exception(
+            "could not e-mail partner %s (%s) that customer %s (%s) switched its billing mode to %s at %s; tell the partner by hand",
+            partner.id, partner.billing_email, customer.id, customer.name, billing_mode.value, now.isoformat(),
+        )
+    return _record_partner_notice_failed(uow, switched, partner_id=partner_id, mode=billing_mode, since=now), False
+
+
+def _record_partner_notice_failed(
+    uow: UnitOfWork, switched: Organisation, *, partner_id: str, mode: BillingMode, since: datetime,
+) -> Organisation:
+    """Mark the switch to ``mode`` made at ``since`` as not notified; never raises. Returns the customer as recorded (or, when
+    recording fails too, as switched with the mark applied, the failure logged)."""
+
+    def record() -> Organisation:
+        with uow:
+            stored = uow.organisations.get(switched.id)
+            if stored is None:
+                raise NotFound(f"No customer with id '{switched.id}'.", field="customerId")
+            marked = stored.with_partner_notice_failed(partner_id, mode, since)
+            uow.organisations.update(marked)
+            uow.commit()
+            return replace(marked, version=marked.version + 1)
+
+    try:
+        return retry_on_concurrent_update(record)
+    except Exception:  # noqa: BLE001 - the switch stands; the log above names the notice to send by hand
+        log.exception("could not record the failed billing-mode notice of customer %s to partner %s", switched.id, partner_id)
+        return switched.with_partner_notice_failed(partner_id, mode, since)
 
 
 def set_microsoft_ids(

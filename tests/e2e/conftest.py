@@ -52,6 +52,23 @@ def services(aws, clock):
 
 
 @pytest.fixture
+def failing_mailer(services):
+    """The mail service refuses every message (SES throttling) until ``restore()``."""
+    real_send = services.mailer.send
+
+    class Switch:
+        def restore(self):
+            services.mailer.send = real_send
+
+    def refuse(message):
+        raise RuntimeError("SES: Throttling - Maximum sending rate exceeded")
+
+    services.mailer.send = refuse
+    yield Switch()
+    services.mailer.send = real_send
+
+
+@pytest.fixture
 def demo(services, clock):
     from infra.demo import seed
 

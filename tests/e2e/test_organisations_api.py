@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from infra.dynamo.models import OrganisationModel, UserModel
@@ -242,6 +244,33 @@ def test_switching_to_the_current_mode_sends_no_e_mail(as_user, demo, services):
     ids = {"c": demo.customers["hanse"].id, "p": demo.partners["nordit"].id}
     result = as_user("hanse_it")(SWITCH, {**ids, "mode": "PARTNER_PAYS"})["customerBillingModeSwitch"]
     assert result["partnerNotified"] is False and services.mailer.sent == []
+
+
+def test_a_failing_partner_notice_keeps_the_switch_and_is_recorded_on_it(as_user, demo, services, failing_mailer, caplog):
+    """The notice is sent after the switch is stored: a refusing mail service leaves the switch in place, answers
+    without an error and records the failed notice on the switch (it answered "Unexpected error", so a client would
+    retry a switch that had been made)."""
+    ids = {"c": demo.customers["hanse"].id, "p": demo.partners["nordit"].id}
+    with caplog.at_level(logging.ERROR):
+        body = as_user("hanse_it").post(SWITCH, {**ids, "mode": "CUSTOMER_PAYS"}).json()
+    assert "errors" not in body, body["errors"]
+    result = body["data"]["customerBillingModeSwitch"]
+    assert result["errors"] == [] and result["partnerNotified"] is False
+    assert result["customer"]["partnerLinks"][0]["billingMode"] == "CUSTOMER_PAYS"
+    shown = as_user("distributor")(
+        "query($c: ID!) { customer(id: $c) { partnerLinks { billingMode billingModeHistory { mode partnerNoticeFailed } } } }", ids,
+    )["customer"]["partnerLinks"][0]
+    assert shown == {"billingMode": "CUSTOMER_PAYS", "billingModeHistory": [
+        {"mode": "PARTNER_PAYS", "partnerNoticeFailed": False}, {"mode": "CUSTOMER_PAYS", "partnerNoticeFailed": True}]}
+    [logged] = [r.getMessage() for r in caplog.records if "billing mode" in r.getMessage()]
+    assert ids["p"] in logged and "billing@nordit.example" in logged and ids["c"] in logged and "CUSTOMER_PAYS" in logged
+
+
+def test_a_notice_that_went_out_is_not_marked_failed(as_user, demo):
+    ids = {"c": demo.customers["hanse"].id, "p": demo.partners["nordit"].id}
+    as_user("hanse_it")(SWITCH, {**ids, "mode": "CUSTOMER_PAYS"})
+    shown = as_user("distributor")("query($c: ID!) { customer(id: $c) { partnerLinks { billingModeHistory { partnerNoticeFailed } } } }", ids)
+    assert shown["customer"]["partnerLinks"][0]["billingModeHistory"] == [{"partnerNoticeFailed": False}] * 2
 
 
 @pytest.mark.parametrize("actor,code", [("hanse_staff", "FORBIDDEN"), ("nordit_admin", "FORBIDDEN"), ("alpen_owner", "NOT_FOUND")])

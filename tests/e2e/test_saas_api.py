@@ -31,23 +31,6 @@ def test_a_partner_creates_a_saas_subscription_and_finds_it_in_its_list(as_user)
     assert listed == [{"id": created["saasSubscription"]["id"]}]
 
 
-@pytest.fixture
-def failing_mailer(services):
-    """The mail service refuses every message (SES throttling) until ``restore()``."""
-    real_send = services.mailer.send
-
-    class Switch:
-        def restore(self):
-            services.mailer.send = real_send
-
-    def refuse(message):
-        raise RuntimeError("SES: Throttling - Maximum sending rate exceeded")
-
-    services.mailer.send = refuse
-    yield Switch()
-    services.mailer.send = real_send
-
-
 def created_with_invitation(as_user, services) -> str:
     created = as_user("nordit_admin")(CREATE_INVITING)["saasSubscriptionCreate"]
     assert created["errors"] == [] and created["saasSubscription"]["invitationStatus"] == "SENT"

@@ -171,6 +171,15 @@ def test_billing_mode_switch_applies_from_the_switch_on_and_keeps_history():
     assert [p.mode for p in link.billing_mode_history] == [BillingMode.PARTNER_PAYS, BillingMode.CUSTOMER_PAYS]
 
 
+def test_a_failed_partner_notice_marks_the_switch_it_was_for_and_nothing_else():
+    """Linked and switched at the same instant: only the switch (to the mode named) is marked, never the link."""
+    linked = customer().with_link(partner(), AccessLevel.FULL, BillingMode.PARTNER_PAYS, T0, "usr_1")
+    switched, _ = linked.with_billing_mode("ptn_1", BillingMode.CUSTOMER_PAYS, T0, "usr_2")
+    marked = switched.with_partner_notice_failed("ptn_1", BillingMode.CUSTOMER_PAYS, T0)
+    assert [p.partner_notice_failed for p in marked.link_to("ptn_1").billing_mode_history] == [False, True]
+    assert switched.with_partner_notice_failed("ptn_1", BillingMode.PARTNER_PAYS, T0) == switched  # the link, no switch
+
+
 def test_switching_to_the_current_billing_mode_changes_nothing():
     linked = customer().with_link(partner(), AccessLevel.FULL, BillingMode.PARTNER_PAYS, T0, "usr_1")
     same, changed = linked.with_billing_mode("ptn_1", BillingMode.PARTNER_PAYS, T0, "usr_2")
