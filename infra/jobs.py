@@ -20,8 +20,17 @@ def index_quota_contracts() -> dict:
     return index(services.uow, today=berlin_date(services.clock())).as_dict()
 
 
+def index_ticket_reporters() -> dict:
+    """Puts the tickets saved before the reporter index on it, so report-only users see the tickets they reported."""
+    os.environ.setdefault("_HANDLER", "handler.create_maintenance_tickets")  # any job's: no GraphQL
+    import handler
+    from domain.services.tickets import index_ticket_reporters as index
+
+    return index(handler._services().uow).as_dict()
+
+
 # One-off tasks, run once by hand after the deploy that needs them, never scheduled: `python -m infra.jobs <task>`.
-TASKS = {"index_quota_contracts": index_quota_contracts}
+TASKS = {"index_quota_contracts": index_quota_contracts, "index_ticket_reporters": index_ticket_reporters}
 
 
 def main(argv: list[str]) -> None:
