@@ -56,6 +56,9 @@ class MicrosoftTenant:
     link_token_sha256: str | None = None
     link_requested_at: datetime | None = None
     link_confirmed_at: datetime | None = None
+    # The confirmation e-mail of the pending link was refused by the mail service (sent after the request is stored):
+    # requesting the link again sends a new code.
+    link_email_failed_at: datetime | None = None
     agreement: AgreementAcceptance | None = None
     eligibility: tuple[EligibilityGrant, ...] = ()
 
@@ -92,7 +95,7 @@ def created_tenant(tenant: MicrosoftTenant, prefix: str) -> MicrosoftTenant:
     _require_no_tenant(tenant)
     domain = onmicrosoft_domain(prefix)
     return replace(tenant, state=TenantState.CREATED, domain=domain, admin_login=f"admin@{domain}",
-                   link_contact_email=None, link_token_sha256=None, link_requested_at=None)
+                   link_contact_email=None, link_token_sha256=None, link_requested_at=None, link_email_failed_at=None)
 
 
 def prefix_taken(domain: str) -> AlreadyExists:
@@ -118,8 +121,16 @@ def link_requested(tenant: MicrosoftTenant, default_domain: str, contact_email: 
     return replace(
         tenant, state=TenantState.LINK_PENDING, domain=domain, admin_login=None,
         link_contact_email=require_email(contact_email, "contactEmail"),
-        link_token_sha256=token_digest(token), link_requested_at=now, link_confirmed_at=None,
+        link_token_sha256=token_digest(token), link_requested_at=now, link_confirmed_at=None, link_email_failed_at=None,
     )
+
+
+def link_email_failed(tenant: MicrosoftTenant, token: str, now: datetime) -> MicrosoftTenant:
+    """The confirmation e-mail carrying ``token`` could not be sent. Unchanged when that request is no longer the pending
+    one (confirmed, or requested again meanwhile)."""
+    if tenant.state is not TenantState.LINK_PENDING or tenant.link_token_sha256 != token_digest(token):
+        return tenant
+    return replace(tenant, link_email_failed_at=now)
 
 
 def link_confirmed(tenant: MicrosoftTenant, token: str, now: datetime) -> MicrosoftTenant:

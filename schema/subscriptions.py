@@ -329,6 +329,10 @@ class MicrosoftTenant:
     admin_login: str | None
     link_requested_at: datetime | None
     link_confirmed_at: datetime | None
+    link_email_failed_at: datetime | None = strawberry.field(
+        description="The confirmation e-mail of the pending link could not be sent (the request stands): request the link "
+                    "again to send a new code.",
+    )
     agreement_accepted_at: datetime | None
     agreement_accepted_by: str | None
     eligibility: list[LicenceProgram]
@@ -337,7 +341,7 @@ class MicrosoftTenant:
     def of(cls, t: tn.MicrosoftTenant) -> "MicrosoftTenant":
         return cls(
             state=t.state, domain=t.domain, admin_login=t.admin_login, link_requested_at=t.link_requested_at,
-            link_confirmed_at=t.link_confirmed_at,
+            link_confirmed_at=t.link_confirmed_at, link_email_failed_at=t.link_email_failed_at,
             agreement_accepted_at=t.agreement.accepted_at if t.agreement else None,
             agreement_accepted_by=t.agreement.accepted_by_name if t.agreement else None,
             eligibility=sorted(t.eligible_programs, key=lambda p: p.value),

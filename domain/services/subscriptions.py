@@ -58,6 +58,7 @@ from domain.tenants import (
     created_tenant,
     eligibility_granted,
     link_confirmed,
+    link_email_failed,
     link_requested,
     prefix_taken,
     tenant_domain_claim,
@@ -299,6 +300,9 @@ def request_tenant_link(
     uow: UnitOfWork, mailer: Mailer, principal: Principal, *, customer_id: str, default_domain: str, contact_email: str,
     now: datetime, confirmation_url: str,
 ) -> Organisation:
+    """Store the pending link, then e-mail the confirmation code to the customer's contact. When the mail service
+    refuses it, the pending link stands (no error), the failure is logged and shown on the tenant
+    (``link_email_failed_at``); requesting the link again sends a new code."""
     token = secrets.token_urlsafe(24)
     with uow:
         customer = _require_customer(uow, principal, customer_id)
@@ -309,16 +313,45 @@ def request_tenant_link(
             raise _tenant_registered_elsewhere(tenant.domain, "defaultDomain")
         updated = _update_tenant(uow, customer, tenant)
         uow.commit()
-    mailer.send(EmailMessage(
-        to=(tenant.link_contact_email,),
-        subject=f"Please confirm the link of your Microsoft tenant {tenant.domain}",
-        body=(
-            f"Your IT partner asked to link the Microsoft tenant {tenant.domain} of {customer.name}. "
-            f"Open {confirmation_url}?customer={customer.id}&code={token} to confirm. "
-            "Until you confirm, no licences can be ordered for this tenant."
-        ),
-    ))
-    return updated
+    try:
+        mailer.send(EmailMessage(
+            to=(tenant.link_contact_email,),
+            subject=f"Please confirm the link of your Microsoft tenant {tenant.domain}",
+            body=(
+                f"Your IT partner asked to link the Microsoft tenant {tenant.domain} of {customer.name}. "
+                f"Open {confirmation_url}?customer={customer.id}&code={token} to confirm. "
+                "Until you confirm, no licences can be ordered for this tenant."
+            ),
+        ))
+    except Exception:  # noqa: BLE001 - a failed mail must not turn the stored request into an error
+        # The code itself stays out of the log: it confirms the link. A new request sends a new one.
+        log.exception(
+            "could not e-mail the tenant link confirmation for %s of customer %s (%s) to %s; request the link again",
+            tenant.domain, customer.id, customer.name, tenant.link_contact_email,
+        )
+        return _record_link_email_failed(uow, updated, token, now=now)
+    return replace(updated, version=updated.version + 1)
+
+
+def _record_link_email_failed(uow: UnitOfWork, requested: Organisation, token: str, *, now: datetime) -> Organisation:
+    """Show on the pending link that its confirmation e-mail failed; never raises. Returns the customer as recorded
+    (or, when recording fails too, as requested with the failure applied, logged)."""
+
+    def record() -> Organisation:
+        with uow:
+            stored = uow.organisations.get(requested.id)
+            if stored is None:
+                raise NotFound(f"No customer with id '{requested.id}'.", field="customerId")
+            marked = _update_tenant(uow, stored, link_email_failed(stored.microsoft or MicrosoftTenant(), token, now))
+            uow.commit()
+            return replace(marked, version=marked.version + 1)
+
+    try:
+        return retry_on_concurrent_update(record)
+    except Exception:  # noqa: BLE001 - the request stands; the log above says what to do
+        log.exception("could not record the failed tenant link e-mail of customer %s", requested.id)
+        return replace(requested, microsoft=link_email_failed(requested.microsoft or MicrosoftTenant(), token, now),
+                       version=requested.version + 1)
 
 
 def confirm_tenant_link(uow: UnitOfWork, principal: Principal, *, customer_id: str, token: str, now: datetime) -> Organisation:

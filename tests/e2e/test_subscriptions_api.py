@@ -6,6 +6,7 @@ EUR 10.50 per seat and month until 2023-03-31, EUR 11.66 (+11%) from 2023-04-01.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timezone
 
 import pytest
@@ -103,6 +104,27 @@ def request_link(as_user, demo, services, partner_user, customer, domain, contac
     requested = as_user(partner_user)(TENANT_LINK, {"c": demo.customers[customer].id, "d": domain, "e": contact})["customerTenantLink"]
     assert requested["errors"] == [], requested
     return services.mailer.to(contact)[-1].body.split("code=")[1].split(" ")[0].rstrip(".")
+
+
+def test_a_failing_confirmation_mail_keeps_the_pending_link_and_shows_it_failed(as_user, demo, services, failing_mailer, caplog):
+    """The mail is sent after the request is stored: a refusing mail service answers no error (it answered "Unexpected
+    error" for a stored request), logs the failure without the code and shows it on the tenant; a new request sends."""
+    kanzlei, sales = demo.customers["kanzlei"].id, as_user("nordit_sales")
+    variables = {"c": kanzlei, "d": "kanzlei-weber.de", "e": "office@kanzlei.example"}
+    with caplog.at_level(logging.ERROR):
+        body = sales.post(TENANT_LINK, variables).json()
+    assert "errors" not in body, body["errors"]
+    assert body["data"]["customerTenantLink"] == {
+        "customer": {"microsoftTenant": {"state": "LINK_PENDING", "domain": "kanzlei-weber.de"}}, "errors": []}
+    shown = "query($c: ID!) { customer(id: $c) { microsoftTenant { state linkEmailFailedAt } } }"
+    assert sales(shown, {"c": kanzlei})["customer"]["microsoftTenant"] == {"state": "LINK_PENDING", "linkEmailFailedAt": "2026-11-23T09:00:00+00:00"}
+    [logged] = [r.getMessage() for r in caplog.records if "tenant link" in r.getMessage()]
+    assert kanzlei in logged and "kanzlei-weber.de" in logged and "office@kanzlei.example" in logged and "code=" not in logged
+    failing_mailer.restore()
+    code = request_link(as_user, demo, services, "nordit_sales", "kanzlei", "kanzlei-weber.de", "office@kanzlei.example")
+    assert sales(shown, {"c": kanzlei})["customer"]["microsoftTenant"] == {"state": "LINK_PENDING", "linkEmailFailedAt": None}
+    confirmed = as_user("kanzlei_office")(TENANT_LINK_CONFIRM, {"c": kanzlei, "code": code})["customerTenantLinkConfirm"]
+    assert confirmed["customer"]["microsoftTenant"]["state"] == "LINKED"
 
 
 def test_a_linked_onmicrosoft_domain_cannot_be_created_for_another_customer(as_user, demo, services):
