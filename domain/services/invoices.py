@@ -410,7 +410,11 @@ def request_copy(
         raise NotFound(f"The payer of {invoice.number} is unknown.", field="invoiceId")
     draft = archive_retrieval_draft(quote, original=invoice, payer=BillingParty.of(payer_org))
     retrieval = issue_draft(uow_factory, draft, now=now, prefix=settings.number_prefix)
-    deliver(uow_factory, retrieval, documents=documents, mailer=mailer, renderer=renderer, now=now)
+    try:
+        deliver(uow_factory, retrieval, documents=documents, mailer=mailer, renderer=renderer, now=now)
+    except Exception:  # noqa: BLE001 - issued all the same (an error would have the customer order it twice); it stays
+        # undelivered under its issue date, where the billing run delivers it
+        log.exception("delivery of archive-retrieval invoice %s (%s, for %s) failed", retrieval.id, retrieval.number, invoice.number)
     return CopyResult(decision, retrieval_invoice=retrieval)
 
 

@@ -7,6 +7,7 @@ Direkt has no partner. Invoices are issued by the billing run, as in production.
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -298,6 +299,28 @@ def test_an_invoice_no_longer_online_needs_a_paid_archive_retrieval_issued_as_it
     assert retrieval["issueDate"] == retrieval["dueDate"] == "2026-11-23" and retrieval["number"] == "PH-2026-000001"
     (mail,) = services.mailer.sent
     assert retrieval["number"] in mail.subject and mail.to == ("rechnung@kanzlei.example",)
+
+
+def test_an_archive_retrieval_whose_e_mail_fails_is_issued_without_an_error_and_delivered_by_the_billing_run(
+    as_user, services, biller, failing_mailer, caplog,
+):
+    """The retrieval invoice is issued before it is e-mailed: a refusing mail service answered "Unexpected error" for an
+    invoice that existed, and the customer would order (and pay) the retrieval twice."""
+    (old,) = biller.run(at("2024-09-02T10:00:00"), biller.item("kanzlei", "40.00", partner="nordit"))
+    with caplog.at_level(logging.ERROR):
+        body = as_user("kanzlei_office").post(COPY, {"input": {"invoiceId": old.id, "archiveHours": 3}}).json()
+    assert "errors" not in body, body["errors"]
+    ordered = body["data"]["invoiceCopyRequest"]
+    assert ordered["errors"] == [] and ordered["retrievalInvoice"]["number"] == "PH-2026-000001"
+    today = date(2026, 11, 23)
+    [stored] = services.uow().invoices.list_for_payer(old.payer_id, issued_from=today, issued_to=today, status=None, limit=10, cursor=None).items
+    assert stored.number == "PH-2026-000001"
+    assert any("PH-2026-000001" in r.getMessage() and old.number in r.getMessage() for r in caplog.records)
+    failing_mailer.restore()
+    assert invoicing.deliver_pending(services.uow, today, documents=services.documents, mailer=services.mailer,
+                                     renderer=services.invoice_renderer, now=NOW) == (1, 0)
+    (mail,) = services.mailer.sent
+    assert "PH-2026-000001" in mail.subject and mail.to == ("rechnung@kanzlei.example",)
 
 
 def test_the_payer_downloads_an_invoice_until_its_last_online_day_and_from_the_next_berlin_day_gets_the_archive_hint(
