@@ -12,7 +12,12 @@ Decided here, where ``DOMAIN.md`` leaves room:
   (``PartnerLink.billing_mode_at``): a switch moves charges billed after it, never issued
   invoices. CUSTOMER_PAYS → the customer at public price (the charge amount) and a
   ``Cashback`` for the partner; PARTNER_PAYS → the partner, each charge line less its
-  reseller discount, rounded half-up once.
+  reseller discount, rounded half-up once. A reseller SaaS charge (``Charge.billed_to_partner``)
+  is always the partner's, whatever the link says (the customer may not even be an organisation
+  here: then the charge names the partner as customer), at the catalogue price: the programme's
+  reseller discount is off the public price of resold CSP subscriptions, and the SaaS catalogue
+  price is the reseller's price already; no cashback either. It joins the partner's invoice
+  for that customer, so the grouping below holds.
 * **Who is credited** is whoever paid for what the credit takes back, whatever the mode is
   now (a credit corrects an issued invoice, and issued invoices never move):
   ``trace_credit`` follows the credit's subscription to the charges that billed the seats
@@ -390,6 +395,14 @@ def _payer(
     return _Payer(account.party, mode, Decimal("0"), terms.cashback_percent)
 
 
+def _reseller(charge: Charge, partners: Mapping[str, PartnerTerms]) -> _Payer:
+    """The partner that sells a reseller SaaS subscription pays its charges: no discount, no cashback."""
+    terms = partners.get(charge.partner_id)
+    if terms is None:
+        raise _Skip(f"no billing terms for partner {charge.partner_id}")
+    return _Payer(terms.party, BillingMode.PARTNER_PAYS, Decimal("0"), Decimal("0"))
+
+
 def _payer_of_invoice(
     invoice: Invoice, charge: Charge, customers: Mapping[str, CustomerAccount], partners: Mapping[str, PartnerTerms]
 ) -> _Payer:
@@ -576,6 +589,9 @@ def plan_billing_run(
             sources = credit_sources.get(charge.charge_id) if charge.kind is ChargeKind.CREDIT else None
             if sources:
                 payer, portions, _ = _place_credit(charge, sources, now, customers, partners)
+            elif charge.billed_to_partner:
+                payer = _reseller(charge, partners)
+                portions = _whole(charge, payer)
             else:
                 payer = _payer(charge.customer_id, charge.partner_id, now, customers, partners)
                 portions = _whole(charge, payer)

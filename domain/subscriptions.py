@@ -21,6 +21,36 @@ Decided here, where ``DOMAIN.md`` leaves room:
   for 26 of 31 days.
 * Operations (other than ``renew``) are refused while a renewal is due but not yet
   processed; the service calls ``renew`` first (it is a no-op when nothing is due).
+
+Reseller SaaS subscriptions are billed to the selling partner, never to the customer (who
+may not even be an organisation here: only a company name; "the reseller keeps billing"):
+
+* **Creation** charges the first month at once: creation date (Berlin) up to the first
+  payment date, users × the catalogue's monthly price per user in force that day (created
+  2026-11-23 with 12 users at EUR 1.25: 15.00 for 2026-11-23..2026-12-23).
+* **Each payment date** charges the next month for the users at that moment, at the price in
+  force on the payment date, and moves the next payment date on by one anchored month
+  (anchored on the creation day, Berlin calendar: created 2024-01-31 → 02-29, 03-31, 04-30).
+  A late run charges every missed month in order, each for the users of its run, never a
+  month twice (the charge id is derived from subscription and period).
+* **More users** in a paid month are charged at once, pro rata for the rest of it (the day of
+  the change included, ``prorated_between``, rounded half-up like CSP seat additions): +3
+  users on 2026-12-08 in 2026-11-23..2026-12-23 → 3 × 1.25 × 15/30 = 1.88. **Fewer users**
+  take effect at the next payment date: nothing is refunded, and users added back in the
+  same month cost nothing until the number paid for (``paid_users``) is exceeded.
+* **Deactivating** refunds nothing and stops the charges from the next payment date on.
+  **Reactivating** while the paid month runs charges nothing (pro rata only for users beyond
+  those paid for); once it has ended, a new month starts on the day of reactivation: it is
+  charged at once and becomes the new anchor (reactivated 2027-01-02 after the month that
+  ended 2026-12-23: 2027-01-02..2027-02-02 charged, next payment 2027-02-02). Reactivating on
+  the payment date itself keeps the anchor and charges that day's month.
+* Before any change, the months whose payment date has come are charged for the users and
+  status as they were (``settle``), so a change on a payment date the daily job has not
+  reached yet neither skips nor re-prices that month.
+* **On the partner's invoice** (``Charge.billed_to_partner``): the partner pays whatever its
+  partnership link with the customer says; the catalogue price is the reseller's price, so
+  neither reseller discount nor cashback applies. Lines name product, customer company,
+  users and period.
 """
 
 from __future__ import annotations
@@ -46,6 +76,7 @@ from domain.calendar import (
 )
 from domain.catalogue import (
     Billing,
+    Catalogue,
     LicenceProgram,
     NotEligible,
     PriceLookup,
@@ -238,6 +269,9 @@ class Charge:
     # period alone cannot. None for a regular charge (the seats held since its cycle began) and on charges stored before
     # it was kept.
     changed_at: datetime | None = None
+    # A reseller SaaS charge: the partner pays it whatever its partnership link with the customer says, without
+    # reseller discount or cashback; ``customer_id`` is the partner itself when the customer is only a company name.
+    billed_to_partner: bool = False
 
 
 def charge_id_for(subscription_id: str, kind: ChargeKind, period_start: date, period_end: date, reference: str) -> str:
@@ -269,8 +303,13 @@ class BillingCycle:
 
 def prorated_amount(unit_price: Money, seats: int, change_on: date, cycle: BillingCycle) -> Money:
     """unit price × seats × days left in the cycle (the change day included) ÷ days in the cycle, half-up."""
-    days_left = days_between(change_on, cycle.end_date)
-    exact = unit_price.amount * seats * days_left / cycle.days
+    return prorated_between(unit_price, seats, change_on, cycle.start_date, cycle.end_date)
+
+
+def prorated_between(unit_price: Money, seats: int, change_on: date, period_start: date, period_end: date) -> Money:
+    """unit price × seats × days left in the period [start, end) (the change day included) ÷ days in it, half-up."""
+    days_left = days_between(change_on, period_end)
+    exact = unit_price.amount * seats * days_left / days_between(period_start, period_end)
     return Money(round_cents(exact), unit_price.currency)
 
 
@@ -1767,11 +1806,12 @@ class InvitationNotDelivered(DomainError):
 
 @dataclass
 class SaasSubscription:
-    """A reseller's subscription for one customer; the reseller is billed monthly.
+    """A reseller's subscription for one customer; the reseller is billed monthly (see the module's rules).
 
     The first month is paid at creation, so the next payment is due one month later;
     payment dates are anchored on the creation date (Berlin): created 2024-01-31 → due
-    2024-02-29, 2024-03-31, 2024-04-30.
+    2024-02-29, 2024-03-31, 2024-04-30. ``next_payment_date`` is the end (exclusive) of the
+    month paid last; ``paid_users`` the users paid for up to it.
     """
 
     id: str
@@ -1787,6 +1827,7 @@ class SaasSubscription:
     invitation: SaasInvitation | None = None
     history: list[SubscriptionEvent] = field(default_factory=list)
     version: int = 0
+    paid_users: int | None = None  # None: stored before SaaS billing existed (read as ``users``)
 
     def _record(
         self,
@@ -1799,6 +1840,10 @@ class SaasSubscription:
         event = SubscriptionEvent(new_id("evt", id_factory), kind, now, actor_id, details)
         self.history.append(event)
         return event
+
+    @property
+    def users_paid_for(self) -> int:
+        return self.users if self.paid_users is None else self.paid_users
 
     def change_users(
         self, users: int, *, now: datetime, actor_id: str, id_factory: IdFactory | None = None
@@ -1832,15 +1877,16 @@ class SaasSubscription:
         self, *, now: datetime, actor_id: str, id_factory: IdFactory | None = None
     ) -> SubscriptionEvent:
         """Reactivating keeps the next payment date while it is still ahead (the month paid up to it is not over:
-        created 2024-01-31, deactivated and reactivated that day, the next payment stays 2024-02-29); once it has
-        passed, the next anchored payment date on or after today is due (reactivated 2024-04-05: 2024-04-30)."""
+        created 2024-01-31, deactivated and reactivated that day, the next payment stays 2024-02-29) or is today;
+        once it has passed, a new month starting today is due at once and today becomes the anchor (reactivated
+        2024-04-05: due 2024-04-05, then 2024-05-05). ``settle`` charges what is due."""
         now = ensure_utc(now)
         if self.status is SaasStatus.ACTIVE:
             raise Conflict(f"The subscription of {self.customer_company_name} is active already.", field="saasSubscriptionId")
         self.status = SaasStatus.ACTIVE
         today = berlin_date(now)
         if self.next_payment_date < today:
-            self.next_payment_date = next_anchored_after(self.billing_anchor_date, 1, today - timedelta(days=1))
+            self.billing_anchor_date = self.next_payment_date = today
         return self._record(
             SubscriptionEventKind.ACTIVATED,
             now,
@@ -1880,33 +1926,109 @@ class SaasSubscription:
 
     def next_payment_on(self, today: date) -> date:
         """The payment date due next as seen on ``today``: the stored one while it is ahead (or today), else the first
-        anchored date from today on. No job moves the stored date each month, so a list read on 2027-02-24 of a
-        subscription created 2026-11-23 shows 2027-03-23, not the long-past 2026-12-23. While inactive: the stored
-        date (reactivating sets the next one, see ``activate``)."""
+        anchored date from today on (the daily job has not charged the month yet: a list read on 2026-12-23 before
+        the job ran still shows 2026-12-23; one read on 2027-02-24 of a subscription whose job was down since shows
+        2027-03-23, the months in between are charged by its next run). While inactive: the stored date
+        (reactivating sets the next one, see ``activate``)."""
         if self.status is not SaasStatus.ACTIVE or self.next_payment_date >= today:
             return self.next_payment_date
         return next_anchored_after(self.billing_anchor_date, 1, today - timedelta(days=1))
 
-    def advance_next_payment_date(
-        self, *, now: datetime, actor_id: str = SYSTEM_ACTOR_ID, id_factory: IdFactory | None = None
-    ) -> SubscriptionEvent | None:
-        """After a payment: the next payment date becomes the first anchored date after today.
+    # --- billing (the partner pays; see the module's rules) ---------------------------------
 
-        Idempotent (running it twice on one day moves the date once); a no-op while inactive
-        or while the current payment date is still ahead.
-        """
+    def opening_charge(self, catalogue: Catalogue) -> Charge:
+        """The first month, paid at creation: creation date up to the first payment date, for the users then."""
+        return self._month_charge(catalogue, self.billing_anchor_date, self.next_payment_date)
+
+    def charge_next_month(
+        self, catalogue: Catalogue, *, today: date, now: datetime, actor_id: str = SYSTEM_ACTOR_ID,
+        id_factory: IdFactory | None = None,
+    ) -> Charge | None:
+        """The month starting on the next payment date, once that date has come (``today``, Berlin) while active:
+        charged for the users now, at the price in force on the payment date; the next payment date moves on one
+        anchored month (not to the first date after today: a late run charges each missed month in turn). ``None``
+        while inactive or paid up."""
         now = ensure_utc(now)
-        today = berlin_date(now)
         if self.status is not SaasStatus.ACTIVE or self.next_payment_date > today:
             return None
-        previous = self.next_payment_date
-        self.next_payment_date = next_anchored_after(self.billing_anchor_date, 1, today)
-        return self._record(
+        start = self.next_payment_date
+        end = next_anchored_after(self.billing_anchor_date, 1, start)
+        charge = self._month_charge(catalogue, start, end)
+        self.next_payment_date, self.paid_users = end, self.users
+        self._record(
             SubscriptionEventKind.NEXT_PAYMENT_DATE_ADVANCED,
             now,
             actor_id,
-            _details(paid_date=previous, next_payment_date=self.next_payment_date),
+            _details(paid_date=start, next_payment_date=end, users=self.users, charged=charge.amount),
             id_factory,
+        )
+        return charge
+
+    def settle(
+        self, catalogue: Catalogue, *, now: datetime, actor_id: str = SYSTEM_ACTOR_ID, id_factory: IdFactory | None = None,
+    ) -> list[Charge]:
+        """Everything owed as of ``now``: each month whose payment date has come (oldest first), then the users
+        beyond those paid for, pro rata for the rest of the paid month. The service calls it before a change (the
+        months due are charged as they were) and after it (added users, a month started by reactivation)."""
+        now = ensure_utc(now)
+        today = berlin_date(now)
+        charges = []
+        while (charge := self.charge_next_month(catalogue, today=today, now=now, actor_id=actor_id, id_factory=id_factory)) is not None:
+            charges.append(charge)
+        added = self.users - self.users_paid_for
+        if self.status is SaasStatus.ACTIVE and added > 0:
+            charges.append(self._added_users_charge(catalogue, added, today, now))
+            self.paid_users = self.users
+        return charges
+
+    def _paid_month_start(self) -> date:
+        """The first day of the month paid up to ``next_payment_date`` (an anchored date after the anchor)."""
+        index = period_index_containing(self.billing_anchor_date, 1, self.next_payment_date)
+        return add_months(self.billing_anchor_date, index - 1)
+
+    def _unit_price(self, catalogue: Catalogue, on: date) -> Money:
+        return catalogue.price_on(self.product_id, Term.P1M, Billing.MONTHLY, on)
+
+    def _product_name(self, catalogue: Catalogue) -> str:
+        product = catalogue.products.get(self.product_id)
+        return product.name if product is not None else self.product_id
+
+    def _month_charge(self, catalogue: Catalogue, start: date, end: date) -> Charge:
+        unit_price = self._unit_price(catalogue, start)
+        return self._charge(
+            ChargeKind.RECURRING, start, end, self.users, unit_price, (unit_price * self.users).rounded(), "saas-month",
+            f"{self._product_name(catalogue)} for {self.customer_company_name}: {self.users} user(s) × {unit_price} a month",
+        )
+
+    def _added_users_charge(self, catalogue: Catalogue, added: int, today: date, now: datetime) -> Charge:
+        start, end = self._paid_month_start(), self.next_payment_date
+        unit_price = self._unit_price(catalogue, today)
+        return self._charge(
+            ChargeKind.PRORATA_INCREASE, today, end, added, unit_price, prorated_between(unit_price, added, today, start, end),
+            f"users-{self.users_paid_for}-{self.users}",
+            f"{self._product_name(catalogue)} for {self.customer_company_name}: {added} user(s) added on {today.isoformat()} "
+            f"({self.users} in all), {unit_price} × {added} × {days_between(today, end)}/{days_between(start, end)} days",
+            changed_at=now,
+        )
+
+    def _charge(
+        self, kind: ChargeKind, start: date, end: date, quantity: int, unit_price: Money, amount: Money, reference: str,
+        description: str, *, changed_at: datetime | None = None,
+    ) -> Charge:
+        return Charge(
+            charge_id=charge_id_for(self.id, kind, start, end, reference),
+            subscription_id=self.id,
+            customer_id=self.customer_id or self.partner_id,
+            partner_id=self.partner_id,
+            kind=kind,
+            period_start=start,
+            period_end=end,
+            quantity=quantity,
+            unit_price=unit_price,
+            amount=amount,
+            description=description,
+            changed_at=changed_at,
+            billed_to_partner=True,
         )
 
 
@@ -1943,6 +2065,7 @@ def new_saas_subscription(
         created_at=now,
         customer_id=customer_id,
         invitation=invitation,
+        paid_users=users,  # the first month is paid at creation (``opening_charge``)
     )
     subscription._record(
         SubscriptionEventKind.CREATED,

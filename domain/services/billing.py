@@ -142,6 +142,7 @@ def run_billing(
         issuer = reader.organisations.list_by_kind(OrganisationKind.DISTRIBUTOR, limit=1, cursor=None).items[0]
         customers = reader.organisations.get_many({c.customer_id for c in charges} | {i.customer_id for i in items})
         partner_ids = {link.partner_id for customer in customers.values() for link in customer.partner_links}
+        partner_ids |= {c.partner_id for c in charges if c.billed_to_partner}  # resellers of SaaS: the payer, linked or not
         partners = reader.organisations.get_many(partner_ids)
         sources = credit_sources(reader, charges)
         plan = plan_billing_run(

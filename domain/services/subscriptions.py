@@ -421,13 +421,14 @@ def create_saas_subscription(
         if command.customer_id is not None:
             customer = _require_customer(uow, principal, command.customer_id)
             require(can_order_saas(principal, customer), "sell to this customer")
-        product = load_catalogue(uow).product(command.product_id)
+        catalogue = load_catalogue(uow)
         subscription = new_saas_subscription(
-            partner_id=principal.organisation_id, product=product, customer_company_name=command.customer_company_name,
-            users=command.users, now=now, actor_id=principal.user_id, customer_id=command.customer_id,
-            invite_contact_name=command.invite_contact_name, invite_email=command.invite_email,
+            partner_id=principal.organisation_id, product=catalogue.product(command.product_id),
+            customer_company_name=command.customer_company_name, users=command.users, now=now, actor_id=principal.user_id,
+            customer_id=command.customer_id, invite_contact_name=command.invite_contact_name, invite_email=command.invite_email,
         )
         uow.saas_subscriptions.save(subscription)
+        uow.charges.add(subscription.opening_charge(catalogue))  # the first month, billed to the partner
         created.append(subscription)
         return subscription.id, replace(subscription, version=subscription.version + 1)
 
@@ -544,18 +545,24 @@ def change_saas_subscription(
     uow: UnitOfWork, principal: Principal, subscription_id: str, change: SaasChange, *, now: datetime,
     idempotency_key: str | None = None,
 ) -> SaasSubscription:
-    """Change the number of users or the status in one write; a refused change writes nothing. A retry with the
-    same idempotency key returns the subscription as it is, changing nothing again."""
+    """Change the number of users or the status in one transaction with what it costs the partner (the months due
+    before it, charged as they were; added users pro rata; a month a reactivation starts); a refused change writes
+    nothing. A retry with the same idempotency key returns the subscription as it is, changing nothing again."""
 
     def perform(uow: UnitOfWork) -> tuple[str, SaasSubscription]:
         subscription = _require_manageable_saas(uow, principal, subscription_id)
+        catalogue = load_catalogue(uow)
+        charges = subscription.settle(catalogue, now=now)
         if isinstance(change, ChangeSaasUsers):
             subscription.change_users(change.users, now=now, actor_id=principal.user_id)
         elif isinstance(change, DeactivateSaas):
             subscription.deactivate(now=now, actor_id=principal.user_id)
         else:
             subscription.activate(now=now, actor_id=principal.user_id)
+        charges += subscription.settle(catalogue, now=now, actor_id=principal.user_id)
         uow.saas_subscriptions.save(subscription)
+        for charge in charges:
+            uow.charges.add(charge, bill_date=berlin_date(now))  # a month settled late is billed by the next run too
         return subscription.id, replace(subscription, version=subscription.version + 1)
 
     return run_idempotent(uow, principal=principal, operation=_SAAS_CHANGE_OPERATIONS[type(change)], key=idempotency_key,

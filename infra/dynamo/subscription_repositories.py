@@ -216,10 +216,12 @@ class ChargeRepository:
     def __init__(self, uow: "DynamoUnitOfWork") -> None:
         self._uow = uow
 
-    def add(self, charge: Charge) -> None:
-        """A charge is booked once: its id is deterministic, so a second booking fails the transaction."""
+    def add(self, charge: Charge, *, bill_date: date | None = None) -> None:
+        """A charge is booked once: its id is deterministic, so a second booking fails the transaction. It is billed by
+        the run of ``bill_date`` (default: its first day) or, if missed, by one of the next days (``CATCH_UP_DAYS``)."""
+        bill_date = bill_date or charge.period_start
         self._uow.register_save(
-            ChargeModel(charge.charge_id, subscription_id=charge.subscription_id, bill_date=charge.period_start.isoformat(), data=encode(charge)),
+            ChargeModel(charge.charge_id, subscription_id=charge.subscription_id, bill_date=bill_date.isoformat(), data=encode(charge)),
             condition=ChargeModel.id.does_not_exist(),
             on_condition_failed=Conflict(f"Charge {charge.charge_id} was booked already."),
         )

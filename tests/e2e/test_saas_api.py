@@ -161,13 +161,13 @@ def test_deactivating_and_reactivating_on_the_creation_day_keeps_the_paid_up_pay
     assert (active["saasSubscription"]["status"], active["saasSubscription"]["nextPaymentDate"]) == ("ACTIVE", "2026-12-23")
 
 
-def test_reactivating_after_the_paid_up_date_makes_the_next_monthly_date_due(as_user, clock):
+def test_reactivating_after_the_paid_up_date_charges_a_new_month_from_that_day(as_user, clock):
     sub_id, api = created(as_user), as_user("nordit_admin")
     clock.now += timedelta(days=10)
     api(DEACTIVATE, {"id": sub_id})
     clock.now += timedelta(days=30)  # 2027-01-02: the month paid ended 2026-12-23
     active = api(ACTIVATE, {"id": sub_id})["saasSubscriptionActivate"]["saasSubscription"]
-    assert active["nextPaymentDate"] == "2027-01-23"
+    assert active["nextPaymentDate"] == "2027-02-02"  # 2027-01-02..2027-02-02 charged at once
 
 
 def test_deactivating_an_inactive_and_activating_an_active_subscription_are_refused(as_user, services):

@@ -63,31 +63,31 @@ def test_payment_dates_are_anchored_on_the_creation_date():
     sub = create()
     dates = []
     for pay_day in (date(2024, 2, 29), date(2024, 3, 31), date(2024, 4, 30)):
-        sub.advance_next_payment_date(now=datetime(pay_day.year, pay_day.month, pay_day.day, 12, tzinfo=UTC))
+        sub.charge_next_month(CATALOGUE, today=pay_day, now=datetime(pay_day.year, pay_day.month, pay_day.day, 12, tzinfo=UTC))
         dates.append(sub.next_payment_date)
     assert dates == [date(2024, 3, 31), date(2024, 4, 30), date(2024, 5, 31)]
 
 
-def test_advancing_the_payment_date_twice_on_one_day_moves_it_once():
+def test_charging_a_month_twice_on_one_day_charges_and_moves_it_once():
     sub = create()
-    assert sub.advance_next_payment_date(now=utc(2024, 2, 29, 12)) is not None
-    assert sub.advance_next_payment_date(now=utc(2024, 2, 29, 13)) is None
+    assert sub.charge_next_month(CATALOGUE, today=date(2024, 2, 29), now=utc(2024, 2, 29, 12)) is not None
+    assert sub.charge_next_month(CATALOGUE, today=date(2024, 2, 29), now=utc(2024, 2, 29, 13)) is None
     assert sub.next_payment_date == date(2024, 3, 31)
 
 
-def test_the_payment_date_does_not_advance_before_it_is_due():
+def test_no_month_is_charged_before_its_payment_date():
     sub = create()
-    assert sub.advance_next_payment_date(now=utc(2024, 2, 28, 12)) is None
+    assert sub.charge_next_month(CATALOGUE, today=date(2024, 2, 28), now=utc(2024, 2, 28, 12)) is None
     assert sub.next_payment_date == date(2024, 2, 29)
 
 
-def test_an_inactive_subscription_is_not_advanced_and_reactivation_makes_the_next_anchored_date_due():
+def test_an_inactive_subscription_is_not_charged_and_reactivation_starts_a_new_month_that_day():
     sub = create()
     sub.deactivate(now=utc(2024, 2, 10), actor_id="usr_partner")
-    assert sub.advance_next_payment_date(now=utc(2024, 3, 1)) is None
+    assert sub.charge_next_month(CATALOGUE, today=date(2024, 3, 1), now=utc(2024, 3, 1)) is None
     sub.activate(now=utc(2024, 4, 5), actor_id="usr_partner")
     assert sub.status is SaasStatus.ACTIVE
-    assert sub.next_payment_date == date(2024, 4, 30)
+    assert (sub.next_payment_date, sub.billing_anchor_date) == (date(2024, 4, 5), date(2024, 4, 5))  # due at once
 
 
 def test_activating_an_active_subscription_is_refused_and_changes_nothing():
@@ -115,14 +115,14 @@ def test_reactivating_on_the_creation_day_keeps_the_paid_up_next_payment_date():
     assert event.details == {"next_payment_date": "2024-02-29"}
 
 
-def test_reactivating_before_the_paid_up_date_keeps_it_and_after_it_the_next_anchored_date_is_due():
+def test_reactivating_up_to_the_paid_up_date_keeps_it_and_after_it_a_new_month_is_due_that_day():
     sub = create()
     sub.deactivate(now=utc(2024, 2, 10), actor_id="usr_partner")
     sub.activate(now=utc(2024, 2, 29, 9), actor_id="usr_partner")  # the paid-up date itself: due today, as it was
     assert sub.next_payment_date == date(2024, 2, 29)
     sub.deactivate(now=utc(2024, 3, 2), actor_id="usr_partner")
-    sub.activate(now=utc(2024, 3, 3), actor_id="usr_partner")  # 2024-02-29 has passed: the next anchored date
-    assert sub.next_payment_date == date(2024, 3, 31)
+    sub.activate(now=utc(2024, 3, 3), actor_id="usr_partner")  # 2024-02-29 has passed: a new month from today
+    assert sub.next_payment_date == date(2024, 3, 3)
 
 
 def test_changing_users_to_the_same_number_is_refused():
