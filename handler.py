@@ -146,6 +146,18 @@ def book_flat_rate_months(event: dict, context: object = None) -> dict:
     return summary
 
 
+def bill_saas_subscriptions(event: dict, context: object = None) -> dict:
+    """Daily: charge each reseller SaaS month whose payment date is due by the run date to its partner (a missed run
+    is caught up, month by month) and move the next payment date on; the billing run invoices the charges."""
+    from domain.services.subscriptions import bill_saas_subscriptions as bill
+
+    services = _services()
+    now = services.clock()
+    summary = bill(services.uow, run_date=_run_date(event or {}, now), now=now).as_dict()
+    log.info(json.dumps({"job": "bill_saas_subscriptions", **summary}))
+    return summary
+
+
 def run_billing(event: dict, context: object = None) -> dict:
     """Daily: invoice the charges and service items due on the run date, store and e-mail the PDFs."""
     from domain.services.billing import run_billing as run

@@ -1,8 +1,8 @@
 """Scheduled jobs scale with the due work: DynamoDB requests per due item and reads of items that are not due.
 
-Each job (renewal, approval, billing, maintenance, rental and hosting months, prepaid quota months) runs
-through its Lambda entry point in ``handler.py`` over moto's in-process DynamoDB, holding N stored items
-of which 1% are due. Items are written directly with batch writes (through the repository's own item
+Each job (renewal, approval, billing, maintenance, rental and hosting months, prepaid quota months, reseller
+SaaS months) runs through its Lambda entry point in ``handler.py`` over moto's in-process DynamoDB, holding N
+stored items of which 1% are due. Items are written directly with batch writes (through the repository's own item
 mapping), not through the API, so that 100,000 items seed in minutes.
 Targets: at most 3 requests per due item, 0 reads of items that are not due, and the same figures
 at every N (the cost depends on the due items only).
@@ -391,6 +391,49 @@ def seed_quotas(total: int, due: int) -> set[str]:
     return due_ids
 
 
+# The reseller SaaS job: 01:00 UTC, 02:00 in Berlin, on 2026-12-01.
+SAAS_RUN_AT = datetime(2026, 12, 1, 1, 0, tzinfo=timezone.utc)
+SAAS_RUN_DATE = date(2026, 12, 1)
+
+
+def seed_saas(total: int, due: int) -> set[str]:
+    """Active reseller SaaS subscriptions: created 2026-11-01 (due: their December month, on the run date) or with their
+    next payment date on one of the 365 days after the run date. All of them are in the payment index, the ones not
+    due under later keys; the catalogue (their prices) is read once per run.
+
+    Per due subscription the job writes the month's charge and the advanced subscription (one TransactWriteItems).
+    """
+    from dataclasses import replace
+
+    from domain.catalogue import SIGNATURES_FOR_GOOGLE_WORKSPACE, SIGNATURES_FOR_M365, demo_catalogue
+    from domain.subscriptions import new_saas_subscription
+    from infra.dynamo.models import CatalogueModel, SaasSubscriptionModel
+    from infra.dynamo.subscription_repositories import CatalogueRepository, SaasSubscriptionRepository
+
+    catalogue = demo_catalogue()
+    collector = _Collector()
+    CatalogueRepository(collector).save(catalogue)
+    _batch_write(CatalogueModel, collector.items)
+    collector = _Collector()
+    repository = SaasSubscriptionRepository(collector)
+    products = [catalogue.product(SIGNATURES_FOR_M365), catalogue.product(SIGNATURES_FOR_GOOGLE_WORKSPACE)]
+    due_ids: set[str] = set()
+    for i in range(total):
+        subscription = new_saas_subscription(
+            partner_id=f"ptn_bench{i % 50:03d}", product=products[i % 2], customer_company_name=f"Kunde {i} GmbH",
+            users=1 + i % 40, now=datetime(2026, 11, 1, 9, tzinfo=timezone.utc), actor_id="usr_bench",
+            id_factory=lambda prefix, i=i: f"{prefix}_saas{i:07d}",
+        )
+        if i < due:
+            due_ids.add(subscription.id)
+        else:
+            later = SAAS_RUN_DATE + timedelta(days=1 + i % 365)
+            subscription = replace(subscription, billing_anchor_date=later, next_payment_date=later)
+        repository.save(subscription)
+    _batch_write(SaasSubscriptionModel, collector.items)
+    return due_ids
+
+
 def scheduled_run(entry_point: str, at: datetime) -> Callable[[], dict]:
     """Runs ``handler.<entry_point>`` as EventBridge triggers it at `at`, with the services' clock at that instant."""
 
@@ -425,6 +468,8 @@ JOBS: list[Job] = [
         lambda summary: summary["months_booked"]),
     Job("prepaid quota months (handler.book_quota_months)", "contracts", seed_quotas, scheduled_run("book_quota_months", QUOTA_RUN_AT),
         lambda summary: summary["credits"]),
+    Job("reseller saas months (handler.bill_saas_subscriptions)", "saas_subscriptions", seed_saas, scheduled_run("bill_saas_subscriptions", SAAS_RUN_AT),
+        lambda summary: summary["months_charged"]),
 ]
 
 

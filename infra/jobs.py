@@ -6,7 +6,8 @@ import json
 import os
 import sys
 
-JOBS = ("renew_subscriptions", "run_billing", "approve_commissions", "create_maintenance_tickets", "book_quota_months", "book_flat_rate_months")
+JOBS = ("renew_subscriptions", "run_billing", "approve_commissions", "create_maintenance_tickets", "book_quota_months", "book_flat_rate_months",
+        "bill_saas_subscriptions")
 
 
 def index_quota_contracts() -> dict:
@@ -29,8 +30,18 @@ def index_ticket_reporters() -> dict:
     return index(handler._services().uow).as_dict()
 
 
+def index_saas_subscriptions() -> dict:
+    """Puts the reseller SaaS subscriptions saved before the payment index on it, so the daily SaaS job charges them."""
+    os.environ.setdefault("_HANDLER", "handler.bill_saas_subscriptions")
+    import handler
+    from domain.services.subscriptions import index_saas_subscriptions as index
+
+    return index(handler._services().uow).as_dict()
+
+
 # One-off tasks, run once by hand after the deploy that needs them, never scheduled: `python -m infra.jobs <task>`.
-TASKS = {"index_quota_contracts": index_quota_contracts, "index_ticket_reporters": index_ticket_reporters}
+TASKS = {"index_quota_contracts": index_quota_contracts, "index_ticket_reporters": index_ticket_reporters,
+         "index_saas_subscriptions": index_saas_subscriptions}
 
 
 def main(argv: list[str]) -> None:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from domain.calendar import BERLIN, CATCH_UP_DAYS, berlin_date, days_to_catch_up
 from domain.catalogue import Billing, Catalogue, LicenceProgram, Term, assert_add_on_base_present
-from domain.errors import AlreadyExists, NotFound, ValidationFailed
+from domain.errors import AlreadyExists, Conflict, NotFound, ValidationFailed
 from domain.ids import new_id
 from domain.organisations import Organisation, OrganisationKind
 from domain.policy import (
@@ -702,3 +703,101 @@ def _charge_due_cycles(
             if page.next_cursor is None:
                 break
             cursor = page.next_cursor
+
+
+# --- billing reseller SaaS subscriptions (the daily job) --------------------------------------
+
+
+@dataclass
+class SaasBillingRunSummary:
+    run_date: date
+    subscriptions: int = 0  # read: active subscriptions with a payment date due
+    months_charged: int = 0  # handed to billing (the partner's invoice)
+    conflicts: int = 0  # changed meanwhile (by the reseller or an overlapping run); the next run reads it again
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["run_date"] = self.run_date.isoformat()
+        return data
+
+
+def bill_saas_subscriptions(uow_factory, *, run_date: date, now: datetime, page_limit: int = 50) -> SaasBillingRunSummary:
+    """The daily job of reseller SaaS subscriptions: each month whose payment date is on or before ``run_date`` is
+    charged to the partner once, for the users at the time, and the next payment date moves on a month.
+
+    Reads only due subscriptions (the sparse payment index: active ones keyed by their next payment date, up to the
+    run date, so a missed run is caught up: every missed month of a subscription, oldest first), in pages, and the
+    catalogue once. Each month is one transaction: the charge (its id derived from subscription and period, refused
+    if it exists) and the advanced subscription under its version. A crash loses nothing and a re-run continues
+    where it stopped; a month is never charged twice. The charges are billed by the next billing run (``run_date``)."""
+    summary = SaasBillingRunSummary(run_date)
+    catalogue: Catalogue | None = None
+    cursor: str | None = None
+    while True:
+        page = uow_factory().saas_subscriptions.list_payments_due(run_date, limit=page_limit, cursor=cursor)
+        for subscription in page.items:
+            summary.subscriptions += 1
+            catalogue = catalogue or load_catalogue(uow_factory())
+            _charge_due_saas_months(uow_factory, subscription, catalogue, run_date, now, summary)
+        if page.next_cursor is None:
+            return summary
+        cursor = page.next_cursor
+
+
+def _charge_due_saas_months(
+    uow_factory, subscription: SaasSubscription, catalogue: Catalogue, run_date: date, now: datetime, summary: SaasBillingRunSummary,
+) -> None:
+    while True:
+        advanced = copy.deepcopy(subscription)
+        charge = advanced.charge_next_month(catalogue, today=run_date, now=now)
+        if charge is None:
+            return
+        uow = uow_factory()
+        try:
+            with uow:
+                uow.saas_subscriptions.save(advanced)  # first: a changed subscription is a plain conflict
+                uow.charges.add(charge, bill_date=run_date)
+                uow.commit()
+        except Conflict:
+            summary.conflicts += 1
+            return  # its later months wait for the next run, which reads it again
+        summary.months_charged += 1
+        subscription = replace(advanced, version=advanced.version + 1)
+
+
+@dataclass
+class SaasIndexSummary:
+    subscriptions: int = 0  # read: every SaaS subscription
+    indexed: int = 0  # active ones saved again, so on the payment index
+    conflicts: int = 0  # changed meanwhile (a change saves it on the index anyway)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def index_saas_subscriptions(uow_factory, *, page_limit: int = 50) -> SaasIndexSummary:
+    """Once, after the deploy that brought the payment index: subscriptions saved before are not on it, so the daily
+    job would never charge them. Each active one is saved again unchanged (but its version), which puts it on the
+    index under its stored next payment date: the job then charges the months due from that date on (the first month
+    of those created before SaaS billing existed is not charged). Reads every SaaS subscription (kind-index): a
+    one-off, never scheduled; running it again changes nothing the job relies on."""
+    summary = SaasIndexSummary()
+    cursor: str | None = None
+    while True:
+        page = uow_factory().saas_subscriptions.list_all(limit=page_limit, cursor=cursor)
+        for subscription in page.items:
+            summary.subscriptions += 1
+            if subscription.status is not SaasStatus.ACTIVE:
+                continue  # off the index anyway; reactivating saves it there
+            uow = uow_factory()
+            try:
+                with uow:
+                    uow.saas_subscriptions.save(subscription)
+                    uow.commit()
+            except Conflict:
+                summary.conflicts += 1
+                continue
+            summary.indexed += 1
+        if page.next_cursor is None:
+            return summary
+        cursor = page.next_cursor

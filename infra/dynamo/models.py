@@ -23,6 +23,7 @@ Access patterns (every read is a GetItem, BatchGetItem or Query; nothing scans):
 | charges of a subscription                 | charges.subscription-index            | subscription_id, id         |
 | SaaS subscriptions of a partner           | saas_subscriptions.partner-index      | partner_id, id              |
 | every SaaS subscription (distributor)     | saas_subscriptions.kind-index         | kind = "SAAS", id           |
+| SaaS months due (job; catch-up included)  | saas_subscriptions.payment-index (sparse) | payment_shard, payment_due_key <= run date |
 | partner application by id                 | partner_applications                  | id                          |
 | applications by status (distributor)      | partner_applications.status-index     | status, submitted_key       |
 | programme partner by partner id (batch)   | programme_partners                    | partner_id                  |
@@ -258,10 +259,15 @@ class SaasSubscriptionModel(Model):
     id = UnicodeAttribute(hash_key=True)
     partner_id = UnicodeAttribute()
     kind = UnicodeAttribute(default="SAAS")  # one partition holding every SaaS subscription: the distributor's list
+    # Set while active (sparse): one small partition of the next payment dates, read up to the run date by the daily
+    # billing job, so a missed run is caught up by the next one.
+    payment_shard = UnicodeAttribute(null=True)
+    payment_due_key = UnicodeAttribute(null=True)  # the next payment date (ISO)#id
     data = JSONAttribute()
     version = VersionAttribute()
     partner_index = _index("partner-index", "partner_id", "id")()
     kind_index = _index("kind-index", "kind", "id")()
+    payment_index = _index("payment-index", "payment_shard", "payment_due_key")()
 
 
 class PartnerApplicationModel(Model):

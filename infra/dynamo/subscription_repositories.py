@@ -11,16 +11,17 @@ from domain.calendar import berlin_date
 from domain.catalogue import Catalogue
 from domain.errors import Conflict
 from domain.ports import Page, SubscriptionFilter
-from domain.subscriptions import Charge, SaasSubscription, Subscription, SubscriptionStatus, next_cycle_due
+from domain.subscriptions import Charge, SaasStatus, SaasSubscription, Subscription, SubscriptionStatus, next_cycle_due
 from infra.codec import decode, encode
 from infra.dynamo.models import CatalogueModel, ChargeModel, CustomerSubscriptionsModel, SaasSubscriptionModel, SubscriptionModel
 from infra.dynamo.pagination import decode_cursor
-from infra.dynamo.repositories import batch_get, entity_data, from_item, get_by_id, query_page, versioned
+from infra.dynamo.repositories import batch_get, due_page, entity_data, from_item, get_by_id, query_page, versioned
 
 if TYPE_CHECKING:
     from infra.dynamo.unit_of_work import DynamoUnitOfWork
 
 CATALOGUE_ID = "current"
+SAAS_PAYMENT_SHARD = "due"
 
 
 class CatalogueRepository:
@@ -257,7 +258,18 @@ class SaasSubscriptionRepository:
         items, next_cursor = query_page(result, SaasSubscription)
         return Page(items, next_cursor)
 
+    def list_payments_due(self, run_date: date, *, limit: int, cursor: str | None) -> Page[SaasSubscription]:
+        """Active subscriptions whose next payment date is on or before ``run_date``: only due ones are read."""
+        return due_page(SaasSubscriptionModel.payment_index, SAAS_PAYMENT_SHARD, "payment_shard", SaasSubscriptionModel.payment_due_key,
+                        run_date, SaasSubscription, limit=limit, cursor=cursor)
+
     def save(self, subscription: SaasSubscription) -> None:
+        active = subscription.status is SaasStatus.ACTIVE
         self._uow.register_save(
-            SaasSubscriptionModel(subscription.id, partner_id=subscription.partner_id, data=entity_data(subscription), **versioned(subscription))
+            SaasSubscriptionModel(
+                subscription.id, partner_id=subscription.partner_id,
+                payment_shard=SAAS_PAYMENT_SHARD if active else None,
+                payment_due_key=f"{subscription.next_payment_date.isoformat()}#{subscription.id}" if active else None,
+                data=entity_data(subscription), **versioned(subscription),
+            )
         )

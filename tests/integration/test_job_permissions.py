@@ -325,7 +325,7 @@ def sent_mails(lambdas: Lambdas) -> list[tuple[str, str]]:
 
 JOB_SCENARIOS = {
     "renewSubscriptions", "runBilling", "bookQuotaMonths", "bookFlatRateMonths", "createMaintenanceTickets", "approveCommissions",
-    "ingestEmail",
+    "ingestEmail", "billSaasSubscriptions",
 }
 
 
@@ -447,6 +447,29 @@ def test_booking_flat_rate_months(lambdas, contracts):  # noqa: F811
     assert (november["months_booked"], november["existing"]) == (1, 1)
     assert (december["months_booked"], caught_up["months_booked"]) == (2, 3)  # January and February, the rental's January
     lambdas.assert_role_allows_what_it_did("bookFlatRateMonths")
+
+
+def test_billing_saas_subscriptions(lambdas, billing_world):
+    """NordIT's e-mail signatures for two companies (created 2024-01-15 and 2024-01-31) and one deactivated: each
+    month on its payment date, a missed run caught up month by month, a re-run charging nothing."""
+    from domain.services import subscriptions as subs
+    from infra.dynamo.unit_of_work import DynamoUnitOfWork
+
+    w = billing_world
+
+    def create(company: str, at: str) -> str:
+        command = subs.NewSaasSubscription("prd_signatures_m365", company, 10)
+        return subs.create_saas_subscription(DynamoUnitOfWork(), w.mailer, w.sales, command, now=utc(at)).id
+
+    create("Hafenbar KG", "2024-01-15T10:00:00Z")
+    create("Fischmarkt OHG", "2024-01-31T10:00:00Z")
+    subs.change_saas_subscription(DynamoUnitOfWork(), w.sales, create("Ruhend AG", "2024-01-02T10:00:00Z"), subs.DeactivateSaas(),
+                                  now=utc("2024-01-03T10:00:00Z"))
+    february = lambdas.invoke("billSaasSubscriptions", scheduled_event("2024-02-15T01:00:00Z"), at=utc("2024-02-15T01:00:00Z"))
+    caught_up = lambdas.invoke("billSaasSubscriptions", scheduled_event("2024-04-01T01:00:00Z"), at=utc("2024-04-01T01:00:00Z"))
+    again = lambdas.invoke("billSaasSubscriptions", scheduled_event("2024-04-01T01:30:00Z"), at=utc("2024-04-01T01:30:00Z"))
+    assert (february["months_charged"], caught_up["months_charged"], again["months_charged"]) == (1, 1 + 2, 0)  # 03-15; 02-29, 03-31
+    lambdas.assert_role_allows_what_it_did("billSaasSubscriptions")
 
 
 def test_creating_maintenance_tickets(lambdas, schedules):  # noqa: F811
