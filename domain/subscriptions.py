@@ -396,9 +396,12 @@ class Subscription:
     """A CSP subscription of one product for one customer, ordered by one partner.
 
     ``started_at`` is when the subscription was created; ``term_anchor_at`` is the instant
-    terms are counted from (the start, the renewal at which the term length changed, or for
-    an upgrade-created subscription its parent's anchor so it shares the parent's term end).
-    The current term is number ``term_index`` from the anchor.
+    terms and billing cycles are counted from (the start, or for an upgrade-created
+    subscription its parent's anchor so it shares the parent's term end and windows). Term 0
+    starts ``term_month_offset`` months after the anchor (0 until the term length changes at a
+    renewal); the current term is number ``term_index`` from there. Every boundary is the
+    anchor plus whole months, never a chained (possibly clamped) date: started 2024-01-31 with
+    the term changed to P1Y at the renewal of 2024-02-29, the cycles still end 03-31, 04-30.
     """
 
     id: str
@@ -426,6 +429,9 @@ class Subscription:
     # The licences run on a hosted desktop (terminal server, cloud desktop): only plans with that right (the catalogue
     # marks them) may, and a switch to another plan (upgrade, scheduled product change) must keep the right.
     hosted_desktop: bool = False
+    # Months from ``term_anchor_at`` to the start of term 0. Subscriptions stored before it was kept have 0 (and, if
+    # their term length changed at a renewal, that renewal instant as their anchor).
+    term_month_offset: int = 0
     version: int = 0  # optimistic locking; infra increments it, the domain only carries it
 
     def __post_init__(self) -> None:
@@ -445,13 +451,17 @@ class Subscription:
     def is_active(self) -> bool:
         return self.status is SubscriptionStatus.ACTIVE
 
+    def _anchored(self, months_into_term: int) -> datetime:
+        """The anchor plus the months to the current term's start plus ``months_into_term`` (never chained)."""
+        return add_months(self.term_anchor_at, self.term_month_offset + self.term_index * self.term.months + months_into_term)
+
     @property
     def term_started_at(self) -> datetime:
-        return anchored_period(self.term_anchor_at, self.term.months, self.term_index)[0]
+        return self._anchored(0)
 
     @property
     def term_ends_at(self) -> datetime:
-        return anchored_period(self.term_anchor_at, self.term.months, self.term_index)[1]
+        return self._anchored(self.term.months)
 
     @property
     def next_renewal_at(self) -> datetime | None:
@@ -469,24 +479,22 @@ class Subscription:
 
     def billing_cycles(self) -> list[BillingCycle]:
         """The billing cycles of the current term: 12 for annual term billed monthly, else 1."""
-        first = self.term_index * self.cycles_per_term
+        months = self.billing.months
         return [
-            BillingCycle(index, *anchored_period(self.term_anchor_at, self.billing.months, first + index))
+            BillingCycle(index, self._anchored(index * months), self._anchored((index + 1) * months))
             for index in range(self.cycles_per_term)
         ]
 
     def billing_cycle_at(self, instant: datetime) -> BillingCycle:
         instant = ensure_utc(instant)
-        index = period_index_containing(self.term_anchor_at, self.billing.months, instant)
-        index -= self.term_index * self.cycles_per_term
-        if not 0 <= index < self.cycles_per_term:
-            raise ValidationFailed(
-                f"{format_utc(instant)} is outside the current term "
-                f"({format_utc(self.term_started_at)} to {format_utc(self.term_ends_at)}).",
-                field="at",
-            )
-        first = self.term_index * self.cycles_per_term
-        return BillingCycle(index, *anchored_period(self.term_anchor_at, self.billing.months, first + index))
+        for cycle in self.billing_cycles():
+            if cycle.starts_at <= instant < cycle.ends_at:
+                return cycle
+        raise ValidationFailed(
+            f"{format_utc(instant)} is outside the current term "
+            f"({format_utc(self.term_started_at)} to {format_utc(self.term_ends_at)}).",
+            field="at",
+        )
 
     def open_lots(self, now: datetime) -> list[SeatLot]:
         now = ensure_utc(now)
@@ -1041,6 +1049,7 @@ class Subscription:
             started_at=now,
             term_anchor_at=self.term_anchor_at,
             term_index=self.term_index,
+            term_month_offset=self.term_month_offset,
             seat_lots=list(moved),
             parent_subscription_id=self.id,
             hosted_desktop=self.hosted_desktop,
@@ -1131,7 +1140,10 @@ class Subscription:
         With auto-renew off the subscription expires at its term end. Otherwise a new term
         starts at the old term end, with the scheduled change applied, the unit price of the
         price list valid on the renewal date (Berlin) and all seats merged into one lot whose
-        window opens at the renewal. A term-length change re-anchors on the renewal instant.
+        window opens at the renewal. A term-length change keeps the anchor: the new terms count
+        from the month of this renewal on the original day of month and time of day, so a
+        monthly term started 2024-01-31 and changed to P1Y at its 2024-02-29 renewal is billed
+        on 03-31, 04-30, ... and ends 2025-02-28, never re-anchored on the clamped 29th.
         If the job ran late, each missed renewal is processed in turn at its own price.
         If a price lookup fails the error propagates; discard the object (do not save it).
         """
@@ -1172,7 +1184,7 @@ class Subscription:
             price = price_lookup(product_id, term, billing, berlin_date(renewal_at), currency=self.currency)
             price_before = self.unit_price
             if term.months != self.term.months:
-                self.term_anchor_at, self.term_index = renewal_at, 0
+                self.term_month_offset, self.term_index = self.term_month_offset + (self.term_index + 1) * self.term.months, 0
             else:
                 self.term_index += 1
             self.term, self.billing, self.product_id, self.unit_price = term, billing, product_id, price
@@ -1327,6 +1339,10 @@ def import_legacy_subscription(
 
     Its terms stay anchored on its original start; ``unit_price`` is the price locked for the
     running term. From the next renewal on it takes the price list's prices like any other.
+    The previous provider billed the cycles that began before the import, the one running at
+    ``now`` included: the first regular charge here is the next cycle (monthly billing) or the
+    next term (annual upfront). Started 2021-06-10 (P1Y, monthly), imported 2026-11-23: the
+    first charge is the cycle from 2026-12-10.
     """
     now = ensure_utc(now)
     started_at = ensure_utc(started_at)
@@ -1354,6 +1370,7 @@ def import_legacy_subscription(
         term_index=term_index,
         seat_lots=[SeatLot(new_id("lot", id_factory), quantity, term_started_at)],
     )
+    subscription.charged_through = subscription.billing_cycle_at(now).starts_at
     event = subscription._record(
         SubscriptionEventKind.IMPORTED,
         now,

@@ -24,7 +24,9 @@ from domain.subscriptions import (
     ScheduledChange,
     SubscriptionEventKind,
     SubscriptionStatus,
+    charge_due_cycles,
     import_legacy_subscription,
+    next_cycle_due,
     open_subscription,
     recurring_charge_for_cycle,
     renew,
@@ -203,7 +205,8 @@ def test_renewal_applies_a_scheduled_product_switch_at_that_products_price():
     assert (sub.product_id, sub.unit_price) == (premium.id, Money.of("20.65"))
 
 
-def test_a_term_length_change_at_renewal_re_anchors_on_the_renewal_instant():
+def _monthly_from_jan_31_changed_to_annual_at_the_feb_29_renewal():
+    """P1M bought 2024-01-31 10:00 UTC (11:00 in Berlin), P1Y scheduled for the renewal of 2024-02-29."""
     sub = subscribe(at=utc(2024, 1, 31, 10), term=Term.P1M)
     sub.schedule_change(
         ScheduledChange(term=Term.P1Y),
@@ -212,11 +215,54 @@ def test_a_term_length_change_at_renewal_re_anchors_on_the_renewal_instant():
         price_lookup=WITH_APRIL_2023_INCREASE,
     )
     renew(sub, WITH_APRIL_2023_INCREASE, utc(2024, 2, 29, 10))
-    assert (sub.term, sub.term_anchor_at) == (Term.P1Y, utc(2024, 2, 29, 10))
-    assert sub.term_ends_at == utc(2025, 2, 28, 10)
-    # Monthly cycles now fall on the 29th (the new anchor), no longer on the month's last day.
-    assert sub.billing_cycles()[0].ends_at == utc(2024, 3, 29, 10)
+    return sub
+
+
+def test_a_term_length_change_at_renewal_keeps_the_anchor_day_and_berlin_time_of_day():
+    sub = _monthly_from_jan_31_changed_to_annual_at_the_feb_29_renewal()
+    assert (sub.term, sub.term_anchor_at) == (Term.P1Y, utc(2024, 1, 31, 10))
+    assert (sub.term_started_at, sub.term_ends_at) == (utc(2024, 2, 29, 10), utc(2025, 2, 28, 10))
+    # Monthly cycles fall on the month's last day (the 31st clamped), at 11:00 Berlin (09:00 UTC in summer time),
+    # not on the 29th of the clamped renewal date.
+    assert [(c.start_date.isoformat(), c.end_date.isoformat()) for c in sub.billing_cycles()[:4]] == [
+        ("2024-02-29", "2024-03-31"), ("2024-03-31", "2024-04-30"), ("2024-04-30", "2024-05-31"), ("2024-05-31", "2024-06-30"),
+    ]
+    assert sub.billing_cycles()[0].ends_at == utc(2024, 3, 31, 9)
+    assert sub.billing_cycle_at(utc(2024, 3, 30, 12)).index == 0
     assert sub.unit_price == Money.of("11.66")  # annual-term price, no +20%
+
+
+def test_months_after_a_term_length_change_are_charged_on_the_anchor_day():
+    sub = _monthly_from_jan_31_changed_to_annual_at_the_feb_29_renewal()
+    booked, charges = charge_due_cycles(sub, until=utc(2024, 5, 31, 9))
+    assert [(c.period_start.isoformat(), c.period_end.isoformat(), str(c.amount.amount)) for c in charges] == [
+        ("2024-03-31", "2024-04-30", "116.60"), ("2024-04-30", "2024-05-31", "116.60"), ("2024-05-31", "2024-06-30", "116.60"),
+    ]
+    assert next_cycle_due(booked).starts_at == utc(2024, 6, 30, 9)
+
+
+def test_changing_the_term_length_back_counts_from_the_original_anchor_again():
+    sub = _monthly_from_jan_31_changed_to_annual_at_the_feb_29_renewal()
+    sub.schedule_change(
+        ScheduledChange(term=Term.P1M), now=utc(2025, 1, 10), actor_id="usr_partner", price_lookup=WITH_APRIL_2023_INCREASE
+    )
+    renew(sub, WITH_APRIL_2023_INCREASE, utc(2025, 2, 28, 10))
+    assert (sub.term, sub.term_started_at, sub.term_ends_at) == (Term.P1M, utc(2025, 2, 28, 10), utc(2025, 3, 31, 9))
+    renew(sub, WITH_APRIL_2023_INCREASE, utc(2025, 4, 30, 9))
+    assert (sub.term_started_at, sub.term_ends_at) == (utc(2025, 4, 30, 9), utc(2025, 5, 31, 9))
+
+
+def test_an_upgrade_after_a_term_length_change_shares_the_parents_anchored_term_and_cycles():
+    sub = _monthly_from_jan_31_changed_to_annual_at_the_feb_29_renewal()
+    premium = WITH_APRIL_2023_INCREASE.product(M365_BUSINESS_PREMIUM)
+    upgraded = sub.upgrade(
+        from_product=WITH_APRIL_2023_INCREASE.product(M365_BUSINESS_STANDARD), to_product=premium, seats=4,
+        now=utc(2024, 4, 10, 8), actor_id="usr_partner", price_lookup=WITH_APRIL_2023_INCREASE,
+    ).new_subscription
+    assert upgraded.term_ends_at == sub.term_ends_at == utc(2025, 2, 28, 10)
+    assert upgraded.billing_cycles() == sub.billing_cycles()
+    assert upgraded.billing_cycle_at(utc(2024, 4, 10, 8)).end_date == date(2024, 4, 30)
+    assert next_cycle_due(upgraded).starts_at == utc(2024, 4, 30, 9)
 
 
 def test_renewal_without_a_price_on_the_renewal_date_raises_not_found():
@@ -274,6 +320,40 @@ def test_a_legacy_subscription_takes_the_new_price_only_at_its_renewal():
     renew(sub, WITH_APRIL_2023_INCREASE, utc(2024, 2, 10, 8))
     assert sub.unit_price == Money.of("21.87")
     assert sub.term_ends_at == utc(2025, 2, 10, 8)
+
+
+def test_an_imported_legacy_subscription_charges_nothing_the_previous_provider_billed():
+    # O365 E3 (legacy) P1Y billed monthly, started 2021-06-10 08:00 UTC, 10 seats at EUR 19.70, imported 2026-11-23:
+    # the term runs 2026-06-10 to 2027-06-10; the months up to the one running (from 2026-11-10) were billed before.
+    sub = import_legacy_subscription(
+        customer_id="cus_1", partner_id="ptn_1", product=WITH_APRIL_2023_INCREASE.product(O365_E3_LEGACY),
+        term=Term.P1Y, billing=Billing.MONTHLY, quantity=10, unit_price=Money.of("19.70"),
+        started_at=utc(2021, 6, 10, 8), auto_renew=True, now=utc(2026, 11, 23, 9), actor_id="usr_distributor",
+        id_factory=counting_ids(),
+    ).new_subscription
+    assert (sub.term_started_at, sub.term_ends_at) == (utc(2026, 6, 10, 8), utc(2027, 6, 10, 8))
+    assert sub.charged_through == utc(2026, 11, 10, 9)  # 10:00 Berlin, the anchor's time of day
+    assert charge_due_cycles(sub, until=utc(2026, 11, 24, 9)) == (sub, [])
+    assert next_cycle_due(sub).starts_at == utc(2026, 12, 10, 9)
+    _, [first] = charge_due_cycles(sub, until=utc(2026, 12, 10, 9))
+    assert (first.period_start, first.period_end, first.quantity, str(first.amount.amount)) == (
+        date(2026, 12, 10), date(2027, 1, 10), 10, "197.00")
+    # A seat added the next day books no earlier month, only itself: 19.70 × 1 × 16/30 days = 10.51.
+    added = sub.increase_seats(1, now=utc(2026, 11, 24, 9), actor_id="usr_partner")
+    assert added.cycle_charges == ()
+    assert [(c.period_start, c.period_end, str(c.amount.amount)) for c in added.charges] == [
+        (date(2026, 11, 24), date(2026, 12, 10), "10.51")]
+
+
+def test_an_imported_legacy_subscription_billed_annually_is_next_charged_at_its_renewal():
+    sub = import_legacy_subscription(
+        customer_id="cus_1", partner_id="ptn_1", product=WITH_APRIL_2023_INCREASE.product(O365_E3_LEGACY),
+        term=Term.P1Y, billing=Billing.ANNUAL, quantity=10, unit_price=Money.of("236.40"),
+        started_at=utc(2021, 6, 10, 8), auto_renew=True, now=utc(2026, 11, 23, 9), actor_id="usr_distributor",
+    ).new_subscription
+    assert sub.charged_through == utc(2026, 6, 10, 8)
+    assert next_cycle_due(sub) is None
+    assert charge_due_cycles(sub, until=utc(2027, 6, 10, 7)) == (sub, [])
 
 
 def test_importing_a_new_commerce_product_as_legacy_is_refused():
