@@ -60,7 +60,7 @@ from domain import ids
 from domain.calendar import add_months, berlin_date, ensure_utc
 from domain.errors import Conflict, PreconditionFailed, ValidationFailed
 from domain.money import Money, round_cents
-from domain.organisations import BillingMode, Organisation, PartnerPermission, PermissionLevel
+from domain.organisations import Address, BillingMode, Organisation, PartnerPermission, PermissionLevel
 from domain.policy import Principal
 from domain.sepa import SepaMandate
 from domain.validation import require_text
@@ -167,6 +167,23 @@ class BillingParty:
             vat_id=organisation.vat_id,
             sepa_mandate=organisation.sepa_mandate,
         )
+
+
+@dataclass(frozen=True)
+class InvoiceParty:
+    """The issuer or the payer as an invoice prints them, fixed when it is issued: the invoice stays as issued (GoBD)
+    when the organisation is renamed or moves later, so a PDF rendered again (a lost one, a retried delivery) prints
+    what was issued. The e-mail is printed for the issuer only; invoices are sent to the payer's current address."""
+
+    organisation_id: str
+    name: str
+    address: Address
+    vat_id: str | None = None
+    billing_email: str | None = None
+
+    @classmethod
+    def of(cls, organisation: Organisation) -> "InvoiceParty":
+        return cls(organisation.id, organisation.name, organisation.address, organisation.vat_id, organisation.billing_email)
 
 
 @dataclass(frozen=True)
@@ -534,6 +551,10 @@ class Invoice:
     reason: str | None = None
     billing_run_date: date | None = None
     direct_debit: DirectDebit | None = None  # the mandate, account and creditor a direct-debit invoice is collected by
+    # Issuer and payer as printed, fixed at issue (``domain.services.invoices.issue``); None on invoices issued before
+    # they were kept, whose PDF prints the organisations' master data as they are when it is rendered.
+    issuer_party: InvoiceParty | None = None
+    payer_party: InvoiceParty | None = None
     payments: tuple[Payment, ...] = ()
     version: int = 0  # optimistic locking; infra increments it
 

@@ -342,9 +342,11 @@ class InboundEmailRepository(Protocol):
 
 
 class InvoiceRenderer(Protocol):
-    """Turns an issued invoice into its document (a PDF); infra renders it, the domain only stores and sends it."""
+    """Turns an issued invoice into its document (a PDF); infra renders it, the domain only stores and sends it.
 
-    def render(self, invoice: "Invoice", *, issuer: Organisation, payer: Organisation) -> bytes: ...
+    ``issuer`` and ``payer`` are printed as given: the invoice's own (fixed at issue) when it has them."""
+
+    def render(self, invoice: "Invoice", *, issuer: "InvoiceParty", payer: "InvoiceParty") -> bytes: ...
 
 
 class DirectDebitRunRepository(Protocol):
@@ -366,4 +368,4 @@ class InvoicePaidListener(Protocol):
 
 
 from domain.direct_debits import DirectDebitRun  # noqa: E402
-from domain.invoices import Invoice, InvoicePaid  # noqa: E402  (type names for the protocols above)
+from domain.invoices import Invoice, InvoicePaid, InvoiceParty  # noqa: E402  (type names for the protocols above)

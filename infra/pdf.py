@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from domain.invoices import Invoice, InvoiceKind, InvoiceLine, PaymentMethod
+from domain.invoices import Invoice, InvoiceKind, InvoiceLine, InvoiceParty, PaymentMethod
 from domain.money import Money, round_cents
-from domain.organisations import Organisation
 from infra.pdf_layout import Column, PdfDocument, to_core_font_text
 
 __all__ = ["IssuerDisplay", "PartyDisplay", "format_money", "render_invoice_pdf", "to_core_font_text"]
@@ -183,8 +182,8 @@ def render_invoice_pdf(invoice: Invoice, *, issuer: IssuerDisplay, payer: PartyD
     return doc.output(title=f"{_title(invoice)} {invoice.number}", author=issuer.name, created_at=invoice.issued_at)
 
 
-def _address_lines(organisation: Organisation) -> tuple[str, ...]:
-    address = organisation.address
+def _address_lines(party: InvoiceParty) -> tuple[str, ...]:
+    address = party.address
     lines = [address.street, f"{address.postal_code} {address.city}"]
     if address.country != "DE":
         lines.append(address.country)
@@ -192,13 +191,13 @@ def _address_lines(organisation: Organisation) -> tuple[str, ...]:
 
 
 class PdfInvoiceRenderer:
-    """``domain.ports.InvoiceRenderer``: the issuer's and payer's master data as printed on the PDF."""
+    """``domain.ports.InvoiceRenderer``: the issuer and payer as the invoice prints them."""
 
-    def render(self, invoice: Invoice, *, issuer: Organisation, payer: Organisation) -> bytes:
+    def render(self, invoice: Invoice, *, issuer: InvoiceParty, payer: InvoiceParty) -> bytes:
         return render_invoice_pdf(
             invoice,
             issuer=IssuerDisplay(
                 name=issuer.name, address_lines=_address_lines(issuer), vat_id=issuer.vat_id or "", email=issuer.billing_email
             ),
-            payer=PartyDisplay(payer.name, _address_lines(payer), vat_id=payer.vat_id, customer_number=payer.id),
+            payer=PartyDisplay(payer.name, _address_lines(payer), vat_id=payer.vat_id, customer_number=payer.organisation_id),
         )

@@ -220,7 +220,7 @@ def _issue_and_deliver(
             uow_factory, planned.draft, now=now, prefix=prefix, charge_ids=planned.charge_ids,
             service_item_references=planned.service_item_references, cashback=planned.cashback,
             delivery_date=summary.run_date, delivery_claimed_until=now + invoicing.DELIVERY_CLAIM, sequences=sequences,
-            also=_corrections_of(planned, now),
+            also=_corrections_of(planned, now), parties=parties,
         )
     except InvoiceAlreadyIssued:
         if planned.corrections:

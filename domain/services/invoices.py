@@ -30,7 +30,7 @@ after the payment is committed.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Callable, Iterable, Mapping
 
@@ -48,6 +48,7 @@ from domain.invoices import (
     InvoiceDraft,
     InvoiceKind,
     InvoiceNoLongerOnline,
+    InvoiceParty,
     InvoiceStatus,
     PaymentOutcome,
     archive_retrieval_draft,
@@ -127,11 +128,13 @@ def issue(
     delivery_claimed_until: datetime | None = None,
     sequences: LastSequences | None = None,
     also: Callable[[object, Invoice], None] | None = None,
+    parties: Mapping[str, Organisation] | None = None,
 ) -> Invoice:
     """Issue ``build(number)`` under the next number of the issuer's year, atomically with its side effects.
 
     ``delivery_claimed_until``: the caller's claim to deliver the invoice, written with it (see ``deliver``).
     ``sequences``: the numbers this caller allocated before; the first attempt trusts it instead of reading the counter.
+    ``parties``: issuer and payer as read by the caller (else read here); the invoice keeps them as it prints them.
 
     Raises ``InvoiceAlreadyIssued``, ``AlreadyBilled`` or ``InvoiceChangedMeanwhile`` when another writer issued it (or
     consumed one of its charges) first; domain errors of ``build`` before anything is written.
@@ -139,12 +142,13 @@ def issue(
     year = berlin_date(now).year
     charge_ids, service_item_references = sorted(charge_ids), sorted(service_item_references)
     guess = sequences.last(issuer_id, year) if sequences is not None else UNKNOWN
+    known = dict(parties or {})
     for _ in range(MAX_NUMBER_ATTEMPTS):
         uow = uow_factory()
         with uow:
             previous = uow.invoice_numbers.last_sequence(issuer_id, year) if guess is UNKNOWN else guess
             guess = UNKNOWN  # a retry reads the counter
-            invoice = build(next_number(prefix, year, previous))
+            invoice = _with_printed_parties(uow, build(next_number(prefix, year, previous)), known)
             uow.invoice_numbers.register_advance(issuer_id, year, previous)
             uow.invoices.add(invoice, delivery_date=delivery_date or invoice.issue_date, delivery_claimed_until=delivery_claimed_until)
             for charge_id in charge_ids:
@@ -167,6 +171,22 @@ def issue(
                 sequences.remember(issuer_id, year, next_sequence(previous))
             return invoice
     raise Conflict("No invoice number could be allocated; too many concurrent writers.", hint="Try again.")
+
+
+def _with_printed_parties(uow, invoice: Invoice, known: dict[str, Organisation]) -> Invoice:
+    """``invoice`` with its issuer and payer fixed as they are now (``known``, else read): what its PDF prints, ever
+    after. An organisation that cannot be read is left out; its PDF then prints the master data of the day."""
+    if invoice.issuer_party is not None and invoice.payer_party is not None:
+        return invoice
+    missing = [i for i in dict.fromkeys((invoice.issuer_id, invoice.payer_id)) if i not in known]
+    if missing:
+        known.update(uow.organisations.get_many(missing))
+    issuer, payer = known.get(invoice.issuer_id), known.get(invoice.payer_id)
+    return replace(
+        invoice,
+        issuer_party=invoice.issuer_party or (InvoiceParty.of(issuer) if issuer else None),
+        payer_party=invoice.payer_party or (InvoiceParty.of(payer) if payer else None),
+    )
 
 
 def issue_draft(uow_factory, draft: InvoiceDraft, *, now: datetime, prefix: str, **kwargs) -> Invoice:
@@ -199,14 +219,25 @@ def invoice_email(invoice: Invoice, payer: Organisation, pdf: bytes, *, copy: bo
     )
 
 
-def render(uow, renderer: InvoiceRenderer, invoice: Invoice, parties: Mapping[str, Organisation] | None = None) -> tuple[bytes, Organisation]:
-    """The PDF and the payer; issuer and payer come from ``parties`` (read by the caller for many invoices) or are read."""
-    if parties is None or invoice.issuer_id not in parties or invoice.payer_id not in parties:
-        parties = uow.organisations.get_many([invoice.issuer_id, invoice.payer_id])
-    if invoice.issuer_id not in parties or invoice.payer_id not in parties:
-        raise NotFound(f"The issuer or payer of {invoice.number} is unknown.", field="invoiceId")
-    payer = parties[invoice.payer_id]
-    return renderer.render(invoice, issuer=parties[invoice.issuer_id], payer=payer), payer
+def render(uow, renderer: InvoiceRenderer, invoice: Invoice, parties: Mapping[str, Organisation] | None = None) -> bytes:
+    """The PDF as issued: issuer and payer as the invoice keeps them. One issued before it kept them prints the
+    organisations' master data, from ``parties`` (read by the caller for many invoices) or read now."""
+    issuer, payer = invoice.issuer_party, invoice.payer_party
+    if issuer is None or payer is None:
+        if parties is None or invoice.issuer_id not in parties or invoice.payer_id not in parties:
+            parties = uow.organisations.get_many([invoice.issuer_id, invoice.payer_id])
+        if invoice.issuer_id not in parties or invoice.payer_id not in parties:
+            raise NotFound(f"The issuer or payer of {invoice.number} is unknown.", field="invoiceId")
+        issuer, payer = issuer or InvoiceParty.of(parties[invoice.issuer_id]), payer or InvoiceParty.of(parties[invoice.payer_id])
+    return renderer.render(invoice, issuer=issuer, payer=payer)
+
+
+def _payer(uow, invoice: Invoice, parties: Mapping[str, Organisation] | None = None) -> Organisation:
+    """The payer as it is now: its current billing address receives the invoice."""
+    payer = (parties or {}).get(invoice.payer_id) or uow.organisations.get(invoice.payer_id)
+    if payer is None:
+        raise NotFound(f"The payer of {invoice.number} is unknown.", field="invoiceId")
+    return payer
 
 
 def deliver(
@@ -223,7 +254,8 @@ def deliver(
         return False
     key = document_key(invoice)
     try:
-        pdf, payer = render(uow, renderer, invoice, parties)
+        payer = _payer(uow, invoice, parties)
+        pdf = render(uow, renderer, invoice, parties)
         documents.put(key, pdf, "application/pdf")
         mailer.send(invoice_email(invoice, payer, pdf))
     except Exception:
@@ -309,8 +341,7 @@ def download_url(
         return None  # checked before rendering: an archived invoice is not re-rendered for the payer either
     key = document_key(invoice)
     if not documents.exists(key):
-        pdf, _ = render(uow, renderer, invoice)
-        documents.put(key, pdf, "application/pdf")
+        documents.put(key, render(uow, renderer, invoice), "application/pdf")  # as issued (see ``render``)
     return documents.download_url(key, filename=f"{invoice.number}.pdf", expires_in_seconds=DOWNLOAD_URL_SECONDS)
 
 
@@ -388,6 +419,17 @@ class CopyResult:
     retrieval_invoice: Invoice | None = None
 
 
+def stored_pdf(uow, documents: DocumentStore, renderer: InvoiceRenderer, invoice: Invoice) -> bytes:
+    """The invoice's PDF as stored when it was delivered, byte for byte; one not stored (lost, or not delivered yet) is
+    rendered as issued (``render``) and stored."""
+    key = document_key(invoice)
+    if documents.exists(key):
+        return documents.get(key)
+    pdf = render(uow, renderer, invoice)
+    documents.put(key, pdf, "application/pdf")
+    return pdf
+
+
 def request_copy(
     uow_factory, principal: Principal, invoice_id: str, *, now: datetime, settings: InvoicingSettings,
     documents: DocumentStore, mailer: Mailer, renderer: InvoiceRenderer, archive_hours: int | None = None,
@@ -399,19 +441,19 @@ def request_copy(
     today = berlin_date(now)
     decision = copy_policy(invoice.issue_date, today, settings.online_months)
     if decision is CopyDecision.FREE_RESEND:
-        pdf, payer = render(uow, renderer, invoice)
-        mailer.send(invoice_email(invoice, payer, pdf, copy=True))
+        payer = _payer(uow, invoice)
+        mailer.send(invoice_email(invoice, payer, stored_pdf(uow, documents, renderer, invoice), copy=True))
         return CopyResult(decision, resent=True)
     if decision is CopyDecision.SELF_SERVICE_DOWNLOAD or archive_hours is None:
         assert_free_resend(invoice, today, settings.online_months)  # raises CopyNotFree with the right hint
     quote = quote_archive_retrieval(archive_hours, settings.archive_hourly_rate)
-    payer_org = uow.organisations.get(invoice.payer_id)
-    if payer_org is None:
+    parties = uow.organisations.get_many([invoice.issuer_id, invoice.payer_id])
+    if invoice.payer_id not in parties:
         raise NotFound(f"The payer of {invoice.number} is unknown.", field="invoiceId")
-    draft = archive_retrieval_draft(quote, original=invoice, payer=BillingParty.of(payer_org))
-    retrieval = issue_draft(uow_factory, draft, now=now, prefix=settings.number_prefix)
+    draft = archive_retrieval_draft(quote, original=invoice, payer=BillingParty.of(parties[invoice.payer_id]))
+    retrieval = issue_draft(uow_factory, draft, now=now, prefix=settings.number_prefix, parties=parties)
     try:
-        deliver(uow_factory, retrieval, documents=documents, mailer=mailer, renderer=renderer, now=now)
+        deliver(uow_factory, retrieval, documents=documents, mailer=mailer, renderer=renderer, now=now, parties=parties)
     except Exception:  # noqa: BLE001 - issued all the same (an error would have the customer order it twice); it stays
         # undelivered under its issue date, where the billing run delivers it
         log.exception("delivery of archive-retrieval invoice %s (%s, for %s) failed", retrieval.id, retrieval.number, invoice.number)
