@@ -14,6 +14,11 @@ Decided here, where ``DOMAIN.md`` leaves room:
   (the signing-up organisation is the partner, or the person signing up is a user of the
   partner), a click older than 90 days, or a click after the sign-up (beyond a few
   minutes' clock tolerance between servers).
+* **The cookie keeps the last few clicks**, not just the last one (``track_click``): up to
+  ``TRACKED_CLICKS``, newest first, one per partner (its newest click), so that a later
+  click which no longer counts at sign-up (that partner was suspended meanwhile, or it is
+  the signer's own) falls back to the earlier valid one. Clicks whose 90 days are over are
+  dropped when the next click is recorded; a sixth partner's click forgets the oldest.
 * **An explicit referral code** typed in at sign-up counts as a click at the sign-up
   instant, so it wins over an older cookie: the customer told us who referred them.
 * **The referrals overview** shows each referred customer's subscriptions with the
@@ -36,6 +41,9 @@ from domain.partner_programme import ProgrammePartner, ProgrammeTerms, require_p
 
 ATTRIBUTION_DAYS = 90
 CLOCK_TOLERANCE = timedelta(minutes=5)  # a click signed by one server, a sign-up timed by another
+# Clicks the referral cookie remembers: enough to fall back past a few clicks that no longer count, and at about
+# 25 characters each the signed cookie stays near 200 bytes, far below the browsers' 4 KB per cookie.
+TRACKED_CLICKS = 5
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,21 @@ def click_attributable(clicked_at: datetime, signed_up_at: datetime) -> bool:
     if clicked_at > signed_up_at + CLOCK_TOLERANCE:
         return False
     return berlin_date(signed_up_at) <= last_attributable_day(clicked_at)
+
+
+def track_click(tracked: Iterable[ReferralClick], click: ReferralClick) -> tuple[ReferralClick, ...]:
+    """The clicks to keep after ``click`` joins those already ``tracked``.
+
+    Newest first (the new click first among clicks of the same instant), one per partner (its newest click), at most
+    ``TRACKED_CLICKS``; a tracked click whose last attributable day is before the new click's date can never count
+    again and is dropped.
+    """
+    today = berlin_date(click.clicked_at)
+    candidates = [click, *(c for c in tracked if last_attributable_day(c.clicked_at) >= today)]
+    kept: dict[int, ReferralClick] = {}
+    for candidate in sorted(candidates, key=lambda c: c.clicked_at, reverse=True):  # stable: the new click stays first
+        kept.setdefault(candidate.partner_number, candidate)
+    return tuple(kept.values())[:TRACKED_CLICKS]
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from domain.partner_programme import ApplicationStatus, TierRates, can_decide_ap
 from domain.services.organisations import NewCustomer
 from domain.services import commissions as ledger
 from domain.services import partner_programme as service
-from infra.referral_links import COOKIE_NAME, verify_click
+from infra.referral_links import COOKIE_NAME, verify_clicks
 from resolvers.context import Info
 from resolvers.errors import payload_errors
 from resolvers.organisations import address_of, onboarding_of
@@ -213,10 +213,10 @@ async def customer_sign_up(
         billing_mode=input.billing_mode, access_level=input.access_level,
     )
     cookie = referral_cookie or (ctx.request.cookies.get(COOKIE_NAME) if ctx.request is not None else None)
-    click = verify_click(ctx.services.settings.referral_secret, cookie)
+    clicks = verify_clicks(ctx.services.settings.referral_secret, cookie)
     customer, attribution = await ctx.run(
         service.sign_up_customer, ctx.uow(), ctx.principal, command,
-        cookie_click=click, referral_code=referral_code, now=ctx.now, idempotency_key=idempotency_key,
+        cookie_clicks=clicks, referral_code=referral_code, now=ctx.now, idempotency_key=idempotency_key,
     )
     return ct.CustomerSignUpPayload(
         customer=org_types.organisation_of(customer), referred_by_partner_number=attribution.partner_number if attribution else None

@@ -1,4 +1,4 @@
-"""The public referral link ``GET /r?aff=<partner number>&to=<path>``: set the signed cookie, redirect home."""
+"""The public referral link ``GET /r?aff=<partner number>&to=<path>``: add the click to the signed cookie, redirect home."""
 
 from __future__ import annotations
 
@@ -9,7 +9,15 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
 from domain.partner_programme import parse_partner_number
-from infra.referral_links import COOKIE_NAME, cookie_expires_at, cookie_max_age_seconds, safe_redirect_path, sign_click
+from domain.referrals import ReferralClick, track_click
+from infra.referral_links import (
+    COOKIE_NAME,
+    cookie_expires_at,
+    cookie_max_age_seconds,
+    safe_redirect_path,
+    sign_clicks,
+    verify_clicks,
+)
 
 log = logging.getLogger("partnerhub.referrals")
 
@@ -30,12 +38,15 @@ async def referral_link(request: Request) -> RedirectResponse:
         return response
     if not await asyncio.to_thread(_active_partner, services, number):
         return response  # unknown or inactive partner numbers are ignored
-    clicked_at = services.clock()
-    response.set_cookie(  # until the end of Berlin day 90; Expires for clients that ignore Max-Age
+    # The earlier clicks stay in the cookie: this one may no longer count at sign-up while an earlier one still does.
+    earlier = verify_clicks(settings.referral_secret, request.cookies.get(COOKIE_NAME))
+    clicks = track_click(earlier, ReferralClick.of(number, services.clock()))
+    newest = clicks[0].clicked_at
+    response.set_cookie(  # until the end of Berlin day 90 of the newest click; Expires for clients that ignore Max-Age
         COOKIE_NAME,
-        sign_click(settings.referral_secret, number, clicked_at),
-        max_age=cookie_max_age_seconds(clicked_at),
-        expires=cookie_expires_at(clicked_at),
+        sign_clicks(settings.referral_secret, clicks),
+        max_age=cookie_max_age_seconds(newest),
+        expires=cookie_expires_at(newest),
         path="/",
         secure=True,
         httponly=True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Mapping
+from typing import Mapping, Sequence
 
 from domain.calendar import berlin_date
 from domain.commissions import CommissionTotals
@@ -250,17 +250,19 @@ def sign_up_customer(
     principal: Principal,
     command: NewCustomer,
     *,
-    cookie_click: ReferralClick | None,
+    cookie_clicks: Sequence[ReferralClick],
     referral_code: int | None,
     now: datetime,
     idempotency_key: str | None = None,
 ) -> tuple[Organisation, Attribution | None]:
     """Create the customer and, in the same transaction, attribute it to the partner of the last valid click.
 
-    ``cookie_click`` comes from the verified, signed referral cookie (its timestamp is the
-    signed one, never the browser's expiry); ``referral_code`` is a partner number typed in.
+    ``cookie_clicks`` come from the verified, signed referral cookie, newest first (their timestamps are the
+    signed ones, never the browser's expiry); each is weighed, so a newest click that no longer counts leaves the
+    sign-up to the one before. ``referral_code`` is a partner number typed in.
     """
-    clicks = [c for c in (cookie_click,) if c is not None]
+    # Oldest first: attribution lets the click given last win between clicks of the same instant.
+    clicks = list(reversed(cookie_clicks))
     if referral_code is not None:
         try:
             clicks.append(ReferralClick.from_referral_code(referral_code, now))

@@ -1,4 +1,4 @@
-"""GET /r?aff=<partner number>&to=<path>: signed, HttpOnly, Secure, SameSite=Lax cookie; never an open redirect."""
+"""GET /r?aff=<partner number>&to=<path>: signed, HttpOnly, Secure, SameSite=Lax cookie of the last clicks; never an open redirect."""
 
 from __future__ import annotations
 
@@ -9,7 +9,18 @@ import pytest
 from domain.policy import Principal
 from domain.referrals import click_attributable
 from domain.services import partner_programme as programme
-from infra.referral_links import COOKIE_NAME, cookie_expires_at, cookie_max_age_seconds, safe_redirect_path, sign_click, verify_click
+from domain.referrals import ReferralClick
+from infra.referral_links import (
+    COOKIE_NAME,
+    cookie_expires_at,
+    cookie_max_age_seconds,
+    safe_redirect_path,
+    sign_click,
+    sign_clicks,
+    verify_click,
+    verify_clicks,
+)
+from tests.e2e.test_partner_programme_api import ACTIVE, NEW_CUSTOMER, SIGN_UP
 
 PORTAL = "https://portal.partnerhub.example"
 
@@ -128,3 +139,111 @@ def test_the_referral_link_through_an_api_gateway_v2_event_returns_the_cookie(se
     assert response["statusCode"] == 302 and response["headers"]["location"] == f"{PORTAL}/signup"
     (cookie,) = response["cookies"]
     assert cookie.startswith(f"{COOKIE_NAME}={partner_number}.") and "HttpOnly" in cookie and "Secure" in cookie
+
+
+# --- the cookie keeps the last clicks, so a newest click that no longer counts falls back to an earlier one ---------
+
+
+def utc(year, month, day, hour=9):
+    return datetime(year, month, day, hour, tzinfo=timezone.utc)
+
+
+def click_through(client, clock, number: int, at: datetime, cookie: str | None = None) -> str:
+    """A visit of the link at ``at`` from a browser holding ``cookie``; the cookie value it then holds.
+
+    The test client does not send the Secure cookie back to http://testserver, so the browser's cookie is sent by hand.
+    """
+    clock.now = at
+    headers = {"cookie": f"{COOKIE_NAME}={cookie}"} if cookie else {}
+    response = client.get(f"/r?aff={number}&to=/", headers=headers, follow_redirects=False)
+    return response.headers["set-cookie"].split(";", 1)[0].split("=", 1)[1]
+
+
+@pytest.fixture
+def two_partners(demo, services, clock, partner_number):
+    ops = Principal.of(demo.users["distributor"])
+    return partner_number, programme.enrol_partner(services.uow(), ops, demo.partners["suedcloud"].id, now=clock.now).partner_number
+
+
+def sign_up(as_user, clock, at: datetime, cookie: str, name: str):
+    clock.now = at
+    result = as_user("distributor")(SIGN_UP, {"input": {**NEW_CUSTOMER, "name": name}, "cookie": cookie})["customerSignUp"]
+    assert result["errors"] == []
+    return result["referredByPartnerNumber"]
+
+
+def suspend(as_user, demo, partner: str):
+    assert as_user("distributor")(ACTIVE, {"id": demo.partners[partner].id, "active": False})["partnerProgrammeActiveSet"]["errors"] == []
+
+
+def test_a_click_of_a_partner_suspended_before_the_sign_up_leaves_it_to_the_earlier_valid_click(as_user, client, clock, demo, two_partners):
+    nordit, suedcloud = two_partners
+    cookie = click_through(client, clock, nordit, utc(2024, 1, 1))
+    cookie = click_through(client, clock, suedcloud, utc(2024, 1, 5), cookie)
+    assert [c.partner_number for c in verify_clicks(client.app.state.services.settings.referral_secret, cookie)] == [suedcloud, nordit]
+    suspend(as_user, demo, "suedcloud")
+    assert sign_up(as_user, clock, utc(2024, 1, 10), cookie, "Neu GmbH") == nordit
+
+
+def test_an_earlier_click_past_its_90_days_does_not_count_although_the_newest_click_is_invalid(as_user, client, clock, demo, two_partners):
+    nordit, suedcloud = two_partners
+    cookie = click_through(client, clock, nordit, utc(2024, 1, 1))
+    cookie = click_through(client, clock, suedcloud, utc(2024, 3, 25), cookie)
+    suspend(as_user, demo, "suedcloud")
+    assert sign_up(as_user, clock, utc(2024, 3, 31, 20), cookie, "Tag 90 GmbH") == nordit  # 22:00 Berlin on day 90 of the click
+    assert sign_up(as_user, clock, utc(2024, 4, 1, 8), cookie, "Tag 91 GmbH") is None
+
+
+def test_the_cookie_lasts_until_the_end_of_day_90_of_its_newest_click(client, clock, two_partners):
+    nordit, suedcloud = two_partners
+    cookie = click_through(client, clock, nordit, utc(2024, 1, 1, 8))
+    clock.now = utc(2024, 1, 5, 8)
+    header = client.get(f"/r?aff={suedcloud}&to=/", headers={"cookie": f"{COOKIE_NAME}={cookie}"}, follow_redirects=False).headers["set-cookie"]
+    assert "expires=Thu, 04 Apr 2024 22:00:00 GMT" in header  # day 90 of 2024-01-05 is 2024-04-04, in summer time
+
+
+def test_a_sixth_partner_s_click_forgets_the_oldest_of_five_kept_clicks(client, clock, services, partner_number):
+    secret = services.settings.referral_secret
+    kept = [ReferralClick.of(number, utc(2024, 1, day)) for day, number in [(5, 905), (4, 904), (3, 903), (2, 902), (1, 901)]]
+    cookie = click_through(client, clock, partner_number, utc(2024, 1, 6), sign_clicks(secret, kept))
+    assert verify_clicks(secret, cookie) == (ReferralClick.of(partner_number, utc(2024, 1, 6)), *kept[:4])
+
+
+def test_a_tampered_cookie_is_dropped_whole_at_the_next_click_and_at_sign_up(as_user, client, clock, services, two_partners):
+    nordit, suedcloud = two_partners
+    secret = services.settings.referral_secret
+    genuine = sign_clicks(secret, [ReferralClick.of(suedcloud, utc(2024, 1, 5)), ReferralClick.of(nordit, utc(2024, 1, 1))])
+    clicks, mac = genuine.rsplit(".", 1)
+    newest, older = clicks.split("-")
+    tampered = [
+        f"{newest}-{suedcloud}.{older.split('.')[1]}.{mac}",  # the older click moved to the other partner
+        f"{older}-{newest}.{mac}",  # reordered
+        f"{newest}.{mac}",  # a click left out
+        f"{clicks}-{nordit}.{int(utc(2024, 1, 9).timestamp())}.{mac}",  # a "fresher" click added
+        genuine[:-1] + ("0" if genuine[-1] != "0" else "1"),
+    ]
+    assert verify_clicks(secret, genuine) and not any(verify_clicks(secret, value) for value in tampered)
+    assert verify_clicks(secret, click_through(client, clock, nordit, utc(2024, 1, 6), tampered[0])) == (ReferralClick.of(nordit, utc(2024, 1, 6)),)
+    assert sign_up(as_user, clock, utc(2024, 1, 10), tampered[0], "Neu GmbH") is None
+
+
+def test_a_single_click_cookie_set_before_the_cookie_kept_several_clicks_is_still_read(as_user, client, clock, services, two_partners):
+    import hashlib
+    import hmac
+
+    nordit, suedcloud = two_partners
+    secret = services.settings.referral_secret
+    payload = f"{nordit}.{int(utc(2024, 1, 1).timestamp())}"  # the earlier format: <number>.<seconds>.<hmac>
+    earlier = f"{payload}.{hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()}"
+    assert verify_clicks(secret, earlier) == (ReferralClick.of(nordit, utc(2024, 1, 1)),)
+    cookie = click_through(client, clock, suedcloud, utc(2024, 1, 5), earlier)
+    assert verify_clicks(secret, cookie) == (ReferralClick.of(suedcloud, utc(2024, 1, 5)), ReferralClick.of(nordit, utc(2024, 1, 1)))
+    assert sign_up(as_user, clock, utc(2024, 1, 10), earlier, "Neu GmbH") == nordit
+
+
+def test_five_clicks_of_twelve_digit_partner_numbers_sign_to_a_cookie_far_below_4_kb():
+    clicks = [ReferralClick.of(999_999_999_999 - n, datetime(2024, 1, 5 - n, tzinfo=timezone.utc)) for n in range(5)]
+    value = sign_clicks("s3cret", clicks)
+    assert len(f"{COOKIE_NAME}={value}") < 300 and verify_clicks("s3cret", value) == tuple(clicks)
+    with pytest.raises(ValueError):
+        sign_clicks("s3cret", [*clicks, ReferralClick.of(1, datetime(2023, 12, 31, tzinfo=timezone.utc))])

@@ -48,7 +48,7 @@ def sign_up(ops, number, *, clicked: str, at: str, name="Neukunde GmbH"):
     command = NewCustomer(name=name, address=Address.create("Weg 1", "20095", "Hamburg"), billing_email="billing@neukunde.example",
                           billing_mode=BillingMode.CUSTOMER_PAYS)
     click = ReferralClick.of(number, utc(clicked))
-    return programme.sign_up_customer(DynamoUnitOfWork(), ops, command, cookie_click=click, referral_code=None, now=utc(at))
+    return programme.sign_up_customer(DynamoUnitOfWork(), ops, command, cookie_clicks=[click], referral_code=None, now=utc(at))
 
 
 def paid_invoice(customer_id: str, *, invoice_id="inv_00000000000000000001", net="1000.00", issued="2024-02-01T10:00:00", paid_on=date(2024, 2, 10)):
