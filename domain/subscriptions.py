@@ -175,6 +175,7 @@ class SubscriptionEventKind(str, Enum):
     CHANGE_SCHEDULED = "CHANGE_SCHEDULED"
     SCHEDULED_CHANGE_REMOVED = "SCHEDULED_CHANGE_REMOVED"  # the user withdrew it
     SCHEDULED_CHANGE_DELETED = "SCHEDULED_CHANGE_DELETED"  # a mid-term change wiped it, as at Microsoft
+    SCHEDULED_PRODUCT_SWITCH_DROPPED = "SCHEDULED_PRODUCT_SWITCH_DROPPED"  # at the renewal the customer no longer may have it
     UPGRADED = "UPGRADED"
     RENEWED = "RENEWED"
     EXPIRED = "EXPIRED"
@@ -928,12 +929,15 @@ class Subscription:
         actor_id: str,
         price_lookup: PriceLookup,
         product: Product | None = None,
+        access: ProductAccess | None = None,
         id_factory: IdFactory | None = None,
     ) -> ChangeOutcome:
         """Schedule quantity, term, billing or product for the next renewal (replacing any earlier one).
 
         ``product`` must be given when the change names a product. The new offer must have a
-        price on the renewal date, so the renewal cannot fail for want of one.
+        price on the renewal date, so the renewal cannot fail for want of one. A product is
+        refused when the customer could not order it (``access``: eligibility, tenant domain,
+        an add-on's base product).
         """
         now = self._require_changeable(now)
         if not self.auto_renew:
@@ -962,6 +966,11 @@ class Subscription:
                     field="scheduledChange.productId",
                 )
             self._require_hosted_desktop_right(product, field="scheduledChange.productId", what="Schedule")
+            if access is not None:
+                access.assert_may_switch_to(
+                    product, field="scheduledChange.productId",
+                    alternative="Otherwise schedule another product, or leave the product out of the change to keep the current one.",
+                )
         price_lookup(product_id, term, billing, berlin_date(self.term_ends_at), currency=self.currency)
         replaced = self.scheduled_change
         self.scheduled_change = change
@@ -987,6 +996,37 @@ class Subscription:
         )
         return ChangeOutcome(self.id, True, events=(event,))
 
+    def drop_scheduled_product_switch(
+        self, refusal: DomainError, *, price_lookup: PriceLookup, now: datetime, actor_id: str = SYSTEM_ACTOR_ID,
+        id_factory: IdFactory | None = None,
+    ) -> SubscriptionEvent | None:
+        """Before a due renewal: take the product switch out of the scheduled change, because the customer may no
+        longer have that product (``refusal`` says why, e.g. the education eligibility was revoked after the switch
+        was scheduled). The renewal then keeps the current product. Quantity stays scheduled; term and billing stay
+        when the current product has a price for them on the renewal date. Recorded at the renewal instant.
+        """
+        change = self.scheduled_change
+        if change is None or change.product_id is None:
+            return None
+        renewal_at = self.term_ends_at
+        kept = replace(change, product_id=None)
+        if kept.term is not None or kept.billing is not None:
+            try:
+                price_lookup(self.product_id, kept.term or self.term, kept.billing or self.billing, berlin_date(renewal_at),
+                             currency=self.currency)
+            except NotFound:
+                kept = replace(kept, term=None, billing=None)
+        self.scheduled_change = None if kept.is_empty else kept
+        reasons = getattr(refusal, "errors", None) or [refusal]
+        return self._record(
+            SubscriptionEventKind.SCHEDULED_PRODUCT_SWITCH_DROPPED,
+            renewal_at,
+            actor_id,
+            _details(dropped_product_id=change.product_id, reason=" ".join(r.message for r in reasons), processed_at=now,
+                     **_scheduled_details(kept)),
+            id_factory,
+        )
+
     # -- upgrade --------------------------------------------------------------------------
 
     def upgrade(
@@ -998,9 +1038,11 @@ class Subscription:
         now: datetime,
         actor_id: str,
         price_lookup: PriceLookup,
+        access: ProductAccess | None = None,
         id_factory: IdFactory | None = None,
     ) -> ChangeOutcome:
-        """Move ``seats`` (default all) to a new subscription of a higher product.
+        """Move ``seats`` (default all) to a new subscription of a higher product, one the customer
+        could order (``access``: eligibility, tenant domain, an add-on's base product).
 
         The new subscription shares this one's anchor, term and billing, so it ends when
         this term ends; the moved seats keep their lots (and so their 168-hour windows),
@@ -1027,6 +1069,12 @@ class Subscription:
         if seats > self.quantity:
             raise ValidationFailed(
                 f"Cannot upgrade {seats} seats: subscription {self.id} has only {self.quantity}.", field="seats"
+            )
+        if access is not None:
+            others = ", ".join(sorted(from_product.upgrade_targets - {to_product.id})) or "none"
+            access.assert_may_switch_to(
+                to_product, field="targetProductId",
+                alternative=f"Otherwise upgrade to another product (upgrades of {from_product.name}: {others}).",
             )
         today = berlin_date(now)
         new_price = price_lookup(to_product.id, self.term, self.billing, today, currency=self.currency)
@@ -1515,6 +1563,7 @@ class SetAutoRenew:
 class ScheduleChange:
     change: ScheduledChange
     product: Product | None = None  # required when the change names a product
+    access: ProductAccess | None = None  # whether the customer may have that product
 
 
 @dataclass(frozen=True)
@@ -1527,6 +1576,7 @@ class UpgradeSeats:
     from_product: Product
     to_product: Product
     seats: int | None = None
+    access: ProductAccess | None = None  # whether the customer may have the target product
 
 
 @dataclass(frozen=True)
@@ -1571,7 +1621,9 @@ def apply_change(
     if isinstance(change, SetAutoRenew):
         return subscription.set_auto_renew(change.enabled, **common)
     if isinstance(change, ScheduleChange):
-        return subscription.schedule_change(change.change, price_lookup=price_lookup, product=change.product, **common)
+        return subscription.schedule_change(
+            change.change, price_lookup=price_lookup, product=change.product, access=change.access, **common
+        )
     if isinstance(change, RemoveScheduledChange):
         return subscription.remove_scheduled_change(**common)
     if isinstance(change, UpgradeSeats):
@@ -1580,6 +1632,7 @@ def apply_change(
             to_product=change.to_product,
             seats=change.seats,
             price_lookup=price_lookup,
+            access=change.access,
             **common,
         )
     if isinstance(change, SetHostedDesktop):
@@ -1617,22 +1670,7 @@ def preview_change(
             trial, change, now=now, actor_id=actor_id, price_lookup=price_lookup, id_factory=id_factory
         )
     except DomainError as refusal:
-        return PreviewResult(
-            allowed=False,
-            refusal=refusal,
-            amount=None,
-            charges=(),
-            cancellation_window_deadlines=(),
-            next_window_opens_at=(
-                refusal.next_window_opens_at
-                if isinstance(refusal, CancellationWindowClosed)
-                else subscription.next_window_opens_at
-            ),
-            scheduled_change_would_be_deleted=False,
-            price_after_next_renewal=price_after_next_renewal(subscription, price_lookup),
-            next_renewal_at=subscription.next_renewal_at,
-            quantity_after=subscription.quantity,
-        )
+        return refused_preview(subscription, refusal, price_lookup)
     return PreviewResult(
         allowed=True,
         refusal=None,
@@ -1645,6 +1683,45 @@ def preview_change(
         next_renewal_at=trial.next_renewal_at,
         quantity_after=trial.quantity,
     )
+
+
+def refused_preview(subscription: Subscription, refusal: DomainError, price_lookup: PriceLookup) -> PreviewResult:
+    """The preview of a refused change: nothing changes."""
+    return PreviewResult(
+        allowed=False,
+        refusal=refusal,
+        amount=None,
+        charges=(),
+        cancellation_window_deadlines=(),
+        next_window_opens_at=(
+            refusal.next_window_opens_at
+            if isinstance(refusal, CancellationWindowClosed)
+            else subscription.next_window_opens_at
+        ),
+        scheduled_change_would_be_deleted=False,
+        price_after_next_renewal=price_after_next_renewal(subscription, price_lookup),
+        next_renewal_at=subscription.next_renewal_at,
+        quantity_after=subscription.quantity,
+    )
+
+
+def renewal_due(subscription: Subscription, now: datetime) -> bool:
+    """A term end has passed that the renewal job has not processed yet."""
+    return subscription.is_active and ensure_utc(now) >= subscription.term_ends_at
+
+
+def as_of(subscription: Subscription, now: datetime, price_lookup: PriceLookup) -> Subscription:
+    """The subscription as a change at ``now`` would find it: a renewal due but not yet processed by the job is
+    applied to a copy (as changes and previews apply it first), so reads show the new term's window, term end and
+    price. The stored subscription is returned as it is when nothing is due or the renewal cannot be computed."""
+    if not renewal_due(subscription, now):
+        return subscription
+    renewed = copy.deepcopy(subscription)
+    try:
+        renewed.renew(price_lookup, now=now)
+    except DomainError:
+        return subscription
+    return renewed
 
 
 # --- CSP order preconditions --------------------------------------------------------------
@@ -1744,6 +1821,48 @@ def assert_csp_order_ready(readiness: CspReadiness, product: Product) -> None:
     failures = csp_order_precondition_failures(readiness, product)
     if failures:
         raise CspOrderNotReady(failures)
+
+
+class ProductSwitchNotAllowed(PreconditionFailed):
+    """A switch to a product the customer could not order; ``errors`` lists each reason, each hint ends with the
+    alternative."""
+
+    def __init__(self, product: Product, errors: list[DomainError]) -> None:
+        super().__init__(
+            f"The customer may not have {product.name}: " + " ".join(error.message for error in errors),
+            field=errors[0].field if len(errors) == 1 else None,
+            hint=errors[0].hint if len(errors) == 1 else None,
+        )
+        self.product = product
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class ProductAccess:
+    """Whether a customer may switch to a product (an upgrade, a product change scheduled for the renewal): what
+    ordering it needs (``readiness``: partner IDs, tenant, agreement, tenant domain and eligibility for
+    non-profit, education and perpetual licences) and, for an add-on, whether the customer holds its base product
+    in an active subscription other than one leaving it by this switch."""
+
+    readiness: CspReadiness
+    holds_base_product: bool = True
+
+    def refusals(self, product: Product, *, field: str) -> list[DomainError]:
+        refusals: list[DomainError] = list(csp_order_precondition_failures(self.readiness, product))
+        if product.add_on_of is not None and not self.holds_base_product:
+            refusals.append(ValidationFailed(
+                f"{product.name} is an add-on and the customer has no other active subscription of its base product.",
+                field=field, hint=f"Order the base product ({product.add_on_of}) first.",
+            ))
+        return refusals
+
+    def assert_may_switch_to(self, product: Product, *, field: str, alternative: str) -> None:
+        """Raise ``ProductSwitchNotAllowed`` with every reason, each hint followed by ``alternative``."""
+        refusals = self.refusals(product, field=field)
+        if refusals:
+            raise ProductSwitchNotAllowed(
+                product, [type(r)(r.message, field=r.field, hint=f"{r.hint} {alternative}" if r.hint else alternative) for r in refusals],
+            )
 
 
 # --- reseller SaaS subscriptions (e-mail signature product style) --------------------------

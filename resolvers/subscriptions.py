@@ -19,10 +19,9 @@ from domain.subscriptions import (
     ScheduleChange,
     ScheduledChange,
     SetAutoRenew,
-    SetHostedDesktop,
     SetQuantity,
-    SubscriptionChange,
-    UpgradeSeats,
+    as_of,
+    renewal_due,
 )
 from resolvers.context import Info
 from resolvers.errors import payload_errors, to_errors
@@ -38,7 +37,9 @@ def _scheduled(quantity, term, billing, product_id) -> ScheduledChange:
     return ScheduledChange(quantity=quantity, term=term, billing=billing, product_id=str(product_id) if product_id else None)
 
 
-async def change_of(info: Info, subscription_id: str, change: t.SubscriptionChangeInput) -> SubscriptionChange:
+async def change_of(info: Info, subscription_id: str, change: t.SubscriptionChangeInput) -> service.ChangeRequest:
+    """The change as named in the input: products by id only, resolved by the service against the subscription as it
+    is after a renewal that is due (which may switch its product)."""
     kind = t.SubscriptionChangeKind
     if change.kind in (kind.INCREASE_SEATS, kind.REDUCE_SEATS) and change.seats is None:
         raise ValidationFailed("Name the number of seats.", field="change.seats")
@@ -58,22 +59,15 @@ async def change_of(info: Info, subscription_id: str, change: t.SubscriptionChan
         return SetAutoRenew(change.auto_renew)
     if change.kind is kind.REMOVE_SCHEDULED_CHANGE:
         return RemoveScheduledChange()
-    catalogue = await info.context.loaders.catalogue()
     if change.kind is kind.SCHEDULE_FOR_RENEWAL:
-        product = catalogue.product(str(change.product_id)) if change.product_id else None
-        return ScheduleChange(_scheduled(change.quantity, change.term, change.billing, change.product_id), product)
-    if change.kind is kind.SET_HOSTED_DESKTOP and change.hosted_desktop is None:
-        raise ValidationFailed("Say whether the licences run on a hosted desktop.", field="change.hostedDesktop")
-    if change.kind is kind.UPGRADE and change.product_id is None:
-        raise ValidationFailed("Name the product to upgrade to.", field="change.productId")
-    subscription = await info.context.run(info.context.uow().subscriptions.get, subscription_id)
-    if subscription is None:
-        raise ValidationFailed(f"No subscription with id '{subscription_id}'.", field="subscriptionId")
+        return ScheduleChange(_scheduled(change.quantity, change.term, change.billing, change.product_id))
     if change.kind is kind.SET_HOSTED_DESKTOP:
-        scheduled = subscription.scheduled_change.product_id if subscription.scheduled_change else None
-        return SetHostedDesktop(change.hosted_desktop, catalogue.product(subscription.product_id),
-                                catalogue.product(scheduled) if scheduled else None)
-    return UpgradeSeats(catalogue.product(subscription.product_id), catalogue.product(str(change.product_id)), change.seats)
+        if change.hosted_desktop is None:
+            raise ValidationFailed("Say whether the licences run on a hosted desktop.", field="change.hostedDesktop")
+        return service.HostedDesktopRequest(change.hosted_desktop)
+    if change.product_id is None:
+        raise ValidationFailed("Name the product to upgrade to.", field="change.productId")
+    return service.UpgradeRequest(str(change.product_id), change.seats)
 
 
 def window_of(error: DomainError) -> t.CancellationWindow | None:
@@ -84,7 +78,7 @@ def window_of(error: DomainError) -> t.CancellationWindow | None:
     )
 
 
-async def _change(info: Info, subscription_id: str, change: SubscriptionChange) -> t.SubscriptionChangePayload:
+async def _change(info: Info, subscription_id: str, change: service.ChangeRequest) -> t.SubscriptionChangePayload:
     ctx = info.context
 
     def change_once() -> service.ChangeResult:
@@ -109,6 +103,18 @@ async def _change(info: Info, subscription_id: str, change: SubscriptionChange) 
 # --- queries -----------------------------------------------------------------------------
 
 
+async def _as_of_now(info: Info, page: Page) -> Page:
+    """The page's subscriptions as a change now would find them: a renewal due but not yet processed by the job is
+    applied to copies (windows, term end, price of the new term). The catalogue is read only when one is due (and
+    then shared with the fields that need it anyway)."""
+    now = info.context.now
+    if not any(renewal_due(subscription, now) for subscription in page.items):
+        return page
+    catalogue = await info.context.loaders.catalogue()
+    return Page([as_of(subscription, now, catalogue) for subscription in page.items], page.next_cursor)
+
+
+
 async def products(info: Info, category: t.ProductCategory | None = None) -> list[t.Product]:
     catalogue = await info.context.loaders.catalogue()
     return [
@@ -122,7 +128,9 @@ async def subscription(info: Info, id: strawberry.ID) -> t.Subscription | None:
     ctx = info.context
     found = await ctx.loaders.subscription_by_id.load(str(id))  # started while signing in (resolvers/sign_in.py)
     visible = service.visible_subscription(ctx.principal, found)
-    return t.Subscription.of(visible, ctx.now) if visible else None
+    if visible is None:
+        return None
+    return t.Subscription.of((await _as_of_now(info, Page([visible], None))).items[0], ctx.now)
 
 
 async def subscriptions(
@@ -135,7 +143,7 @@ async def subscriptions(
     page = await ctx.run(
         service.list_subscriptions, ctx.uow(), ctx.principal, flt, customer_id=customer_id, partner_id=partner_id, first=first, after=after,
     )
-    return Connection.of(page, lambda sub: t.Subscription.of(sub, ctx.now))
+    return Connection.of(await _as_of_now(info, page), lambda sub: t.Subscription.of(sub, ctx.now))
 
 
 async def customer_subscriptions(info: Info, customer_id: str, *, first: int | None, after: str | None) -> Connection[t.Subscription]:
@@ -152,7 +160,8 @@ async def customer_subscriptions(info: Info, customer_id: str, *, first: int | N
     if not allowed:
         return Connection.of(Page([], None), lambda sub: t.Subscription.of(sub, ctx.now))
     subscriptions, more = await ctx.loaders.subscription_pages.load((customer_id, seller, after, limit))
-    return Connection.of(Page(subscriptions, subscriptions[-1].id if more and subscriptions else None), lambda sub: t.Subscription.of(sub, ctx.now))
+    page = await _as_of_now(info, Page(subscriptions, subscriptions[-1].id if more and subscriptions else None))
+    return Connection.of(page, lambda sub: t.Subscription.of(sub, ctx.now))
 
 
 async def renewal_planner(
@@ -160,7 +169,7 @@ async def renewal_planner(
 ) -> Connection[t.Subscription]:
     ctx = info.context
     page = await ctx.run(service.renewal_planner, ctx.uow(), ctx.principal, days=days, now=ctx.now, partner_id=partner_id, first=first, after=after)
-    return Connection.of(page, lambda sub: t.Subscription.of(sub, ctx.now))
+    return Connection.of(await _as_of_now(info, page), lambda sub: t.Subscription.of(sub, ctx.now))
 
 
 async def subscription_preview(info: Info, subscription_id: strawberry.ID, change: t.SubscriptionChangeInput) -> t.SubscriptionPreview:

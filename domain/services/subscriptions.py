@@ -37,20 +37,28 @@ from domain.subscriptions import (
     CspReadiness,
     InvitationNotDelivered,
     PreviewResult,
+    ProductAccess,
+    ProductSwitchNotAllowed,
     RenewalOutcome,
     SaasInvitationStatus,
     SaasStatus,
     SaasSubscription,
+    ScheduleChange,
+    SetHostedDesktop,
     Subscription,
     SubscriptionChange,
+    SubscriptionEventKind,
     SubscriptionStatus,
     TenantState,
+    UpgradeSeats,
     apply_change,
     assert_csp_order_ready,
     charge_due_cycles,
     new_saas_subscription,
     open_subscription,
     preview_change,
+    refused_preview,
+    renewal_due,
 )
 from domain.tenants import (
     InstitutionType,
@@ -107,6 +115,36 @@ def _readiness(partner: Organisation, customer: Organisation) -> CspReadiness:
         mca_accepted_at=tenant.agreement.accepted_at if tenant.agreement else None,
         eligibility=tenant.eligible_programs,
     )
+
+
+def _holds_active(uow: UnitOfWork, customer_id: str, product_id: str, *, excluding: str | None = None) -> bool:
+    """Whether the customer has an active subscription of the product (other than ``excluding``): every page of its
+    subscriptions of that product, until one is found."""
+    flt = SubscriptionFilter(status=SubscriptionStatus.ACTIVE, product_id=product_id)
+    cursor: str | None = None
+    while True:
+        page = uow.subscriptions.list_for_customer(customer_id, flt, limit=100, cursor=cursor)
+        if any(s.id != excluding and s.product_id == product_id and s.is_active for s in page.items):
+            return True
+        if page.next_cursor is None:
+            return False
+        cursor = page.next_cursor
+
+
+def _product_access(
+    uow: UnitOfWork, subscription: Subscription, product, *, customer: Organisation | None = None, leaves_product: bool = True,
+) -> ProductAccess:
+    """What decides whether the subscription's customer may switch to ``product``, as ordering it would.
+    ``leaves_product``: the subscription no longer holds its product after the switch, so it does not count as the
+    base product of an add-on."""
+    customer = customer or uow.organisations.get(subscription.customer_id)
+    partner = uow.organisations.get(subscription.partner_id)
+    if customer is None or partner is None:
+        raise NotFound(f"The customer or partner of subscription {subscription.id} no longer exists.", field="subscriptionId")
+    holds_base = product.add_on_of is None or _holds_active(
+        uow, customer.id, product.add_on_of, excluding=subscription.id if leaves_product else None,
+    )
+    return ProductAccess(_readiness(partner, customer), holds_base)
 
 
 # --- reads -------------------------------------------------------------------------------
@@ -169,11 +207,85 @@ def renewal_planner(
     return uow.subscriptions.list_partner_renewals(partner_id, now, now + timedelta(days=days), limit=page_size(first), cursor=after)
 
 
-def preview(uow: UnitOfWork, principal: Principal, subscription_id: str, change: SubscriptionChange, *, now: datetime) -> PreviewResult:
+def preview(uow: UnitOfWork, principal: Principal, subscription_id: str, change: ChangeRequest, *, now: datetime) -> PreviewResult:
     subscription = _require_subscription(uow, principal, subscription_id)
     catalogue = load_catalogue(uow)
-    subscription.renew(catalogue, now=now, actor_id=SYSTEM_ACTOR_ID)  # a due renewal happens first, as in a real change
-    return preview_change(subscription, change, now, catalogue, actor_id=principal.user_id)
+    renew_due(uow, subscription, catalogue, now=now)  # a due renewal happens first, as in a real change
+    try:
+        resolved = _resolve_change(uow, subscription, change, catalogue)
+    except NotFound as refusal:  # an unknown product: refused as the change would be
+        return refused_preview(subscription, refusal, catalogue)
+    return preview_change(subscription, resolved, now, catalogue, actor_id=principal.user_id)
+
+
+# --- changes named by ids, resolved after a due renewal --------------------------------------
+
+
+@dataclass(frozen=True)
+class UpgradeRequest:
+    """Upgrade ``seats`` (default all) to ``to_product_id``, from whatever product the subscription has once a due
+    renewal (and a product switch scheduled for it) is applied."""
+
+    to_product_id: str
+    seats: int | None = None
+
+
+@dataclass(frozen=True)
+class HostedDesktopRequest:
+    """Assign the licences to a hosted desktop or take them off, checked against the product (and a scheduled switch)
+    the subscription has once a due renewal is applied."""
+
+    assigned: bool
+
+
+ChangeRequest = SubscriptionChange | UpgradeRequest | HostedDesktopRequest
+
+
+def _resolve_change(uow: UnitOfWork, subscription: Subscription, change: ChangeRequest, catalogue: Catalogue,
+                    customer: Organisation | None = None) -> SubscriptionChange:
+    """The domain change for ``subscription`` as it is now (a due renewal applied): products from its current product
+    and the catalogue, and for a switch to another product whether the customer may have it, as an order would
+    check (eligibility, tenant domain, an add-on's base product)."""
+    if isinstance(change, HostedDesktopRequest):
+        scheduled = subscription.scheduled_change.product_id if subscription.scheduled_change else None
+        return SetHostedDesktop(change.assigned, catalogue.product(subscription.product_id),
+                                catalogue.product(scheduled) if scheduled else None)
+    if isinstance(change, UpgradeRequest):
+        change = UpgradeSeats(catalogue.product(subscription.product_id), catalogue.product(change.to_product_id), change.seats)
+    if isinstance(change, UpgradeSeats) and change.access is None:
+        moves_all = change.seats is None or change.seats >= subscription.quantity
+        access = _product_access(uow, subscription, change.to_product, customer=customer, leaves_product=moves_all)
+        return replace(change, access=access)
+    if isinstance(change, ScheduleChange) and change.change.product_id is not None and change.access is None:
+        product = change.product or catalogue.product(change.change.product_id)
+        return replace(change, product=product, access=_product_access(uow, subscription, product, customer=customer))
+    return change
+
+
+def renew_due(
+    uow: UnitOfWork, subscription: Subscription, catalogue: Catalogue, *, now: datetime, customer: Organisation | None = None,
+) -> RenewalOutcome:
+    """Process a renewal that is due (no-op otherwise). A product switch scheduled for it is checked again, as ordering
+    the product would be: if the customer may no longer have it (its eligibility was revoked meanwhile, its add-on's
+    base product is gone), the subscription renews on its current product, keeping the rest of the scheduled change,
+    and the dropped switch is recorded in its history (``SCHEDULED_PRODUCT_SWITCH_DROPPED``)."""
+    dropped = None
+    change = subscription.scheduled_change
+    if change is not None and change.product_id is not None and subscription.auto_renew and renewal_due(subscription, now):
+        product = catalogue.products.get(change.product_id)
+        if product is not None:
+            access = _product_access(uow, subscription, product, customer=customer)
+            refusals = access.refusals(product, field="scheduledChange.productId")
+            if refusals:
+                dropped = subscription.drop_scheduled_product_switch(
+                    ProductSwitchNotAllowed(product, refusals), price_lookup=catalogue, now=now, actor_id=SYSTEM_ACTOR_ID,
+                )
+    outcome = subscription.renew(catalogue, now=now, actor_id=SYSTEM_ACTOR_ID)
+    return replace(outcome, events=(dropped, *outcome.events)) if dropped else outcome
+
+
+def dropped_product_switch(outcome: RenewalOutcome) -> bool:
+    return any(event.kind is SubscriptionEventKind.SCHEDULED_PRODUCT_SWITCH_DROPPED for event in outcome.events)
 
 
 # --- writes ------------------------------------------------------------------------------
@@ -196,8 +308,8 @@ def order_subscription(
         product = catalogue.product(order.product_id)
         assert_csp_order_ready(_readiness(partner, customer), product)
         if product.is_add_on:
-            active = uow.subscriptions.list_for_customer(customer.id, SubscriptionFilter(status=SubscriptionStatus.ACTIVE), limit=100, cursor=None)
-            assert_add_on_base_present(product, {s.product_id for s in active.items})
+            holds_base = _holds_active(uow, customer.id, product.add_on_of)
+            assert_add_on_base_present(product, {product.add_on_of} if holds_base else set())
         outcome = open_subscription(
             customer_id=customer.id, partner_id=partner_id, product=product, term=order.term, billing=order.billing,
             quantity=order.quantity, now=now, actor_id=principal.user_id, price_lookup=catalogue, auto_renew=order.auto_renew,
@@ -223,9 +335,10 @@ class ChangeResult:
 
 
 def change_subscription(
-    uow: UnitOfWork, principal: Principal, subscription_id: str, change: SubscriptionChange, *, now: datetime,
+    uow: UnitOfWork, principal: Principal, subscription_id: str, change: ChangeRequest, *, now: datetime,
 ) -> ChangeResult:
-    """Apply one change in one transaction: the subscription, any new one (upgrade) and all charges."""
+    """Apply one change in one transaction: the subscription, any new one (upgrade) and all charges. A due renewal is
+    processed first, and the change is resolved against the subscription as renewed (its product may have switched)."""
     with uow:
         subscription = _require_subscription(uow, principal, subscription_id)
         customer = uow.organisations.get(subscription.customer_id)
@@ -234,8 +347,9 @@ def change_subscription(
             "change this subscription",
         )
         catalogue = load_catalogue(uow)
-        renewal = subscription.renew(catalogue, now=now, actor_id=SYSTEM_ACTOR_ID)
-        outcome = apply_change(subscription, change, now=now, actor_id=principal.user_id, price_lookup=catalogue)
+        renewal = renew_due(uow, subscription, catalogue, now=now, customer=customer)
+        resolved = _resolve_change(uow, subscription, change, catalogue, customer=customer)
+        outcome = apply_change(subscription, resolved, now=now, actor_id=principal.user_id, price_lookup=catalogue)
         uow.subscriptions.update(subscription)
         if outcome.new_subscription is not None:
             uow.subscriptions.add(outcome.new_subscription)
@@ -611,11 +725,13 @@ class RenewalRunSummary:
     conflicts: int = 0
     charges: int = 0
     cycles_charged: int = 0  # subscriptions whose monthly cycle charge was booked
+    # Renewed on their current product: the customer could no longer have the product switch scheduled for the renewal.
+    product_switches_dropped: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, object]:
         return {"run_date": self.run_date.isoformat(), "renewed": self.renewed, "expired": self.expired,
                 "skipped": self.skipped, "conflicts": self.conflicts, "charges": self.charges,
-                "cycles_charged": self.cycles_charged}
+                "cycles_charged": self.cycles_charged, "product_switches_dropped": list(self.product_switches_dropped)}
 
 
 def end_of_berlin_day(day: date) -> datetime:
@@ -644,7 +760,7 @@ def renew_due_subscriptions(
             for subscription in page.items:
                 uow = uow_factory()
                 with uow:
-                    outcome = subscription.renew(catalogue, now=now, actor_id=SYSTEM_ACTOR_ID)
+                    outcome = renew_due(uow, subscription, catalogue, now=now)
                     if outcome.nothing_to_do:
                         summary.skipped += 1
                         continue
@@ -660,6 +776,11 @@ def renew_due_subscriptions(
                     summary.expired += 1
                 else:
                     summary.renewed += 1
+                if dropped_product_switch(outcome):
+                    summary.product_switches_dropped += (subscription.id,)
+                    log.warning("renewal of %s: the scheduled product switch was dropped (%s)", subscription.id,
+                                next(e.details.get("reason") for e in outcome.events
+                                     if e.kind is SubscriptionEventKind.SCHEDULED_PRODUCT_SWITCH_DROPPED))
                 summary.charges += len(outcome.charges)
             if page.next_cursor is None:
                 break
