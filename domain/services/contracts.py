@@ -19,6 +19,7 @@ from domain.service_statistics import ServiceStatistics, check_months, service_s
 from domain.services.invoice_errors import AlreadyBilled
 from domain.services.idempotency import run_idempotent
 from domain.services.organisations import page_size
+from domain.services.resave import ResaveSummary, resave_all
 from domain.services.tickets import all_tickets_of
 
 
@@ -194,45 +195,24 @@ def _book_due_quota_months(uow_factory, contract: ct.Contract, run_date: date, n
         contract = replace(advanced, version=advanced.version + 1)
 
 
-@dataclass
-class QuotaIndexSummary:
-    contracts: int = 0  # prepaid quota contracts read
-    indexed: int = 0  # saved with their next quota month on the due index
-    conflicts: int = 0  # changed meanwhile: run it again
-
-    def as_dict(self) -> dict:
-        return dict(self.__dict__)
-
-
-def index_quota_contracts(uow_factory, *, today: date, page_limit: int = 50) -> QuotaIndexSummary:
+def index_quota_contracts(uow_factory, *, today: date, page_limit: int = 50) -> ResaveSummary:
     """Once, after the deploy that made the quota job daily: prepaid quota contracts saved before are not on its due
     index. Each one that has booked no month through the job yet is saved booked through the last month its ledger
     credits up to ``today``'s (the old monthly job booked those), so the daily job goes on with the month after it;
     one without a credit starts with its first month. Reads every quota contract (kind-index) and its ledger: a
     one-off, never scheduled. Running it again changes nothing the job relies on."""
-    summary = QuotaIndexSummary()
     this_month = ct.month_key(today)
-    cursor: str | None = None
-    while True:
-        page = uow_factory().contracts.list_by_kind(ct.ContractKind.PREPAID_QUOTA, limit=page_limit, cursor=cursor)
-        for contract in page.items:
-            summary.contracts += 1
-            if contract.quota_booked_through is not None:
-                continue  # the daily job books it already
-            uow = uow_factory()
-            credited = [e.month for e in uow.quota_ledger.entries(contract.id)
-                        if e.kind is ct.LedgerEntryKind.MONTHLY_CREDIT and e.month <= this_month]
-            try:
-                with uow:
-                    uow.contracts.save(replace(contract, quota_booked_through=max(credited)) if credited else contract)
-                    uow.commit()
-            except Conflict:
-                summary.conflicts += 1
-                continue
-            summary.indexed += 1
-        if page.next_cursor is None:
-            return summary
-        cursor = page.next_cursor
+
+    def save(uow, contract: ct.Contract) -> bool:
+        if contract.quota_booked_through is not None:
+            return False  # the daily job books it already
+        credited = [e.month for e in uow.quota_ledger.entries(contract.id)
+                    if e.kind is ct.LedgerEntryKind.MONTHLY_CREDIT and e.month <= this_month]
+        uow.contracts.save(replace(contract, quota_booked_through=max(credited)) if credited else contract)
+        return True
+
+    return resave_all(uow_factory, lambda uow, cursor: uow.contracts.list_by_kind(ct.ContractKind.PREPAID_QUOTA, limit=page_limit, cursor=cursor),
+                      save)
 
 
 @dataclass

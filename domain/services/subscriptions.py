@@ -30,6 +30,7 @@ from domain.policy import (
 from domain.ports import EmailMessage, Mailer, Page, SubscriptionFilter, UnitOfWork
 from domain.services.idempotency import run_idempotent
 from domain.services.organisations import get_visible_organisation, page_size
+from domain.services.resave import ResaveSummary, resave_all
 from domain.services.retry import retry_on_concurrent_update
 from domain.subscriptions import (
     SYSTEM_ACTOR_ID,
@@ -886,39 +887,19 @@ def _charge_due_saas_months(
         subscription = replace(advanced, version=advanced.version + 1)
 
 
-@dataclass
-class SaasIndexSummary:
-    subscriptions: int = 0  # read: every SaaS subscription
-    indexed: int = 0  # active ones saved again, so on the payment index
-    conflicts: int = 0  # changed meanwhile (a change saves it on the index anyway)
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-def index_saas_subscriptions(uow_factory, *, page_limit: int = 50) -> SaasIndexSummary:
+def index_saas_subscriptions(uow_factory, *, page_limit: int = 50) -> ResaveSummary:
     """Once, after the deploy that brought the payment index: subscriptions saved before are not on it, so the daily
     job would never charge them. Each active one is saved again unchanged (but its version), which puts it on the
     index under its stored next payment date: the job then charges the months due from that date on (the first month
     of those created before SaaS billing existed is not charged). Reads every SaaS subscription (kind-index): a
     one-off, never scheduled; running it again changes nothing the job relies on."""
-    summary = SaasIndexSummary()
-    cursor: str | None = None
-    while True:
-        page = uow_factory().saas_subscriptions.list_all(limit=page_limit, cursor=cursor)
-        for subscription in page.items:
-            summary.subscriptions += 1
-            if subscription.status is not SaasStatus.ACTIVE:
-                continue  # off the index anyway; reactivating saves it there
-            uow = uow_factory()
-            try:
-                with uow:
-                    uow.saas_subscriptions.save(subscription)
-                    uow.commit()
-            except Conflict:
-                summary.conflicts += 1
-                continue
-            summary.indexed += 1
-        if page.next_cursor is None:
-            return summary
-        cursor = page.next_cursor
+
+    def save(uow, subscription: SaasSubscription) -> bool:
+        if subscription.status is not SaasStatus.ACTIVE:
+            return False  # off the index anyway; reactivating saves it there
+        uow.saas_subscriptions.save(subscription)
+        return True
+
+    return resave_all(uow_factory, lambda uow, cursor: uow.saas_subscriptions.list_all(limit=page_limit, cursor=cursor), save)
+
+

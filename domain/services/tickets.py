@@ -32,6 +32,7 @@ from domain.ports import (
 )
 from domain.services.idempotency import run_idempotent
 from domain.services.organisations import page_size
+from domain.services.resave import ResaveSummary, resave_all
 from domain.validation import require_email
 
 log = logging.getLogger("partnerhub.tickets")
@@ -534,39 +535,19 @@ def list_service_reports(uow: UnitOfWork, principal: Principal, customer_id: str
 
 
 
-@dataclass
-class ReporterIndexSummary:
-    tickets: int = 0  # read: every ticket, status by status
-    indexed: int = 0  # saved again: their reporter has a login, so they are on the reporter index now
-    conflicts: int = 0  # changed meanwhile
-
-    def as_dict(self) -> dict:
-        return dict(self.__dict__)
-
-
-def index_ticket_reporters(uow_factory, *, page_limit: int = 50) -> ReporterIndexSummary:
+def index_ticket_reporters(uow_factory, *, page_limit: int = 50) -> ResaveSummary:
     """Once, after the deploy that limited report-only users to the tickets they reported: a ticket saved before is not
     on the reporter index, so its reporter would not see it. Each ticket whose reporter has a login is saved again
     (unchanged but for its version), which puts it there. Reads every ticket (status by status, through the status
     index): a one-off, never scheduled. Running it again only saves the same tickets again."""
-    summary = ReporterIndexSummary()
-    for status in tk.TicketStatus:
-        cursor: str | None = None
-        while True:
-            page = uow_factory().tickets.list_by_status(status, limit=page_limit, cursor=cursor)
-            for ticket in page.items:
-                summary.tickets += 1
-                if not ticket.reporter.user_id:
-                    continue
-                try:
-                    with uow_factory() as uow:
-                        uow.tickets.update(ticket)
-                        uow.commit()
-                except Conflict:  # changed meanwhile: that change saved it, so it is on the index
-                    summary.conflicts += 1
-                    continue
-                summary.indexed += 1
-            if page.next_cursor is None:
-                break
-            cursor = page.next_cursor
+
+    def save(uow, ticket: tk.Ticket) -> bool:
+        if not ticket.reporter.user_id:
+            return False
+        uow.tickets.update(ticket)
+        return True
+
+    summary = ResaveSummary()
+    for status in tk.TicketStatus:  # saving again changes no status: each status's pages stay as they are
+        resave_all(uow_factory, lambda uow, cursor: uow.tickets.list_by_status(status, limit=page_limit, cursor=cursor), save, summary)
     return summary

@@ -296,7 +296,7 @@ def test_quota_contracts_saved_before_the_daily_job_are_put_on_its_index_booked_
     assert month_start(date(2026, 3, 1)).contracts == 0  # not on the index: never booked again
 
     summary = contract_svc.index_quota_contracts(DynamoUnitOfWork, today=date(2026, 2, 10))
-    assert (summary.contracts, summary.indexed, summary.conflicts) == (1, 1, 0)
+    assert (summary.read, summary.indexed, summary.conflicts) == (1, 1, 0)
     assert DynamoUnitOfWork().contracts.get(contract.id).quota_booked_through == "2026-02"
     assert month_start(date(2026, 2, 28)).contracts == 0
     march = month_start(date(2026, 3, 1))

@@ -178,6 +178,6 @@ def test_subscriptions_saved_before_the_payment_index_are_put_on_it_once(world, 
     change(world, inactive, subs.DeactivateSaas(), "2026-11-03T10:00:00")
     assert job(date(2026, 12, 23)).subscriptions == 0  # not on the index: never charged
     summary = subs.index_saas_subscriptions(DynamoUnitOfWork, page_limit=1)
-    assert (summary.subscriptions, summary.indexed, summary.conflicts) == (2, 1, 0)
+    assert (summary.read, summary.indexed, summary.conflicts) == (2, 1, 0)
     assert job(date(2026, 12, 23)).months_charged == 1 and stored(hafenbar).next_payment_date == date(2027, 1, 23)
     assert subs.index_saas_subscriptions(DynamoUnitOfWork).indexed == 1 and job(date(2026, 12, 23)).months_charged == 0
