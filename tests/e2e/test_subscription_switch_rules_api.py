@@ -24,20 +24,13 @@ from domain.catalogue import (
     M365_BUSINESS_PREMIUM,
     M365_BUSINESS_STANDARD,
     Billing,
-    Catalogue,
-    LicenceProgram,
-    PriceListEntry,
-    Product,
-    ProductCategory,
-    ProductKind,
     Term,
-    demo_catalogue,
 )
-from domain.money import Money
 from domain.policy import Principal
 from domain.services import subscriptions as subs
 from tests.e2e.test_subscriptions_api import DETAIL, REDUCE, csp_ready, order  # noqa: F401  (fixture)
 from tests.request_counter import count_requests
+from tests.unit.test_subscription_switch_access import EDU_A3, education_catalogue
 
 SCHEDULE = """mutation($id: ID!, $p: ID, $q: Int) { subscriptionRenewalChangeSchedule(input: {subscriptionId: $id, productId: $p,
   quantity: $q}) { subscription { scheduledChange { productId quantity } } errors { code field message hint } } }"""
@@ -61,17 +54,6 @@ def utc(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
 
 
-EDU_A3 = "prd_m365_a3_edu"
-
-
-def education_catalogue() -> Catalogue:
-    base = demo_catalogue()
-    basic = base.product(M365_BUSINESS_BASIC)
-    edu = Product(EDU_A3, "Microsoft 365 A3 (education)", ProductCategory.MICROSOFT_365, ProductKind.CSP_NCE,
-                  licence_program=LicenceProgram.EDUCATION)
-    products = [p for p in base.products.values() if p.id != M365_BUSINESS_BASIC]
-    products += [replace(basic, upgrade_targets=basic.upgrade_targets | {EDU_A3}), edu]
-    return Catalogue.of(products, [*base.price_list, PriceListEntry(EDU_A3, Term.P1Y, Billing.MONTHLY, Money.of("2.50"), date(2022, 3, 1))])
 
 
 @pytest.fixture
