@@ -320,16 +320,14 @@ FLAT_RATE_RUN_DATE = date(2026, 12, 1)
 FLAT_RATE_RUN_AT = datetime(2026, 12, 1, 0, 45, tzinfo=timezone.utc)
 
 
-def seed_flat_rates(total: int, due: int) -> set[str]:
-    """Rental and data-centre hosting contracts, booked up to November 2026 (due: December, on the run date) or
-    starting later, on one of the 365 days after the run date (their first month is due on their start date). All of
-    them are in the flat-rate index, the ones not due under later keys.
-
-    Per due contract the job writes the month's service item and the advanced contract (TransactWriteItems).
-    """
+def _seed_contracts(total: int, due: int, id_prefix: str, booked_through: str, **terms) -> set[str]:
+    """Contracts booked up to November 2026 (due: December, on the run date, 2026-12-01) or starting later, on one of
+    the 365 days after the run date (their first month is due on their start date), all in the job's due index, the
+    ones not due under later keys. ``booked_through``: the contract field the job advances; ``terms``: kind and the
+    kind's own terms for ``new_contract`` (a kind per contract, by index, when a tuple)."""
     from dataclasses import replace
 
-    from domain.contracts import ContractKind, Rates, new_contract
+    from domain.contracts import Rates, new_contract
     from domain.money import Money
     from infra.dynamo.models import ContractModel
     from infra.dynamo.ticket_repositories import ContractRepository
@@ -337,20 +335,33 @@ def seed_flat_rates(total: int, due: int) -> set[str]:
     collector = _Collector()
     repository = ContractRepository(collector)
     due_ids: set[str] = set()
+    kinds = terms.pop("kind")
+    kinds = kinds if isinstance(kinds, tuple) else (kinds,)
     for i in range(total):
         is_due = i < due
         contract = new_contract(
-            contract_id=f"ctr_bench{i:07d}", customer_id=f"cus_bench{i % 500:05d}",
-            kind=(ContractKind.RENTAL_FLAT_RATE, ContractKind.DATA_CENTRE_HOSTING)[i % 2],
+            contract_id=f"{id_prefix}{i:07d}", customer_id=f"cus_bench{i % 500:05d}", kind=kinds[i % len(kinds)],
             starts_on=date(2026, 1 + i % 11, 1) if is_due else FLAT_RATE_RUN_DATE + timedelta(days=1 + i % 365),
-            rates=Rates(Money.of("95.00")), now=datetime(2025, 12, 1, tzinfo=timezone.utc), monthly_flat_rate=Money.of("249.00"),
+            rates=Rates(Money.of("95.00")), now=datetime(2025, 12, 1, tzinfo=timezone.utc), **terms,
         )
         if is_due:
-            contract = replace(contract, flat_rate_booked_through="2026-11")
+            contract = replace(contract, **{booked_through: "2026-11"})
             due_ids.add(contract.id)
         repository.save(contract)
     _batch_write(ContractModel, collector.items)
     return due_ids
+
+
+def seed_flat_rates(total: int, due: int) -> set[str]:
+    """Rental and data-centre hosting contracts (see ``_seed_contracts``), in the flat-rate index.
+
+    Per due contract the job writes the month's service item and the advanced contract (TransactWriteItems).
+    """
+    from domain.contracts import ContractKind
+    from domain.money import Money
+
+    return _seed_contracts(total, due, "ctr_bench", "flat_rate_booked_through",
+                           kind=(ContractKind.RENTAL_FLAT_RATE, ContractKind.DATA_CENTRE_HOSTING), monthly_flat_rate=Money.of("249.00"))
 
 
 # The prepaid quota job: 00:30 UTC, 01:30 in Berlin, on 2026-12-01.
@@ -358,37 +369,16 @@ QUOTA_RUN_AT = datetime(2026, 12, 1, 0, 30, tzinfo=timezone.utc)
 
 
 def seed_quotas(total: int, due: int) -> set[str]:
-    """Prepaid quota contracts, booked up to November 2026 (due: December, on the run date) or starting later, on one
-    of the 365 days after the run date (their first month is due on their start date). All of them are in the quota
-    index, the ones not due under later keys.
+    """Prepaid quota contracts (see ``_seed_contracts``), in the quota index.
 
     Per due contract the job reads its ledger (one Query) and writes November's close, December's credit and invoice
     item and the advanced contract (one TransactWriteItems).
     """
-    from dataclasses import replace
-
-    from domain.contracts import ContractKind, QuotaTerms, Rates, new_contract
+    from domain.contracts import ContractKind, QuotaTerms
     from domain.money import Money
-    from infra.dynamo.models import ContractModel
-    from infra.dynamo.ticket_repositories import ContractRepository
 
-    collector = _Collector()
-    repository = ContractRepository(collector)
-    due_ids: set[str] = set()
-    for i in range(total):
-        is_due = i < due
-        contract = new_contract(
-            contract_id=f"ctr_quota{i:07d}", customer_id=f"cus_bench{i % 500:05d}", kind=ContractKind.PREPAID_QUOTA,
-            starts_on=date(2026, 1 + i % 11, 1) if is_due else FLAT_RATE_RUN_DATE + timedelta(days=1 + i % 365),
-            rates=Rates(Money.of("95.00")), now=datetime(2025, 12, 1, tzinfo=timezone.utc),
-            quota=QuotaTerms(monthly_minutes=600, monthly_price=Money.of("900.00")),
-        )
-        if is_due:
-            contract = replace(contract, quota_booked_through="2026-11")
-            due_ids.add(contract.id)
-        repository.save(contract)
-    _batch_write(ContractModel, collector.items)
-    return due_ids
+    return _seed_contracts(total, due, "ctr_quota", "quota_booked_through", kind=ContractKind.PREPAID_QUOTA,
+                           quota=QuotaTerms(monthly_minutes=600, monthly_price=Money.of("900.00")))
 
 
 # The reseller SaaS job: 01:00 UTC, 02:00 in Berlin, on 2026-12-01.
