@@ -163,6 +163,8 @@ class InvoiceFacts:
     customer_pays: bool
     issue_date: date
     net_total: Money
+    credited_net: Money | None = None  # what credit notes took off the net before the invoice was paid
+    credit_references: tuple[str, ...] = ()  # those credit notes
 
 
 def eligible_net(invoice: InvoiceFacts, referring_partner_id: str) -> Money | None:
@@ -179,10 +181,16 @@ def eligible_net(invoice: InvoiceFacts, referring_partner_id: str) -> Money | No
 def commission_for_paid_invoice(
     invoice: InvoiceFacts, *, partner_id: str, percent: Decimal | None, paid_on: date, now: datetime
 ) -> Commission | None:
+    """The referral commission on a paid invoice: its rate of the net less what credit notes took off before the
+    payment (net 1000.00, 400.00 credited, 10 %: 60.00), ``None`` when nothing is left."""
     base = eligible_net(invoice, partner_id)
     if base is None or not percent:
         return None
-    amount = commission_amount(base, percent)
+    credited = invoice.credited_net if invoice.credited_net is not None and invoice.credited_net.amount > 0 else None
+    left = base - credited if credited is not None else base
+    if left.amount <= 0:
+        return None
+    amount = commission_amount(left, percent)
     if amount.amount <= 0:
         return None
     return Commission(
@@ -200,6 +208,8 @@ def commission_for_paid_invoice(
         created_at=ensure_utc(now),
         paid_on=paid_on,
         approval_date=approval_date_for(paid_on),
+        credited_base=credited,
+        credit_references=invoice.credit_references if credited is not None else (),
     )
 
 

@@ -96,11 +96,12 @@ def plan_collection(
             continue
         if invoice.direct_debit is None or invoice.due_date > collection_date:
             continue
-        if invoice.outstanding.amount <= 0:
+        if invoice.amount_paid.amount >= invoice.gross_total.amount:
             not_collected.append(NotCollected(invoice.id, invoice.number, "paid meanwhile; nothing to collect"))
             continue
         notes = (credit_notes or {}).get(invoice.id, ())
-        credited = Money(-sum((n.gross_total.amount for n in notes), Decimal("0.00")), invoice.currency)
+        registered = {credit.credit_note_id for credit in invoice.credits}  # counted in ``outstanding`` already
+        credited = Money(-sum((n.gross_total.amount for n in notes if n.id not in registered), Decimal("0.00")), invoice.currency)
         due = invoice.outstanding - credited
         if due.amount <= 0:
             numbers = ", ".join(n.number for n in notes)

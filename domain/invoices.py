@@ -29,8 +29,16 @@ Decided here, where ``DOMAIN.md`` leaves room:
   sequence per issuer and calendar year of the issue date (Berlin), shared by invoices
   and credit notes. Infra allocates the sequence atomically, in the same transaction that
   writes the invoice (so an aborted write leaves no gap); the domain formats and checks it.
-* **Status** is derived from the payments: ISSUED, PARTIALLY_PAID, PAID. A zero invoice is
-  PAID at once (nothing to pay, no ``InvoicePaid`` event). There is no VOIDED.
+* **Status** is derived from the payments and the credit notes registered on the invoice
+  (``credits``): ISSUED, PARTIALLY_PAID, PAID, CREDITED. What the payer owes is the gross less
+  the gross of its credit notes (400.00 net credited on 1190.00 gross: 714.00 is owed). An
+  invoice whose credit notes take off all of its gross is CREDITED (cancelled), whatever was
+  paid (a payment is refunded through the credit note); it is never PAID and earns no
+  commission. A credit note that leaves nothing owed on a partly paid invoice settles it: the
+  invoice is PAID, with ``InvoicePaid`` dated on the last payment. A zero invoice is PAID at
+  once (nothing to pay, no ``InvoicePaid`` event).
+* **Payment dates** lie between the issue date and today (Berlin): a payment is recorded once
+  it was received, never ahead.
 * **Overpayment** is refused (``Overpayment``, a ``Conflict``): record at most the
   outstanding amount; the surplus is refunded or handled outside the invoice. Recording
   the very same payment (reference, amount, date) again is a no-op, so a bank import can
@@ -89,6 +97,7 @@ class InvoiceStatus(str, Enum):
     ISSUED = "ISSUED"
     PARTIALLY_PAID = "PARTIALLY_PAID"
     PAID = "PAID"
+    CREDITED = "CREDITED"  # credit notes take off all of it: nothing is owed, nothing was earned
 
 
 class PaymentMethod(str, Enum):
@@ -436,8 +445,20 @@ class Payment:
 
 
 @dataclass(frozen=True)
+class Credit:
+    """A credit note registered on the invoice it corrects: what it takes off, both positive."""
+
+    credit_note_id: str
+    net: Money
+    gross: Money
+
+
+@dataclass(frozen=True)
 class InvoicePaid:
-    """Domain event: an invoice became fully paid; the commission module listens to it."""
+    """Domain event: an invoice became fully paid; the commission module listens to it.
+
+    ``net_amount``: the net the customer keeps paying for, the invoice's net less what its credit notes credited.
+    """
 
     invoice_id: str
     payer_id: str
@@ -520,7 +541,7 @@ class InvoiceDraft:
         )
 
 
-_MUTABLE_FIELDS = frozenset({"payments", "version"})
+_MUTABLE_FIELDS = frozenset({"payments", "credits", "version"})
 
 
 @dataclass(frozen=True)
@@ -556,6 +577,7 @@ class Invoice:
     issuer_party: InvoiceParty | None = None
     payer_party: InvoiceParty | None = None
     payments: tuple[Payment, ...] = ()
+    credits: tuple[Credit, ...] = ()  # credit notes registered on this invoice (``register_credit_note``)
     version: int = 0  # optimistic locking; infra increments it
 
     def __post_init__(self) -> None:
@@ -616,10 +638,31 @@ class Invoice:
 
     # -- payments ---------------------------------------------------------------------------
 
+    @cached_property
+    def credited_net(self) -> Money:
+        """What the registered credit notes took off the net (positive)."""
+        return _sum((credit.net for credit in self.credits), self.currency)
+
+    @cached_property
+    def credited_gross(self) -> Money:
+        return _sum((credit.gross for credit in self.credits), self.currency)
+
+    @property
+    def net_after_credits(self) -> Money:
+        """The net the payer keeps paying for: the commission's base."""
+        return self.net_total - self.credited_net
+
+    @property
+    def is_fully_credited(self) -> bool:
+        return self.kind is InvoiceKind.INVOICE and bool(self.credits) and self.credited_gross.amount >= self.gross_total.amount
+
     @property
     def amount_due(self) -> Money:
-        """What the document settles: the gross of an invoice, the refund (positive) of a credit note."""
-        return Money(abs(self.gross_total.amount), self.currency)
+        """What the document settles: the gross of an invoice less its credit notes, the refund (positive) of a credit note."""
+        if self.kind is InvoiceKind.CREDIT_NOTE:
+            return Money(abs(self.gross_total.amount), self.currency)
+        due = self.gross_total - self.credited_gross
+        return due if due.amount > 0 else _zero(self.currency)
 
     @cached_property
     def amount_paid(self) -> Money:
@@ -627,15 +670,24 @@ class Invoice:
 
     @property
     def outstanding(self) -> Money:
-        return self.amount_due - self.amount_paid
+        """Still to pay; never below zero (money paid before a credit note is refunded through the credit note)."""
+        left = self.amount_due - self.amount_paid
+        return left if left.amount > 0 else _zero(self.currency)
 
     @property
     def status(self) -> InvoiceStatus:
+        if self.is_fully_credited:
+            return InvoiceStatus.CREDITED
         if self.outstanding.amount <= 0:
             return InvoiceStatus.PAID
         if self.payments:
             return InvoiceStatus.PARTIALLY_PAID
         return InvoiceStatus.ISSUED
+
+    @property
+    def is_open(self) -> bool:
+        """An invoice the payer still owes money on (the dunning list, the direct debits)."""
+        return self.kind is InvoiceKind.INVOICE and self.status in (InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID)
 
     # -- immutability -----------------------------------------------------------------------
 
@@ -662,6 +714,8 @@ def assert_content_unchanged(issued: Invoice, candidate: Invoice) -> None:
             f"Payments of invoice {issued.number} can only be added, never changed or removed.",
             field="payments",
         )
+    if candidate.credits[: len(issued.credits)] != issued.credits:
+        raise InvoiceImmutable(f"Credit notes of invoice {issued.number} can only be added, never removed.", field="credits")
 
 
 # --- credit notes -------------------------------------------------------------------------
@@ -814,12 +868,25 @@ class PaymentOutcome:
     event: InvoicePaid | None = None
 
 
-def record_payment(invoice: Invoice, amount: Money, paid_on: date, reference: str) -> PaymentOutcome:
+def _paid_event(invoice: Invoice, paid_on: date) -> InvoicePaid:
+    return InvoicePaid(
+        invoice_id=invoice.id,
+        payer_id=invoice.payer_id,
+        customer_id=invoice.customer_id,
+        paid_on=paid_on,
+        net_amount=invoice.net_after_credits,
+        partner_id=invoice.partner_id,
+        invoice_number=invoice.number,
+    )
+
+
+def record_payment(invoice: Invoice, amount: Money, paid_on: date, reference: str, *, today: date) -> PaymentOutcome:
     """Append a payment (a refund for a credit note); the invoice is PAID once nothing is outstanding.
 
     The payment that settles an invoice yields ``InvoicePaid``. The same payment (reference,
     amount and date) recorded again changes nothing; the same reference with other data is
-    refused.
+    refused. ``paid_on`` lies between the issue date and ``today`` (Berlin): issued 2026-11-23,
+    recorded on 2026-11-23, a payment of 2027-11-30 is refused.
     """
     reference = require_text(reference, "reference", label="The payment reference")
     if amount.currency != invoice.currency:
@@ -840,6 +907,12 @@ def record_payment(invoice: Invoice, amount: Money, paid_on: date, reference: st
         raise ValidationFailed(
             f"A payment cannot predate invoice {invoice.number} of {invoice.issue_date.isoformat()}.", field="paidOn"
         )
+    if paid_on > today:
+        raise ValidationFailed(
+            f"A payment of {paid_on.isoformat()} lies in the future (today is {today.isoformat()}).",
+            field="paidOn",
+            hint="Record a payment on or after the day it was received.",
+        )
     if amount.amount > invoice.outstanding.amount:
         raise Overpayment(
             f"{amount} exceeds the {invoice.outstanding} outstanding on {invoice.number}.",
@@ -849,25 +922,39 @@ def record_payment(invoice: Invoice, amount: Money, paid_on: date, reference: st
     paid = replace(invoice, payments=invoice.payments + (payment,))
     event = None
     if paid.status is InvoiceStatus.PAID and paid.kind is InvoiceKind.INVOICE:
-        event = InvoicePaid(
-            invoice_id=paid.id,
-            payer_id=paid.payer_id,
-            customer_id=paid.customer_id,
-            paid_on=paid_on,
-            net_amount=paid.net_total,
-            partner_id=paid.partner_id,
-            invoice_number=paid.number,
-        )
+        event = _paid_event(paid, paid_on)
     return PaymentOutcome(paid, recorded=True, event=event)
 
 
+@dataclass(frozen=True)
+class CreditNoteOutcome:
+    invoice: Invoice  # the corrected invoice with the credit note registered on it
+    event: InvoicePaid | None = None  # the credit note left nothing owed on a partly paid invoice
+
+
+def register_credit_note(invoice: Invoice, credit_note: Invoice) -> CreditNoteOutcome:
+    """Register ``credit_note`` on the invoice it corrects: it takes its gross off what the payer owes.
+
+    1190.00 gross, 400.00 net (476.00 gross) credited: 714.00 is owed. A credit note that leaves
+    nothing owed on a partly paid invoice settles it (PAID, ``InvoicePaid`` dated on the last
+    payment); one that takes off all of the gross makes it CREDITED, without event. Registering
+    the same credit note again changes nothing.
+    """
+    if credit_note.kind is not InvoiceKind.CREDIT_NOTE or credit_note.corrects_invoice_id != invoice.id:
+        raise ValidationFailed(f"{credit_note.number} is not a credit note for {invoice.number}.", field="invoiceId")
+    if any(credit.credit_note_id == credit_note.id for credit in invoice.credits):
+        return CreditNoteOutcome(invoice)
+    credit = Credit(credit_note.id, -credit_note.net_total, -credit_note.gross_total)
+    credited = replace(invoice, credits=invoice.credits + (credit,))
+    event = None
+    if invoice.status is not InvoiceStatus.PAID and credited.status is InvoiceStatus.PAID and credited.payments:
+        event = _paid_event(credited, max(p.paid_on for p in credited.payments))
+    return CreditNoteOutcome(credited, event)
+
+
 def is_overdue(invoice: Invoice, today: date) -> bool:
-    """For the dunning list: an invoice not fully paid after its due date."""
-    return (
-        invoice.kind is InvoiceKind.INVOICE
-        and invoice.status in (InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID)
-        and today > invoice.due_date
-    )
+    """For the dunning list: an invoice with money owed after its due date (credit notes count)."""
+    return invoice.is_open and today > invoice.due_date
 
 
 # --- copies and archive retrieval ---------------------------------------------------------

@@ -357,14 +357,18 @@ class DirectDebitRunRepository(Protocol):
     def add(self, run: "DirectDebitRun") -> None: ...
 
 
-class InvoicePaidListener(Protocol):
-    """Called once per invoice that became fully paid, after the payment is committed.
+class InvoiceLedger(Protocol):
+    """Whoever keeps accounts of paid and credited invoices (the partner programme's commissions and cashback).
 
-    ``infra.bootstrap.Services.invoice_paid_listeners`` names them (the partner programme's
-    cashback and referral commission); ``domain.services.invoices.record_payment`` calls them.
+    Called while the payment or credit note is written, with its unit of work: it registers its writes there and does
+    not commit, so the payment or credit note and the ledger are one transaction (``infra.bootstrap.Services.invoice_ledger``).
     """
 
-    def __call__(self, event: "InvoicePaid") -> None: ...
+    def register_paid(self, uow: "UnitOfWork", invoice: "Invoice", event: "InvoicePaid", *, now: datetime) -> None: ...
+
+    def register_credit_note(
+        self, uow: "UnitOfWork", credit_note: "Invoice", corrected: "Invoice", event: "InvoicePaid | None", *, now: datetime
+    ) -> None: ...
 
 
 from domain.direct_debits import DirectDebitRun  # noqa: E402

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from domain.money import Money
-from domain.ports import DocumentStore, InvoicePaidListener, InvoiceRenderer, Mailer
+from domain.ports import DocumentStore, InvoiceLedger, InvoiceRenderer, Mailer
 from domain.services.invoices import InvoicingSettings
 from infra.auth import TokenVerifier
 from infra.dynamo.models import configure
@@ -48,13 +48,12 @@ class Services:
         )
 
     @property
-    def invoice_paid_listeners(self) -> tuple[InvoicePaidListener, ...]:
-        """Who reacts to a fully paid invoice: the partner programme (cashback and referral commission)."""
-        from domain.services.commissions import invoice_paid_listener
+    def invoice_ledger(self) -> InvoiceLedger:
+        """Who books paid and credited invoices, in their transaction: the partner programme (cashback, commission)."""
+        from domain.services.commissions import PartnerProgrammeLedger
         from domain.services.partner_programme import programme_terms
 
-        terms = programme_terms(self.settings.partner_programme_terms)
-        return (invoice_paid_listener(self.uow, terms=terms, clock=lambda: self.clock()),)
+        return PartnerProgrammeLedger(programme_terms(self.settings.partner_programme_terms))
 
     def uow(self) -> DynamoUnitOfWork:
         return DynamoUnitOfWork(self.settings)

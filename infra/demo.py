@@ -148,7 +148,7 @@ def seed_partner_programme(uow: UnitOfWork, data: DemoData, now: datetime) -> No
             vat_treatment=VatTreatment.STANDARD, payment_method=PaymentMethod.TRANSFER, billing_mode=BillingMode.CUSTOMER_PAYS,
         )
         invoice = draft.issue(number=f"DEMO-{berlin_date(issued).year}-{n:06d}", issued_at=issued)
-        paid = record_payment(invoice, invoice.amount_due, berlin_date(now) - timedelta(days=paid_days_ago), f"demo-{n}")
+        paid = record_payment(invoice, invoice.amount_due, berlin_date(now) - timedelta(days=paid_days_ago), f"demo-{n}", today=berlin_date(now))
         ledger.record_commission_for_payment(uow, paid.invoice, paid.event, terms=ProgrammeTerms.default(), now=now)
     ledger.approve_due_commissions(lambda: uow, run_date=berlin_date(now), now=now)
 # --- service desk (loaded by `make dev`; the tests' demo data stays without tickets) -----------------------
@@ -250,7 +250,7 @@ def seed_invoices(uow_factory, data: DemoData, now: datetime) -> list:
     old = issue(kanzlei, kanzlei, BillingMode.CUSTOMER_PAYS, [standard], days_ago=60)
     invoicing.record_payment(
         uow_factory, Principal.of(data.users["distributor"]), old.id, amount=old.gross_total, paid_on=old.issue_date + timedelta(days=10),
-        reference="DEMO-BANK-0001", listeners=(),
+        reference="DEMO-BANK-0001", now=now, ledger=None,
     )
     return [  # in order of issue, so the numbers follow the dates
         old,

@@ -8,7 +8,6 @@ import strawberry
 from domain.calendar import berlin_date
 from domain.invoices import CreditItem, can_view_invoice
 from domain.money import Money
-from domain.services import commissions
 from domain.services import invoices as service
 from resolvers.context import Info
 from resolvers.errors import payload_errors, to_errors
@@ -80,7 +79,7 @@ async def payment_record(info: Info, input: t.PaymentRecordInput) -> t.PaymentRe
     outcome = await ctx.run(
         service.record_payment, ctx.services.uow, ctx.principal, str(input.invoice_id),
         amount=Money(input.amount, input.currency), paid_on=input.paid_on, reference=input.reference,
-        listeners=ctx.services.invoice_paid_listeners,
+        now=ctx.now, ledger=ctx.services.invoice_ledger,
     )
     return t.PaymentRecordPayload(invoice=_of(info, outcome.invoice), recorded=outcome.recorded)
 
@@ -93,12 +92,8 @@ async def credit_note_create(info: Info, input: t.CreditNoteCreateInput) -> t.Cr
         lines = [CreditItem(l.line_number, Money(l.net_amount) if l.net_amount is not None else None) for l in input.lines]
     note = await ctx.run(
         service.create_credit_note, ctx.services.uow, ctx.principal, str(input.invoice_id), reason=input.reason, lines=lines,
-        now=ctx.now, prefix=ctx.services.invoicing.number_prefix,
+        now=ctx.now, prefix=ctx.services.invoicing.number_prefix, ledger=ctx.services.invoice_ledger,
     )
-    try:  # the partner programme reduces, voids or adjusts the commissions of the corrected invoice
-        await ctx.run(commissions.record_credit_note, ctx.uow(), note, now=ctx.now)
-    except Exception:
-        log.exception("commission correction for credit note %s failed", note.id)
     try:
         await ctx.run(
             service.deliver, ctx.services.uow, note, documents=ctx.services.documents, mailer=ctx.services.mailer,

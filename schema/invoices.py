@@ -11,7 +11,11 @@ from schema.common import Error, Money, Node, enum_of
 from schema.organisations import BillingMode
 
 InvoiceKind = enum_of(d.InvoiceKind, "INVOICE, or CREDIT_NOTE (negative amounts, corrects another invoice).")
-InvoiceStatus = enum_of(d.InvoiceStatus, "Follows from the payments: ISSUED, PARTIALLY_PAID, PAID.")
+InvoiceStatus = enum_of(
+    d.InvoiceStatus,
+    "Follows from the payments and credit notes: ISSUED, PARTIALLY_PAID, PAID (nothing owed: paid, or paid and credited), "
+    "CREDITED (credit notes take off all of it).",
+)
 PaymentMethod = enum_of(d.PaymentMethod)
 VatTreatment = enum_of(d.VatTreatment, "STANDARD (19% German VAT) or REVERSE_CHARGE (EU business with a VAT id).")
 CopyDecision = enum_of(d.CopyDecision)

@@ -199,7 +199,7 @@ def _corrections_of(planned: PlannedInvoice, now: datetime):
         if corrected_id is not None:
             corrected = uow.invoices.get(corrected_id)  # as it is now: the note is registered with a version check
             if corrected is not None:
-                uow.invoices.register_credit_note(corrected, issued.id)
+                invoicing.register_credit_note(uow, corrected, issued, ledger=None, now=now)  # the ledger: below
         for correction in planned.corrections:
             register_credit(uow, invoice_id=correction.invoice_id, credited_net=correction.credited_net, credit_reference=issued.id, now=now)
 

@@ -1,10 +1,12 @@
 """Use cases of the commission ledger: payments and credits of invoices, cashback, the approval job, payouts.
 
-The invoices feature calls ``record_commission_for_payment`` from its "invoice paid" hook,
-``record_credit`` when a credit note or refund is issued for an invoice, and
-``record_cashback`` for each ``Cashback`` of a billing run's ``PlannedInvoice``. The billing
+The invoices feature registers the ledger writes of a payment that settles an invoice and of a
+credit note in the same transaction (``PartnerProgrammeLedger``: ``register_paid``,
+``register_credit_note``), so a payment or credit note never stands without them. The billing
 run's credit notes reach the ledger through ``register_credit``, in the transaction that
-issues them, once for each invoice they correct (``PlannedInvoice.corrections``).
+issues them, once for each invoice they correct (``PlannedInvoice.corrections``);
+``record_cashback`` books each ``Cashback`` of a billing run's ``PlannedInvoice``.
+``record_commission_for_payment`` and ``record_credit`` are the same writes in a transaction of their own.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from domain.partner_programme import ProgrammeTerms, can_manage_payouts, can_vie
 from domain.policy import Principal, require
 from domain.ports import DocumentStore, Page, UnitOfWork
 from domain.services.organisations import page_size
+from domain.services.retry import retry_on_concurrent_update
 
 
 def invoice_facts(invoice: Invoice) -> InvoiceFacts:
@@ -52,45 +55,120 @@ def invoice_facts(invoice: Invoice) -> InvoiceFacts:
         customer_pays=invoice.billing_mode is BillingMode.CUSTOMER_PAYS,
         issue_date=invoice.issue_date,
         net_total=invoice.net_total,
+        credited_net=invoice.credited_net,
+        credit_references=tuple(credit.credit_note_id for credit in invoice.credits),
     )
+
+
+@dataclass(frozen=True)
+class LedgerCredit:
+    """A credit note or refund on an invoice as the ledger sees it: the net it credits (positive) of the commission's
+    base and of the cashback's base (None: the same)."""
+
+    credited_net: Money
+    reference: str
+    cashback_credited_net: Money | None = None
+
+
+def _register_ledger(
+    uow: UnitOfWork, invoice_id: str, *, now: datetime, credit: LedgerCredit | None = None,
+    paid: InvoicePaid | None = None, invoice: Invoice | None = None, terms: ProgrammeTerms | None = None,
+) -> list[Commission]:
+    """The ledger writes of a credit and/or a payment of ``invoice_id``, registered in the caller's transaction.
+
+    Each entry is written once, with the credit applied first and then the payment (a credit note that settles a
+    partly paid invoice does both in one transaction, and DynamoDB takes one write per item).
+    """
+    written: list[Commission] = []
+    entries = uow.commissions.list_for_invoice(invoice_id)
+    entering: list[Commission] = []
+    if not any(entry.kind is CommissionKind.CASHBACK for entry in entries):
+        cashback = uow.cashbacks.get(invoice_id)
+        if cashback is not None and invoice is None:
+            invoice = uow.invoices.get(invoice_id)
+        if cashback is not None and invoice is not None:
+            entry = cashback_entry(
+                partner_id=cashback.partner_id, customer_id=invoice.customer_id, invoice_id=invoice_id,
+                amount=cashback.amount, invoice_date=invoice.issue_date, now=now, base=cashback.base, percent=cashback.percent,
+            )
+            if paid is None and invoice.status is InvoiceStatus.PAID and invoice.payments:
+                entry = entry.with_payment(invoice.payments[-1].paid_on)
+            entering.append(entry)
+    if credit is not None and invoice is None and any(
+        e.kind is CommissionKind.CASHBACK and e.rate_percent <= 0 and e.amount.amount > 0 for e in entries + entering
+    ):
+        invoice = uow.invoices.get(invoice_id)  # a cashback recorded without its base: the invoice's net is its base
+    invoice_net = invoice.net_total if invoice is not None else None
+    for entry in entries + entering:
+        updated, adjustment = entry, None
+        if credit is not None:
+            credited = (
+                credit.cashback_credited_net
+                if entry.kind is CommissionKind.CASHBACK and credit.cashback_credited_net is not None else credit.credited_net
+            )
+            if credited.amount:  # else nothing of its base is credited
+                outcome = apply_credit(entry, credited_net=credited, credit_reference=credit.reference, now=now, invoice_net=invoice_net)
+                updated, adjustment = outcome.updated, outcome.adjustment
+        if paid is not None:
+            updated = updated.with_payment(paid.paid_on)  # a cashback waiting for the payment starts its 90 days
+        if any(entry is new for new in entering):
+            uow.commissions.add(updated)  # enters the ledger with the credit and payment applied
+            written.append(updated)
+        elif updated != entry:
+            uow.commissions.update(updated)
+            written.append(updated)
+        if adjustment is not None:
+            uow.commissions.add(adjustment)
+            written.append(adjustment)
+    if paid is not None and invoice is not None and terms is not None:
+        commission = _referral_commission(uow, invoice, paid, terms=terms, now=now)
+        if commission is not None and all(commission.id != entry.id for entry in entries):
+            uow.commissions.add(commission)
+            written.append(commission)
+    return written
+
+
+def _referral_commission(uow: UnitOfWork, invoice: Invoice, paid: InvoicePaid, *, terms: ProgrammeTerms, now: datetime) -> Commission | None:
+    attribution = uow.referrals.get_for_customer(invoice.customer_id)
+    partner = uow.programme_partners.get(attribution.partner_id) if attribution else None
+    if partner is None or not partner.active:
+        return None
+    rates = partner.rates_at(invoice.issue_date, terms)
+    return commission_for_paid_invoice(
+        invoice_facts(invoice), partner_id=partner.partner_id, percent=rates.commission_percent if rates else None,
+        paid_on=paid.paid_on, now=now,
+    )
+
+
+LEDGER_WRITES_PER_PAYMENT = 2  # the invoice's cashback (entering or starting its 90 days) and its referral commission
+
+
+def register_paid(uow: UnitOfWork, invoice: Invoice, paid: InvoicePaid, *, terms: ProgrammeTerms, now: datetime) -> list[Commission]:
+    """The ledger writes of a fully paid invoice, in the caller's transaction (not committed): the invoice's cashback
+    enters the ledger if the billing run's record is not there yet and starts its 90 days; the referral commission is
+    booked on the net less what credit notes took off before (``invoice`` as paid, with its credits)."""
+    if paid.invoice_id != invoice.id:
+        raise ValueError("the event belongs to another invoice")
+    return _register_ledger(uow, invoice.id, now=now, paid=paid, invoice=invoice, terms=terms)
 
 
 def record_commission_for_payment(
     uow: UnitOfWork, invoice: Invoice, paid: InvoicePaid, *, terms: ProgrammeTerms, now: datetime
 ) -> list[Commission]:
-    """The invoice became fully paid: book the referral commission, start the 90 days of its cashback.
+    """The invoice became fully paid: book the referral commission, start the 90 days of its cashback (own transaction).
 
-    Idempotent: the commission's id is derived from the invoice, so a replayed event books nothing.
+    Idempotent: the commission's id is derived from the invoice, so a replayed event books nothing. Someone writing
+    the same entries meanwhile (a version conflict, or the entry recorded between the read and the write) makes it
+    read the ledger again and repeat: what is booked then is booked, nothing else is reported as booked.
     """
-    if paid.invoice_id != invoice.id:
-        raise ValueError("the event belongs to another invoice")
-    with uow:
-        written: list[Commission] = []
-        existing = {c.id: c for c in uow.commissions.list_for_invoice(invoice.id)}
-        for entry in existing.values():
-            if entry.status is CommissionStatus.AWAITING_PAYMENT:
-                started = entry.with_payment(paid.paid_on)
-                uow.commissions.update(started)
-                written.append(started)
-        attribution = uow.referrals.get_for_customer(invoice.customer_id)
-        partner = uow.programme_partners.get(attribution.partner_id) if attribution else None
-        if partner is not None and partner.active:
-            rates = partner.rates_at(invoice.issue_date, terms)
-            commission = commission_for_paid_invoice(
-                invoice_facts(invoice),
-                partner_id=partner.partner_id,
-                percent=rates.commission_percent if rates else None,
-                paid_on=paid.paid_on,
-                now=now,
-            )
-            if commission is not None and commission.id not in existing:
-                uow.commissions.add(commission)
-                written.append(commission)
-        try:
+
+    def attempt() -> list[Commission]:
+        with uow:
+            written = register_paid(uow, invoice, paid, terms=terms, now=now)
             uow.commit()
-        except Conflict:
-            return []  # a concurrent replay of the same event booked it
-    return written
+        return written
+
+    return retry_on_concurrent_update(attempt)
 
 
 def record_cashback(uow: UnitOfWork, cashback: Cashback, *, customer_id: str, invoice_date: date | None, now: datetime) -> Commission | None:
@@ -115,7 +193,8 @@ LEDGER_WRITES_PER_CREDIT = 4  # per corrected invoice: its commission and cashba
 
 def register_credit(
     uow: UnitOfWork, *, invoice_id: str, credited_net: Money, credit_reference: str, now: datetime,
-    cashback_credited_net: Money | None = None,
+    cashback_credited_net: Money | None = None, paid: InvoicePaid | None = None, invoice: Invoice | None = None,
+    terms: ProgrammeTerms | None = None,
 ) -> list[Commission]:
     """The ledger writes of a credit of ``credited_net`` on ``invoice_id``, in the caller's transaction (not committed).
 
@@ -125,41 +204,14 @@ def register_credit(
     lines; ``credited_net`` when not given). A cashback the billing run recorded with
     the invoice but that is not in the ledger yet enters it first, so the credit reaches it
     before the payment does. Idempotent: an entry remembers the credits applied to it.
+
+    ``paid`` (with ``invoice`` as credited and ``terms``): the credit left nothing owed on a partly paid invoice, so
+    its payment is booked in the same writes (``register_paid``); at most ``LEDGER_WRITES_PER_PAYMENT`` more.
     """
-    written: list[Commission] = []
-    entries = uow.commissions.list_for_invoice(invoice_id)
-    entering: list[Commission] = []
-    invoice: Invoice | None = None
-    if not any(entry.kind is CommissionKind.CASHBACK for entry in entries):
-        cashback = uow.cashbacks.get(invoice_id)
-        invoice = uow.invoices.get(invoice_id) if cashback is not None else None
-        if cashback is not None and invoice is not None:
-            entry = cashback_entry(
-                partner_id=cashback.partner_id, customer_id=invoice.customer_id, invoice_id=invoice_id,
-                amount=cashback.amount, invoice_date=invoice.issue_date, now=now, base=cashback.base, percent=cashback.percent,
-            )
-            if invoice.status is InvoiceStatus.PAID and invoice.payments:
-                entry = entry.with_payment(invoice.payments[-1].paid_on)
-            entering.append(entry)
-    if invoice is None and any(e.kind is CommissionKind.CASHBACK and e.rate_percent <= 0 and e.amount.amount > 0 for e in entries + entering):
-        invoice = uow.invoices.get(invoice_id)  # a cashback recorded without its base: the invoice's net is its base
-    invoice_net = invoice.net_total if invoice is not None else None
-    for entry in entries + entering:
-        credited = cashback_credited_net if entry.kind is CommissionKind.CASHBACK and cashback_credited_net is not None else credited_net
-        outcome = (
-            apply_credit(entry, credited_net=credited, credit_reference=credit_reference, now=now, invoice_net=invoice_net)
-            if credited.amount else CreditOutcome(entry, None)  # nothing of its base is credited
-        )
-        if any(entry is new for new in entering):
-            uow.commissions.add(outcome.updated)  # enters the ledger with the credit applied
-            written.append(outcome.updated)
-        elif outcome.updated != entry:
-            uow.commissions.update(outcome.updated)
-            written.append(outcome.updated)
-        if outcome.adjustment is not None:
-            uow.commissions.add(outcome.adjustment)
-            written.append(outcome.adjustment)
-    return written
+    return _register_ledger(
+        uow, invoice_id, now=now, credit=LedgerCredit(credited_net, credit_reference, cashback_credited_net),
+        paid=paid, invoice=invoice, terms=terms,
+    )
 
 
 def record_credit(
@@ -167,11 +219,26 @@ def record_credit(
     cashback_credited_net: Money | None = None,
 ) -> list[Commission]:
     """A credit note or refund of ``credited_net`` on ``invoice_id``: reduce or void before approval, adjust after."""
-    with uow:
-        written = register_credit(uow, invoice_id=invoice_id, credited_net=credited_net, credit_reference=credit_reference, now=now,
-                                  cashback_credited_net=cashback_credited_net)
-        uow.commit()
-    return written
+
+    def attempt() -> list[Commission]:
+        with uow:
+            written = register_credit(uow, invoice_id=invoice_id, credited_net=credited_net, credit_reference=credit_reference,
+                                      now=now, cashback_credited_net=cashback_credited_net)
+            uow.commit()
+        return written
+
+    return retry_on_concurrent_update(attempt)
+
+
+def register_credit_note(
+    uow: UnitOfWork, credit_note: Invoice, corrected: Invoice, *, now: datetime, paid: InvoicePaid | None = None,
+    terms: ProgrammeTerms | None = None,
+) -> list[Commission]:
+    """The ledger writes of ``credit_note`` on ``corrected`` (as credited), in the caller's transaction (not committed)."""
+    return register_credit(
+        uow, invoice_id=corrected.id, credited_net=-credit_note.net_total, credit_reference=credit_note.id, now=now,
+        cashback_credited_net=cashback_base_credited(credit_note, corrected), paid=paid, invoice=corrected, terms=terms,
+    )
 
 
 def record_credit_note(uow: UnitOfWork, credit_note: Invoice, *, now: datetime) -> list[Commission]:
@@ -202,26 +269,20 @@ def cashback_base_credited(credit_note: Invoice, corrected: Invoice) -> Money:
     return total
 
 
-def invoice_paid_listener(uow_factory, *, terms: ProgrammeTerms, clock):
-    """What the partner programme does when an invoice becomes fully paid (``InvoicePaidListener``).
+@dataclass(frozen=True)
+class PartnerProgrammeLedger:
+    """The partner programme's part of a payment or credit note (``domain.ports.InvoiceLedger``): its ledger writes,
+    registered in the transaction that records the payment or issues the credit note, so neither stands without them."""
 
-    The invoice's cashback (customer pays, written by the billing run with the invoice) enters the
-    ledger if it is not there yet, then its 90 days start and the referral commission is booked.
-    Every step is idempotent, so a replayed event changes nothing.
-    """
+    terms: ProgrammeTerms
 
-    def listen(event: InvoicePaid) -> None:
-        reader = uow_factory()
-        invoice = reader.invoices.get(event.invoice_id)
-        if invoice is None:
-            return
-        now = clock()
-        cashback = reader.cashbacks.get(invoice.id)
-        if cashback is not None:
-            record_cashback(uow_factory(), cashback, customer_id=invoice.customer_id, invoice_date=invoice.issue_date, now=now)
-        record_commission_for_payment(uow_factory(), invoice, event, terms=terms, now=now)
+    def register_paid(self, uow: UnitOfWork, invoice: Invoice, event: InvoicePaid, *, now: datetime) -> None:
+        register_paid(uow, invoice, event, terms=self.terms, now=now)
 
-    return listen
+    def register_credit_note(
+        self, uow: UnitOfWork, credit_note: Invoice, corrected: Invoice, event: InvoicePaid | None, *, now: datetime
+    ) -> None:
+        register_credit_note(uow, credit_note, corrected, now=now, paid=event, terms=self.terms)
 
 
 # --- the approval job ------------------------------------------------------------------------

@@ -22,9 +22,11 @@ issuing transaction itself (``issue(delivery_claimed_until=...)``, then
 claimed and unsent, the state a crash between claiming and sending leaves, and whoever runs
 after the claim expired sends it.
 
-``record_payment(listeners=...)`` is the hook for whoever must react to a paid invoice: the
-listeners (``infra.bootstrap.Services.invoice_paid_listeners``: the partner programme) are called
-after the payment is committed.
+Whoever keeps accounts of paid and credited invoices (``InvoiceLedger``:
+``infra.bootstrap.Services.invoice_ledger``, the partner programme) registers its writes in the
+transaction that records the payment (``record_payment(ledger=...)``) or issues the credit note
+(``create_credit_note(ledger=...)``): a payment or credit note is never written without them,
+and a failure of either leaves nothing written, to be repeated as a whole.
 """
 
 from __future__ import annotations
@@ -62,13 +64,16 @@ from domain.invoices import (
     next_sequence,
     quote_archive_retrieval,
     record_payment as record_payment_on,
+    register_credit_note as register_credit_note_on,
+    CreditNoteOutcome,
 )
 from domain.money import Money
 from domain.organisations import Organisation
 from domain.policy import Principal, can_manage_invoices, can_view_invoices_of, require
-from domain.ports import DocumentStore, EmailAttachment, EmailMessage, InvoicePaidListener, InvoiceRenderer, Mailer, Page
+from domain.ports import DocumentStore, EmailAttachment, EmailMessage, InvoiceLedger, InvoiceRenderer, Mailer, Page
 from domain.services.invoice_errors import NumberAllocationConflict
 from domain.services.organisations import page_size
+from domain.services.retry import retry_on_concurrent_update
 
 log = logging.getLogger(__name__)
 
@@ -356,57 +361,76 @@ def _require_visible(uow, principal: Principal, invoice_id: str) -> Invoice:
 
 
 def record_payment(
-    uow_factory, principal: Principal, invoice_id: str, *, amount: Money, paid_on: date, reference: str,
-    listeners: Iterable[InvoicePaidListener] = (),
+    uow_factory, principal: Principal, invoice_id: str, *, amount: Money, paid_on: date, reference: str, now: datetime,
+    ledger: InvoiceLedger | None,
 ) -> PaymentOutcome:
-    """Distributor staff record money received; the same payment again changes nothing; more than is due is refused."""
+    """Distributor staff record money received; the same payment again changes nothing; more than is due is refused,
+    and so is a payment dated after today (Berlin).
+
+    The payment that settles the invoice and ``ledger``'s writes for it are one transaction; if someone changed the
+    invoice or its ledger entries meanwhile, everything is read again and repeated.
+    """
     require(can_manage_invoices(principal), "record payments")
-    for _ in range(3):  # a concurrent delivery mark bumps the version: read again
+    today = berlin_date(now)
+
+    def attempt() -> PaymentOutcome:
         uow = uow_factory()
         with uow:
             invoice = _require_visible(uow, principal, invoice_id)
-            outcome = record_payment_on(invoice, amount, paid_on, reference)
+            outcome = record_payment_on(invoice, amount, paid_on, reference, today=today)
             if not outcome.recorded:
                 return outcome
             uow.invoices.update_payments(invoice, outcome.invoice)
-            try:
-                uow.commit()
-            except Conflict:
-                continue
-        break
-    else:
-        raise Conflict("The invoice was changed by someone else in the meantime.", hint="Record the payment again.")
-    if outcome.event is not None:
-        for listener in listeners:
-            try:
-                listener(outcome.event)
-            except Exception:  # the payment stands; a listener must catch up from the invoice
-                log.exception("InvoicePaid listener failed for %s", outcome.event.invoice_id)
-    return outcome
+            if outcome.event is not None and ledger is not None:
+                ledger.register_paid(uow, outcome.invoice, outcome.event, now=now)
+            uow.commit()
+        return outcome
+
+    return retry_on_concurrent_update(attempt)
 
 
 # --- credit notes -------------------------------------------------------------------------
 
 
+def register_credit_note(uow, corrected: Invoice, credit_note: Invoice, *, ledger: InvoiceLedger | None, now: datetime) -> CreditNoteOutcome:
+    """Register ``credit_note`` on ``corrected`` (as read: version checked) in the credit note's transaction: what the
+    payer owes drops by its gross, the invoice leaves the dunning list once nothing is owed, and ``ledger`` registers
+    its writes (a credit note that settles a partly paid invoice also books its payment)."""
+    outcome = register_credit_note_on(corrected, credit_note)
+    if outcome.invoice is corrected:
+        return outcome  # registered already
+    uow.invoices.register_credit_note(corrected, outcome.invoice, credit_note.id)
+    if ledger is not None:
+        ledger.register_credit_note(uow, credit_note, outcome.invoice, outcome.event, now=now)
+    return outcome
+
+
 def create_credit_note(
     uow_factory, principal: Principal, invoice_id: str, *, reason: str, lines: list[CreditItem] | None, now: datetime, prefix: str,
+    ledger: InvoiceLedger | None,
 ) -> Invoice:
+    """Issue a credit note for the invoice, registered on it with ``ledger``'s writes in one transaction (repeated
+    from the read if the ledger entries changed meanwhile)."""
     require(can_manage_invoices(principal), "issue credit notes")
-    uow = uow_factory()
-    invoice = _require_visible(uow, principal, invoice_id)
-    previous = uow.invoices.list_credit_notes(invoice.id)
-    # Check the request once with a placeholder number, so a bad request never reaches the counter.
-    credit_note_for(invoice, reason=reason, now=now, number=next_number(prefix, berlin_date(now).year, None),
-                    lines=lines, previous_credit_notes=previous, credit_note_id="inv_check")
     from domain import ids
 
     note_id = ids.new_id("inv")
-    return issue(
-        uow_factory, issuer_id=invoice.issuer_id, now=now, prefix=prefix,
-        build=lambda number: credit_note_for(invoice, reason=reason, now=now, number=number, lines=lines,
-                                             previous_credit_notes=previous, credit_note_id=note_id),
-        also=lambda uow, note: uow.invoices.register_credit_note(invoice, note.id),
-    )
+
+    def attempt() -> Invoice:
+        uow = uow_factory()
+        invoice = _require_visible(uow, principal, invoice_id)
+        previous = uow.invoices.list_credit_notes(invoice.id)
+        # Check the request once with a placeholder number, so a bad request never reaches the counter.
+        credit_note_for(invoice, reason=reason, now=now, number=next_number(prefix, berlin_date(now).year, None),
+                        lines=lines, previous_credit_notes=previous, credit_note_id="inv_check")
+        return issue(
+            uow_factory, issuer_id=invoice.issuer_id, now=now, prefix=prefix,
+            build=lambda number: credit_note_for(invoice, reason=reason, now=now, number=number, lines=lines,
+                                                 previous_credit_notes=previous, credit_note_id=note_id),
+            also=lambda uow, note: register_credit_note(uow, invoice, note, ledger=ledger, now=now),
+        )
+
+    return retry_on_concurrent_update(attempt)
 
 
 # --- copies, archive retrieval, deletion ---------------------------------------------------

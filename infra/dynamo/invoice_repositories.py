@@ -65,7 +65,7 @@ class InvoiceNumberCounter:
 
 
 def _invoice_item(invoice: Invoice, *, delivery_date: date | None, delivery_claimed_until: datetime | None = None) -> InvoiceModel:
-    open_ = invoice.kind is InvoiceKind.INVOICE and invoice.status is not InvoiceStatus.PAID
+    open_ = invoice.is_open  # money owed: payments and credit notes count
     return InvoiceModel(
         invoice.id,
         number=invoice.number,
@@ -117,11 +117,12 @@ class InvoiceRepository:
             on_condition_failed=InvoiceAlreadyIssued(f"Invoice {invoice.id} is issued already.", field="invoiceId"),
         )
 
-    def update_payments(self, issued: Invoice, invoice: Invoice) -> None:
-        """Save ``issued`` (as read) with the payments of ``invoice``; anything else changed is refused
+    def update_payments(self, issued: Invoice, invoice: Invoice, *, credit_note_id: str | None = None) -> None:
+        """Save ``issued`` (as read) with the payments and credits of ``invoice``; anything else changed is refused
         (``InvoiceImmutable``), and someone else's write in between fails the commit (version).
 
-        Delivery attributes are left as they are: an UpdateItem sets only what payments change.
+        ``credit_note_id``: the credit note registered with this write (``credit_note_ids``, read by BatchGet).
+        Delivery attributes are left as they are: an UpdateItem sets only what payments and credits change.
         """
         assert_content_unchanged(issued, invoice)
         item = _invoice_item(invoice, delivery_date=None)
@@ -132,7 +133,15 @@ class InvoiceRepository:
             actions += [InvoiceModel.open_bucket.set(item.open_bucket), InvoiceModel.due_key.set(item.due_key)]
         else:
             actions += [InvoiceModel.open_bucket.remove(), InvoiceModel.due_key.remove()]
-        self._uow.register_update(model, actions, condition=InvoiceModel.version == issued.version)
+        if credit_note_id is None:
+            self._uow.register_update(model, actions, condition=InvoiceModel.version == issued.version)
+            return
+        self._uow.register_update(
+            model, actions + [InvoiceModel.credit_note_ids.add({credit_note_id})], condition=InvoiceModel.version == issued.version,
+            on_condition_failed=InvoiceChangedMeanwhile(
+                f"Invoice {issued.number} changed while the credit note was made.", field="invoiceId", hint="Issue the credit note again."
+            ),
+        )
 
     def list_for_payer(
         self, payer_id: str, *, issued_from: date | None, issued_to: date | None, status: InvoiceStatus | None,
@@ -185,17 +194,11 @@ class InvoiceRepository:
     def debit_run_of(self, invoice_id: str) -> str | None:
         return InvoiceModel.get(invoice_id, consistent_read=True).debit_run_id
 
-    def register_credit_note(self, invoice: Invoice, credit_note_id: str) -> None:
-        """Note the credit note on the corrected invoice (as read: version checked), in the credit note's
-        transaction; so two concurrent credit notes cannot both credit the same amount."""
-        model = InvoiceModel(invoice.id)
-        model.version = 0
-        self._uow.register_update(
-            model, [InvoiceModel.credit_note_ids.add({credit_note_id})], condition=InvoiceModel.version == invoice.version,
-            on_condition_failed=InvoiceChangedMeanwhile(
-                f"Invoice {invoice.number} changed while the credit note was made.", field="invoiceId", hint="Issue the credit note again."
-            ),
-        )
+    def register_credit_note(self, invoice: Invoice, credited: Invoice, credit_note_id: str) -> None:
+        """Note the credit note on the corrected invoice (``invoice`` as read: version checked; ``credited``: with the
+        credit note in its credits), in the credit note's transaction; so two concurrent credit notes cannot both
+        credit the same amount, and what is owed (the open index) follows the credit at once."""
+        self.update_payments(invoice, credited, credit_note_id=credit_note_id)
 
     def credit_notes_of(self, invoice_ids: Iterable[str]) -> dict[str, list[Invoice]]:
         """The credit notes of several invoices: two BatchGets, whatever their number."""

@@ -7,7 +7,7 @@ from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Iterable
 
 from domain.commissions import Commission, CommissionStatus, Payout, PayoutRun, PayoutStatus
-from domain.errors import Conflict
+from domain.errors import ConcurrentUpdate, Conflict
 from domain.partner_programme import PartnerApplication, ProgrammePartner
 from domain.ports import Page
 from domain.referrals import Attribution
@@ -209,11 +209,12 @@ class CommissionRepository:
         return [from_item(Commission, item) for item in result]
 
     def add(self, commission: Commission) -> None:
-        """Recorded once: the id is derived from the invoice, so a replayed event fails the condition."""
+        """Recorded once: the id is derived from the invoice, so a replayed event fails the condition. The writer read
+        the invoice's entries before, so a failure means someone recorded it meanwhile: reading again and repeating is safe."""
         self._register(
             dataclasses.replace(commission, version=0),
             condition=CommissionModel.id.does_not_exist(),
-            on_condition_failed=Conflict(f"Commission {commission.id} is recorded already."),
+            on_condition_failed=ConcurrentUpdate(f"Commission {commission.id} is recorded already.", hint="Read the ledger again."),
         )
 
     def update(self, commission: Commission) -> None:

@@ -7,7 +7,7 @@ default terms) referred it. Kanzlei pays itself for what NordIT resells (custome
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -38,10 +38,11 @@ def commissions(as_user, partner_id):
     return as_user("nordit_admin")(COMMISSIONS, {"id": partner_id})["commissions"]["nodes"]
 
 
-def test_paying_a_referred_customers_invoice_books_the_commission_and_a_credit_note_voids_it(as_user, biller, referred):
+def test_paying_a_referred_customers_invoice_books_the_commission_and_a_credit_note_voids_it(as_user, biller, referred, clock):
     [invoice] = biller.run(NOW, biller.item("direkt", "1000.00"))
     assert commissions(as_user, referred) == []  # nothing before the customer pays
 
+    clock.now = datetime(2026, 12, 1, 9, tzinfo=timezone.utc)  # the payment of 2026-11-30 is recorded the next day
     ops = as_user("distributor")
     paid = ops(PAY, {"input": {"invoiceId": invoice.id, "amount": "1190.00", "paidOn": "2026-11-30", "reference": "BANK-1"}})
     assert paid["paymentRecord"]["errors"] == []
@@ -59,11 +60,13 @@ def test_paying_a_referred_customers_invoice_books_the_commission_and_a_credit_n
     assert voided["status"] == "VOID"
 
 
-def test_an_unpaid_invoice_of_a_customer_nobody_referred_books_nothing(as_user, biller, referred, demo):
+def test_an_unpaid_invoice_of_a_customer_nobody_referred_books_nothing(as_user, biller, referred, demo, clock):
     [invoice] = biller.run(NOW, biller.item("hanse", "500.00", partner="nordit"))  # NordIT pays for Hanse: no commission
+    clock.now = datetime(2026, 12, 1, 9, tzinfo=timezone.utc)
     ops = as_user("distributor")
-    ops(PAY, {"input": {"invoiceId": invoice.id, "amount": invoice.gross_total.amount.__str__(), "paidOn": "2026-11-30",
-                        "reference": "BANK-2"}})
+    paid = ops(PAY, {"input": {"invoiceId": invoice.id, "amount": invoice.gross_total.amount.__str__(), "paidOn": "2026-11-30",
+                               "reference": "BANK-2"}})
+    assert paid["paymentRecord"]["invoice"]["status"] == "PAID"
     assert commissions(as_user, referred) == []
 
 
@@ -88,6 +91,7 @@ def test_a_customer_pays_subscription_invoice_books_the_cashback_which_waits_for
     invoice = services.uow().invoices.get(invoice_id)
     assert invoice.payer_id == kanzlei
 
+    clock.now = datetime(2026, 12, 2, 9, tzinfo=timezone.utc)
     as_user("distributor")(PAY, {"input": {"invoiceId": invoice_id, "amount": str(invoice.gross_total.amount), "paidOn": "2026-12-01",
                                            "reference": "BANK-3"}})
     [pending] = commissions(as_user, nordit)

@@ -178,8 +178,9 @@ def test_a_cursor_of_another_organisations_list_is_refused(as_user, demo, biller
 # --- detail, payments, credit notes -------------------------------------------------------
 
 
-def test_invoice_detail_shows_lines_vat_payments_credit_notes_and_a_short_lived_download_url(as_user, services, issued):
+def test_invoice_detail_shows_lines_vat_payments_credit_notes_and_a_short_lived_download_url(as_user, services, clock, issued):
     invoice = issued["kanzlei"]
+    clock.now = at("2026-12-01T10:00:00")
     ops = as_user("distributor")
     assert ops(PAY, {"input": {"invoiceId": invoice.id, "amount": "50.00", "paidOn": "2026-11-30", "reference": "BANK-1"}})["paymentRecord"]["errors"] == []
     credit = ops(CREDIT, {"input": {"invoiceId": invoice.id, "reason": "Doppelt erfasst", "lines": [{"lineNumber": 1, "netAmount": "20.00"}]}})
@@ -195,7 +196,8 @@ def test_invoice_detail_shows_lines_vat_payments_credit_notes_and_a_short_lived_
         "netAmount": {"amount": "80.00"}, "vatRate": "19", "periodStart": None, "periodEnd": None,
     }]
     assert detail["vatBreakdown"] == [{"rate": "19", "net": {"amount": "80.00"}, "vat": {"amount": "15.20"}, "gross": {"amount": "95.20"}}]
-    assert (detail["status"], detail["amountPaid"], detail["outstanding"]) == ("PARTIALLY_PAID", {"amount": "50.00"}, {"amount": "45.20"})
+    # 95.20 less the credit note's 23.80 is owed, 50.00 of it paid
+    assert (detail["status"], detail["amountPaid"], detail["outstanding"]) == ("PARTIALLY_PAID", {"amount": "50.00"}, {"amount": "21.40"})
     assert detail["payments"] == [{"amount": {"amount": "50.00"}, "paidOn": "2026-11-30", "reference": "BANK-1"}]
     assert [n["number"] for n in detail["creditNotes"]] == ["PH-2026-000004"]
     assert detail["dueDate"] == "2026-12-07" and detail["billingMode"] == "CUSTOMER_PAYS"
@@ -203,12 +205,17 @@ def test_invoice_detail_shows_lines_vat_payments_credit_notes_and_a_short_lived_
     assert "X-Amz-Expires=300" in url and f"{invoice.number}.pdf" in url
 
 
-def test_recording_a_payment_is_idempotent_refuses_overpayment_and_announces_the_paid_invoice(as_user, issued, monkeypatch):
+def test_recording_a_payment_is_idempotent_refuses_overpayment_and_announces_the_paid_invoice(as_user, clock, issued, monkeypatch):
     invoice = issued["direkt"]  # 99.99 + 19% = 118.99
+    clock.now = at("2026-11-26T10:00:00")
     heard = []
     from infra.bootstrap import Services
 
-    monkeypatch.setattr(Services, "invoice_paid_listeners", property(lambda self: (heard.append,)))
+    class Ledger:
+        def register_paid(self, uow, invoice, event, *, now):
+            heard.append(event)
+
+    monkeypatch.setattr(Services, "invoice_ledger", property(lambda self: Ledger()))
     ops = as_user("distributor")
 
     def pay(amount, reference):

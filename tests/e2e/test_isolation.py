@@ -465,7 +465,7 @@ def programme_of(services, demo) -> dict[str, str]:
             vat_treatment=VatTreatment.STANDARD, payment_method=PaymentMethod.TRANSFER, billing_mode=BillingMode.CUSTOMER_PAYS,
         )
         invoice = draft.issue(number=f"ISO-2026-{n:06d}", issued_at=NOW - timedelta(days=127))
-        paid = record_payment(invoice, invoice.amount_due, today - timedelta(days=120), f"isolation-{n}")
+        paid = record_payment(invoice, invoice.amount_due, today - timedelta(days=120), f"isolation-{n}", today=today)
         ledger.record_commission_for_payment(uow, paid.invoice, paid.event, terms=ProgrammeTerms.default(), now=NOW)
         ids[f"{partner}_referred"] = customer
         ids[f"{partner}_cookie"] = sign_click(services.settings.referral_secret, number, NOW - timedelta(days=1))

@@ -180,7 +180,7 @@ def ledger_with_commissions(as_user, demo, services, clock, enrolled):
             vat_treatment=VatTreatment.STANDARD, payment_method=PaymentMethod.TRANSFER, billing_mode=BillingMode.CUSTOMER_PAYS,
         )
         invoice = draft.issue(number=f"PH-{issued.year}-{n:06d}", issued_at=issued)
-        outcome = record_payment(invoice, invoice.amount_due, today - timedelta(days=days_ago), f"ref-{n}")
+        outcome = record_payment(invoice, invoice.amount_due, today - timedelta(days=days_ago), f"ref-{n}", today=today)
         ledger.record_commission_for_payment(services.uow(), outcome.invoice, outcome.event, terms=ProgrammeTerms.default(), now=clock.now)
     ledger.approve_due_commissions(services.uow, run_date=today, now=clock.now)
     return nordit

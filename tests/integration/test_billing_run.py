@@ -179,8 +179,8 @@ def pay(world, invoice, paid_on: date) -> None:
     from domain.services import invoices as invoicing
 
     at = utc(f"{paid_on.isoformat()}T22:40:00")
-    listener = ledger.invoice_paid_listener(DynamoUnitOfWork, terms=ProgrammeTerms.default(), clock=lambda: at)
-    invoicing.record_payment(DynamoUnitOfWork, world.ops, invoice.id, amount=invoice.gross_total, paid_on=paid_on, reference="BANK-1", listeners=(listener,))
+    invoicing.record_payment(DynamoUnitOfWork, world.ops, invoice.id, amount=invoice.gross_total, paid_on=paid_on, reference="BANK-1",
+                             now=at, ledger=ledger.PartnerProgrammeLedger(ProgrammeTerms.default()))
 
 
 def entries_of(invoice_id: str, kind):
@@ -269,7 +269,7 @@ def test_credit_notes_after_approval_take_back_the_cashback_rate_of_their_net_ne
     assert entries_of(invoice.id, CommissionKind.CASHBACK) == [("APPROVED", "41.96")]  # 3 % of 1398.60
 
     def credit(day: str, lines) -> None:
-        note = invoicing.create_credit_note(DynamoUnitOfWork, world.ops, invoice.id, reason="goodwill", lines=lines, now=utc(f"{day}T10:00:00"), prefix="PH")
+        note = invoicing.create_credit_note(DynamoUnitOfWork, world.ops, invoice.id, reason="goodwill", lines=lines, now=utc(f"{day}T10:00:00"), prefix="PH", ledger=None)
         ledger.record_credit_note(DynamoUnitOfWork(), note, now=utc(f"{day}T10:00:00"))
 
     credit("2024-04-20", [CreditItem(1, Money.of("100.00"))])
@@ -608,7 +608,7 @@ def test_a_cancellation_of_seats_of_two_invoices_is_one_credit_note_per_invoice_
     assert [n.net_total.amount for n in reader.list_credit_notes(b.id)] == [Decimal("-695.48")]
     with pytest.raises(Conflict):  # the run credited 1390.96 of A's 1398.60: a full credit by hand is refused
         invoicing.create_credit_note(DynamoUnitOfWork, world.ops, a.id, reason="goodwill", lines=None,
-                                     now=utc("2024-01-18T10:00:00"), prefix="PH")
+                                     now=utc("2024-01-18T10:00:00"), prefix="PH", ledger=None)
 
 
 def test_a_run_that_crashed_between_the_two_credit_notes_of_one_credit_issues_only_the_other_on_resume(world):
@@ -630,7 +630,7 @@ def test_the_run_never_credits_an_invoice_beyond_what_a_manual_credit_note_left_
     world.run(date(2024, 1, 15), utc("2024-01-15T22:30:00"))
     (a,) = world.invoices_of("kanzlei")  # 1398.60
     invoicing.create_credit_note(DynamoUnitOfWork, world.ops, a.id, reason="wrong price", lines=None,
-                                 now=utc("2024-01-16T10:00:00"), prefix="PH")  # -1398.60
+                                 now=utc("2024-01-16T10:00:00"), prefix="PH", ledger=None)  # -1398.60
     subs.change_subscription(DynamoUnitOfWork(), world.sales, sid, CancelSubscription(), now=utc("2024-01-17T09:00:00"))
     summary = world.run(date(2024, 1, 17), utc("2024-01-17T22:30:00"))  # the cancellation's credit: -1390.96
     assert [n.net_total.amount for n in DynamoUnitOfWork().invoices.list_credit_notes(a.id)] == [Decimal("-1398.60")]
@@ -651,7 +651,7 @@ def test_a_credit_of_the_service_line_of_a_mixed_invoice_keeps_the_cashback_on_i
     (invoice,) = world.invoices_of("kanzlei")
     service_line = next(n for n, line in enumerate(invoice.lines, 1) if line.source_reference == "sr-1")
     note = invoicing.create_credit_note(DynamoUnitOfWork, world.ops, invoice.id, reason="service report disputed",
-                                        lines=[CreditItem(service_line)], now=utc("2024-01-20T10:00:00"), prefix="PH")
+                                        lines=[CreditItem(service_line)], now=utc("2024-01-20T10:00:00"), prefix="PH", ledger=None)
     assert note.net_total.amount == Decimal("-1500.00")
     ledger.record_credit_note(DynamoUnitOfWork(), note, now=utc("2024-01-20T10:00:00"))
     (cashback,) = [e for e in DynamoUnitOfWork().commissions.list_for_invoice(invoice.id) if e.kind is CommissionKind.CASHBACK]
@@ -717,7 +717,7 @@ def test_a_credit_of_billed_and_unbilled_seats_corrects_the_issued_invoice_on_it
     assert (note.corrects_invoice_id, note.net_total.amount) == (a.id, Decimal("-1390.96"))
     assert [n.id for n in DynamoUnitOfWork().invoices.list_credit_notes(a.id)] == [note.id]
     with pytest.raises(Conflict):  # so a manual full credit of A on top is refused
-        invoicing.create_credit_note(DynamoUnitOfWork, world.ops, a.id, reason="goodwill", lines=None, now=utc("2024-01-18T10:00:00"), prefix="PH")
+        invoicing.create_credit_note(DynamoUnitOfWork, world.ops, a.id, reason="goodwill", lines=None, now=utc("2024-01-18T10:00:00"), prefix="PH", ledger=None)
 
 
 def test_after_a_manual_full_credit_a_mixed_credit_credits_only_its_unbilled_seats_and_reports_the_rest(world):
@@ -727,7 +727,7 @@ def test_after_a_manual_full_credit_a_mixed_credit_credits_only_its_unbilled_sea
     sid = world.order("kanzlei", "2024-01-15T10:00:00", quantity=10)
     world.run(date(2024, 1, 15), utc("2024-01-15T22:30:00"))
     (a,) = world.invoices_of("kanzlei")
-    invoicing.create_credit_note(DynamoUnitOfWork, world.ops, a.id, reason="goodwill", lines=None, now=utc("2024-01-16T10:00:00"), prefix="PH")
+    invoicing.create_credit_note(DynamoUnitOfWork, world.ops, a.id, reason="goodwill", lines=None, now=utc("2024-01-16T10:00:00"), prefix="PH", ledger=None)
     subs.change_subscription(DynamoUnitOfWork(), world.sales, sid, IncreaseSeats(5), now=utc("2024-01-17T09:00:00"))
     subs.change_subscription(DynamoUnitOfWork(), world.sales, sid, CancelSubscription(), now=utc("2024-01-17T10:00:00"))
     summary = world.run(date(2024, 1, 17), utc("2024-01-17T22:30:00"))

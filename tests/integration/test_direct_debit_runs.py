@@ -124,7 +124,7 @@ def test_uncollectable_invoices_at_the_head_of_the_queue_are_taken_out_so_the_qu
 
     ops, (november, december, _) = invoiced
     invoicing.record_payment(DynamoUnitOfWork, ops, november.id, amount=november.gross_total, paid_on=date(2026, 11, 20),
-                             reference="BANK-4711", listeners=())
+                             reference="BANK-4711", now=datetime(2026, 12, 1, 9, tzinfo=timezone.utc), ledger=None)
 
     def run_of_one():  # a run that reads one invoice: the queue's head only
         return svc.create_direct_debit_run(DynamoUnitOfWork(), services.documents, ops, creditor=CREDITOR, collection_date=date(2026, 12, 15),
@@ -145,9 +145,9 @@ def test_what_a_credit_note_credits_is_not_debited(services, invoiced):
 
     ops, (november, december, _) = invoiced  # 357.00 each (300.00 + 19 % VAT)
     full = invoicing.create_credit_note(DynamoUnitOfWork, ops, december.id, reason="Hosting cancelled", lines=None,
-                                        now=utc(2026, 12, 5, 9), prefix="RE")
+                                        now=utc(2026, 12, 5, 9), prefix="RE", ledger=None)
     invoicing.create_credit_note(DynamoUnitOfWork, ops, november.id, reason="Outage 3 days", now=utc(2026, 12, 5, 9), prefix="RE",
-                                 lines=[CreditItem(1, Money.of("30.00"))])  # 30.00 + 5.70 VAT
+                                 lines=[CreditItem(1, Money.of("30.00"))], ledger=None)  # 30.00 + 5.70 VAT
     run = create(services, ops, date(2026, 12, 15))
     assert run.invoice_ids == (november.id,) and run.total == Money.of("321.30")  # 357.00 - 35.70
     assert [(n.invoice_id, n.reason) for n in run.not_collected] == [(december.id, f"credited by {full.number}; nothing to collect")]

@@ -82,12 +82,12 @@ def test_a_credit_note_made_from_a_stale_read_of_its_invoice_is_refused_and_uses
     invoice = issue(1, "2026-03-02")
     now = datetime(2026, 3, 3, 9, tzinfo=timezone.utc)
     stale = DynamoUnitOfWork().invoices.get(invoice.id)
-    invoicing.create_credit_note(DynamoUnitOfWork, ops, invoice.id, reason="Teil 1", lines=None, now=now, prefix="PH")
+    invoicing.create_credit_note(DynamoUnitOfWork, ops, invoice.id, reason="Teil 1", lines=None, now=now, prefix="PH", ledger=None)
     with pytest.raises(InvoiceChangedMeanwhile):  # a second writer that read the invoice before the first note
         invoicing.issue(
             DynamoUnitOfWork, issuer_id="dst_1", now=now, prefix="PH",
             build=lambda number: credit_note_for(stale, reason="Teil 2", now=now, number=number, credit_note_id="inv_second"),
-            also=lambda uow, note: uow.invoices.register_credit_note(stale, note.id),
+            also=lambda uow, note: invoicing.register_credit_note(uow, stale, note, ledger=None, now=now),
         )
     notes = DynamoUnitOfWork().invoices.credit_notes_of([invoice.id])[invoice.id]
     assert [n.number for n in notes] == ["PH-2026-000002"]

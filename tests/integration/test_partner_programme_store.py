@@ -58,7 +58,7 @@ def paid_invoice(customer_id: str, *, invoice_id="inv_00000000000000000001", net
         vat_treatment=VatTreatment.STANDARD, payment_method=PaymentMethod.TRANSFER, billing_mode=BillingMode.CUSTOMER_PAYS,
     )
     invoice = draft.issue(number=f"PH-2024-{int(invoice_id[-6:]):06d}", issued_at=utc(issued))
-    outcome = record_payment(invoice, invoice.amount_due, paid_on, f"ref-{invoice_id}")
+    outcome = record_payment(invoice, invoice.amount_due, paid_on, f"ref-{invoice_id}", today=paid_on)
     return outcome.invoice, outcome.event
 
 

@@ -1,0 +1,198 @@
+"""Credit notes reduce what is owed and what is commissioned; payments and credit notes are written with their ledger
+entries in one transaction; a payment is never dated after today.
+
+Demo: Direktkunde Müller pays itself and counts as referred by NordIT (Registered: 10 % commission). Each invoice
+below is issued on 2026-11-23 by the billing run: net 1000.00, gross 1190.00, due 2026-12-07.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from domain.errors import ConcurrentUpdate
+from tests.conftest import NOW
+from tests.e2e.test_commission_wiring import commissions, referred  # noqa: F401  (referred is a fixture)
+from tests.e2e.test_invoices_api import CREDIT, PAY, biller  # noqa: F401  (biller is a fixture)
+
+DUNNING = "query { overdueInvoices(first: 50) { nodes { number status outstanding { amount } } } }"
+STATE = "query($id: ID!) { invoice(id: $id) { status outstanding { amount } amountPaid { amount } payments { reference } creditNotes { number } } }"
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+
+
+def credit(ops, invoice_id: str, net: str | None = None) -> dict:
+    lines = [{"lineNumber": 1, "netAmount": net}] if net else None
+    return ops(CREDIT, {"input": {"invoiceId": invoice_id, "reason": "zu viel berechnet", "lines": lines}})["creditNoteCreate"]
+
+
+def pay(ops, invoice_id: str, amount: str, paid_on: str = "2026-11-30", reference: str = "BANK-1") -> dict:
+    return ops(PAY, {"input": {"invoiceId": invoice_id, "amount": amount, "paidOn": paid_on, "reference": reference}})["paymentRecord"]
+
+
+def overdue(ops, number: str) -> list:
+    return [n for n in ops(DUNNING)["overdueInvoices"]["nodes"] if n["number"] == number]
+
+
+def test_a_partly_credited_invoice_paid_in_what_is_owed_is_paid_off_the_dunning_list_and_commissioned_on_the_rest(
+    as_user, biller, referred, clock,
+):
+    [invoice] = biller.run(NOW, biller.item("direkt", "1000.00"))
+    ops = as_user("distributor")
+    assert credit(ops, invoice.id, "400.00")["creditNote"]["grossTotal"] == {"amount": "-476.00"}
+    state = ops(STATE, {"id": invoice.id})["invoice"]
+    assert (state["status"], state["outstanding"]) == ("ISSUED", {"amount": "714.00"})  # 1190.00 - 476.00
+
+    clock.now = at("2026-12-01T09:00:00")
+    paid = pay(ops, invoice.id, "714.00")
+    assert paid["errors"] == [] and (paid["invoice"]["status"], paid["invoice"]["outstanding"]) == ("PAID", {"amount": "0.00"})
+    # 10 % of the 600.00 net left, approved 90 days after the payment
+    assert commissions(as_user, referred) == [{"kind": "COMMISSION", "status": "PENDING", "amount": {"amount": "60.00"},
+                                               "invoiceId": invoice.id, "customerPaidOn": "2026-11-30", "approvalDate": "2027-02-28"}]
+    clock.now = at("2026-12-20T09:00:00")
+    assert overdue(ops, invoice.number) == []
+
+
+def test_a_partly_credited_invoice_is_refused_more_than_it_owes(as_user, biller, referred, clock):
+    [invoice] = biller.run(NOW, biller.item("direkt", "1000.00"))
+    ops = as_user("distributor")
+    credit(ops, invoice.id, "400.00")
+    clock.now = at("2026-12-01T09:00:00")
+    refused = pay(ops, invoice.id, "1190.00")
+    assert refused["invoice"] is None and [(e["code"], e["field"]) for e in refused["errors"]] == [("CONFLICT", "amount")]
+    assert "714.00" in refused["errors"][0]["hint"]
+    assert ops(STATE, {"id": invoice.id})["invoice"]["payments"] == [] and commissions(as_user, referred) == []
+
+
+def test_an_unpaid_invoice_overdue_and_partly_credited_shows_the_rest_on_the_dunning_list(as_user, biller, clock):
+    [invoice] = biller.run(NOW, biller.item("direkt", "1000.00"))
+    ops = as_user("distributor")
+    credit(ops, invoice.id, "400.00")
+    clock.now = at("2026-12-20T09:00:00")
+    assert overdue(ops, invoice.number) == [{"number": invoice.number, "status": "ISSUED", "outstanding": {"amount": "714.00"}}]
+
+
+def test_a_fully_cancelled_unpaid_invoice_is_credited_owes_nothing_is_not_overdue_and_earns_nothing(as_user, biller, referred, clock):
+    [invoice] = biller.run(NOW, biller.item("direkt", "1000.00"))
+    ops = as_user("distributor")
+    assert credit(ops, invoice.id)["creditNote"]["grossTotal"] == {"amount": "-1190.00"}
+    state = ops(STATE, {"id": invoice.id})["invoice"]
+    assert (state["status"], state["outstanding"]) == ("CREDITED", {"amount": "0.00"})
+    clock.now = at("2026-12-20T09:00:00")
+    assert overdue(ops, invoice.number) == []
+    refused = pay(ops, invoice.id, "1190.00")
+    assert [(e["code"], e["field"]) for e in refused["errors"]] == [("CONFLICT", "amount")]
+    assert commissions(as_user, referred) == []
+
+
+def test_a_credit_note_that_leaves_nothing_owed_on_a_partly_paid_invoice_settles_it_and_books_the_commission(
+    as_user, biller, referred, clock,
+):
+    [invoice] = biller.run(NOW, biller.item("direkt", "1000.00"))
+    ops = as_user("distributor")
+    clock.now = at("2026-12-01T09:00:00")
+    assert pay(ops, invoice.id, "714.00")["invoice"]["status"] == "PARTIALLY_PAID"
+    assert commissions(as_user, referred) == []
+    assert credit(ops, invoice.id, "400.00")["errors"] == []
+    assert ops(STATE, {"id": invoice.id})["invoice"]["status"] == "PAID"
+    assert commissions(as_user, referred) == [{"kind": "COMMISSION", "status": "PENDING", "amount": {"amount": "60.00"},
+                                               "invoiceId": invoice.id, "customerPaidOn": "2026-11-30", "approvalDate": "2027-02-28"}]
+
+
+def test_a_payment_dated_after_today_is_refused_and_nothing_is_written(as_user, biller, referred):
+    [invoice] = biller.run(NOW, biller.item("direkt", "1000.00"))  # the clock stays at 2026-11-23 10:00 in Berlin
+    ops = as_user("distributor")
+    refused = pay(ops, invoice.id, "1190.00", paid_on="2026-11-24")
+    assert refused["invoice"] is None and [(e["code"], e["field"]) for e in refused["errors"]] == [("INVALID_INPUT", "paidOn")]
+    assert ops(STATE, {"id": invoice.id})["invoice"]["payments"] == [] and commissions(as_user, referred) == []
+    assert pay(ops, invoice.id, "1190.00", paid_on="2026-11-23")["invoice"]["status"] == "PAID"  # today is fine
+
+
+def test_a_payment_whose_commission_cannot_be_written_is_not_recorded_and_a_repeat_books_both(
+    as_user, biller, referred, clock, monkeypatch,
+):
+    from infra.dynamo.partner_repositories import CommissionRepository
+
+    [invoice] = biller.run(NOW, biller.item("direkt", "1000.00"))
+    clock.now = at("2026-12-01T09:00:00")
+    real_add, calls = CommissionRepository.add, []
+
+    def fails_once(self, commission):
+        calls.append(commission.id)
+        if len(calls) == 1:
+            raise RuntimeError("ProvisionedThroughputExceededException (simulated)")
+        return real_add(self, commission)
+
+    monkeypatch.setattr(CommissionRepository, "add", fails_once)
+    ops = as_user("distributor")
+    response = ops.post(PAY, {"input": {"invoiceId": invoice.id, "amount": "1190.00", "paidOn": "2026-11-30", "reference": "BANK-1"}}).json()
+    assert response["data"] is None or response["data"]["paymentRecord"] is None  # an unexpected error, masked
+    assert ops(STATE, {"id": invoice.id})["invoice"]["payments"] == [] and commissions(as_user, referred) == []
+
+    again = pay(ops, invoice.id, "1190.00")
+    assert (again["recorded"], again["invoice"]["status"]) == (True, "PAID")
+    assert [(c["status"], c["amount"]) for c in commissions(as_user, referred)] == [("PENDING", {"amount": "100.00"})]
+
+
+def test_a_credit_note_whose_commission_correction_cannot_be_written_is_not_issued_and_a_repeat_voids_the_commission(
+    as_user, biller, referred, clock, monkeypatch,
+):
+    from infra.dynamo.partner_repositories import CommissionRepository
+
+    [invoice] = biller.run(NOW, biller.item("direkt", "1000.00"))
+    clock.now = at("2026-12-01T09:00:00")
+    ops = as_user("distributor")
+    pay(ops, invoice.id, "1190.00")
+    real_update, calls = CommissionRepository.update, []
+
+    def fails_once(self, commission):
+        calls.append(commission.id)
+        if len(calls) == 1:
+            raise RuntimeError("simulated transient DynamoDB error")
+        return real_update(self, commission)
+
+    monkeypatch.setattr(CommissionRepository, "update", fails_once)
+    response = ops.post(CREDIT, {"input": {"invoiceId": invoice.id, "reason": "storniert"}}).json()
+    assert response["data"] is None or response["data"]["creditNoteCreate"] is None
+    state = ops(STATE, {"id": invoice.id})["invoice"]
+    assert (state["status"], state["creditNotes"]) == ("PAID", [])
+    assert [c["status"] for c in commissions(as_user, referred)] == ["PENDING"]
+
+    assert credit(ops, invoice.id)["errors"] == []
+    assert ops(STATE, {"id": invoice.id})["invoice"]["status"] == "CREDITED"
+    assert [c["status"] for c in commissions(as_user, referred)] == ["VOID"]
+
+
+def test_a_payment_that_loses_a_race_for_its_ledger_entries_is_read_again_and_recorded(as_user, biller, referred, clock, monkeypatch):
+    from infra.dynamo.unit_of_work import DynamoUnitOfWork
+
+    [invoice] = biller.run(NOW, biller.item("direkt", "1000.00"))
+    clock.now = at("2026-12-01T09:00:00")
+    real_commit, commits = DynamoUnitOfWork.commit, []
+
+    def collides_once(self):
+        commits.append(1)
+        if len(commits) == 1:
+            self._pending = []
+            raise ConcurrentUpdate("The object was changed by someone else in the meantime.")
+        return real_commit(self)
+
+    monkeypatch.setattr(DynamoUnitOfWork, "commit", collides_once)
+    paid = pay(as_user("distributor"), invoice.id, "1190.00")
+    assert (paid["errors"], paid["recorded"], paid["invoice"]["status"]) == ([], True, "PAID")
+    assert [(c["status"], c["amount"]) for c in commissions(as_user, referred)] == [("PENDING", {"amount": "100.00"})]
+
+
+@pytest.mark.parametrize("net, commission", [("400.00", "60.00"), (None, None)])
+def test_a_credit_note_before_the_payment_reduces_the_referral_commission(as_user, biller, referred, clock, net, commission):
+    [invoice] = biller.run(NOW, biller.item("direkt", "1000.00"))
+    ops = as_user("distributor")
+    credit(ops, invoice.id, net)
+    clock.now = at("2026-12-01T09:00:00")
+    if net:
+        pay(ops, invoice.id, "714.00")
+    booked = [(c["status"], c["amount"]["amount"]) for c in commissions(as_user, referred)]
+    assert booked == ([("PENDING", commission)] if commission else [])

@@ -1,0 +1,111 @@
+"""What a payer owes after credit notes, and when a payment may be dated (domain.invoices)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+import pytest
+
+from domain.commissions import InvoiceFacts, commission_for_paid_invoice
+from domain.errors import ValidationFailed
+from domain.invoices import (
+    InvoiceDraft, InvoiceKind, InvoiceLine, InvoiceStatus, Overpayment, PaymentMethod, VatTreatment, CreditItem, credit_note_for,
+    is_overdue, record_payment, register_credit_note,
+)
+from domain.money import Money
+
+UTC = timezone.utc
+TODAY = date(2026, 12, 1)
+
+
+def invoice():
+    """Issued 2026-11-23, due 2026-12-07: net 1000.00, gross 1190.00."""
+    return InvoiceDraft(
+        invoice_id="inv_1", kind=InvoiceKind.INVOICE, issuer_id="dst_1", payer_id="cus_1", customer_id="cus_1", currency="EUR",
+        lines=(InvoiceLine.priced("Vor-Ort-Einsatz", 1, Money.of("1000.00"), Decimal("19")),),
+        vat_treatment=VatTreatment.STANDARD, payment_method=PaymentMethod.TRANSFER, payment_terms_days=14,
+    ).issue(number="PH-2026-000001", issued_at=datetime(2026, 11, 23, 9, tzinfo=UTC))
+
+
+def credited(inv, net: str | None, n: int = 2, previous=()):
+    lines = [CreditItem(1, Money.of(net))] if net else None
+    note = credit_note_for(inv, reason="zu viel", now=datetime(2026, 11, 24, 9, tzinfo=UTC), number=f"PH-2026-{n:06d}",
+                           lines=lines, previous_credit_notes=previous, credit_note_id=f"inv_cn{n}")
+    return note, register_credit_note(inv, note)
+
+
+def test_a_credit_of_400_net_leaves_714_owed_of_1190_and_the_invoice_still_overdue_after_its_due_date():
+    _, outcome = credited(invoice(), "400.00")
+    inv = outcome.invoice
+    assert (inv.amount_due, inv.outstanding, inv.status) == (Money.of("714.00"), Money.of("714.00"), InvoiceStatus.ISSUED)
+    assert outcome.event is None and is_overdue(inv, date(2026, 12, 8)) and not is_overdue(inv, date(2026, 12, 7))
+
+
+def test_paying_the_714_owed_after_a_credit_pays_the_invoice_and_the_event_carries_the_600_net_left():
+    _, outcome = credited(invoice(), "400.00")
+    paid = record_payment(outcome.invoice, Money.of("714.00"), date(2026, 11, 30), "BANK-1", today=TODAY)
+    assert paid.invoice.status is InvoiceStatus.PAID and not is_overdue(paid.invoice, date(2026, 12, 20))
+    assert (paid.event.net_amount, paid.event.paid_on) == (Money.of("600.00"), date(2026, 11, 30))
+
+
+def test_after_a_credit_more_than_is_owed_is_refused():
+    _, outcome = credited(invoice(), "400.00")
+    with pytest.raises(Overpayment) as refused:
+        record_payment(outcome.invoice, Money.of("1190.00"), date(2026, 11, 30), "BANK-1", today=TODAY)
+    assert refused.value.outstanding == Money.of("714.00")
+
+
+def test_an_unpaid_invoice_credited_in_full_is_credited_owes_nothing_is_not_overdue_and_raises_no_event():
+    _, outcome = credited(invoice(), None)
+    assert (outcome.invoice.status, outcome.invoice.outstanding, outcome.event) == (InvoiceStatus.CREDITED, Money.of("0.00"), None)
+    assert not is_overdue(outcome.invoice, date(2026, 12, 20))
+
+
+def test_a_credit_in_two_parts_that_takes_off_everything_makes_the_invoice_credited():
+    first_note, first = credited(invoice(), "400.00")
+    _, second = credited(first.invoice, None, n=3, previous=(first_note,))
+    assert second.invoice.status is InvoiceStatus.CREDITED and second.invoice.credited_gross == Money.of("1190.00")
+
+
+def test_a_credit_that_leaves_nothing_owed_on_a_partly_paid_invoice_settles_it_dated_on_the_last_payment():
+    partial = record_payment(invoice(), Money.of("714.00"), date(2026, 11, 30), "BANK-1", today=TODAY).invoice
+    assert partial.status is InvoiceStatus.PARTIALLY_PAID
+    _, outcome = credited(partial, "400.00")
+    assert outcome.invoice.status is InvoiceStatus.PAID
+    assert (outcome.event.paid_on, outcome.event.net_amount) == (date(2026, 11, 30), Money.of("600.00"))
+
+
+def test_a_credit_on_a_paid_invoice_raises_no_second_event_and_a_full_one_makes_it_credited():
+    paid = record_payment(invoice(), Money.of("1190.00"), date(2026, 11, 30), "BANK-1", today=TODAY).invoice
+    _, partly = credited(paid, "400.00")
+    assert (partly.invoice.status, partly.event) == (InvoiceStatus.PAID, None)
+    _, fully = credited(paid, None)
+    assert (fully.invoice.status, fully.event, fully.invoice.outstanding) == (InvoiceStatus.CREDITED, None, Money.of("0.00"))
+
+
+def test_registering_the_same_credit_note_again_changes_nothing():
+    note, outcome = credited(invoice(), "400.00")
+    assert register_credit_note(outcome.invoice, note).invoice is outcome.invoice
+
+
+def test_a_payment_is_dated_today_at_the_latest():
+    with pytest.raises(ValidationFailed) as refused:
+        record_payment(invoice(), Money.of("1190.00"), date(2026, 12, 2), "BANK-1", today=TODAY)
+    assert refused.value.field == "paidOn"
+    assert record_payment(invoice(), Money.of("1190.00"), TODAY, "BANK-1", today=TODAY).invoice.status is InvoiceStatus.PAID
+
+
+def facts(credited_net: str | None) -> InvoiceFacts:
+    return InvoiceFacts("inv_1", "PH-2026-000001", "cus_1", "cus_1", None, True, date(2026, 11, 23), Money.of("1000.00"),
+                        credited_net=Money.of(credited_net) if credited_net else None, credit_references=("inv_cn2",))
+
+
+@pytest.mark.parametrize("credited_net, amount", [(None, "100.00"), ("400.00", "60.00"), ("1000.00", None)])
+def test_the_referral_commission_is_its_rate_of_the_net_less_what_was_credited_before_the_payment(credited_net, amount):
+    commission = commission_for_paid_invoice(facts(credited_net), partner_id="ptn_1", percent=Decimal("10"),
+                                             paid_on=date(2026, 11, 30), now=datetime(2026, 12, 1, 9, tzinfo=UTC))
+    assert (commission.amount if commission else None) == (Money.of(amount) if amount else None)
+    if credited_net == "400.00":  # a later credit note counts from what is left
+        assert (commission.base_amount, commission.credited_base, commission.credit_references) == (
+            Money.of("1000.00"), Money.of("400.00"), ("inv_cn2",))
