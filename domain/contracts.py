@@ -164,6 +164,26 @@ class ManagedUsageMonth:
         return tuple(managed_service_reference(contract_id, u.code, self.month, self.revision) for u in self.usage if u.quantity > 0)
 
 
+class ContractChangeKind(str, Enum):
+    QUOTA_OVERDRAFT = "QUOTA_OVERDRAFT"  # overdraft granted, withdrawn or its rate changed
+    END = "END"  # the last day set or moved
+
+
+@dataclass(frozen=True)
+class ContractChange:
+    """One change of a contract after its creation: what was set, what it replaced, who set it and from when."""
+
+    kind: ContractChangeKind
+    at: datetime  # effective from this instant (the time of the change)
+    by: str  # the user id
+    overdraft_allowed: bool | None = None
+    overdraft_hourly_rate: Money | None = None  # None: the contract's hourly rate
+    previous_overdraft_allowed: bool | None = None
+    previous_overdraft_hourly_rate: Money | None = None
+    ends_on: date | None = None
+    previous_ends_on: date | None = None
+
+
 @dataclass(frozen=True)
 class Contract:
     id: str
@@ -183,6 +203,7 @@ class Contract:
     flat_rate_booked_through: str | None = None  # YYYY-MM: the last month of a flat rate booked for billing
     quota_booked_through: str | None = None  # YYYY-MM: the last quota month booked (its previous month closed, it credited)
     managed_usage: tuple[ManagedUsageMonth, ...] = ()  # the recorded months of managed services, oldest first
+    changes: tuple[ContractChange, ...] = ()  # changes after creation, oldest first
     version: int = 0
 
     def active_on(self, day: date) -> bool:
@@ -263,6 +284,14 @@ class Contract:
             return self.quota.overdraft_hourly_rate
         return self.rates.hourly
 
+    def overdraft_rate_at(self, at: datetime) -> Money:
+        """The overdraft rate in force at ``at``: a change applies from its instant on, never to what was debited before."""
+        at = ensure_utc(at)
+        for change in self.changes:
+            if change.kind is ContractChangeKind.QUOTA_OVERDRAFT and change.at > at:
+                return change.previous_overdraft_hourly_rate or self.rates.hourly
+        return self.overdraft_rate
+
 
 def new_contract(
     *,
@@ -332,6 +361,102 @@ def hourly_rate_for(contracts: Iterable[Contract], day: date) -> Money:
     return others[0].rates.hourly if others else STANDARD_HOURLY_RATE
 
 
+# --- changes after creation ---------------------------------------------------------------
+
+
+def _ended_already(contract: Contract, today: date) -> None:
+    if contract.ends_on is not None and contract.ends_on < today:
+        raise Conflict(f"Contract {contract.id} ended on {contract.ends_on.isoformat()}.", field="contractId",
+                       hint="An ended contract is not changed: create a new contract for what follows.")
+
+
+def set_quota_overdraft(contract: Contract, *, allowed: bool, hourly_rate: Money | None, now: datetime, by: str) -> Contract:
+    """Grant or withdraw the overdraft of a prepaid quota from ``now`` on (see the module's decisions).
+
+    ``hourly_rate``: the overdraft rate when granting (``None``: the contract's hourly rate); none when withdrawing.
+    Debits booked before ``now`` keep the setting they were booked under: a grant does not turn minutes already billed
+    at the hourly rate into overdraft, a withdrawal does not undo an overdraft already used (it is corrected at the
+    month's end at the rate in force when it was used), and a new rate applies to overdraft used from now on.
+    """
+    if contract.quota is None:
+        raise ValidationFailed("Only a prepaid quota contract has an overdraft.", field="contractId")
+    _ended_already(contract, berlin_date(now))
+    if hourly_rate is not None:
+        if not allowed:
+            raise ValidationFailed("A withdrawn overdraft has no rate.", field="hourlyRate",
+                                   hint="Leave hourlyRate out to withdraw the overdraft.")
+        if not hourly_rate.amount.is_finite() or hourly_rate.amount <= 0:
+            raise ValidationFailed("The overdraft rate is a positive amount per hour.", field="hourlyRate")
+        if hourly_rate.amount != round_cents(hourly_rate.amount):
+            raise ValidationFailed("The overdraft rate has at most two decimal places.", field="hourlyRate")
+        if hourly_rate.currency != contract.rates.hourly.currency:
+            raise ValidationFailed(f"The overdraft rate is in {contract.rates.hourly.currency}, the contract's currency.",
+                                   field="hourlyRate")
+    quota = contract.quota
+    current = (quota.overdraft_allowed, contract.overdraft_rate if quota.overdraft_allowed else None)
+    wanted = (allowed, (hourly_rate or contract.rates.hourly) if allowed else None)
+    if wanted == current:
+        state = f"allowed at {current[1].currency} {current[1].amount} per hour" if allowed else "not allowed"
+        raise Conflict(f"The overdraft of contract {contract.id} is {state} already.", field="allowed")
+    change = ContractChange(
+        ContractChangeKind.QUOTA_OVERDRAFT, ensure_utc(now), by, overdraft_allowed=allowed,
+        overdraft_hourly_rate=hourly_rate if allowed else None, previous_overdraft_allowed=quota.overdraft_allowed,
+        previous_overdraft_hourly_rate=quota.overdraft_hourly_rate,
+    )
+    terms = replace(quota, overdraft_allowed=allowed, overdraft_hourly_rate=hourly_rate if allowed else None)
+    return replace(contract, quota=terms, changes=contract.changes + (change,))
+
+
+def _last_day(month: str) -> date:
+    return add_months(first_of_month(month), 1) - timedelta(days=1)
+
+
+def earliest_end(contract: Contract, today: date) -> date:
+    """The earliest last day ``contract`` may be given on ``today``: not before it starts, not in the past, and not
+    inside a month booked already (rental, hosting and quota months are billed in advance, in full, so a booked month
+    is served to its end)."""
+    earliest = max(contract.starts_on, today)
+    for booked in (contract.flat_rate_booked_through, contract.quota_booked_through):
+        if booked is not None:
+            earliest = max(earliest, _last_day(booked))
+    return earliest
+
+
+def end_contract(contract: Contract, ends_on: date, *, now: datetime, by: str) -> Contract:
+    """Set the contract's last day (inclusive), recorded in its changes. Decided:
+
+    * not before the start, not before today (Berlin): no retroactive end, and an end today makes today the last day;
+    * not inside a month booked already (see ``earliest_end``): ``CONFLICT`` naming the earliest possible end;
+    * a contract whose last day has passed is not changed (its last month may be closed and billed already);
+    * a rental or hosting contract whose last month was booked pro rata (its end lies in a booked month) keeps that end:
+      moving it either way would leave days billed but not served, or served but never billed;
+    * managed services need nothing more: use is recorded only for months that have ended, and the new end lies today
+      or later, so every recorded month stays in the term.
+    """
+    today = berlin_date(now)
+    _ended_already(contract, today)
+    if ends_on < contract.starts_on:
+        raise ValidationFailed(f"The contract starts on {contract.starts_on.isoformat()}: it cannot end before.", field="endsOn")
+    if ends_on < today:
+        raise ValidationFailed(f"A contract ends today ({today.isoformat()}) at the earliest: no end in the past.", field="endsOn")
+    if ends_on == contract.ends_on:
+        raise Conflict(f"Contract {contract.id} ends on {ends_on.isoformat()} already.", field="endsOn")
+    booked = contract.flat_rate_booked_through
+    if booked is not None and contract.ends_on is not None and contract.ends_on < _last_day(booked):
+        raise Conflict(
+            f"{_month_label(booked)} of contract {contract.id} is billed pro rata to its end on {contract.ends_on.isoformat()}.",
+            field="endsOn", hint="The end of a last month billed already stays: create a new contract for a continuation.",
+        )
+    earliest = earliest_end(contract, today)
+    if ends_on < earliest:
+        raise Conflict(
+            f"Contract {contract.id} can end on {earliest.isoformat()} at the earliest: the months up to then are billed already.",
+            field="endsOn", hint="Refund service not wanted any more with a credit note (creditNoteCreate).",
+        )
+    change = ContractChange(ContractChangeKind.END, ensure_utc(now), by, ends_on=ends_on, previous_ends_on=contract.ends_on)
+    return replace(contract, ends_on=ends_on, changes=contract.changes + (change,))
+
+
 # --- the quota ledger ---------------------------------------------------------------------
 
 
@@ -384,6 +509,8 @@ class QuotaUse:
 class OverdraftCorrection:
     entry: LedgerEntry
     amount: Money
+    # (minutes, hourly rate) by the rate in force when the overdrawn minutes were debited, in the order first used
+    parts: tuple[tuple[int, Money], ...] = ()
 
 
 class QuotaLedger:
@@ -464,13 +591,32 @@ class QuotaLedger:
         overdrawn = -self.balance_through(month)
         if self.has(key) or overdrawn <= 0:
             return None
+        parts = self._overdraft_parts(month, overdrawn)
         entry = self._book(
             LedgerEntry(
                 self.contract.id, key, LedgerEntryKind.OVERDRAFT_CORRECTION, month, overdrawn, ensure_utc(now), month,
                 f"Overdraft {_month_label(month)}: {format_minutes(overdrawn)}",
             )
         )
-        return OverdraftCorrection(entry, amount_for_minutes(overdrawn, self.contract.overdraft_rate))
+        exact = sum((rate.amount * Decimal(minutes) / Decimal(60) for minutes, rate in parts), Decimal(0))
+        return OverdraftCorrection(entry, Money(round_cents(exact), parts[0][1].currency), parts)
+
+    def _overdraft_parts(self, month: str, overdrawn: int) -> tuple[tuple[int, Money], ...]:
+        """The overdrawn minutes by the overdraft rate in force when they were debited. The balance only falls within a
+        month (its credit comes first), so the overdraft is the month's last debits: those are taken, newest first."""
+        by_rate: dict[Money, int] = {}
+        left = overdrawn
+        debits = sorted((e for e in self.entries if e.kind is LedgerEntryKind.USAGE and e.month <= month), key=lambda e: (e.at, e.key))
+        for entry in reversed(debits):
+            if left <= 0:
+                break
+            taken = min(left, -entry.minutes)
+            rate = self.contract.overdraft_rate_at(entry.at)
+            by_rate[rate] = by_rate.get(rate, 0) + taken
+            left -= taken
+        if left > 0:  # not from debits (not expected): at the rate in force now
+            by_rate[self.contract.overdraft_rate] = by_rate.get(self.contract.overdraft_rate, 0) + left
+        return tuple((minutes, rate) for rate, minutes in reversed(list(by_rate.items())))
 
     def usage_in(self, month: str) -> int:
         return -sum(e.minutes for e in self.entries if e.kind is LedgerEntryKind.USAGE and e.month == month)
@@ -508,10 +654,16 @@ def quota_month_item(contract: Contract, month: str) -> ServiceItem:
 def overdraft_item(contract: Contract, correction: OverdraftCorrection) -> ServiceItem:
     """The correction invoice's line for an overdrawn quota: on an invoice of its own, not the month's fixed one."""
     start, end = _month_bounds(correction.entry.month)
-    rate = contract.overdraft_rate
+    parts = correction.parts or ((correction.entry.minutes, contract.overdraft_rate),)
+    if len(parts) == 1:
+        rate = parts[0][1]
+        description = f"Quota correction: {correction.entry.description} at {rate.currency} {rate.amount} per hour"
+    else:  # the overdraft rate changed within the month: each part at the rate in force when it was used
+        priced = ", ".join(f"{format_minutes(minutes)} at {rate.currency} {rate.amount} per hour" for minutes, rate in parts)
+        description = f"Quota correction: {correction.entry.description} ({priced})"
     return ServiceItem(
         customer_id=contract.customer_id,
-        description=f"Quota correction: {correction.entry.description} at {rate.currency} {rate.amount} per hour",
+        description=description,
         quantity=Decimal(1),
         unit_price=correction.amount,
         reference=f"quota-correction#{contract.id}#{correction.entry.month}",
@@ -778,6 +930,10 @@ class MaintenanceSchedule:
 
     def advanced(self) -> "MaintenanceSchedule":
         return replace(self, next_index=self.next_index + 1)
+
+    def with_contract_end(self, ends_on: date | None) -> "MaintenanceSchedule":
+        """The schedule of a contract whose end was set or moved: no due date after the contract's last day."""
+        return replace(self, ends_on=ends_on)
 
 
 def new_maintenance_schedule(

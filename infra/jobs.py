@@ -39,9 +39,18 @@ def index_saas_subscriptions() -> dict:
     return index(handler._services().uow).as_dict()
 
 
+def index_maintenance_schedules() -> dict:
+    """Puts the running maintenance schedules saved before the contract index on it, so contractEnd ends them."""
+    os.environ.setdefault("_HANDLER", "handler.create_maintenance_tickets")  # any job's: no GraphQL
+    import handler
+    from domain.services.contracts import index_maintenance_schedules as index
+
+    return index(handler._services().uow).as_dict()
+
+
 # One-off tasks, run once by hand after the deploy that needs them, never scheduled: `python -m infra.jobs <task>`.
 TASKS = {"index_quota_contracts": index_quota_contracts, "index_ticket_reporters": index_ticket_reporters,
-         "index_saas_subscriptions": index_saas_subscriptions}
+         "index_saas_subscriptions": index_saas_subscriptions, "index_maintenance_schedules": index_maintenance_schedules}
 
 
 def main(argv: list[str]) -> None:

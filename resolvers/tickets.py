@@ -236,6 +236,26 @@ async def contract_create(info: Info, input: t.ContractCreateInput) -> t.Contrac
     return t.ContractPayload(contract=t.Contract.of(created))
 
 
+@payload_errors(t.ContractPayload)
+async def contract_quota_overdraft_set(
+    info: Info, input: t.ContractQuotaOverdraftSetInput, idempotency_key: str | None = None,
+) -> t.ContractPayload:
+    ctx = info.context
+    command = contract_service.OverdraftSetting(str(input.contract_id), input.allowed, _money(input.hourly_rate))
+    changed = await ctx.run(contract_service.set_quota_overdraft, ctx.uow(), ctx.principal, command, now=ctx.now,
+                            idempotency_key=idempotency_key)
+    return t.ContractPayload(contract=t.Contract.of(changed))
+
+
+@payload_errors(t.ContractPayload)
+async def contract_end(info: Info, input: t.ContractEndInput, idempotency_key: str | None = None) -> t.ContractPayload:
+    ctx = info.context
+    command = contract_service.ContractEnd(str(input.contract_id), input.ends_on)
+    ended = await ctx.run(contract_service.end_contract, ctx.uow(), ctx.principal, command, now=ctx.now,
+                          idempotency_key=idempotency_key)
+    return t.ContractPayload(contract=t.Contract.of(ended))
+
+
 @payload_errors(t.QuotaMonthPayload)
 async def contract_quota_month_book(info: Info, contract_id: strawberry.ID, month: str) -> t.QuotaMonthPayload:
     """Close the previous month (overdraft correction) and credit ``month``; booking twice books once."""

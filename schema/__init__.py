@@ -244,6 +244,17 @@ class Mutation:
     )
     contract_create: tt.ContractPayload = strawberry.mutation(resolver=tkt.contract_create)
     contract_quota_month_book: tt.QuotaMonthPayload = strawberry.mutation(resolver=tkt.contract_quota_month_book)
+    contract_quota_overdraft_set: tt.ContractPayload = strawberry.mutation(
+        resolver=tkt.contract_quota_overdraft_set,
+        description="Distributor: grant or withdraw a prepaid quota's overdraft from now on. Minutes debited before keep the "
+                    "setting they were debited under; overdraft used is corrected at the month's end at the rate in force "
+                    "when it was used.",
+    )
+    contract_end: tt.ContractPayload = strawberry.mutation(
+        resolver=tkt.contract_end,
+        description="Distributor: set or move a contract's last day. Its maintenance schedules stop after it; a quota's "
+                    "last month is closed on the 1st after it; a rental or hosting month cut by it is billed pro rata.",
+    )
     managed_service_usage_record: tt.ManagedServiceUsagePayload = strawberry.mutation(
         resolver=tkt.managed_service_usage_record,
         description="Distributor: a managed services contract's use in a month that has ended, billed by the next billing run. "

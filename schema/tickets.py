@@ -395,6 +395,27 @@ class QuotaStatus:
     entries: list[QuotaLedgerEntry]
 
 
+ContractChangeKind = enum_of(ct.ContractChangeKind)
+
+
+@strawberry.type(description="A change of the contract after its creation (contractQuotaOverdraftSet, contractEnd), "
+                             "in force from `at`.")
+class ContractChange:
+    kind: ContractChangeKind
+    at: datetime
+    overdraft_allowed: bool | None = strawberry.field(description="QUOTA_OVERDRAFT: the overdraft from `at` on.")
+    overdraft_hourly_rate: Money | None = strawberry.field(description="QUOTA_OVERDRAFT, granted: its rate per hour.")
+    ends_on: date | None = strawberry.field(description="END: the last day set.")
+    previous_ends_on: date | None = strawberry.field(description="END: the last day before (null: open-ended).")
+
+    @classmethod
+    def of(cls, contract: ct.Contract, change: ct.ContractChange) -> "ContractChange":
+        granted = change.kind is ct.ContractChangeKind.QUOTA_OVERDRAFT and change.overdraft_allowed
+        return cls(kind=change.kind, at=change.at, overdraft_allowed=change.overdraft_allowed,
+                   overdraft_hourly_rate=Money.of(change.overdraft_hourly_rate or contract.rates.hourly) if granted else None,
+                   ends_on=change.ends_on, previous_ends_on=change.previous_ends_on)
+
+
 @strawberry.type
 class Contract(Node):
     id: strawberry.ID
@@ -413,6 +434,7 @@ class Contract(Node):
     managed_service_usage: list[ManagedServiceMonth] = strawberry.field(
         description="MANAGED_SERVICES: the recorded months, oldest first (managedServiceUsageRecord)."
     )
+    changes: list[ContractChange] = strawberry.field(description="Changes after creation, oldest first.")
     _domain: strawberry.Private[ct.Contract]
 
     @strawberry.field
@@ -443,7 +465,8 @@ class Contract(Node):
             monthly_flat_rate=money(c.monthly_flat_rate),
             managed_services=[ManagedService(code=s.code, name=s.name, unit=s.unit, unit_price=Money.of(s.unit_price)) for s in c.managed_services],
             backup_responsibility=c.backup_responsibility, account_manager=c.account_manager,
-            managed_service_usage=[ManagedServiceMonth.of(c, m) for m in c.managed_usage], _domain=c,
+            managed_service_usage=[ManagedServiceMonth.of(c, m) for m in c.managed_usage],
+            changes=[ContractChange.of(c, change) for change in c.changes], _domain=c,
         )
 
 
@@ -496,6 +519,23 @@ class ContractCreateInput:
 class ContractPayload:
     contract: Contract | None = None
     errors: list[Error] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class ContractQuotaOverdraftSetInput:
+    contract_id: strawberry.ID
+    allowed: bool = strawberry.field(description="true grants the overdraft from now on, false withdraws it from now on.")
+    hourly_rate: MoneyInput | None = strawberry.field(
+        default=None, description="Granting: the overdraft rate per hour (default: the contract's hourly rate). Not when withdrawing."
+    )
+
+
+@strawberry.input
+class ContractEndInput:
+    contract_id: strawberry.ID
+    ends_on: date = strawberry.field(
+        description="The last day (inclusive): not before the start, not before today (Berlin), not inside a month billed already."
+    )
 
 
 @strawberry.input

@@ -12,6 +12,7 @@ from domain.assets import Asset, Expiry, check_window, expiring_within, new_asse
 from domain.calendar import berlin_date
 from domain.errors import Conflict, NotFound
 from domain.ids import new_id
+from domain.money import Money
 from domain.organisations import Organisation, OrganisationKind
 from domain.policy import Principal, require
 from domain.ports import Page, UnitOfWork
@@ -71,6 +72,79 @@ def create_contract(uow: UnitOfWork, principal: Principal, command: NewContract,
         )
         uow.contracts.save(contract)
         uow.commit()
+    return contract
+
+
+@dataclass(frozen=True)
+class OverdraftSetting:
+    contract_id: str
+    allowed: bool
+    hourly_rate: Money | None = None  # granting without one: the contract's hourly rate
+
+
+def set_quota_overdraft(
+    uow: UnitOfWork, principal: Principal, command: OverdraftSetting, *, now: datetime, idempotency_key: str | None = None,
+) -> ct.Contract:
+    """Grant or withdraw a prepaid quota's overdraft from ``now`` on (``domain.contracts.set_quota_overdraft``), recorded
+    with who and when in the contract's changes. One write, under the contract's version; nothing on bad input."""
+    require(tk.can_manage_contracts_and_assets(principal), "change contracts")
+
+    def perform(uow: UnitOfWork) -> tuple[str, ct.Contract]:
+        contract = _contract(uow, command.contract_id)
+        changed = ct.set_quota_overdraft(contract, allowed=command.allowed, hourly_rate=command.hourly_rate, now=now,
+                                         by=principal.user_id)
+        uow.contracts.save(changed)
+        return contract.id, changed
+
+    return run_idempotent(
+        uow, principal=principal, operation="contractQuotaOverdraftSet", key=idempotency_key, payload=command, now=now,
+        perform=perform, load=lambda uow, contract_id: uow.contracts.get(contract_id),
+    )
+
+
+@dataclass(frozen=True)
+class ContractEnd:
+    contract_id: str
+    ends_on: date
+
+
+# The contract, its schedules and the idempotency record are one transaction (DynamoDB: 100 items).
+MAX_SCHEDULES_ENDED_AT_ONCE = 90
+
+
+def end_contract(
+    uow: UnitOfWork, principal: Principal, command: ContractEnd, *, now: datetime, idempotency_key: str | None = None,
+) -> ct.Contract:
+    """Set a contract's last day (``domain.contracts.end_contract``). One transaction: the contract (its due indexes
+    follow: the quota job books the month after the last to close it, the rental/hosting job stops after the last
+    month, billed pro rata if cut) and each maintenance schedule of the contract, whose due dates after the end get no
+    ticket (a ticket created ahead before the end was set stays, as any open ticket)."""
+    require(tk.can_manage_contracts_and_assets(principal), "change contracts")
+
+    def perform(uow: UnitOfWork) -> tuple[str, ct.Contract]:
+        contract = _contract(uow, command.contract_id)
+        ended = ct.end_contract(contract, command.ends_on, now=now, by=principal.user_id)
+        found = uow.maintenance_schedules.list_for_contract(contract.id)
+        if len(found) > MAX_SCHEDULES_ENDED_AT_ONCE:
+            raise Conflict(f"Contract {contract.id} has more than {MAX_SCHEDULES_ENDED_AT_ONCE} maintenance schedules.",
+                           field="contractId")
+        uow.contracts.save(ended)
+        for listed in found:
+            schedule = uow.maintenance_schedules.get(listed.id) or listed  # the index lags: its current version
+            if schedule.ends_on != ended.ends_on:
+                uow.maintenance_schedules.save(schedule.with_contract_end(ended.ends_on))
+        return contract.id, ended
+
+    return run_idempotent(
+        uow, principal=principal, operation="contractEnd", key=idempotency_key, payload=command, now=now,
+        perform=perform, load=lambda uow, contract_id: uow.contracts.get(contract_id),
+    )
+
+
+def _contract(uow: UnitOfWork, contract_id: str) -> ct.Contract:
+    contract = uow.contracts.get(contract_id)
+    if contract is None:
+        raise NotFound(f"No contract with id '{contract_id}'.", field="contractId")
     return contract
 
 
@@ -213,6 +287,18 @@ def index_quota_contracts(uow_factory, *, today: date, page_limit: int = 50) -> 
 
     return resave_all(uow_factory, lambda uow, cursor: uow.contracts.list_by_kind(ct.ContractKind.PREPAID_QUOTA, limit=page_limit, cursor=cursor),
                       save)
+
+
+def index_maintenance_schedules(uow_factory, *, page_limit: int = 50) -> ResaveSummary:
+    """Once, after the deploy that added the contract index of maintenance schedules (contractEnd ends a contract's
+    schedules through it): every schedule still running (on the due index) is saved again, so it is on the contract
+    index. A schedule that has run out (its next due date lies after its end, so it is off the due index) is not read:
+    contractEnd does not move its end, so extending its contract does not restart it (add it again)."""
+    def save(uow, schedule: ct.MaintenanceSchedule) -> bool:
+        uow.maintenance_schedules.save(schedule)
+        return True
+
+    return resave_all(uow_factory, lambda uow, cursor: uow.maintenance_schedules.list_due(date.max, limit=page_limit, cursor=cursor), save)
 
 
 @dataclass

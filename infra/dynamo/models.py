@@ -55,6 +55,7 @@ Access patterns (every read is a GetItem, BatchGetItem or Query; nothing scans):
 | rental/hosting months due (job; catch-up) | contracts.flat-rate-index (sparse)    | flat_rate_shard, flat_rate_due_key <= run date |
 | quota ledger of a contract                | quota_ledger                          | contract_id, key            |
 | maintenance due (job; catch-up included)  | maintenance_schedules.due-index       | due_shard, due_key <= run date |
+| maintenance schedules of a contract (end) | maintenance_schedules.contract-index  | contract_id, id             |
 | assets of a customer                      | assets.customer-index                 | customer_id, id             |
 | assets expiring up to a date              | assets.expiry-index (sparse)          | customer_id, expiry_key     |
 | invoice by id (and batch)                 | invoices                              | id                          |
@@ -500,9 +501,12 @@ class MaintenanceScheduleModel(Model):
     # missed run is caught up by the next one.
     due_shard = UnicodeAttribute(null=True)
     due_key = UnicodeAttribute(null=True)  # creation date (ISO)#id
+    # Absent on schedules saved before the index (index_maintenance_schedules puts those still running on it).
+    contract_id = UnicodeAttribute(null=True)
     data = JSONAttribute()
     version = VersionAttribute()
     due_index = _index("due-index", "due_shard", "due_key")()
+    contract_index = _index("contract-index", "contract_id", "id")()
 
 
 class AssetModel(Model):

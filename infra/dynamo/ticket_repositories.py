@@ -340,11 +340,15 @@ class MaintenanceScheduleRepository:
         return due_page(MaintenanceScheduleModel.due_index, MAINTENANCE_SHARD, "due_shard", MaintenanceScheduleModel.due_key, run_date,
                         MaintenanceSchedule, limit=limit, cursor=cursor)
 
+    def list_for_contract(self, contract_id: str) -> list[MaintenanceSchedule]:
+        # A contract has a handful of schedules: one query, every page.
+        return [from_item(MaintenanceSchedule, item) for item in MaintenanceScheduleModel.contract_index.query(contract_id)]
+
     def save(self, schedule: MaintenanceSchedule) -> None:
         creation = schedule.next_creation_date
         self._uow.register_save(
             MaintenanceScheduleModel(
-                schedule.id,
+                schedule.id, contract_id=schedule.contract_id,
                 due_shard=MAINTENANCE_SHARD if creation else None,
                 due_key=f"{creation.isoformat()}#{schedule.id}" if creation else None,
                 data=entity_data(schedule),

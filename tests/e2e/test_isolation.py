@@ -239,6 +239,10 @@ PROBES: dict[str, tuple[str, Callable[[Target], dict]]] = {
     "managedServiceUsageRecord": ('mutation($id: ID!) { managedServiceUsageRecord(input: {contractId: $id, month: "2026-10", '
                                   'usage: [{code: "monitoring", quantity: "12"}]}) { contract { id customerId } recorded { month } errors { code } } }',
                                   lambda t: {"id": t.contract}),
+    "contractQuotaOverdraftSet": ('mutation($id: ID!) { contractQuotaOverdraftSet(input: {contractId: $id, allowed: true, hourlyRate: {amount: "1.00"}}) '
+                                  "{ contract { id customerId } errors { code } } }", lambda t: {"id": t.contract}),  # not allowed yet
+    "contractEnd": ('mutation($id: ID!) { contractEnd(input: {contractId: $id, endsOn: "2099-12-31"}) { contract { id customerId } errors { code } } }',
+                    lambda t: {"id": t.contract}),  # open-ended yet
     "maintenanceScheduleAdd": ('mutation($id: ID!) { maintenanceScheduleAdd(contractId: $id, subject: "Fremd", everyMonths: 1, firstDue: "2026-12-01") '
                                "{ schedule { id contractId } errors { code } } }", lambda t: {"id": t.contract}),
     "assetCreate": ('mutation($c: ID!) { assetCreate(input: {customerId: $c, kind: HARDWARE, name: "Wanze"}) { asset { id customerId } errors { code } } }',

@@ -247,3 +247,22 @@ def test_throttled_existence_check_number_reservation_and_transaction_are_retrie
     assert plan["refused"] == 2
     assert (summary.created, summary.conflicts) == (4, 0)
     assert numbers_by_schedule(schedules) == ["T-000001", "T-000002", "T-000003", "T-000004"]
+
+
+def test_the_one_off_index_task_puts_schedules_saved_before_the_contract_index_on_it(schedules):
+    """`python -m infra.jobs index_maintenance_schedules`: contractEnd finds a contract's schedules through that index."""
+    from infra.dynamo.models import MaintenanceScheduleModel
+
+    due, later = schedules
+    contract_id = later.contract_id
+    for schedule in [*due, later]:  # as saved before the index: without the attribute
+        item = MaintenanceScheduleModel.get(schedule.id)
+        item.contract_id = None
+        item.save()
+    assert DynamoUnitOfWork().maintenance_schedules.list_for_contract(contract_id) == []
+
+    summary = svc.index_maintenance_schedules(DynamoUnitOfWork, page_limit=2)
+
+    assert (summary.read, summary.indexed, summary.conflicts) == (5, 5, 0)
+    assert sorted(s.id for s in DynamoUnitOfWork().maintenance_schedules.list_for_contract(contract_id)) == sorted(s.id for s in [*due, later])
+    assert run().created == 4  # the job goes on as before
