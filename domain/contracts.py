@@ -32,6 +32,11 @@ Decided here, where ``DOMAIN.md`` leaves room:
   negative and at the month's end a **correction** entry brings it back to zero, invoiced at
   the overdraft rate (the hourly rate unless agreed otherwise). Each entry has a deterministic
   key (month, kind, reference), so crediting, debiting or closing twice books nothing twice.
+* **Changes after creation** (``changes``: what, who, from when): the overdraft is granted or withdrawn from an
+  instant on (``set_quota_overdraft``): a debit keeps the setting it was booked under, and a month's overdraft is
+  corrected at the rate in force when each overdrawn minute was debited (the month's last debits). The last day is set
+  or moved (``end_contract``) to today or later, never inside a month booked already (billed in advance, in full);
+  an ended contract, and a rental or hosting contract whose last month was billed pro rata, keep their end.
 * **Billing hand-off**: a service report becomes one ``ServiceItem`` with quantity 1 and the
   rounded amount as unit price, referenced by the report id: the invoice shows only the report
   id and the amount (the PDF was e-mailed before). A customer without a contract is billed at
