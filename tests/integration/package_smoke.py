@@ -38,6 +38,9 @@ methods_compiled = len(dataclass_cache.installed().compiled)  # generated datacl
 import domain, infra, resolvers, schema, jwt, pydyf, sepaxml, stdnum.iban  # every runtime dependency imports
 from domain.partner_programme import BankDetails  # stdnum's data for IBAN and BIC is in the package:
 BankDetails.create(iban="DE89 3704 0044 0532 0130 00", account_holder="Nord IT GmbH", bic="COBADEFFXXX")
+for iban in ("BE71 0961 2345 6769", "ES91 2100 0418 4502 0005 1332", "NO93 8601 1117 947", "AT61 1904 3002 3457 3201",
+             "NL91 ABNA 0417 1643 00", "FR14 2004 1010 0505 0001 3M02 606"):  # with a national check of their own or not
+    BankDetails.create(iban=iban, account_holder="Smoke", bic="COBADEFFXXX")
 print(json.dumps({"status": response["statusCode"], "compiled": cold_start_compiled, "methods compiled": methods_compiled}))
 """
 
