@@ -125,6 +125,9 @@ class DynamoUnitOfWork:
                     raise _fresh(write.on_condition_failed) from None
                 raise
             return
+        # PynamoDB sends a transaction's puts before its updates, and DynamoDB gives the cancellation reasons in the
+        # order sent: keep that order here, so each reason finds the write (and the error) it belongs to.
+        pending = [w for w in pending if w.actions is None] + [w for w in pending if w.actions is not None]
         try:
             with TransactWrite(connection=self.connection()) as transaction:
                 for write in pending:
