@@ -37,6 +37,14 @@ Decided here, where ``DOMAIN.md`` leaves room:
   commission. A credit note that leaves nothing owed on a partly paid invoice settles it: the
   invoice is PAID, with ``InvoicePaid`` dated on the last payment. A zero invoice is PAID at
   once (nothing to pay, no ``InvoicePaid`` event).
+* **What a credit note refunds** is what was paid on its invoice beyond what the invoice owes
+  after it; the rest of it is set off against what was still owed. Fixed when it is registered
+  on its invoice (``refund_due``): 1190.00 unpaid, a credit note of -476.00 leaves 714.00 owed
+  and refunds nothing (status OFFSET); 1000.00 paid first, 714.00 is owed, so 286.00 is
+  refunded (its ``outstanding``, ISSUED until refunded, then PAID). The refund shows on the
+  credit note only (an invoice never owes less than nothing), and no later payment can change
+  it: an invoice takes no more than it owes. A credit note issued before this was kept
+  refunds its whole gross until ``register_issued_credit_notes`` registers it.
 * **Payment dates** lie between the issue date and today (Berlin): a payment is recorded once
   it was received, never ahead.
 * **Overpayment** is refused (``Overpayment``, a ``Conflict``): record at most the
@@ -98,6 +106,7 @@ class InvoiceStatus(str, Enum):
     PARTIALLY_PAID = "PARTIALLY_PAID"
     PAID = "PAID"
     CREDITED = "CREDITED"  # credit notes take off all of it: nothing is owed, nothing was earned
+    OFFSET = "OFFSET"  # a credit note that refunds nothing: all of it is set off against what its invoice owed
 
 
 class PaymentMethod(str, Enum):
@@ -541,7 +550,7 @@ class InvoiceDraft:
         )
 
 
-_MUTABLE_FIELDS = frozenset({"payments", "credits", "version"})
+_MUTABLE_FIELDS = frozenset({"payments", "credits", "refund_due", "version"})
 
 
 @dataclass(frozen=True)
@@ -578,6 +587,9 @@ class Invoice:
     payer_party: InvoiceParty | None = None
     payments: tuple[Payment, ...] = ()
     credits: tuple[Credit, ...] = ()  # credit notes registered on this invoice (``register_credit_note``)
+    # A credit note's refund (positive), fixed when it is registered on its invoice; None: not registered (issued
+    # before credit notes were), so all of its gross counts as refund until ``register_issued_credit_notes`` ran.
+    refund_due: Money | None = None
     version: int = 0  # optimistic locking; infra increments it
 
     def __post_init__(self) -> None:
@@ -658,11 +670,18 @@ class Invoice:
 
     @property
     def amount_due(self) -> Money:
-        """What the document settles: the gross of an invoice less its credit notes, the refund (positive) of a credit note."""
+        """What the document settles: the gross of an invoice less its credit notes, the refund (positive) of a credit
+        note (what was paid on its invoice beyond what the invoice owes after it; all of it if not registered)."""
         if self.kind is InvoiceKind.CREDIT_NOTE:
-            return Money(abs(self.gross_total.amount), self.currency)
+            return self.refund_due if self.refund_due is not None else Money(abs(self.gross_total.amount), self.currency)
         due = self.gross_total - self.credited_gross
         return due if due.amount > 0 else _zero(self.currency)
+
+    @property
+    def paid_beyond_due(self) -> Money:
+        """What was paid on an invoice beyond what it owes after its credit notes: refunded through them."""
+        beyond = self.amount_paid - self.amount_due
+        return beyond if beyond.amount > 0 else _zero(self.currency)
 
     @cached_property
     def amount_paid(self) -> Money:
@@ -678,6 +697,8 @@ class Invoice:
     def status(self) -> InvoiceStatus:
         if self.is_fully_credited:
             return InvoiceStatus.CREDITED
+        if self.kind is InvoiceKind.CREDIT_NOTE and self.refund_due is not None and self.refund_due.amount <= 0:
+            return InvoiceStatus.OFFSET
         if self.outstanding.amount <= 0:
             return InvoiceStatus.PAID
         if self.payments:
@@ -716,6 +737,8 @@ def assert_content_unchanged(issued: Invoice, candidate: Invoice) -> None:
         )
     if candidate.credits[: len(issued.credits)] != issued.credits:
         raise InvoiceImmutable(f"Credit notes of invoice {issued.number} can only be added, never removed.", field="credits")
+    if issued.refund_due is not None and candidate.refund_due != issued.refund_due:
+        raise InvoiceImmutable(f"What credit note {issued.number} refunds is fixed.", field="refundDue")
 
 
 # --- credit notes -------------------------------------------------------------------------
@@ -930,26 +953,46 @@ def record_payment(invoice: Invoice, amount: Money, paid_on: date, reference: st
 class CreditNoteOutcome:
     invoice: Invoice  # the corrected invoice with the credit note registered on it
     event: InvoicePaid | None = None  # the credit note left nothing owed on a partly paid invoice
+    credit_note: Invoice | None = None  # the credit note with what it refunds (``refund_due``)
 
 
 def register_credit_note(invoice: Invoice, credit_note: Invoice) -> CreditNoteOutcome:
-    """Register ``credit_note`` on the invoice it corrects: it takes its gross off what the payer owes.
+    """Register ``credit_note`` on the invoice it corrects: it takes its gross off what the payer owes, and refunds what
+    was paid beyond what is owed then (``refund_due``); the rest of it is set off against what was owed.
 
-    1190.00 gross, 400.00 net (476.00 gross) credited: 714.00 is owed. A credit note that leaves
-    nothing owed on a partly paid invoice settles it (PAID, ``InvoicePaid`` dated on the last
-    payment); one that takes off all of the gross makes it CREDITED, without event. Registering
-    the same credit note again changes nothing.
+    1190.00 gross, 400.00 net (476.00 gross) credited: 714.00 is owed; unpaid, the credit note refunds nothing (OFFSET);
+    1000.00 paid, it refunds 286.00. A credit note that leaves nothing owed on a partly paid invoice settles it (PAID,
+    ``InvoicePaid`` dated on the last payment); one that takes off all of the gross makes it CREDITED, without event.
+    Registering the same credit note again changes nothing.
     """
     if credit_note.kind is not InvoiceKind.CREDIT_NOTE or credit_note.corrects_invoice_id != invoice.id:
         raise ValidationFailed(f"{credit_note.number} is not a credit note for {invoice.number}.", field="invoiceId")
     if any(credit.credit_note_id == credit_note.id for credit in invoice.credits):
-        return CreditNoteOutcome(invoice)
+        return CreditNoteOutcome(invoice, credit_note=credit_note)
     credit = Credit(credit_note.id, -credit_note.net_total, -credit_note.gross_total)
     credited = replace(invoice, credits=invoice.credits + (credit,))
     event = None
     if invoice.status is not InvoiceStatus.PAID and credited.status is InvoiceStatus.PAID and credited.payments:
         event = _paid_event(credited, max(p.paid_on for p in credited.payments))
-    return CreditNoteOutcome(credited, event)
+    refund = credited.paid_beyond_due - invoice.paid_beyond_due  # what earlier credit notes refund is theirs
+    return CreditNoteOutcome(credited, event, replace(credit_note, refund_due=refund))
+
+
+def refunds_of_credits(invoice: Invoice) -> dict[str, Money]:
+    """What each credit note registered on ``invoice`` refunds, as ``register_credit_note`` fixed it: the credits in the
+    order registered, against everything paid on the invoice.
+
+    The same as when each was registered: a payment is taken only while something is owed, so money paid after a credit
+    note never reaches beyond what the invoice owed after it. (For credit notes registered before ``refund_due`` was
+    kept, and those issued before they were registered at all.)
+    """
+    refunds: dict[str, Money] = {}
+    so_far = replace(invoice, credits=())
+    for credit in invoice.credits:
+        after = replace(so_far, credits=so_far.credits + (credit,))
+        refunds[credit.credit_note_id] = after.paid_beyond_due - so_far.paid_beyond_due
+        so_far = after
+    return refunds
 
 
 def is_overdue(invoice: Invoice, today: date) -> bool:

@@ -85,7 +85,8 @@ def _title(invoice: Invoice) -> str:
 def _payment_text(invoice: Invoice, issuer: IssuerDisplay) -> str:
     if invoice.kind is InvoiceKind.CREDIT_NOTE:
         return (
-            f"Der Betrag von {format_money(invoice.amount_due)} wird Ihnen erstattet oder verrechnet. / "
+            # the credit note as issued: its amount, refunded or set off (``refund_due`` is no part of the document)
+            f"Der Betrag von {format_money(-invoice.gross_total)} wird Ihnen erstattet oder verrechnet. / "
             "The amount will be refunded or offset."
         )
     if invoice.payment_method is PaymentMethod.SEPA_DIRECT_DEBIT and invoice.direct_debit is not None:

@@ -14,7 +14,8 @@ InvoiceKind = enum_of(d.InvoiceKind, "INVOICE, or CREDIT_NOTE (negative amounts,
 InvoiceStatus = enum_of(
     d.InvoiceStatus,
     "Follows from the payments and credit notes: ISSUED, PARTIALLY_PAID, PAID (nothing owed: paid, or paid and credited), "
-    "CREDITED (credit notes take off all of it).",
+    "CREDITED (credit notes take off all of it). A credit note: ISSUED, PARTIALLY_PAID or PAID as its refund is paid, "
+    "OFFSET when it refunds nothing (all of it is set off against what its invoice still owed).",
 )
 PaymentMethod = enum_of(d.PaymentMethod)
 VatTreatment = enum_of(d.VatTreatment, "STANDARD (19% German VAT) or REVERSE_CHARGE (EU business with a VAT id).")
@@ -78,7 +79,14 @@ class Invoice(Node):
     vat_total: Money
     gross_total: Money
     amount_paid: Money
-    outstanding: Money
+    outstanding: Money = strawberry.field(
+        description="What is still to pay: on an invoice, what it owes after payments and credit notes (never less than "
+        "zero); on a credit note, what is still to refund."
+    )
+    refund_due: Money | None = strawberry.field(
+        description="Credit notes: what it refunds in all, the money paid on the corrected invoice beyond what the invoice "
+        "owes after it; the rest of the credit note is set off against what was owed. Null for invoices."
+    )
     payments: list[Payment]
     payment_method: PaymentMethod
     direct_debit: DirectDebit | None = strawberry.field(
@@ -141,6 +149,7 @@ class Invoice(Node):
             vat_breakdown=[VatAmount(rate=a.rate, net=Money.of(a.net), vat=Money.of(a.vat), gross=Money.of(a.gross)) for a in invoice.vat_breakdown],
             net_total=Money.of(invoice.net_total), vat_total=Money.of(invoice.vat_total), gross_total=Money.of(invoice.gross_total),
             amount_paid=Money.of(invoice.amount_paid), outstanding=Money.of(invoice.outstanding),
+            refund_due=Money.of(invoice.amount_due) if invoice.is_credit_note else None,
             payments=[Payment(amount=Money.of(p.amount), paid_on=p.paid_on, reference=p.reference) for p in invoice.payments],
             payment_method=invoice.payment_method, notes=list(invoice.notes), overdue=d.is_overdue(invoice, today),
             direct_debit=DirectDebit(

@@ -54,6 +54,7 @@ from domain.invoices import (
     InvoiceStatus,
     PaymentOutcome,
     archive_retrieval_draft,
+    assert_content_unchanged,
     assert_deletable,
     assert_downloadable,
     assert_free_resend,
@@ -132,7 +133,7 @@ def issue(
     delivery_date: date | None = None,
     delivery_claimed_until: datetime | None = None,
     sequences: LastSequences | None = None,
-    also: Callable[[object, Invoice], None] | None = None,
+    also: Callable[[object, Invoice], Invoice | None] | None = None,
     parties: Mapping[str, Organisation] | None = None,
 ) -> Invoice:
     """Issue ``build(number)`` under the next number of the issuer's year, atomically with its side effects.
@@ -140,6 +141,8 @@ def issue(
     ``delivery_claimed_until``: the caller's claim to deliver the invoice, written with it (see ``deliver``).
     ``sequences``: the numbers this caller allocated before; the first attempt trusts it instead of reading the counter.
     ``parties``: issuer and payer as read by the caller (else read here); the invoice keeps them as it prints them.
+    ``also``: further writes of the same transaction; it may return the document to write with its mutable part
+    completed by them (a credit note with what it refunds, once registered on its invoice), never other content.
 
     Raises ``InvoiceAlreadyIssued``, ``AlreadyBilled`` or ``InvoiceChangedMeanwhile`` when another writer issued it (or
     consumed one of its charges) first; domain errors of ``build`` before anything is written.
@@ -155,6 +158,11 @@ def issue(
             guess = UNKNOWN  # a retry reads the counter
             invoice = _with_printed_parties(uow, build(next_number(prefix, year, previous)), known)
             uow.invoice_numbers.register_advance(issuer_id, year, previous)
+            if also is not None:  # further writes of the same transaction
+                completed = also(uow, invoice)
+                if completed is not None:
+                    assert_content_unchanged(invoice, completed)
+                    invoice = completed
             uow.invoices.add(invoice, delivery_date=delivery_date or invoice.issue_date, delivery_claimed_until=delivery_claimed_until)
             for charge_id in charge_ids:
                 uow.unbilled_charges.register_billed(charge_id, invoice.id)
@@ -162,8 +170,6 @@ def issue(
                 uow.service_items.register_billed(reference, invoice.id)
             if cashback is not None:
                 uow.cashbacks.add(cashback, issue_date=invoice.issue_date)
-            if also is not None:  # further writes of the same transaction
-                also(uow, invoice)
             try:
                 uow.commit()
             except Conflict as error:
@@ -394,14 +400,16 @@ def record_payment(
 
 def register_credit_note(uow, corrected: Invoice, credit_note: Invoice, *, ledger: InvoiceLedger | None, now: datetime) -> CreditNoteOutcome:
     """Register ``credit_note`` on ``corrected`` (as read: version checked) in the credit note's transaction: what the
-    payer owes drops by its gross, the invoice leaves the dunning list once nothing is owed, and ``ledger`` registers
-    its writes (a credit note that settles a partly paid invoice also books its payment)."""
+    payer owes drops by its gross, the invoice leaves the dunning list once nothing is owed, the credit note refunds
+    what was paid beyond that (``outcome.credit_note``: the note to write), and ``ledger`` registers its writes (a
+    credit note that settles a partly paid invoice also books its payment). Every credit note goes this way: the
+    ones of ``creditNoteCreate`` and of the billing run alike."""
     outcome = register_credit_note_on(corrected, credit_note)
     if outcome.invoice is corrected:
         return outcome  # registered already
     uow.invoices.register_credit_note(corrected, outcome.invoice, credit_note.id)
     if ledger is not None:
-        ledger.register_credit_note(uow, credit_note, outcome.invoice, outcome.event, now=now)
+        ledger.register_credit_note(uow, outcome.credit_note, outcome.invoice, outcome.event, now=now)
     return outcome
 
 
@@ -427,7 +435,7 @@ def create_credit_note(
             uow_factory, issuer_id=invoice.issuer_id, now=now, prefix=prefix,
             build=lambda number: credit_note_for(invoice, reason=reason, now=now, number=number, lines=lines,
                                                  previous_credit_notes=previous, credit_note_id=note_id),
-            also=lambda uow, note: register_credit_note(uow, invoice, note, ledger=ledger, now=now),
+            also=lambda uow, note: register_credit_note(uow, invoice, note, ledger=ledger, now=now).credit_note,
         )
 
     return retry_on_concurrent_update(attempt)

@@ -196,3 +196,41 @@ def test_a_credit_note_before_the_payment_reduces_the_referral_commission(as_use
         pay(ops, invoice.id, "714.00")
     booked = [(c["status"], c["amount"]["amount"]) for c in commissions(as_user, referred)]
     assert booked == ([("PENDING", commission)] if commission else [])
+
+
+NOTE_STATE = """query($id: ID!) { invoice(id: $id) { status outstanding { amount } creditNotes { number status refundDue { amount }
+  outstanding { amount } amountPaid { amount } } } }"""
+
+
+def test_a_credit_note_on_an_unpaid_invoice_refunds_nothing_it_is_set_off_against_what_is_owed(as_user, biller, clock):
+    """1190.00 unpaid, a credit note of -476.00: 714.00 owed, no refund due (OFFSET); the dunning list shows the 714.00."""
+    [invoice] = biller.run(NOW, biller.item("direkt", "1000.00"))
+    ops = as_user("distributor")
+    number = credit(ops, invoice.id, "400.00")["creditNote"]["number"]
+    state = ops(NOTE_STATE, {"id": invoice.id})["invoice"]
+    assert (state["status"], state["outstanding"]) == ("ISSUED", {"amount": "714.00"})
+    assert state["creditNotes"] == [{"number": number, "status": "OFFSET", "refundDue": {"amount": "0.00"},
+                                     "outstanding": {"amount": "0.00"}, "amountPaid": {"amount": "0.00"}}]
+    clock.now = at("2026-12-20T09:00:00")
+    assert overdue(ops, invoice.number) == [{"number": invoice.number, "status": "ISSUED", "outstanding": {"amount": "714.00"}}]
+    assert overdue(ops, number) == []
+
+
+def test_a_credit_note_after_a_part_payment_refunds_only_what_was_paid_beyond_what_is_owed_once(as_user, biller, clock):
+    """1000.00 paid of 1190.00, then -476.00: 714.00 is owed, so 286.00 is refunded, on the credit note only; no more."""
+    [invoice] = biller.run(NOW, biller.item("direkt", "1000.00"))
+    ops = as_user("distributor")
+    clock.now = at("2026-12-01T09:00:00")
+    assert pay(ops, invoice.id, "1000.00")["invoice"]["status"] == "PARTIALLY_PAID"
+    note = credit(ops, invoice.id, "400.00")["creditNote"]
+    state = ops(NOTE_STATE, {"id": invoice.id})["invoice"]
+    assert (state["status"], state["outstanding"]) == ("PAID", {"amount": "0.00"})
+    assert state["creditNotes"] == [{"number": note["number"], "status": "ISSUED", "refundDue": {"amount": "286.00"},
+                                     "outstanding": {"amount": "286.00"}, "amountPaid": {"amount": "0.00"}}]
+    clock.now = at("2026-12-20T09:00:00")
+    assert overdue(ops, invoice.number) == []
+    note_id = ops("query($id: ID!) { invoice(id: $id) { creditNotes { id } } }", {"id": invoice.id})["invoice"]["creditNotes"][0]["id"]
+    refused = pay(ops, note_id, "476.00", paid_on="2026-12-02", reference="REFUND-1")
+    assert [(e["code"], e["field"]) for e in refused["errors"]] == [("CONFLICT", "amount")] and "286.00" in refused["errors"][0]["hint"]
+    refunded = pay(ops, note_id, "286.00", paid_on="2026-12-02", reference="REFUND-1")
+    assert (refunded["invoice"]["status"], refunded["invoice"]["outstanding"]) == ("PAID", {"amount": "0.00"})

@@ -87,7 +87,7 @@ def test_a_credit_note_made_from_a_stale_read_of_its_invoice_is_refused_and_uses
         invoicing.issue(
             DynamoUnitOfWork, issuer_id="dst_1", now=now, prefix="PH",
             build=lambda number: credit_note_for(stale, reason="Teil 2", now=now, number=number, credit_note_id="inv_second"),
-            also=lambda uow, note: invoicing.register_credit_note(uow, stale, note, ledger=None, now=now),
+            also=lambda uow, note: invoicing.register_credit_note(uow, stale, note, ledger=None, now=now).credit_note,
         )
     notes = DynamoUnitOfWork().invoices.credit_notes_of([invoice.id])[invoice.id]
     assert [n.number for n in notes] == ["PH-2026-000002"]

@@ -65,3 +65,31 @@ def test_a_mandate_amended_under_its_reference_is_collected_from_the_new_account
     amended = replace(MANDATE, reference="mndt-2026-0042", iban="DE02120300000000202051")
     plan = plan_collection([hosting_invoice("PH-2026-000010", date(2026, 12, 1))], {"cus_1": customer(amended)}, collection_date=date(2026, 12, 15))
     assert [d.mandate.iban for d in plan.debits] == ["DE02120300000000202051"]
+
+
+def test_a_credit_note_is_debited_never_paid_out_and_counted_once_registered_or_not():
+    """357.00 due 2026-12-15; -119.00 credited leaves 238.00 owed. 200.00 paid before: 38.00 is debited. 300.00 paid
+    before: nothing is debited (the 62.00 paid beyond what is owed is the credit note's refund, never a negative debit),
+    whether the credit note is registered on the invoice or (issued before that) only corrects it."""
+    from domain.invoices import CreditItem, credit_note_for, register_credit_note
+
+    def credited(paid: str, *, registered: bool):
+        invoice = replace(hosting_invoice("PH-2026-000010", date(2026, 12, 1)), payments=(Payment(Money.of(paid), date(2026, 12, 5), "TRF-1"),))
+        note = credit_note_for(invoice, reason="Ausfall", now=datetime(2026, 12, 6, 9, tzinfo=timezone.utc), number="PH-2026-000020",
+                               lines=[CreditItem(1, Money.of("100.00"))], credit_note_id="inv_cn20")
+        outcome = register_credit_note(invoice, note)
+        return (outcome.invoice if registered else invoice), (outcome.credit_note if registered else note)
+
+    for registered in (True, False):
+        invoice, note = credited("200.00", registered=registered)
+        plan = plan_collection([invoice, note], {"cus_1": customer()}, collection_date=date(2026, 12, 15),
+                               credit_notes={invoice.id: [note]})
+        assert [(d.invoice_number, d.amount) for d in plan.debits] == [("PH-2026-000010", Money.of("38.00"))]
+
+        invoice, note = credited("300.00", registered=registered)
+        plan = plan_collection([invoice, note], {"cus_1": customer()}, collection_date=date(2026, 12, 15),
+                               credit_notes={invoice.id: [note]})
+        assert (plan.debits, plan.total) == ((), Money.of("0.00"))
+        assert [n.invoice_number for n in plan.not_collected] == ["PH-2026-000010"]
+    assert (note.refund_due, invoice.outstanding) == (None, Money.of("57.00"))  # not registered: the run offsets it
+    assert credited("300.00", registered=True)[1].refund_due == Money.of("62.00")

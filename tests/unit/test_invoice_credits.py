@@ -11,7 +11,7 @@ from domain.commissions import InvoiceFacts, commission_for_paid_invoice
 from domain.errors import ValidationFailed
 from domain.invoices import (
     InvoiceDraft, InvoiceKind, InvoiceLine, InvoiceStatus, Overpayment, PaymentMethod, VatTreatment, CreditItem, credit_note_for,
-    is_overdue, record_payment, register_credit_note,
+    is_overdue, record_payment, refunds_of_credits, register_credit_note,
 )
 from domain.money import Money
 
@@ -109,3 +109,60 @@ def test_the_referral_commission_is_its_rate_of_the_net_less_what_was_credited_b
     if credited_net == "400.00":  # a later credit note counts from what is left
         assert (commission.base_amount, commission.credited_base, commission.credit_references) == (
             Money.of("1000.00"), Money.of("400.00"), ("inv_cn2",))
+
+
+# --- what a credit note refunds -------------------------------------------------------------------
+
+
+def test_a_credit_note_of_476_on_an_unpaid_invoice_of_1190_refunds_nothing_it_is_set_off_against_the_714_owed():
+    note, outcome = credited(invoice(), "400.00")
+    assert outcome.invoice.outstanding == Money.of("714.00")
+    refund = outcome.credit_note
+    assert (refund.refund_due, refund.outstanding, refund.status) == (Money.of("0.00"), Money.of("0.00"), InvoiceStatus.OFFSET)
+    assert note.status is InvoiceStatus.ISSUED  # not registered: all of it counts as refund
+
+
+def test_after_1000_paid_a_credit_note_of_476_leaves_714_owed_so_286_are_refunded_on_the_note_only():
+    partial = record_payment(invoice(), Money.of("1000.00"), date(2026, 11, 30), "BANK-1", today=TODAY).invoice
+    _, outcome = credited(partial, "400.00")
+    assert (outcome.invoice.status, outcome.invoice.outstanding) == (InvoiceStatus.PAID, Money.of("0.00"))
+    refund = outcome.credit_note
+    assert (refund.refund_due, refund.outstanding, refund.status) == (Money.of("286.00"), Money.of("286.00"), InvoiceStatus.ISSUED)
+    with pytest.raises(Overpayment):  # no more than the 286.00 is ever paid back
+        record_payment(refund, Money.of("476.00"), date(2026, 12, 1), "REFUND-1", today=TODAY)
+    refunded = record_payment(refund, Money.of("286.00"), date(2026, 12, 1), "REFUND-1", today=TODAY)
+    assert (refunded.invoice.status, refunded.invoice.outstanding, refunded.event) == (InvoiceStatus.PAID, Money.of("0.00"), None)
+
+
+def test_a_full_credit_of_a_paid_invoice_refunds_the_1190_paid():
+    paid = record_payment(invoice(), Money.of("1190.00"), date(2026, 11, 30), "BANK-1", today=TODAY).invoice
+    _, outcome = credited(paid, None)
+    assert (outcome.invoice.status, outcome.credit_note.refund_due) == (InvoiceStatus.CREDITED, Money.of("1190.00"))
+
+
+def test_each_credit_note_refunds_only_what_it_adds_to_what_was_paid_beyond_the_amount_owed():
+    """Paid 1000.00; -476.00 refunds 286.00; a second -238.00 refunds 238.00 more (1000.00 paid, 476.00 owed)."""
+    paid = record_payment(invoice(), Money.of("1000.00"), date(2026, 11, 30), "BANK-1", today=TODAY).invoice
+    first_note, first = credited(paid, "400.00")
+    _, second = credited(first.invoice, "200.00", n=3, previous=(first_note,))
+    assert (first.credit_note.refund_due, second.credit_note.refund_due) == (Money.of("286.00"), Money.of("238.00"))
+    assert refunds_of_credits(second.invoice) == {"inv_cn2": Money.of("286.00"), "inv_cn3": Money.of("238.00")}
+
+
+def test_what_a_credit_note_refunds_read_again_later_is_what_it_refunded_when_registered():
+    """-476.00 on the unpaid invoice refunds nothing; 714.00 paid then; a second -238.00 refunds 238.00."""
+    first_note, first = credited(invoice(), "400.00")
+    paid = record_payment(first.invoice, Money.of("714.00"), date(2026, 11, 30), "BANK-1", today=TODAY).invoice
+    _, second = credited(paid, "200.00", n=3, previous=(first_note,))
+    assert (first.credit_note.refund_due, second.credit_note.refund_due) == (Money.of("0.00"), Money.of("238.00"))
+    assert refunds_of_credits(second.invoice) == {"inv_cn2": Money.of("0.00"), "inv_cn3": Money.of("238.00")}
+
+
+def test_what_a_credit_note_refunds_is_fixed_once_registered():
+    from domain.invoices import InvoiceImmutable, assert_content_unchanged
+
+    _, outcome = credited(invoice(), "400.00")
+    from dataclasses import replace
+
+    with pytest.raises(InvoiceImmutable):
+        assert_content_unchanged(outcome.credit_note, replace(outcome.credit_note, refund_due=Money.of("476.00")))
