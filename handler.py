@@ -168,7 +168,7 @@ def run_billing(event: dict, context: object = None) -> dict:
     summary = run(
         services.uow, run_date=_run_date(event or {}, now), now=now, documents=services.documents, mailer=services.mailer,
         renderer=services.invoice_renderer, terms=programme_terms(services.settings.partner_programme_terms),
-        prefix=services.invoicing.number_prefix, sepa_creditor_id=services.settings.sepa_creditor_id,
+        prefix=services.invoicing.number_prefix, sepa_creditor_id=services.settings.sepa_creditor_id, ledger=services.invoice_ledger,
     ).as_dict()
     log.info(json.dumps({"job": "run_billing", **summary}))
     return summary

@@ -43,7 +43,8 @@ from domain.organisations import Organisation, OrganisationKind
 from domain.partner_programme import ProgrammePartner, ProgrammeTerms, Tier
 from domain.sepa import creditor_identifier
 from domain.services import invoices as invoicing
-from domain.services.commissions import LEDGER_WRITES_PER_CREDIT, register_credit
+from domain.ports import InvoiceLedger
+from domain.services.commissions import LEDGER_WRITES_PER_CREDIT, LEDGER_WRITES_PER_PAYMENT, PartnerProgrammeLedger, register_credit
 from domain.services.invoice_errors import AlreadyBilled, InvoiceAlreadyIssued, InvoiceChangedMeanwhile
 from domain.subscriptions import Charge, ChargeKind
 
@@ -125,13 +126,16 @@ def credit_notes_of_sources(reader, sources: dict[str, tuple[CreditSource, ...]]
 def run_billing(
     uow_factory, *, run_date: date, now: datetime, documents, mailer, renderer, terms: ProgrammeTerms | None = None,
     prefix: str = invoicing.DEFAULT_NUMBER_PREFIX, page_limit: int = 100, catch_up_days: int = CATCH_UP_DAYS,
-    sepa_creditor_id: str | None = None,
+    sepa_creditor_id: str | None = None, ledger: InvoiceLedger | None = None,
 ) -> BillingRunSummary:
     """``terms``: the configured partner-programme terms, ``programme_terms(settings.partner_programme_terms)``, as the
     scheduled job passes them; ``None`` means that function's answer without configuration (the default terms).
+    ``ledger``: who books the run's credit notes with them, as ``creditNoteCreate`` does (``Services.invoice_ledger``);
+    ``None``: the partner programme's ledger of ``terms``.
     ``sepa_creditor_id``: the distributor's creditor identifier (``SEPA_CREDITOR_ID``), printed on direct-debit invoices;
     one that is not a valid identifier is logged and left off rather than printed."""
     terms = terms or ProgrammeTerms.default()
+    ledger = ledger if ledger is not None else PartnerProgrammeLedger(terms)
     sepa_creditor_id = _creditor_id(sepa_creditor_id)
     summary = BillingRunSummary(run_date)
     reader = uow_factory()
@@ -161,7 +165,7 @@ def run_billing(
                 summary.skipped.append(f"{planned.invoice_id}: another credit note of the same credit was not issued; billed by the next run")
                 continue
             if not _issue_and_deliver(uow_factory, planned, summary, now=now, prefix=prefix, documents=documents, mailer=mailer,
-                                      renderer=renderer, parties=parties, sequences=sequences):
+                                      renderer=renderer, parties=parties, sequences=sequences, ledger=ledger):
                 held |= planned.credited_charge_ids
     for day in days:  # what a crash (or a failed e-mail) left undelivered
         delivered, failed = invoicing.deliver_pending(uow_factory, day, documents=documents, mailer=mailer, renderer=renderer, now=now)
@@ -181,34 +185,42 @@ def _creditor_id(configured: str | None) -> str | None:
 
 
 def _ledger_writes(planned: PlannedInvoice) -> int:
-    """Writes the issuing transaction adds for the invoices it corrects (at most)."""
+    """Writes the issuing transaction adds for the invoices it corrects (at most): the corrected invoice, the ledger
+    entries of each, and those of a payment when the credit note settles a partly paid invoice."""
     if not planned.corrections:
         return 0
-    return 1 + LEDGER_WRITES_PER_CREDIT * len(planned.corrections)
+    return 1 + LEDGER_WRITES_PER_CREDIT * len(planned.corrections) + LEDGER_WRITES_PER_PAYMENT
 
 
-def _corrections_of(planned: PlannedInvoice, now: datetime):
-    """Writes of the issuing transaction for the invoices a credit corrects: the credit note is noted on the one it
-    names, and each corrected invoice's referral commission and cashback are reduced, voided or adjusted by the net
-    credited on it (a commission is void if its invoice is credited before approval)."""
+def _corrections_of(planned: PlannedInvoice, now: datetime, ledger: InvoiceLedger):
+    """Writes of the issuing transaction for the invoices a credit corrects. The credit note is registered on the one
+    it names as ``creditNoteCreate`` registers one (``invoicing.register_credit_note``, with ``ledger``): it takes its
+    gross off what is owed, refunds only what was paid beyond that, and a note that settles a partly paid invoice books
+    its payment (the commission, the cashback's 90 days). Any other invoice its credits take seats back from has its
+    referral commission and cashback reduced, voided or adjusted by the net credited on it."""
     if not planned.corrections:
         return None
     corrected_id = planned.draft.corrects_invoice_id  # a run's credit note corrects one invoice
 
-    def also(uow, issued) -> None:
+    def also(uow, issued):
+        registered = None
+        booked = None
         if corrected_id is not None:
             corrected = uow.invoices.get(corrected_id)  # as it is now: the note is registered with a version check
             if corrected is not None:
-                invoicing.register_credit_note(uow, corrected, issued, ledger=None, now=now)  # the ledger: below
+                outcome = invoicing.register_credit_note(uow, corrected, issued, ledger=ledger, now=now)
+                registered, booked = outcome.credit_note, corrected_id
         for correction in planned.corrections:
-            register_credit(uow, invoice_id=correction.invoice_id, credited_net=correction.credited_net, credit_reference=issued.id, now=now)
+            if correction.invoice_id != booked:  # the registered note's ledger writes are made above
+                register_credit(uow, invoice_id=correction.invoice_id, credited_net=correction.credited_net, credit_reference=issued.id, now=now)
+        return registered
 
     return also
 
 
 def _issue_and_deliver(
     uow_factory, planned: PlannedInvoice, summary: BillingRunSummary, *, now, prefix, documents, mailer, renderer,
-    parties: dict[str, Organisation], sequences: invoicing.LastSequences,
+    parties: dict[str, Organisation], sequences: invoicing.LastSequences, ledger: InvoiceLedger,
 ) -> bool:
     """Issue and deliver one planned invoice; False when it was not issued (and is not issued already)."""
     consumed = len(planned.charge_ids) + len(planned.service_item_references) + _ledger_writes(planned)
@@ -220,7 +232,7 @@ def _issue_and_deliver(
             uow_factory, planned.draft, now=now, prefix=prefix, charge_ids=planned.charge_ids,
             service_item_references=planned.service_item_references, cashback=planned.cashback,
             delivery_date=summary.run_date, delivery_claimed_until=now + invoicing.DELIVERY_CLAIM, sequences=sequences,
-            also=_corrections_of(planned, now), parties=parties,
+            also=_corrections_of(planned, now, ledger), parties=parties,
         )
     except InvoiceAlreadyIssued:
         if planned.corrections:

@@ -3,9 +3,10 @@
 The invoices feature registers the ledger writes of a payment that settles an invoice and of a
 credit note in the same transaction (``PartnerProgrammeLedger``: ``register_paid``,
 ``register_credit_note``), so a payment or credit note never stands without them. The billing
-run's credit notes reach the ledger through ``register_credit``, in the transaction that
-issues them, once for each invoice they correct (``PlannedInvoice.corrections``);
-``record_cashback`` books each ``Cashback`` of a billing run's ``PlannedInvoice``.
+run's credit notes take the same way in the transaction that issues them (the one a note names,
+``corrects_invoice_id``), and ``register_credit`` for any other invoice whose seats they credit
+(``PlannedInvoice.corrections``); ``record_cashback`` books each ``Cashback`` of a billing run's
+``PlannedInvoice``.
 ``record_commission_for_payment`` and ``record_credit`` are the same writes in a transaction of their own.
 """
 

@@ -230,6 +230,51 @@ def test_a_cancellation_credited_in_full_by_the_run_before_approval_voids_the_re
     assert entries_of(invoice.id, CommissionKind.COMMISSION) == [("VOID", "139.86")]
 
 
+def ledger_of(invoice_id: str):
+    return sorted((e.kind.value, e.status.value, str(e.amount.amount), str(e.paid_on), str(e.approval_date))
+                  for e in DynamoUnitOfWork().commissions.list_for_invoice(invoice_id))
+
+
+@pytest.mark.parametrize("issued_by", ["billing run", "creditNoteCreate"])
+def test_a_credit_note_that_settles_the_rest_of_a_partly_paid_invoice_books_its_commission_and_starts_its_cashback_whoever_issues_it(
+    world, issued_by,
+):
+    """1398.60 net (1664.33 gross), 9.09 paid on 2024-01-16; the cancellation of 2024-01-17 credits 1390.96 net (1655.24
+    gross): nothing is owed, so the invoice is paid on 2024-01-16, SüdCloud earns 10 % of the 7.64 left and NordIT's 3 %
+    cashback of it starts its 90 days, approved on 2024-04-15. The credit note refunds nothing (OFFSET)."""
+    from domain.invoices import CreditItem, InvoiceStatus
+    from domain.money import Money
+    from domain.partner_programme import ProgrammeTerms
+    from domain.services import commissions as ledger
+    from domain.services import invoices as invoicing
+
+    referred_by_suedcloud(world, "kanzlei")
+    world.make_csp_ready("kanzlei")
+    subscription_id = world.order("kanzlei", "2024-01-15T10:00:00", quantity=10)
+    world.run(date(2024, 1, 15), RUN_AT)
+    (invoice,) = world.invoices_of("kanzlei")
+    assert str(invoice.gross_total.amount) == "1664.33"
+    programme = ledger.PartnerProgrammeLedger(ProgrammeTerms.default())
+    invoicing.record_payment(DynamoUnitOfWork, world.ops, invoice.id, amount=Money.of("9.09"), paid_on=date(2024, 1, 16),
+                             reference="BANK-1", now=utc("2024-01-16T10:00:00"), ledger=programme)
+    assert DynamoUnitOfWork().invoices.get(invoice.id).status is InvoiceStatus.PARTIALLY_PAID
+    assert ledger_of(invoice.id) == [("CASHBACK", "AWAITING_PAYMENT", "41.96", "None", "None")]
+
+    if issued_by == "billing run":
+        subs.change_subscription(DynamoUnitOfWork(), world.sales, subscription_id, CancelSubscription(), now=utc("2024-01-17T09:00:00"))
+        world.run(date(2024, 1, 17), utc("2024-01-17T22:30:00"))
+    else:
+        invoicing.create_credit_note(DynamoUnitOfWork, world.ops, invoice.id, reason="storniert", lines=[CreditItem(1, Money.of("1390.96"))],
+                                     now=utc("2024-01-17T22:30:00"), prefix="PH", ledger=programme)
+    _, note = world.invoices_of("kanzlei")
+    assert (str(note.net_total.amount), str(note.gross_total.amount)) == ("-1390.96", "-1655.24")
+    settled = DynamoUnitOfWork().invoices.get(invoice.id)
+    assert (settled.status, settled.outstanding) == (InvoiceStatus.PAID, Money.of("0.00"))
+    assert (note.status, note.refund_due, note.outstanding) == (InvoiceStatus.OFFSET, Money.of("0.00"), Money.of("0.00"))
+    assert ledger_of(invoice.id) == [("CASHBACK", "PENDING", "0.23", "2024-01-16", "2024-04-15"),
+                                     ("COMMISSION", "PENDING", "0.76", "2024-01-16", "2024-04-15")]
+
+
 def test_a_credit_reaches_a_cashback_the_run_recorded_but_the_ledger_missed(world, monkeypatch):
     from domain.commissions import CommissionKind
     from domain.services import commissions as ledger
