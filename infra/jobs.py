@@ -48,9 +48,21 @@ def index_maintenance_schedules() -> dict:
     return index(handler._services().uow).as_dict()
 
 
+def register_credit_notes() -> dict:
+    """Registers the credit notes issued before they counted on their invoices: what the invoices owe, the dunning list
+    and what each note refunds follow them, and an invoice paid in what it now owes books its commission (see README)."""
+    os.environ.setdefault("_HANDLER", "handler.run_billing")  # any job's: no GraphQL
+    import handler
+    from domain.services.invoices import register_issued_credit_notes
+
+    services = handler._services()
+    return register_issued_credit_notes(services.uow, ledger=services.invoice_ledger, now=services.clock()).as_dict()
+
+
 # One-off tasks, run once by hand after the deploy that needs them, never scheduled: `python -m infra.jobs <task>`.
 TASKS = {"index_quota_contracts": index_quota_contracts, "index_ticket_reporters": index_ticket_reporters,
-         "index_saas_subscriptions": index_saas_subscriptions, "index_maintenance_schedules": index_maintenance_schedules}
+         "index_saas_subscriptions": index_saas_subscriptions, "index_maintenance_schedules": index_maintenance_schedules,
+         "register_credit_notes": register_credit_notes}
 
 
 def main(argv: list[str]) -> None:

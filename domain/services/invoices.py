@@ -65,6 +65,7 @@ from domain.invoices import (
     next_sequence,
     quote_archive_retrieval,
     record_payment as record_payment_on,
+    refunds_of_credits,
     register_credit_note as register_credit_note_on,
     CreditNoteOutcome,
 )
@@ -74,6 +75,7 @@ from domain.policy import Principal, can_manage_invoices, can_view_invoices_of, 
 from domain.ports import DocumentStore, EmailAttachment, EmailMessage, InvoiceLedger, InvoiceRenderer, Mailer, Page
 from domain.services.invoice_errors import NumberAllocationConflict
 from domain.services.organisations import page_size
+from domain.services.resave import ResaveSummary, resave_all
 from domain.services.retry import retry_on_concurrent_update
 
 log = logging.getLogger(__name__)
@@ -441,6 +443,60 @@ def create_credit_note(
     return retry_on_concurrent_update(attempt)
 
 
+def register_issued_credit_notes(uow_factory, *, ledger: InvoiceLedger | None, now: datetime, page_limit: int = 50) -> ResaveSummary:
+    """Once, after the deploy that made credit notes count on their invoices: a credit note issued before is not
+    registered on the invoice it corrects (``corrects_invoice_id``), so that invoice still shows (and the dunning list,
+    the open index, still holds) what it owed before, and the note shows all of its gross as refund due.
+
+    Each credit note is registered as ``creditNoteCreate`` registers one (``register_credit_note`` with ``ledger``):
+    the invoice owes its gross less the credit notes (the open index follows in the same write), a note refunds only
+    what was paid beyond that, an invoice paid in what it now owes is PAID and its commission booked (the ledger's
+    credits are applied once: an entry remembers the credit notes applied to it). Credit notes registered before what
+    they refund was kept get it (``refunds_of_credits``). One transaction per credit note read, always the oldest
+    pending one of its invoice, so an invoice's notes are registered in the order issued. Reads every payer's invoices
+    (customers and partners through the kind-index, then the payer-index): a one-off, never scheduled; running it again
+    writes nothing."""
+    from domain.organisations import OrganisationKind
+
+    summary = ResaveSummary()
+
+    def save(uow, credit_note: Invoice) -> bool:
+        corrected = uow.invoices.get(credit_note.corrects_invoice_id)
+        if corrected is None:
+            return False
+        registered = {credit.credit_note_id for credit in corrected.credits}
+        notes = sorted(uow.invoices.list_credit_notes(corrected.id), key=lambda n: (n.issued_at, n.number))
+        pending = next((n for n in notes if n.id not in registered), None)
+        if pending is not None:
+            outcome = register_credit_note(uow, corrected, pending, ledger=ledger, now=now)
+            uow.invoices.update_payments(pending, outcome.credit_note)  # what it refunds
+            return True
+        refunds = refunds_of_credits(corrected)
+        unfixed = next((n for n in notes if n.refund_due is None and n.id in refunds), None)
+        if unfixed is None:
+            return False
+        uow.invoices.update_payments(unfixed, replace(unfixed, refund_due=refunds[unfixed.id]))
+        return True
+
+    def credit_notes_of(payer_id: str):
+        def list_page(uow, cursor: str | None) -> Page[Invoice]:
+            page = uow.invoices.list_for_payer(payer_id, issued_from=None, issued_to=None, status=None, limit=page_limit, cursor=cursor)
+            return Page([i for i in page.items if i.is_credit_note and i.corrects_invoice_id], page.next_cursor)
+
+        return list_page
+
+    for kind in (OrganisationKind.CUSTOMER, OrganisationKind.PARTNER):
+        cursor: str | None = None
+        while True:
+            payers = uow_factory().organisations.list_by_kind(kind, limit=page_limit, cursor=cursor)
+            for payer in payers.items:
+                resave_all(uow_factory, credit_notes_of(payer.id), save, summary)
+            if payers.next_cursor is None:
+                break
+            cursor = payers.next_cursor
+    return summary
+
+
 # --- copies, archive retrieval, deletion ---------------------------------------------------
 
 
@@ -504,5 +560,5 @@ def delete_invoice(uow_factory, principal: Principal, invoice_id: str, *, today:
 __all__ = [
     "ARCHIVE_RETRIEVAL_BASE_FEE", "CopyNotFree", "CopyResult", "InvoiceNoLongerOnline", "InvoicingSettings", "LastSequences", "create_credit_note", "delete_invoice", "deliver", "deliver_pending", "document_key", "download_refusal", "download_url",
     "get_visible_invoice", "issue", "issue_draft", "list_invoices", "list_overdue",
-    "record_payment", "request_copy",
+    "record_payment", "register_issued_credit_notes", "request_copy",
 ]

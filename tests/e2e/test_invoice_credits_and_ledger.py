@@ -234,3 +234,81 @@ def test_a_credit_note_after_a_part_payment_refunds_only_what_was_paid_beyond_wh
     assert [(e["code"], e["field"]) for e in refused["errors"]] == [("CONFLICT", "amount")] and "286.00" in refused["errors"][0]["hint"]
     refunded = pay(ops, note_id, "286.00", paid_on="2026-12-02", reference="REFUND-1")
     assert (refunded["invoice"]["status"], refunded["invoice"]["outstanding"]) == ("PAID", {"amount": "0.00"})
+
+
+# --- credit notes issued before they counted on their invoices --------------------------------------
+
+
+def issued_before_they_counted(services, invoice_id: str, when: str, *, registered_by_1137906: bool = False):
+    """A credit note of 400.00 net (-476.00) as issued before credit notes counted on their invoices: not registered on
+    the invoice; or (``registered_by_1137906``) registered with its ledger writes, but without what it refunds."""
+    from domain.invoices import CreditItem, credit_note_for
+    from domain.money import Money
+    from domain.services import invoices as invoicing
+
+    now = at(when)
+    invoice = services.uow().invoices.get(invoice_id)
+
+    def registered_without_refund(uow, note):
+        invoicing.register_credit_note(uow, invoice, note, ledger=services.invoice_ledger, now=now)
+        return None  # the note is written as it was built
+
+    return invoicing.issue(
+        services.uow, issuer_id=invoice.issuer_id, now=now, prefix="PH",
+        build=lambda number: credit_note_for(invoice, reason="zu viel berechnet", now=now, number=number,
+                                             lines=[CreditItem(1, Money.of("400.00"))]),
+        also=registered_without_refund if registered_by_1137906 else None,
+    )
+
+
+def test_the_one_off_task_registers_the_credit_notes_issued_before_on_their_invoices_once(as_user, biller, referred, clock):
+    """Four invoices of 1190.00 (1000.00 net) of Direkt, each with a credit note of -476.00 issued before they counted:
+    1. unpaid: 714.00 owed (on the dunning list), the note refunds nothing;
+    2. 714.00 paid after the note: paid, 60.00 commission, the note refunds nothing;
+    3. 1000.00 paid before the note: paid, 60.00 commission, the note refunds 286.00;
+    4. 1190.00 paid, then the note registered (without its refund) by 1137906: the note refunds 476.00."""
+    from domain.services import invoices as invoicing
+
+    services = biller.services
+    ops = as_user("distributor")
+    invoices = [biller.run(at(f"2026-11-{day}T09:00:00"), biller.item("direkt", "1000.00"))[0] for day in (23, 24, 25, 26)]
+    first, second, third, fourth = (i.id for i in invoices)
+    issued_before_they_counted(services, first, "2026-11-27T09:00:00")
+    issued_before_they_counted(services, second, "2026-11-27T09:00:00")
+    clock.now = at("2026-12-01T09:00:00")
+    assert pay(ops, second, "714.00")["invoice"]["status"] == "PARTIALLY_PAID"  # what it showed: 476.00 outstanding
+    assert pay(ops, third, "1000.00")["invoice"]["status"] == "PARTIALLY_PAID"
+    issued_before_they_counted(services, third, "2026-12-01T09:00:00")
+    assert pay(ops, fourth, "1190.00")["invoice"]["status"] == "PAID"
+    issued_before_they_counted(services, fourth, "2026-12-01T09:00:00", registered_by_1137906=True)
+
+    def stored(invoice_id):  # the oldest credit notes are not even listed on their invoices (no credit_note_ids)
+        invoice, [note] = services.uow().invoices.get(invoice_id), services.uow().invoices.list_credit_notes(invoice_id)
+        return invoice.status.value, str(invoice.outstanding.amount), note.status.value, str(note.outstanding.amount)
+
+    assert [stored(i) for i in (first, second, third, fourth)] == [
+        ("ISSUED", "1190.00", "ISSUED", "476.00"), ("PARTIALLY_PAID", "476.00", "ISSUED", "476.00"),
+        ("PARTIALLY_PAID", "190.00", "ISSUED", "476.00"), ("PAID", "0.00", "ISSUED", "476.00"),
+    ]
+
+    def state(invoice_id):
+        found = ops(NOTE_STATE, {"id": invoice_id})["invoice"]
+        [note] = found["creditNotes"]
+        return found["status"], found["outstanding"]["amount"], note["status"], note["outstanding"]["amount"]
+
+    clock.now = at("2026-12-20T09:00:00")
+    summary = invoicing.register_issued_credit_notes(services.uow, ledger=services.invoice_ledger, now=clock.now)
+    assert (summary.read, summary.indexed, summary.conflicts) == (4, 4, 0)
+    assert [state(i) for i in (first, second, third, fourth)] == [
+        ("ISSUED", "714.00", "OFFSET", "0.00"), ("PAID", "0.00", "OFFSET", "0.00"),
+        ("PAID", "0.00", "ISSUED", "286.00"), ("PAID", "0.00", "ISSUED", "476.00"),
+    ]
+    dunning = [n for n in ops(DUNNING)["overdueInvoices"]["nodes"] if n["number"] in {i.number for i in invoices}]
+    assert dunning == [{"number": invoices[0].number, "status": "ISSUED", "outstanding": {"amount": "714.00"}}]
+    booked = sorted((c["invoiceId"], c["status"], c["amount"]["amount"], c["customerPaidOn"]) for c in commissions(as_user, referred))
+    assert booked == sorted([(second, "PENDING", "60.00", "2026-11-30"), (third, "PENDING", "60.00", "2026-11-30"),
+                             (fourth, "PENDING", "60.00", "2026-11-30")])
+
+    again = invoicing.register_issued_credit_notes(services.uow, ledger=services.invoice_ledger, now=clock.now)
+    assert (again.read, again.indexed) == (4, 0)
+    assert len(commissions(as_user, referred)) == 3
