@@ -45,3 +45,22 @@ def _crash_at_commit(k: int, *, written: bool) -> Iterator[None]:
             yield
     finally:
         unit_of_work.DynamoUnitOfWork.commit = original
+
+
+def collide_first_commit(monkeypatch) -> list[int]:
+    """The next unit-of-work commit fails as if another writer had changed an item meanwhile (nothing written); the
+    ones after it commit. Returns the list of commits attempted (one entry each)."""
+    from domain.errors import ConcurrentUpdate
+    from infra.dynamo.unit_of_work import DynamoUnitOfWork
+
+    real_commit, commits = DynamoUnitOfWork.commit, []
+
+    def collides_once(self):
+        commits.append(1)
+        if len(commits) == 1:
+            self._pending = []
+            raise ConcurrentUpdate("The object was changed by someone else in the meantime.")
+        return real_commit(self)
+
+    monkeypatch.setattr(DynamoUnitOfWork, "commit", collides_once)
+    return commits

@@ -11,8 +11,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from domain.errors import ConcurrentUpdate
 from tests.conftest import NOW
+from tests.crash import collide_first_commit
 from tests.e2e.test_commission_wiring import commissions, referred  # noqa: F401  (referred is a fixture)
 from tests.e2e.test_invoices_api import CREDIT, PAY, biller  # noqa: F401  (biller is a fixture)
 
@@ -167,20 +167,9 @@ def test_a_credit_note_whose_commission_correction_cannot_be_written_is_not_issu
 
 
 def test_a_payment_that_loses_a_race_for_its_ledger_entries_is_read_again_and_recorded(as_user, biller, referred, clock, monkeypatch):
-    from infra.dynamo.unit_of_work import DynamoUnitOfWork
-
     [invoice] = biller.run(NOW, biller.item("direkt", "1000.00"))
     clock.now = at("2026-12-01T09:00:00")
-    real_commit, commits = DynamoUnitOfWork.commit, []
-
-    def collides_once(self):
-        commits.append(1)
-        if len(commits) == 1:
-            self._pending = []
-            raise ConcurrentUpdate("The object was changed by someone else in the meantime.")
-        return real_commit(self)
-
-    monkeypatch.setattr(DynamoUnitOfWork, "commit", collides_once)
+    collide_first_commit(monkeypatch)  # e.g. a ledger entry's version moved meanwhile
     paid = pay(as_user("distributor"), invoice.id, "1190.00")
     assert (paid["errors"], paid["recorded"], paid["invoice"]["status"]) == ([], True, "PAID")
     assert [(c["status"], c["amount"]) for c in commissions(as_user, referred)] == [("PENDING", {"amount": "100.00"})]
