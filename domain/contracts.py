@@ -69,7 +69,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from enum import Enum
-from typing import Iterable
+from typing import Callable, Iterable
 
 from domain.billing import SeparateInvoice, ServiceItem
 from domain.calendar import add_months, berlin_date, ensure_utc
@@ -214,33 +214,41 @@ class Contract:
     def active_on(self, day: date) -> bool:
         return self.starts_on <= day and (self.ends_on is None or day <= self.ends_on)
 
+    def _month_after(self, booked_through: str | None, last: date | None) -> str | None:
+        """The month after ``booked_through`` (YYYY-MM; the start date's month when none is booked yet), or ``None`` if
+        it begins after ``last``."""
+        month = month_key(self.starts_on) if booked_through is None else month_key(add_months(first_of_month(booked_through), 1))
+        return None if last is not None and first_of_month(month) > last else month
+
+    def _month_due_on(self, month: str | None) -> date | None:
+        """When ``month`` is booked: its first day, or the start date in the month the contract starts."""
+        return None if month is None else max(first_of_month(month), self.starts_on)
+
+    def _months_due(self, run_date: date, next_month: Callable[["Contract"], str | None],
+                    booked: Callable[["Contract", str], "Contract"]) -> list[str]:
+        """The months to book by ``run_date``, oldest first: a missed run is caught up, each month once."""
+        months: list[str] = []
+        contract = self
+        while (month := next_month(contract)) is not None and contract._month_due_on(month) <= run_date:
+            months.append(month)
+            contract = booked(contract, month)
+        return months
+
     @property
     def next_flat_rate_month(self) -> str | None:
         """The next month of a flat rate to book (YYYY-MM); ``None`` for other kinds and once the last month is booked."""
         if self.kind not in FLAT_RATE_KINDS:
             return None
-        if self.flat_rate_booked_through is None:
-            month = month_key(self.starts_on)
-        else:
-            month = month_key(add_months(first_of_month(self.flat_rate_booked_through), 1))
-        if self.ends_on is not None and first_of_month(month) > self.ends_on:
-            return None
-        return month
+        return self._month_after(self.flat_rate_booked_through, self.ends_on)
 
     @property
     def flat_rate_due_on(self) -> date | None:
         """When the next flat-rate month is booked: its first day, or the start date in the month the contract starts."""
-        month = self.next_flat_rate_month
-        return None if month is None else max(first_of_month(month), self.starts_on)
+        return self._month_due_on(self.next_flat_rate_month)
 
     def flat_rate_months_due(self, run_date: date) -> list[str]:
         """The flat-rate months to book by ``run_date``, oldest first: a missed run is caught up, each month once."""
-        months: list[str] = []
-        contract = self
-        while contract.flat_rate_due_on is not None and contract.flat_rate_due_on <= run_date:
-            months.append(contract.next_flat_rate_month)
-            contract = contract.with_flat_rate_booked(months[-1])
-        return months
+        return self._months_due(run_date, lambda contract: contract.next_flat_rate_month, Contract.with_flat_rate_booked)
 
     def with_flat_rate_booked(self, month: str) -> "Contract":
         if month != self.next_flat_rate_month:
@@ -252,28 +260,18 @@ class Contract:
         """The next quota month to book (YYYY-MM); ``None`` for other kinds and once the month after the last is booked."""
         if self.kind is not ContractKind.PREPAID_QUOTA:
             return None
-        if self.quota_booked_through is None:
-            month = month_key(self.starts_on)
-        else:
-            month = month_key(add_months(first_of_month(self.quota_booked_through), 1))
-        if self.ends_on is not None and first_of_month(month) > add_months(self.ends_on.replace(day=1), 1):
-            return None  # the month after the last closes the last: nothing is left after it
-        return month
+        # the month after the last closes the last: nothing is left after it
+        last = add_months(self.ends_on.replace(day=1), 1) if self.ends_on is not None else None
+        return self._month_after(self.quota_booked_through, last)
 
     @property
     def quota_month_due_on(self) -> date | None:
         """When the next quota month is booked: its first day, or the start date in the month the contract starts."""
-        month = self.next_quota_month
-        return None if month is None else max(first_of_month(month), self.starts_on)
+        return self._month_due_on(self.next_quota_month)
 
     def quota_months_due(self, run_date: date) -> list[str]:
         """The quota months to book by ``run_date``, oldest first: a missed run is caught up, each month once."""
-        months: list[str] = []
-        contract = self
-        while contract.quota_month_due_on is not None and contract.quota_month_due_on <= run_date:
-            months.append(contract.next_quota_month)
-            contract = contract.with_quota_month_booked(months[-1])
-        return months
+        return self._months_due(run_date, lambda contract: contract.next_quota_month, Contract.with_quota_month_booked)
 
     def with_quota_month_booked(self, month: str) -> "Contract":
         if month != self.next_quota_month:
