@@ -57,6 +57,20 @@ TICKET_ITEM_LIMIT = 400_000
 TICKET_SMALL_CHANGE = 4_096
 
 
+def _newest_first(index, key_name: str, key: str, *, status: TicketStatus | None, limit: int, cursor: str | None) -> Page[Ticket]:
+    """One page of the tickets under ``key`` of ``index`` (sorted by received time), newest first, of one status if given."""
+    result = index.query(
+        key,
+        filter_condition=(TicketModel.status == status.value) if status else None,
+        scan_index_forward=False,
+        limit=limit,
+        page_size=limit,
+        last_evaluated_key=decode_cursor(cursor, partition=(key_name, key)),
+    )
+    items, next_cursor = query_page(result, Ticket)
+    return Page(items, next_cursor)
+
+
 class TicketRepository:
     def __init__(self, uow: "DynamoUnitOfWork") -> None:
         self._uow = uow
@@ -89,32 +103,14 @@ class TicketRepository:
         return self.get(found[0].id) if found else None
 
     def list_for_customer(self, customer_id: str, *, status: TicketStatus | None, limit: int, cursor: str | None) -> Page[Ticket]:
-        result = TicketModel.customer_index.query(
-            customer_id,
-            filter_condition=(TicketModel.status == status.value) if status else None,
-            scan_index_forward=False,
-            limit=limit,
-            page_size=limit,
-            last_evaluated_key=decode_cursor(cursor, partition=("customer_id", customer_id)),
-        )
-        items, next_cursor = query_page(result, Ticket)
-        return Page(items, next_cursor)
+        return _newest_first(TicketModel.customer_index, "customer_id", customer_id, status=status, limit=limit, cursor=cursor)
 
     def list_reported_by(
         self, customer_id: str, user_id: str, *, status: TicketStatus | None, limit: int, cursor: str | None
     ) -> Page[Ticket]:
         """The customer's tickets ``user_id`` reported, newest first: only those are read (a sparse index)."""
         reporter = _reporter_key(customer_id, user_id)
-        result = TicketModel.reporter_index.query(
-            reporter,
-            filter_condition=(TicketModel.status == status.value) if status else None,
-            scan_index_forward=False,
-            limit=limit,
-            page_size=limit,
-            last_evaluated_key=decode_cursor(cursor, partition=("reporter_key", reporter)),
-        )
-        items, next_cursor = query_page(result, Ticket)
-        return Page(items, next_cursor)
+        return _newest_first(TicketModel.reporter_index, "reporter_key", reporter, status=status, limit=limit, cursor=cursor)
 
     def list_by_status(self, status: TicketStatus, *, limit: int, cursor: str | None) -> Page[Ticket]:
         """The queue of one status, oldest first (first come, first served)."""
