@@ -33,10 +33,10 @@ class SesMailer:
         self._settings = settings
 
     @cached_property
-    def _client(self):  # created on first use: a boto3 client costs as much as a cold start's imports
-        import boto3
+    def _client(self):  # created on first use, on the shared session (infra/aws.py): no request pays for it twice
+        from infra.aws import boto3_client
 
-        return boto3.client("ses", region_name=self._settings.region)
+        return boto3_client("ses", region_name=self._settings.region)
 
     def send(self, message: EmailMessage) -> None:
         # Raw, always: only a raw message carries the headers that tell autoresponders not to answer (see mime_message).

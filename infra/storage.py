@@ -20,12 +20,13 @@ class S3DocumentStore:
         self._lock = threading.Lock()
 
     @cached_property
-    def _client(self):  # created on first use: a boto3 client costs as much as a cold start's imports
-        import boto3
+    def _client(self):  # created on first use, on the shared session (infra/aws.py): no request pays for it twice
         from botocore.config import Config
 
+        from infra.aws import boto3_client
+
         with self._lock:
-            return boto3.client(
+            return boto3_client(
                 "s3",
                 region_name=self._settings.region,
                 endpoint_url=self._settings.s3_endpoint,
@@ -75,9 +76,9 @@ class S3DocumentStore:
 
 def create_bucket(settings: Settings) -> None:
     """Create the documents bucket locally and in tests (in AWS, serverless.yml creates it)."""
-    import boto3
+    from infra.aws import boto3_client
 
-    client = boto3.client("s3", region_name=settings.region, endpoint_url=settings.s3_endpoint)
+    client = boto3_client("s3", region_name=settings.region, endpoint_url=settings.s3_endpoint)
     existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
     if settings.documents_bucket not in existing:
         client.create_bucket(Bucket=settings.documents_bucket, CreateBucketConfiguration={"LocationConstraint": settings.region})

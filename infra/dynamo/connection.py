@@ -1,4 +1,4 @@
-"""One botocore session and one DynamoDB client per process, shared by every model and transaction.
+"""One botocore session (infra/aws.py) and one DynamoDB client per process, shared by every model and transaction.
 
 PynamoDB gives each ``Connection`` its own botocore session, and a new session parses the
 DynamoDB service description again (about 0.1 s of JSON) before its first request. With a
@@ -14,17 +14,10 @@ import botocore.session
 from pynamodb.connection import Connection
 from pynamodb.models import Model
 
+from infra.aws import shared_session
+
 _lock = threading.RLock()
-_session: botocore.session.Session | None = None
 _clients: dict[tuple[str, str | None], object] = {}
-
-
-def shared_session() -> botocore.session.Session:
-    global _session
-    with _lock:
-        if _session is None:
-            _session = botocore.session.get_session()
-        return _session
 
 
 class SharedConnection(Connection):

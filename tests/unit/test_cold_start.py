@@ -13,9 +13,10 @@ ROOT = Path(__file__).resolve().parents[2]
 PROBE = """
 import json, sys
 import handler
+from infra import aws
 from infra.dynamo import connection
 print(json.dumps({
-    "botocore sessions": int(connection._session is not None),
+    "botocore sessions": int(aws._session is not None),
     "DynamoDB clients": len(connection._clients),
     "SES client": int("_client" in vars(handler._services().mailer)),
     "S3 client": int("_client" in vars(handler._services().documents)),
