@@ -37,7 +37,8 @@ Decided here, where ``DOMAIN.md`` leaves room:
 * **Payout**: the sum of all approved, unpaid entries (adjustments included) must exceed the
   threshold (strictly greater). One payout takes at most ``MAX_ENTRIES_PER_PAYOUT`` entries,
   oldest approval first, so request and marking fit one DynamoDB transaction (100 items);
-  a partner with more simply requests again. Bank details are required.
+  a partner with more simply requests again. Bank details are required. A suspended partner
+  is paid its approved entries too: they were earned before the suspension.
 """
 
 from __future__ import annotations

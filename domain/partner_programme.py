@@ -34,7 +34,10 @@ Decided here, where ``DOMAIN.md`` leaves room:
   ``ProgrammeTerms.from_config`` reads them from a mapping or JSON; ``DEFAULT_TERMS_CONFIG``
   exists for demo data and tests only.
 * **Inactive partners** (suspended or terminated) keep their history but their referral
-  links are ignored and they earn no new commissions.
+  links are ignored and they earn no new commissions. What they earned before stays theirs:
+  pending commissions are approved on their date, and approved ones are paid out on request
+  like anyone's (threshold and bank details apply), since suspension stops new earning, not
+  the payment of what is owed.
 """
 
 from __future__ import annotations

@@ -353,7 +353,7 @@ def list_payouts(uow: UnitOfWork, principal: Principal, partner_id: str, *, firs
 
 
 def request_payout(uow: UnitOfWork, principal: Principal, partner_id: str, *, threshold: Money, now: datetime) -> Payout:
-    """All approved, unpaid entries in one payout, if their sum exceeds the threshold.
+    """All approved, unpaid entries in one payout, if their sum exceeds the threshold; a suspended partner's too (owed).
 
     The payout and every entry marked paid are one transaction with a version check on each
     entry: of two concurrent requests, one commits and the other fails with a conflict.
@@ -363,8 +363,6 @@ def request_payout(uow: UnitOfWork, principal: Principal, partner_id: str, *, th
         partner = uow.programme_partners.get(partner_id)
         if partner is None:
             raise NotFound(f"No programme partner with id '{partner_id}'.", field="partnerId")
-        if not partner.active:
-            raise PreconditionFailed("The partner's programme membership is inactive.", field="partnerId")
         payable = uow.commissions.list_payable(partner_id, limit=MAX_ENTRIES_PER_PAYOUT)
         payout, paid = plan_payout(
             payout_id=new_id("pay"), partner_id=partner_id, partner_number=partner.partner_number,

@@ -228,3 +228,15 @@ def test_payout_request_pays_all_approved_commissions_and_the_distributor_gets_a
     assert "X-Amz-Signature" in run["run"]["downloadUrl"] or "Signature" in run["run"]["downloadUrl"]
     totals = as_user("nordit_admin")(REFERRALS, {"id": partner})["referrals"]["totals"]
     assert totals["paid"] == {"amount": "55.00"} and totals["approved"] == {"amount": "0.00"}
+
+
+def test_a_suspended_partner_is_paid_the_commissions_approved_before_its_suspension(as_user, ledger_with_commissions):
+    """Approved 30.00 + 25.00 (paid 100 days ago) are owed: suspension stops new earning, not their payout."""
+    partner = ledger_with_commissions
+    assert as_user("distributor")(ACTIVE, {"id": partner, "active": False})["partnerProgrammeActiveSet"]["programmePartner"] == {"active": False}
+    paid = as_user("nordit_admin")(PAYOUT, {"id": partner})["payoutRequest"]
+    assert paid["errors"] == [] and (paid["payout"]["amount"], paid["payout"]["status"]) == ({"amount": "55.00"}, "REQUESTED")
+    totals = as_user("nordit_admin")(REFERRALS, {"id": partner})["referrals"]["totals"]
+    assert totals == {"pending": {"amount": "8.00"}, "approved": {"amount": "0.00"}, "paid": {"amount": "55.00"}}
+    again = as_user("nordit_admin")(PAYOUT, {"id": partner})["payoutRequest"]
+    assert again["errors"][0]["code"] == "PRECONDITION_FAILED" and "do not exceed the payout threshold" in again["errors"][0]["message"]
