@@ -74,7 +74,7 @@ from typing import Iterable, Sequence
 
 from domain import ids
 from domain.calendar import add_months, berlin_date, ensure_utc
-from domain.errors import Conflict, PreconditionFailed, ValidationFailed
+from domain.errors import Conflict, DomainError, ErrorCode, PreconditionFailed, ValidationFailed
 from domain.money import Money, round_cents
 from domain.organisations import Address, BillingMode, Organisation, PartnerPermission, PermissionLevel
 from domain.policy import Principal
@@ -148,6 +148,23 @@ class CopyNotFree(PreconditionFailed):
     def __init__(self, message: str, *, decision: CopyDecision, hint: str) -> None:
         super().__init__(message, field="invoiceId", hint=hint)
         self.decision = decision
+
+
+class CopyNotSent(DomainError):
+    """The mail service refused a free copy's e-mail. Nothing is charged or recorded, so asking again is safe."""
+
+    code = ErrorCode.DELIVERY_FAILED
+
+    def __init__(self, invoice: "Invoice", *, to: str) -> None:
+        super().__init__(
+            f"The copy of invoice {invoice.number} could not be e-mailed to {to}.",
+            field="invoiceId",
+            hint=(
+                f"Try again later: the re-send stays free until {free_resend_until(invoice.issue_date).isoformat()}. "
+                f"Or download invoice {invoice.number} from the invoice list in the customer centre."
+            ),
+        )
+        self.invoice = invoice
 
 
 class InvoiceNoLongerOnline(PreconditionFailed):

@@ -6,7 +6,7 @@ from datetime import date
 import strawberry
 
 from domain.calendar import berlin_date
-from domain.invoices import CreditItem, can_view_invoice
+from domain.invoices import CopyDecision, CreditItem, can_view_invoice
 from domain.money import Money
 from domain.services import invoices as service
 from resolvers.context import Info
@@ -106,13 +106,17 @@ async def credit_note_create(info: Info, input: t.CreditNoteCreateInput) -> t.Cr
 
 @payload_errors(t.InvoiceCopyPayload)
 async def invoice_copy_request(info: Info, input: t.InvoiceCopyRequestInput) -> t.InvoiceCopyPayload:
-    """Free re-send up to day 60; an online invoice is downloaded instead; an archived one needs a paid retrieval."""
+    """Free re-send up to day 60 (DELIVERY_FAILED when the mail service refuses it); an online invoice is downloaded
+    instead; an archived one needs a paid retrieval."""
     ctx = info.context
     s = ctx.services
-    result = await ctx.run(
-        service.request_copy, s.uow, ctx.principal, str(input.invoice_id), now=ctx.now, settings=s.invoicing,
-        documents=s.documents, mailer=s.mailer, renderer=s.invoice_renderer, archive_hours=input.archive_hours,
-    )
+    try:
+        result = await ctx.run(
+            service.request_copy, s.uow, ctx.principal, str(input.invoice_id), now=ctx.now, settings=s.invoicing,
+            documents=s.documents, mailer=s.mailer, renderer=s.invoice_renderer, archive_hours=input.archive_hours,
+        )
+    except service.CopyNotSent as refused:  # a free re-send the mail service refused: DELIVERY_FAILED, ask again later
+        return t.InvoiceCopyPayload(decision=CopyDecision.FREE_RESEND, resent=False, errors=to_errors(refused))
     retrieval = _of(info, result.retrieval_invoice) if result.retrieval_invoice else None
     return t.InvoiceCopyPayload(decision=result.decision, resent=result.resent, retrieval_invoice=retrieval)
 

@@ -208,7 +208,11 @@ class InvoiceCopyRequestInput:
 @strawberry.type
 class InvoiceCopyPayload:
     decision: CopyDecision | None = None
-    resent: bool = False
+    resent: bool = strawberry.field(
+        default=False,
+        description="The free copy was e-mailed. False with DELIVERY_FAILED when the mail service refused it: nothing is "
+                    "charged or recorded, ask again later.",
+    )
     retrieval_invoice: Invoice | None = strawberry.field(default=None, description="The archive retrieval's own invoice.")
     errors: list[Error] = strawberry.field(default_factory=list)
 

@@ -45,6 +45,7 @@ from domain.invoices import (
     BillingParty,
     CopyDecision,
     CopyNotFree,
+    CopyNotSent,
     CreditItem,
     Invoice,
     InvoiceDraft,
@@ -523,14 +524,22 @@ def request_copy(
     documents: DocumentStore, mailer: Mailer, renderer: InvoiceRenderer, archive_hours: int | None = None,
 ) -> CopyResult:
     """Free re-send up to day 60; later, while online, a refusal that points to the download; after
-    that, with ``archive_hours``, an archive-retrieval order issued as its own invoice, due at once."""
+    that, with ``archive_hours``, an archive-retrieval order issued as its own invoice, due at once.
+
+    A free re-send the mail service refuses raises ``CopyNotSent`` (logged): nothing is charged or recorded, so the payer may ask
+    again. An archive-retrieval invoice is issued first and stays issued whatever its e-mail does (see below)."""
     uow = uow_factory()
     invoice = _require_visible(uow, principal, invoice_id)
     today = berlin_date(now)
     decision = copy_policy(invoice.issue_date, today, settings.online_months)
     if decision is CopyDecision.FREE_RESEND:
         payer = _payer(uow, invoice)
-        mailer.send(invoice_email(invoice, payer, stored_pdf(uow, documents, renderer, invoice), copy=True))
+        message = invoice_email(invoice, payer, stored_pdf(uow, documents, renderer, invoice), copy=True)
+        try:
+            mailer.send(message)
+        except Exception as error:  # noqa: BLE001 - a refused mail is an answer the payer can act on, not an unexpected error
+            log.exception("could not e-mail the free copy of invoice %s (%s) to %s", invoice.id, invoice.number, payer.billing_email)
+            raise CopyNotSent(invoice, to=payer.billing_email) from error
         return CopyResult(decision, resent=True)
     if decision is CopyDecision.SELF_SERVICE_DOWNLOAD or archive_hours is None:
         assert_free_resend(invoice, today, settings.online_months)  # raises CopyNotFree with the right hint
@@ -558,7 +567,7 @@ def delete_invoice(uow_factory, principal: Principal, invoice_id: str, *, today:
 
 
 __all__ = [
-    "ARCHIVE_RETRIEVAL_BASE_FEE", "CopyNotFree", "CopyResult", "InvoiceNoLongerOnline", "InvoicingSettings", "LastSequences", "create_credit_note", "delete_invoice", "deliver", "deliver_pending", "document_key", "download_refusal", "download_url",
+    "ARCHIVE_RETRIEVAL_BASE_FEE", "CopyNotFree", "CopyNotSent", "CopyResult", "InvoiceNoLongerOnline", "InvoicingSettings", "LastSequences", "create_credit_note", "delete_invoice", "deliver", "deliver_pending", "document_key", "download_refusal", "download_url",
     "get_visible_invoice", "issue", "issue_draft", "list_invoices", "list_overdue",
     "record_payment", "register_issued_credit_notes", "request_copy",
 ]

@@ -285,6 +285,31 @@ def test_a_copy_requested_on_day_60_is_resent_free_and_on_day_61_refused_with_th
     assert "Download invoice" in error["hint"] and "2028-11-23" in error["hint"]
 
 
+def test_a_free_copy_whose_e_mail_fails_answers_delivery_failed_with_what_to_do_and_a_later_request_sends_it(
+    as_user, services, clock, issued, failing_mailer, caplog,
+):
+    """A refusing mail service answered "Unexpected error"; nothing is charged or recorded, so asking again sends it."""
+    invoice = issued["kanzlei"]  # issued 2026-11-23: free until 2027-01-22
+    kanzlei = as_user("kanzlei_office")
+    clock.now = at("2026-12-01T10:00:00")
+    with caplog.at_level(logging.ERROR):
+        body = kanzlei.post(COPY, {"input": {"invoiceId": invoice.id}}).json()
+    assert "errors" not in body, body["errors"]
+    refused = body["data"]["invoiceCopyRequest"]
+    assert (refused["decision"], refused["resent"], refused["retrievalInvoice"]) == ("FREE_RESEND", False, None)
+    (error,) = refused["errors"]
+    assert (error["code"], error["field"]) == ("DELIVERY_FAILED", "invoiceId")
+    assert invoice.number in error["message"] and "rechnung@kanzlei.example" in error["message"]
+    assert "Try again later" in error["hint"] and "2027-01-22" in error["hint"]
+    assert any(invoice.number in r.getMessage() and "rechnung@kanzlei.example" in r.getMessage() for r in caplog.records)
+
+    failing_mailer.restore()
+    sent = kanzlei(COPY, {"input": {"invoiceId": invoice.id}})["invoiceCopyRequest"]
+    assert (sent["decision"], sent["resent"], sent["errors"]) == ("FREE_RESEND", True, [])
+    (mail,) = services.mailer.sent
+    assert mail.subject == f"Kopie / Copy: Rechnung / Invoice {invoice.number}" and mail.to == ("rechnung@kanzlei.example",)
+
+
 def test_a_copy_of_another_organisations_invoice_is_not_found(as_user, issued):
     result = as_user("nordit_admin")(COPY, {"input": {"invoiceId": issued["kanzlei"].id}})["invoiceCopyRequest"]
     assert [e["code"] for e in result["errors"]] == ["NOT_FOUND"]
