@@ -39,6 +39,11 @@ Decided here, where ``DOMAIN.md`` leaves room:
   oldest approval first, so request and marking fit one DynamoDB transaction (100 items);
   a partner with more simply requests again. Bank details are required. A suspended partner
   is paid its approved entries too: they were earned before the suspension.
+* **What the partner sees of the invoice**: every entry is earned on an invoice its customer
+  pays itself, which lives in the customer's organisation (``DOMAIN.md``: under customer-pays
+  billing the partner cannot see those invoices). The partner sees what it earns, at which
+  rate and when; the invoice's number and net (the base) only who may read the customer's
+  invoices, i.e. the distributor (``shows_invoice_of``).
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ from domain.calendar import berlin_date, ensure_utc
 from domain.errors import Conflict, PreconditionFailed, ValidationFailed
 from domain.money import Money, round_cents
 from domain.partner_programme import BankDetails
+from domain.policy import Principal, can_view_invoices_of
 
 APPROVAL_DELAY_DAYS = 90
 MAX_ENTRIES_PER_PAYOUT = 98  # + the payout item: 99 of the 100 items a DynamoDB transaction may hold
@@ -150,6 +156,12 @@ class Commission:
         if not self.is_payable:
             raise Conflict(f"Commission {self.id} is not approved and unpaid.")
         return replace(self, status=CommissionStatus.PAID, payout_id=payout_id)
+
+
+def shows_invoice_of(principal: Principal, entry: Commission) -> bool:
+    """Whether ``principal`` sees the number and net of the invoice ``entry`` was earned on: who may read the invoices
+    of its customer, the payer of every invoice that earns a commission or cashback (not the earning partner)."""
+    return can_view_invoices_of(principal, entry.customer_id)
 
 
 @dataclass(frozen=True)

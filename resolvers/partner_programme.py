@@ -5,6 +5,7 @@ from datetime import date
 import strawberry
 
 from domain.calendar import berlin_date
+from domain.commissions import shows_invoice_of
 from domain.errors import Forbidden
 from domain.money import Money as DomainMoney
 from domain.organisations import CustomerOnboarding
@@ -76,7 +77,7 @@ async def referrals(info: Info, partner_id: strawberry.ID, first: int | None = 2
 async def commissions(info: Info, partner_id: strawberry.ID, first: int | None = 20, after: str | None = None) -> Connection[ct.Commission]:
     ctx = info.context
     page = await ctx.run(ledger.list_commissions, ctx.uow(), ctx.principal, partner_id, first=first, after=after)
-    return Connection.of(page, ct.Commission.of)
+    return Connection.of(page, lambda entry: ct.Commission.of(entry, shows_invoice=shows_invoice_of(ctx.principal, entry)))
 
 
 async def payouts(info: Info, partner_id: strawberry.ID, first: int | None = 20, after: str | None = None) -> Connection[ct.Payout]:

@@ -23,11 +23,13 @@ class Commission:
     status: CommissionStatus
     status_reason: str = strawberry.field(description="Why the entry is pending, approved, paid or void, with its dates.")
     amount: Money
-    base_amount: Money = strawberry.field(description="The eligible net of the invoice it was computed from.")
+    base_amount: Money | None = strawberry.field(
+        description="The eligible net of the invoice it was computed from; null for the partner, who does not see the customer's invoices."
+    )
     rate_percent: Decimal
     customer_id: strawberry.ID
     invoice_id: strawberry.ID
-    invoice_number: str | None
+    invoice_number: str | None = strawberry.field(description="Null for the partner, who does not see the customer's invoices.")
     invoice_date: date | None
     customer_paid_on: date | None
     approval_date: date | None = strawberry.field(description="90 days after the customer paid: the day it is (or was) approved.")
@@ -35,11 +37,13 @@ class Commission:
     created_at: datetime
 
     @classmethod
-    def of(cls, c: d.Commission) -> "Commission":
+    def of(cls, c: d.Commission, *, shows_invoice: bool) -> "Commission":
+        """``shows_invoice``: whether the reader sees the invoice's number and net (``domain.commissions.shows_invoice_of``)."""
         return cls(
             id=strawberry.ID(c.id), kind=c.kind, status=c.status, status_reason=c.status_reason, amount=Money.of(c.amount),
-            base_amount=Money.of(c.base_amount), rate_percent=c.rate_percent, customer_id=strawberry.ID(c.customer_id),
-            invoice_id=strawberry.ID(c.invoice_id), invoice_number=c.invoice_number, invoice_date=c.invoice_date,
+            base_amount=Money.of(c.base_amount) if shows_invoice else None, rate_percent=c.rate_percent,
+            customer_id=strawberry.ID(c.customer_id), invoice_id=strawberry.ID(c.invoice_id),
+            invoice_number=c.invoice_number if shows_invoice else None, invoice_date=c.invoice_date,
             customer_paid_on=c.paid_on, approval_date=c.approval_date,
             payout_id=strawberry.ID(c.payout_id) if c.payout_id else None, created_at=c.created_at,
         )

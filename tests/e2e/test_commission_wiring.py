@@ -70,7 +70,9 @@ def test_an_unpaid_invoice_of_a_customer_nobody_referred_books_nothing(as_user, 
     assert commissions(as_user, referred) == []
 
 
-def test_a_customer_pays_subscription_invoice_books_the_cashback_which_waits_for_the_payment(as_user, services, demo, clock):
+def bill_kanzlei_for_ten_seats_nordit_resells(services, demo) -> str:
+    """NordIT (enrolled, 3 % cashback) resells 10 seats of Microsoft 365 Business Standard to Kanzlei, which pays itself;
+    the billing run of 2026-11-23 issues Kanzlei's invoice and books NordIT's cashback. NordIT's id."""
     from domain.catalogue import M365_BUSINESS_STANDARD
     from domain.services import billing
     from domain.services import subscriptions as subs
@@ -85,6 +87,12 @@ def test_a_customer_pays_subscription_invoice_books_the_cashback_which_waits_for
                                                                          subs.Billing.MONTHLY, quantity=10), now=NOW)
     s = services
     billing.run_billing(s.uow, run_date=berlin_date(NOW), now=NOW, documents=s.documents, mailer=s.mailer, renderer=s.invoice_renderer)
+    return nordit
+
+
+def test_a_customer_pays_subscription_invoice_books_the_cashback_which_waits_for_the_payment(as_user, services, demo, clock):
+    nordit = bill_kanzlei_for_ten_seats_nordit_resells(services, demo)
+    kanzlei = demo.customers["kanzlei"].id
     [awaiting] = commissions(as_user, nordit)
     assert awaiting["kind"] == "CASHBACK" and awaiting["status"] == "AWAITING_PAYMENT"
     invoice_id = awaiting["invoiceId"]
@@ -97,3 +105,17 @@ def test_a_customer_pays_subscription_invoice_books_the_cashback_which_waits_for
     [pending] = commissions(as_user, nordit)
     assert (pending["status"], pending["customerPaidOn"], pending["approvalDate"]) == ("PENDING", "2026-12-01", "2027-03-01")
     assert date.fromisoformat(pending["approvalDate"]) - date(2026, 12, 1) == timedelta(days=90)
+
+
+CASHBACK_INVOICE = """query($id: ID!) { commissions(partnerId: $id) { nodes { kind amount { amount } ratePercent baseAmount { amount }
+  invoiceNumber invoiceDate } } }"""
+
+
+def test_the_reseller_sees_its_cashback_but_not_the_number_or_net_of_the_invoice_its_customer_pays(as_user, services, demo):
+    """Kanzlei's customer-pays invoice (10 seats, net 116.60) is Kanzlei's: NordIT sees its 3 % cashback of 3.50 and the date."""
+    nordit = bill_kanzlei_for_ten_seats_nordit_resells(services, demo)
+    [seen] = as_user("nordit_admin")(CASHBACK_INVOICE, {"id": nordit})["commissions"]["nodes"]
+    assert seen == {"kind": "CASHBACK", "amount": {"amount": "3.50"}, "ratePercent": "3", "baseAmount": None, "invoiceNumber": None,
+                    "invoiceDate": "2026-11-23"}
+    [ops] = as_user("distributor")(CASHBACK_INVOICE, {"id": nordit})["commissions"]["nodes"]
+    assert ops["baseAmount"] == {"amount": "116.60"}

@@ -199,6 +199,28 @@ def test_each_commission_says_why_it_is_pending_or_approved(as_user, ledger_with
     assert pending["approvalDate"] in pending["statusReason"] and pending["customerPaidOn"] in pending["statusReason"]
 
 
+LEDGER_INVOICE = """query($id: ID!) { commissions(partnerId: $id) { nodes { status amount { amount } ratePercent baseAmount { amount }
+  invoiceNumber invoiceDate customerPaidOn approvalDate } } }"""
+
+
+def test_the_referring_partner_sees_its_commission_and_dates_but_not_the_customers_invoice_number_or_net(as_user, ledger_with_commissions, clock):
+    """Neu GmbH pays its invoices itself (net 300.00, 250.00, 80.00): they are Neu's; Nordit sees what it earns and when."""
+    partner = ledger_with_commissions
+    seen = as_user("nordit_admin")(LEDGER_INVOICE, {"id": partner})["commissions"]["nodes"]
+    first = next(n for n in seen if n["amount"] == {"amount": "30.00"})
+    paid_on = clock.now.date() - timedelta(days=100)
+    assert first == {
+        "status": "APPROVED", "amount": {"amount": "30.00"}, "ratePercent": "10", "baseAmount": None, "invoiceNumber": None,
+        "invoiceDate": (paid_on - timedelta(days=5)).isoformat(), "customerPaidOn": paid_on.isoformat(),
+        "approvalDate": (paid_on + timedelta(days=90)).isoformat(),
+    }
+    assert all(n["baseAmount"] is None and n["invoiceNumber"] is None for n in seen)
+    ops = as_user("distributor")(LEDGER_INVOICE, {"id": partner})["commissions"]["nodes"]
+    assert sorted((n["invoiceNumber"][-6:], n["baseAmount"]["amount"]) for n in ops) == [
+        ("000001", "300.00"), ("000002", "250.00"), ("000003", "80.00")
+    ]
+
+
 # actor -> whether it sees Nordit's programme data (partner staff without the dashboard permission do not)
 SEES_NORDIT = {"distributor": True, "nordit_admin": True, "nordit_sales": False, "suedcloud_admin": False, "hanse_it": False, "kanzlei_office": False}
 

@@ -16,9 +16,12 @@ from domain.commissions import (
     cashback_entry,
     commission_for_paid_invoice,
     plan_payout,
+    shows_invoice_of,
 )
 from domain.money import Money
+from domain.organisations import OrganisationKind, PartnerPermission, Role
 from domain.partner_programme import BankDetails
+from domain.policy import Principal
 
 UTC = timezone.utc
 NOW = datetime(2024, 2, 10, 12, 0, tzinfo=UTC)
@@ -189,3 +192,16 @@ def test_a_cashback_recorded_without_its_base_takes_the_invoice_net_as_base():
     # Without the invoice's net the first credit takes it all back, and nothing more after that.
     blind = credit(legacy, "100.00", "inv_cn1")
     assert blind.adjustment.amount == Money.of("-69.93") and credit(blind.updated, "100.00", "inv_cn2").adjustment is None
+
+
+def test_the_earning_partner_does_not_see_the_number_and_net_of_the_customers_invoice_the_distributor_does():
+    """Cashback 3.50 on Kanzlei's customer-pays invoice PH-2024-000001 (net 116.60): Kanzlei pays it, so it is Kanzlei's."""
+    cashback = cashback_entry(
+        partner_id="ptn_a", customer_id="cus_1", invoice_id="inv_1", amount=Money.of("3.50"), invoice_date=date(2024, 2, 1),
+        now=NOW, base=Money.of("116.60"), percent=Decimal(3),
+    )
+    partner_admin = Principal("usr_a", "ptn_a", OrganisationKind.PARTNER, Role.PARTNER_ADMIN, permissions=frozenset(PartnerPermission))
+    distributor = Principal("usr_ops", "dst_1", OrganisationKind.DISTRIBUTOR, Role.DISTRIBUTOR_STAFF)
+    for entry in (cashback, commission()):
+        assert not shows_invoice_of(partner_admin, entry)
+        assert shows_invoice_of(distributor, entry)
