@@ -20,7 +20,8 @@ Decided here, where ``DOMAIN.md`` leaves room:
   or removed on 2023-01-20 in the cycle 2023-01-15..2023-02-15 is charged or credited
   for 26 of 31 days.
 * Operations (other than ``renew``) are refused while a renewal is due but not yet
-  processed; the service calls ``renew`` first (it is a no-op when nothing is due).
+  processed; the service calls ``renew_due`` first (it is a no-op when nothing is due), the
+  function the renewal job uses, and reads show its result on a copy (``as_of``).
 
 Reseller SaaS subscriptions are billed to the selling partner, never to the customer (who
 may not even be an organisation here: only a company name; "the reseller keeps billing"):
@@ -1509,7 +1510,8 @@ def renew(
     actor_id: str = SYSTEM_ACTOR_ID,
     id_factory: IdFactory | None = None,
 ) -> RenewalOutcome:
-    """Idempotent renewal step for the scheduled job; see ``Subscription.renew``."""
+    """The bare renewal step (``Subscription.renew``), without checking a scheduled product switch again: the job,
+    changes and reads go through ``renew_due``, which checks it first."""
     return subscription.renew(price_lookup, now=now, actor_id=actor_id, id_factory=id_factory)
 
 
@@ -1710,15 +1712,68 @@ def renewal_due(subscription: Subscription, now: datetime) -> bool:
     return subscription.is_active and ensure_utc(now) >= subscription.term_ends_at
 
 
-def as_of(subscription: Subscription, now: datetime, price_lookup: PriceLookup) -> Subscription:
-    """The subscription as a change at ``now`` would find it: a renewal due but not yet processed by the job is
-    applied to a copy (as changes and previews apply it first), so reads show the new term's window, term end and
-    price. The stored subscription is returned as it is when nothing is due or the renewal cannot be computed."""
+def renewal_checks_a_switch(subscription: Subscription, now: datetime) -> bool:
+    """A renewal is due at ``now`` that is to switch the product: it checks the switch again first."""
+    change = subscription.scheduled_change
+    return change is not None and change.product_id is not None and subscription.auto_renew and renewal_due(subscription, now)
+
+
+def scheduled_switch_refusal(
+    subscription: Subscription, catalogue: Catalogue, *, now: datetime, access_to: Callable[[Product], ProductAccess],
+) -> DomainError | None:
+    """Why the product switch scheduled for a renewal due at ``now`` can no longer happen (``None``: it can, or nothing
+    of the kind is due). Checked as ordering the product would be, at the renewal: the customer must still be allowed
+    to have it (``access_to(product)``: eligibility, tenant domain, an add-on's base product; asked only when needed,
+    as it may read the customer)."""
+    if not renewal_checks_a_switch(subscription, now):
+        return None
+    change = subscription.scheduled_change
+    field_name = "scheduledChange.productId"
+    product = catalogue.products.get(change.product_id)
+    if product is None:
+        return None
+    refusals = access_to(product).refusals(product, field=field_name)
+    return ProductSwitchNotAllowed(product, refusals) if refusals else None
+
+
+def renew_due(
+    subscription: Subscription,
+    catalogue: Catalogue,
+    *,
+    now: datetime,
+    access_to: Callable[[Product], ProductAccess],
+    id_factory: IdFactory | None = None,
+) -> RenewalOutcome:
+    """Process the renewal due at ``now`` (no-op otherwise), exactly as the renewal job does: the one function behind
+    the job, every change and preview (a due renewal happens first) and every read (``as_of``), so they cannot differ.
+
+    A product switch scheduled for the renewal that can no longer happen (``scheduled_switch_refusal``: the
+    customer's education eligibility was withdrawn, an add-on's base product is gone) is dropped first: the
+    subscription renews on its current product, keeping the rest of the scheduled change, and the dropped switch is
+    recorded (``SCHEDULED_PRODUCT_SWITCH_DROPPED``, at the renewal instant). Other errors (no price) propagate;
+    discard the object then."""
+    refusal = scheduled_switch_refusal(subscription, catalogue, now=now, access_to=access_to)
+    dropped = None
+    if refusal is not None:
+        dropped = subscription.drop_scheduled_product_switch(
+            refusal, price_lookup=catalogue, now=now, actor_id=SYSTEM_ACTOR_ID, id_factory=id_factory,
+        )
+    outcome = subscription.renew(catalogue, now=now, actor_id=SYSTEM_ACTOR_ID, id_factory=id_factory)
+    return replace(outcome, events=(dropped, *outcome.events)) if dropped else outcome
+
+
+def as_of(
+    subscription: Subscription, now: datetime, catalogue: Catalogue, *, access_to: Callable[[Product], ProductAccess],
+) -> Subscription:
+    """The subscription as the renewal job would leave it at ``now``: a renewal due but not yet processed is applied to
+    a copy by ``renew_due`` (a scheduled switch checked and dropped as the job would), so reads show the new term's
+    product, window, term end and price. The stored subscription is returned as it is when nothing is due or the
+    renewal fails (the job fails on it too and leaves it stored as it is)."""
     if not renewal_due(subscription, now):
         return subscription
     renewed = copy.deepcopy(subscription)
     try:
-        renewed.renew(price_lookup, now=now)
+        renew_due(renewed, catalogue, now=now, access_to=access_to)
     except DomainError:
         return subscription
     return renewed

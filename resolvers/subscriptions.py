@@ -20,7 +20,6 @@ from domain.subscriptions import (
     ScheduledChange,
     SetAutoRenew,
     SetQuantity,
-    as_of,
     renewal_due,
 )
 from resolvers.context import Info
@@ -104,14 +103,15 @@ async def _change(info: Info, subscription_id: str, change: service.ChangeReques
 
 
 async def _as_of_now(info: Info, page: Page) -> Page:
-    """The page's subscriptions as a change now would find them: a renewal due but not yet processed by the job is
-    applied to copies (windows, term end, price of the new term). The catalogue is read only when one is due (and
-    then shared with the fields that need it anyway)."""
-    now = info.context.now
-    if not any(renewal_due(subscription, now) for subscription in page.items):
+    """The page's subscriptions as the renewal job would leave them now (and a change now would find them): a renewal
+    due but not yet processed by the job is applied to copies by the job's own function (product, windows, term end,
+    price of the new term; a scheduled switch the customer may no longer have dropped). The catalogue is read only
+    when one is due (and then shared with the fields that need it anyway)."""
+    ctx = info.context
+    if not any(renewal_due(subscription, ctx.now) for subscription in page.items):
         return page
-    catalogue = await info.context.loaders.catalogue()
-    return Page([as_of(subscription, now, catalogue) for subscription in page.items], page.next_cursor)
+    catalogue = await ctx.loaders.catalogue()
+    return Page(await ctx.run(service.subscriptions_as_of, ctx.uow(), page.items, catalogue, now=ctx.now), page.next_cursor)
 
 
 

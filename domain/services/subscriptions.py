@@ -33,13 +33,11 @@ from domain.services.organisations import get_visible_organisation, page_size
 from domain.services.resave import ResaveSummary, resave_all
 from domain.services.retry import retry_on_concurrent_update
 from domain.subscriptions import (
-    SYSTEM_ACTOR_ID,
     ChangeOutcome,
     CspReadiness,
     InvitationNotDelivered,
     PreviewResult,
     ProductAccess,
-    ProductSwitchNotAllowed,
     RenewalOutcome,
     SaasInvitationStatus,
     SaasStatus,
@@ -53,12 +51,15 @@ from domain.subscriptions import (
     TenantState,
     UpgradeSeats,
     apply_change,
+    as_of,
     assert_csp_order_ready,
     charge_due_cycles,
     new_saas_subscription,
     open_subscription,
     preview_change,
     refused_preview,
+    renew_due as renew_due_with,
+    renewal_checks_a_switch,
     renewal_due,
 )
 from domain.tenants import (
@@ -133,13 +134,14 @@ def _holds_active(uow: UnitOfWork, customer_id: str, product_id: str, *, excludi
 
 
 def _product_access(
-    uow: UnitOfWork, subscription: Subscription, product, *, customer: Organisation | None = None, leaves_product: bool = True,
+    uow: UnitOfWork, subscription: Subscription, product, *, customer: Organisation | None = None,
+    partner: Organisation | None = None, leaves_product: bool = True,
 ) -> ProductAccess:
     """What decides whether the subscription's customer may switch to ``product``, as ordering it would.
     ``leaves_product``: the subscription no longer holds its product after the switch, so it does not count as the
-    base product of an add-on."""
+    base product of an add-on. ``customer`` and ``partner``: already read (read here otherwise)."""
     customer = customer or uow.organisations.get(subscription.customer_id)
-    partner = uow.organisations.get(subscription.partner_id)
+    partner = partner or uow.organisations.get(subscription.partner_id)
     if customer is None or partner is None:
         raise NotFound(f"The customer or partner of subscription {subscription.id} no longer exists.", field="subscriptionId")
     holds_base = product.add_on_of is None or _holds_active(
@@ -263,26 +265,36 @@ def _resolve_change(uow: UnitOfWork, subscription: Subscription, change: ChangeR
     return change
 
 
+def _access_of(
+    uow: UnitOfWork, subscription: Subscription, *, customer: Organisation | None = None, partner: Organisation | None = None,
+):
+    """``access_to`` for the domain's ``renew_due``: reads the customer (and partner) only when a switch is checked."""
+    return lambda product: _product_access(uow, subscription, product, customer=customer, partner=partner)
+
+
 def renew_due(
     uow: UnitOfWork, subscription: Subscription, catalogue: Catalogue, *, now: datetime, customer: Organisation | None = None,
 ) -> RenewalOutcome:
-    """Process a renewal that is due (no-op otherwise). A product switch scheduled for it is checked again, as ordering
-    the product would be: if the customer may no longer have it (its eligibility was revoked meanwhile, its add-on's
-    base product is gone), the subscription renews on its current product, keeping the rest of the scheduled change,
-    and the dropped switch is recorded in its history (``SCHEDULED_PRODUCT_SWITCH_DROPPED``)."""
-    dropped = None
-    change = subscription.scheduled_change
-    if change is not None and change.product_id is not None and subscription.auto_renew and renewal_due(subscription, now):
-        product = catalogue.products.get(change.product_id)
-        if product is not None:
-            access = _product_access(uow, subscription, product, customer=customer)
-            refusals = access.refusals(product, field="scheduledChange.productId")
-            if refusals:
-                dropped = subscription.drop_scheduled_product_switch(
-                    ProductSwitchNotAllowed(product, refusals), price_lookup=catalogue, now=now, actor_id=SYSTEM_ACTOR_ID,
-                )
-    outcome = subscription.renew(catalogue, now=now, actor_id=SYSTEM_ACTOR_ID)
-    return replace(outcome, events=(dropped, *outcome.events)) if dropped else outcome
+    """Process a renewal that is due (no-op otherwise) with the domain's ``renew_due``, which the renewal job, every
+    change and preview and every read (``subscriptions_as_of``) share: a product switch scheduled for it that can no
+    longer happen (eligibility revoked, an add-on's base product gone) is dropped
+    and the subscription renews on its current product."""
+    return renew_due_with(subscription, catalogue, now=now, access_to=_access_of(uow, subscription, customer=customer))
+
+
+def subscriptions_as_of(uow: UnitOfWork, subscriptions: list[Subscription], catalogue: Catalogue, *, now: datetime) -> list[Subscription]:
+    """The subscriptions as the renewal job would leave them at ``now`` (for reads; nothing is written): a renewal due
+    but not yet processed is applied to copies by the job's own function. Reads nothing unless a due renewal has a
+    product switch scheduled: then the customers and partners of those, in one batch (and for an add-on, whether the
+    customer holds its base product)."""
+    switching = [s for s in subscriptions if renewal_checks_a_switch(s, now)]
+    organisations = uow.organisations.get_many({o for s in switching for o in (s.customer_id, s.partner_id)}) if switching else {}
+    return [
+        as_of(s, now, catalogue, access_to=_access_of(
+            uow, s, customer=organisations.get(s.customer_id), partner=organisations.get(s.partner_id),
+        ))
+        for s in subscriptions
+    ]
 
 
 def dropped_product_switch(outcome: RenewalOutcome) -> bool:

@@ -39,6 +39,7 @@ from domain.subscriptions import (
     as_of,
     open_subscription,
     preview_change,
+    renew_due,
 )
 
 UTC = timezone.utc
@@ -192,9 +193,39 @@ def test_a_read_while_the_renewal_is_due_shows_the_new_term_and_leaves_the_store
     # 12:00 Berlin: 10 seats at 6.12 (5.10 + 20%), renews 2023-04-15 12:00 Berlin (summer time: 10:00 UTC)
     sub = subscribe(term=Term.P1M, at=utc(2023, 3, 15, 11))
     now = utc(2023, 4, 15, 12)  # two hours after the term end; the job has not run
-    shown = as_of(sub, now, CATALOGUE)
+    shown = as_of(sub, now, CATALOGUE, access_to=no_reads)
     assert (shown.term_ends_at, shown.next_window_opens_at) == (utc(2023, 5, 15, 10), utc(2023, 5, 15, 10))
     assert (shown.reducible_seats(now), str(shown.unit_price.amount)) == (10, "6.79")
     assert shown.history[-1].kind is SubscriptionEventKind.RENEWED
     assert (sub.term_ends_at, sub.reducible_seats(now), str(sub.unit_price.amount)) == (utc(2023, 4, 15, 10), 0, "6.12")
-    assert as_of(sub, utc(2023, 4, 15, 9), CATALOGUE) is sub  # an hour before the term end: nothing due
+    assert as_of(sub, utc(2023, 4, 15, 9), CATALOGUE, access_to=no_reads) is sub  # an hour before the term end: nothing due
+
+
+def no_reads(product):
+    raise AssertionError(f"nothing needs to know whether the customer may have {product.name}")
+
+
+def test_a_read_while_the_renewal_is_due_drops_a_switch_the_customer_may_no_longer_have_as_the_renewal_does():
+    # monthly term from 2023-03-15 11:00 UTC (12:00 Berlin), 10 seats; A3 with 12 seats scheduled while eligible
+    sub = subscribe(term=Term.P1M, at=utc(2023, 3, 15, 11))
+    schedule(sub, ScheduledChange(quantity=12, product_id=EDU_A3), EDU, EDUCATION_GRANTED, at=utc(2023, 3, 20, 9))
+    now = utc(2023, 4, 15, 12)  # the eligibility was withdrawn; two hours after the term end, the job has not run
+    shown = as_of(sub, now, CATALOGUE, access_to=lambda product: COMMERCIAL_ONLY)
+    assert (shown.product_id, shown.quantity, str(shown.unit_price.amount)) == (M365_BUSINESS_BASIC, 12, "6.79")
+    assert [e.kind for e in shown.history[-2:]] == [SubscriptionEventKind.SCHEDULED_PRODUCT_SWITCH_DROPPED, SubscriptionEventKind.RENEWED]
+    assert (sub.product_id, sub.term_index, sub.scheduled_change.product_id) == (M365_BUSINESS_BASIC, 0, EDU_A3)  # stored as it was
+
+    renew_due(sub, CATALOGUE, now=now, access_to=lambda product: COMMERCIAL_ONLY)  # what the job then does
+    assert (sub.product_id, sub.quantity, sub.unit_price, sub.term_ends_at) == (
+        shown.product_id, shown.quantity, shown.unit_price, shown.term_ends_at)
+    assert [(e.kind, e.at, e.details) for e in sub.history] == [(e.kind, e.at, e.details) for e in shown.history]
+
+
+def test_a_read_while_the_renewal_is_due_applies_a_switch_the_customer_may_still_have():
+    sub = subscribe(term=Term.P1M, at=utc(2023, 3, 15, 11))
+    schedule(sub, ScheduledChange(product_id=EDU_A3), EDU, EDUCATION_GRANTED, at=utc(2023, 3, 20, 9))
+    shown = as_of(sub, utc(2023, 4, 15, 12), CATALOGUE, access_to=lambda product: EDUCATION_GRANTED)
+    # 2.50 annual term + 20% for the monthly term
+    assert (shown.product_id, shown.quantity, str(shown.unit_price.amount)) == (EDU_A3, 10, "3.00")
+    assert shown.history[-1].kind is SubscriptionEventKind.RENEWED
+
