@@ -1722,16 +1722,22 @@ def scheduled_switch_refusal(
     subscription: Subscription, catalogue: Catalogue, *, now: datetime, access_to: Callable[[Product], ProductAccess],
 ) -> DomainError | None:
     """Why the product switch scheduled for a renewal due at ``now`` can no longer happen (``None``: it can, or nothing
-    of the kind is due). Checked as ordering the product would be, at the renewal: the customer must still be allowed
-    to have it (``access_to(product)``: eligibility, tenant domain, an add-on's base product; asked only when needed,
-    as it may read the customer)."""
+    of the kind is due). Checked as ordering the product would be, at the renewal: the product must still be in the
+    catalogue, with a price for the new term on the renewal date, and the customer must still be allowed to have it
+    (``access_to(product)``: eligibility, tenant domain, an add-on's base product; asked only when needed, as it may
+    read the customer)."""
     if not renewal_checks_a_switch(subscription, now):
         return None
     change = subscription.scheduled_change
     field_name = "scheduledChange.productId"
     product = catalogue.products.get(change.product_id)
     if product is None:
-        return None
+        return NotFound(f"The product {change.product_id} scheduled for the renewal is no longer offered.", field=field_name)
+    try:
+        catalogue.price_on(product, change.term or subscription.term, change.billing or subscription.billing,
+                           berlin_date(subscription.term_ends_at), currency=subscription.currency)
+    except NotFound as no_price:
+        return no_price
     refusals = access_to(product).refusals(product, field=field_name)
     return ProductSwitchNotAllowed(product, refusals) if refusals else None
 
@@ -1748,10 +1754,10 @@ def renew_due(
     the job, every change and preview (a due renewal happens first) and every read (``as_of``), so they cannot differ.
 
     A product switch scheduled for the renewal that can no longer happen (``scheduled_switch_refusal``: the
-    customer's education eligibility was withdrawn, an add-on's base product is gone) is dropped first: the
-    subscription renews on its current product, keeping the rest of the scheduled change, and the dropped switch is
-    recorded (``SCHEDULED_PRODUCT_SWITCH_DROPPED``, at the renewal instant). Other errors (no price) propagate;
-    discard the object then."""
+    customer's education eligibility was withdrawn, an add-on's base product is gone, the product was retired or has
+    no price for the new term) is dropped first: the subscription renews on its current product, keeping the rest of
+    the scheduled change, and the dropped switch is recorded (``SCHEDULED_PRODUCT_SWITCH_DROPPED``, at the renewal
+    instant). Other errors (no price for the current product) propagate; discard the object then."""
     refusal = scheduled_switch_refusal(subscription, catalogue, now=now, access_to=access_to)
     dropped = None
     if refusal is not None:

@@ -277,7 +277,7 @@ def renew_due(
 ) -> RenewalOutcome:
     """Process a renewal that is due (no-op otherwise) with the domain's ``renew_due``, which the renewal job, every
     change and preview and every read (``subscriptions_as_of``) share: a product switch scheduled for it that can no
-    longer happen (eligibility revoked, an add-on's base product gone) is dropped
+    longer happen (eligibility revoked, an add-on's base product gone, the product retired or unpriced) is dropped
     and the subscription renews on its current product."""
     return renew_due_with(subscription, catalogue, now=now, access_to=_access_of(uow, subscription, customer=customer))
 

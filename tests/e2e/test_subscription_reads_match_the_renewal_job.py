@@ -14,7 +14,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from domain.catalogue import DEFENDER_FOR_OFFICE_365_P1, M365_BUSINESS_BASIC, M365_BUSINESS_STANDARD
+from domain.catalogue import DEFENDER_FOR_OFFICE_365_P1, M365_BUSINESS_BASIC, M365_BUSINESS_STANDARD, demo_catalogue
 from domain.services import subscriptions as subs
 from tests.e2e.conftest import Clock
 from tests.e2e.test_subscription_switch_rules_api import edu_catalogue, grant_education, revoke_eligibility  # noqa: F401
@@ -31,6 +31,8 @@ SCHEDULE = """mutation($id: ID!, $p: ID, $q: Int) { subscriptionRenewalChangeSch
   quantity: $q}) { errors { code field message } } }"""
 AUTO_RENEW_OFF = """mutation($id: ID!) { subscriptionAutoRenewSet(input: {subscriptionId: $id, enabled: false}) { errors { code } } }"""
 CANCEL = """mutation($id: ID!) { subscriptionCancel(input: {subscriptionId: $id}) { errors { code } } }"""
+INCREASE = """mutation($id: ID!, $seats: Int!) { subscriptionSeatsIncrease(input: {subscriptionId: $id, seats: $seats}) {
+  subscription { product { id } quantity unitPrice { amount } history { kind details { key value } } } errors { code message } } }"""
 
 READ_AT = "2026-11-16T08:00:00"
 
@@ -42,6 +44,15 @@ def utc(text: str) -> datetime:
 @pytest.fixture
 def clock():
     return Clock(utc("2026-10-15T09:00:00"))
+
+
+def retire_education_product(services):
+    """The distributor loads a catalogue without the education product (it was retired)."""
+    uow = services.uow()
+    with uow:
+        uow.catalogue.get()
+        uow.catalogue.save(demo_catalogue())
+        uow.commit()
 
 
 def nothing_scheduled(api, as_user, services, customer_id, sub_id):
@@ -56,6 +67,11 @@ def switch_still_eligible(api, as_user, services, customer_id, sub_id):
 def switch_eligibility_withdrawn(api, as_user, services, customer_id, sub_id):
     switch_still_eligible(api, as_user, services, customer_id, sub_id)
     revoke_eligibility(services, customer_id)
+
+
+def switch_product_retired(api, as_user, services, customer_id, sub_id):
+    switch_still_eligible(api, as_user, services, customer_id, sub_id)
+    retire_education_product(services)
 
 
 def switch_to_add_on_base_cancelled(api, as_user, services, customer_id, sub_id):
@@ -78,6 +94,8 @@ CASES = {
     "switch still eligible": (switch_still_eligible, EDU_A3, 12, "3.00", ["CHANGE_SCHEDULED", "RENEWED"]),
     "switch, eligibility withdrawn": (switch_eligibility_withdrawn, M365_BUSINESS_BASIC, 12, "6.79",
                                       ["SCHEDULED_PRODUCT_SWITCH_DROPPED", "RENEWED"]),
+    "switch, product retired": (switch_product_retired, M365_BUSINESS_BASIC, 12, "6.79",
+                                ["SCHEDULED_PRODUCT_SWITCH_DROPPED", "RENEWED"]),
     "switch to an add-on, base cancelled": (switch_to_add_on_base_cancelled, M365_BUSINESS_BASIC, 10, "6.79",
                                             ["SCHEDULED_PRODUCT_SWITCH_DROPPED", "RENEWED"]),
     "ends at term end": (ends_at_term_end, M365_BUSINESS_BASIC, 0, "6.79", ["AUTO_RENEW_CHANGED", "EXPIRED"]),
@@ -123,6 +141,23 @@ def test_the_reasons_a_read_gives_for_a_dropped_switch_are_the_jobs(as_user, ser
     dropped = details(api(SHOWN, {"id": withdrawn, "c": csp_ready})["subscription"]["history"][-2])
     assert (dropped["dropped_product_id"], dropped["scheduled_quantity"]) == (EDU_A3, "12")
     assert dropped["reason"] == "The customer has no education eligibility for Microsoft 365 A3 (education)."
+
+    retire_education_product(services)
+    dropped = details(api(SHOWN, {"id": withdrawn, "c": csp_ready})["subscription"]["history"][-2])
+    assert dropped["reason"] == f"The product {EDU_A3} scheduled for the renewal is no longer offered."
     summary = subs.renew_due_subscriptions(services.uow, run_date=date(2026, 11, 16), now=clock.now)
     assert summary.as_dict()["product_switches_dropped"] == [withdrawn]
 
+
+def test_a_seat_change_while_the_renewal_is_due_drops_a_switch_to_a_retired_product_as_the_job_would(
+    as_user, services, csp_ready, edu_catalogue, clock,
+):
+    api = as_user("nordit_sales")
+    sub_id = order(api, csp_ready, product=M365_BUSINESS_BASIC, term="P1M", quantity=10)["subscription"]["id"]
+    switch_product_retired(api, as_user, services, csp_ready, sub_id)
+    clock.now = utc(READ_AT)
+    changed = api(INCREASE, {"id": sub_id, "seats": 1})["subscriptionSeatsIncrease"]
+    assert changed["errors"] == []
+    sub = changed["subscription"]
+    assert (sub["product"]["id"], sub["quantity"], sub["unitPrice"]["amount"]) == (M365_BUSINESS_BASIC, 13, "6.79")
+    assert [event["kind"] for event in sub["history"]][-3:] == ["SCHEDULED_PRODUCT_SWITCH_DROPPED", "RENEWED", "SEATS_ADDED"]

@@ -229,3 +229,22 @@ def test_a_read_while_the_renewal_is_due_applies_a_switch_the_customer_may_still
     assert (shown.product_id, shown.quantity, str(shown.unit_price.amount)) == (EDU_A3, 10, "3.00")
     assert shown.history[-1].kind is SubscriptionEventKind.RENEWED
 
+
+def test_a_switch_to_a_product_no_longer_in_the_catalogue_is_dropped_at_the_renewal_without_asking_about_the_customer():
+    sub = subscribe(term=Term.P1M, at=utc(2023, 3, 15, 11))
+    schedule(sub, ScheduledChange(quantity=8, product_id=EDU_A3), EDU, EDUCATION_GRANTED, at=utc(2023, 3, 20, 9))
+    retired = demo_catalogue()  # the education product is gone
+    outcome = renew_due(sub, retired, now=utc(2023, 4, 15, 12), access_to=no_reads)
+    assert (sub.product_id, sub.quantity, str(sub.unit_price.amount)) == (M365_BUSINESS_BASIC, 8, "6.79")
+    dropped = outcome.events[0]
+    assert (dropped.kind, dropped.at) == (SubscriptionEventKind.SCHEDULED_PRODUCT_SWITCH_DROPPED, utc(2023, 4, 15, 10))
+    assert dropped.details["reason"] == "The product prd_m365_a3_edu scheduled for the renewal is no longer offered."
+
+
+def test_a_switch_to_a_product_without_a_price_on_the_renewal_date_is_dropped_at_the_renewal():
+    sub = subscribe(term=Term.P1M, at=utc(2023, 3, 15, 11))
+    schedule(sub, ScheduledChange(product_id=EDU_A3), EDU, EDUCATION_GRANTED, at=utc(2023, 3, 20, 9))
+    unpriced = Catalogue.of(CATALOGUE.products.values(), [e for e in CATALOGUE.price_list if e.product_id != EDU_A3])
+    shown = as_of(sub, utc(2023, 4, 15, 12), unpriced, access_to=no_reads)
+    assert (shown.product_id, str(shown.unit_price.amount)) == (M365_BUSINESS_BASIC, "6.79")
+    assert shown.history[-2].details["reason"] == "Microsoft 365 A3 (education) has no P1M/MONTHLY price in EUR on 2023-04-15."
