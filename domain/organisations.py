@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Iterable
 
-from domain.errors import Conflict, ValidationFailed
+from domain.errors import Conflict, DomainError, ErrorCode, PreconditionFailed, ValidationFailed
 from domain.sepa import SepaMandate
 from domain.tenants import MicrosoftTenant
 from domain.validation import (
@@ -220,6 +220,20 @@ class BillingModePeriod:
     partner_notice_failed: bool = False
 
 
+class PartnerNoticeNotDelivered(DomainError):
+    """The mail service refused the partner's notice of a billing-mode switch again; the switch stays marked."""
+
+    code = ErrorCode.DELIVERY_FAILED
+
+    def __init__(self, customer: "Organisation", partner_email: str) -> None:
+        super().__init__(
+            f"The billing-mode notice of {customer.name} could not be e-mailed to {partner_email}.",
+            field="partnerId",
+            hint="Try again later; the switch stands and stays marked partnerNoticeFailed until the notice is sent.",
+        )
+        self.customer = customer
+
+
 @dataclass(frozen=True)
 class PartnerLink:
     """The partnership between a partner and this customer."""
@@ -313,11 +327,40 @@ class Organisation:
     def with_partner_notice_failed(self, partner_id: str, mode: BillingMode, since: datetime) -> "Organisation":
         """Record that the partner's notice of the switch to ``mode`` made at ``since`` could not be sent (the latest
         such switch; the link's first period is no switch). Unchanged when the history holds no such switch."""
+        return self._with_notice_mark(partner_id, mode, since, failed=True)
+
+    def with_partner_notified(self, partner_id: str, mode: BillingMode, since: datetime) -> "Organisation":
+        """The notice of the switch to ``mode`` made at ``since`` went out after all (re-sent): no longer marked failed."""
+        return self._with_notice_mark(partner_id, mode, since, failed=False)
+
+    def notice_to_resend(self, partner_id: str) -> BillingModePeriod:
+        """The switch whose notice to the partner is to be sent again: the link's latest switch, when its notice failed.
+
+        Refused (``PreconditionFailed``) when there is nothing to re-send: the link was never switched, or the partner
+        was e-mailed about its latest switch (an older failed notice is out of date: it names a mode no longer in force).
+        """
+        link = self._require_link(partner_id)
+        latest = link.billing_mode_history[-1]
+        if len(link.billing_mode_history) < 2:
+            raise PreconditionFailed(
+                f"The billing mode of {self.name} with {link.partner_name} was never switched: there is no notice to re-send.",
+                field="partnerId",
+            )
+        if not latest.partner_notice_failed:
+            raise PreconditionFailed(
+                f"{link.partner_name} was e-mailed about the latest billing-mode switch of {self.name} "
+                f"({latest.mode.value}, {latest.since:%Y-%m-%d %H:%M} UTC): there is no notice to re-send.",
+                field="partnerId",
+                hint="Only a notice the mail service refused (partnerNoticeFailed on the latest switch) is sent again.",
+            )
+        return latest
+
+    def _with_notice_mark(self, partner_id: str, mode: BillingMode, since: datetime, *, failed: bool) -> "Organisation":
         link = self._require_link(partner_id)
         history = list(link.billing_mode_history)
         for i in range(len(history) - 1, 0, -1):
             if history[i].mode is mode and history[i].since == since:
-                history[i] = replace(history[i], partner_notice_failed=True)
+                history[i] = replace(history[i], partner_notice_failed=failed)
                 return self._replace_link(replace(link, billing_mode_history=tuple(history)))
         return self
 

@@ -120,6 +120,11 @@ def can_switch_billing_mode(principal: Principal, customer: Organisation) -> boo
     )
 
 
+def can_resend_billing_mode_notice(principal: Principal, customer: Organisation, partner_id: str) -> bool:
+    """Who may switch the billing mode, and the partner the notice is for (it asks for its own mail again)."""
+    return can_switch_billing_mode(principal, customer) or (principal.is_partner and principal.organisation_id == partner_id)
+
+
 def can_set_microsoft_ids(principal: Principal, partner: Organisation) -> bool:
     """The partner enters its Microsoft IDs once; later changes go through the distributor."""
     if principal.is_distributor:

@@ -7,7 +7,7 @@ from domain.organisations import Address, Branch, CustomerOnboarding, Onboarding
 from domain.policy import can_view_organisation, can_view_partner_link
 from domain.services import organisations as service
 from resolvers.context import Info
-from resolvers.errors import payload_errors
+from resolvers.errors import payload_errors, to_errors
 from schema import organisations as t
 from schema.pagination import Connection
 
@@ -194,6 +194,19 @@ async def customer_billing_mode_switch(info: Info, input: t.BillingModeSwitchInp
         partner_id=input.partner_id, billing_mode=input.billing_mode, now=ctx.now,
     )
     return t.BillingModeSwitchPayload(customer=t.organisation_of(updated), partner_notified=notified)
+
+
+@payload_errors(t.BillingModeSwitchPayload)
+async def customer_billing_mode_notice_resend(info: Info, input: t.BillingModeNoticeResendInput) -> t.BillingModeSwitchPayload:
+    ctx = info.context
+    try:
+        customer = await ctx.run(
+            service.resend_billing_mode_notice, ctx.uow(), ctx.services.mailer, ctx.principal, customer_id=input.customer_id,
+            partner_id=input.partner_id,
+        )
+    except d.PartnerNoticeNotDelivered as refused:  # still marked partnerNoticeFailed: the payload shows it
+        return t.BillingModeSwitchPayload(customer=t.organisation_of(refused.customer), partner_notified=False, errors=to_errors(refused))
+    return t.BillingModeSwitchPayload(customer=t.organisation_of(customer), partner_notified=True)
 
 
 @payload_errors(t.PartnerPayload)

@@ -131,6 +131,13 @@ class Mutation:
         resolver=org.customer_billing_mode_switch,
         description="The customer chooses who pays from now on; the partner is e-mailed. Issued invoices never move.",
     )
+    customer_billing_mode_notice_resend: t.BillingModeSwitchPayload = strawberry.mutation(
+        resolver=org.customer_billing_mode_notice_resend,
+        description="E-mail the partner's notice of the link's latest billing-mode switch again, when the mail service refused "
+                    "it (partnerNoticeFailed); partnerNotified true once sent, the mark cleared. PRECONDITION_FAILED when there is "
+                    "nothing to re-send; DELIVERY_FAILED if the mail service refuses it again (still marked). The customer's "
+                    "users who may switch, the distributor and that partner may ask.",
+    )
     customer_sepa_mandate_set: t.CustomerPayload = strawberry.mutation(
         resolver=org.customer_sepa_mandate_set,
         description=(

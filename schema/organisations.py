@@ -71,7 +71,8 @@ class BillingModePeriod:
     since: datetime
     partner_notice_failed: bool = strawberry.field(
         default=False,
-        description="The partner's e-mail notice of this switch could not be sent (the switch stands): tell the partner by hand.",
+        description="The partner's e-mail notice of this switch could not be sent (the switch stands): "
+                    "customerBillingModeNoticeResend sends the latest switch's notice again.",
     )
 
 
@@ -367,6 +368,12 @@ class BillingModeSwitchInput:
 
 
 @strawberry.input
+class BillingModeNoticeResendInput:
+    customer_id: strawberry.ID
+    partner_id: strawberry.ID = strawberry.field(description="The partner of the link whose latest switch's notice failed.")
+
+
+@strawberry.input
 class PartnerMicrosoftIdsSetInput:
     partner_id: strawberry.ID
     microsoft_partner_network_id: str
@@ -404,7 +411,8 @@ class BillingModeSwitchPayload:
     partner_notified: bool = strawberry.field(
         default=False,
         description="The partner's e-mail notice went out. False when the mode did not change, and when the mail service "
-                    "refused the notice: the switch stands all the same, its billingModeHistory entry shows partnerNoticeFailed.",
+                    "refused the notice: the switch stands all the same, its billingModeHistory entry shows partnerNoticeFailed "
+                    "(customerBillingModeNoticeResend sends it again).",
     )
     errors: list[Error] = strawberry.field(default_factory=list)
 

@@ -19,6 +19,7 @@ from domain.organisations import (
     OnboardingChanges,
     Organisation,
     OrganisationKind,
+    PartnerNoticeNotDelivered,
     PartnerPermission,
     PartnerProfile,
     PermissionLevel,
@@ -36,6 +37,7 @@ from domain.policy import (
     can_manage_customer,
     can_manage_sepa_mandates,
     can_manage_users,
+    can_resend_billing_mode_notice,
     can_set_microsoft_ids,
     can_switch_billing_mode,
     can_view_organisation,
@@ -341,40 +343,72 @@ def switch_billing_mode(
     switched = replace(updated, version=updated.version + 1)
     if partner is None:
         return switched, False
-    payer = "the customer" if billing_mode is BillingMode.CUSTOMER_PAYS else "you (the partner)"
+    if _send_billing_mode_notice(mailer, customer, partner, billing_mode, since=now):
+        return switched, True
+    return _record_partner_notice(uow, switched, partner_id=partner_id, mode=billing_mode, since=now, failed=True), False
+
+
+def resend_billing_mode_notice(uow: UnitOfWork, mailer: Mailer, principal: Principal, *, customer_id: str, partner_id: str) -> Organisation:
+    """Send the partner's notice of the customer's latest billing-mode switch again, the one the mail service refused
+    (``partner_notice_failed``); once sent, the mark is cleared. Refused (``PreconditionFailed``) when there is nothing
+    to re-send; ``PartnerNoticeNotDelivered`` (logged) when the mail service refuses it again, the mark left as it is.
+
+    The customer's users who may switch, the distributor, and the partner the notice is for may ask for it. Nothing
+    else changes: the switch stands as stored, and the notice names it as it was made (mode and time)."""
+    customer = _require_visible(uow, principal, customer_id, OrganisationKind.CUSTOMER, "customerId")
+    require(can_resend_billing_mode_notice(principal, customer, partner_id), "re-send this billing-mode notice")
+    switch = customer.notice_to_resend(partner_id)
+    partner = uow.organisations.get(partner_id)
+    if partner is None:
+        raise NotFound(f"No partner with id '{partner_id}'.", field="partnerId")
+    if not _send_billing_mode_notice(mailer, customer, partner, switch.mode, since=switch.since):
+        raise PartnerNoticeNotDelivered(customer, partner.billing_email)
+    return _record_partner_notice(uow, customer, partner_id=partner_id, mode=switch.mode, since=switch.since, failed=False)
+
+
+def _send_billing_mode_notice(mailer: Mailer, customer: Organisation, partner: Organisation, mode: BillingMode, *, since: datetime) -> bool:
+    """E-mail the partner that ``customer`` switched to ``mode`` at ``since``; False (logged) when the mail service refuses."""
+    payer = "the customer" if mode is BillingMode.CUSTOMER_PAYS else "you (the partner)"
     try:
         mailer.send(
             EmailMessage(
                 to=(partner.billing_email,),
                 subject=f"Billing mode changed for {customer.name}",
                 body=(
-                    f"{customer.name} switched its billing mode on {now:%Y-%m-%d %H:%M} UTC. "
+                    f"{customer.name} switched its billing mode on {since:%Y-%m-%d %H:%M} UTC. "
                     f"From now on {payer} will be invoiced for its orders and renewals. "
                     "Invoices issued before the switch are unchanged."
                 ),
             )
         )
-        return switched, True
+        return True
     except Exception:  # noqa: BLE001 - a failed notice must not turn the stored switch into an error (a retry would switch again)
         log.exception(
             "could not e-mail partner %s (%s) that customer %s (%s) switched its billing mode to %s at %s; tell the partner by hand",
-            partner.id, partner.billing_email, customer.id, customer.name, billing_mode.value, now.isoformat(),
+            partner.id, partner.billing_email, customer.id, customer.name, mode.value, since.isoformat(),
         )
-    return _record_partner_notice_failed(uow, switched, partner_id=partner_id, mode=billing_mode, since=now), False
+        return False
 
 
-def _record_partner_notice_failed(
-    uow: UnitOfWork, switched: Organisation, *, partner_id: str, mode: BillingMode, since: datetime,
+def _record_partner_notice(
+    uow: UnitOfWork, customer: Organisation, *, partner_id: str, mode: BillingMode, since: datetime, failed: bool,
 ) -> Organisation:
-    """Mark the switch to ``mode`` made at ``since`` as not notified; never raises. Returns the customer as recorded (or, when
-    recording fails too, as switched with the mark applied, the failure logged)."""
+    """Mark the switch to ``mode`` made at ``since`` as not notified (``failed``) or notified; never raises. Returns the
+    customer as recorded (or, when recording fails too, as read with the mark applied, the failure logged)."""
+
+    def mark(organisation: Organisation) -> Organisation:
+        if failed:
+            return organisation.with_partner_notice_failed(partner_id, mode, since)
+        return organisation.with_partner_notified(partner_id, mode, since)
 
     def record() -> Organisation:
         with uow:
-            stored = uow.organisations.get(switched.id)
+            stored = uow.organisations.get(customer.id)
             if stored is None:
-                raise NotFound(f"No customer with id '{switched.id}'.", field="customerId")
-            marked = stored.with_partner_notice_failed(partner_id, mode, since)
+                raise NotFound(f"No customer with id '{customer.id}'.", field="customerId")
+            marked = mark(stored)
+            if marked == stored:
+                return stored
             uow.organisations.update(marked)
             uow.commit()
             return replace(marked, version=marked.version + 1)
@@ -382,8 +416,9 @@ def _record_partner_notice_failed(
     try:
         return retry_on_concurrent_update(record)
     except Exception:  # noqa: BLE001 - the switch stands; the log above names the notice to send by hand
-        log.exception("could not record the failed billing-mode notice of customer %s to partner %s", switched.id, partner_id)
-        return switched.with_partner_notice_failed(partner_id, mode, since)
+        log.exception("could not record the %s billing-mode notice of customer %s to partner %s",
+                      "failed" if failed else "re-sent", customer.id, partner_id)
+        return mark(customer)
 
 
 def set_microsoft_ids(

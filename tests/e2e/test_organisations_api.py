@@ -266,6 +266,59 @@ def test_a_failing_partner_notice_keeps_the_switch_and_is_recorded_on_it(as_user
     assert ids["p"] in logged and "billing@nordit.example" in logged and ids["c"] in logged and "CUSTOMER_PAYS" in logged
 
 
+RESEND = """mutation($c: ID!, $p: ID!) { customerBillingModeNoticeResend(input: {customerId: $c, partnerId: $p}) {
+  partnerNotified customer { partnerLinks { billingModeHistory { mode partnerNoticeFailed } } } errors { code field message hint } } }"""
+
+
+def test_a_failed_partner_notice_is_re_sent_on_request_and_then_no_longer_marked(as_user, demo, services, failing_mailer, caplog, clock):
+    """Hanse switches to CUSTOMER_PAYS on 2026-11-23 09:00 UTC and the mail service refuses the notice; NordIT (the
+    reseller) asks for it again: refused again while the mail service still refuses, sent once it accepts."""
+    ids = {"c": demo.customers["hanse"].id, "p": demo.partners["nordit"].id}
+    as_user("hanse_it")(SWITCH, {**ids, "mode": "CUSTOMER_PAYS"})
+    nordit = as_user("nordit_admin")
+    with caplog.at_level(logging.ERROR):
+        again = nordit(RESEND, ids)["customerBillingModeNoticeResend"]
+    assert [(e["code"], e["field"]) for e in again["errors"]] == [("DELIVERY_FAILED", "partnerId")]
+    assert "billing@nordit.example" in again["errors"][0]["message"] and "Try again later" in again["errors"][0]["hint"]
+    assert again["partnerNotified"] is False
+    assert again["customer"]["partnerLinks"][0]["billingModeHistory"][-1] == {"mode": "CUSTOMER_PAYS", "partnerNoticeFailed": True}
+
+    failing_mailer.restore()
+    clock.now = clock.now.replace(hour=15)  # the notice names the switch as made, not the time it is sent again
+    sent = nordit(RESEND, ids)["customerBillingModeNoticeResend"]
+    assert sent["errors"] == [] and sent["partnerNotified"] is True
+    assert sent["customer"]["partnerLinks"][0]["billingModeHistory"] == [
+        {"mode": "PARTNER_PAYS", "partnerNoticeFailed": False}, {"mode": "CUSTOMER_PAYS", "partnerNoticeFailed": False}]
+    (mail,) = services.mailer.to("billing@nordit.example")
+    assert mail.subject == "Billing mode changed for Hanse Logistik AG" and "on 2026-11-23 09:00 UTC" in mail.body
+    assert "From now on the customer will be invoiced" in mail.body
+
+    nothing = nordit(RESEND, ids)["customerBillingModeNoticeResend"]  # sent: nothing left to re-send
+    assert [(e["code"], e["field"]) for e in nothing["errors"]] == [("PRECONDITION_FAILED", "partnerId")]
+    assert nothing["customer"] is None and len(services.mailer.to("billing@nordit.example")) == 1
+
+
+def test_a_notice_that_went_out_or_a_link_never_switched_has_nothing_to_re_send(as_user, demo, services):
+    ids = {"c": demo.customers["hanse"].id, "p": demo.partners["nordit"].id}
+    never = as_user("hanse_it")(RESEND, ids)["customerBillingModeNoticeResend"]
+    assert [(e["code"], e["field"]) for e in never["errors"]] == [("PRECONDITION_FAILED", "partnerId")] and "never switched" in never["errors"][0]["message"]
+    as_user("hanse_it")(SWITCH, {**ids, "mode": "CUSTOMER_PAYS"})
+    services.mailer.sent.clear()
+    went_out = as_user("distributor")(RESEND, ids)["customerBillingModeNoticeResend"]
+    assert [(e["code"], e["field"]) for e in went_out["errors"]] == [("PRECONDITION_FAILED", "partnerId")]
+    assert services.mailer.sent == []
+
+
+@pytest.mark.parametrize("actor,code", [("hanse_staff", "FORBIDDEN"), ("suedcloud_admin", "NOT_FOUND"), ("kanzlei_office", "NOT_FOUND")])
+def test_only_who_may_switch_and_the_partner_notified_may_have_a_notice_re_sent(as_user, demo, services, failing_mailer, actor, code):
+    ids = {"c": demo.customers["hanse"].id, "p": demo.partners["nordit"].id}
+    as_user("hanse_it")(SWITCH, {**ids, "mode": "CUSTOMER_PAYS"})
+    failing_mailer.restore()
+    refused = as_user(actor)(RESEND, ids)["customerBillingModeNoticeResend"]
+    assert [e["code"] for e in refused["errors"]] == [code] and services.mailer.sent == []
+    assert as_user("hanse_it")(RESEND, ids)["customerBillingModeNoticeResend"]["partnerNotified"] is True
+
+
 def test_a_notice_that_went_out_is_not_marked_failed(as_user, demo):
     ids = {"c": demo.customers["hanse"].id, "p": demo.partners["nordit"].id}
     as_user("hanse_it")(SWITCH, {**ids, "mode": "CUSTOMER_PAYS"})

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from domain.errors import Conflict, ErrorCode, ValidationFailed
+from domain.errors import Conflict, ErrorCode, PreconditionFailed, ValidationFailed
 from domain.organisations import (
     AccessLevel,
     Address,
@@ -178,6 +178,27 @@ def test_a_failed_partner_notice_marks_the_switch_it_was_for_and_nothing_else():
     marked = switched.with_partner_notice_failed("ptn_1", BillingMode.CUSTOMER_PAYS, T0)
     assert [p.partner_notice_failed for p in marked.link_to("ptn_1").billing_mode_history] == [False, True]
     assert switched.with_partner_notice_failed("ptn_1", BillingMode.PARTNER_PAYS, T0) == switched  # the link, no switch
+
+
+def test_only_the_latest_switch_whose_notice_failed_is_re_sent_and_a_re_sent_notice_clears_its_mark():
+    """Switched 2025-06-15 12:00 (notice failed), back on 2025-07-01 (notice sent): the June notice is out of date."""
+    june, july = datetime(2025, 6, 15, 12, 0, tzinfo=timezone.utc), datetime(2025, 7, 1, 9, 0, tzinfo=timezone.utc)
+    linked = customer().with_link(partner(), AccessLevel.FULL, BillingMode.PARTNER_PAYS, T0, "usr_1")
+    with pytest.raises(PreconditionFailed, match="never switched"):
+        linked.notice_to_resend("ptn_1")
+    switched, _ = linked.with_billing_mode("ptn_1", BillingMode.CUSTOMER_PAYS, june, "usr_2")
+    failed = switched.with_partner_notice_failed("ptn_1", BillingMode.CUSTOMER_PAYS, june)
+    assert (failed.notice_to_resend("ptn_1").mode, failed.notice_to_resend("ptn_1").since) == (BillingMode.CUSTOMER_PAYS, june)
+    notified = failed.with_partner_notified("ptn_1", BillingMode.CUSTOMER_PAYS, june)
+    assert notified == switched
+    with pytest.raises(PreconditionFailed, match="no notice to re-send") as refused:
+        notified.notice_to_resend("ptn_1")
+    assert refused.value.field == "partnerId"
+    back, _ = failed.with_billing_mode("ptn_1", BillingMode.PARTNER_PAYS, july, "usr_2")
+    with pytest.raises(PreconditionFailed):
+        back.notice_to_resend("ptn_1")  # the partner knows the mode in force
+    with pytest.raises(ValidationFailed):
+        failed.notice_to_resend("ptn_2")
 
 
 def test_switching_to_the_current_billing_mode_changes_nothing():
