@@ -14,6 +14,10 @@ Decided here, where ``DOMAIN.md`` leaves room:
   front, 6 to 20 digits): partners are in many countries and a strict parser would refuse
   real numbers written in local formats. The number is stored as entered (whitespace
   collapsed).
+* **Enrolment** of a partner organisation that resold before it joined the programme is a
+  registration like an application: the company address is the organisation's, the contact
+  person (phone, e-mail) and the uploaded proof of trade are required, checked the same way
+  (``submit_application``) and kept as an application approved at enrolment.
 * **Decisions** are final: an approved or rejected application cannot be decided again
   (``Conflict``); a rejected company applies anew. Rejection needs a reason.
 * **Partner numbers** are positive integers allocated by infra (atomically, unique); the

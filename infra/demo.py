@@ -18,12 +18,13 @@ from domain.organisations import (
     Role,
     User,
 )
+from domain.partner_programme import DocumentKind, ProgrammePartner
 from domain.policy import Principal
 from domain.catalogue import M365_BUSINESS_STANDARD, Billing, Term, demo_catalogue
 from domain.services import organisations as svc
 from domain.services import subscriptions as subs
 from domain.subscriptions import Subscription
-from domain.ports import UnitOfWork
+from domain.ports import DocumentStore, UnitOfWork
 from domain import ids
 
 
@@ -130,10 +131,14 @@ def seed_partner_programme(uow: UnitOfWork, data: DemoData, now: datetime) -> No
     from domain.services import commissions as ledger
     from domain.services import partner_programme as programme
 
+    from infra.settings import get_settings
+    from infra.storage import S3DocumentStore
+
     ops = Principal.of(data.users["distributor"])
     joined = now - timedelta(days=200)
+    documents = S3DocumentStore(get_settings())
     for key in ("nordit", "suedcloud"):
-        data.partner_numbers[key] = programme.enrol_partner(uow, ops, data.partners[key].id, now=joined).partner_number
+        data.partner_numbers[key] = enrol_demo_partner(uow, documents, ops, data.partners[key].id, now=joined).partner_number
     nordit = data.partners["nordit"].id
     programme.set_bank_details(uow, ops, nordit, iban="DE89 3704 0044 0532 0130 00", account_holder="NordIT Systemhaus GmbH", bic="COBADEFFXXX")
     direkt = data.customers["direkt"]
@@ -151,6 +156,22 @@ def seed_partner_programme(uow: UnitOfWork, data: DemoData, now: datetime) -> No
         paid = record_payment(invoice, invoice.amount_due, berlin_date(now) - timedelta(days=paid_days_ago), f"demo-{n}", today=berlin_date(now))
         ledger.record_commission_for_payment(uow, paid.invoice, paid.event, terms=ProgrammeTerms.default(), now=now)
     ledger.approve_due_commissions(lambda: uow, run_date=berlin_date(now), now=now)
+
+
+def enrol_demo_partner(uow: UnitOfWork, documents: DocumentStore, ops: Principal, partner_id: str, *, now: datetime) -> ProgrammePartner:
+    """Enrol an existing partner with demo registration data: a contact person and a trade licence uploaded to ``documents``."""
+    from domain.services import partner_programme as programme
+
+    key = f"{programme.PROOF_KEY_PREFIX}demo-{partner_id}"
+    proof = b"%PDF-1.7 demo trade licence"
+    documents.put(key, proof, "application/pdf")
+    command = programme.EnrolmentCommand(
+        partner_id, "Paula Partner", "+49 40 1234567", "partnerprogramm@partner.example", DocumentKind.TRADE_LICENCE, key,
+        "application/pdf", len(proof),
+    )
+    return programme.enrol_partner(uow, documents, ops, command, now=now)
+
+
 # --- service desk (loaded by `make dev`; the tests' demo data stays without tickets) -----------------------
 
 

@@ -136,9 +136,14 @@ async def partner_application_reject(info: Info, id: strawberry.ID, reason: str)
 
 
 @payload_errors(t.ProgrammePartnerPayload)
-async def partner_programme_enrol(info: Info, partner_id: strawberry.ID) -> t.ProgrammePartnerPayload:
+async def partner_programme_enrol(info: Info, input: t.PartnerProgrammeEnrolInput) -> t.ProgrammePartnerPayload:
     ctx = info.context
-    partner = await ctx.run(service.enrol_partner, ctx.uow(), ctx.principal, partner_id, now=ctx.now)
+    command = service.EnrolmentCommand(
+        partner_id=input.partner_id, contact_name=input.contact_name, contact_phone=input.contact_phone,
+        contact_email=input.contact_email, proof_kind=input.proof_of_trade_kind, proof_document_key=input.proof_of_trade_key,
+        proof_content_type=input.proof_of_trade_content_type, proof_size_bytes=input.proof_of_trade_size_bytes,
+    )
+    partner = await ctx.run(service.enrol_partner, ctx.uow(), ctx.services.documents, ctx.principal, command, now=ctx.now)
     return t.ProgrammePartnerPayload(programme_partner=_programme_partner(info, partner))
 
 

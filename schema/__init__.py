@@ -204,7 +204,9 @@ class Mutation:
     )
     partner_application_reject: pt.PartnerApplicationPayload = strawberry.mutation(resolver=pp.partner_application_reject)
     partner_programme_enrol: pt.ProgrammePartnerPayload = strawberry.mutation(
-        resolver=pp.partner_programme_enrol, description="An existing partner joins the programme as Registered with the next partner number."
+        resolver=pp.partner_programme_enrol,
+        description="An existing partner registers (contact person with phone and e-mail, uploaded proof of trade; its company "
+                    "address is on record) and joins the programme as Registered with the next partner number.",
     )
     partner_tier_change: pt.ProgrammePartnerPayload = strawberry.mutation(resolver=pp.partner_tier_change)
     partner_programme_active_set: pt.ProgrammePartnerPayload = strawberry.mutation(

@@ -133,6 +133,18 @@ class PartnerApplicationSubmitInput:
     proof_of_trade_size_bytes: int
 
 
+@strawberry.input(description="An existing partner organisation registers: its name and company address are on record.")
+class PartnerProgrammeEnrolInput:
+    partner_id: strawberry.ID
+    contact_name: str
+    contact_phone: str
+    contact_email: str
+    proof_of_trade_kind: ProofOfTradeKind
+    proof_of_trade_key: str = strawberry.field(description="The `key` of partnerApplicationProofUpload, after the upload.")
+    proof_of_trade_content_type: str
+    proof_of_trade_size_bytes: int
+
+
 @strawberry.type
 class PartnerApplicationPayload:
     application: PartnerApplication | None = None

@@ -20,7 +20,6 @@ from domain.partner_programme import (
     ProgrammeTerms,
     ProofOfTrade,
     Tier,
-    TierChange,
     TierRates,
     can_change_tier,
     can_decide_application,
@@ -90,6 +89,14 @@ def submit_partner_application(uow: UnitOfWork, documents: DocumentStore, comman
         proof_size_bytes=command.proof_size_bytes,
         now=now,
     )
+    _require_uploaded_proof(documents, application)
+    with uow:
+        uow.partner_applications.save(application)
+        uow.commit()
+    return application
+
+
+def _require_uploaded_proof(documents: DocumentStore, application: PartnerApplication) -> None:
     key = application.proof_of_trade.document_key
     if not key.startswith(PROOF_KEY_PREFIX) or not documents.exists(key):
         raise ValidationFailed(
@@ -97,10 +104,6 @@ def submit_partner_application(uow: UnitOfWork, documents: DocumentStore, comman
             field="proofOfTrade.documentKey",
             hint="Request an upload form (partnerApplicationProofUpload), post the file to it, then apply with its key.",
         )
-    with uow:
-        uow.partner_applications.save(application)
-        uow.commit()
-    return application
 
 
 def list_applications(uow: UnitOfWork, principal: Principal, status: str, *, first: int | None, after: str | None) -> Page[PartnerApplication]:
@@ -153,9 +156,29 @@ def approve_application(uow: UnitOfWork, principal: Principal, application_id: s
     raise AssertionError("unreachable")
 
 
-def enrol_partner(uow: UnitOfWork, principal: Principal, partner_id: str, *, now: datetime) -> ProgrammePartner:
-    """An existing partner organisation (created before the programme) joins as Registered with a new number."""
+@dataclass(frozen=True)
+class EnrolmentCommand:
+    """What registration needs of a partner organisation beyond its name and company address, which are on record."""
+
+    partner_id: str
+    contact_name: str
+    contact_phone: str
+    contact_email: str
+    proof_kind: DocumentKind
+    proof_document_key: str
+    proof_content_type: str
+    proof_size_bytes: int
+
+
+def enrol_partner(uow: UnitOfWork, documents: DocumentStore, principal: Principal, command: EnrolmentCommand, *, now: datetime) -> ProgrammePartner:
+    """An existing partner organisation (created before the programme) registers and joins as Registered with a new number.
+
+    Registration needs what an application needs: the organisation's company address, a contact person with phone and
+    e-mail and an uploaded proof of trade. They are kept as an application the distributor approved at once, in the
+    transaction that enrols the partner, so an enrolled partner's registration data is where an applicant's is.
+    """
     require(can_decide_application(principal), "enrol partners in the programme")
+    partner_id = command.partner_id
     for attempt in range(APPROVAL_ATTEMPTS):
         with uow:
             partner = uow.organisations.get(partner_id)
@@ -163,19 +186,24 @@ def enrol_partner(uow: UnitOfWork, principal: Principal, partner_id: str, *, now
                 raise NotFound(f"No partner with id '{partner_id}'.", field="partnerId")
             if uow.programme_partners.get(partner_id) is not None:
                 raise Conflict(f"{partner.name} is in the partner programme already.", field="partnerId")
-            programme_partner = ProgrammePartner(
-                partner_id=partner.id,
-                partner_number=uow.programme_partners.next_partner_number(),
-                company_name=partner.name,
-                tier_history=(TierChange(Tier.REGISTERED, berlin_date(now), principal.user_id),),
+            application = submit_application(
+                id=new_id("pap"), company_name=partner.name, address=partner.address, contact_name=command.contact_name,
+                contact_phone=command.contact_phone, contact_email=command.contact_email, proof_kind=command.proof_kind,
+                proof_document_key=command.proof_document_key, proof_content_type=command.proof_content_type,
+                proof_size_bytes=command.proof_size_bytes, now=now,
             )
+            _require_uploaded_proof(documents, application)
+            number = uow.programme_partners.next_partner_number()
+            approved = application.approve(partner_id=partner.id, partner_number=number, decided_by=principal.user_id, now=now)
+            programme_partner = new_programme_partner(approved, joined_on=berlin_date(now))
+            uow.partner_applications.save(approved)
             uow.programme_partners.add(programme_partner)
             try:
                 uow.commit()
             except Conflict:
                 if attempt == APPROVAL_ATTEMPTS - 1:
                     raise
-                continue
+                continue  # re-read: another approval or enrolment took the number
             return programme_partner
     raise AssertionError("unreachable")
 

@@ -14,7 +14,7 @@ import pytest
 from domain.calendar import berlin_date
 from domain.policy import Principal
 from domain.referrals import Attribution
-from domain.services import partner_programme as programme
+from infra.demo import enrol_demo_partner
 from tests.conftest import NOW
 from tests.e2e.test_invoices_api import CREDIT, PAY, biller  # noqa: F401  (biller is a fixture)
 
@@ -26,7 +26,7 @@ def referred(services, demo):
     """NordIT joins the programme and Direkt counts as referred by it (as customerSignUp with its link records)."""
     ops = Principal.of(demo.users["distributor"])
     nordit = demo.partners["nordit"].id
-    number = programme.enrol_partner(services.uow(), ops, nordit, now=NOW - timedelta(days=30)).partner_number
+    number = enrol_demo_partner(services.uow(), services.documents, ops, nordit, now=NOW - timedelta(days=30)).partner_number
     uow = services.uow()
     with uow:
         uow.referrals.add(Attribution(demo.customers["direkt"].id, nordit, number, NOW - timedelta(days=20), NOW - timedelta(days=19)))
@@ -78,7 +78,7 @@ def bill_kanzlei_for_ten_seats_nordit_resells(services, demo) -> str:
     from domain.services import subscriptions as subs
 
     nordit = demo.partners["nordit"].id
-    programme.enrol_partner(services.uow(), Principal.of(demo.users["distributor"]), nordit, now=NOW - timedelta(days=30))
+    enrol_demo_partner(services.uow(), services.documents, Principal.of(demo.users["distributor"]), nordit, now=NOW - timedelta(days=30))
     sales = Principal.of(demo.users["nordit_sales"])
     kanzlei = demo.customers["kanzlei"].id
     subs.create_tenant(services.uow(), sales, customer_id=kanzlei, prefix="kanzleicash")

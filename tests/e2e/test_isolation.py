@@ -271,7 +271,10 @@ PROBES: dict[str, tuple[str, Callable[[Target], dict]]] = {
                                  lambda t: {}),  # distributor only; the proof exists, so only the role can refuse it
     "partnerApplicationApprove": (f"mutation($id: ID!) {{ partnerApplicationApprove(id: $id) {APP} }}", lambda t: {"id": t.application}),
     "partnerApplicationReject": (f'mutation($id: ID!) {{ partnerApplicationReject(id: $id, reason: "probe") {APP} }}', lambda t: {"id": t.application}),
-    "partnerProgrammeEnrol": (f"mutation($p: ID!) {{ partnerProgrammeEnrol(partnerId: $p) {{ {PRG} }} }}", lambda t: {"p": t.partner}),
+    "partnerProgrammeEnrol": (f'mutation($p: ID!) {{ partnerProgrammeEnrol(input: {{partnerId: $p, contactName: "Spy", contactPhone: "+49 30 123456", '
+                              'contactEmail: "spy@fremd.example", proofOfTradeKind: TRADE_LICENCE, '
+                              f'proofOfTradeKey: "{PROOF_KEY}", proofOfTradeContentType: "application/pdf", proofOfTradeSizeBytes: 4}}) {{ {PRG} }} }}',
+                              lambda t: {"p": t.partner}),  # the proof exists, so only the role can refuse it
     "partnerTierChange": (f'mutation($p: ID!) {{ partnerTierChange(input: {{partnerId: $p, tier: INDIVIDUAL, effectiveFrom: "2026-12-01", '
                           f'individualRates: {{commissionPercent: "50", cashbackPercent: "50", resellerDiscountPercent: "50"}}}}) {{ {PRG} }} }}',
                           lambda t: {"p": t.partner}),
@@ -450,6 +453,7 @@ def programme_of(services, demo) -> dict[str, str]:
     from domain.services import commissions as ledger
     from domain.services import organisations as org
     from domain.services import partner_programme as programme
+    from infra.demo import enrol_demo_partner
     from infra.referral_links import sign_click
     from infra.sepa import render_payouts
 
@@ -460,7 +464,7 @@ def programme_of(services, demo) -> dict[str, str]:
     referred = {"nordit": demo.customers["direkt"].id, "suedcloud": bergland.id}
     for n, (partner, customer) in enumerate(referred.items(), start=1):
         partner_id = demo.partners[partner].id
-        number = programme.enrol_partner(uow, ops, partner_id, now=joined).partner_number
+        number = enrol_demo_partner(uow, services.documents, ops, partner_id, now=joined).partner_number
         programme.set_bank_details(uow, ops, partner_id, iban="DE89 3704 0044 0532 0130 00", account_holder=partner, bic=None)
         with uow:
             uow.referrals.add(Attribution(customer, partner_id, number, joined + timedelta(days=1), joined + timedelta(days=3)))

@@ -15,7 +15,8 @@ from domain.partner_programme import ProgrammeTerms
 from domain.services import commissions as ledger
 from infra.referral_links import sign_click
 
-ENROL = """mutation($id: ID!) { partnerProgrammeEnrol(partnerId: $id) { programmePartner { partnerNumber tier referralLink } errors { code message field } } }"""
+ENROL = """mutation($input: PartnerProgrammeEnrolInput!) { partnerProgrammeEnrol(input: $input) {
+  programmePartner { partnerNumber tier referralLink } errors { code message field } } }"""
 PROOF_UPLOAD = """mutation($input: PartnerApplicationProofUploadInput!) { partnerApplicationProofUpload(input: $input) { upload { url key fields { name value } } errors { code field } } }"""
 SUBMIT = """mutation($input: PartnerApplicationSubmitInput!) { partnerApplicationSubmit(input: $input) { application { id status contact { phone } } errors { code field message } } }"""
 APPROVE = """mutation($id: ID!) { partnerApplicationApprove(id: $id) { application { status partnerNumber partnerId } programmePartner { partnerNumber tier } errors { code message } } }"""
@@ -36,14 +37,27 @@ RUN = """mutation($d: Date!) { payoutRunCreate(executionDate: $d) { run { id tot
 NEW_CUSTOMER = {"name": "Neu GmbH", "address": {"street": "Weg 1", "postalCode": "20095", "city": "Hamburg"}, "billingEmail": "billing@neu.example", "billingMode": "CUSTOMER_PAYS"}
 
 
+def enrolment(services, partner_id: str, *, upload: bool = True, **changes) -> dict:
+    """The variables of partnerProgrammeEnrol: a contact person and a trade licence (uploaded unless ``upload`` is false)."""
+    key = f"partner-applications/doc_trade_licence_{partner_id}"
+    if upload:
+        services.documents.put(key, b"%PDF-1.7 Gewerbeanmeldung", "application/pdf")
+    registration = {
+        "partnerId": partner_id, "contactName": "Nina Nordmann", "contactPhone": "+49 40 1234567", "contactEmail": "nina@nordit.example",
+        "proofOfTradeKind": "TRADE_LICENCE", "proofOfTradeKey": key, "proofOfTradeContentType": "application/pdf",
+        "proofOfTradeSizeBytes": 24,
+    }
+    return {"input": {**registration, **changes}}
+
+
 @pytest.fixture
-def enrolled(as_user, demo, clock):
+def enrolled(as_user, demo, clock, services):
     """Both demo partners joined the programme 200 days ago (Registered: 10 % commission)."""
     ops = as_user("distributor")
     now, clock.now = clock.now, clock.now - timedelta(days=200)
     numbers = {}
     for key in ("nordit", "suedcloud"):
-        result = ops(ENROL, {"id": demo.partners[key].id})["partnerProgrammeEnrol"]
+        result = ops(ENROL, enrolment(services, demo.partners[key].id))["partnerProgrammeEnrol"]
         assert result["errors"] == []
         numbers[key] = result["programmePartner"]["partnerNumber"]
     clock.now = now
@@ -74,6 +88,45 @@ def test_the_distributor_enters_an_application_with_an_uploaded_proof_and_approv
     assert approved["programmePartner"] == {"partnerNumber": 1, "tier": "REGISTERED"}
     again = ops(APPROVE, {"id": submitted["application"]["id"]})["partnerApplicationApprove"]
     assert again["errors"][0]["code"] == "CONFLICT"
+
+
+APPLICATION_RECORD = """query { partnerApplications(status: APPROVED) { nodes { companyName street postalCode city contact { name phone email }
+  proofOfTradeKind proofOfTradeDownloadUrl partnerId partnerNumber } } }"""
+
+
+def test_an_existing_partner_enrols_with_its_contact_person_and_proof_of_trade_which_are_kept_like_an_application(as_user, demo, services):
+    nordit = demo.partners["nordit"].id
+    result = as_user("distributor")(ENROL, enrolment(services, nordit))["partnerProgrammeEnrol"]
+    assert result["errors"] == [] and result["programmePartner"]["partnerNumber"] == 1
+    (record,) = as_user("distributor")(APPLICATION_RECORD)["partnerApplications"]["nodes"]
+    assert {k: v for k, v in record.items() if k != "proofOfTradeDownloadUrl"} == {
+        "companyName": "NordIT Systemhaus GmbH", "street": "Industriestr. 7", "postalCode": "20095", "city": "Hamburg",
+        "contact": {"name": "Nina Nordmann", "phone": "+49 40 1234567", "email": "nina@nordit.example"},
+        "proofOfTradeKind": "TRADE_LICENCE", "partnerId": nordit, "partnerNumber": 1,
+    }
+    assert f"doc_trade_licence_{nordit}" in record["proofOfTradeDownloadUrl"]
+
+
+def test_enrolment_without_a_valid_contact_person_and_proof_of_trade_is_refused_with_every_problem_and_enrols_nobody(as_user, demo, services):
+    nordit = demo.partners["nordit"].id
+    bad = enrolment(services, nordit, contactName=" ", contactPhone="", contactEmail="nina@", proofOfTradeContentType="application/zip")
+    result = as_user("distributor")(ENROL, bad)["partnerProgrammeEnrol"]
+    assert result["programmePartner"] is None
+    assert [(e["code"], e["field"]) for e in result["errors"]] == [
+        ("INVALID_INPUT", "contact.name"), ("INVALID_INPUT", "contact.phone"), ("INVALID_INPUT", "contact.email"),
+        ("INVALID_INPUT", "proofOfTrade.contentType"),
+    ]
+    assert as_user("distributor")(PARTNER_NODE, {"id": nordit})["node"]["partnerNumber"] is None
+    assert as_user("distributor")(APPLICATION_RECORD)["partnerApplications"]["nodes"] == []
+
+
+def test_enrolment_is_refused_until_the_proof_of_trade_is_uploaded(as_user, demo, services):
+    nordit = demo.partners["nordit"].id
+    missing = as_user("distributor")(ENROL, enrolment(services, nordit, upload=False))["partnerProgrammeEnrol"]
+    assert [(e["code"], e["field"]) for e in missing["errors"]] == [("INVALID_INPUT", "proofOfTrade.documentKey")]
+    assert as_user("distributor")(PARTNER_NODE, {"id": nordit})["node"]["partnerNumber"] is None
+    uploaded = as_user("distributor")(ENROL, enrolment(services, nordit))["partnerProgrammeEnrol"]
+    assert uploaded["errors"] == [] and uploaded["programmePartner"]["partnerNumber"] == 1
 
 
 def test_a_proof_of_trade_of_another_type_gets_no_upload_form(as_user):

@@ -8,8 +8,8 @@ import pytest
 
 from domain.policy import Principal
 from domain.referrals import click_attributable
-from domain.services import partner_programme as programme
 from domain.referrals import ReferralClick
+from infra.demo import enrol_demo_partner
 from infra.referral_links import (
     COOKIE_NAME,
     cookie_expires_at,
@@ -28,7 +28,7 @@ PORTAL = "https://portal.partnerhub.example"
 @pytest.fixture
 def partner_number(demo, services, clock):
     ops = Principal.of(demo.users["distributor"])
-    return programme.enrol_partner(services.uow(), ops, demo.partners["nordit"].id, now=clock.now).partner_number
+    return enrol_demo_partner(services.uow(), services.documents, ops, demo.partners["nordit"].id, now=clock.now).partner_number
 
 
 def visit(client, query: str):
@@ -162,7 +162,7 @@ def click_through(client, clock, number: int, at: datetime, cookie: str | None =
 @pytest.fixture
 def two_partners(demo, services, clock, partner_number):
     ops = Principal.of(demo.users["distributor"])
-    return partner_number, programme.enrol_partner(services.uow(), ops, demo.partners["suedcloud"].id, now=clock.now).partner_number
+    return partner_number, enrol_demo_partner(services.uow(), services.documents, ops, demo.partners["suedcloud"].id, now=clock.now).partner_number
 
 
 def sign_up(as_user, clock, at: datetime, cookie: str, name: str):

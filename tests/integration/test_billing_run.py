@@ -22,6 +22,7 @@ from domain.services import subscriptions as subs
 from domain.services.invoices import document_key
 from domain.invoices import InvoiceKind
 from domain.subscriptions import CancelSubscription, IncreaseSeats, ReduceSeats
+from infra.demo import enrol_demo_partner
 from infra.dynamo.unit_of_work import DynamoUnitOfWork
 from tests.integration.billing_world import build_world, pdf_text, utc
 from tests.crash import crash_after_commit, crash_after_commits
@@ -162,10 +163,9 @@ def test_seats_removed_before_seats_are_added_the_same_day_are_credited_to_the_p
 def referred_by_suedcloud(world, customer_key: str) -> str:
     """SüdCloud joins the programme (Registered: 10 % commission) and referred the customer (which buys through NordIT)."""
     from domain.referrals import Attribution
-    from domain.services import partner_programme as programme
 
     sued = world.partner("suedcloud")
-    number = programme.enrol_partner(DynamoUnitOfWork(), world.ops, sued, now=utc("2024-01-02T09:00:00")).partner_number
+    number = enrol_demo_partner(DynamoUnitOfWork(), world.documents, world.ops, sued, now=utc("2024-01-02T09:00:00")).partner_number
     uow = DynamoUnitOfWork()
     with uow:
         uow.referrals.add(Attribution(world.customer(customer_key), sued, number, utc("2024-01-03T09:00:00"), utc("2024-01-04T09:00:00")))
@@ -330,7 +330,7 @@ def test_the_partner_is_billed_with_the_rates_of_its_programme_tier_on_the_billi
     from domain.services import partner_programme as programme
 
     nordit = world.partner("nordit")
-    programme.enrol_partner(DynamoUnitOfWork(), world.ops, nordit, now=utc("2024-01-02T09:00:00"))
+    enrol_demo_partner(DynamoUnitOfWork(), world.documents, world.ops, nordit, now=utc("2024-01-02T09:00:00"))
     programme.change_tier(DynamoUnitOfWork(), world.ops, nordit, Tier.CERTIFIED, effective_from=date(2024, 1, 15), now=utc("2024-01-02T09:00:00"))
     world.make_csp_ready("kanzlei")
     world.order("hanse", "2024-01-14T10:00:00", quantity=10)
@@ -373,7 +373,7 @@ def test_an_individual_agreement_bills_with_its_agreed_rates(world):
     from domain.services import partner_programme as programme
 
     nordit = world.partner("nordit")
-    programme.enrol_partner(DynamoUnitOfWork(), world.ops, nordit, now=utc("2024-01-02T09:00:00"))
+    enrol_demo_partner(DynamoUnitOfWork(), world.documents, world.ops, nordit, now=utc("2024-01-02T09:00:00"))
     agreed = TierRates.of(commission_percent="12", cashback_percent="4", reseller_discount_percent="12.5")
     programme.change_tier(DynamoUnitOfWork(), world.ops, nordit, Tier.INDIVIDUAL, effective_from=date(2024, 1, 10),
                           individual_rates=agreed, now=utc("2024-01-02T09:00:00"))

@@ -384,14 +384,14 @@ def test_running_billing(lambdas, billing_world):
     from domain.commissions import CommissionKind
     from domain.invoices import InvoiceKind
     from domain.organisations import BillingMode
-    from domain.services import partner_programme as programme
     from domain.services import subscriptions as subs
     from domain.subscriptions import CancelSubscription
+    from infra.demo import enrol_demo_partner
     from infra.dynamo.unit_of_work import DynamoUnitOfWork
     from tests.integration.test_billing_run import pay, referred_by_suedcloud, switch
 
     w = billing_world
-    programme.enrol_partner(DynamoUnitOfWork(), w.ops, w.partner("nordit"), now=utc("2024-01-02T09:00:00Z"))
+    enrol_demo_partner(DynamoUnitOfWork(), w.documents, w.ops, w.partner("nordit"), now=utc("2024-01-02T09:00:00Z"))
     referred_by_suedcloud(w, "kanzlei")  # enrols SüdCloud too
     w.make_csp_ready("kanzlei")
     kanzlei_subscription = w.order("kanzlei", "2024-01-15T10:00:00")

@@ -21,7 +21,10 @@ from domain.referrals import ReferralClick
 from domain.services import commissions as commission_svc
 from domain.services import partner_programme as programme
 from domain.services.organisations import NewCustomer
+from infra.demo import enrol_demo_partner
 from infra.dynamo.unit_of_work import DynamoUnitOfWork
+from infra.settings import get_settings
+from infra.storage import S3DocumentStore
 from tests.crash import crash_after_commits
 from tests.e2e.test_throttling import throttle  # noqa: F401  (fixture)
 from tests.request_counter import count_requests
@@ -40,7 +43,7 @@ def world(aws):
 
     data = seed(DynamoUnitOfWork(), utc("2023-12-01T09:00:00"))
     ops = Principal.of(data.users["distributor"])
-    nordit = programme.enrol_partner(DynamoUnitOfWork(), ops, data.partners["nordit"].id, now=utc("2023-12-01T09:00:00"))
+    nordit = enrol_demo_partner(DynamoUnitOfWork(), S3DocumentStore(get_settings()), ops, data.partners["nordit"].id, now=utc("2023-12-01T09:00:00"))
     return data, ops, nordit
 
 
@@ -64,7 +67,7 @@ def paid_invoice(customer_id: str, *, invoice_id="inv_00000000000000000001", net
 
 def test_partner_numbers_are_allocated_in_sequence_from_the_counters_table(world):
     data, ops, nordit = world
-    sued = programme.enrol_partner(DynamoUnitOfWork(), ops, data.partners["suedcloud"].id, now=utc("2023-12-02T09:00:00"))
+    sued = enrol_demo_partner(DynamoUnitOfWork(), S3DocumentStore(get_settings()), ops, data.partners["suedcloud"].id, now=utc("2023-12-02T09:00:00"))
     assert (nordit.partner_number, sued.partner_number) == (1, 2)
     assert DynamoUnitOfWork().programme_partners.get_by_number(2).partner_id == data.partners["suedcloud"].id
 
