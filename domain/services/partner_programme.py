@@ -76,10 +76,22 @@ class ApplicationCommand:
 
 def submit_partner_application(uow: UnitOfWork, documents: DocumentStore, command: ApplicationCommand, *, now: datetime) -> PartnerApplication:
     """Anyone may apply (public, or the distributor on a company's behalf); the upload must exist."""
+    application = _registration(documents, command, company_name=command.company_name, address=command.address, now=now)
+    with uow:
+        uow.partner_applications.save(application)
+        uow.commit()
+    return application
+
+
+def _registration(
+    documents: DocumentStore, command: ApplicationCommand | EnrolmentCommand, *, company_name: str,
+    address: Address | Mapping[str, str], now: datetime,
+) -> PartnerApplication:
+    """The registration data of an application or an enrolment, validated (every problem at once), its proof uploaded."""
     application = submit_application(
         id=new_id("pap"),
-        company_name=command.company_name,
-        address=command.address,
+        company_name=company_name,
+        address=address,
         contact_name=command.contact_name,
         contact_phone=command.contact_phone,
         contact_email=command.contact_email,
@@ -89,14 +101,6 @@ def submit_partner_application(uow: UnitOfWork, documents: DocumentStore, comman
         proof_size_bytes=command.proof_size_bytes,
         now=now,
     )
-    _require_uploaded_proof(documents, application)
-    with uow:
-        uow.partner_applications.save(application)
-        uow.commit()
-    return application
-
-
-def _require_uploaded_proof(documents: DocumentStore, application: PartnerApplication) -> None:
     key = application.proof_of_trade.document_key
     if not key.startswith(PROOF_KEY_PREFIX) or not documents.exists(key):
         raise ValidationFailed(
@@ -104,6 +108,7 @@ def _require_uploaded_proof(documents: DocumentStore, application: PartnerApplic
             field="proofOfTrade.documentKey",
             hint="Request an upload form (partnerApplicationProofUpload), post the file to it, then apply with its key.",
         )
+    return application
 
 
 def list_applications(uow: UnitOfWork, principal: Principal, status: str, *, first: int | None, after: str | None) -> Page[PartnerApplication]:
@@ -186,13 +191,7 @@ def enrol_partner(uow: UnitOfWork, documents: DocumentStore, principal: Principa
                 raise NotFound(f"No partner with id '{partner_id}'.", field="partnerId")
             if uow.programme_partners.get(partner_id) is not None:
                 raise Conflict(f"{partner.name} is in the partner programme already.", field="partnerId")
-            application = submit_application(
-                id=new_id("pap"), company_name=partner.name, address=partner.address, contact_name=command.contact_name,
-                contact_phone=command.contact_phone, contact_email=command.contact_email, proof_kind=command.proof_kind,
-                proof_document_key=command.proof_document_key, proof_content_type=command.proof_content_type,
-                proof_size_bytes=command.proof_size_bytes, now=now,
-            )
-            _require_uploaded_proof(documents, application)
+            application = _registration(documents, command, company_name=partner.name, address=partner.address, now=now)
             number = uow.programme_partners.next_partner_number()
             approved = application.approve(partner_id=partner.id, partner_number=number, decided_by=principal.user_id, now=now)
             programme_partner = new_programme_partner(approved, joined_on=berlin_date(now))
