@@ -43,14 +43,21 @@ Decided here, where ``DOMAIN.md`` leaves room:
   and refunds nothing (status OFFSET); 1000.00 paid first, 714.00 is owed, so 286.00 is
   refunded (its ``outstanding``, ISSUED until refunded, then PAID). The refund shows on the
   credit note only (an invoice never owes less than nothing), and no later payment can change
-  it: an invoice takes no more than it owes. A credit note issued before this was kept
-  refunds its whole gross until ``register_issued_credit_notes`` registers it.
+  it: an invoice takes no more than it owes. Except a direct debit's collection: the bank
+  collects what the file asked for, a credit note issued after the file notwithstanding, and
+  what it collects beyond what is owed is refunded through that credit note (its ``refund_due``
+  grows; see **Overpayment**). A credit note issued before this was kept refunds its whole
+  gross until ``register_issued_credit_notes`` registers it.
 * **Payment dates** lie between the issue date and today (Berlin): a payment is recorded once
   it was received, never ahead.
 * **Overpayment** is refused (``Overpayment``, a ``Conflict``): record at most the
   outstanding amount; the surplus is refunded or handled outside the invoice. Recording
   the very same payment (reference, amount, date) again is a no-op, so a bank import can
-  be replayed.
+  be replayed. A direct debit's collection (``direct_debit_collection``) is money the bank
+  took under the mandate for a file made before: it is recorded whatever a later credit
+  note took off (119.00 debited, a credit note of 19.00 after the file, 119.00 collected:
+  PAID, the credit note refunds 19.00), up to what is unpaid of the gross (more cannot
+  come from the file: it asked for at most that).
 * **Copies.** Day 60 after the issue date still counts as free re-send; an invoice is
   online until the same day ``online_months`` later inclusive (issued 2023-01-31, 24 months
   → downloadable until 2025-01-31, archive from 2025-02-01; a month-end clamps: issued
@@ -734,8 +741,11 @@ class Invoice:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _MUTABLE_FIELDS}
 
 
-def assert_content_unchanged(issued: Invoice, candidate: Invoice) -> None:
-    """Refuse any write that would change an issued invoice's content (the repository calls this)."""
+def assert_content_unchanged(issued: Invoice, candidate: Invoice, *, refund_may_grow: bool = False) -> None:
+    """Refuse any write that would change an issued invoice's content (the repository calls this).
+
+    ``refund_may_grow``: a direct debit's collection beyond what is owed makes a credit note refund more
+    (``refunds_after_payment``); what it refunds never shrinks, a refund paid out stays paid out."""
     if issued.id != candidate.id:
         raise ValidationFailed("These are two different invoices.", field="id")
     before, after = issued.content(), candidate.content()
@@ -755,7 +765,8 @@ def assert_content_unchanged(issued: Invoice, candidate: Invoice) -> None:
     if candidate.credits[: len(issued.credits)] != issued.credits:
         raise InvoiceImmutable(f"Credit notes of invoice {issued.number} can only be added, never removed.", field="credits")
     if issued.refund_due is not None and candidate.refund_due != issued.refund_due:
-        raise InvoiceImmutable(f"What credit note {issued.number} refunds is fixed.", field="refundDue")
+        if not (refund_may_grow and candidate.refund_due is not None and candidate.refund_due.amount > issued.refund_due.amount):
+            raise InvoiceImmutable(f"What credit note {issued.number} refunds is fixed.", field="refundDue")
 
 
 # --- credit notes -------------------------------------------------------------------------
@@ -920,13 +931,19 @@ def _paid_event(invoice: Invoice, paid_on: date) -> InvoicePaid:
     )
 
 
-def record_payment(invoice: Invoice, amount: Money, paid_on: date, reference: str, *, today: date) -> PaymentOutcome:
+def record_payment(
+    invoice: Invoice, amount: Money, paid_on: date, reference: str, *, today: date, direct_debit_collection: bool = False,
+) -> PaymentOutcome:
     """Append a payment (a refund for a credit note); the invoice is PAID once nothing is outstanding.
 
     The payment that settles an invoice yields ``InvoicePaid``. The same payment (reference,
     amount and date) recorded again changes nothing; the same reference with other data is
     refused. ``paid_on`` lies between the issue date and ``today`` (Berlin): issued 2026-11-23,
     recorded on 2026-11-23, a payment of 2027-11-30 is refused.
+
+    More than is outstanding is refused, unless ``direct_debit_collection``: the bank collected a direct-debit
+    invoice under a file made before a credit note, so it may bring up to what is unpaid of the gross; what it
+    brings beyond what is owed is refunded through the credit notes (``refunds_after_payment``).
     """
     reference = require_text(reference, "reference", label="The payment reference")
     if amount.currency != invoice.currency:
@@ -953,11 +970,26 @@ def record_payment(invoice: Invoice, amount: Money, paid_on: date, reference: st
             field="paidOn",
             hint="Record a payment on or after the day it was received.",
         )
-    if amount.amount > invoice.outstanding.amount:
+    direct_debit = invoice.kind is InvoiceKind.INVOICE and invoice.payment_method is PaymentMethod.SEPA_DIRECT_DEBIT
+    if direct_debit_collection:
+        if not direct_debit:
+            raise ValidationFailed(
+                f"{invoice.number} is not collected by direct debit.", field="directDebitCollection",
+                hint="Record a transfer without directDebitCollection.",
+            )
+        unpaid = invoice.gross_total - invoice.amount_paid  # at most what any direct-debit file asked for
+        if amount.amount > unpaid.amount:
+            raise Overpayment(
+                f"{amount} exceeds the {unpaid} of {invoice.number}'s gross not paid yet: no direct debit collects that much.",
+                outstanding=invoice.outstanding,
+                hint=f"Record the amount the bank collected, at most {unpaid}; a surplus beyond it is refunded separately.",
+            )
+    elif amount.amount > invoice.outstanding.amount:
+        collected = " If the bank collected it by direct debit, record it as such (directDebitCollection)." if direct_debit else ""
         raise Overpayment(
             f"{amount} exceeds the {invoice.outstanding} outstanding on {invoice.number}.",
             outstanding=invoice.outstanding,
-            hint=f"Record at most {invoice.outstanding}; refund the surplus or settle it separately.",
+            hint=f"Record at most {invoice.outstanding}; refund the surplus or settle it separately.{collected}",
         )
     paid = replace(invoice, payments=invoice.payments + (payment,))
     event = None
@@ -1001,7 +1033,8 @@ def refunds_of_credits(invoice: Invoice) -> dict[str, Money]:
 
     The same as when each was registered: a payment is taken only while something is owed, so money paid after a credit
     note never reaches beyond what the invoice owed after it. (For credit notes registered before ``refund_due`` was
-    kept, and those issued before they were registered at all.)
+    kept, and those issued before they were registered at all.) Except a direct debit's collection, which may; then
+    this is what the credit notes refund after it (``refunds_after_payment``).
     """
     refunds: dict[str, Money] = {}
     so_far = replace(invoice, credits=())
@@ -1010,6 +1043,21 @@ def refunds_of_credits(invoice: Invoice) -> dict[str, Money]:
         refunds[credit.credit_note_id] = after.paid_beyond_due - so_far.paid_beyond_due
         so_far = after
     return refunds
+
+
+def refunds_after_payment(invoice: Invoice, credit_notes: Iterable[Invoice]) -> tuple[Invoice, ...]:
+    """The credit notes registered on ``invoice`` (as paid) whose refund a payment changed, with the refund they owe now.
+
+    Only a direct debit's collection changes one: 119.00 gross, a credit note of -19.00 after the file (refunding
+    nothing then, OFFSET), 119.00 collected: the credit note refunds 19.00 (ISSUED until refunded). The refund goes to
+    the credit notes in the order registered, as ``refunds_of_credits`` says; a note already refunding that is left out.
+    """
+    refunds = refunds_of_credits(invoice)
+    return tuple(
+        replace(note, refund_due=refunds[note.id])
+        for note in credit_notes
+        if note.id in refunds and note.refund_due is not None and note.refund_due != refunds[note.id]
+    )
 
 
 def is_overdue(invoice: Invoice, today: date) -> bool:

@@ -79,7 +79,7 @@ async def payment_record(info: Info, input: t.PaymentRecordInput) -> t.PaymentRe
     outcome = await ctx.run(
         service.record_payment, ctx.services.uow, ctx.principal, str(input.invoice_id),
         amount=Money(input.amount, input.currency), paid_on=input.paid_on, reference=input.reference,
-        now=ctx.now, ledger=ctx.services.invoice_ledger,
+        now=ctx.now, ledger=ctx.services.invoice_ledger, direct_debit_collection=input.direct_debit_collection,
     )
     return t.PaymentRecordPayload(invoice=_of(info, outcome.invoice), recorded=outcome.recorded)
 

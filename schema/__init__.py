@@ -272,7 +272,10 @@ class Mutation:
     maintenance_schedule_add: tt.MaintenanceSchedulePayload = strawberry.mutation(resolver=tkt.maintenance_schedule_add)
     asset_create: tt.AssetPayload = strawberry.mutation(resolver=tkt.asset_create)
     payment_record: it.PaymentRecordPayload = strawberry.mutation(
-        resolver=inv.payment_record, description="Distributor: money received for an invoice; more than is outstanding is refused."
+        resolver=inv.payment_record,
+        description="Distributor: money received for an invoice; more than is outstanding is refused, except the bank's "
+                    "collection of a direct-debit file (directDebitCollection): what it brings beyond what a later credit note "
+                    "left owed, that credit note refunds.",
     )
     credit_note_create: it.CreditNotePayload = strawberry.mutation(
         resolver=inv.credit_note_create, description="Distributor: correct an issued invoice in full or in part."

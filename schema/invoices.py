@@ -85,7 +85,8 @@ class Invoice(Node):
     )
     refund_due: Money | None = strawberry.field(
         description="Credit notes: what it refunds in all, the money paid on the corrected invoice beyond what the invoice "
-        "owes after it; the rest of the credit note is set off against what was owed. Null for invoices."
+        "owes after it (also what a direct debit collected after it, under a file made before it); the rest of the credit "
+        "note is set off against what was owed. Null for invoices."
     )
     payments: list[Payment]
     payment_method: PaymentMethod
@@ -168,6 +169,12 @@ class PaymentRecordInput:
     paid_on: date
     reference: str = strawberry.field(description="The bank reference; recording the same payment again changes nothing.")
     currency: str = "EUR"
+    direct_debit_collection: bool = strawberry.field(
+        default=False,
+        description="The bank collected this direct-debit invoice under a direct-debit run's file. Recorded even beyond what "
+                    "a credit note issued after the file left owed (up to what is unpaid of the gross): the credit note then "
+                    "shows the excess as its refundDue. Refused (PRECONDITION_FAILED) for an invoice in no direct-debit file.",
+    )
 
 
 @strawberry.type

@@ -38,7 +38,7 @@ from typing import Callable, Iterable, Mapping
 
 from domain.billing import Cashback
 from domain.calendar import berlin_date
-from domain.errors import Conflict, NotFound, ValidationFailed
+from domain.errors import ConcurrentUpdate, Conflict, NotFound, PreconditionFailed, ValidationFailed
 from domain.invoices import (
     ARCHIVE_RETRIEVAL_BASE_FEE,
     DEFAULT_ONLINE_MONTHS,
@@ -66,6 +66,7 @@ from domain.invoices import (
     next_sequence,
     quote_archive_retrieval,
     record_payment as record_payment_on,
+    refunds_after_payment,
     refunds_of_credits,
     register_credit_note as register_credit_note_on,
     CreditNoteOutcome,
@@ -371,13 +372,18 @@ def _require_visible(uow, principal: Principal, invoice_id: str) -> Invoice:
 
 def record_payment(
     uow_factory, principal: Principal, invoice_id: str, *, amount: Money, paid_on: date, reference: str, now: datetime,
-    ledger: InvoiceLedger | None,
+    ledger: InvoiceLedger | None, direct_debit_collection: bool = False,
 ) -> PaymentOutcome:
     """Distributor staff record money received; the same payment again changes nothing; more than is due is refused,
     and so is a payment dated after today (Berlin).
 
+    ``direct_debit_collection``: the money is the bank's collection of the invoice under a direct-debit run that put it
+    into its file (refused with ``PreconditionFailed`` otherwise). It is recorded even beyond what a credit note issued
+    after the file left owed (the bank collected what the file asked for); the credit notes then refund the excess
+    (``refunds_after_payment``), written in the same transaction.
+
     The payment that settles the invoice and ``ledger``'s writes for it are one transaction; if someone changed the
-    invoice or its ledger entries meanwhile, everything is read again and repeated.
+    invoice, its credit notes or its ledger entries meanwhile, everything is read again and repeated.
     """
     require(can_manage_invoices(principal), "record payments")
     today = berlin_date(now)
@@ -386,16 +392,40 @@ def record_payment(
         uow = uow_factory()
         with uow:
             invoice = _require_visible(uow, principal, invoice_id)
-            outcome = record_payment_on(invoice, amount, paid_on, reference, today=today)
+            outcome = record_payment_on(invoice, amount, paid_on, reference, today=today, direct_debit_collection=direct_debit_collection)
             if not outcome.recorded:
                 return outcome
+            if direct_debit_collection:
+                _require_collected_by_a_run(uow, invoice)
             uow.invoices.update_payments(invoice, outcome.invoice)
+            if outcome.invoice.paid_beyond_due != invoice.paid_beyond_due:  # a collection beyond what is owed: refunded
+                _register_refunds(uow, outcome.invoice)
             if outcome.event is not None and ledger is not None:
                 ledger.register_paid(uow, outcome.invoice, outcome.event, now=now)
             uow.commit()
         return outcome
 
     return retry_on_concurrent_update(attempt)
+
+
+def _require_collected_by_a_run(uow, invoice: Invoice) -> None:
+    run_id = uow.invoices.debit_run_of(invoice.id)
+    run = uow.direct_debit_runs.get(run_id) if run_id else None
+    if run is None or invoice.id not in run.invoice_ids:
+        raise PreconditionFailed(
+            f"{invoice.number} is in no direct-debit file: the bank cannot have collected it.", field="directDebitCollection",
+            hint="Record a transfer without directDebitCollection; direct-debit invoices are collected by directDebitRunCreate.",
+        )
+
+
+def _register_refunds(uow, paid: Invoice) -> None:
+    """Write what the credit notes of ``paid`` refund after its payment, in the payment's transaction."""
+    credit_ids = [credit.credit_note_id for credit in paid.credits]
+    notes = uow.invoices.get_many(credit_ids)
+    if any(i not in notes for i in credit_ids):  # registered, so written: a read that missed it is repeated
+        raise ConcurrentUpdate(f"A credit note of {paid.number} could not be read yet.", field="invoiceId")
+    for note in refunds_after_payment(paid, notes.values()):
+        uow.invoices.update_payments(notes[note.id], note, refund_may_grow=True)
 
 
 # --- credit notes -------------------------------------------------------------------------

@@ -117,14 +117,17 @@ class InvoiceRepository:
             on_condition_failed=InvoiceAlreadyIssued(f"Invoice {invoice.id} is issued already.", field="invoiceId"),
         )
 
-    def update_payments(self, issued: Invoice, invoice: Invoice, *, credit_note_id: str | None = None) -> None:
+    def update_payments(
+        self, issued: Invoice, invoice: Invoice, *, credit_note_id: str | None = None, refund_may_grow: bool = False,
+    ) -> None:
         """Save ``issued`` (as read) with the payments and credits of ``invoice``; anything else changed is refused
         (``InvoiceImmutable``), and someone else's write in between fails the commit (version).
 
         ``credit_note_id``: the credit note registered with this write (``credit_note_ids``, read by BatchGet).
+        ``refund_may_grow``: a credit note refunding more after a direct debit's collection (``assert_content_unchanged``).
         Delivery attributes are left as they are: an UpdateItem sets only what payments and credits change.
         """
-        assert_content_unchanged(issued, invoice)
+        assert_content_unchanged(issued, invoice, refund_may_grow=refund_may_grow)
         item = _invoice_item(invoice, delivery_date=None)
         model = InvoiceModel(invoice.id)
         model.version = 0  # placeholder: the version is checked by the condition below and incremented

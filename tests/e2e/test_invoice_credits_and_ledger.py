@@ -225,6 +225,87 @@ def test_a_credit_note_after_a_part_payment_refunds_only_what_was_paid_beyond_wh
     assert (refunded["invoice"]["status"], refunded["invoice"]["outstanding"]) == ("PAID", {"amount": "0.00"})
 
 
+# --- a direct debit collected after a credit note ---------------------------------------------------
+
+
+@pytest.fixture
+def hosted(services, demo):
+    """Direkt hosts from 2026-12-01 for EUR 100.00 a month under mandate MNDT-2026-0042: December is invoiced on
+    2026-12-01 by direct debit, 119.00 gross, due 2026-12-15."""
+    from datetime import date
+
+    from domain import contracts as ct
+    from domain.money import Money
+    from domain.policy import Principal
+    from domain.services import billing, contracts as contract_svc, organisations as org_svc
+
+    ops, direkt = Principal.of(demo.users["distributor"]), demo.customers["direkt"].id
+    contract_svc.create_contract(services.uow(), ops, contract_svc.NewContract(
+        direkt, ct.ContractKind.DATA_CENTRE_HOSTING, date(2026, 12, 1), ct.Rates(Money.of("95.00")), monthly_flat_rate=Money.of("100.00"),
+    ), now=at("2026-11-20T09:00:00"))
+    org_svc.set_sepa_mandate(services.uow(), ops, direkt, org_svc.MandateDetails(
+        "MNDT-2026-0042", "DE89370400440532013000", "Direktkunde Müller e.K.", date(2026, 10, 20)), now=at("2026-11-20T09:00:00"))
+    contract_svc.book_flat_rate_months(services.uow, run_date=date(2026, 12, 1), now=at("2026-12-01T00:45:00"))
+    billing.run_billing(services.uow, run_date=date(2026, 12, 1), now=at("2026-12-01T21:00:00"), documents=services.documents,
+                        mailer=services.mailer, renderer=services.invoice_renderer, sepa_creditor_id="DE98ZZZ09999999999")
+    (invoice,) = services.uow().invoices.list_for_payer(direkt, issued_from=None, issued_to=None, status=None, limit=10, cursor=None).items
+    assert (invoice.payment_method.value, invoice.gross_total, invoice.due_date) == ("SEPA_DIRECT_DEBIT", Money.of("119.00"), date(2026, 12, 15))
+    return invoice
+
+
+RUN = """mutation($d: Date!) { directDebitRunCreate(collectionDate: $d) { run { total { amount } invoiceIds } errors { code } } }"""
+COLLECT = """mutation($input: PaymentRecordInput!) { paymentRecord(input: $input) {
+  recorded invoice { status amountPaid { amount } outstanding { amount } } errors { code field message hint } } }"""
+
+
+def collect(ops, invoice_id: str, amount: str, *, direct_debit_collection: bool, reference: str = "PH2026000001") -> dict:
+    return ops(COLLECT, {"input": {"invoiceId": invoice_id, "amount": amount, "paidOn": "2026-12-15", "reference": reference,
+                                   "directDebitCollection": direct_debit_collection}})["paymentRecord"]
+
+
+def test_a_direct_debit_collected_in_full_after_a_credit_note_is_recorded_and_the_credit_note_refunds_the_excess(
+    as_user, hosted, referred, clock,
+):
+    """The file of 2026-12-10 debits 119.00; a credit note of 15.97 net (-19.00) on 2026-12-12 leaves 100.00 owed; the bank
+    collects the 119.00 on 2026-12-15. It was refused as an overpayment (CONFLICT); now it is PAID, the credit note refunds
+    19.00, and NordIT's 10 % commission is on the 84.03 net the customer keeps paying for (100.00 - 15.97): 8.40."""
+    ops = as_user("distributor")
+    clock.now = at("2026-12-10T09:00:00")
+    assert ops(RUN, {"d": "2026-12-15"})["directDebitRunCreate"] == {"run": {"total": {"amount": "119.00"}, "invoiceIds": [hosted.id]}, "errors": []}
+    clock.now = at("2026-12-12T09:00:00")
+    assert credit(ops, hosted.id, "15.97")["creditNote"]["grossTotal"] == {"amount": "-19.00"}
+    assert ops(NOTE_STATE, {"id": hosted.id})["invoice"]["creditNotes"][0]["status"] == "OFFSET"
+
+    clock.now = at("2026-12-16T09:00:00")
+    as_transfer = collect(ops, hosted.id, "119.00", direct_debit_collection=False)  # a transfer beyond what is owed: refused
+    assert [(e["code"], e["field"]) for e in as_transfer["errors"]] == [("CONFLICT", "amount")]
+    assert "directDebitCollection" in as_transfer["errors"][0]["hint"]
+    collected = collect(ops, hosted.id, "119.00", direct_debit_collection=True)
+    assert collected["errors"] == [] and collected["recorded"] is True
+    assert collected["invoice"] == {"status": "PAID", "amountPaid": {"amount": "119.00"}, "outstanding": {"amount": "0.00"}}
+    state = ops(NOTE_STATE, {"id": hosted.id})["invoice"]
+    assert [(n["status"], n["refundDue"], n["outstanding"]) for n in state["creditNotes"]] == [
+        ("ISSUED", {"amount": "19.00"}, {"amount": "19.00"})]
+    assert commissions(as_user, referred) == [{"kind": "COMMISSION", "status": "PENDING", "amount": {"amount": "8.40"},
+                                               "invoiceId": hosted.id, "customerPaidOn": "2026-12-15", "approvalDate": "2027-03-15"}]
+    again = collect(ops, hosted.id, "119.00", direct_debit_collection=True)  # the bank import replayed: nothing changes
+    assert again["recorded"] is False and ops(NOTE_STATE, {"id": hosted.id})["invoice"] == state
+    assert len(commissions(as_user, referred)) == 1
+
+
+def test_a_collection_is_refused_for_an_invoice_in_no_direct_debit_file_and_beyond_what_is_unpaid_of_the_gross(as_user, hosted, clock):
+    ops = as_user("distributor")
+    clock.now = at("2026-12-16T09:00:00")
+    not_in_a_file = collect(ops, hosted.id, "119.00", direct_debit_collection=True)
+    assert [(e["code"], e["field"]) for e in not_in_a_file["errors"]] == [("PRECONDITION_FAILED", "directDebitCollection")]
+    clock.now = at("2026-12-10T09:00:00")
+    ops(RUN, {"d": "2026-12-15"})
+    clock.now = at("2026-12-16T09:00:00")
+    too_much = collect(ops, hosted.id, "119.01", direct_debit_collection=True)
+    assert [(e["code"], e["field"]) for e in too_much["errors"]] == [("CONFLICT", "amount")]
+    assert ops(NOTE_STATE, {"id": hosted.id})["invoice"]["status"] == "ISSUED"
+
+
 # --- credit notes issued before they counted on their invoices --------------------------------------
 
 

@@ -11,7 +11,7 @@ from domain.commissions import InvoiceFacts, commission_for_paid_invoice
 from domain.errors import ValidationFailed
 from domain.invoices import (
     InvoiceDraft, InvoiceKind, InvoiceLine, InvoiceStatus, Overpayment, PaymentMethod, VatTreatment, CreditItem, credit_note_for,
-    is_overdue, record_payment, refunds_of_credits, register_credit_note,
+    is_overdue, record_payment, refunds_after_payment, refunds_of_credits, register_credit_note,
 )
 from domain.money import Money
 
@@ -166,3 +166,82 @@ def test_what_a_credit_note_refunds_is_fixed_once_registered():
 
     with pytest.raises(InvoiceImmutable):
         assert_content_unchanged(outcome.credit_note, replace(outcome.credit_note, refund_due=Money.of("476.00")))
+
+
+# --- a direct debit collected after a credit note ------------------------------------------------
+
+
+def direct_debit_invoice():
+    """Hosting December 2026, issued 2026-12-01 and due 2026-12-15 by direct debit: net 100.00, gross 119.00."""
+    from domain.invoices import DirectDebit
+
+    return InvoiceDraft(
+        invoice_id="inv_dd", kind=InvoiceKind.INVOICE, issuer_id="dst_1", payer_id="cus_1", customer_id="cus_1", currency="EUR",
+        lines=(InvoiceLine.priced("Data-centre hosting December 2026", 1, Money.of("100.00"), Decimal("19")),),
+        vat_treatment=VatTreatment.STANDARD, payment_method=PaymentMethod.SEPA_DIRECT_DEBIT, payment_terms_days=14,
+        direct_debit=DirectDebit("MNDT-2026-0042", "DE89 **** 3000", "DE98ZZZ09999999999"),
+    ).issue(number="PH-2026-000010", issued_at=datetime(2026, 12, 1, 9, tzinfo=UTC))
+
+
+def credited_after_the_file():
+    """The file of 2026-12-10 debits 119.00; then a credit note of 15.97 net (-19.00 gross) leaves 100.00 owed."""
+    inv = direct_debit_invoice()
+    note = credit_note_for(inv, reason="Ausfall 3 Tage", now=datetime(2026, 12, 12, 9, tzinfo=UTC), number="PH-2026-000011",
+                           lines=[CreditItem(1, Money.of("15.97"))], previous_credit_notes=(), credit_note_id="inv_cn11")
+    outcome = register_credit_note(inv, note)
+    assert (outcome.invoice.outstanding, outcome.credit_note.refund_due, outcome.credit_note.status) == (
+        Money.of("100.00"), Money.of("0.00"), InvoiceStatus.OFFSET)
+    return outcome.invoice, outcome.credit_note
+
+
+def test_the_bank_collecting_119_after_a_credit_note_of_19_is_recorded_paid_and_the_credit_note_refunds_the_19():
+    inv, note = credited_after_the_file()
+    collected = record_payment(inv, Money.of("119.00"), date(2026, 12, 15), "PH2026000010", today=date(2026, 12, 16),
+                               direct_debit_collection=True)
+    assert (collected.invoice.status, collected.invoice.amount_paid, collected.invoice.outstanding) == (
+        InvoiceStatus.PAID, Money.of("119.00"), Money.of("0.00"))
+    # the commission's base: what the customer keeps paying for, 100.00 less the 15.97 credited
+    assert (collected.event.paid_on, collected.event.net_amount) == (date(2026, 12, 15), Money.of("84.03"))
+    (refunding,) = refunds_after_payment(collected.invoice, [note])
+    assert (refunding.id, refunding.refund_due, refunding.outstanding, refunding.status) == (
+        "inv_cn11", Money.of("19.00"), Money.of("19.00"), InvoiceStatus.ISSUED)
+    refunded = record_payment(refunding, Money.of("19.00"), date(2026, 12, 17), "REFUND-11", today=date(2026, 12, 17))
+    assert refunded.invoice.status is InvoiceStatus.PAID
+
+
+def test_a_transfer_beyond_what_is_owed_is_still_refused_with_a_hint_to_record_a_collection_as_such():
+    inv, _ = credited_after_the_file()
+    with pytest.raises(Overpayment) as refused:
+        record_payment(inv, Money.of("119.00"), date(2026, 12, 15), "BANK-1", today=date(2026, 12, 16))
+    assert refused.value.outstanding == Money.of("100.00") and "directDebitCollection" in refused.value.hint
+
+
+def test_a_collection_brings_at_most_what_is_unpaid_of_the_gross_and_only_for_a_direct_debit_invoice():
+    inv, _ = credited_after_the_file()
+    part = record_payment(inv, Money.of("19.00"), date(2026, 12, 11), "BANK-1", today=date(2026, 12, 16)).invoice
+    with pytest.raises(Overpayment):  # 19.00 paid: no file asked for more than 100.00
+        record_payment(part, Money.of("119.00"), date(2026, 12, 15), "PH2026000010", today=date(2026, 12, 16), direct_debit_collection=True)
+    with pytest.raises(ValidationFailed) as refused:
+        record_payment(invoice(), Money.of("1190.00"), date(2026, 11, 30), "BANK-1", today=TODAY, direct_debit_collection=True)
+    assert refused.value.field == "directDebitCollection"
+
+
+def test_a_collection_within_what_is_owed_changes_no_credit_note():
+    inv, note = credited_after_the_file()
+    collected = record_payment(inv, Money.of("100.00"), date(2026, 12, 15), "PH2026000010", today=date(2026, 12, 16),
+                               direct_debit_collection=True)
+    assert collected.invoice.status is InvoiceStatus.PAID and refunds_after_payment(collected.invoice, [note]) == ()
+
+
+def test_what_a_credit_note_refunds_grows_only_with_a_collection_and_never_shrinks():
+    from dataclasses import replace
+
+    from domain.invoices import InvoiceImmutable, assert_content_unchanged
+
+    _, note = credited_after_the_file()  # refunds 0.00
+    assert_content_unchanged(note, replace(note, refund_due=Money.of("19.00")), refund_may_grow=True)
+    with pytest.raises(InvoiceImmutable):
+        assert_content_unchanged(note, replace(note, refund_due=Money.of("19.00")))
+    refunding = replace(note, refund_due=Money.of("19.00"))
+    with pytest.raises(InvoiceImmutable):
+        assert_content_unchanged(refunding, replace(note, refund_due=Money.of("0.00")), refund_may_grow=True)
