@@ -143,11 +143,54 @@ def can_view_users(principal: Principal, organisation: Organisation) -> bool:
 
 
 def can_manage_users(principal: Principal, organisation: Organisation) -> bool:
+    """Administer the users of ``organisation`` (create, change the level, deactivate, reactivate): the distributor, the
+    organisation's own administrators (partner admins; a customer's EXTENDED users), and a partner with customer
+    management and a FULL link, for the customer's REPORT_ONLY users only (``require_user_administration``)."""
     if principal.is_distributor:
         return True
     if principal.organisation_id == organisation.id:
-        return principal.role is Role.PARTNER_ADMIN
+        return principal.role is Role.PARTNER_ADMIN or principal.permission_level is PermissionLevel.EXTENDED
     return can_manage_customer(principal, organisation)
+
+
+class PartnerManagesReportOnlyUsers(Forbidden):
+    """A partner acting for a customer creates and manages only the customer's REPORT_ONLY users.
+
+    An EXTENDED user holds the customer's own rights: it sees the customer's invoices when the customer pays and decides
+    who pays, which the partner is refused itself. A login the partner makes or keeps must not hand them to it: the
+    customer's EXTENDED users or the distributor create EXTENDED users and promote, demote or deactivate them.
+    """
+
+    def __init__(self, customer: Organisation, *, granting: bool) -> None:
+        if granting:
+            super().__init__(
+                f"A partner gives users of {customer.name} the level REPORT_ONLY only: EXTENDED users hold the customer's own "
+                "rights (they see its invoices and decide who pays).",
+                field="permissionLevel",
+                hint=f"Create the login as REPORT_ONLY; an EXTENDED user of {customer.name} or the distributor may make it EXTENDED.",
+            )
+        else:
+            super().__init__(
+                f"A partner does not change, deactivate or reactivate the EXTENDED users of {customer.name}: they hold the "
+                "customer's own rights (they see its invoices and decide who pays).",
+                field="userId",
+                hint=f"Ask an EXTENDED user of {customer.name} or the distributor.",
+            )
+
+
+def require_user_administration(
+    principal: Principal, organisation: Organisation, *, level_before: PermissionLevel | None, level_after: PermissionLevel | None,
+    what: str,
+) -> None:
+    """May ``principal`` change a user of ``organisation`` whose level is ``level_before`` (None: a new user) into one of
+    ``level_after``? ``Forbidden`` when it may not administer the organisation's users at all;
+    ``PartnerManagesReportOnlyUsers`` when a partner acting for its customer would touch an EXTENDED user or make one."""
+    require(can_manage_users(principal, organisation), what)
+    if principal.is_partner and organisation.kind is OrganisationKind.CUSTOMER:
+        if level_before is PermissionLevel.EXTENDED:
+            raise PartnerManagesReportOnlyUsers(organisation, granting=False)
+        if level_after is PermissionLevel.EXTENDED:
+            raise PartnerManagesReportOnlyUsers(organisation, granting=True)
 
 
 def require(allowed: bool, what: str) -> None:

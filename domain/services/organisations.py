@@ -36,13 +36,13 @@ from domain.policy import (
     can_list_partners,
     can_manage_customer,
     can_manage_sepa_mandates,
-    can_manage_users,
     can_resend_billing_mode_notice,
     can_set_microsoft_ids,
     can_switch_billing_mode,
     can_view_organisation,
     can_view_users,
     require,
+    require_user_administration,
 )
 from domain.ports import EmailMessage, Mailer, Page, UnitOfWork
 from domain.sepa import SepaMandate, mandate_claim
@@ -447,11 +447,15 @@ def set_microsoft_ids(
 
 
 def create_user(uow: UnitOfWork, principal: Principal, command: NewUser, *, now: datetime, idempotency_key: str | None = None) -> User:
+    """A partner acting for its customer creates REPORT_ONLY users only (``PartnerManagesReportOnlyUsers``)."""
+
     def perform(uow: UnitOfWork) -> tuple[str, User]:
         organisation = get_visible_organisation(uow, principal, command.organisation_id)
         if organisation is None:
             raise NotFound(f"No organisation with id '{command.organisation_id}'.", field="organisationId")
-        require(can_manage_users(principal, organisation), "add users to this organisation")
+        require_user_administration(
+            principal, organisation, level_before=None, level_after=command.permission_level, what="add users to this organisation",
+        )
         user = new_user(
             id=new_id("usr"),
             organisation=organisation,
