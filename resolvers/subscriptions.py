@@ -77,11 +77,13 @@ def window_of(error: DomainError) -> t.CancellationWindow | None:
     )
 
 
-async def _change(info: Info, subscription_id: str, change: service.ChangeRequest) -> t.SubscriptionChangePayload:
+async def _change(
+    info: Info, subscription_id: str, change: service.ChangeRequest, idempotency_key: str | None = None,
+) -> t.SubscriptionChangePayload:
     ctx = info.context
 
     def change_once() -> service.ChangeResult:
-        return service.change_subscription(ctx.uow(), ctx.principal, subscription_id, change, now=ctx.now)
+        return service.change_subscription(ctx.uow(), ctx.principal, subscription_id, change, now=ctx.now, idempotency_key=idempotency_key)
 
     try:
         # Concurrent changes of one subscription (seat increases from two browsers) both succeed, one after the other.
@@ -214,18 +216,22 @@ async def subscription_order(info: Info, input: t.SubscriptionOrderInput, idempo
 
 
 @payload_errors(t.SubscriptionChangePayload)
-async def subscription_seats_increase(info: Info, input: t.SubscriptionSeatsInput) -> t.SubscriptionChangePayload:
-    return await _change(info, input.subscription_id, IncreaseSeats(input.seats))
+async def subscription_seats_increase(
+    info: Info, input: t.SubscriptionSeatsInput, idempotency_key: str | None = None,
+) -> t.SubscriptionChangePayload:
+    return await _change(info, input.subscription_id, IncreaseSeats(input.seats), idempotency_key)
 
 
 @payload_errors(t.SubscriptionChangePayload)
-async def subscription_seats_reduce(info: Info, input: t.SubscriptionSeatsInput) -> t.SubscriptionChangePayload:
-    return await _change(info, input.subscription_id, ReduceSeats(input.seats))
+async def subscription_seats_reduce(
+    info: Info, input: t.SubscriptionSeatsInput, idempotency_key: str | None = None,
+) -> t.SubscriptionChangePayload:
+    return await _change(info, input.subscription_id, ReduceSeats(input.seats), idempotency_key)
 
 
 @payload_errors(t.SubscriptionChangePayload)
-async def subscription_cancel(info: Info, input: t.SubscriptionIdInput) -> t.SubscriptionChangePayload:
-    return await _change(info, input.subscription_id, CancelSubscription())
+async def subscription_cancel(info: Info, input: t.SubscriptionIdInput, idempotency_key: str | None = None) -> t.SubscriptionChangePayload:
+    return await _change(info, input.subscription_id, CancelSubscription(), idempotency_key)
 
 
 @payload_errors(t.SubscriptionChangePayload)
@@ -240,12 +246,14 @@ async def subscription_hosted_desktop_set(info: Info, input: t.SubscriptionHoste
 
 
 @payload_errors(t.SubscriptionChangePayload)
-async def subscription_renewal_change_schedule(info: Info, input: t.SubscriptionRenewalChangeInput) -> t.SubscriptionChangePayload:
+async def subscription_renewal_change_schedule(
+    info: Info, input: t.SubscriptionRenewalChangeInput, idempotency_key: str | None = None,
+) -> t.SubscriptionChangePayload:
     change = t.SubscriptionChangeInput(
         kind=t.SubscriptionChangeKind.SCHEDULE_FOR_RENEWAL, quantity=input.quantity, term=input.term, billing=input.billing,
         product_id=input.product_id,
     )
-    return await _change(info, input.subscription_id, await change_of(info, input.subscription_id, change))
+    return await _change(info, input.subscription_id, await change_of(info, input.subscription_id, change), idempotency_key)
 
 
 @payload_errors(t.SubscriptionChangePayload)
@@ -254,9 +262,11 @@ async def subscription_renewal_change_remove(info: Info, input: t.SubscriptionId
 
 
 @payload_errors(t.SubscriptionChangePayload)
-async def subscription_upgrade(info: Info, input: t.SubscriptionUpgradeInput) -> t.SubscriptionChangePayload:
+async def subscription_upgrade(
+    info: Info, input: t.SubscriptionUpgradeInput, idempotency_key: str | None = None,
+) -> t.SubscriptionChangePayload:
     change = t.SubscriptionChangeInput(kind=t.SubscriptionChangeKind.UPGRADE, product_id=input.to_product_id, seats=input.seats)
-    return await _change(info, input.subscription_id, await change_of(info, input.subscription_id, change))
+    return await _change(info, input.subscription_id, await change_of(info, input.subscription_id, change), idempotency_key)
 
 
 @payload_errors(t.TenantCreatePayload)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import secrets
 from dataclasses import asdict, dataclass, replace
@@ -12,6 +13,7 @@ from domain.calendar import BERLIN, CATCH_UP_DAYS, berlin_date, days_to_catch_up
 from domain.catalogue import Billing, Catalogue, LicenceProgram, Term, assert_add_on_base_present
 from domain.errors import AlreadyExists, Conflict, NotFound, ValidationFailed
 from domain.ids import new_id
+from domain.money import Money
 from domain.organisations import Organisation, OrganisationKind
 from domain.policy import (
     Principal,
@@ -33,16 +35,22 @@ from domain.services.organisations import get_visible_organisation, page_size
 from domain.services.resave import ResaveSummary, resave_all
 from domain.services.retry import retry_on_concurrent_update
 from domain.subscriptions import (
+    CancelSubscription,
     ChangeOutcome,
+    Charge,
+    ChargeKind,
     CspReadiness,
+    IncreaseSeats,
     InvitationNotDelivered,
     PreviewResult,
     ProductAccess,
+    ReduceSeats,
     RenewalOutcome,
     SaasInvitationStatus,
     SaasStatus,
     SaasSubscription,
     ScheduleChange,
+    ScheduledChange,
     SetHostedDesktop,
     Subscription,
     SubscriptionChange,
@@ -331,13 +339,70 @@ def order_subscription(
         uow.subscriptions.add(outcome.new_subscription)
         for charge in outcome.charges:
             uow.charges.add(charge)
-        return outcome.new_subscription.id, outcome
+        return _receipt(outcome.new_subscription.id, charges=outcome.charges), outcome
 
-    def load(uow: UnitOfWork, subscription_id: str) -> ChangeOutcome:
-        return ChangeOutcome(subscription_id, False, new_subscription=uow.subscriptions.get(subscription_id))
+    def load(uow: UnitOfWork, receipt: str) -> ChangeOutcome:
+        """A retry with the same key: the subscription as it is now and the charges the order booked (the first cycle)."""
+        recorded = _read_receipt(receipt)
+        subscription = uow.subscriptions.get(recorded["subscription_id"])
+        if subscription is None:
+            raise NotFound(f"No subscription with id '{recorded['subscription_id']}'.", field="subscriptionId")
+        return ChangeOutcome(subscription.id, True, charges=_charges_of(recorded["charges"]), new_subscription=subscription)
 
     return run_idempotent(uow, principal=principal, operation="subscriptionOrder", key=idempotency_key, payload=order,
                           now=now, perform=perform, load=load)
+
+
+# An order or change with an idempotency key stores a receipt as the idempotency record's resource id: the ids of the
+# subscriptions it wrote and what it reported (its charges and credits, the scheduled change it deleted). A retry with
+# the same key and input answers from it (the subscriptions read as they are now) and writes nothing; the charges are
+# booked once. Records of orders from before receipts hold the bare subscription id.
+
+
+def _receipt(subscription_id: str, *, charges=(), earlier_charges=(), new_subscription_id: str | None = None,
+             deleted_scheduled_change: ScheduledChange | None = None) -> str:
+    return json.dumps({
+        "subscription_id": subscription_id, "new_subscription_id": new_subscription_id,
+        "charges": [_charge_data(c) for c in charges], "earlier_charges": [_charge_data(c) for c in earlier_charges],
+        "deleted_scheduled_change": None if deleted_scheduled_change is None else {
+            "quantity": deleted_scheduled_change.quantity,
+            "term": deleted_scheduled_change.term.value if deleted_scheduled_change.term else None,
+            "billing": deleted_scheduled_change.billing.value if deleted_scheduled_change.billing else None,
+            "product_id": deleted_scheduled_change.product_id,
+        },
+    }, separators=(",", ":"))
+
+
+def _read_receipt(receipt: str) -> dict:
+    if not receipt.startswith("{"):  # an order recorded before receipts: its subscription id
+        return {"subscription_id": receipt, "new_subscription_id": None, "charges": [], "earlier_charges": [],
+                "deleted_scheduled_change": None}
+    return json.loads(receipt)
+
+
+def _charge_data(charge: Charge) -> dict:
+    return {
+        "id": charge.charge_id, "subscription_id": charge.subscription_id, "customer_id": charge.customer_id,
+        "partner_id": charge.partner_id, "kind": charge.kind.value, "period_start": charge.period_start.isoformat(),
+        "period_end": charge.period_end.isoformat(), "quantity": charge.quantity,
+        "unit_price": [str(charge.unit_price.amount), charge.unit_price.currency],
+        "amount": [str(charge.amount.amount), charge.amount.currency], "description": charge.description,
+        "changed_at": charge.changed_at.isoformat() if charge.changed_at else None, "billed_to_partner": charge.billed_to_partner,
+    }
+
+
+def _charges_of(data: list[dict]) -> tuple[Charge, ...]:
+    return tuple(
+        Charge(
+            charge_id=c["id"], subscription_id=c["subscription_id"], customer_id=c["customer_id"], partner_id=c["partner_id"],
+            kind=ChargeKind(c["kind"]), period_start=date.fromisoformat(c["period_start"]),
+            period_end=date.fromisoformat(c["period_end"]), quantity=c["quantity"], unit_price=Money.of(*c["unit_price"]),
+            amount=Money.of(*c["amount"]), description=c["description"],
+            changed_at=datetime.fromisoformat(c["changed_at"]) if c["changed_at"] else None,
+            billed_to_partner=c["billed_to_partner"],
+        )
+        for c in data
+    )
 
 
 @dataclass(frozen=True)
@@ -347,18 +412,27 @@ class ChangeResult:
     renewal: RenewalOutcome | None  # a renewal that was due and ran first
 
 
+# The operation (mutation) whose idempotency keys a change uses: keys are scoped per operation, as for orders.
+_CHANGE_OPERATIONS = {
+    IncreaseSeats: "subscriptionSeatsIncrease", ReduceSeats: "subscriptionSeatsReduce", CancelSubscription: "subscriptionCancel",
+    UpgradeRequest: "subscriptionUpgrade", ScheduleChange: "subscriptionRenewalChangeSchedule",
+}
+
+
 def change_subscription(
     uow: UnitOfWork, principal: Principal, subscription_id: str, change: ChangeRequest, *, now: datetime,
+    idempotency_key: str | None = None,
 ) -> ChangeResult:
     """Apply one change in one transaction: the subscription, any new one (upgrade) and all charges. A due renewal is
-    processed first, and the change is resolved against the subscription as renewed (its product may have switched)."""
-    with uow:
-        subscription = _require_subscription(uow, principal, subscription_id)
-        customer = uow.organisations.get(subscription.customer_id)
-        require(
-            customer is not None and can_change_subscription(principal, customer, partner_id=subscription.partner_id),
-            "change this subscription",
-        )
+    processed first, and the change is resolved against the subscription as renewed (its product may have switched).
+
+    With an idempotency key (seat changes, cancellation, upgrade, a change scheduled for the renewal): a retry with the
+    same key and input changes and books nothing again and returns what the first call reported (its charges and
+    credits, the scheduled change it deleted) with the subscriptions as they are now; the same key with other input
+    is refused (IDEMPOTENCY_KEY_REUSED)."""
+
+    def perform(uow: UnitOfWork) -> tuple[str, ChangeResult]:
+        subscription, customer = _require_changeable_subscription(uow, principal, subscription_id)
         catalogue = load_catalogue(uow)
         renewal = renew_due(uow, subscription, catalogue, now=now, customer=customer)
         resolved = _resolve_change(uow, subscription, change, catalogue, customer=customer)
@@ -368,8 +442,47 @@ def change_subscription(
             uow.subscriptions.add(outcome.new_subscription)
         for charge in (*renewal.charges, *outcome.cycle_charges, *outcome.charges):
             uow.charges.add(charge)
-        uow.commit()
-        return ChangeResult(replace(subscription, version=subscription.version + 1), outcome, None if renewal.nothing_to_do else renewal)
+        receipt = _receipt(
+            subscription.id, charges=outcome.charges, earlier_charges=(*renewal.charges, *outcome.cycle_charges),
+            new_subscription_id=outcome.new_subscription.id if outcome.new_subscription else None,
+            deleted_scheduled_change=outcome.deleted_scheduled_change,
+        )
+        changed = replace(subscription, version=subscription.version + 1)
+        return receipt, ChangeResult(changed, outcome, None if renewal.nothing_to_do else renewal)
+
+    def load(uow: UnitOfWork, receipt: str) -> ChangeResult:
+        recorded = _read_receipt(receipt)
+        subscription, _ = _require_changeable_subscription(uow, principal, recorded["subscription_id"])
+        upgraded_id = recorded["new_subscription_id"]
+        shown = [subscription, *filter(None, [uow.subscriptions.get(upgraded_id) if upgraded_id else None])]
+        if any(renewal_due(s, now) for s in shown):
+            shown = subscriptions_as_of(uow, shown, load_catalogue(uow), now=now)
+        deleted = recorded["deleted_scheduled_change"]
+        outcome = ChangeOutcome(
+            subscription.id, True, charges=_charges_of(recorded["charges"]), cycle_charges=_charges_of(recorded["earlier_charges"]),
+            scheduled_change_deleted=deleted is not None,
+            deleted_scheduled_change=None if deleted is None else ScheduledChange(
+                quantity=deleted["quantity"], term=Term(deleted["term"]) if deleted["term"] else None,
+                billing=Billing(deleted["billing"]) if deleted["billing"] else None, product_id=deleted["product_id"],
+            ),
+            new_subscription=shown[1] if len(shown) > 1 else None,
+        )
+        return ChangeResult(shown[0], outcome, None)
+
+    operation = _CHANGE_OPERATIONS.get(type(change), type(change).__name__)
+    return run_idempotent(uow, principal=principal, operation=operation, key=idempotency_key,
+                          payload={"subscription_id": subscription_id, "change": change}, now=now, perform=perform, load=load)
+
+
+def _require_changeable_subscription(uow: UnitOfWork, principal: Principal, subscription_id: str) -> tuple[Subscription, Organisation]:
+    """The subscription and its customer, if the principal may change it."""
+    subscription = _require_subscription(uow, principal, subscription_id)
+    customer = uow.organisations.get(subscription.customer_id)
+    require(
+        customer is not None and can_change_subscription(principal, customer, partner_id=subscription.partner_id),
+        "change this subscription",
+    )
+    return subscription, customer
 
 
 def schedule_price_change(
