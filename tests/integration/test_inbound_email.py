@@ -565,3 +565,115 @@ def test_a_mail_with_so_many_refused_attachments_that_the_note_would_be_too_long
     (note,) = services.uow().tickets.get(result["ticketId"]).comments
     assert note.internal and len(note.body) == COMMENT_MAX and note.body.endswith(TRUNCATION_MARK)
     assert note.body.startswith("Attachments not taken over (they remain in the raw message inbound/many_docs.eml):\n'Handbuch-000-")
+
+
+# --- HTML bodies: linear in the markup, whatever it holds (review: 420 KB of "<style>" took 58 s of the 60 s) ----------
+
+
+def _html_mail(sender: str, markup: str, message_id: str) -> bytes:
+    return (f"From: {sender}\r\nTo: support@partnerhub.example\r\nSubject: Drucker\r\nMessage-ID: <{message_id}>\r\n"
+            "MIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n").encode() + markup.encode()
+
+
+def test_an_html_mail_becomes_text_without_markup_styles_scripts_or_comments(deliver, services):
+    markup = ("<!DOCTYPE html><html><head><STYLE type='text/css'>p { color: red }</STYLE><script>if (a<b) x();</script>"
+              "</head><body><p>Hallo&nbsp;Service &amp; Team,</p><!-- Outlook: <p>hidden</p> --><div>der Drucker "
+              "<b>druckt</b> 2 < 3 Seiten.</div>Gr&uuml;&szlig;e<br/>Hannes<!-- unclosed comment <p>signature")
+    result = outcome(deliver("html.eml", data=_html_mail("it@hanse.example", markup, "html-1@hanse.example")))
+    ticket = services.uow().tickets.get(result["ticketId"])
+    assert ticket.description == "Hallo\xa0Service & Team,\nder Drucker druckt 2 < 3 Seiten.\nGrüße\nHannes"
+
+
+@pytest.mark.parametrize("unit", ["<style>", "<STYLE>", "<script>", "<!--", "<a", "<a href='x'", "<", "</", "<!x",
+                                  "<style></style>", "<script>a<b</script>", "<p>Hi</p>"])
+def test_html_to_text_looks_at_each_character_at_most_twice_whatever_the_markup(unit):
+    """Machine-independent: the converter's searches never go back, so 20,000 of any unit (the review's unclosed
+    <style>, <script>, comments, tags) cost at most twice the markup's length, and four times the markup as much
+    work as four times as long; the old regexes searched the rest again from every unclosed one."""
+    from infra.inbound_email import HtmlText
+
+    small, large = HtmlText(unit * 5_000), HtmlText(unit * 20_000)
+    for converted in (small, large):
+        assert converted.examined <= 2 * len(converted.markup)
+    assert large.examined <= 4 * (small.examined + len(unit))
+
+
+def test_four_times_the_html_takes_well_under_sixteen_times_as_long():
+    """The review's unclosed <style> tags after an ordinary body, timed as a ratio within this run (best of five, no
+    absolute threshold): linear is about 4x; the old code took 15x (0.44 s → 6.7 s for 35 → 140 KB of "<style>")."""
+    import timeit
+
+    from infra.inbound_email import _html_to_text
+
+    def best(n: int) -> float:
+        markup = "<p><b>Hi</b></p>" * n + "<style>" * n
+        timer = timeit.Timer(lambda: _html_to_text(markup))
+        number, _ = timer.autorange()
+        return min(timer.repeat(repeat=5, number=number)) / number
+
+    assert best(20_000) < 8 * best(5_000)
+
+
+def test_the_reviews_420_kb_mail_of_unclosed_style_tags_is_read_in_one_pass_and_recorded(deliver, services, monkeypatch):
+    from infra import inbound_email
+
+    seen = []
+
+    class Spy(inbound_email.HtmlText):
+        def __init__(self, markup: str) -> None:
+            super().__init__(markup)
+            seen.append(self)
+
+    monkeypatch.setattr(inbound_email, "HtmlText", Spy)
+    markup = "<p>Der Drucker druckt nicht.</p>" + "<style>" * 60_000
+    result = outcome(deliver("style.eml", data=_html_mail("it@hanse.example", markup, "style-1@hanse.example")))
+    assert result["outcome"] == Outcome.TICKET_CREATED.value
+    assert services.uow().tickets.get(result["ticketId"]).description == "Der Drucker druckt nicht."
+    # The same from any sender (the review's someone@example.org): before the sender check, now one pass as well.
+    stranger = outcome(deliver("stranger.eml", data=_html_mail("someone@example.org", "<style>" * 60_000, "s-1@example.org")))
+    assert stranger["outcome"] == Outcome.UNKNOWN_SENDER.value
+    assert services.uow().inbound_emails.get("inbound/stranger.eml").awaiting_triage
+    assert [len(c.markup) for c in seen] == [len(markup), 420_000]
+    assert all(c.examined <= 2 * len(c.markup) for c in seen)
+
+
+def test_html_text_is_kept_up_to_a_ticket_description_and_reading_stops_there():
+    from domain.tickets import DESCRIPTION_MAX, TRUNCATION_MARK
+    from infra.inbound_email import HTML_MAX_TAGS, HtmlText
+
+    long_text = HtmlText("<p>Fehlerprotokoll Zeile</p>" * 10_000)  # 230,000 characters of text
+    assert long_text.text.endswith(TRUNCATION_MARK) and len(long_text.text) == DESCRIPTION_MAX + len(TRUNCATION_MARK)
+    assert long_text.examined < len(long_text.markup) / 4  # it stopped when the text was full
+    many_tags = HtmlText("<b></b>" * HTML_MAX_TAGS + "Ende")
+    assert many_tags.tags == HTML_MAX_TAGS and many_tags.text == TRUNCATION_MARK
+
+
+# --- a mail that fails leaves its key behind ------------------------------------------------------
+
+
+def test_an_unparsable_mail_is_recorded_and_logged_as_a_warning_with_its_key(deliver, services, caplog):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="partnerhub.inbound_email"):
+        assert outcome(deliver("no_sender.eml"))["outcome"] == Outcome.UNPARSABLE.value
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == ["inbound e-mail inbound/no_sender.eml: unparsable: The message has no sender address (From)."]
+    assert services.uow().inbound_emails.get("inbound/no_sender.eml").outcome == Outcome.UNPARSABLE.value
+
+
+def test_a_mail_whose_processing_fails_is_logged_with_its_key_and_retried_by_lambda(deliver, services, monkeypatch, caplog):
+    import logging
+
+    from infra import inbound_email
+
+    def crash(self, *args, **kwargs):
+        raise RuntimeError("DynamoDB unavailable")
+
+    monkeypatch.setattr(inbound_email.InboundEmailProcessor, "_new_ticket", crash)
+    with caplog.at_level(logging.INFO, logger="partnerhub.inbound_email"), pytest.raises(RuntimeError):
+        deliver("multipart_screenshot.eml")
+    (error,) = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert error.getMessage() == "inbound e-mail inbound/multipart_screenshot.eml: failed, no outcome recorded" and error.exc_info
+    assert "inbound e-mail inbound/multipart_screenshot.eml: " in caplog.records[0].getMessage()  # logged before parsing
+    assert services.uow().inbound_emails.get("inbound/multipart_screenshot.eml") is None  # the retry starts over
+
