@@ -818,36 +818,62 @@ def _received_text(instant: datetime) -> str:
 RECEIPT_CHANNELS = frozenset({TicketChannel.EMAIL, TicketChannel.HOTLINE})
 
 
-def receipt_for(ticket: Ticket) -> TicketNotification:
-    """Confirms a ticket to whoever reported it by e-mail or phone, with the ticket number and the received timestamp."""
+RECEIPT_REFUSALS_LISTED = 10  # refused attachments a receipt names one by one; the rest are counted
+
+
+def receipt_for(ticket: Ticket, *, refused_attachments: Iterable[str] = ()) -> TicketNotification:
+    """Confirms a ticket to whoever reported it by e-mail or phone, with the ticket number and the received timestamp.
+
+    ``refused_attachments``: the e-mail's attachments not taken over, each with why (``check_attachment``'s message
+    and hint: a Word document → send screenshots as image files). The receipt names them, so the sender does not
+    believe the technician has them.
+    """
     if not ticket.reporter.email:
         raise ValidationFailed("The reporter has no e-mail address to confirm to.", field="reporter.email")
     what = "call" if ticket.channel is TicketChannel.HOTLINE else "message"
+    tag = subject_tag(ticket.number)
+    body = (
+        f"Your {what} was received on {_received_text(ticket.received_at)} "
+        f"and registered as ticket {ticket.number}.\n"
+        f"Reply to this e-mail to add information to the ticket; keep {tag} in the subject."
+    )
+    refused = list(refused_attachments)
+    if refused:
+        listed = [f"- {reason}" for reason in refused[:RECEIPT_REFUSALS_LISTED]]
+        if len(refused) > RECEIPT_REFUSALS_LISTED:
+            listed.append(f"- and {len(refused) - RECEIPT_REFUSALS_LISTED} more attachments.")
+        one = len(refused) == 1
+        body += (
+            f"\n\n{'This attachment was' if one else f'These {len(refused)} attachments were'} not accepted: "
+            f"{'it is' if one else 'they are'} not on the ticket, so the technician does not have {'it' if one else 'them'}.\n"
+            + "\n".join(listed)
+            + f"\nPlease send {'it' if one else 'them'} again as described, in a reply to this e-mail (keep {tag} in the subject)."
+        )
     return TicketNotification(
         kind=NotificationKind.RECEIPT,
         ticket_id=ticket.id,
         to=(ticket.reporter.email,),
-        subject=f"{subject_tag(ticket.number)} Received: {ticket.subject}",
-        body=(
-            f"Your {what} was received on {_received_text(ticket.received_at)} "
-            f"and registered as ticket {ticket.number}.\n"
-            f"Reply to this e-mail to add information to the ticket; keep {subject_tag(ticket.number)} in the subject."
-        ),
+        subject=f"{tag} Received: {ticket.subject}",
+        body=body,
     )
 
 
 def new_ticket_notifications(
-    ticket: Ticket, onboarding: CustomerOnboarding | None, *, send_receipt: bool = True
+    ticket: Ticket,
+    onboarding: CustomerOnboarding | None,
+    *,
+    send_receipt: bool = True,
+    refused_attachments: Iterable[str] = (),
 ) -> list[TicketNotification]:
     """The receipt for an e-mail or hotline ticket (unless the e-mail was an auto-reply, or the caller gave no address)
-    and the notice to the chosen contacts.
+    and the notice to the chosen contacts. ``refused_attachments``: see ``receipt_for``.
 
     A contact who reported the ticket by e-mail or phone gets the receipt only, not the notice as well.
     """
     notifications: list[TicketNotification] = []
     receipt_to: str | None = None
     if ticket.channel in RECEIPT_CHANNELS and send_receipt and ticket.reporter.email:
-        notifications.append(receipt_for(ticket))
+        notifications.append(receipt_for(ticket, refused_attachments=refused_attachments))
         receipt_to = ticket.reporter.email.casefold()
     contacts = tuple(
         address

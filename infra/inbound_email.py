@@ -5,7 +5,8 @@ and the raw message is never deleted, so nothing is lost:
 
 * ``TICKET_CREATED``: a known customer user wrote; the ticket gets the next number of the
   distributor and the received timestamp, attachments become ticket attachments (stored in
-  S3), and the sender gets a receipt with both (not for auto-replies, to avoid mail loops).
+  S3), and the sender gets a receipt with both (not for auto-replies, to avoid mail loops) that names
+  the attachments not taken over and why (a Word document: send screenshots as image files).
 * ``COMMENT_ADDED``: the subject carries the number of a ticket the sender may comment on; a
   reply to a CLOSED ticket opens a new ticket that mentions the old one. Any other sender (no
   portal login, or a login at another organisation) comments too when the ticket's customer
@@ -377,7 +378,9 @@ class InboundEmailProcessor:
                     uploaded_by=uploader, now=now, id_factory=lambda prefix, i=index: f"{prefix}_{_digest(key, str(i))}",
                 )
             except DomainError as error:
-                refused.append(f"'{part.filename or 'unnamed'}': {error.message} {error.hint or ''}".strip())
+                # Told to the sender in the receipt too: the message names the file, or it is put first.
+                label, reason = f"'{tk.clean_filename(part.filename) or 'unnamed'}'", f"{error.message} {error.hint or ''}".strip()
+                refused.append(reason if reason.startswith(label) else f"{label}: {reason}")
                 continue
             self.services.documents.put(attachment.key, part.data, attachment.content_type)
         if refused:
@@ -407,9 +410,9 @@ class InboundEmailProcessor:
                 uow.commit()
             except AlreadyExists:
                 return self._duplicate(base, ticket_id)
-        send_notifications(
-            self.services.mailer, tk.new_ticket_notifications(ticket, customer.onboarding if customer else None, send_receipt=not parsed.auto_submitted)
-        )
+        send_notifications(self.services.mailer, tk.new_ticket_notifications(
+            ticket, customer.onboarding if customer else None, send_receipt=not parsed.auto_submitted, refused_attachments=refused,
+        ))
         log.info("inbound e-mail %s: ticket %s", base.key, ticket.number)
         return record
 
@@ -485,7 +488,9 @@ class InboundEmailProcessor:
                 uow.commit()
             except AlreadyExists:
                 return self._duplicate(base, ticket_id)
-        send_notifications(self.services.mailer, tk.new_ticket_notifications(follow_up, customer.onboarding if customer else None))
+        send_notifications(
+            self.services.mailer, tk.new_ticket_notifications(follow_up, customer.onboarding if customer else None, refused_attachments=refused)
+        )
         log.info("inbound e-mail %s: ticket %s full, follow-up %s", base.key, full.number, follow_up.number)
         return record
 
@@ -538,12 +543,14 @@ class InboundEmailProcessor:
             reporter=tk.Reporter(email=parsed.sender, name=parsed.sender_name), received_at=record.received_at,
             actor=principal.user_id, now=now, source_key=parsed.message_id or key,
         )
-        self._attach(ticket, parsed, key, parsed.sender, now)
+        refused = self._attach(ticket, parsed, key, parsed.sender, now)
         with uow:
             uow.tickets.add(ticket)
             uow.inbound_emails.update(handled)
             uow.commit()
-        send_notifications(self.services.mailer, tk.new_ticket_notifications(ticket, customer.onboarding, send_receipt=not parsed.auto_submitted))
+        send_notifications(self.services.mailer, tk.new_ticket_notifications(
+            ticket, customer.onboarding, send_receipt=not parsed.auto_submitted, refused_attachments=refused,
+        ))
         log.info("inbound e-mail %s: ticket %s after triage", key, ticket.number)
         return TriagedTicket(ticket, True, handled)
 

@@ -270,3 +270,20 @@ def test_only_service_staff_make_tickets_of_mails_or_dismiss_them(as_user, demo,
     assert dismissed["inboundEmail"] is None and dismissed["errors"][0]["code"] == "FORBIDDEN"
     assert [n["key"] for n in awaiting(as_user("distributor"))] == [MALLORY, NINA]
     assert services.mailer.sent == []
+
+
+def test_the_receipt_of_a_mail_made_a_ticket_of_names_the_word_document_not_taken_over(as_user, arrive, demo, services):
+    data = (b"From: Nina Neumann <n.neumann@hanse.example>\r\nTo: support@partnerhub.example\r\nSubject: Outlook Fehler\r\n"
+            b"Message-ID: <nina-word@hanse.example>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n"
+            b"--XX\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nScreenshots im Anhang.\r\n"
+            b"--XX\r\nContent-Type: application/vnd.openxmlformats-officedocument.wordprocessingml.document\r\n"
+            b"Content-Disposition: attachment; filename=\"screenshots.docx\"\r\nContent-Transfer-Encoding: base64\r\n\r\nUEsDBAo=\r\n--XX--\r\n")
+    key = arrive("nina_word.eml", "2026-11-23T09:30:00.000Z", data=data)
+    made = make_ticket(as_user("distributor"), key, demo.customers["hanse"].id)
+    assert made["errors"] == [] and made["ticket"]["attachments"] == []
+    (receipt,) = services.mailer.to("n.neumann@hanse.example")
+    assert "registered as ticket T-000001" in receipt.body
+    assert ("This attachment was not accepted: it is not on the ticket, so the technician does not have it.\n- 'screenshots.docx' "
+            "is a Word document. Send screenshots as image files (PNG or JPEG), not inside Word documents.") in receipt.body
+    (notice,) = services.mailer.to("it@hanse.example")  # the customer's contact: the notice, not the sender's receipt
+    assert "not accepted" not in notice.body

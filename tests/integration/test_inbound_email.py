@@ -677,3 +677,47 @@ def test_a_mail_whose_processing_fails_is_logged_with_its_key_and_retried_by_lam
     assert "inbound e-mail inbound/multipart_screenshot.eml: " in caplog.records[0].getMessage()  # logged before parsing
     assert services.uow().inbound_emails.get("inbound/multipart_screenshot.eml") is None  # the retry starts over
 
+
+# --- refused attachments are told to the sender -------------------------------------------------------
+
+
+def test_the_receipt_tells_the_sender_that_a_screenshot_inside_word_was_not_accepted(deliver, services):
+    deliver("word_attachment.eml")
+    (receipt,) = services.mailer.to("it@hanse.example")
+    assert "registered as ticket T-000001" in receipt.body
+    assert receipt.body.endswith(
+        "\n\nThis attachment was not accepted: it is not on the ticket, so the technician does not have it.\n"
+        "- 'screenshot.docx' is a Word document. Send screenshots as image files (PNG or JPEG), not inside Word documents.\n"
+        "Please send it again as described, in a reply to this e-mail (keep [#T-000001] in the subject)."
+    )
+
+
+def test_the_receipt_names_only_the_refused_attachments_and_counts_beyond_ten(deliver, services):
+    from email.message import EmailMessage
+
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = "Hilde Staff <staff@hanse.example>", "support@partnerhub.example", "Fehler"
+    mail["Message-ID"] = "<mixed-1@hanse.example>"
+    mail.set_content("Screenshots im Anhang.")
+    mail.add_attachment(b"\x89PNG\r\n", maintype="image", subtype="png", filename="fehler.png")
+    for i in range(12):
+        mail.add_attachment(b"doc", maintype="application", subtype="msword", filename=f"bild-{i:02d}.doc")
+    mail.add_attachment(b"MZ", maintype="application", subtype="octet-stream", filename="tool.exe")
+    result = outcome(deliver("mixed.eml", data=mail.as_bytes()))
+    assert [a.filename for a in services.uow().tickets.get(result["ticketId"]).attachments] == ["fehler.png"]
+    (receipt,) = services.mailer.to("staff@hanse.example")
+    assert "These 13 attachments were not accepted: they are not on the ticket" in receipt.body
+    assert "fehler.png" not in receipt.body
+    listed = [line for line in receipt.body.splitlines() if line.startswith("- ")]
+    assert listed[0] == "- 'bild-00.doc' is a Word document. Send screenshots as image files (PNG or JPEG), not inside Word documents."
+    assert listed[9].startswith("- 'bild-09.doc'") and listed[10:] == ["- and 3 more attachments."]
+    assert receipt.body.endswith("Please send them again as described, in a reply to this e-mail (keep [#T-000001] in the subject).")
+    # The internal note and the record keep every refusal, with the reason for the .exe too.
+    (note,) = services.uow().tickets.get(result["ticketId"]).comments
+    assert "'bild-11.doc' is a Word document." in note.body and "'tool.exe' is not a file type we accept." in note.body
+
+
+def test_a_receipt_without_refused_attachments_says_nothing_about_them(deliver, services):
+    deliver("multipart_screenshot.eml")
+    (receipt,) = services.mailer.to("it@hanse.example")
+    assert "not accepted" not in receipt.body
