@@ -69,6 +69,33 @@ async def change_of(info: Info, subscription_id: str, change: t.SubscriptionChan
     return service.UpgradeRequest(str(change.product_id), change.seats)
 
 
+# The domain names the fields of its own operations (``reduce_seats(quantity …)``, ``upgrade(target_product …)``,
+# ``ScheduledChange.quantity``); each mutation reports them under the names of its input.
+SEATS_REDUCE_FIELDS = {"quantity": "seats"}
+UPGRADE_FIELDS = {"targetProductId": "toProductId", "productId": "toProductId"}
+SCHEDULE_FIELDS = {
+    "scheduledChange.quantity": "quantity", "scheduledChange.term": "term", "scheduledChange.billing": "billing",
+    "scheduledChange.productId": "productId", "scheduledChange": None, "autoRenew": "subscriptionId",
+}
+AUTO_RENEW_FIELDS = {"autoRenew": "enabled"}
+HOSTED_DESKTOP_FIELDS = {"productId": "hostedDesktop", "scheduledChange.productId": "hostedDesktop"}
+
+
+def preview_fields(kind: t.SubscriptionChangeKind) -> dict[str, str | None]:
+    """``subscriptionPreview`` reports them under the names of its ``change`` input."""
+    k = t.SubscriptionChangeKind
+    by_kind = {
+        k.INCREASE_SEATS: {"seats": "change.seats"},
+        k.REDUCE_SEATS: {"seats": "change.seats", "quantity": "change.seats"},
+        k.SET_QUANTITY: {"seats": "change.quantity", "quantity": "change.quantity"},
+        k.SET_AUTO_RENEW: {"autoRenew": "change.autoRenew"},
+        k.SCHEDULE_FOR_RENEWAL: {domain: name and (name if name == "subscriptionId" else f"change.{name}") for domain, name in SCHEDULE_FIELDS.items()},
+        k.UPGRADE: {"seats": "change.seats", "targetProductId": "change.productId", "productId": "change.productId"},
+        k.SET_HOSTED_DESKTOP: {domain: "change.hostedDesktop" for domain in HOSTED_DESKTOP_FIELDS},
+    }
+    return by_kind.get(kind, {})
+
+
 def window_of(error: DomainError) -> t.CancellationWindow | None:
     if not isinstance(error, CancellationWindowClosed):
         return None
@@ -79,6 +106,7 @@ def window_of(error: DomainError) -> t.CancellationWindow | None:
 
 async def _change(
     info: Info, subscription_id: str, change: service.ChangeRequest, idempotency_key: str | None = None,
+    fields: dict[str, str | None] | None = None,
 ) -> t.SubscriptionChangePayload:
     ctx = info.context
 
@@ -89,7 +117,7 @@ async def _change(
         # Concurrent changes of one subscription (seat increases from two browsers) both succeed, one after the other.
         result = await ctx.run(retry_on_concurrent_update, change_once)
     except DomainError as error:
-        return t.SubscriptionChangePayload(errors=to_errors(error), window=window_of(error))
+        return t.SubscriptionChangePayload(errors=to_errors(error, fields), window=window_of(error))
     outcome = result.outcome
     charges = [*(result.renewal.charges if result.renewal else ()), *outcome.cycle_charges, *outcome.charges]
     return t.SubscriptionChangePayload(
@@ -180,7 +208,7 @@ async def subscription_preview(info: Info, subscription_id: strawberry.ID, chang
     result = await ctx.run(service.preview, ctx.uow(), ctx.principal, subscription_id, domain_change, now=ctx.now)
     return t.SubscriptionPreview(
         allowed=result.allowed,
-        errors=to_errors(result.refusal) if result.refusal else [],
+        errors=to_errors(result.refusal, preview_fields(change.kind)) if result.refusal else [],
         amount=Money.of(result.amount) if result.amount else None,
         charges=[t.Charge.of(c) for c in result.charges],
         cancellation_window_deadlines=list(result.cancellation_window_deadlines),
@@ -222,11 +250,11 @@ async def subscription_seats_increase(
     return await _change(info, input.subscription_id, IncreaseSeats(input.seats), idempotency_key)
 
 
-@payload_errors(t.SubscriptionChangePayload)
+@payload_errors(t.SubscriptionChangePayload, fields=SEATS_REDUCE_FIELDS)
 async def subscription_seats_reduce(
     info: Info, input: t.SubscriptionSeatsInput, idempotency_key: str | None = None,
 ) -> t.SubscriptionChangePayload:
-    return await _change(info, input.subscription_id, ReduceSeats(input.seats), idempotency_key)
+    return await _change(info, input.subscription_id, ReduceSeats(input.seats), idempotency_key, SEATS_REDUCE_FIELDS)
 
 
 @payload_errors(t.SubscriptionChangePayload)
@@ -234,18 +262,18 @@ async def subscription_cancel(info: Info, input: t.SubscriptionIdInput, idempote
     return await _change(info, input.subscription_id, CancelSubscription(), idempotency_key)
 
 
-@payload_errors(t.SubscriptionChangePayload)
+@payload_errors(t.SubscriptionChangePayload, fields=AUTO_RENEW_FIELDS)
 async def subscription_auto_renew_set(info: Info, input: t.SubscriptionAutoRenewInput) -> t.SubscriptionChangePayload:
-    return await _change(info, input.subscription_id, SetAutoRenew(input.enabled))
+    return await _change(info, input.subscription_id, SetAutoRenew(input.enabled), fields=AUTO_RENEW_FIELDS)
 
 
-@payload_errors(t.SubscriptionChangePayload)
+@payload_errors(t.SubscriptionChangePayload, fields=HOSTED_DESKTOP_FIELDS)
 async def subscription_hosted_desktop_set(info: Info, input: t.SubscriptionHostedDesktopInput) -> t.SubscriptionChangePayload:
     change = t.SubscriptionChangeInput(kind=t.SubscriptionChangeKind.SET_HOSTED_DESKTOP, hosted_desktop=input.hosted_desktop)
-    return await _change(info, input.subscription_id, await change_of(info, input.subscription_id, change))
+    return await _change(info, input.subscription_id, await change_of(info, input.subscription_id, change), fields=HOSTED_DESKTOP_FIELDS)
 
 
-@payload_errors(t.SubscriptionChangePayload)
+@payload_errors(t.SubscriptionChangePayload, fields=SCHEDULE_FIELDS)
 async def subscription_renewal_change_schedule(
     info: Info, input: t.SubscriptionRenewalChangeInput, idempotency_key: str | None = None,
 ) -> t.SubscriptionChangePayload:
@@ -253,7 +281,7 @@ async def subscription_renewal_change_schedule(
         kind=t.SubscriptionChangeKind.SCHEDULE_FOR_RENEWAL, quantity=input.quantity, term=input.term, billing=input.billing,
         product_id=input.product_id,
     )
-    return await _change(info, input.subscription_id, await change_of(info, input.subscription_id, change), idempotency_key)
+    return await _change(info, input.subscription_id, await change_of(info, input.subscription_id, change), idempotency_key, SCHEDULE_FIELDS)
 
 
 @payload_errors(t.SubscriptionChangePayload)
@@ -261,12 +289,12 @@ async def subscription_renewal_change_remove(info: Info, input: t.SubscriptionId
     return await _change(info, input.subscription_id, RemoveScheduledChange())
 
 
-@payload_errors(t.SubscriptionChangePayload)
+@payload_errors(t.SubscriptionChangePayload, fields=UPGRADE_FIELDS)
 async def subscription_upgrade(
     info: Info, input: t.SubscriptionUpgradeInput, idempotency_key: str | None = None,
 ) -> t.SubscriptionChangePayload:
     change = t.SubscriptionChangeInput(kind=t.SubscriptionChangeKind.UPGRADE, product_id=input.to_product_id, seats=input.seats)
-    return await _change(info, input.subscription_id, await change_of(info, input.subscription_id, change), idempotency_key)
+    return await _change(info, input.subscription_id, await change_of(info, input.subscription_id, change), idempotency_key, UPGRADE_FIELDS)
 
 
 @payload_errors(t.TenantCreatePayload)
