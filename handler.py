@@ -76,6 +76,18 @@ def _run_date(event: dict, now: datetime) -> date:
     return berlin_date(now)
 
 
+def _report(job: str, summary: dict) -> dict:
+    """Log the run's summary and return it; when due items failed (``summary["failed"]``, each logged with its error),
+    raise after the run, so the invocation counts as failed (an alarm on the function's errors can fire). A re-run
+    processes only what is still due: the failed items again, nothing twice."""
+    log.info(json.dumps({"job": job, **summary}))
+    if summary.get("failed"):
+        from domain.services.job_runs import ItemsFailed
+
+        raise ItemsFailed(job, summary)
+    return summary
+
+
 def renew_subscriptions(event: dict, context: object = None) -> dict:
     """Daily: renew (or end) every subscription whose term ends on the run date, then book the monthly charges
     of annual terms whose next billing cycle starts on it (what the billing run invoices)."""
@@ -84,8 +96,7 @@ def renew_subscriptions(event: dict, context: object = None) -> dict:
     services = _services()
     now = services.clock()
     summary = renew_due_subscriptions(services.uow, run_date=_run_date(event or {}, now), now=now).as_dict()
-    log.info(json.dumps({"job": "renew_subscriptions", **summary}))
-    return summary
+    return _report("renew_subscriptions", summary)
 
 
 def approve_commissions(event: dict, context: object = None) -> dict:
@@ -95,8 +106,7 @@ def approve_commissions(event: dict, context: object = None) -> dict:
     services = _services()
     now = services.clock()
     summary = approve_due_commissions(services.uow, run_date=_run_date(event or {}, now), now=now).as_dict()
-    log.info(json.dumps({"job": "approve_commissions", **summary}))
-    return summary
+    return _report("approve_commissions", summary)
 
 
 def ingest_email(event: dict, context: object = None) -> dict:
@@ -119,8 +129,7 @@ def create_maintenance_tickets(event: dict, context: object = None) -> dict:
     summary = create_due_maintenance_tickets(
         services.uow, run_date=_run_date(event or {}, now), now=now, mailer=services.mailer
     ).as_dict()
-    log.info(json.dumps({"job": "create_maintenance_tickets", **summary}))
-    return summary
+    return _report("create_maintenance_tickets", summary)
 
 
 def book_quota_months(event: dict, context: object = None) -> dict:
@@ -131,8 +140,7 @@ def book_quota_months(event: dict, context: object = None) -> dict:
     services = _services()
     now = services.clock()
     summary = book(services.uow, run_date=_run_date(event or {}, now), now=now).as_dict()
-    log.info(json.dumps({"job": "book_quota_months", **summary}))
-    return summary
+    return _report("book_quota_months", summary)
 
 
 def book_flat_rate_months(event: dict, context: object = None) -> dict:
@@ -142,8 +150,7 @@ def book_flat_rate_months(event: dict, context: object = None) -> dict:
     services = _services()
     now = services.clock()
     summary = book(services.uow, run_date=_run_date(event or {}, now), now=now).as_dict()
-    log.info(json.dumps({"job": "book_flat_rate_months", **summary}))
-    return summary
+    return _report("book_flat_rate_months", summary)
 
 
 def bill_saas_subscriptions(event: dict, context: object = None) -> dict:
@@ -154,8 +161,7 @@ def bill_saas_subscriptions(event: dict, context: object = None) -> dict:
     services = _services()
     now = services.clock()
     summary = bill(services.uow, run_date=_run_date(event or {}, now), now=now).as_dict()
-    log.info(json.dumps({"job": "bill_saas_subscriptions", **summary}))
-    return summary
+    return _report("bill_saas_subscriptions", summary)
 
 
 def run_billing(event: dict, context: object = None) -> dict:
@@ -170,5 +176,4 @@ def run_billing(event: dict, context: object = None) -> dict:
         renderer=services.invoice_renderer, terms=programme_terms(services.settings.partner_programme_terms),
         prefix=services.invoicing.number_prefix, sepa_creditor_id=services.settings.sepa_creditor_id, ledger=services.invoice_ledger,
     ).as_dict()
-    log.info(json.dumps({"job": "run_billing", **summary}))
-    return summary
+    return _report("run_billing", summary)

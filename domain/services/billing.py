@@ -46,6 +46,7 @@ from domain.services import invoices as invoicing
 from domain.ports import InvoiceLedger
 from domain.services.commissions import LEDGER_WRITES_PER_CREDIT, LEDGER_WRITES_PER_PAYMENT, PartnerProgrammeLedger, register_credit
 from domain.services.invoice_errors import AlreadyBilled, InvoiceAlreadyIssued, InvoiceChangedMeanwhile
+from domain.services.job_runs import due_item
 from domain.subscriptions import Charge, ChargeKind
 
 log = logging.getLogger(__name__)
@@ -63,10 +64,13 @@ class BillingRunSummary:
     delivered: int = 0
     delivery_failures: int = 0
     skipped: list[str] = field(default_factory=list)  # item reference: reason
+    # Planned invoices a business rule refused when issued (``job_runs.due_item``): not issued, their items still due.
+    failed: tuple[str, ...] = ()
 
     def as_dict(self) -> dict:
         data = asdict(self)
         data["run_date"] = self.run_date.isoformat()
+        data["failed"] = list(self.failed)
         return data
 
 
@@ -222,34 +226,40 @@ def _issue_and_deliver(
     uow_factory, planned: PlannedInvoice, summary: BillingRunSummary, *, now, prefix, documents, mailer, renderer,
     parties: dict[str, Organisation], sequences: invoicing.LastSequences, ledger: InvoiceLedger,
 ) -> bool:
-    """Issue and deliver one planned invoice; False when it was not issued (and is not issued already)."""
+    """Issue and deliver one planned invoice; False when it was not issued (and is not issued already). One that a
+    business rule refuses is not issued: reported in ``summary.failed``, its charges and items stay due."""
     consumed = len(planned.charge_ids) + len(planned.service_item_references) + _ledger_writes(planned)
     if consumed > MAX_ITEMS_PER_INVOICE:
         summary.skipped.append(f"{planned.invoice_id}: {consumed} items exceed one transaction; split by hand")
         return False
-    try:
-        invoice = invoicing.issue_draft(
-            uow_factory, planned.draft, now=now, prefix=prefix, charge_ids=planned.charge_ids,
-            service_item_references=planned.service_item_references, cashback=planned.cashback,
-            delivery_date=summary.run_date, delivery_claimed_until=now + invoicing.DELIVERY_CLAIM, sequences=sequences,
-            also=_corrections_of(planned, now, ledger), parties=parties,
-        )
-    except InvoiceAlreadyIssued:
-        if planned.corrections:
-            # A credit note with this id (run date, payer, corrected invoice) was issued by an earlier run of the same
-            # date. The planner left out the shares already on it, so these are new ones: they need a note of their
-            # own. Holding the credit keeps it due (its other notes wait too) for the next run date, whose id differs;
-            # counting it issued would let a sibling note mark the credit billed and lose this share.
-            summary.skipped.append(f"{planned.invoice_id}: a credit note with this id was issued earlier on this run date; "
-                                   "its new shares are credited by the next run")
+    with due_item(summary, planned.invoice_id) as item:
+        try:
+            invoice = invoicing.issue_draft(
+                uow_factory, planned.draft, now=now, prefix=prefix, charge_ids=planned.charge_ids,
+                service_item_references=planned.service_item_references, cashback=planned.cashback,
+                delivery_date=summary.run_date, delivery_claimed_until=now + invoicing.DELIVERY_CLAIM, sequences=sequences,
+                also=_corrections_of(planned, now, ledger), parties=parties,
+            )
+        except InvoiceAlreadyIssued:
+            if planned.corrections:
+                # A credit note with this id (run date, payer, corrected invoice) was issued by an earlier run of the
+                # same date. The planner left out the shares already on it, so these are new ones: they need a note of
+                # their own. Holding the credit keeps it due (its other notes wait too) for the next run date, whose id
+                # differs; counting it issued would let a sibling note mark the credit billed and lose this share.
+                summary.skipped.append(f"{planned.invoice_id}: a credit note with this id was issued earlier on this run date; "
+                                       "its new shares are credited by the next run")
+                return False
+            summary.already_issued += 1
+            return True
+        except AlreadyBilled:
+            summary.already_issued += 1
+            return True
+        except InvoiceChangedMeanwhile:  # a payment on the corrected invoice between its read and the commit
+            summary.skipped.append(f"{planned.invoice_id}: the corrected invoice changed meanwhile; billed by the next run")
             return False
-        summary.already_issued += 1
-        return True
-    except AlreadyBilled:
-        summary.already_issued += 1
-        return True
-    except InvoiceChangedMeanwhile:  # a payment on the corrected invoice between its read and the commit
-        summary.skipped.append(f"{planned.invoice_id}: the corrected invoice changed meanwhile; billed by the next run")
+    if item.failed:
+        log.error("invoice %s was not issued; still due: charges %s, service items %s", planned.invoice_id,
+                  ", ".join(planned.charge_ids) or "none", ", ".join(planned.service_item_references) or "none")
         return False
     summary.invoices_issued += 1
     summary.charges_billed += len(planned.charge_ids)

@@ -42,6 +42,7 @@ from domain.organisations import BillingMode
 from domain.partner_programme import ProgrammeTerms, can_manage_payouts, can_view_partner_programme
 from domain.policy import Principal, require
 from domain.ports import DocumentStore, Page, UnitOfWork
+from domain.services.job_runs import due_item
 from domain.services.organisations import page_size
 from domain.services.retry import retry_on_concurrent_update
 
@@ -296,11 +297,12 @@ class ApprovalRunSummary:
     conflicts: int = 0
     amount_cents: int = 0
     problems: list[str] = field(default_factory=list)
+    failed: tuple[str, ...] = ()  # refused by a business rule (``job_runs.due_item``): left pending, still due
 
     def as_dict(self) -> dict:
         return {
             "run_date": self.run_date.isoformat(), "approved": self.approved, "conflicts": self.conflicts,
-            "amount_cents": self.amount_cents,
+            "amount_cents": self.amount_cents, "failed": list(self.failed),
         }
 
 
@@ -309,7 +311,8 @@ def approve_due_commissions(uow_factory: Callable[[], UnitOfWork], *, run_date: 
 
     Reads only due entries (the sparse approval index, key condition ``approval_key <= run
     date``). Each entry is its own versioned write and leaves the index when approved, so a
-    re-run approves nothing twice and a crashed run resumes where it stopped.
+    re-run approves nothing twice and a crashed run resumes where it stopped. An entry a business
+    rule refuses stays pending and is reported in ``failed``; the run goes on (``job_runs``).
     """
     summary = ApprovalRunSummary(run_date)
     cursor: str | None = None
@@ -318,15 +321,18 @@ def approve_due_commissions(uow_factory: Callable[[], UnitOfWork], *, run_date: 
         for entry in page.items:
             if not entry.is_due(run_date):
                 continue
-            uow = uow_factory()
-            with uow:
-                approved = entry.approve(run_date, now)
-                uow.commissions.update(approved)
-                try:
-                    uow.commit()
-                except Conflict:
-                    summary.conflicts += 1  # credited meanwhile: re-read next run if still due
-                    continue
+            with due_item(summary, entry.id) as item:
+                uow = uow_factory()
+                with uow:
+                    approved = entry.approve(run_date, now)
+                    uow.commissions.update(approved)
+                    try:
+                        uow.commit()
+                    except Conflict:
+                        summary.conflicts += 1  # credited meanwhile: re-read next run if still due
+                        continue
+            if item.failed:
+                continue
             summary.approved += 1
             summary.amount_cents += approved.amount.cents
         if page.next_cursor is None:

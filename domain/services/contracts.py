@@ -19,6 +19,7 @@ from domain.ports import Page, UnitOfWork
 from domain.service_statistics import ServiceStatistics, check_months, service_statistics
 from domain.services.invoice_errors import AlreadyBilled
 from domain.services.idempotency import run_idempotent
+from domain.services.job_runs import due_item
 from domain.services.organisations import page_size
 from domain.services.resave import ResaveSummary, resave_all
 from domain.services.tickets import all_tickets_of
@@ -222,9 +223,10 @@ class QuotaMonthRunSummary:
     credits: int = 0
     corrections: int = 0
     conflicts: int = 0  # the contract or its ledger changed meanwhile; the next run reads it again
+    failed: tuple[str, ...] = ()  # a month refused by a business rule (``job_runs.due_item``): it and later ones still due
 
     def as_dict(self) -> dict:
-        return dict(self.__dict__)
+        return {**self.__dict__, "failed": list(self.failed)}
 
 
 def book_quota_months(uow_factory, *, run_date: date, now: datetime, page_limit: int = 50) -> QuotaMonthRunSummary:
@@ -235,6 +237,8 @@ def book_quota_months(uow_factory, *, run_date: date, now: datetime, page_limit:
     missed run is caught up), in pages, and each due contract's ledger. Each month is one transaction: its entries and
     items (deterministic keys, refused if they exist) and the contract advanced under its version. A crash loses
     nothing and a re-run continues where it stopped; a month is never credited, corrected or invoiced twice.
+    A month a business rule refuses is not booked: the contract is reported in ``failed`` and stays due from that
+    month; the run goes on with the others (``job_runs``).
     """
     summary = QuotaMonthRunSummary(ct.month_key(run_date))
     cursor: str | None = None
@@ -242,7 +246,8 @@ def book_quota_months(uow_factory, *, run_date: date, now: datetime, page_limit:
         page = uow_factory().contracts.list_quota_months_due(run_date, limit=page_limit, cursor=cursor)
         for contract in page.items:
             summary.contracts += 1
-            _book_due_quota_months(uow_factory, contract, run_date, now, summary)
+            with due_item(summary, contract.id):
+                _book_due_quota_months(uow_factory, contract, run_date, now, summary)
         if page.next_cursor is None:
             return summary
         cursor = page.next_cursor
@@ -308,10 +313,12 @@ class FlatRateRunSummary:
     months_booked: int = 0  # handed to billing
     existing: int = 0  # the month's item was there already (booked by hand): the contract only advanced
     conflicts: int = 0  # the contract changed meanwhile; the next run reads it again
+    failed: tuple[str, ...] = ()  # a month refused by a business rule (``job_runs.due_item``): it and later ones still due
 
     def as_dict(self) -> dict:
         data = asdict(self)
         data["run_date"] = self.run_date.isoformat()
+        data["failed"] = list(self.failed)
         return data
 
 
@@ -322,7 +329,9 @@ def book_flat_rate_months(uow_factory, *, run_date: date, now: datetime, page_li
     Reads only due contracts (a sparse index keyed by the day the next month is due, up to the run date, so a
     missed run is caught up), in pages. Each month is one transaction: put the month's item (its reference is
     derived from contract and month, refused if it exists) and advance the contract under its version. A crash
-    loses nothing and a re-run continues where it stopped; a month is never billed twice.
+    loses nothing and a re-run continues where it stopped; a month is never billed twice. A month a business rule
+    refuses is not booked: the contract is reported in ``failed`` and stays due from that month; the run goes on
+    with the others (``job_runs``).
     """
     summary = FlatRateRunSummary(run_date)
     cursor: str | None = None
@@ -330,25 +339,30 @@ def book_flat_rate_months(uow_factory, *, run_date: date, now: datetime, page_li
         page = uow_factory().contracts.list_flat_rates_due(run_date, limit=page_limit, cursor=cursor)
         for contract in page.items:
             summary.contracts += 1
-            for month in contract.flat_rate_months_due(run_date):
-                advanced = contract.with_flat_rate_booked(month)
-                try:
-                    _book_flat_rate_month(uow_factory, contract, advanced, month, run_date)
-                    summary.months_booked += 1
-                except AlreadyBilled:
-                    try:
-                        _advance_only(uow_factory, advanced)
-                    except Conflict:
-                        summary.conflicts += 1
-                        break
-                    summary.existing += 1
-                except Conflict:
-                    summary.conflicts += 1
-                    break  # the contract's later months wait for the next run, which reads it again
-                contract = replace(advanced, version=advanced.version + 1)
+            with due_item(summary, contract.id):
+                _book_due_flat_rate_months(uow_factory, contract, run_date, summary)
         if page.next_cursor is None:
             return summary
         cursor = page.next_cursor
+
+
+def _book_due_flat_rate_months(uow_factory, contract: ct.Contract, run_date: date, summary: FlatRateRunSummary) -> None:
+    for month in contract.flat_rate_months_due(run_date):
+        advanced = contract.with_flat_rate_booked(month)
+        try:
+            _book_flat_rate_month(uow_factory, contract, advanced, month, run_date)
+            summary.months_booked += 1
+        except AlreadyBilled:
+            try:
+                _advance_only(uow_factory, advanced)
+            except Conflict:
+                summary.conflicts += 1
+                return
+            summary.existing += 1
+        except Conflict:
+            summary.conflicts += 1
+            return  # the contract's later months wait for the next run, which reads it again
+        contract = replace(advanced, version=advanced.version + 1)
 
 
 def _book_flat_rate_month(uow_factory, contract: ct.Contract, advanced: ct.Contract, month: str, run_date: date) -> None:

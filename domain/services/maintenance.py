@@ -19,6 +19,9 @@ not read yet. A ticket found existing is not announced again, so a re-run never 
 Like every ticket notice (``domain.services.tickets``) this is at most once: a crash between
 the commit and the mail leaves the ticket without its notice (the re-run finds its schedule
 advanced and creates nothing), and a mail that fails is logged and undoes nothing.
+
+A due date whose ticket a business rule refuses is not written (its schedule does not advance): the schedule is
+reported in ``failed`` and its later due dates wait with it for the next run; the run goes on (``job_runs``).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from domain.contracts import MaintenanceSchedule, maintenance_source_key, mainte
 from domain.errors import AlreadyExists, Conflict
 from domain.organisations import Organisation
 from domain.ports import Mailer
+from domain.services.job_runs import due_item
 from domain.services.tickets import SYSTEM_ACTOR, distributor_id, send_notifications
 
 
@@ -40,10 +44,12 @@ class MaintenanceRunSummary:
     created: int = 0
     existing: int = 0  # the ticket was there already (a resumed run)
     conflicts: int = 0  # the schedule changed meanwhile; the next run reads it again
+    failed: tuple[str, ...] = ()  # schedules a business rule refused (``job_runs.due_item``): that due date still due
 
     def as_dict(self) -> dict:
         data = asdict(self)
         data["run_date"] = self.run_date.isoformat()
+        data["failed"] = list(self.failed)
         return data
 
 
@@ -98,21 +104,24 @@ def create_due_maintenance_tickets(
             customers.update({customer_id: found.get(customer_id) for customer_id in unread})
         for schedule, dates in due:
             for due_date in dates:
-                exists = maintenance_ticket_id(schedule.id, due_date) in existing
-                # Taken before the commit, in writing order: a refused transaction leaves its number unused.
-                number = None if exists else tk.format_ticket_number(next(numbers))
-                ticket = None if exists else maintenance_ticket(schedule, due_date, number=number, distributor=distributor, now=now)
-                uow = uow_factory()
-                with uow:
-                    advanced = schedule.advanced()
-                    uow.maintenance_schedules.save(advanced)
-                    if ticket is not None:
-                        uow.tickets.add(ticket)
-                    try:
-                        uow.commit()
-                    except (Conflict, AlreadyExists):
-                        summary.conflicts += 1
-                        break  # the schedule's later due dates wait for the next run, which reads it again
+                with due_item(summary, schedule.id) as item:
+                    exists = maintenance_ticket_id(schedule.id, due_date) in existing
+                    # Taken before the commit, in writing order: a refused transaction leaves its number unused.
+                    number = None if exists else tk.format_ticket_number(next(numbers))
+                    ticket = None if exists else maintenance_ticket(schedule, due_date, number=number, distributor=distributor, now=now)
+                    uow = uow_factory()
+                    with uow:
+                        advanced = schedule.advanced()
+                        uow.maintenance_schedules.save(advanced)
+                        if ticket is not None:
+                            uow.tickets.add(ticket)
+                        try:
+                            uow.commit()
+                        except (Conflict, AlreadyExists):
+                            summary.conflicts += 1
+                            break  # the schedule's later due dates wait for the next run, which reads it again
+                if item.failed:
+                    break  # likewise
                 if ticket is None:
                     summary.existing += 1
                 else:

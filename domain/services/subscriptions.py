@@ -31,6 +31,7 @@ from domain.policy import (
 )
 from domain.ports import EmailMessage, Mailer, Page, SubscriptionFilter, UnitOfWork
 from domain.services.idempotency import run_idempotent
+from domain.services.job_runs import due_item
 from domain.services.organisations import get_visible_organisation, page_size
 from domain.services.resave import ResaveSummary, resave_all
 from domain.services.retry import retry_on_concurrent_update
@@ -853,11 +854,13 @@ class RenewalRunSummary:
     cycles_charged: int = 0  # subscriptions whose monthly cycle charge was booked
     # Renewed on their current product: the customer could no longer have the product switch scheduled for the renewal.
     product_switches_dropped: tuple[str, ...] = ()
+    failed: tuple[str, ...] = ()  # refused by a business rule (``job_runs.due_item``): left as they were, still due
 
     def as_dict(self) -> dict[str, object]:
         return {"run_date": self.run_date.isoformat(), "renewed": self.renewed, "expired": self.expired,
                 "skipped": self.skipped, "conflicts": self.conflicts, "charges": self.charges,
-                "cycles_charged": self.cycles_charged, "product_switches_dropped": list(self.product_switches_dropped)}
+                "cycles_charged": self.cycles_charged, "product_switches_dropped": list(self.product_switches_dropped),
+                "failed": list(self.failed)}
 
 
 def end_of_berlin_day(day: date) -> datetime:
@@ -873,6 +876,8 @@ def renew_due_subscriptions(
     Reads only due items (the renewal index, keyed by Berlin date and term end). Each
     subscription is its own conditional write, so a crash half-way loses nothing and a
     re-run continues where it stopped: renewed subscriptions have left the due partition.
+    One that a business rule refuses (its product has no price on the renewal date) is left
+    as it was and reported in ``failed``; the run goes on with the others (``job_runs``).
     """
     from domain.errors import Conflict
 
@@ -884,20 +889,23 @@ def renew_due_subscriptions(
         while True:
             page = uow_factory().subscriptions.list_due_for_renewal(day, cutoff, limit=page_limit, cursor=cursor)
             for subscription in page.items:
-                uow = uow_factory()
-                with uow:
-                    outcome = renew_due(uow, subscription, catalogue, now=now)
-                    if outcome.nothing_to_do:
-                        summary.skipped += 1
-                        continue
-                    uow.subscriptions.update(subscription)
-                    for charge in outcome.charges:
-                        uow.charges.add(charge)
-                    try:
-                        uow.commit()
-                    except Conflict:
-                        summary.conflicts += 1  # changed concurrently: its next due date is re-read next run
-                        continue
+                with due_item(summary, subscription.id) as item:
+                    uow = uow_factory()
+                    with uow:
+                        outcome = renew_due(uow, subscription, catalogue, now=now)
+                        if outcome.nothing_to_do:
+                            summary.skipped += 1
+                            continue
+                        uow.subscriptions.update(subscription)
+                        for charge in outcome.charges:
+                            uow.charges.add(charge)
+                        try:
+                            uow.commit()
+                        except Conflict:
+                            summary.conflicts += 1  # changed concurrently: its next due date is re-read next run
+                            continue
+                if item.failed:
+                    continue
                 if outcome.result.value == "EXPIRED":
                     summary.expired += 1
                 else:
@@ -931,20 +939,23 @@ def _charge_due_cycles(
         while True:
             page = uow_factory().subscriptions.list_due_cycles(day, cutoff, limit=page_limit, cursor=cursor)
             for subscription in page.items:
-                booked, charges = charge_due_cycles(subscription, cutoff)
-                if booked.charged_through == subscription.charged_through:
-                    summary.skipped += 1
-                    continue
-                uow = uow_factory()
-                with uow:
-                    uow.subscriptions.update(booked)
-                    for charge in charges:
-                        uow.charges.add(charge)
-                    try:
-                        uow.commit()
-                    except Conflict:
-                        summary.conflicts += 1
+                with due_item(summary, subscription.id) as item:
+                    booked, charges = charge_due_cycles(subscription, cutoff)
+                    if booked.charged_through == subscription.charged_through:
+                        summary.skipped += 1
                         continue
+                    uow = uow_factory()
+                    with uow:
+                        uow.subscriptions.update(booked)
+                        for charge in charges:
+                            uow.charges.add(charge)
+                        try:
+                            uow.commit()
+                        except Conflict:
+                            summary.conflicts += 1
+                            continue
+                if item.failed:
+                    continue
                 summary.cycles_charged += 1
                 summary.charges += len(charges)
             if page.next_cursor is None:
@@ -961,10 +972,12 @@ class SaasBillingRunSummary:
     subscriptions: int = 0  # read: active subscriptions with a payment date due
     months_charged: int = 0  # handed to billing (the partner's invoice)
     conflicts: int = 0  # changed meanwhile (by the reseller or an overlapping run); the next run reads it again
+    failed: tuple[str, ...] = ()  # a month refused by a business rule (``job_runs.due_item``): it and later ones still due
 
     def as_dict(self) -> dict:
         data = asdict(self)
         data["run_date"] = self.run_date.isoformat()
+        data["failed"] = list(self.failed)
         return data
 
 
@@ -976,7 +989,9 @@ def bill_saas_subscriptions(uow_factory, *, run_date: date, now: datetime, page_
     run date, so a missed run is caught up: every missed month of a subscription, oldest first), in pages, and the
     catalogue once. Each month is one transaction: the charge (its id derived from subscription and period, refused
     if it exists) and the advanced subscription under its version. A crash loses nothing and a re-run continues
-    where it stopped; a month is never charged twice. The charges are billed by the next billing run (``run_date``)."""
+    where it stopped; a month is never charged twice. The charges are billed by the next billing run (``run_date``).
+    A month a business rule refuses (no price on its payment date) is not charged; the subscription is reported in
+    ``failed`` and stays due from that month, the run goes on with the others (``job_runs``)."""
     summary = SaasBillingRunSummary(run_date)
     catalogue: Catalogue | None = None
     cursor: str | None = None
@@ -985,7 +1000,8 @@ def bill_saas_subscriptions(uow_factory, *, run_date: date, now: datetime, page_
         for subscription in page.items:
             summary.subscriptions += 1
             catalogue = catalogue or load_catalogue(uow_factory())
-            _charge_due_saas_months(uow_factory, subscription, catalogue, run_date, now, summary)
+            with due_item(summary, subscription.id):
+                _charge_due_saas_months(uow_factory, subscription, catalogue, run_date, now, summary)
         if page.next_cursor is None:
             return summary
         cursor = page.next_cursor

@@ -780,3 +780,43 @@ def test_after_a_manual_full_credit_a_mixed_credit_credits_only_its_unbilled_sea
     assert _credited_in_all(world, "kanzlei") == Decimal("-1398.60")  # A never credited twice
     run_invoice = world.invoices_of("kanzlei")[-1]
     assert run_invoice.kind is InvoiceKind.INVOICE and run_invoice.net_total.amount == Decimal("0.00")  # +695.48 - 695.48
+
+
+def test_an_invoice_a_rule_refuses_fails_alone_and_is_issued_once_when_the_rule_passes(world, monkeypatch):
+    """Of the four payers' invoices of 2024-01-15, a rule refuses Kanzlei's (simulated: issuing it raises a domain
+    error): the other three are issued as PH-2024-000001 to 000003 and sent; Kanzlei's EUR 80.00 item stays due,
+    unbilled, reported and raised. Once the rule passes, the next run issues it as PH-2024-000004 (EUR 95.20), once."""
+    import handler
+    from domain.errors import ValidationFailed
+    from domain.invoices import InvoiceDraft
+    from domain.services.job_runs import ItemsFailed
+
+    four_payers(world)
+    kanzlei, real_issue = world.customer("kanzlei"), InvoiceDraft.issue
+
+    def issue_unless_poison(self, *, number, issued_at):
+        if self.payer_id == kanzlei:
+            raise ValidationFailed(f"The payer {kanzlei} has no VAT treatment for its country.", field="payerId")
+        return real_issue(self, number=number, issued_at=issued_at)
+
+    monkeypatch.setattr(InvoiceDraft, "issue", issue_unless_poison)
+    monkeypatch.setattr(handler._services(), "clock", lambda: RUN_AT)
+    with pytest.raises(ItemsFailed) as raised:
+        handler.run_billing({"run_date": "2024-01-15"}, None)
+    summary = raised.value.summary
+    (poison,) = summary["failed"]
+    assert (summary["invoices_issued"], summary["service_items_billed"], summary["delivered"], summary["skipped"]) == (3, 3, 3, [])
+    assert poison in str(raised.value)
+    assert world.invoices_of("kanzlei") == []
+    assert DynamoUnitOfWork().service_items.billed_invoice_id("sr-2") is None
+    assert sorted(i.number for key in ("nordit", "suedcloud", "direkt") for i in world.invoices_of(key)) == [
+        "PH-2024-000001", "PH-2024-000002", "PH-2024-000003",
+    ]
+
+    monkeypatch.setattr(InvoiceDraft, "issue", real_issue)
+    again = handler.run_billing({"run_date": "2024-01-15"}, None)
+    assert (again["invoices_issued"], again["delivered"], again["failed"]) == (1, 1, [])
+    assert handler.run_billing({"run_date": "2024-01-15"}, None)["invoices_issued"] == 0
+    (invoice,) = world.invoices_of("kanzlei")
+    assert (invoice.id, invoice.number, str(invoice.gross_total.amount)) == (poison, "PH-2024-000004", "95.20")
+    assert DynamoUnitOfWork().service_items.billed_invoice_id("sr-2") == poison

@@ -160,5 +160,45 @@ def test_the_entry_point_books_the_months_due_on_the_berlin_date_of_its_trigger(
     monkeypatch.setattr(services, "clock", lambda: utc(2026, 11, 30, 23, 45))  # 00:45 in Berlin on 1 December
     event = {"detail-type": "Scheduled Event", "source": "aws.events", "time": "2026-11-30T23:45:00Z", "detail": {}}
     assert handler.book_flat_rate_months(event, None) == {
-        "run_date": "2026-12-01", "contracts": 2, "months_booked": 4, "existing": 0, "conflicts": 0,
+        "run_date": "2026-12-01", "contracts": 2, "months_booked": 4, "existing": 0, "conflicts": 0, "failed": [],
     }
+
+
+
+def test_a_month_a_rule_refuses_fails_alone_and_is_booked_once_when_the_rule_passes(contracts, services, monkeypatch):
+    """On 2026-11-16 Kanzlei's rental November (due 11-01, first on the index) and Direkt's hosting November (due 11-16)
+    are due. A rule refuses Kanzlei's (simulated: its item raises a domain error): Direkt's EUR 150.00 is booked,
+    Kanzlei's contract is left as it was, reported and raised. Once the rule passes, its EUR 249.00 is booked, once."""
+    import handler
+    from domain import contracts as ct
+    from domain.errors import ValidationFailed
+    from domain.services.job_runs import ItemsFailed
+
+    hosting, rental, _ = contracts
+    real_item = ct.flat_rate_item
+
+    def item_unless_poison(contract, month):
+        if contract.id == rental.id:
+            raise ValidationFailed(f"Contract {contract.id} has no billing address for {month}.", field="contractId")
+        return real_item(contract, month)
+
+    monkeypatch.setattr(ct, "flat_rate_item", item_unless_poison)
+    monkeypatch.setattr(handler, "_services", lambda: services)
+    monkeypatch.setattr(services, "clock", lambda: utc(2026, 11, 16, 0, 45))
+    before = DynamoUnitOfWork().contracts.get(rental.id)
+    with pytest.raises(ItemsFailed) as raised:
+        handler.book_flat_rate_months({"run_date": "2026-11-16"}, None)
+    summary = raised.value.summary
+    assert (summary["contracts"], summary["months_booked"], summary["failed"]) == (2, 1, [rental.id])
+    assert rental.id in str(raised.value)
+    assert due_items(date(2026, 11, 16)) == [("hosting#2026-11", "Data-centre hosting November 2026 (pro rata 15/30 days)", "150.00")]
+    assert DynamoUnitOfWork().contracts.get(rental.id) == before
+
+    monkeypatch.setattr(ct, "flat_rate_item", real_item)
+    again = handler.book_flat_rate_months({"run_date": "2026-11-16"}, None)
+    assert (again["contracts"], again["months_booked"], again["failed"]) == (1, 1, [])
+    assert handler.book_flat_rate_months({"run_date": "2026-11-16"}, None)["months_booked"] == 0
+    assert due_items(date(2026, 11, 16)) == [
+        ("hosting#2026-11", "Data-centre hosting November 2026 (pro rata 15/30 days)", "150.00"),
+        ("rental#2026-11", "Rental flat rate November 2026", "249.00"),
+    ]

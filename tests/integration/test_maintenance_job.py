@@ -12,6 +12,7 @@ from domain.contracts import ContractKind, Rates, maintenance_ticket_id
 from domain.money import Money
 from domain.policy import Principal
 from domain.services import contracts as svc
+from domain.services.job_runs import ItemsFailed
 from domain.services.maintenance import create_due_maintenance_tickets
 from domain.tickets import TicketChannel
 from infra.dynamo.unit_of_work import DynamoUnitOfWork
@@ -235,9 +236,50 @@ def test_scheduled_entry_point_uses_the_event_time(schedules, services, monkeypa
     monkeypatch.setattr(services, "clock", lambda: NOW)
     event = {"detail-type": "Scheduled Event", "source": "aws.events", "time": "2023-06-28T04:00:00Z", "detail": {}}
     services.mailer.sent.clear()
-    assert handler.create_maintenance_tickets(event, None) == {"run_date": "2023-06-28", "created": 4, "existing": 0, "conflicts": 0}
+    assert handler.create_maintenance_tickets(event, None) == {
+        "run_date": "2023-06-28", "created": 4, "existing": 0, "conflicts": 0, "failed": [],
+    }
     assert len(services.mailer.to("it@hanse.example")) == 4  # the services' mailer (SES in AWS)
 
+
+
+def test_a_due_date_a_rule_refuses_fails_alone_and_gets_its_ticket_once_when_the_rule_passes(schedules, services, monkeypatch):
+    """Of the four schedules due 2023-07-01 (tickets created 2023-06-28), a rule refuses the ticket of the second
+    (simulated: building it raises a domain error). The other three get theirs; its schedule is left as it was (no
+    ticket, not advanced, no mail), reported and raised. Once the rule passes, the next run creates its ticket, once."""
+    import handler
+    from domain.errors import ValidationFailed
+    from domain.services import maintenance
+
+    due, _ = schedules
+    poison, real_ticket = due[1].id, maintenance.maintenance_ticket
+
+    def ticket_unless_poison(schedule, due_date, **kwargs):
+        if schedule.id == poison:
+            raise ValidationFailed(f"Schedule {schedule.id} has no contact for its ticket.", field="contactId")
+        return real_ticket(schedule, due_date, **kwargs)
+
+    monkeypatch.setattr(maintenance, "maintenance_ticket", ticket_unless_poison)
+    monkeypatch.setattr(handler, "_services", lambda: services)
+    monkeypatch.setattr(services, "clock", lambda: NOW)
+    services.mailer.sent.clear()
+    before = DynamoUnitOfWork().maintenance_schedules.get(poison)
+    with pytest.raises(ItemsFailed) as raised:
+        handler.create_maintenance_tickets({"run_date": "2023-06-28"}, None)
+    summary = raised.value.summary
+    assert (summary["created"], summary["existing"], summary["conflicts"], summary["failed"]) == (3, 0, 0, [poison])
+    assert poison in str(raised.value)
+    assert sorted(t.subject for t in tickets_of(schedules).values()) == [f"Patchday server {n} (due 2023-07-01)" for n in (0, 2, 3)]
+    assert DynamoUnitOfWork().maintenance_schedules.get(poison) == before  # not advanced
+    assert len(services.mailer.to("it@hanse.example")) == 3
+
+    monkeypatch.setattr(maintenance, "maintenance_ticket", real_ticket)
+    again = handler.create_maintenance_tickets({"run_date": "2023-06-28"}, None)
+    assert (again["created"], again["failed"]) == (1, [])
+    assert handler.create_maintenance_tickets({"run_date": "2023-06-28"}, None)["created"] == 0
+    assert sorted(t.subject for t in tickets_of(schedules).values()) == [f"Patchday server {n} (due 2023-07-01)" for n in range(4)]
+    assert DynamoUnitOfWork().maintenance_schedules.get(poison).next_due == date(2023, 8, 1)
+    assert len(services.mailer.to("it@hanse.example")) == 4
 
 @pytest.mark.parametrize("operation", ["BatchGetItem", "UpdateItem", "TransactWriteItems"])
 def test_throttled_existence_check_number_reservation_and_transaction_are_retried(schedules, throttle, operation):

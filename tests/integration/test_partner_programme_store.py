@@ -238,6 +238,40 @@ def test_the_scheduled_entry_point_uses_the_event_time_for_its_run_date(due, mon
     assert result["run_date"] == "2024-05-10" and result["approved"] == N
 
 
+
+def test_an_entry_a_rule_refuses_stays_pending_alone_and_is_approved_once_when_the_rule_passes(due, monkeypatch):
+    """Of the 6 commissions of EUR 10.00 due 2024-05-10, a rule refuses the third (simulated: its approval raises a
+    domain error): the other 5 are approved (EUR 50.00), it stays pending, reported and raised; the next run approves
+    it alone, once."""
+    import handler
+    from domain.commissions import Commission
+    from domain.errors import PreconditionFailed
+    from domain.services.job_runs import ItemsFailed
+
+    poison, real_approve = due[2], Commission.approve
+
+    def approve_unless_poison(self, today, now):
+        if self.id == poison:
+            raise PreconditionFailed(f"Commission {self.id} cannot be approved yet.")
+        return real_approve(self, today, now)
+
+    monkeypatch.setattr(Commission, "approve", approve_unless_poison)
+    monkeypatch.setattr(handler._services(), "clock", lambda: utc("2024-05-10T03:00:00"))
+    before = DynamoUnitOfWork().commissions.get(poison)
+    with pytest.raises(ItemsFailed) as raised:
+        handler.approve_commissions({"run_date": "2024-05-10"}, None)
+    summary = raised.value.summary
+    assert (summary["approved"], summary["amount_cents"], summary["failed"]) == (N - 1, 5000, [poison])
+    assert poison in str(raised.value)
+    assert statuses(due) == [CommissionStatus.APPROVED] * 2 + [CommissionStatus.PENDING] + [CommissionStatus.APPROVED] * 3 + [CommissionStatus.PENDING]
+    assert DynamoUnitOfWork().commissions.get(poison) == before  # nothing written
+
+    monkeypatch.setattr(Commission, "approve", real_approve)  # the cause is fixed
+    again = handler.approve_commissions({"run_date": "2024-05-10"}, None)
+    assert (again["approved"], again["amount_cents"], again["failed"]) == (1, 1000, [])
+    assert handler.approve_commissions({"run_date": "2024-05-10"}, None)["approved"] == 0
+    assert statuses(due) == [CommissionStatus.APPROVED] * N + [CommissionStatus.PENDING]
+
 # --- payouts ----------------------------------------------------------------------------------
 
 

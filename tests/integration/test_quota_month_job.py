@@ -95,7 +95,9 @@ def test_the_month_job_entry_point_books_the_month_of_its_run_date(services, dem
     monkeypatch.setattr(handler, "_services", lambda: services)
     monkeypatch.setattr(services, "clock", lambda: utc(2026, 2, 1, 0, 30))
     event = {"detail-type": "Scheduled Event", "source": "aws.events", "time": "2026-02-01T00:30:00Z", "detail": {}}
-    assert handler.book_quota_months(event, None) == {"month": "2026-02", "contracts": 1, "credits": 1, "corrections": 0, "conflicts": 0}
+    assert handler.book_quota_months(event, None) == {
+        "month": "2026-02", "contracts": 1, "credits": 1, "corrections": 0, "conflicts": 0, "failed": [],
+    }
 
 
 def bill(services, day: date):
@@ -256,6 +258,47 @@ def test_a_run_crashed_after_k_of_n_contracts_resumed_reaches_the_state_of_an_un
         sorted([("quota#2026-03", "900.00"), ("quota#2026-03", "450.00"), ("quota#2026-03", "450.00"), ("quota-correction#2026-02", "190.00")]),
     )
 
+
+
+def test_a_month_a_rule_refuses_fails_alone_and_is_booked_once_when_the_rule_passes(services, three_quotas, monkeypatch):
+    """The run of 2026-03-03 books March for Hanse (EUR 900.00, February's overdraft corrected: EUR 190.00), Direkt and
+    Kanzlei (EUR 450.00 each). A rule refuses Direkt's March (simulated: its monthly item raises a domain error): the
+    others are booked; Direkt's contract and ledger are left as they were, reported and raised. Once the rule passes,
+    the next run books Direkt's March, once."""
+    import handler
+    from domain import contracts as ct
+    from domain.errors import ValidationFailed
+    from domain.services.job_runs import ItemsFailed
+
+    hanse, direkt, kanzlei = three_quotas
+    real_item = ct.quota_month_item
+
+    def item_unless_poison(contract, month):
+        if contract.id == direkt.id:
+            raise ValidationFailed(f"Contract {contract.id} has no price for {month}.", field="contractId")
+        return real_item(contract, month)
+
+    monkeypatch.setattr(ct, "quota_month_item", item_unless_poison)
+    monkeypatch.setattr(handler, "_services", lambda: services)
+    monkeypatch.setattr(services, "clock", lambda: utc(2026, 3, 3, 0, 30))
+    with pytest.raises(ItemsFailed) as raised:
+        handler.book_quota_months({"run_date": "2026-03-03"}, None)
+    summary = raised.value.summary
+    assert (summary["contracts"], summary["credits"], summary["corrections"], summary["failed"]) == (3, 2, 1, [direkt.id])
+    assert direkt.id in str(raised.value)
+    ledgers, booked_through, items = quota_state(three_quotas)
+    assert ledgers[direkt.id] == [("2026-01#CREDIT", 300), ("2026-02#CREDIT", 300)]
+    assert booked_through == {hanse.id: "2026-03", direkt.id: "2026-02", kanzlei.id: "2026-03"}
+    assert items == [("quota#2026-03", "450.00"), ("quota#2026-03", "900.00"), ("quota-correction#2026-02", "190.00")]
+
+    monkeypatch.setattr(ct, "quota_month_item", real_item)
+    again = handler.book_quota_months({"run_date": "2026-03-03"}, None)
+    assert (again["contracts"], again["credits"], again["corrections"], again["failed"]) == (1, 1, 0, [])
+    assert handler.book_quota_months({"run_date": "2026-03-03"}, None)["contracts"] == 0
+    ledgers, booked_through, items = quota_state(three_quotas)
+    assert ledgers[direkt.id] == [("2026-01#CREDIT", 300), ("2026-02#CREDIT", 300), ("2026-03#CREDIT", 300)]
+    assert set(booked_through.values()) == {"2026-03"}
+    assert items == [("quota#2026-03", "450.00"), ("quota#2026-03", "450.00"), ("quota#2026-03", "900.00"), ("quota-correction#2026-02", "190.00")]
 
 def test_a_month_booked_by_hand_already_only_advances_the_contract(services, demo, quota):
     ops, contract = quota

@@ -203,3 +203,45 @@ def test_the_daily_job_books_each_monthly_cycle_of_an_annual_term_once_and_reads
     next_day = run(date(2023, 2, 16), now=utc("2023-02-16T22:30:00"))
     assert (next_day.cycles_charged, next_day.charges) == (2, 2)
     assert run(date(2023, 2, 16), now=utc("2023-02-16T22:40:00")).cycles_charged == 0
+
+
+def replace_catalogue(change) -> None:
+    uow = DynamoUnitOfWork()
+    with uow:
+        uow.catalogue.save(change(uow.catalogue.get()))
+        uow.commit()
+
+
+def test_a_subscription_whose_product_lost_its_price_fails_alone_and_renews_once_when_priced_again(book, monkeypatch):
+    """Business Basic loses its prices: monthly_due (P1M, ends 2024-01-15 09:00 UTC, between annual_no_renew at 08:00
+    and annual_due at 10:00 in the due partition) cannot renew. The others are processed; it is left as it was,
+    reported and raised; once priced again it renews at EUR 6.79 (5.10 + 11 % = 5.66, monthly term + 20 %), once."""
+    import handler
+    from domain.catalogue import Catalogue, demo_catalogue
+    from domain.services.job_runs import ItemsFailed
+
+    monkeypatch.setattr(handler._services(), "clock", lambda: RUN_AT)
+    before = state(book)
+    replace_catalogue(lambda c: Catalogue(c.products, tuple(e for e in c.price_list if e.product_id != M365_BUSINESS_BASIC)))
+    poison = book["monthly_due"]
+
+    with pytest.raises(ItemsFailed) as raised:
+        handler.renew_subscriptions({"run_date": "2024-01-15"}, None)
+    summary = raised.value.summary
+    assert (summary["renewed"], summary["expired"], summary["failed"]) == (1, 1, [poison])
+    assert poison in str(raised.value) and "renew_subscriptions for 2024-01-15" in str(raised.value)
+    after = state(book)
+    assert after["annual_due"][:5] == ("ACTIVE", 1, "11.66", 10, "2025-01-15T10:00:00+00:00")
+    assert after["annual_no_renew"][0] == "EXPIRED"
+    assert after["monthly_due"] == before["monthly_due"]  # nothing written: term, price, history as they were
+    assert [c.period_start for c in DynamoUnitOfWork().charges.list_for_subscription(poison).items] == [date(2023, 12, 15)]
+
+    replace_catalogue(lambda c: demo_catalogue())  # the distributor publishes the price again
+    again = handler.renew_subscriptions({"run_date": "2024-01-15"}, None)
+    assert (again["renewed"], again["expired"], again["failed"]) == (1, 0, [])
+    assert handler.renew_subscriptions({"run_date": "2024-01-15"}, None)["renewed"] == 0
+    assert state(book)["monthly_due"][:3] == ("ACTIVE", 1, "6.79")
+    renewal = [c for c in DynamoUnitOfWork().charges.list_for_subscription(poison).items if c.period_start == date(2024, 1, 15)]
+    assert [str(c.amount.amount) for c in renewal] == ["67.90"]  # 10 seats × 6.79, once
+    history = DynamoUnitOfWork().subscriptions.get(poison).history
+    assert [e.kind.value for e in history].count("RENEWED") == 1

@@ -181,3 +181,39 @@ def test_subscriptions_saved_before_the_payment_index_are_put_on_it_once(world, 
     assert (summary.read, summary.indexed, summary.conflicts) == (2, 1, 0)
     assert job(date(2026, 12, 23)).months_charged == 1 and stored(hafenbar).next_payment_date == date(2027, 1, 23)
     assert subs.index_saas_subscriptions(DynamoUnitOfWork).indexed == 1 and job(date(2026, 12, 23)).months_charged == 0
+
+
+def test_a_subscription_whose_product_lost_its_price_fails_alone_and_is_charged_once_when_priced_again(world, hafenbar, kanzlei, monkeypatch):
+    """Werft GmbH takes 5 users of the Google Workspace signatures on 2026-11-25 (EUR 6.25 a month); that product then
+    loses its price. The run of 2027-01-25 charges Hafenbar's December and January and Kanzlei's December; Werft's
+    months (due 12-25, between them on the index) are not charged, it is left as it was, reported and raised. Priced
+    again, the next run charges its December and January, once each."""
+    import handler
+    from domain.catalogue import SIGNATURES_FOR_GOOGLE_WORKSPACE, Catalogue, demo_catalogue
+    from domain.services.job_runs import ItemsFailed
+    from tests.integration.test_renewal_job import replace_catalogue
+
+    command = subs.NewSaasSubscription(SIGNATURES_FOR_GOOGLE_WORKSPACE, "Werft GmbH", 5)
+    werft = subs.create_saas_subscription(DynamoUnitOfWork(), world.mailer, world.sales, command, now=utc("2026-11-25T10:00:00")).id
+    replace_catalogue(lambda c: Catalogue(c.products, tuple(e for e in c.price_list if e.product_id != SIGNATURES_FOR_GOOGLE_WORKSPACE)))
+    before = stored(werft)
+    monkeypatch.setattr(handler._services(), "clock", lambda: utc("2027-01-25T01:00:00"))
+
+    with pytest.raises(ItemsFailed) as raised:
+        handler.bill_saas_subscriptions({"run_date": "2027-01-25"}, None)
+    summary = raised.value.summary
+    assert (summary["subscriptions"], summary["months_charged"], summary["failed"]) == (3, 3, [werft])
+    assert werft in str(raised.value)
+    assert len(charges(hafenbar)) == 3 and len(charges(kanzlei)) == 2
+    assert stored(werft) == before and charges(werft) == [("2026-11-25", "2026-12-25", "RECURRING", 5, "6.25")]
+
+    replace_catalogue(lambda c: demo_catalogue())
+    again = handler.bill_saas_subscriptions({"run_date": "2027-01-25"}, None)
+    assert (again["subscriptions"], again["months_charged"], again["failed"]) == (1, 2, [])
+    assert handler.bill_saas_subscriptions({"run_date": "2027-01-25"}, None)["months_charged"] == 0
+    assert charges(werft) == [
+        ("2026-11-25", "2026-12-25", "RECURRING", 5, "6.25"),
+        ("2026-12-25", "2027-01-25", "RECURRING", 5, "6.25"),
+        ("2027-01-25", "2027-02-25", "RECURRING", 5, "6.25"),
+    ]
+    assert len(charges(hafenbar)) == 3 and len(charges(kanzlei)) == 2
