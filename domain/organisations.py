@@ -445,7 +445,64 @@ class User:
     permission_level: PermissionLevel | None = None
     active: bool = True
     created_at: datetime | None = None
+    deactivated_at: datetime | None = None  # when the login was last deactivated; None while active
     version: int = 0
+
+    @property
+    def administers_organisation(self) -> bool:
+        """An active login that keeps its organisation able to run itself: a partner admin, distributor staff, or one of a
+        customer's EXTENDED users (who see its invoices, decide who pays and manage its users)."""
+        if not self.active:
+            return False
+        if self.organisation_kind is OrganisationKind.CUSTOMER:
+            return self.permission_level is PermissionLevel.EXTENDED
+        return self.role in (Role.PARTNER_ADMIN, Role.DISTRIBUTOR_STAFF)
+
+    def with_permission_level(self, level: PermissionLevel) -> "User":
+        """A customer user with ``level`` (REPORT_ONLY or EXTENDED); partner and distributor staff have none."""
+        if self.organisation_kind is not OrganisationKind.CUSTOMER:
+            raise ValidationFailed(
+                "Permission levels apply to customer users only.",
+                field="permissionLevel",
+                hint="Partner staff act with their role and area permissions; distributor staff have full access.",
+            )
+        return replace(self, permission_level=level)
+
+    def deactivated(self, now: datetime) -> "User":
+        """The login refused from now on (someone who left); it keeps its tickets, name and e-mail address."""
+        return self if not self.active else replace(self, active=False, deactivated_at=now)
+
+    def reactivated(self) -> "User":
+        return self if self.active else replace(self, active=True, deactivated_at=None)
+
+
+class LastAdministrator(PreconditionFailed):
+    """A change would leave an organisation without an active administrator (``User.administers_organisation``)."""
+
+    def __init__(self, organisation: Organisation, user: User) -> None:
+        if organisation.kind is OrganisationKind.CUSTOMER:
+            what = f"the last active EXTENDED user of {organisation.name}: without one, nobody there sees its invoices, " \
+                   "decides who pays or manages its users"
+            hint = "Make another user EXTENDED first (userPermissionLevelSet, or userCreate), then change or deactivate this one."
+        elif organisation.kind is OrganisationKind.PARTNER:
+            what = f"the last active partner admin of {organisation.name}: without one, nobody there manages its users"
+            hint = "Add another PARTNER_ADMIN user first (userCreate), then deactivate this one."
+        else:
+            what = f"the last active staff user of {organisation.name}: without one, nobody operates the platform"
+            hint = "Add another DISTRIBUTOR_STAFF user first (userCreate), then deactivate this one."
+        super().__init__(f"{user.name} ({user.email}) is {what}.", field="userId", hint=hint)
+
+
+def remaining_administrator(organisation: Organisation, before: User, after: User, users: Iterable[User]) -> User | None:
+    """When changing ``before`` into ``after`` takes an administrator away from ``organisation``: another active
+    administrator among ``users`` (its users; the change rests on that one staying so). None when the change takes no
+    administrator away. Raises ``LastAdministrator`` when there is no other one."""
+    if not before.administers_organisation or after.administers_organisation:
+        return None
+    other = next((u for u in users if u.id != before.id and u.organisation_id == organisation.id and u.administers_organisation), None)
+    if other is None:
+        raise LastAdministrator(organisation, before)
+    return other
 
 
 def new_user(

@@ -178,6 +178,17 @@ class PartnerManagesReportOnlyUsers(Forbidden):
             )
 
 
+class OwnLoginUnchangeable(Forbidden):
+    """Nobody deactivates their own login or changes their own level: a slip would lock them out with nobody to undo it."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"You cannot {what} your own login.",
+            field="userId",
+            hint="Ask another administrator of your organisation (a partner admin, or an EXTENDED user of a customer) or the distributor.",
+        )
+
+
 def require_user_administration(
     principal: Principal, organisation: Organisation, *, level_before: PermissionLevel | None, level_after: PermissionLevel | None,
     what: str,
@@ -191,6 +202,11 @@ def require_user_administration(
             raise PartnerManagesReportOnlyUsers(organisation, granting=False)
         if level_after is PermissionLevel.EXTENDED:
             raise PartnerManagesReportOnlyUsers(organisation, granting=True)
+
+
+def require_not_own_login(principal: Principal, user: User, what: str) -> None:
+    if principal.user_id == user.id:
+        raise OwnLoginUnchangeable(what)
 
 
 def require(allowed: bool, what: str) -> None:

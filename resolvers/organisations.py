@@ -232,3 +232,24 @@ async def user_create(info: Info, input: t.UserCreateInput, idempotency_key: str
     )
     created = await ctx.run(service.create_user, ctx.uow(), ctx.principal, command, now=ctx.now, idempotency_key=idempotency_key)
     return t.UserPayload(user=t.User.of(created))
+
+
+@payload_errors(t.UserPayload)
+async def user_permission_level_set(info: Info, input: t.UserPermissionLevelSetInput) -> t.UserPayload:
+    ctx = info.context
+    updated = await ctx.run(service.set_permission_level, ctx.uow(), ctx.principal, input.user_id, input.permission_level)
+    return t.UserPayload(user=t.User.of(updated))
+
+
+@payload_errors(t.UserPayload)
+async def user_deactivate(info: Info, input: t.UserDeactivateInput) -> t.UserPayload:
+    ctx = info.context
+    updated = await ctx.run(service.deactivate_user, ctx.uow(), ctx.principal, input.user_id, now=ctx.now)
+    return t.UserPayload(user=t.User.of(updated))
+
+
+@payload_errors(t.UserPayload)
+async def user_reactivate(info: Info, input: t.UserReactivateInput) -> t.UserPayload:
+    ctx = info.context
+    updated = await ctx.run(service.reactivate_user, ctx.uow(), ctx.principal, input.user_id)
+    return t.UserPayload(user=t.User.of(updated))

@@ -151,7 +151,25 @@ class Mutation:
     )
     partnership_create: t.CustomerPayload = strawberry.mutation(resolver=org.partnership_create)
     partnership_access_level_set: t.CustomerPayload = strawberry.mutation(resolver=org.partnership_access_level_set)
-    user_create: t.UserPayload = strawberry.mutation(resolver=org.user_create)
+    user_create: t.UserPayload = strawberry.mutation(
+        resolver=org.user_create,
+        description="Partner admins in their partner; a customer's EXTENDED users in their customer; a partner with customer "
+                    "management and full access REPORT_ONLY users of its customer (EXTENDED: FORBIDDEN); the distributor anywhere.",
+    )
+    user_permission_level_set: t.UserPayload = strawberry.mutation(
+        resolver=org.user_permission_level_set,
+        description="Make a customer user REPORT_ONLY or EXTENDED (from its next request on): the customer's EXTENDED users or the "
+                    "distributor; never your own login, never the customer's last active EXTENDED user (PRECONDITION_FAILED).",
+    )
+    user_deactivate: t.UserPayload = strawberry.mutation(
+        resolver=org.user_deactivate,
+        description="Someone who left: every request of the login is refused from now on; tickets and e-mail address stay with it. "
+                    "Who may create the user may deactivate it (a partner: REPORT_ONLY users of its customer only); never your "
+                    "own login, never the organisation's last active administrator (PRECONDITION_FAILED).",
+    )
+    user_reactivate: t.UserPayload = strawberry.mutation(
+        resolver=org.user_reactivate, description="Give a deactivated login back, with its role, permissions and level.",
+    )
     customer_tenant_create: st.TenantCreatePayload = strawberry.mutation(resolver=sub.customer_tenant_create)
     customer_tenant_link: t.CustomerPayload = strawberry.mutation(resolver=sub.customer_tenant_link)
     customer_tenant_link_confirm: t.CustomerPayload = strawberry.mutation(resolver=sub.customer_tenant_link_confirm)

@@ -241,7 +241,8 @@ class User(Node):
     role: Role
     permissions: list[PartnerPermission]
     permission_level: PermissionLevel | None
-    active: bool
+    active: bool = strawberry.field(description="False: deactivated (someone who left); every request of the login is refused.")
+    deactivated_at: datetime | None = strawberry.field(description="When the login was deactivated; null while active.")
 
     @classmethod
     def of(cls, u: d.User) -> "User":
@@ -255,6 +256,7 @@ class User(Node):
             permissions=sorted(u.permissions, key=lambda p: p.value),
             permission_level=u.permission_level,
             active=u.active,
+            deactivated_at=u.deactivated_at,
         )
 
 
@@ -387,7 +389,27 @@ class UserCreateInput:
     name: str
     role: Role
     permissions: list[PartnerPermission] = strawberry.field(default_factory=list)
-    permission_level: PermissionLevel | None = None
+    permission_level: PermissionLevel | None = strawberry.field(
+        default=None,
+        description="Customer users only. A partner creating a user for its customer gives REPORT_ONLY; EXTENDED users are made "
+                    "by the customer's EXTENDED users or the distributor.",
+    )
+
+
+@strawberry.input
+class UserPermissionLevelSetInput:
+    user_id: strawberry.ID
+    permission_level: PermissionLevel
+
+
+@strawberry.input
+class UserDeactivateInput:
+    user_id: strawberry.ID
+
+
+@strawberry.input
+class UserReactivateInput:
+    user_id: strawberry.ID
 
 
 # --- payloads ----------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Callable
+from typing import Callable, Iterator
 
 from domain.calendar import berlin_date
 from domain.errors import AlreadyExists, NotFound, ValidationFailed
@@ -27,6 +27,7 @@ from domain.organisations import (
     User,
     new_organisation,
     new_user,
+    remaining_administrator,
 )
 from domain.policy import (
     Principal,
@@ -42,6 +43,7 @@ from domain.policy import (
     can_view_organisation,
     can_view_users,
     require,
+    require_not_own_login,
     require_user_administration,
 )
 from domain.ports import EmailMessage, Mailer, Page, UnitOfWork
@@ -468,7 +470,10 @@ def create_user(uow: UnitOfWork, principal: Principal, command: NewUser, *, now:
         )
         uow.uniques.claim(
             _email_claim(user.email), user.id,
-            AlreadyExists(f"A user with e-mail {user.email} exists already.", field="email"),
+            AlreadyExists(
+                f"A user with e-mail {user.email} exists already.", field="email",
+                hint="An address has one login; if that login was deactivated, reactivate it (userReactivate) instead.",
+            ),
         )
         uow.users.add(user)
         return user.id, user
@@ -477,6 +482,76 @@ def create_user(uow: UnitOfWork, principal: Principal, command: NewUser, *, now:
         uow, principal=principal, operation="userCreate", key=idempotency_key, payload=command, now=now,
         perform=perform, load=lambda uow, id: uow.users.get(id),
     )
+
+
+def _require_visible_user(uow: UnitOfWork, principal: Principal, user_id: str) -> tuple[User, Organisation]:
+    """The user and its organisation, if ``principal`` may see the organisation's users (or it is the principal itself)."""
+    user = uow.users.get(user_id)
+    organisation = get_visible_organisation(uow, principal, user.organisation_id) if user is not None else None
+    if user is None or organisation is None or not (user.id == principal.user_id or can_view_users(principal, organisation)):
+        raise NotFound(f"No user with id '{user_id}'.", field="userId")
+    return user, organisation
+
+
+def _users_of(uow: UnitOfWork, organisation_id: str) -> Iterator[User]:
+    cursor: str | None = None
+    while True:
+        page = uow.users.list_by_organisation(organisation_id, limit=MAX_PAGE_SIZE, cursor=cursor)
+        yield from page.items
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
+def _administer_user(
+    uow: UnitOfWork, principal: Principal, user_id: str, change: Callable[[User], User], *,
+    what: str, own: str | None, new_level: PermissionLevel | None = None,
+) -> User:
+    """Apply ``change`` to a user, under the rules of user administration: who may (``require_user_administration``;
+    ``new_level`` is the level asked for, None: the user's stays), never one's own login (``own`` names the change; None:
+    no such rule), never the organisation's last administrator (``LastAdministrator``). A change to the state the user is
+    in writes nothing. The write rests on the organisation's remaining administrator as read, and is made again from a
+    fresh read when either was changed meanwhile."""
+
+    def attempt() -> User:
+        with uow:
+            user, organisation = _require_visible_user(uow, principal, user_id)
+            if own is not None:
+                require_not_own_login(principal, user, own)
+            require_user_administration(
+                principal, organisation, level_before=user.permission_level, level_after=new_level or user.permission_level, what=what,
+            )
+            updated = change(user)
+            if updated == user:
+                return user
+            remaining = remaining_administrator(organisation, user, updated, _users_of(uow, organisation.id))
+            uow.users.update(updated, unchanged=(remaining,) if remaining is not None else ())
+            uow.commit()
+            return replace(updated, version=updated.version + 1)
+
+    return retry_on_concurrent_update(attempt)
+
+
+def set_permission_level(uow: UnitOfWork, principal: Principal, user_id: str, level: PermissionLevel) -> User:
+    """A customer user becomes REPORT_ONLY or EXTENDED (from its next request on). A partner acting for its customer
+    neither promotes nor demotes (``PartnerManagesReportOnlyUsers``)."""
+    return _administer_user(
+        uow, principal, user_id, lambda user: user.with_permission_level(level),
+        what="change the permission levels of this organisation's users", own="change the permission level of", new_level=level,
+    )
+
+
+def deactivate_user(uow: UnitOfWork, principal: Principal, user_id: str, *, now: datetime) -> User:
+    """Someone who left: the login is refused from its next request on (tokens issued before included); its tickets and
+    e-mail address stay with it, and ``reactivate_user`` gives it back."""
+    return _administer_user(
+        uow, principal, user_id, lambda user: user.deactivated(now), what="deactivate this organisation's users", own="deactivate",
+    )
+
+
+def reactivate_user(uow: UnitOfWork, principal: Principal, user_id: str) -> User:
+    """A deactivated login signs in again, with the role, permissions and level it had."""
+    return _administer_user(uow, principal, user_id, User.reactivated, what="reactivate this organisation's users", own=None)
 
 
 def bootstrap_distributor(uow: UnitOfWork, *, name: str, address: Address, billing_email: str, admin_email: str, admin_name: str, now: datetime) -> tuple[Organisation, User]:

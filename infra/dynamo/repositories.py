@@ -154,6 +154,20 @@ class UserRepository:
             UserModel(user.id, organisation_id=user.organisation_id, email=user.email, data=entity_data(user))
         )
 
+    def update(self, user: User, *, unchanged: Iterable[User] = ()) -> None:
+        """Save ``user`` over the version read (ConcurrentUpdate when it changed meanwhile). ``unchanged``: users the change
+        rests on (the organisation's remaining administrator); the transaction fails the same way when one of them changed
+        meanwhile (checked by version, which the check increments: a concurrent change resting on this user fails too)."""
+        self._uow.register_save(
+            UserModel(user.id, organisation_id=user.organisation_id, email=user.email, data=entity_data(user), **versioned(user))
+        )
+        for other in unchanged:
+            self._uow.register_update(
+                UserModel(other.id, version=other.version),
+                [UserModel.organisation_id.set(other.organisation_id)],
+                condition=UserModel.version == other.version,
+            )
+
 
 class IdempotencyRepository:
     def __init__(self, uow: "DynamoUnitOfWork") -> None:

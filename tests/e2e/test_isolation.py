@@ -174,6 +174,11 @@ PROBES: dict[str, tuple[str, Callable[[Target], dict]]] = {
                                   lambda t: {"c": t.customer, "p": t.partner}),
     "userCreate": ('mutation($o: ID!) { userCreate(input: {organisationId: $o, email: "spy@fremd.example", name: "Spy", role: CUSTOMER_USER, '
                    "permissionLevel: EXTENDED}) { user { id } errors { code } } }", lambda t: {"o": t.customer}),
+    "userPermissionLevelSet": ("mutation($u: ID!) { userPermissionLevelSet(input: {userId: $u, permissionLevel: REPORT_ONLY}) { user { id } errors { code } } }",
+                               lambda t: {"u": t.user}),  # the foreign customer's EXTENDED user
+    "userDeactivate": ("mutation($u: ID!) { userDeactivate(input: {userId: $u}) { user { id } errors { code } } }", lambda t: {"u": t.user}),
+    "userReactivate": ("mutation($u: ID!) { userReactivate(input: {userId: $u}) { user { id } errors { code } } }",
+                       lambda t: {"u": t.user}),  # active already: refused for a foreign actor before that
     "customerTenantCreate": (f'mutation($c: ID!) {{ customerTenantCreate(input: {{customerId: $c, prefix: "fremdtenant"}}) {{ {CUS} }} }}', lambda t: {"c": t.customer}),
     "customerTenantLink": (f'mutation($c: ID!) {{ customerTenantLink(input: {{customerId: $c, defaultDomain: "fremd.example", contactEmail: "it@fremd.example"}}) {{ {CUS} }} }}',
                            lambda t: {"c": t.customer}),
@@ -519,6 +524,7 @@ def state_of(services, target: Target) -> tuple:
         uow.subscriptions.get(target.subscription).version,
         uow.saas_subscriptions.get(target.saas).version,
         len(uow.users.list_by_organisation(target.customer, limit=100, cursor=None).items),
+        uow.users.get(target.user),  # its level and whether it is active (and its version)
         uow.catalogue.get().price_list,
         # service desk
         tuple(uow.tickets.list_for_customer(target.customer, status=None, limit=100, cursor=None).items),

@@ -1,4 +1,4 @@
-"""Who may create, promote, demote, deactivate and reactivate users.
+"""Who may create, promote, demote, deactivate and reactivate users; what keeps an organisation administrable.
 
 DOMAIN.md "Actors": a customer's EXTENDED users see its invoices when it pays and decide who pays; the partner may not.
 So a partner acting for its customer creates and manages REPORT_ONLY users only: a login it made EXTENDED would hand it
@@ -7,25 +7,31 @@ the customer's own rights. EXTENDED users are made by the customer's EXTENDED us
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import pytest
 
-from domain.errors import ErrorCode, Forbidden
+from domain.errors import ErrorCode, Forbidden, ValidationFailed
 from domain.organisations import (
     AccessLevel,
     Address,
     BillingMode,
+    LastAdministrator,
     OrganisationKind,
     PartnerPermission,
     PermissionLevel,
     Role,
+    User,
     new_organisation,
     new_user,
+    remaining_administrator,
 )
 from domain.policy import (
+    OwnLoginUnchangeable,
     PartnerManagesReportOnlyUsers,
     Principal,
+    require_not_own_login,
     require_user_administration,
 )
 
@@ -42,9 +48,14 @@ EXTENDED, REPORT_ONLY = PermissionLevel.EXTENDED, PermissionLevel.REPORT_ONLY
 MANAGEMENT = frozenset({PartnerPermission.GENERAL_ACCESS, PartnerPermission.CUSTOMER_MANAGEMENT})
 
 
+def user(key: str, organisation, role: Role, level: PermissionLevel | None = None, permissions=frozenset(), *, active: bool = True) -> User:
+    made = new_user(id=f"usr_{key}", organisation=organisation, email=f"{key}@example.com", name=key.title(), role=role,
+                    permissions=permissions, permission_level=level, now=T0)
+    return made if active else made.deactivated(T0)
+
+
 def principal(key: str, organisation, role: Role, level: PermissionLevel | None = None, permissions=frozenset()) -> Principal:
-    return Principal.of(new_user(id=f"usr_{key}", organisation=organisation, email=f"{key}@example.com", name=key.title(), role=role,
-                                 permissions=permissions, permission_level=level, now=T0))
+    return Principal.of(user(key, organisation, role, level, permissions))
 
 
 OPS = principal("ops", DISTRIBUTOR, Role.DISTRIBUTOR_STAFF)
@@ -108,3 +119,52 @@ def test_partner_users_are_administered_by_the_partner_admins_and_the_distributo
     assert outcome(OPS, None, None, NORDIT) == "allowed"
     assert outcome(NORDIT_SALES, None, None, NORDIT) == "forbidden"
     assert outcome(HANSE_IT, None, None, NORDIT) == "forbidden"
+
+
+def test_nobody_deactivates_or_changes_their_own_login():
+    it = user("it", HANSE, Role.CUSTOMER_USER, EXTENDED)
+    with pytest.raises(OwnLoginUnchangeable) as refused:
+        require_not_own_login(HANSE_IT, it, "deactivate")
+    assert refused.value.code is ErrorCode.FORBIDDEN and refused.value.message == "You cannot deactivate your own login."
+    require_not_own_login(OPS, it, "deactivate")
+
+
+def test_deactivating_keeps_the_user_and_records_when_reactivating_clears_it():
+    staff = user("staff", HANSE, Role.CUSTOMER_USER, REPORT_ONLY)
+    left = staff.deactivated(datetime(2026, 3, 31, 17, 0, tzinfo=timezone.utc))
+    assert (left.active, left.deactivated_at) == (False, datetime(2026, 3, 31, 17, 0, tzinfo=timezone.utc))
+    assert left.deactivated(datetime(2026, 4, 1, tzinfo=timezone.utc)) is left  # the first date stays
+    assert left.reactivated() == staff
+
+
+def test_only_customer_users_have_a_permission_level():
+    with pytest.raises(ValidationFailed) as refused:
+        user("sales", NORDIT, Role.PARTNER_STAFF, permissions=MANAGEMENT).with_permission_level(EXTENDED)
+    assert refused.value.field == "permissionLevel"
+
+
+def test_the_last_active_extended_user_of_a_customer_stays():
+    it = user("it", HANSE, Role.CUSTOMER_USER, EXTENDED)
+    staff = user("staff", HANSE, Role.CUSTOMER_USER, REPORT_ONLY)
+    former = user("former", HANSE, Role.CUSTOMER_USER, EXTENDED, active=False)  # a deactivated one does not count
+    for change in (it.deactivated(T0), it.with_permission_level(REPORT_ONLY)):
+        with pytest.raises(LastAdministrator) as refused:
+            remaining_administrator(HANSE, it, change, [it, staff, former])
+        assert refused.value.code is ErrorCode.PRECONDITION_FAILED and refused.value.field == "userId"
+        assert refused.value.message.startswith("It (it@example.com) is the last active EXTENDED user of Hanse Logistik AG")
+        assert refused.value.hint.startswith("Make another user EXTENDED first")
+    second = user("second", HANSE, Role.CUSTOMER_USER, EXTENDED)
+    assert remaining_administrator(HANSE, it, it.deactivated(T0), [it, staff, second]) == second
+    assert remaining_administrator(HANSE, staff, staff.deactivated(T0), [it, staff]) is None  # no administrator taken away
+    assert remaining_administrator(HANSE, staff, staff.with_permission_level(EXTENDED), [staff]) is None
+
+
+def test_the_last_active_partner_admin_and_distributor_staff_user_stay():
+    admin = user("admin", NORDIT, Role.PARTNER_ADMIN)
+    sales = user("sales", NORDIT, Role.PARTNER_STAFF, permissions=MANAGEMENT)
+    with pytest.raises(LastAdministrator) as partner:
+        remaining_administrator(NORDIT, admin, admin.deactivated(T0), [admin, sales])
+    assert "last active partner admin of NordIT Systemhaus GmbH" in partner.value.message
+    ops = user("ops", DISTRIBUTOR, Role.DISTRIBUTOR_STAFF)
+    with pytest.raises(LastAdministrator):
+        remaining_administrator(DISTRIBUTOR, ops, ops.deactivated(T0), [ops, replace(ops, id="usr_gone", active=False)])
