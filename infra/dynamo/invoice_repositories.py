@@ -24,8 +24,7 @@ from domain.services.invoice_errors import AlreadyBilled, InvoiceAlreadyIssued, 
 from domain.subscriptions import Charge
 from infra.codec import decode, encode
 from infra.dynamo.models import CashbackModel, ChargeModel, CounterModel, DirectDebitRunModel, InvoiceModel, ServiceItemModel
-from infra.dynamo.pagination import decode_cursor
-from infra.dynamo.repositories import batch_get, entity_data, from_item, query_page, versioned
+from infra.dynamo.repositories import batch_get, data_of, entity_data, from_item, index_page, versioned
 
 if TYPE_CHECKING:
     from infra.dynamo.unit_of_work import DynamoUnitOfWork
@@ -152,30 +151,20 @@ class InvoiceRepository:
     ) -> Page[Invoice]:
         start = issued_from.isoformat() if issued_from else "0000"
         end = (issued_to.isoformat() if issued_to else "9999") + "#~"
-        result = InvoiceModel.payer_index.query(
-            payer_id,
-            InvoiceModel.issue_key.between(start, end),
-            scan_index_forward=False,  # newest first
-            limit=limit,
-            page_size=limit,
-            last_evaluated_key=decode_cursor(cursor, partition=("payer_id", payer_id)),
+        page = index_page(
+            InvoiceModel.payer_index, "payer_id", payer_id, InvoiceModel.issue_key.between(start, end),
+            cls=Invoice, limit=limit, cursor=cursor, newest_first=True,
         )
-        items, next_cursor = query_page(result, Invoice)
         if status is not None:  # status follows from the payments: filtered after the key condition
-            items = [i for i in items if i.status is status]
-        return Page(items, next_cursor)
+            return Page([i for i in page.items if i.status is status], page.next_cursor)
+        return page
 
     def list_open_due_before(self, day: date, *, limit: int, cursor: str | None) -> Page[Invoice]:
         """Open invoices whose due date is before ``day`` (the dunning list), oldest first."""
-        result = InvoiceModel.open_index.query(
-            OPEN,
-            InvoiceModel.due_key < day.isoformat(),
-            limit=limit,
-            page_size=limit,
-            last_evaluated_key=decode_cursor(cursor, partition=("open_bucket", OPEN)),
+        return index_page(
+            InvoiceModel.open_index, "open_bucket", OPEN, InvoiceModel.due_key < day.isoformat(),
+            cls=Invoice, limit=limit, cursor=cursor,
         )
-        items, next_cursor = query_page(result, Invoice)
-        return Page(items, next_cursor)
 
     def list_to_collect(self, until: date, *, limit: int) -> list[Invoice]:
         """Direct-debit invoices no run has taken yet, due on or before ``until``, oldest first (one Query)."""
@@ -216,12 +205,9 @@ class InvoiceRepository:
         return [from_item(Invoice, item) for item in InvoiceModel.corrects_index.query(invoice_id)]
 
     def list_undelivered(self, delivery_date: date, *, limit: int, cursor: str | None) -> Page[Invoice]:
-        day = delivery_date.isoformat()
-        result = InvoiceModel.undelivered_index.query(
-            day, limit=limit, page_size=limit, last_evaluated_key=decode_cursor(cursor, partition=("delivery_date", day))
+        return index_page(
+            InvoiceModel.undelivered_index, "delivery_date", delivery_date.isoformat(), cls=Invoice, limit=limit, cursor=cursor
         )
-        items, next_cursor = query_page(result, Invoice)
-        return Page(items, next_cursor)
 
     def claim_delivery(self, invoice_id: str, *, now: datetime, until: datetime) -> bool:
         """Take the right to deliver an undelivered invoice until ``until`` (immediately, outside any transaction).
@@ -289,12 +275,9 @@ class UnbilledCharges:
         self._uow = uow
 
     def list_due(self, bill_date: date, *, limit: int, cursor: str | None) -> Page[Charge]:
-        day = bill_date.isoformat()
-        result = ChargeModel.unbilled_index.query(
-            day, limit=limit, page_size=limit, last_evaluated_key=decode_cursor(cursor, partition=("bill_date", day))
+        return index_page(
+            ChargeModel.unbilled_index, "bill_date", bill_date.isoformat(), read=data_of(Charge), limit=limit, cursor=cursor
         )
-        items, next_cursor = query_page(result)
-        return Page([decode(Charge, item.data) for item in items], next_cursor)
 
     def register_billed(self, charge_id: str, invoice_id: str) -> None:
         model, actions, condition, error = _billed(ChargeModel, charge_id, invoice_id, "Charge")
@@ -309,12 +292,12 @@ class UnbilledCharges:
         entries: list[tuple[Charge, str | None]] = []
         cursor: str | None = None
         while True:
-            result = ChargeModel.subscription_index.query(
-                subscription_id, limit=page_limit, page_size=page_limit,
-                last_evaluated_key=decode_cursor(cursor, partition=("subscription_id", subscription_id)),
+            page = index_page(
+                ChargeModel.subscription_index, "subscription_id", subscription_id,
+                read=lambda item: (decode(Charge, item.data), item.billed_invoice_id), limit=page_limit, cursor=cursor,
             )
-            items, cursor = query_page(result)
-            entries.extend((decode(Charge, item.data), item.billed_invoice_id) for item in items)
+            entries.extend(page.items)
+            cursor = page.next_cursor
             if cursor is None:
                 return entries
 
@@ -331,12 +314,9 @@ class ServiceItemRepository:
         )
 
     def list_due(self, bill_date: date, *, limit: int, cursor: str | None) -> Page[ServiceItem]:
-        day = bill_date.isoformat()
-        result = ServiceItemModel.unbilled_index.query(
-            day, limit=limit, page_size=limit, last_evaluated_key=decode_cursor(cursor, partition=("bill_date", day))
+        return index_page(
+            ServiceItemModel.unbilled_index, "bill_date", bill_date.isoformat(), read=data_of(ServiceItem), limit=limit, cursor=cursor
         )
-        items, next_cursor = query_page(result)
-        return Page([decode(ServiceItem, item.data) for item in items], next_cursor)
 
     def register_billed(self, reference: str, invoice_id: str) -> None:
         model, actions, condition, error = _billed(ServiceItemModel, reference, invoice_id, "Service item")
@@ -388,11 +368,7 @@ class CashbackRepository:
             return None
 
     def list_for_partner(self, partner_id: str, *, limit: int, cursor: str | None) -> Page[Cashback]:
-        result = CashbackModel.partner_index.query(
-            partner_id, limit=limit, page_size=limit, last_evaluated_key=decode_cursor(cursor, partition=("partner_id", partner_id))
-        )
-        items, next_cursor = query_page(result)
-        return Page([decode(Cashback, item.data) for item in items], next_cursor)
+        return index_page(CashbackModel.partner_index, "partner_id", partner_id, read=data_of(Cashback), limit=limit, cursor=cursor)
 
 
 def _instant(moment: datetime) -> str:
@@ -412,12 +388,9 @@ class DirectDebitRunRepository:
             return None
 
     def list(self, *, limit: int, cursor: str | None) -> Page[DirectDebitRun]:
-        result = DirectDebitRunModel.created_index.query(
-            "RUN", limit=limit, page_size=limit, scan_index_forward=False,
-            last_evaluated_key=decode_cursor(cursor, partition=("kind", "RUN")),
+        return index_page(
+            DirectDebitRunModel.created_index, "kind", "RUN", cls=DirectDebitRun, limit=limit, cursor=cursor, newest_first=True
         )
-        items, next_cursor = query_page(result, DirectDebitRun)
-        return Page(items, next_cursor)
 
     def add(self, run: DirectDebitRun) -> None:
         self._uow.register_save(

@@ -22,8 +22,7 @@ from infra.dynamo.models import (
     ReferralModel,
     UniqueClaimModel,
 )
-from infra.dynamo.pagination import decode_cursor
-from infra.dynamo.repositories import due_page, entity_data, from_item, query_page, versioned
+from infra.dynamo.repositories import data_of, due_page, entity_data, from_item, index_page, versioned
 
 if TYPE_CHECKING:
     from infra.dynamo.unit_of_work import DynamoUnitOfWork
@@ -54,12 +53,9 @@ class PartnerApplicationRepository:
             return None
 
     def list_by_status(self, status: str, *, limit: int, cursor: str | None) -> Page[PartnerApplication]:
-        result = PartnerApplicationModel.status_index.query(
-            status, limit=limit, page_size=limit, scan_index_forward=False,
-            last_evaluated_key=decode_cursor(cursor, partition=("status", status)),
+        return index_page(
+            PartnerApplicationModel.status_index, "status", status, cls=PartnerApplication, limit=limit, cursor=cursor, newest_first=True
         )
-        items, next_cursor = query_page(result, PartnerApplication)
-        return Page(items, next_cursor)
 
     def save(self, application: PartnerApplication) -> None:
         self._uow.register_save(
@@ -151,12 +147,9 @@ class ReferralRepository:
         return {item.customer_id: decode(Attribution, item.data) for item in ReferralModel.batch_get(unique_ids)} if unique_ids else {}
 
     def list_for_partner(self, partner_id: str, *, limit: int, cursor: str | None) -> Page[Attribution]:
-        result = ReferralModel.partner_index.query(
-            partner_id, limit=limit, page_size=limit, scan_index_forward=False,
-            last_evaluated_key=decode_cursor(cursor, partition=("partner_id", partner_id)),
+        return index_page(
+            ReferralModel.partner_index, "partner_id", partner_id, read=data_of(Attribution), limit=limit, cursor=cursor, newest_first=True
         )
-        items, next_cursor = query_page(result)
-        return Page([decode(Attribution, item.data) for item in items], next_cursor)
 
     def add(self, attribution: Attribution) -> None:
         """A customer is attributed once: the first attribution stands."""
@@ -188,12 +181,9 @@ class CommissionRepository:
         return [from_item(Commission, item) for item in CommissionModel.invoice_index.query(invoice_id)]
 
     def list_for_partner(self, partner_id: str, *, limit: int, cursor: str | None) -> Page[Commission]:
-        result = CommissionModel.partner_index.query(
-            partner_id, limit=limit, page_size=limit, scan_index_forward=False,
-            last_evaluated_key=decode_cursor(cursor, partition=("partner_id", partner_id)),
+        return index_page(
+            CommissionModel.partner_index, "partner_id", partner_id, cls=Commission, limit=limit, cursor=cursor, newest_first=True
         )
-        items, next_cursor = query_page(result, Commission)
-        return Page(items, next_cursor)
 
     def all_for_partner(self, partner_id: str) -> list[Commission]:
         """Every entry of a partner (the totals); paged through the partner index."""
@@ -253,22 +243,13 @@ class PayoutRepository:
             return None
 
     def list_for_partner(self, partner_id: str, *, limit: int, cursor: str | None) -> Page[Payout]:
-        result = PayoutModel.partner_index.query(
-            partner_id, limit=limit, page_size=limit, scan_index_forward=False,
-            last_evaluated_key=decode_cursor(cursor, partition=("partner_id", partner_id)),
-        )
-        items, next_cursor = query_page(result, Payout)
-        return Page(items, next_cursor)
+        return index_page(PayoutModel.partner_index, "partner_id", partner_id, cls=Payout, limit=limit, cursor=cursor, newest_first=True)
 
     def list_open(self, *, limit: int) -> list[Payout]:
         return [from_item(Payout, item) for item in PayoutModel.open_index.query(OPEN_PAYOUTS, limit=limit, page_size=limit)]
 
     def list_for_run(self, run_id: str, *, limit: int, cursor: str | None) -> Page[Payout]:
-        result = PayoutModel.run_index.query(
-            run_id, limit=limit, page_size=limit, last_evaluated_key=decode_cursor(cursor, partition=("run_id", run_id))
-        )
-        items, next_cursor = query_page(result, Payout)
-        return Page(items, next_cursor)
+        return index_page(PayoutModel.run_index, "run_id", run_id, cls=Payout, limit=limit, cursor=cursor)
 
     def add(self, payout: Payout) -> None:
         self._register(dataclasses.replace(payout, version=0))
@@ -298,12 +279,7 @@ class PayoutRepository:
             return None
 
     def list_runs(self, *, limit: int, cursor: str | None) -> Page[PayoutRun]:
-        result = PayoutRunModel.created_index.query(
-            "RUN", limit=limit, page_size=limit, scan_index_forward=False,
-            last_evaluated_key=decode_cursor(cursor, partition=("kind", "RUN")),
-        )
-        items, next_cursor = query_page(result, PayoutRun)
-        return Page(items, next_cursor)
+        return index_page(PayoutRunModel.created_index, "kind", "RUN", cls=PayoutRun, limit=limit, cursor=cursor, newest_first=True)
 
     def add_run(self, run: PayoutRun) -> None:
         self._uow.register_save(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Iterable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
 
 from pynamodb.models import Model
 
@@ -62,20 +62,42 @@ def batch_get(model: type[Model], cls: type[E], ids: Iterable[str]) -> dict[str,
     return {item.id: from_item(cls, item) for item in model.batch_get(unique_ids)}
 
 
-def query_page(result: Any, cls: type[E] | None = None) -> tuple[list[Any], str | None]:
-    items = [from_item(cls, item) if cls else item for item in result]
-    return items, encode_cursor(result.last_evaluated_key)
+def data_of(cls: type[E]) -> Callable[[Any], E]:
+    """Read an item as ``cls`` from its data alone (``index_page``'s ``read``): for entities without a version."""
+    return lambda item: decode(cls, item.data)
+
+
+def index_page(
+    index: Any, partition_attribute: str, partition_value: str, range_condition: Any = None, *,
+    limit: int, cursor: str | None, cls: type[E] | None = None, read: Callable[[Any], Any] | None = None,
+    filter_condition: Any = None, newest_first: bool = False,
+) -> Page:
+    """One page of the partition ``partition_value`` of ``index`` (a model's index, or a model for its table's key):
+    at most ``limit`` items, read ``limit`` at a time (DynamoDB's Limit), with ``range_condition`` on the sort key and
+    ``filter_condition`` after it if given, in the sort key's order or, ``newest_first``, the reverse.
+
+    ``cursor`` goes on where a page of this partition ended; a cursor of another partition (whose key's
+    ``partition_attribute`` is not ``partition_value``), or a text that is no cursor, is refused with ``ValidationFailed``.
+    Each item becomes ``read(item)`` if given, else a ``cls`` with its version (``from_item``), else stays a model item."""
+    result = index.query(
+        partition_value,
+        range_condition,
+        filter_condition=filter_condition,
+        scan_index_forward=False if newest_first else None,  # None: DynamoDB's default (ascending), not sent
+        limit=limit,
+        page_size=limit,
+        last_evaluated_key=decode_cursor(cursor, partition=(partition_attribute, partition_value)),
+    )
+    if read is None:
+        read = (lambda item: from_item(cls, item)) if cls else (lambda item: item)
+    items = [read(item) for item in result]
+    return Page(items, encode_cursor(result.last_evaluated_key))
 
 
 def due_page(index: Any, queue: str, queue_attribute: str, key: Any, until: Any, cls: type[E], *, limit: int, cursor: str | None) -> Page:
     """A page of a job's sparse due index: the items of partition ``queue`` whose ``key`` ("<date>#<id>") is on or before
     ``until`` (a date), oldest first. Only due items are read."""
-    result = index.query(
-        queue, key <= f"{until.isoformat()}#~", limit=limit, page_size=limit,
-        last_evaluated_key=decode_cursor(cursor, partition=(queue_attribute, queue)),
-    )
-    items, next_cursor = query_page(result, cls)
-    return Page(items, next_cursor)
+    return index_page(index, queue_attribute, queue, key <= f"{until.isoformat()}#~", cls=cls, limit=limit, cursor=cursor)
 
 
 class OrganisationRepository:
@@ -89,25 +111,12 @@ class OrganisationRepository:
         return batch_get(OrganisationModel, Organisation, organisation_ids)
 
     def list_by_kind(self, kind: OrganisationKind, *, limit: int, cursor: str | None) -> Page[Organisation]:
-        result = OrganisationModel.kind_index.query(
-            kind.value,
-            limit=limit,
-            page_size=limit,
-            last_evaluated_key=decode_cursor(cursor, partition=("kind", kind.value)),
-        )
-        items, next_cursor = query_page(result, Organisation)
-        return Page(items, next_cursor)
+        return index_page(OrganisationModel.kind_index, "kind", kind.value, cls=Organisation, limit=limit, cursor=cursor)
 
     def list_customers_of_partner(self, partner_id: str, *, limit: int, cursor: str | None) -> Page[Organisation]:
-        result = PartnerCustomerModel.query(
-            partner_id,
-            limit=limit,
-            page_size=limit,
-            last_evaluated_key=decode_cursor(cursor, partition=("partner_id", partner_id)),
-        )
-        links, next_cursor = query_page(result)
-        customers = self.get_many(link.customer_id for link in links)
-        return Page([customers[link.customer_id] for link in links if link.customer_id in customers], next_cursor)
+        links = index_page(PartnerCustomerModel, "partner_id", partner_id, limit=limit, cursor=cursor)  # the table's own key
+        customers = self.get_many(link.customer_id for link in links.items)
+        return Page([customers[link.customer_id] for link in links.items if link.customer_id in customers], links.next_cursor)
 
     def _register(self, organisation: Organisation) -> None:
         item = OrganisationModel(
@@ -140,14 +149,7 @@ class UserRepository:
         return batch_get(UserModel, User, user_ids)
 
     def list_by_organisation(self, organisation_id: str, *, limit: int, cursor: str | None) -> Page[User]:
-        result = UserModel.organisation_index.query(
-            organisation_id,
-            limit=limit,
-            page_size=limit,
-            last_evaluated_key=decode_cursor(cursor, partition=("organisation_id", organisation_id)),
-        )
-        items, next_cursor = query_page(result, User)
-        return Page(items, next_cursor)
+        return index_page(UserModel.organisation_index, "organisation_id", organisation_id, cls=User, limit=limit, cursor=cursor)
 
     def add(self, user: User) -> None:
         self._uow.register_save(

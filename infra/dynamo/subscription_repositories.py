@@ -14,8 +14,7 @@ from domain.ports import Page, SubscriptionFilter
 from domain.subscriptions import Charge, SaasStatus, SaasSubscription, Subscription, SubscriptionStatus, next_cycle_due
 from infra.codec import decode, encode
 from infra.dynamo.models import CatalogueModel, ChargeModel, CustomerSubscriptionsModel, SaasSubscriptionModel, SubscriptionModel
-from infra.dynamo.pagination import decode_cursor
-from infra.dynamo.repositories import batch_get, due_page, entity_data, from_item, get_by_id, query_page, versioned
+from infra.dynamo.repositories import batch_get, data_of, due_page, entity_data, from_item, get_by_id, index_page, versioned
 
 if TYPE_CHECKING:
     from infra.dynamo.unit_of_work import DynamoUnitOfWork
@@ -90,15 +89,9 @@ class SubscriptionRef:
 
 def _due_page(index, key_attribute, date_attribute: str, day: date, until: datetime, limit: int, cursor: str | None) -> Page[Subscription]:
     """One page of a sparse due-date index: the day's partition, keys up to the instant ``until``."""
-    result = index.query(
-        day.isoformat(),
-        key_attribute <= _renewal_key(until, "~"),
-        limit=limit,
-        page_size=limit,
-        last_evaluated_key=decode_cursor(cursor, partition=(date_attribute, day.isoformat())),
+    return index_page(
+        index, date_attribute, day.isoformat(), key_attribute <= _renewal_key(until, "~"), cls=Subscription, limit=limit, cursor=cursor
     )
-    items, next_cursor = query_page(result, Subscription)
-    return Page(items, next_cursor)
 
 
 class SubscriptionRepository:
@@ -114,15 +107,10 @@ class SubscriptionRepository:
     def _list(self, index, attribute: str, value: str, flt: SubscriptionFilter, limit: int, cursor: str | None) -> Page[Subscription]:
         if not value:  # DynamoDB refuses an empty key value; no subscription has one
             return Page([], None)
-        result = index.query(
-            value,
-            filter_condition=_subscription_filter(SubscriptionModel, flt),
-            limit=limit,
-            page_size=limit,
-            last_evaluated_key=decode_cursor(cursor, partition=(attribute, value)),
+        return index_page(
+            index, attribute, value, filter_condition=_subscription_filter(SubscriptionModel, flt),
+            cls=Subscription, limit=limit, cursor=cursor,
         )
-        items, next_cursor = query_page(result, Subscription)
-        return Page(items, next_cursor)
 
     def list_for_customer(self, customer_id: str, flt: SubscriptionFilter, *, limit: int, cursor: str | None) -> Page[Subscription]:
         return self._list(SubscriptionModel.customer_index, "customer_id", customer_id, flt, limit, cursor)
@@ -137,27 +125,20 @@ class SubscriptionRepository:
     def list_partner_renewals(self, partner_id: str, start: datetime, end: datetime, *, limit: int, cursor: str | None) -> Page[Subscription]:
         if not partner_id:
             return Page([], None)
-        result = SubscriptionModel.partner_renewal_index.query(
-            partner_id,
+        return index_page(
+            SubscriptionModel.partner_renewal_index, "partner_id", partner_id,
             SubscriptionModel.renewal_key.between(_renewal_key(start, ""), _renewal_key(end, "~")),
-            limit=limit,
-            page_size=limit,
-            last_evaluated_key=decode_cursor(cursor, partition=("partner_id", partner_id)),
+            cls=Subscription, limit=limit, cursor=cursor,
         )
-        items, next_cursor = query_page(result, Subscription)
-        return Page(items, next_cursor)
 
     def list_due_cycles(self, cycle_date: date, until: datetime, *, limit: int, cursor: str | None) -> Page[Subscription]:
         """Subscriptions whose next billing cycle starts on ``cycle_date`` (Berlin) at or before ``until``."""
         return _due_page(SubscriptionModel.cycle_index, SubscriptionModel.cycle_key, "cycle_date", cycle_date, until, limit, cursor)
 
     def list_renewals_on(self, renewal_date: date, *, limit: int, cursor: str | None) -> Page[Subscription]:
-        day = renewal_date.isoformat()
-        result = SubscriptionModel.renewal_index.query(
-            day, limit=limit, page_size=limit, last_evaluated_key=decode_cursor(cursor, partition=("renewal_date", day))
+        return index_page(
+            SubscriptionModel.renewal_index, "renewal_date", renewal_date.isoformat(), cls=Subscription, limit=limit, cursor=cursor
         )
-        items, next_cursor = query_page(result, Subscription)
-        return Page(items, next_cursor)
 
     def _register(self, subscription: Subscription) -> None:
         renews = subscription.status is SubscriptionStatus.ACTIVE
@@ -228,12 +209,9 @@ class ChargeRepository:
         )
 
     def list_for_subscription(self, subscription_id: str, *, limit: int = 100, cursor: str | None = None) -> Page[Charge]:
-        result = ChargeModel.subscription_index.query(
-            subscription_id, limit=limit, page_size=limit,
-            last_evaluated_key=decode_cursor(cursor, partition=("subscription_id", subscription_id)),
+        return index_page(
+            ChargeModel.subscription_index, "subscription_id", subscription_id, read=data_of(Charge), limit=limit, cursor=cursor
         )
-        items, next_cursor = query_page(result)
-        return Page([decode(Charge, item.data) for item in items], next_cursor)
 
 
 class SaasSubscriptionRepository:
@@ -244,19 +222,10 @@ class SaasSubscriptionRepository:
         return get_by_id(SaasSubscriptionModel, SaasSubscription, subscription_id)
 
     def list_for_partner(self, partner_id: str, *, limit: int, cursor: str | None) -> Page[SaasSubscription]:
-        result = SaasSubscriptionModel.partner_index.query(
-            partner_id, limit=limit, page_size=limit,
-            last_evaluated_key=decode_cursor(cursor, partition=("partner_id", partner_id)),
-        )
-        items, next_cursor = query_page(result, SaasSubscription)
-        return Page(items, next_cursor)
+        return index_page(SaasSubscriptionModel.partner_index, "partner_id", partner_id, cls=SaasSubscription, limit=limit, cursor=cursor)
 
     def list_all(self, *, limit: int, cursor: str | None) -> Page[SaasSubscription]:
-        result = SaasSubscriptionModel.kind_index.query(
-            "SAAS", limit=limit, page_size=limit, last_evaluated_key=decode_cursor(cursor, partition=("kind", "SAAS")),
-        )
-        items, next_cursor = query_page(result, SaasSubscription)
-        return Page(items, next_cursor)
+        return index_page(SaasSubscriptionModel.kind_index, "kind", "SAAS", cls=SaasSubscription, limit=limit, cursor=cursor)
 
     def list_payments_due(self, run_date: date, *, limit: int, cursor: str | None) -> Page[SaasSubscription]:
         """Active subscriptions whose next payment date is on or before ``run_date``: only due ones are read."""

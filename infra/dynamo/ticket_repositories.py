@@ -24,8 +24,7 @@ from infra.dynamo.models import (
     ServiceReportModel,
     TicketModel,
 )
-from infra.dynamo.pagination import decode_cursor
-from infra.dynamo.repositories import batch_get, due_page, entity_data, from_item, query_page, versioned
+from infra.dynamo.repositories import batch_get, data_of, due_page, entity_data, from_item, index_page, versioned
 
 if TYPE_CHECKING:
     from infra.dynamo.unit_of_work import DynamoUnitOfWork
@@ -59,16 +58,10 @@ TICKET_SMALL_CHANGE = 4_096
 
 def _newest_first(index, key_name: str, key: str, *, status: TicketStatus | None, limit: int, cursor: str | None) -> Page[Ticket]:
     """One page of the tickets under ``key`` of ``index`` (sorted by received time), newest first, of one status if given."""
-    result = index.query(
-        key,
-        filter_condition=(TicketModel.status == status.value) if status else None,
-        scan_index_forward=False,
-        limit=limit,
-        page_size=limit,
-        last_evaluated_key=decode_cursor(cursor, partition=(key_name, key)),
+    return index_page(
+        index, key_name, key, filter_condition=(TicketModel.status == status.value) if status else None,
+        cls=Ticket, limit=limit, cursor=cursor, newest_first=True,
     )
-    items, next_cursor = query_page(result, Ticket)
-    return Page(items, next_cursor)
 
 
 class TicketRepository:
@@ -114,12 +107,7 @@ class TicketRepository:
 
     def list_by_status(self, status: TicketStatus, *, limit: int, cursor: str | None) -> Page[Ticket]:
         """The queue of one status, oldest first (first come, first served)."""
-        result = TicketModel.status_index.query(
-            status.value, limit=limit, page_size=limit,
-            last_evaluated_key=decode_cursor(cursor, partition=("status", status.value)),
-        )
-        items, next_cursor = query_page(result, Ticket)
-        return Page(items, next_cursor)
+        return index_page(TicketModel.status_index, "status", status.value, cls=Ticket, limit=limit, cursor=cursor)
 
     def _item(self, ticket: Ticket) -> TicketModel:
         return TicketModel(
@@ -189,12 +177,10 @@ class InboundEmailRepository:
             return None
 
     def list_awaiting_triage(self, *, limit: int, cursor: str | None) -> Page[InboundEmailRecord]:
-        result = InboundEmailModel.triage_index.query(
-            TRIAGE_QUEUE, scan_index_forward=False, limit=limit, page_size=limit,
-            last_evaluated_key=decode_cursor(cursor, partition=("triage_queue", TRIAGE_QUEUE)),
+        return index_page(
+            InboundEmailModel.triage_index, "triage_queue", TRIAGE_QUEUE, cls=InboundEmailRecord, limit=limit, cursor=cursor,
+            newest_first=True,
         )
-        items, next_cursor = query_page(result, InboundEmailRecord)
-        return Page(items, next_cursor)
 
     def _item(self, record: InboundEmailRecord) -> InboundEmailModel:
         awaiting = record.awaiting_triage
@@ -238,12 +224,10 @@ class ServiceReportRepository:
             return None
 
     def list_for_customer(self, customer_id: str, *, limit: int, cursor: str | None) -> Page[ServiceReport]:
-        result = ServiceReportModel.customer_index.query(
-            customer_id, scan_index_forward=False, limit=limit, page_size=limit,
-            last_evaluated_key=decode_cursor(cursor, partition=("customer_id", customer_id)),
+        return index_page(
+            ServiceReportModel.customer_index, "customer_id", customer_id, read=data_of(ServiceReport), limit=limit, cursor=cursor,
+            newest_first=True,
         )
-        items, next_cursor = query_page(result)
-        return Page([decode(ServiceReport, item.data) for item in items], next_cursor)
 
     def add(self, report: ServiceReport, *, pdf_key: str) -> None:
         self._uow.register_save(
@@ -273,11 +257,7 @@ class ContractRepository:
         return [from_item(Contract, item) for item in ContractModel.customer_index.query(customer_id)]
 
     def list_by_kind(self, kind: ContractKind, *, limit: int, cursor: str | None) -> Page[Contract]:
-        result = ContractModel.kind_index.query(
-            kind.value, limit=limit, page_size=limit, last_evaluated_key=decode_cursor(cursor, partition=("kind", kind.value))
-        )
-        items, next_cursor = query_page(result, Contract)
-        return Page(items, next_cursor)
+        return index_page(ContractModel.kind_index, "kind", kind.value, cls=Contract, limit=limit, cursor=cursor)
 
     def list_flat_rates_due(self, run_date: date, *, limit: int, cursor: str | None) -> Page[Contract]:
         """Rental and hosting contracts with a month to book on or before ``run_date``: only due contracts are read."""
@@ -366,21 +346,14 @@ class AssetRepository:
             return None
 
     def list_for_customer(self, customer_id: str, *, limit: int, cursor: str | None) -> Page[Asset]:
-        result = AssetModel.customer_index.query(
-            customer_id, limit=limit, page_size=limit,
-            last_evaluated_key=decode_cursor(cursor, partition=("customer_id", customer_id)),
-        )
-        items, next_cursor = query_page(result, Asset)
-        return Page(items, next_cursor)
+        return index_page(AssetModel.customer_index, "customer_id", customer_id, cls=Asset, limit=limit, cursor=cursor)
 
     def list_expiring(self, customer_id: str, until: date, *, limit: int, cursor: str | None) -> Page[Asset]:
         """Assets whose earliest warranty or licence end is on or before ``until`` (the caller drops past ends)."""
-        result = AssetModel.expiry_index.query(
-            customer_id, AssetModel.expiry_key <= f"{until.isoformat()}#~", limit=limit, page_size=limit,
-            last_evaluated_key=decode_cursor(cursor, partition=("customer_id", customer_id)),
+        return index_page(
+            AssetModel.expiry_index, "customer_id", customer_id, AssetModel.expiry_key <= f"{until.isoformat()}#~",
+            cls=Asset, limit=limit, cursor=cursor,
         )
-        items, next_cursor = query_page(result, Asset)
-        return Page(items, next_cursor)
 
     def save(self, asset: Asset) -> None:
         expiry = asset.earliest_expiry
