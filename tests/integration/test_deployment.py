@@ -506,3 +506,36 @@ def test_only_the_application_code_is_packaged(config):
     assert patterns[0] == "!**"
     included = [p for p in patterns if not p.startswith("!")]
     assert included == ["handler.py", "domain/**", "infra/**", "schema/**", "resolvers/**"]
+
+
+def _logical_id(function_name: str) -> str:
+    """The Framework's logical id of a function's AWS::Lambda::Function (renewSubscriptions -> RenewSubscriptionsLambdaFunction)."""
+    return function_name[0].upper() + function_name[1:] + "LambdaFunction"
+
+
+def test_every_function_without_a_waiting_user_alarms_ops_when_it_fails(config):
+    """A scheduled job raises when items failed, and an e-mail can fail to process: nobody is waiting for an answer,
+    so an alarm on the function's Errors must tell ops (the OpsAlerts topic)."""
+    unattended = [name for name, function in config["functions"].items()
+                  if any("schedule" in event or "s3" in event for event in function.get("events", []))]
+    assert len(unattended) >= 8
+    alarmed = {}
+    for resource in resources(config).values():
+        properties = resource.get("Properties", {})
+        if resource["Type"] == "AWS::CloudWatch::Alarm" and properties.get("MetricName") == "Errors":
+            assert properties["AlarmActions"] == [{"Ref": "OpsAlertsTopic"}]
+            assert properties["Threshold"] == 1 and properties["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+            for dimension in properties["Dimensions"]:
+                alarmed[dimension["Value"]["Ref"]] = properties["Namespace"]
+    assert {_logical_id(name): "AWS/Lambda" for name in unattended} == alarmed
+
+
+def test_an_inbound_email_that_keeps_failing_lands_in_a_dead_letter_queue_ops_hears_of(config):
+    queue = {"Fn::GetAtt": ["IngestEmailDeadLetterQueue", "Arn"]}
+    function = config["resources"]["extensions"]["IngestEmailLambdaFunction"]["Properties"]
+    assert function["DeadLetterConfig"]["TargetArn"] == queue
+    statements = config["functions"]["ingestEmail"]["iamRoleStatements"]
+    assert any(s["Action"] == ["sqs:SendMessage"] and s["Resource"] == [queue] for s in statements)
+    alarm = resources(config)["IngestEmailDeadLetterAlarm"]["Properties"]
+    assert alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["IngestEmailDeadLetterQueue", "QueueName"]}
+    assert alarm["AlarmActions"] == [{"Ref": "OpsAlertsTopic"}]
