@@ -55,8 +55,10 @@ def authenticate(services: Services, token: str) -> Principal:
     except SigningKeysUnavailable as exc:
         raise AuthenticationFailed(str(exc), unavailable=True) from None
     user = services.uow().users.get(services.verifier.user_id(claims))
-    if user is None or not user.active:
-        raise AuthenticationFailed("The token's user does not exist or is deactivated.")
+    if user is None:
+        raise AuthenticationFailed("The token's user does not exist.")
+    if not user.active:
+        raise AuthenticationFailed("This login is deactivated. An administrator of your organisation can reactivate it.")
     return Principal.of(user)
 
 

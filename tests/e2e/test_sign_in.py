@@ -97,7 +97,7 @@ def test_a_deactivated_user_gets_401_and_no_data(as_user, demo, query):
     response = api.post(query, variables)
     assert response.status_code == 401
     assert response.json() == {
-        "data": None, "errors": [{"message": "The token's user does not exist or is deactivated.", "extensions": {"code": "UNAUTHENTICATED"}}],
+        "data": None, "errors": [{"message": "This login is deactivated. An administrator of your organisation can reactivate it.", "extensions": {"code": "UNAUTHENTICATED"}}],
     }
     assert response.headers["www-authenticate"].startswith("Bearer")
 
