@@ -606,6 +606,8 @@ class Subscription:
         )
 
     def _window_closed(self, *, requested: int, reducible: int, cancelling: bool) -> CancellationWindowClosed:
+        """The refusal of a reduction or cancellation outside the windows, with what can be done instead. A cancellation
+        cannot be scheduled: ending the subscription is turning auto-renew off (or letting it end when it is off)."""
         renewal = self.next_window_opens_at
         if cancelling:
             what = (
@@ -620,26 +622,39 @@ class Subscription:
         if reducible and cancelling:
             what += f" Up to {reducible} seat(s) can still be removed now."
         ends = format_utc(self.term_ends_at)
+        remove_now = f"Remove up to {reducible} seat(s) now, the ones still inside their window (subscriptionSeatsReduce)."
         if renewal is not None:
             message = f"{what} The next window opens with the renewal at {format_utc(renewal)}."
-            hint = (
-                f"Schedule the change for the renewal at {format_utc(renewal)}, or turn auto-renew off "
-                "so the subscription ends then."
-            )
-            schedule = (f"Schedule {'fewer seats' if cancelling else 'the new quantity'} for the renewal at "
-                        f"{format_utc(renewal)} (subscriptionRenewalChangeSchedule).")
             end = f"Turn auto-renew off so the subscription ends at {ends} (subscriptionAutoRenewSet)."
-            alternatives = (end, schedule) if cancelling else (schedule, end)
+            if cancelling:
+                hint = f"Turn auto-renew off (subscriptionAutoRenewSet) so the subscription ends at {ends} instead of renewing."
+                alternatives = (end,)
+                if self.quantity > 1:
+                    alternatives += (f"Schedule fewer seats for the renewal at {format_utc(renewal)} (subscriptionRenewalChangeSchedule).",)
+            else:
+                hint = (
+                    f"Schedule the change for the renewal at {format_utc(renewal)} (subscriptionRenewalChangeSchedule), or "
+                    "turn auto-renew off (subscriptionAutoRenewSet) so the subscription ends then."
+                )
+                alternatives = (f"Schedule the new quantity for the renewal at {format_utc(renewal)} (subscriptionRenewalChangeSchedule).", end)
         else:
             message = f"{what} Auto-renew is off, so the subscription ends at {ends}."
-            hint = f"Let it end at {ends}, or turn auto-renew on and schedule the change for the renewal."
-            alternatives = (
-                f"Let the subscription end at {ends}: auto-renew is off, nothing else to do.",
-                f"Turn auto-renew on (subscriptionAutoRenewSet), then schedule the change for the renewal at {ends} "
-                "(subscriptionRenewalChangeSchedule).",
-            )
-        if reducible and not cancelling:
-            alternatives += (f"Remove up to {reducible} seat(s) now, the ones still inside their window (subscriptionSeatsReduce).",)
+            let_end = f"Let the subscription end at {ends}: auto-renew is off, nothing else to do."
+            if cancelling:
+                hint = f"Nothing to do: auto-renew is off, so the subscription ends at {ends}."
+                alternatives = (let_end,)
+            else:
+                hint = (f"Let it end at {ends}, or turn auto-renew on (subscriptionAutoRenewSet) and schedule the change for the "
+                        "renewal (subscriptionRenewalChangeSchedule).")
+                alternatives = (
+                    let_end,
+                    f"Turn auto-renew on (subscriptionAutoRenewSet), then schedule the change for the renewal at {ends} "
+                    "(subscriptionRenewalChangeSchedule).",
+                )
+        if reducible:
+            alternatives += (remove_now,)
+            if cancelling:
+                hint += f" Up to {reducible} seat(s) can be removed now (subscriptionSeatsReduce)."
         return CancellationWindowClosed(
             message,
             next_window_opens_at=renewal,
@@ -649,6 +664,24 @@ class Subscription:
             hint=hint,
             alternatives=alternatives,
         )
+
+    def _how_to_end(self, now: datetime) -> str:
+        """What ends the subscription instead of removing every seat, as accepted at ``now``: a cancellation while every
+        seat is inside its window; else turning auto-renew off (or nothing, when it is off already)."""
+        reducible = self.reducible_seats(now)
+        if reducible == self.quantity:
+            closes = min(lot.cancellation_window_closes_at for lot in self.seat_lots)
+            return (f"Cancel the subscription instead (subscriptionCancel), possible until {format_utc(closes)} while "
+                    "every seat is inside its 168-hour window.")
+        ends = format_utc(self.term_ends_at)
+        past = f"{self.quantity - reducible} of its {self.quantity} seats are past their 168-hour window, so it cannot be cancelled"
+        if self.auto_renew:
+            hint = f"To end it, turn auto-renew off (subscriptionAutoRenewSet): it then ends at {ends} ({past})."
+        else:
+            hint = f"Auto-renew is off, so it ends at {ends}; nothing else to do ({past})."
+        if reducible:
+            hint += f" Up to {reducible} seat(s) can be removed now (subscriptionSeatsReduce)."
+        return hint
 
     # -- hosted desktop ---------------------------------------------------------------------
 
@@ -764,11 +797,7 @@ class Subscription:
                 field="quantity",
             )
         if seats == self.quantity:
-            raise ValidationFailed(
-                "A reduction cannot leave 0 seats.",
-                field="quantity",
-                hint="Cancel the subscription instead (cancellation is a separate operation).",
-            )
+            raise ValidationFailed("A reduction cannot leave 0 seats.", field="quantity", hint=self._how_to_end(now))
         reducible = self.reducible_seats(now)
         if seats > reducible:
             raise self._window_closed(requested=seats, reducible=reducible, cancelling=False)
@@ -826,12 +855,8 @@ class Subscription:
         if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
             raise ValidationFailed(f"The quantity must be a whole number, not {quantity!r}.", field="quantity")
         if quantity == 0:
-            self._require_changeable(now)
-            raise ValidationFailed(
-                "The quantity cannot be set to 0.",
-                field="quantity",
-                hint="Cancel the subscription instead (cancellation is a separate operation).",
-            )
+            now = self._require_changeable(now)
+            raise ValidationFailed("The quantity cannot be set to 0.", field="quantity", hint=self._how_to_end(now))
         if quantity > self.quantity:
             return self.increase_seats(quantity - self.quantity, now=now, actor_id=actor_id, id_factory=id_factory)
         if quantity < self.quantity:
@@ -950,6 +975,12 @@ class Subscription:
             )
         if change.is_empty:
             raise ValidationFailed("The scheduled change changes nothing.", field="scheduledChange")
+        if change.quantity == 0 and not isinstance(change.quantity, bool):
+            raise ValidationFailed(
+                "A subscription cannot renew with 0 seats.",
+                field="scheduledChange.quantity",
+                hint=f"To end it at the renewal at {format_utc(self.term_ends_at)}, turn auto-renew off (subscriptionAutoRenewSet).",
+            )
         if change.quantity is not None:
             _require_count(change.quantity, "scheduledChange.quantity", "The quantity after the renewal")
         term = change.term or self.term
@@ -1060,10 +1091,11 @@ class Subscription:
             )
         if to_product.kind is not ProductKind.CSP_NCE or not from_product.can_upgrade_to(to_product):
             targets = ", ".join(sorted(from_product.upgrade_targets)) or "none"
+            switch = self._renewal_switch_hint(to_product, price_lookup=price_lookup, access=access)
             raise ValidationFailed(
                 f"{to_product.name} is not an upgrade of {from_product.name}.",
                 field="targetProductId",
-                hint=f"Upgrades of {from_product.name}: {targets}.",
+                hint=f"{switch + ' ' if switch else ''}Upgrades of {from_product.name}: {targets}.",
             )
         self._require_hosted_desktop_right(to_product, field="targetProductId", what="Upgrade to")
         seats = self.quantity if seats is None else _require_count(seats, "seats", "The number of seats to upgrade")
@@ -1173,6 +1205,26 @@ class Subscription:
             new_subscription=upgraded,
             cycle_charges=cycle_charges,
         )
+
+    def _renewal_switch_hint(self, product: Product, *, price_lookup: PriceLookup, access: ProductAccess | None) -> str | None:
+        """A product that is no upgrade (a downgrade, a lateral move) can replace this one at the renewal: how, if a
+        switch scheduled now would be accepted (a New Commerce product with a price for the term on the renewal date,
+        the hosted-desktop right if needed, one the customer may have); ``None`` otherwise."""
+        if product.kind is not ProductKind.CSP_NCE or product.id == self.product_id:
+            return None
+        if self.hosted_desktop and not product.allows_hosted_desktop:
+            return None
+        if access is not None and access.refusals(product, field="productId"):
+            return None
+        try:
+            price_lookup(product.id, self.term, self.billing, berlin_date(self.term_ends_at), currency=self.currency)
+        except NotFound:
+            return None
+        schedule = (f"schedule the switch to {product.name} for the renewal at {format_utc(self.term_ends_at)} "
+                    f"(subscriptionRenewalChangeSchedule with productId {product.id})")
+        if self.auto_renew:
+            return f"During a term Microsoft allows upgrades only: {schedule}."
+        return f"During a term Microsoft allows upgrades only: turn auto-renew on (subscriptionAutoRenewSet), then {schedule}."
 
     # -- renewal --------------------------------------------------------------------------
 
