@@ -134,6 +134,25 @@ def can_set_microsoft_ids(principal: Principal, partner: Organisation) -> bool:
     return principal.organisation_id == partner.id and principal.role is Role.PARTNER_ADMIN and first_entry
 
 
+def require_microsoft_ids_settable(principal: Principal, partner: Organisation) -> None:
+    """``can_set_microsoft_ids``, refused with who can do it instead: a partner's staff ask their administrator for the
+    first entry; every later change, and an administrator's own, goes through the distributor (DOMAIN.md)."""
+    if can_set_microsoft_ids(principal, partner):
+        return
+    profile = partner.partner_profile
+    entered = profile is not None and bool(profile.microsoft_partner_network_id or profile.microsoft_id)
+    if entered or principal.role is Role.PARTNER_ADMIN:
+        raise Forbidden(
+            "After their first entry, a partner's Microsoft IDs are changed by the distributor only.",
+            hint="Ask the distributor to change them (an e-mail to its support address opens a ticket); "
+                 "it sets them with partnerMicrosoftIdsSet.",
+        )
+    raise Forbidden(
+        "Only an administrator of the partner enters its Microsoft IDs.",
+        hint="Ask a partner administrator of your organisation to enter them (partnerMicrosoftIdsSet).",
+    )
+
+
 def can_view_users(principal: Principal, organisation: Organisation) -> bool:
     if principal.is_distributor:
         return True

@@ -38,11 +38,11 @@ from domain.policy import (
     can_manage_customer,
     can_manage_sepa_mandates,
     can_resend_billing_mode_notice,
-    can_set_microsoft_ids,
     can_switch_billing_mode,
     can_view_organisation,
     can_view_users,
     require,
+    require_microsoft_ids_settable,
     require_not_own_login,
     require_user_administration,
 )
@@ -428,10 +428,7 @@ def set_microsoft_ids(
 ) -> Organisation:
     with uow:
         partner = _require_visible(uow, principal, partner_id, OrganisationKind.PARTNER, "partnerId")
-        require(
-            can_set_microsoft_ids(principal, partner),
-            "change the Microsoft IDs after their first entry (ask the distributor)",
-        )
+        require_microsoft_ids_settable(principal, partner)
         mpn = (microsoft_partner_network_id or "").strip()
         if not mpn.isdigit():
             raise ValidationFailed(

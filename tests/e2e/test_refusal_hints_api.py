@@ -14,6 +14,8 @@ AUTO_RENEW_OFF = """mutation($id: ID!) { subscriptionAutoRenewSet(input: {subscr
 UPGRADE = """mutation($id: ID!, $to: ID!) { subscriptionUpgrade(input: {subscriptionId: $id, toProductId: $to}) { errors { code hint } } }"""
 SCHEDULE = """mutation($id: ID!, $product: ID) { subscriptionRenewalChangeSchedule(input: {subscriptionId: $id, productId: $product}) {
   subscription { scheduledChange { productId } } errors { code } } }"""
+MS_IDS = """mutation($p: ID!, $mpn: String!) { partnerMicrosoftIdsSet(input: {partnerId: $p, microsoftPartnerNetworkId: $mpn,
+  microsoftId: "ms-1"}) { errors { code message hint } } }"""
 
 
 def test_removing_every_seat_after_the_window_points_to_auto_renew_which_is_accepted(as_user, demo, clock):
@@ -36,3 +38,12 @@ def test_a_downgrade_offers_the_switch_at_the_renewal_which_is_accepted(as_user,
     scheduled = api(SCHEDULE, {"id": sub_id, "product": M365_BUSINESS_BASIC})["subscriptionRenewalChangeSchedule"]
     assert scheduled == {"subscription": {"scheduledChange": {"productId": M365_BUSINESS_BASIC}}, "errors": []}
 
+
+def test_a_partner_admin_changing_its_microsoft_ids_is_sent_to_the_distributor(as_user, demo):
+    partner_id = demo.partners["suedcloud"].id
+    admin = as_user("suedcloud_admin")
+    assert admin(MS_IDS, {"p": partner_id, "mpn": "1234567"})["partnerMicrosoftIdsSet"]["errors"] == []
+    refused = admin(MS_IDS, {"p": partner_id, "mpn": "7654321"})["partnerMicrosoftIdsSet"]["errors"]
+    assert [e["code"] for e in refused] == ["FORBIDDEN"]
+    assert "distributor" in refused[0]["hint"] and "administrator of your organisation" not in refused[0]["hint"]
+    assert as_user("distributor")(MS_IDS, {"p": partner_id, "mpn": "7654321"})["partnerMicrosoftIdsSet"]["errors"] == []
