@@ -342,6 +342,14 @@ class Catalogue:
         effective_from: date,
         product_ids: Iterable[str] | None = None,
     ) -> "Catalogue":
+        """The catalogue with a price change announced from ``effective_from`` for ``product_ids``. Without them, the
+        change is Microsoft's (such as EUR +11% from 2023-04-01): it applies to every product ordered through CSP (New
+        Commerce, legacy and perpetual licences) and never to a reseller SaaS product, whose own vendor prices it; that
+        changes only when named. A named product must exist."""
+        if product_ids is None:
+            product_ids = microsoft_product_ids(self.products.values())
+        else:
+            product_ids = [self.product(product_id).id for product_id in product_ids]
         return self.with_price_entries(
             schedule_price_change(
                 self.price_list,
@@ -351,6 +359,11 @@ class Catalogue:
                 product_ids=product_ids,
             )
         )
+
+
+def microsoft_product_ids(products: Iterable[Product]) -> list[str]:
+    """The products Microsoft prices: those ordered through CSP, not the resellers' SaaS products."""
+    return [product.id for product in products if product.kind.is_ordered_through_csp]
 
 
 # --- demo catalogue ---------------------------------------------------------------------
@@ -455,11 +468,9 @@ def demo_catalogue(*, include_april_2023_increase: bool = True) -> Catalogue:
         entries.append(PriceListEntry(product_id, Term.P1M, Billing.MONTHLY, Money.of("1.25"), DEMO_PRICES_FROM))
     catalogue = Catalogue.of(products, entries)
     if include_april_2023_increase:
-        microsoft_products = [p.id for p in products if p.kind.is_ordered_through_csp]
         catalogue = catalogue.with_price_change(
             currency="EUR",
             percent=APRIL_2023_EUR_INCREASE_PERCENT,
             effective_from=APRIL_2023_INCREASE_FROM,
-            product_ids=microsoft_products,
         )
     return catalogue

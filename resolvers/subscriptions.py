@@ -344,7 +344,7 @@ async def customer_eligibility_grant(info: Info, input: t.EligibilityGrantInput)
     return org_types.CustomerPayload(customer=org_types.organisation_of(updated))
 
 
-@payload_errors(t.CataloguePayload)
+@payload_errors(t.CataloguePayload, fields={"productId": "productIds"})
 async def price_change_schedule(info: Info, input: t.PriceChangeScheduleInput) -> t.CataloguePayload:
     ctx = info.context
     catalogue = await ctx.run(

@@ -395,7 +395,11 @@ class PriceChangeScheduleInput:
     currency: str
     percent: Decimal
     effective_from: date
-    product_ids: list[strawberry.ID] | None = None
+    product_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None,
+        description="The products whose prices change. Without them: Microsoft's price change, for every product ordered "
+                    "through CSP (New Commerce, legacy, perpetual); reseller SaaS products change only when named.",
+    )
 
 
 @strawberry.type
