@@ -1360,18 +1360,7 @@ def open_subscription(
     (``assert_csp_order_ready``) and add-on bases are checked by the caller beforehand.
     """
     now = ensure_utc(now)
-    if product.kind is ProductKind.CSP_LEGACY:
-        raise ValidationFailed(
-            f"{product.name} is a legacy CSP product; since March 2022 only New Commerce can be ordered.",
-            field="productId",
-            hint="Order the New Commerce version of the product.",
-        )
-    if product.kind is not ProductKind.CSP_NCE:
-        raise ValidationFailed(
-            f"{product.name} is not sold as a CSP subscription ({product.kind.value}).",
-            field="productId",
-            hint="Perpetual licences are one-time purchases; SaaS products have their own subscriptions.",
-        )
+    assert_orderable_as_subscription(product)
     validate_term_billing(term, billing)
     _require_count(quantity, "quantity", "The quantity")
     if hosted_desktop:
@@ -1419,6 +1408,31 @@ def open_subscription(
         affected_lots=tuple(subscription.seat_lots),
         new_subscription=subscription,
     )
+
+
+def assert_orderable_as_subscription(product: Product) -> None:
+    """Only New Commerce products are ordered as CSP subscriptions; checked before the order's preconditions, so an
+    order that can never be placed is not first sent to meet them."""
+    if product.kind is ProductKind.CSP_LEGACY:
+        raise ValidationFailed(
+            f"{product.name} is a legacy CSP product; since March 2022 only New Commerce can be ordered.",
+            field="productId",
+            hint="Order the New Commerce version of the product.",
+        )
+    if product.kind is ProductKind.PERPETUAL:
+        raise ValidationFailed(
+            f"{product.name} is a perpetual licence, a one-time purchase: it is not ordered as a subscription, and "
+            "Partnerhub takes no orders for one-time purchases.",
+            field="productId",
+            hint="The distributor orders perpetual licences through CSP outside Partnerhub: ask it (an e-mail to its "
+                 "support address opens a ticket), naming the product, the quantity and the customer.",
+        )
+    if product.kind is ProductKind.SAAS:
+        raise ValidationFailed(
+            f"{product.name} is a reseller SaaS product, not a CSP subscription.",
+            field="productId",
+            hint="Create a reseller subscription for it (saasSubscriptionCreate).",
+        )
 
 
 def import_legacy_subscription(
@@ -1885,7 +1899,8 @@ def csp_order_precondition_failures(readiness: CspReadiness, product: Product) -
             PreconditionFailed(
                 "The customer has no Microsoft tenant.",
                 field="customer.tenant",
-                hint="Create a new tenant (choose a prefix) or link the customer's existing tenant.",
+                hint="Create a new tenant (customerTenantCreate, choose a prefix) or link the customer's existing tenant "
+                     "(customerTenantLink).",
             )
         )
     elif readiness.tenant_state is TenantState.LINK_PENDING:
@@ -1893,7 +1908,8 @@ def csp_order_precondition_failures(readiness: CspReadiness, product: Product) -
             PreconditionFailed(
                 "The link to the customer's Microsoft tenant is not confirmed yet.",
                 field="customer.tenant",
-                hint="The customer's admin must confirm the link from the e-mail; then verify the link.",
+                hint="The customer confirms the link with the code from the e-mail (customerTenantLinkConfirm); request "
+                     "the link again (customerTenantLink) if the e-mail was lost.",
             )
         )
     if readiness.mca_accepted_at is None:
@@ -1913,7 +1929,7 @@ def csp_order_precondition_failures(readiness: CspReadiness, product: Product) -
             PreconditionFailed(
                 f"{product.name} needs the customer's Microsoft tenant domain on file.",
                 field="customer.tenantDomain",
-                hint="Store the tenant's default domain for the customer.",
+                hint=_tenant_domain_hint(readiness.tenant_state),
             )
         )
     program = product.licence_program
@@ -1927,6 +1943,16 @@ def csp_order_precondition_failures(readiness: CspReadiness, product: Product) -
             )
         )
     return failures
+
+
+def _tenant_domain_hint(state: TenantState) -> str:
+    """The tenant domain is stored with the tenant, by the operations that create or link it."""
+    if state is TenantState.LINK_PENDING:
+        return ("The domain is stored when the customer confirms the pending tenant link (customerTenantLinkConfirm, with "
+                "the code from the e-mail); request the link again (customerTenantLink) if the e-mail was lost.")
+    return ("The domain is stored with the tenant: create one (customerTenantCreate: <prefix>.onmicrosoft.com), or link "
+            "the customer's tenant by its default domain (customerTenantLink), which the customer confirms "
+            "(customerTenantLinkConfirm).")
 
 
 def assert_csp_order_ready(readiness: CspReadiness, product: Product) -> None:

@@ -62,6 +62,7 @@ from domain.subscriptions import (
     apply_change,
     as_of,
     assert_csp_order_ready,
+    assert_orderable_as_subscription,
     charge_due_cycles,
     new_saas_subscription,
     open_subscription,
@@ -328,6 +329,7 @@ def order_subscription(
         partner = uow.organisations.get(partner_id)
         catalogue = load_catalogue(uow)
         product = catalogue.product(order.product_id)
+        assert_orderable_as_subscription(product)
         assert_csp_order_ready(_readiness(partner, customer), product)
         if product.is_add_on:
             holds_base = _holds_active(uow, customer.id, product.add_on_of)
