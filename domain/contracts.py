@@ -23,6 +23,9 @@ Decided here, where ``DOMAIN.md`` leaves room:
   the fixed monthly invoice). M is due on its first day (on the start date for the month a contract starts in) and is
   booked by the daily quota job, once and in order (``quota_booked_through`` advances with each month), so a missed
   run is caught up by the next one; the month after the contract's last is booked too, to close that last month.
+* **Back-dated start**: rental, hosting and quota contracts start on the first of the previous month at the earliest
+  (``earliest_billed_start``), so the next run bills at most that month and the current one; a start further back
+  (a contract taken over, started years ago) is refused with a hint to enter the first day Partnerhub bills.
 * **Quota ledger**: minutes, never hours, so nothing is rounded away. Every month starts with
   a credit of the monthly minutes; unused minutes roll over without limit (the balance simply
   stays). Billable minutes of a service report are debited in the Berlin month the report is
@@ -90,6 +93,8 @@ class ContractKind(str, Enum):
 
 # Billed by a fixed monthly fee, in advance, on an invoice of their own (see the module's decisions).
 FLAT_RATE_KINDS = frozenset({ContractKind.RENTAL_FLAT_RATE, ContractKind.DATA_CENTRE_HOSTING})
+# Billed month by month from their start by the daily jobs (flat-rate months, quota months).
+MONTHLY_BILLED_KINDS = FLAT_RATE_KINDS | {ContractKind.PREPAID_QUOTA}
 
 
 class BackupResponsibility(str, Enum):
@@ -316,6 +321,8 @@ def new_contract(
     """A contract whose kind-specific terms are present and whose dates make sense."""
     if ends_on is not None and ends_on < starts_on:
         raise ValidationFailed("The contract ends before it starts.", field="endsOn")
+    if kind in MONTHLY_BILLED_KINDS:
+        _check_billed_start(starts_on, now)
     if kind is ContractKind.PREPAID_QUOTA and quota is None:
         raise ValidationFailed("A prepaid quota contract needs its monthly minutes and price.", field="quota")
     if kind is not ContractKind.PREPAID_QUOTA and quota is not None:
@@ -345,6 +352,34 @@ def new_contract(
         backup_responsibility=backup_responsibility,
         account_manager=(account_manager or "").strip() or None,
         partner_id=partner_id,
+    )
+
+
+def earliest_billed_start(now: datetime) -> date:
+    """The earliest start of a contract billed by the month (rental, hosting, prepaid quota) entered at ``now``: the
+    first day of the previous Berlin month (see ``_check_billed_start``)."""
+    return add_months(berlin_date(now).replace(day=1), -1)
+
+
+def _check_billed_start(starts_on: date, now: datetime) -> None:
+    """Decided: a rental, hosting or quota contract starts on the first of the previous month at the earliest.
+
+    The daily jobs book every month from the start that is due and not booked, so a start further back would put all
+    those months on the next invoice at once (a contract taken over from another provider, started 2024-01-01 and entered
+    on 2026-11-23: 35 months). A contract whose paperwork arrives late is still entered with its real start, and its
+    last month and this one are billed by the next run. A contract taken over starts where Partnerhub starts billing it.
+    """
+    earliest = earliest_billed_start(now)
+    if starts_on >= earliest:
+        return
+    today = berlin_date(now)
+    months = (today.year - starts_on.year) * 12 + today.month - starts_on.month + 1
+    raise ValidationFailed(
+        f"A rental, hosting or prepaid quota contract entered on {today.isoformat()} starts on {earliest.isoformat()} at the "
+        f"earliest: a start on {starts_on.isoformat()} would bill {months} months at once with the next run.",
+        field="startsOn",
+        hint="For a contract taken over from another provider, enter the first day Partnerhub is to bill as its start "
+             f"(e.g. {add_months(today.replace(day=1), 1).isoformat()}); the months before stay with whoever billed them.",
     )
 
 

@@ -151,7 +151,7 @@ def test_unknown_contracts_and_contracts_of_other_kinds_are_refused(as_user, dem
     ops = as_user("distributor")
     (missing,) = record(ops, "ctr_missing", "2026-10", {"monitoring": "1"})["errors"]
     assert (missing["code"], missing["field"]) == ("NOT_FOUND", "contractId")
-    quota = ok(ops(CREATE, {"i": {"customerId": demo.customers["hanse"].id, "kind": "PREPAID_QUOTA", "startsOn": "2026-09-01",
+    quota = ok(ops(CREATE, {"i": {"customerId": demo.customers["hanse"].id, "kind": "PREPAID_QUOTA", "startsOn": "2026-10-01",
                                   "hourlyRate": {"amount": "95.00"}, "quota": {"monthlyMinutes": 600, "monthlyPrice": {"amount": "900.00"}}}})
                ["contractCreate"])["contract"]["id"]
     (error,) = record(ops, quota, "2026-10", {"monitoring": "1"})["errors"]
