@@ -9,13 +9,14 @@ that fails is logged and never undoes the ticket.
 from __future__ import annotations
 
 import logging
+from itertools import groupby
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Callable, Iterable
 
 from domain import tickets as tk
 from domain.calendar import berlin_date
-from domain.contracts import ContractKind, QuotaLedger, active_contract, bill_service_report
+from domain.contracts import ContractKind, LedgerEntry, LedgerEntryKind, QuotaLedger, active_contract, bill_service_report
 from domain.errors import AlreadyExists, ConcurrentUpdate, Conflict, NotFound, ValidationFailed
 from domain.ids import new_id
 from domain.organisations import Organisation, OrganisationKind
@@ -457,6 +458,61 @@ def service_report_key(report: tk.ServiceReport) -> str:
     return f"service-reports/{report.customer_id}/{report.id}.pdf"
 
 
+# A report is one DynamoDB transaction (at most 100 writes): the report, each ticket whose entries it marks as reported,
+# one quota debit and one billing item. A period with time on more tickets is refused before anything is written.
+MAX_TICKETS_PER_SERVICE_REPORT = 97
+
+
+def check_report_fits(report: tk.ServiceReport) -> None:
+    """Refuse a period report listing the time of more than ``MAX_TICKETS_PER_SERVICE_REPORT`` tickets, naming the
+    longest period from its first day that fits (a ticket-scope report always fits)."""
+    tickets = {line.ticket_id for line in report.lines}
+    if len(tickets) <= MAX_TICKETS_PER_SERVICE_REPORT:
+        return
+    seen: set[str] = set()
+    last_fitting: date | None = None  # the last work date up to which the tickets fit
+    for day, lines in groupby(report.lines, key=lambda line: line.work_date):  # the lines are sorted by work date
+        seen.update(line.ticket_id for line in lines)
+        if len(seen) > MAX_TICKETS_PER_SERVICE_REPORT:
+            break
+        last_fitting = day
+    if last_fitting is not None:
+        hint = (f"Report {report.first_day.isoformat()} to {last_fitting.isoformat()} first, then the days from "
+                f"{(last_fitting + timedelta(days=1)).isoformat()} on.")
+    else:
+        hint = (f"Time on more than {MAX_TICKETS_PER_SERVICE_REPORT} tickets was recorded on {report.lines[0].work_date.isoformat()} "
+                "alone: report those tickets one by one (serviceReportCreate with ticketId).")
+    raise ValidationFailed(
+        f"From {report.first_day.isoformat()} to {report.last_day.isoformat()} time was recorded on {len(tickets)} tickets; "
+        f"one service report lists the time of at most {MAX_TICKETS_PER_SERVICE_REPORT} tickets.",
+        field="lastDay", hint=hint,
+    )
+
+
+def one_quota_debit(report: tk.ServiceReport, debits: Iterable[LedgerEntry]) -> list[LedgerEntry]:
+    """The quota debits of a report's lines as one ledger entry of the report (key ``<month>#USAGE#<report id>``).
+
+    The ledger debits line by line (``QuotaLedger.use``: with no overdraft, each line at most what is left); the sum of
+    those debits is what the report takes from the quota, booked at the same instant and in the same month. One entry
+    per report keeps the report's transaction at one ledger write however many lines it has; the lines stay on the
+    report, which the entry names. A report's entries are marked reported in the same transaction, so the per-line
+    check for a debit booked twice is not needed: a report is never booked twice (its id, hence the key, is derived from
+    its entries and the put is conditional)."""
+    debits = list(debits)
+    if not debits:
+        return []
+    first = debits[0]
+    if any(d.month != first.month or d.at != first.at or d.contract_id != first.contract_id for d in debits):
+        raise ValueError("the debits of one report are booked in one month at one instant")  # not expected
+    minutes = sum(d.minutes for d in debits)
+    billable = sum(1 for line in report.lines if line.billable)
+    return [LedgerEntry(
+        first.contract_id, f"{first.month}#USAGE#{report.id}", LedgerEntryKind.USAGE, first.month, minutes, first.at, report.id,
+        f"Service report {report.id} ({report.first_day.isoformat()} to {report.last_day.isoformat()}, "
+        f"{billable} billable time {'entry' if billable == 1 else 'entries'})",
+    )]
+
+
 def create_service_report(
     uow: UnitOfWork, principal: Principal, *, now: datetime, documents: DocumentStore, mailer: Mailer, render: RenderReport,
     ticket_id: str | None = None, customer_id: str | None = None, first_day: date | None = None, last_day: date | None = None,
@@ -478,21 +534,26 @@ def create_service_report(
             customer = _customer(uow, customer_id)
             tickets = [t for t in all_tickets_of(uow, customer_id) if t.unreported_entries]
             report = tk.service_report_for_period(customer_id, tickets, first_day=first_day, last_day=last_day, now=now)
+            check_report_fits(report)
         contracts = uow.contracts.list_for_customer(customer.id)
         quota = active_contract(contracts, berlin_date(now), ContractKind.PREPAID_QUOTA)
         ledger = QuotaLedger(quota, uow.quota_ledger.entries(quota.id)) if quota else None
         billing = bill_service_report(report, contracts, ledger, now=now)
         technicians = {u.id: u.name for u in uow.users.get_many({line.technician_id for line in report.lines}).values()}
         pdf = render(report, customer, technicians)
+        # The PDF goes first, under the report's key, so a committed report always has its PDF; only the commit makes
+        # the key valid (pdfUrl is served for stored reports only). Every refusal of the input comes before it; a commit
+        # lost to a concurrent change leaves a file no report names, which the same entries reported again overwrite
+        # (the report id, hence the key, is derived from the entries).
         key = service_report_key(report)
-        documents.put(key, pdf, "application/pdf")  # before the commit: a committed report always has its PDF
+        documents.put(key, pdf, "application/pdf")
         uow.service_reports.add(report, pdf_key=key)
         listed = {line.ticket_id for line in report.lines}
         for ticket in tickets:
             if ticket.id in listed:
                 ticket.mark_reported(report, now=now)
                 uow.tickets.update(ticket)
-        for entry in billing.ledger_entries:
+        for entry in one_quota_debit(report, billing.ledger_entries):
             uow.quota_ledger.add(entry)
         for item in billing.items:
             uow.service_items.add(item, bill_date=berlin_date(now))

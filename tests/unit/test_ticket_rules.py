@@ -358,6 +358,33 @@ def test_a_period_report_takes_the_entries_worked_inside_the_period_only():
     assert (report.first_day, report.last_day) == (date(2026, 11, 21), date(2026, 11, 30))
 
 
+def period_report_of(days: list[date]) -> tk.ServiceReport:
+    """A period report of November 2026 with one 15-minute line per ticket, ticket n worked on ``days[n]``."""
+    lines = tuple(tk.ServiceReportLine(f"tim_{n:03d}", f"tkt_{n:03d}", f"T-{n:06d}", day, "usr_tech", 15, True, "x", None)
+                  for n, day in enumerate(days))
+    return tk.ServiceReport("srv_1", "cus_hanse", tk.ServiceReportScope.PERIOD, date(2026, 11, 1), date(2026, 11, 30), lines, NOW)
+
+
+def test_a_period_report_lists_the_time_of_at_most_97_tickets_and_names_the_days_that_fit():
+    from domain.services.tickets import MAX_TICKETS_PER_SERVICE_REPORT, check_report_fits
+
+    assert MAX_TICKETS_PER_SERVICE_REPORT == 97  # + the report, one quota debit, one item: DynamoDB's 100 writes
+    check_report_fits(period_report_of([date(2026, 11, 2)] * 97))
+    with pytest.raises(ValidationFailed) as refused:
+        check_report_fits(period_report_of([date(2026, 11, 2)] * 40 + [date(2026, 11, 16)] * 50 + [date(2026, 11, 30)] * 8))
+    assert refused.value.hint == "Report 2026-11-01 to 2026-11-16 first, then the days from 2026-11-17 on."
+
+
+def test_more_than_97_tickets_worked_on_the_first_day_are_reported_ticket_by_ticket():
+    from domain.services.tickets import check_report_fits
+
+    with pytest.raises(ValidationFailed) as refused:
+        check_report_fits(period_report_of([date(2026, 11, 2)] * 98))
+    assert refused.value.field == "lastDay"
+    assert refused.value.hint == ("Time on more than 97 tickets was recorded on 2026-11-02 alone: report those tickets one by one "
+                                  "(serviceReportCreate with ticketId).")
+
+
 def test_the_service_report_goes_to_the_address_chosen_at_onboarding_else_to_billing():
     assert tk.service_report_recipient(customer()) == "it@hanse.example"
     assert tk.service_report_recipient(customer(CustomerOnboarding())) == "rechnung@hanse.example"
