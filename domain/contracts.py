@@ -62,7 +62,10 @@ Decided here, where ``DOMAIN.md`` leaves room:
 * **Maintenance**: due dates are anchored (``anchor + n × months``, end of month clamped, never
   chained); the ticket of a due date appears ``lead_days`` before it (monthly on the 1st, three
   days ahead: the 2023-07-01 ticket appears on 2023-06-28). The ticket id is derived from the
-  schedule and the due date, so there is never a second ticket for one due date.
+  schedule and the due date, so there is never a second ticket for one due date. A schedule entered with a first
+  due date in the past (a contract's maintenance that has run for years) keeps that date's rhythm, but its first
+  ticket is for the first due date on or after the day it is entered: maintenance that is over gets no ticket
+  (first due 2020-01-01, monthly, entered on 2026-11-20: the first ticket is due 2026-12-01, not 83 at once).
 """
 
 from __future__ import annotations
@@ -969,29 +972,50 @@ class MaintenanceSchedule:
     def advanced(self) -> "MaintenanceSchedule":
         return replace(self, next_index=self.next_index + 1)
 
+    def first_index_on_or_after(self, day: date) -> int:
+        """The index of the first due date on or after ``day`` (0 while the anchor lies ahead)."""
+        months = (day.year - self.anchor.year) * 12 + day.month - self.anchor.month
+        index = max(0, months // self.every_months - 1)  # a due date in an earlier month than ``day``: counted up from there
+        while self.due_date(index) < day:
+            index += 1
+        return index
+
+    def from_day(self, day: date) -> "MaintenanceSchedule":
+        """The schedule whose next due date is the first on or after ``day``: earlier ones get no ticket."""
+        return replace(self, next_index=max(self.next_index, self.first_index_on_or_after(day)))
+
     def with_contract_end(self, ends_on: date | None) -> "MaintenanceSchedule":
         """The schedule of a contract whose end was set or moved: no due date after the contract's last day."""
         return replace(self, ends_on=ends_on)
 
 
 def new_maintenance_schedule(
-    *, schedule_id: str, contract: Contract, subject: str, every_months: int, anchor: date, lead_days: int = 0,
+    *, schedule_id: str, contract: Contract, subject: str, every_months: int, anchor: date, today: date, lead_days: int = 0,
     description: str = "", managed_service_code: str | None = None,
 ) -> MaintenanceSchedule:
+    """A schedule entered on ``today`` (Berlin): its first ticket is for the first due date on or after ``today``."""
     if not 1 <= every_months <= 36:
         raise ValidationFailed("A maintenance cycle is 1 to 36 months.", field="everyMonths")
     if not 0 <= lead_days <= 60:
         raise ValidationFailed("Tickets are created 0 to 60 days ahead.", field="leadDays")
     if anchor < contract.starts_on:
-        raise ValidationFailed("The first maintenance lies before the contract starts.", field="anchor")
+        raise ValidationFailed("The first maintenance lies before the contract starts.", field="firstDue")
     if managed_service_code is not None and managed_service_code not in {s.code for s in contract.managed_services}:
         raise ValidationFailed(f"The contract has no managed service '{managed_service_code}'.", field="managedServiceCode")
-    return MaintenanceSchedule(
+    schedule = MaintenanceSchedule(
         id=schedule_id, contract_id=contract.id, customer_id=contract.customer_id,
         subject=require_text(subject, "subject", label="The maintenance subject"),
         every_months=every_months, anchor=anchor, lead_days=lead_days, description=(description or "").strip(),
         ends_on=contract.ends_on, managed_service_code=managed_service_code,
-    )
+    ).from_day(today)
+    if schedule.next_due is None:
+        assert contract.ends_on is not None
+        raise ValidationFailed(
+            f"The contract ends on {contract.ends_on.isoformat()}, before the next due date "
+            f"{schedule.due_date(schedule.next_index).isoformat()}: the schedule would never raise a ticket.",
+            field="firstDue", hint="Plan maintenance of a contract that runs on; a new contract gets its own schedule.",
+        )
+    return schedule
 
 
 def maintenance_ticket_id(schedule_id: str, due: date) -> str:

@@ -223,7 +223,7 @@ def seed_service_desk(uow: UnitOfWork, data: DemoData, now: datetime) -> dict[st
     created["contract"] = contract
     created["schedule"] = contract_svc.add_maintenance_schedule(
         uow, ops, contract.id, subject="Patchday Server", every_months=1, anchor=(today.replace(day=1) + timedelta(days=32)).replace(day=1),
-        lead_days=3, description="Windows-Updates nach Absprache; Buchhaltungssoftware nie automatisch.",
+        lead_days=3, description="Windows-Updates nach Absprache; Buchhaltungssoftware nie automatisch.", now=now,
     )
     created["server"] = contract_svc.create_asset(
         uow, ops, hanse, now=now, kind=AssetKind.HARDWARE, name="Server HV01", manufacturer="Dell", model="PowerEdge R650",

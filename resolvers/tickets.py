@@ -290,7 +290,7 @@ async def maintenance_schedule_add(
 ) -> t.MaintenanceSchedulePayload:
     ctx = info.context
     s = await ctx.run(contract_service.add_maintenance_schedule, ctx.uow(), ctx.principal, contract_id, subject=subject,
-                      every_months=every_months, anchor=first_due, lead_days=lead_days, description=description,
+                      every_months=every_months, anchor=first_due, now=ctx.now, lead_days=lead_days, description=description,
                       managed_service_code=managed_service_code)
     return t.MaintenanceSchedulePayload(schedule=t.MaintenanceSchedule(
         id=strawberry.ID(s.id), contract_id=strawberry.ID(s.contract_id), subject=s.subject, every_months=s.every_months, lead_days=s.lead_days,

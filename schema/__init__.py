@@ -287,7 +287,12 @@ class Mutation:
         description="Distributor: a managed services contract's use in a month that has ended, billed by the next billing run. "
                     "Recorded again before it is billed, it replaces the month's use; a billed month is refused (CONFLICT).",
     )
-    maintenance_schedule_add: tt.MaintenanceSchedulePayload = strawberry.mutation(resolver=tkt.maintenance_schedule_add)
+    maintenance_schedule_add: tt.MaintenanceSchedulePayload = strawberry.mutation(
+        resolver=tkt.maintenance_schedule_add,
+        description="Distributor: recurring maintenance tickets of a contract, leadDays before each due date. firstDue sets "
+                    "the rhythm (anchored: a 31st stays the month's last day); a firstDue in the past raises no ticket for "
+                    "the past: the first is for the first due date on or after today (nextDue).",
+    )
     asset_create: tt.AssetPayload = strawberry.mutation(resolver=tkt.asset_create)
     payment_record: it.PaymentRecordPayload = strawberry.mutation(
         resolver=inv.payment_record,

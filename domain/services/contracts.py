@@ -431,9 +431,11 @@ def _invoice_that_billed(uow: UnitOfWork, contract: ct.Contract, month: str) -> 
 
 
 def add_maintenance_schedule(
-    uow: UnitOfWork, principal: Principal, contract_id: str, *, subject: str, every_months: int, anchor: date,
+    uow: UnitOfWork, principal: Principal, contract_id: str, *, subject: str, every_months: int, anchor: date, now: datetime,
     lead_days: int = 0, description: str = "", managed_service_code: str | None = None,
 ) -> ct.MaintenanceSchedule:
+    """A maintenance cycle of a contract from ``anchor`` (its first due date, which sets the rhythm); the first ticket is
+    for the first due date on or after today (Berlin), so a cycle running since years raises no ticket for the past."""
     require(tk.can_manage_contracts_and_assets(principal), "plan maintenance")
     with uow:
         contract = uow.contracts.get(contract_id)
@@ -441,7 +443,7 @@ def add_maintenance_schedule(
             raise NotFound(f"No contract with id '{contract_id}'.", field="contractId")
         schedule = ct.new_maintenance_schedule(
             schedule_id=new_id("mnt"), contract=contract, subject=subject, every_months=every_months, anchor=anchor,
-            lead_days=lead_days, description=description, managed_service_code=managed_service_code,
+            today=berlin_date(now), lead_days=lead_days, description=description, managed_service_code=managed_service_code,
         )
         uow.maintenance_schedules.save(schedule)
         uow.commit()

@@ -216,7 +216,7 @@ def test_a_quota_ended_on_31_march_is_closed_on_1_april_and_nothing_is_booked_fo
     contract = create(ops, demo, kind="PREPAID_QUOTA", startsOn="2026-12-01", quota={
         "monthlyMinutes": 600, "monthlyPrice": {"amount": "900.00"}, "overdraftAllowed": True, "overdraftHourlyRate": {"amount": "95.00"}})
     schedule = contract_svc.add_maintenance_schedule(services.uow(), Principal.of(demo.users["distributor"]), contract, subject="Patchday",
-                                                     every_months=1, anchor=date(2026, 12, 1))
+                                                     every_months=1, anchor=date(2026, 12, 1), now=clock.now)
     for day in (date(2026, 12, 1), date(2027, 1, 1), date(2027, 2, 1)):
         quota_job(day)
         work(services, demo, hours=10, day=day + timedelta(days=4))  # the month's 10 h: nothing rolls over
@@ -267,7 +267,7 @@ def test_end_refusals_write_nothing(ops, quota, demo, as_user, clock):
 
 def test_an_end_moved_later_moves_the_schedules_with_it_and_a_retry_with_its_key_ends_once(ops, quota, services, demo, clock):
     schedule = contract_svc.add_maintenance_schedule(services.uow(), Principal.of(demo.users["distributor"]), quota, subject="Patchday",
-                                                     every_months=3, anchor=date(2026, 12, 1))
+                                                     every_months=3, anchor=date(2026, 12, 1), now=clock.now)
     ok(end(ops, quota, "2027-03-31", key="end-1"))
     assert ok(end(ops, quota, "2027-03-31", key="end-1"))["contract"]["endsOn"] == "2027-03-31"
     assert end(ops, quota, "2027-06-30", key="end-1")["errors"][0]["code"] == "IDEMPOTENCY_KEY_REUSED"

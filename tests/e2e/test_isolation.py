@@ -386,7 +386,8 @@ def service_desk_of(services, demo) -> dict[str, str]:
             uow, ops, contract_svc.NewContract(customer, ContractKind.PREPAID_QUOTA, date(2026, 11, 1), Rates(Money.of("95.00")),
                                                quota=QuotaTerms(600, Money.of("900.00"))), now=NOW,
         )
-        schedule = contract_svc.add_maintenance_schedule(uow, ops, contract.id, subject="Patchday", every_months=1, anchor=date(2026, 12, 1))
+        schedule = contract_svc.add_maintenance_schedule(uow, ops, contract.id, subject="Patchday", every_months=1, anchor=date(2026, 12, 1),
+                                                         now=NOW)
         asset = contract_svc.create_asset(uow, ops, customer, now=NOW, kind=AssetKind.HARDWARE, name="Server",
                                           warranty_until=today + timedelta(days=20))
         ids.update({f"{key}_ticket": ticket.id, f"{key}_report": report.id, f"{key}_contract": contract.id,

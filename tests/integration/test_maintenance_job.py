@@ -35,11 +35,11 @@ def schedules(demo):
     )
     due = [
         svc.add_maintenance_schedule(DynamoUnitOfWork(), ops, contract.id, subject=f"Patchday server {n}", every_months=1,
-                                     anchor=date(2023, 7, 1), lead_days=3)
+                                     anchor=date(2023, 7, 1), lead_days=3, now=datetime(2023, 1, 2, 9, tzinfo=timezone.utc))
         for n in range(4)
     ]
     later = svc.add_maintenance_schedule(DynamoUnitOfWork(), ops, contract.id, subject="Backup restore test", every_months=3,
-                                         anchor=date(2023, 9, 1), lead_days=3)
+                                         anchor=date(2023, 9, 1), lead_days=3, now=datetime(2023, 1, 2, 9, tzinfo=timezone.utc))
     return due, later
 
 
@@ -308,3 +308,24 @@ def test_the_one_off_index_task_puts_schedules_saved_before_the_contract_index_o
     assert (summary.read, summary.indexed, summary.conflicts) == (5, 5, 0)
     assert sorted(s.id for s in DynamoUnitOfWork().maintenance_schedules.list_for_contract(contract_id)) == sorted(s.id for s in [*due, later])
     assert run().created == 4  # the job goes on as before
+
+
+def test_a_schedule_entered_with_a_first_due_date_in_2020_raises_one_ticket_for_the_next_due_date_not_83(demo):
+    """A contract whose monthly maintenance has run since 2020-01-01, entered on 2026-11-20 (three days ahead)."""
+    ops = Principal.of(demo.users["distributor"])
+    contract = svc.create_contract(
+        DynamoUnitOfWork(), ops,
+        svc.NewContract(demo.customers["hanse"].id, ContractKind.COOPERATION, date(2020, 1, 1), Rates(Money.of("95.00"))),
+        now=datetime(2026, 11, 20, 9, tzinfo=timezone.utc),
+    )
+    schedule = svc.add_maintenance_schedule(DynamoUnitOfWork(), ops, contract.id, subject="Patchday", every_months=1, anchor=date(2020, 1, 1),
+                                            lead_days=3, now=datetime(2026, 11, 20, 9, tzinfo=timezone.utc))
+    assert (schedule.next_due, schedule.next_creation_date) == (date(2026, 12, 1), date(2026, 11, 28))
+    mailer = MemoryMailer()
+    assert run(date(2026, 11, 23), now=datetime(2026, 11, 23, 4, tzinfo=timezone.utc), mailer=mailer).created == 0
+    summary = run(date(2026, 11, 28), now=datetime(2026, 11, 28, 4, tzinfo=timezone.utc), mailer=mailer)
+    assert (summary.created, summary.existing) == (1, 0)
+    ticket = DynamoUnitOfWork().tickets.get(maintenance_ticket_id(schedule.id, date(2026, 12, 1)))
+    assert ticket.subject == "Patchday (due 2026-12-01)"
+    assert len(mailer.sent) == 1
+    assert DynamoUnitOfWork().maintenance_schedules.get(schedule.id).next_due == date(2027, 1, 1)

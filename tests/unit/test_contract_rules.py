@@ -424,19 +424,19 @@ def agreement(starts_on=date(2023, 1, 1), ends_on=None) -> ct.Contract:
 
 
 def test_monthly_maintenance_on_the_first_appears_three_days_ahead():
-    schedule = ct.new_maintenance_schedule(schedule_id="mnt_1", contract=agreement(), subject="Patchday", every_months=1, anchor=date(2023, 7, 1), lead_days=3)
+    schedule = ct.new_maintenance_schedule(today=date(2023, 1, 1), schedule_id="mnt_1", contract=agreement(), subject="Patchday", every_months=1, anchor=date(2023, 7, 1), lead_days=3)
     assert (schedule.next_due, schedule.next_creation_date) == (date(2023, 7, 1), date(2023, 6, 28))
     assert not schedule.is_due(date(2023, 6, 27)) and schedule.is_due(date(2023, 6, 28))
     assert schedule.advanced().next_creation_date == date(2023, 7, 29)
 
 
 def test_due_dates_are_anchored_not_chained_at_month_ends():
-    schedule = ct.new_maintenance_schedule(schedule_id="mnt_1", contract=agreement(), subject="Backup-Test", every_months=1, anchor=date(2024, 1, 31))
+    schedule = ct.new_maintenance_schedule(today=date(2023, 1, 1), schedule_id="mnt_1", contract=agreement(), subject="Backup-Test", every_months=1, anchor=date(2024, 1, 31))
     assert [schedule.due_date(i) for i in range(4)] == [date(2024, 1, 31), date(2024, 2, 29), date(2024, 3, 31), date(2024, 4, 30)]
 
 
 def test_a_schedule_ends_with_its_contract_and_ticket_ids_are_one_per_due_date():
-    schedule = ct.new_maintenance_schedule(schedule_id="mnt_1", contract=agreement(ends_on=date(2023, 8, 15)), subject="Patchday",
+    schedule = ct.new_maintenance_schedule(today=date(2023, 1, 1), schedule_id="mnt_1", contract=agreement(ends_on=date(2023, 8, 15)), subject="Patchday",
                                            every_months=1, anchor=date(2023, 7, 1))
     assert schedule.advanced().next_due == date(2023, 8, 1)
     assert schedule.advanced().advanced().next_due is None and not schedule.advanced().advanced().is_due(date(2030, 1, 1))
@@ -449,18 +449,66 @@ def test_a_maintenance_cycle_may_belong_to_a_managed_service_of_the_contract():
         contract_id="ctr_m", customer_id="cus_1", kind=ct.ContractKind.MANAGED_SERVICES, starts_on=date(2023, 1, 1), rates=RATES, now=utc(2023, 1, 1),
         managed_services=[ct.ManagedService("backup", "Backup", "GB", Money.of("0.12"))],
     )
-    schedule = ct.new_maintenance_schedule(schedule_id="mnt_b", contract=managed, subject="Restore-Test", every_months=3,
+    schedule = ct.new_maintenance_schedule(today=date(2023, 1, 1), schedule_id="mnt_b", contract=managed, subject="Restore-Test", every_months=3,
                                            anchor=date(2023, 3, 1), managed_service_code="backup")
     assert schedule.managed_service_code == "backup"
     with pytest.raises(ValidationFailed) as refused:
-        ct.new_maintenance_schedule(schedule_id="mnt_x", contract=managed, subject="x", every_months=1, anchor=date(2023, 3, 1), managed_service_code="printing")
+        ct.new_maintenance_schedule(today=date(2023, 1, 1), schedule_id="mnt_x", contract=managed, subject="x", every_months=1, anchor=date(2023, 3, 1), managed_service_code="printing")
     assert refused.value.field == "managedServiceCode"
 
 
 @pytest.mark.parametrize("every,lead,anchor", [(0, 3, date(2023, 7, 1)), (1, 61, date(2023, 7, 1)), (1, 3, date(2022, 12, 1))])
 def test_maintenance_cycles_are_checked(every, lead, anchor):
     with pytest.raises(ValidationFailed):
-        ct.new_maintenance_schedule(schedule_id="mnt_1", contract=agreement(), subject="x", every_months=every, anchor=anchor, lead_days=lead)
+        ct.new_maintenance_schedule(today=date(2023, 1, 1), schedule_id="mnt_1", contract=agreement(), subject="x", every_months=every, anchor=anchor, lead_days=lead)
+
+
+def running_since_2020(ends_on=None) -> ct.Contract:
+    return ct.new_contract(contract_id="ctr_old", customer_id="cus_hanse", kind=ct.ContractKind.COOPERATION, starts_on=date(2020, 1, 1),
+                           rates=RATES, now=utc(2026, 11, 20), ends_on=ends_on)
+
+
+def test_a_first_due_date_in_the_past_keeps_its_rhythm_and_the_first_ticket_is_for_the_next_due_date_from_today():
+    """Maintenance monthly since 2020-01-01, entered on 2026-11-20: no tickets for the 83 months that are over."""
+    schedule = ct.new_maintenance_schedule(today=date(2026, 11, 20), schedule_id="mnt_1", contract=running_since_2020(), subject="Patchday",
+                                           every_months=1, anchor=date(2020, 1, 1), lead_days=3)
+    assert (schedule.anchor, schedule.next_due, schedule.next_creation_date) == (date(2020, 1, 1), date(2026, 12, 1), date(2026, 11, 28))
+    assert not schedule.is_due(date(2026, 11, 27)) and schedule.is_due(date(2026, 11, 28))
+    assert schedule.advanced().next_due == date(2027, 1, 1)
+
+
+@pytest.mark.parametrize("today,next_due", [
+    (date(2026, 11, 1), date(2026, 11, 1)),  # due today: today's ticket
+    (date(2026, 11, 2), date(2027, 2, 1)),  # quarterly from 2020-02-01: Feb, May, Aug, Nov
+    (date(2027, 2, 1), date(2027, 2, 1)),
+])
+def test_a_past_first_due_date_starts_at_the_first_due_date_on_or_after_today(today, next_due):
+    schedule = ct.new_maintenance_schedule(today=today, schedule_id="mnt_1", contract=running_since_2020(), subject="Wartung",
+                                           every_months=3, anchor=date(2020, 2, 1))
+    assert schedule.next_due == next_due
+
+
+@pytest.mark.parametrize("today,next_due", [
+    (date(2024, 2, 1), date(2024, 2, 29)),  # anchored on the 31st: the month's last day, never a 29th carried on
+    (date(2024, 3, 1), date(2024, 3, 31)),
+    (date(2024, 3, 31), date(2024, 3, 31)),
+    (date(2024, 4, 1), date(2024, 4, 30)),
+    (date(2025, 2, 28), date(2025, 2, 28)),
+    (date(2025, 12, 31), date(2025, 12, 31)),
+    (date(2026, 1, 1), date(2026, 1, 31)),
+])
+def test_a_past_first_due_date_on_the_31st_stays_on_the_months_last_day(today, next_due):
+    schedule = ct.new_maintenance_schedule(today=today, schedule_id="mnt_1", contract=running_since_2020(), subject="Backup-Test",
+                                           every_months=1, anchor=date(2020, 1, 31), lead_days=3)
+    assert schedule.next_due == next_due
+
+
+def test_a_schedule_that_could_raise_no_ticket_before_its_contract_ends_is_refused():
+    with pytest.raises(ValidationFailed) as refused:
+        ct.new_maintenance_schedule(today=date(2026, 11, 20), schedule_id="mnt_1", contract=running_since_2020(ends_on=date(2026, 11, 30)),
+                                    subject="Patchday", every_months=1, anchor=date(2020, 1, 1))
+    assert refused.value.field == "firstDue"
+    assert refused.value.message.startswith("The contract ends on 2026-11-30, before the next due date 2026-12-01")
 
 
 # --- assets ---------------------------------------------------------------------------------------------
