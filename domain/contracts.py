@@ -898,7 +898,7 @@ def record_managed_usage(
     """
     if contract.kind is not ContractKind.MANAGED_SERVICES:
         raise ValidationFailed("Only a managed services contract is billed by use.", field="contractId")
-    _check_month(month)
+    check_month(month)
     _term_in(contract, month)
     recordable_from = usage_recordable_from(month)
     if berlin_date(now) < recordable_from:
@@ -924,11 +924,43 @@ def record_managed_usage(
     )
 
 
-def _check_month(month: str) -> None:
+def check_month(month: str, field: str = "month") -> None:
+    """A month written YYYY-MM in ASCII digits (not '２０２６-１１', which int() would read as 2026-11 under another key)."""
     parts = month.split("-") if isinstance(month, str) else []
     digits = len(parts) == 2 and all(p.isascii() and p.isdigit() for p in parts)
-    if not digits or (len(parts[0]), len(parts[1])) != (4, 2) or not 1 <= int(parts[1]) <= 12:
-        raise ValidationFailed(f"'{month}' is not a month.", field="month", hint="Write months as YYYY-MM.")
+    if not digits or (len(parts[0]), len(parts[1])) != (4, 2) or not 1 <= int(parts[1]) <= 12 or int(parts[0]) < 1:
+        raise ValidationFailed(f"'{month}' is not a month.", field=field, hint="Write months as YYYY-MM.")
+
+
+def check_quota_month_bookable(contract: Contract, month: str, *, now: datetime) -> None:
+    """A quota month booked by hand (``contractQuotaMonthBook``) is one the daily job books, from the day it books it.
+
+    Booking month M closes M-1 (its overdraft correction) and credits M, so M is booked from its first day (the start
+    date in the month the contract starts), once M-1 has ended: booking December on 2026-11-15 would close November
+    mid-month, and what November's later reports overdraw would never be corrected; booking 2031-01 would invoice the
+    running month's overdraft now. The months are the job's: from the start month to the month after the last (which
+    closes the last). Booking a month booked already books nothing (each entry and item has a deterministic key).
+    """
+    check_month(month)
+    if contract.quota is None:
+        raise ValidationFailed(f"Contract {contract.id} is not a prepaid quota contract.", field="contractId")
+    first = month_key(contract.starts_on)
+    last = month_key(add_months(contract.ends_on.replace(day=1), 1)) if contract.ends_on is not None else None
+    if month < first or (last is not None and month > last):
+        months = f"{first} to {last}" if last is not None else f"from {first}"
+        raise ValidationFailed(f"{month} is not a quota month of contract {contract.id} ({months}).", field="month",
+                               hint="The month after a contract's last month is booked to close the last one.")
+    due = contract._month_due_on(month)
+    today = berlin_date(now)
+    if today < due:
+        previous = month_key(first_of_month(month) - timedelta(days=1))
+        raise ValidationFailed(
+            f"{_month_label(month)} of contract {contract.id} can be booked from {due.isoformat()} on, not on {today.isoformat()}.",
+            field="month",
+            hint=f"Booking a month closes the month before it ({_month_label(previous)}: its overdraft correction) and credits "
+                 "it, so only a month whose previous month has ended is booked; the daily quota job books each month on its "
+                 "first day.",
+        )
 
 
 # --- maintenance schedules ----------------------------------------------------------------

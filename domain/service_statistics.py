@@ -64,7 +64,8 @@ def _months(first: str, last: str) -> list[str]:
 def check_months(first_month: str, last_month: str) -> list[str]:
     for name, value in (("fromMonth", first_month), ("toMonth", last_month)):
         parts = value.split("-") if isinstance(value, str) else []
-        if len(parts) != 2 or not all(p.isdigit() for p in parts) or not 1 <= int(parts[1]) <= 12 or len(parts[0]) != 4:
+        # ASCII digits only: str.isdigit accepts '２０２６' (and '²'), which int() reads as another month's number
+        if len(parts) != 2 or not all(p.isascii() and p.isdigit() for p in parts) or not 1 <= int(parts[1]) <= 12 or len(parts[0]) != 4:
             raise ValidationFailed(f"'{value}' is not a month.", field=name, hint="Write months as YYYY-MM.")
     months = _months(first_month, last_month)
     if not months:

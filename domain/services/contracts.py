@@ -205,14 +205,16 @@ def _book_month(uow: UnitOfWork, contract: ct.Contract, month: str, now: datetim
 def book_quota_month(uow: UnitOfWork, principal: Principal, contract_id: str, *, month: str, now: datetime) -> QuotaMonthOutcome:
     """Close the previous month (overdraft correction, if overdrawn) and open ``month`` (credit, fixed invoice item).
 
-    Each entry and item has a deterministic key: booking a month twice books nothing twice.
+    Only a month the daily job books, from the day it books it (``domain.contracts.check_quota_month_bookable``: the
+    previous month has ended). Each entry and item has a deterministic key: booking a month twice books nothing twice.
     """
     require(tk.can_manage_contracts_and_assets(principal), "book quota months")
-    check_months(month, month)
+    ct.check_month(month)
     with uow:
         contract = uow.contracts.get(contract_id)
         if contract is None or contract.quota is None:
             raise NotFound(f"No prepaid quota contract with id '{contract_id}'.", field="contractId")
+        ct.check_quota_month_bookable(contract, month, now=now)
         return _book_month(uow, contract, month, now)
 
 
