@@ -32,19 +32,19 @@ def test_only_a_plan_with_the_right_is_ordered_or_assigned_for_a_hosted_desktop(
     assert premium["errors"] == [] and premium["subscription"]["hostedDesktop"] is True
 
     standard = order(api, csp_ready, M365_BUSINESS_STANDARD, False)["subscription"]
-    assert api(PREVIEW, {"id": standard["id"]})["subscriptionPreview"] == {"allowed": False, "errors": [{"code": "NOT_ELIGIBLE", "field": "productId"}]}
+    assert api(PREVIEW, {"id": standard["id"]})["subscriptionPreview"] == {"allowed": False, "errors": [{"code": "NOT_ELIGIBLE", "field": "change.hostedDesktop"}]}
     not_allowed = api(SET, {"id": standard["id"], "on": True})["subscriptionHostedDesktopSet"]
     assert not_allowed["errors"][0]["code"] == "NOT_ELIGIBLE" and not_allowed["subscription"] is None
     # A hosted Premium subscription cannot be scheduled to switch to Standard; taken off the desktop, it can.
     switch = api(SCHEDULE, {"id": premium["subscription"]["id"], "product": M365_BUSINESS_STANDARD})["subscriptionRenewalChangeSchedule"]
-    assert [(e["code"], e["field"]) for e in switch["errors"]] == [("NOT_ELIGIBLE", "scheduledChange.productId")]
+    assert [(e["code"], e["field"]) for e in switch["errors"]] == [("NOT_ELIGIBLE", "productId")]
     off = api(SET, {"id": premium["subscription"]["id"], "on": False})["subscriptionHostedDesktopSet"]
     assert off["errors"] == [] and off["subscription"]["hostedDesktop"] is False
     assert off["subscription"]["history"][-1]["kind"] == "HOSTED_DESKTOP_CHANGED"
     assert api(SCHEDULE, {"id": premium["subscription"]["id"], "product": M365_BUSINESS_STANDARD})["subscriptionRenewalChangeSchedule"]["errors"] == []
     # With that switch scheduled, assigning the desktop again is refused: the plan after the renewal lacks the right.
     again = api(SET, {"id": premium["subscription"]["id"], "on": True})["subscriptionHostedDesktopSet"]
-    assert [(e["code"], e["field"]) for e in again["errors"]] == [("NOT_ELIGIBLE", "scheduledChange.productId")]
+    assert [(e["code"], e["field"]) for e in again["errors"]] == [("NOT_ELIGIBLE", "hostedDesktop")]
 
 
 def test_customers_cannot_assign_a_hosted_desktop(as_user, clock, csp_ready):

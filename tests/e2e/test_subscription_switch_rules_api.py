@@ -125,7 +125,7 @@ def test_a_switch_to_an_add_on_needs_another_active_subscription_of_its_base_pro
     api = as_user("nordit_sales")
     basic = order(api, csp_ready, product=M365_BUSINESS_BASIC)["subscription"]
     refused = api(SCHEDULE, {"id": basic["id"], "p": DEFENDER_FOR_OFFICE_365_P1})["subscriptionRenewalChangeSchedule"]
-    assert [(e["code"], e["field"]) for e in refused["errors"]] == [("INVALID_INPUT", "scheduledChange.productId")]
+    assert [(e["code"], e["field"]) for e in refused["errors"]] == [("INVALID_INPUT", "productId")]
     assert "Order the base product (prd_m365_business_standard) first." in refused["errors"][0]["hint"]
 
     standard = order(api, csp_ready, product=M365_BUSINESS_STANDARD)["subscription"]
@@ -133,7 +133,7 @@ def test_a_switch_to_an_add_on_needs_another_active_subscription_of_its_base_pro
     assert accepted["errors"] == [] and accepted["subscription"]["scheduledChange"]["productId"] == DEFENDER_FOR_OFFICE_365_P1
     # the only Standard subscription cannot become the add-on: after the renewal the customer would hold no base
     own = api(SCHEDULE, {"id": standard["id"], "p": DEFENDER_FOR_OFFICE_365_P1})["subscriptionRenewalChangeSchedule"]
-    assert [e["field"] for e in own["errors"]] == ["scheduledChange.productId"]
+    assert [e["field"] for e in own["errors"]] == ["productId"]
 
 
 def test_the_base_product_of_an_add_on_counts_after_the_customers_first_100_subscriptions(as_user, demo, services, csp_ready, clock):
@@ -235,7 +235,7 @@ def test_a_hosted_desktop_while_the_renewal_is_due_is_checked_against_the_produc
     assigned = api(HOSTED_DESKTOP, {"id": to_premium["id"]})["subscriptionHostedDesktopSet"]
     assert assigned == {"subscription": {"hostedDesktop": True, "product": {"id": M365_BUSINESS_PREMIUM}}, "errors": []}
     refused = api(HOSTED_DESKTOP, {"id": to_standard["id"]})["subscriptionHostedDesktopSet"]
-    assert [(e["code"], e["field"]) for e in refused["errors"]] == [("NOT_ELIGIBLE", "productId")]
+    assert [(e["code"], e["field"]) for e in refused["errors"]] == [("NOT_ELIGIBLE", "hostedDesktop")]
     assert refused["errors"][0]["message"].startswith("Microsoft 365 Business Standard does not include the right")
 
 
