@@ -44,7 +44,11 @@ Decided here, where ``DOMAIN.md`` leaves room:
 * **Time entries**: whole minutes, 1 to 1440 per entry, no rounding (what the technician
   enters is what the report shows); the work date may not lie in the future; a
   non-billable entry needs a reason. A time entry belongs to at most one service report;
-  a report's id is derived from its entries, so building it twice gives the same id.
+  a report's id is derived from its entries, so building it twice gives the same id. Until a
+  report lists it, service staff correct an entry (a typo in the minutes would be billed) or
+  delete it, on a closed ticket too (its time is still to be reported); once listed it is
+  final (``TimeEntryReported``): the report was sent and billed. Corrections and deletions are
+  internal history events with the values before.
 * **Visibility** (functions at the end): customer users of the ticket's organisation
   (REPORT_ONLY and EXTENDED) open tickets; a REPORT_ONLY user sees, comments on and
   attaches to only the tickets they reported (reporter is that login: portal, their e-mail,
@@ -71,7 +75,7 @@ from typing import Callable, Iterable, Mapping
 
 from domain import ids
 from domain.calendar import BERLIN, berlin_date, ensure_utc, format_utc
-from domain.errors import Conflict, ValidationFailed
+from domain.errors import Conflict, NotFound, ValidationFailed
 from domain.money import Money, round_cents
 from domain.organisations import CustomerOnboarding, Organisation, OrganisationKind, PermissionLevel
 from domain.policy import Principal, can_view_organisation
@@ -233,6 +237,8 @@ class TicketEventKind(str, Enum):
     INTERNAL_NOTE_ADDED = "INTERNAL_NOTE_ADDED"
     ATTACHMENT_ADDED = "ATTACHMENT_ADDED"
     TIME_RECORDED = "TIME_RECORDED"
+    TIME_CORRECTED = "TIME_CORRECTED"
+    TIME_DELETED = "TIME_DELETED"
     SERVICE_REPORTED = "SERVICE_REPORTED"
 
 
@@ -413,6 +419,15 @@ def validate_time_entry(
     return cleaned
 
 
+class TimeEntryReported(Conflict):
+    def __init__(self, entry: "TimeEntry") -> None:
+        super().__init__(
+            f"The time entry {entry.id} is on service report {entry.service_report_id}: it was sent and billed as it is.",
+            field="timeEntryId",
+            hint="A reported entry is not changed: correct the invoice with a credit note; record further work as a new entry.",
+        )
+
+
 # --- the ticket ---------------------------------------------------------------------------
 
 SUBJECT_MAX = 200
@@ -587,6 +602,56 @@ class Ticket:
             entry_id=entry.id,
             minutes=str(minutes),
             billable="true" if billable else "false",
+        )
+        return entry
+
+    def _unreported_entry(self, entry_id: str) -> tuple[int, TimeEntry]:
+        for index, entry in enumerate(self.time_entries):
+            if entry.id == entry_id:
+                if entry.service_report_id is not None:
+                    raise TimeEntryReported(entry)
+                return index, entry
+        raise NotFound(f"Ticket {self.number} has no time entry '{entry_id}'.", field="timeEntryId")
+
+    def correct_time(
+        self,
+        entry_id: str,
+        *,
+        technician_id: str,
+        work_date: date,
+        minutes: int,
+        billable: bool,
+        description: str,
+        actor: str,
+        now: datetime,
+        reason: str | None = None,
+    ) -> TimeEntry:
+        """Replace an unreported entry's values (validated as a new entry); its id and recording time stay."""
+        index, before = self._unreported_entry(entry_id)
+        cleaned_reason = validate_time_entry(minutes=minutes, work_date=work_date, billable=billable, reason=reason, now=now)
+        corrected = replace(
+            before, technician_id=technician_id, work_date=work_date, minutes=minutes, billable=billable,
+            description=require_text(description, "description", label="The work description", max_length=2000),
+            reason=cleaned_reason,
+        )
+        if corrected == before:
+            return before
+        self.time_entries[index] = corrected
+        self._record(
+            TicketEventKind.TIME_CORRECTED, now, actor, internal=True, entry_id=entry_id,
+            minutes=str(minutes), billable="true" if billable else "false", work_date=work_date.isoformat(),
+            previous_minutes=str(before.minutes), previous_billable="true" if before.billable else "false",
+            previous_work_date=before.work_date.isoformat(),
+        )
+        return corrected
+
+    def delete_time(self, entry_id: str, *, actor: str, now: datetime) -> TimeEntry:
+        """Remove an unreported entry; the history keeps what it was."""
+        index, entry = self._unreported_entry(entry_id)
+        del self.time_entries[index]
+        self._record(
+            TicketEventKind.TIME_DELETED, now, actor, internal=True, entry_id=entry_id, minutes=str(entry.minutes),
+            billable="true" if entry.billable else "false", work_date=entry.work_date.isoformat(),
         )
         return entry
 

@@ -181,6 +181,24 @@ async def ticket_time_entry_add(info: Info, ticket_id: strawberry.ID, input: t.T
     return t.TimeEntryPayload(ticket=_ticket(info, changed), time_entry=t.TimeEntry.of(recorded))
 
 
+@payload_errors(t.TimeEntryPayload)
+async def ticket_time_entry_update(
+    info: Info, ticket_id: strawberry.ID, time_entry_id: strawberry.ID, input: t.TimeEntryInput,
+) -> t.TimeEntryPayload:
+    ctx = info.context
+    entry = service.NewTimeEntry(input.work_date, input.minutes, input.billable, input.description, input.reason,
+                                 str(input.technician_id) if input.technician_id else None)
+    changed, corrected = await ctx.run(service.correct_time, ctx.uow(), ctx.principal, ticket_id, str(time_entry_id), entry, now=ctx.now)
+    return t.TimeEntryPayload(ticket=_ticket(info, changed), time_entry=t.TimeEntry.of(corrected))
+
+
+@payload_errors(t.TimeEntryPayload)
+async def ticket_time_entry_delete(info: Info, ticket_id: strawberry.ID, time_entry_id: strawberry.ID) -> t.TimeEntryPayload:
+    ctx = info.context
+    changed, deleted = await ctx.run(service.delete_time, ctx.uow(), ctx.principal, ticket_id, str(time_entry_id), now=ctx.now)
+    return t.TimeEntryPayload(ticket=_ticket(info, changed), time_entry=t.TimeEntry.of(deleted))
+
+
 @payload_errors(t.AttachmentUploadPayload)
 async def ticket_attachment_upload_start(
     info: Info, ticket_id: strawberry.ID, filename: str, content_type: str, size_bytes: int

@@ -259,6 +259,17 @@ class Mutation:
     ticket_status_change: tt.TicketPayload = strawberry.mutation(resolver=tkt.ticket_status_change)
     ticket_assign: tt.TicketPayload = strawberry.mutation(resolver=tkt.ticket_assign)
     ticket_time_entry_add: tt.TimeEntryPayload = strawberry.mutation(resolver=tkt.ticket_time_entry_add)
+    ticket_time_entry_update: tt.TimeEntryPayload = strawberry.mutation(
+        resolver=tkt.ticket_time_entry_update,
+        description="Service staff: correct a time entry no service report lists yet; the input replaces the entry, checked "
+                    "as in ticketTimeEntryAdd (technicianId left out keeps the entry's technician). A reported entry is "
+                    "final: CONFLICT.",
+    )
+    ticket_time_entry_delete: tt.TimeEntryPayload = strawberry.mutation(
+        resolver=tkt.ticket_time_entry_delete,
+        description="Service staff: delete a time entry no service report lists yet (timeEntry: the entry as it was). A "
+                    "reported entry is final: CONFLICT.",
+    )
     ticket_attachment_upload_start: tt.AttachmentUploadPayload = strawberry.mutation(
         resolver=tkt.ticket_attachment_upload_start,
         description="A presigned form to upload one screenshot or file (type and size checked; no Word documents).",

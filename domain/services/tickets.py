@@ -388,14 +388,18 @@ def assign(uow: UnitOfWork, principal: Principal, ticket_id: str, *, technician_
     return ticket
 
 
-def record_time(uow: UnitOfWork, principal: Principal, ticket_id: str, entry: NewTimeEntry, *, now: datetime) -> tuple[tk.Ticket, tk.TimeEntry]:
-    require(tk.can_work_on_tickets(principal), "record time")
-    technician_id = entry.technician_id or principal.user_id
+def _require_technician(uow: UnitOfWork, principal: Principal, technician_id: str) -> None:
     if technician_id != principal.user_id:
         technician = uow.users.get(technician_id)
         if technician is None or technician.organisation_kind is not OrganisationKind.DISTRIBUTOR or not technician.active:
             raise NotFound(f"No technician with id '{technician_id}'.", field="technicianId",
                            hint="Time is recorded for the distributor's active service staff.")
+
+
+def record_time(uow: UnitOfWork, principal: Principal, ticket_id: str, entry: NewTimeEntry, *, now: datetime) -> tuple[tk.Ticket, tk.TimeEntry]:
+    require(tk.can_work_on_tickets(principal), "record time")
+    technician_id = entry.technician_id or principal.user_id
+    _require_technician(uow, principal, technician_id)
 
     def apply(ticket: tk.Ticket, customer: Organisation) -> tk.TimeEntry:
         return ticket.record_time(
@@ -405,6 +409,36 @@ def record_time(uow: UnitOfWork, principal: Principal, ticket_id: str, entry: Ne
 
     ticket, _, recorded = _change(uow, principal, ticket_id, apply)
     return ticket, recorded
+
+
+def correct_time(
+    uow: UnitOfWork, principal: Principal, ticket_id: str, entry_id: str, entry: NewTimeEntry, *, now: datetime,
+) -> tuple[tk.Ticket, tk.TimeEntry]:
+    """Service staff correct a time entry no service report lists yet: ``entry`` replaces its values, validated as a new
+    entry (``technician_id`` left out keeps the entry's technician). A reported entry is CONFLICT; one write under the
+    ticket's version, so a report made meanwhile makes this a conflict rather than changing what it listed."""
+    require(tk.can_work_on_tickets(principal), "correct time entries")
+    if entry.technician_id is not None:
+        _require_technician(uow, principal, entry.technician_id)
+
+    def apply(ticket: tk.Ticket, customer: Organisation) -> tk.TimeEntry:
+        current = next((e for e in ticket.time_entries if e.id == entry_id), None)
+        return ticket.correct_time(
+            entry_id, technician_id=entry.technician_id or (current.technician_id if current else principal.user_id),
+            work_date=entry.work_date, minutes=entry.minutes, billable=entry.billable, description=entry.description,
+            reason=entry.reason, actor=principal.user_id, now=now,
+        )
+
+    ticket, _, corrected = _change(uow, principal, ticket_id, apply)
+    return ticket, corrected
+
+
+def delete_time(uow: UnitOfWork, principal: Principal, ticket_id: str, entry_id: str, *, now: datetime) -> tuple[tk.Ticket, tk.TimeEntry]:
+    """Service staff delete a time entry no service report lists yet (recorded on the wrong ticket, twice); a reported
+    entry is CONFLICT. Returns the ticket and the entry as it was."""
+    require(tk.can_work_on_tickets(principal), "delete time entries")
+    ticket, _, deleted = _change(uow, principal, ticket_id, lambda t, c: t.delete_time(entry_id, actor=principal.user_id, now=now))
+    return ticket, deleted
 
 
 # --- attachments --------------------------------------------------------------------------

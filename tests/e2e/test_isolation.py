@@ -72,6 +72,7 @@ class Target:
     saas: str
     # the foreign customer's service desk
     ticket: str
+    time_entry: str  # the ticket's entry no report lists yet
     service_report: str
     contract: str
     schedule: str
@@ -232,6 +233,11 @@ PROBES: dict[str, tuple[str, Callable[[Target], dict]]] = {
     "ticketAssign": (f"mutation($id: ID!) {{ ticketAssign(ticketId: $id, assigneeId: null) {{ {TIC} }} }}", lambda t: {"id": t.ticket}),
     "ticketTimeEntryAdd": ('mutation($id: ID!) { ticketTimeEntryAdd(ticketId: $id, input: {workDate: "2026-11-23", minutes: 60, billable: true, description: "x"}) '
                            "{ ticket { id } timeEntry { id } errors { code } } }", lambda t: {"id": t.ticket}),
+    "ticketTimeEntryUpdate": ('mutation($id: ID!, $e: ID!) { ticketTimeEntryUpdate(ticketId: $id, timeEntryId: $e, input: {workDate: "2026-11-23", '
+                              'minutes: 600, billable: true, description: "x"}) { ticket { id } timeEntry { id } errors { code } } }',
+                              lambda t: {"id": t.ticket, "e": t.time_entry}),  # the entry is not reported yet
+    "ticketTimeEntryDelete": ("mutation($id: ID!, $e: ID!) { ticketTimeEntryDelete(ticketId: $id, timeEntryId: $e) { ticket { id } timeEntry { id } errors { code } } }",
+                              lambda t: {"id": t.ticket, "e": t.time_entry}),
     "ticketAttachmentUploadStart": ('mutation($id: ID!) { ticketAttachmentUploadStart(ticketId: $id, filename: "a.png", contentType: "image/png", sizeBytes: 100) '
                                     "{ upload { key } errors { code } } }", lambda t: {"id": t.ticket}),
     "ticketAttachmentAdd": ('mutation($id: ID!, $key: String!) { ticketAttachmentAdd(ticketId: $id, key: $key, filename: "a.png", contentType: "image/png", '
@@ -380,7 +386,7 @@ def service_desk_of(services, demo) -> dict[str, str]:
         ticket_svc.record_time(uow, ops, ticket.id, ticket_svc.NewTimeEntry(today, 30, True, "Treiber"), now=NOW)
         report = ticket_svc.create_service_report(uow, ops, now=NOW, documents=services.documents, mailer=services.mailer,
                                                   render=render_service_report, ticket_id=ticket.id)
-        ticket_svc.record_time(uow, ops, ticket.id, ticket_svc.NewTimeEntry(today, 15, True, "Nacharbeit"), now=NOW)
+        _, unreported = ticket_svc.record_time(uow, ops, ticket.id, ticket_svc.NewTimeEntry(today, 15, True, "Nacharbeit"), now=NOW)
         ticket_svc.assign(uow, ops, ticket.id, technician_id=demo.users["distributor"].id, now=NOW)
         contract = contract_svc.create_contract(
             uow, ops, contract_svc.NewContract(customer, ContractKind.PREPAID_QUOTA, date(2026, 11, 1), Rates(Money.of("95.00")),
@@ -390,7 +396,7 @@ def service_desk_of(services, demo) -> dict[str, str]:
                                                          now=NOW)
         asset = contract_svc.create_asset(uow, ops, customer, now=NOW, kind=AssetKind.HARDWARE, name="Server",
                                           warranty_until=today + timedelta(days=20))
-        ids.update({f"{key}_ticket": ticket.id, f"{key}_report": report.id, f"{key}_contract": contract.id,
+        ids.update({f"{key}_ticket": ticket.id, f"{key}_time_entry": unreported.id, f"{key}_report": report.id, f"{key}_contract": contract.id,
                     f"{key}_schedule": schedule.id, f"{key}_asset": asset.id})
     services.mailer.sent.clear()
     return ids
@@ -508,7 +514,7 @@ def target_of(demo, world, foreign: Foreign) -> Target:
     return Target(
         customer=demo.customers[c].id, partner=demo.partners[p].id,
         subscription=world[foreign.subscription], user=demo.users[foreign.user].id, saas=world[foreign.saas],
-        ticket=world[f"{c}_ticket"], service_report=world[f"{c}_report"], contract=world[f"{c}_contract"],
+        ticket=world[f"{c}_ticket"], time_entry=world[f"{c}_time_entry"], service_report=world[f"{c}_report"], contract=world[f"{c}_contract"],
         schedule=world[f"{c}_schedule"], asset=world[f"{c}_asset"],
         invoice=world[f"{c}_invoice"], partner_invoice=world[f"{p}_invoice"],
         commission=world[f"{p}_commission"], payout=world[f"{p}_payout"], referred_customer=world[f"{p}_referred"],

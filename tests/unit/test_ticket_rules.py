@@ -358,6 +358,28 @@ def test_a_period_report_takes_the_entries_worked_inside_the_period_only():
     assert (report.first_day, report.last_day) == (date(2026, 11, 21), date(2026, 11, 30))
 
 
+def test_time_on_a_closed_ticket_is_corrected_until_a_report_lists_it_and_the_history_keeps_the_values_before():
+    t = worked_ticket()
+    t.change_status(S.RESOLVED, actor="usr_tech", now=NOW)
+    t.change_status(S.CLOSED, actor="usr_tech", now=NOW)
+    entry_id = t.time_entries[0].id  # 90 billable minutes on 2026-11-20
+    corrected = t.correct_time(entry_id, technician_id="usr_tech", work_date=date(2026, 11, 20), minutes=9, billable=True,
+                               description="Treiber neu installiert", actor="usr_office", now=NOW)
+    assert (corrected.id, corrected.minutes, corrected.recorded_at) == (entry_id, 9, NOW)
+    event = t.history[-1]
+    assert (event.kind, event.actor, event.internal) == (tk.TicketEventKind.TIME_CORRECTED, "usr_office", True)
+    assert (event.details["minutes"], event.details["previous_minutes"]) == ("9", "90")
+    unchanged = len(t.history)
+    t.correct_time(entry_id, technician_id="usr_tech", work_date=date(2026, 11, 20), minutes=9, billable=True,
+                   description="Treiber neu installiert", actor="usr_office", now=NOW)
+    assert len(t.history) == unchanged  # the same values again: no event
+    report = tk.service_report_for_ticket(t, now=NOW)
+    t.mark_reported(report, now=NOW)
+    with pytest.raises(tk.TimeEntryReported):
+        t.delete_time(entry_id, actor="usr_office", now=NOW)
+    assert report.billable_minutes == 9 + 45
+
+
 def period_report_of(days: list[date]) -> tk.ServiceReport:
     """A period report of November 2026 with one 15-minute line per ticket, ticket n worked on ``days[n]``."""
     lines = tuple(tk.ServiceReportLine(f"tim_{n:03d}", f"tkt_{n:03d}", f"T-{n:06d}", day, "usr_tech", 15, True, "x", None)

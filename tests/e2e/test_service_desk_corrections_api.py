@@ -1,0 +1,122 @@
+"""Corrections an office manager or technician makes through GraphQL: a time entry before it is reported, a
+maintenance schedule, an asset. Each is refused with a typed error, changing nothing, where the rules say no.
+
+Demo data: Hanse with hanse_it (EXTENDED); distributor staff "distributor" (Olga Ops). The clock stands at 2026-11-23.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+TIME_ADD = """mutation($id: ID!, $input: TimeEntryInput!) { ticketTimeEntryAdd(ticketId: $id, input: $input) {
+  timeEntry { id minutes } errors { code field } } }"""
+TIME_UPDATE = """mutation($id: ID!, $e: ID!, $input: TimeEntryInput!) { ticketTimeEntryUpdate(ticketId: $id, timeEntryId: $e, input: $input) {
+  ticket { timeEntries { id minutes billable reason workDate technicianId } history { kind details { key value } } }
+  timeEntry { id minutes billable reason workDate technicianId } errors { code field message hint } } }"""
+TIME_DELETE = """mutation($id: ID!, $e: ID!) { ticketTimeEntryDelete(ticketId: $id, timeEntryId: $e) {
+  ticket { timeEntries { id minutes } history { kind details { key value } } } timeEntry { id minutes } errors { code field message hint } } }"""
+REPORT = """mutation($id: ID!) { serviceReportCreate(ticketId: $id) { serviceReport { id billableMinutes lines { timeEntryId minutes } }
+  errors { code message } } }"""
+TICKET = """query($id: ID!) { ticket(id: $id) { timeEntries { id minutes billable reason workDate } history { kind } } }"""
+
+
+def ok(payload: dict) -> dict:
+    assert payload["errors"] == [], payload["errors"]
+    return payload
+
+
+@pytest.fixture
+def ops(as_user):
+    return as_user("distributor")
+
+
+@pytest.fixture
+def ticket(ops, demo, services) -> str:
+    """A hotline ticket of Hanse."""
+    query = """mutation($i: TicketHotlineCreateInput!) { ticketHotlineCreate(input: $i) { ticket { id } errors { code } } }"""
+    created = ok(ops(query, {"i": {"customerId": demo.customers["hanse"].id, "subject": "VPN", "description": "x", "callerName": "Hannes"}})
+                 ["ticketHotlineCreate"])
+    services.mailer.sent.clear()
+    return created["ticket"]["id"]
+
+
+def record(ops, ticket: str, minutes: int, work_date: str = "2026-11-20") -> str:
+    entry = {"workDate": work_date, "minutes": minutes, "billable": True, "description": "VPN-Profil neu ausgerollt"}
+    return ok(ops(TIME_ADD, {"id": ticket, "input": entry})["ticketTimeEntryAdd"])["timeEntry"]["id"]
+
+
+# --- time entries -----------------------------------------------------------------------------------------------------
+
+
+def test_a_typo_in_the_minutes_is_corrected_before_the_report_and_the_report_bills_the_corrected_minutes(ops, ticket, demo):
+    typo = record(ops, ticket, 450)  # 7:30 h typed for 45 minutes
+    corrected = ok(ops(TIME_UPDATE, {"id": ticket, "e": typo, "input": {
+        "workDate": "2026-11-20", "minutes": 45, "billable": True, "description": "VPN-Profil neu ausgerollt"}})["ticketTimeEntryUpdate"])
+    assert corrected["timeEntry"] == {"id": typo, "minutes": 45, "billable": True, "reason": None, "workDate": "2026-11-20",
+                                      "technicianId": demo.users["distributor"].id}
+    (event,) = [e for e in corrected["ticket"]["history"] if e["kind"] == "TIME_CORRECTED"]
+    details = {d["key"]: d["value"] for d in event["details"]}
+    assert (details["entry_id"], details["minutes"], details["previous_minutes"]) == (typo, "45", "450")
+    report = ok(ops(REPORT, {"id": ticket})["serviceReportCreate"])["serviceReport"]
+    assert (report["billableMinutes"], report["lines"]) == (45, [{"timeEntryId": typo, "minutes": 45}])
+
+
+def test_an_entry_recorded_twice_is_deleted_before_the_report(ops, ticket):
+    kept, twice = record(ops, ticket, 45), record(ops, ticket, 45)
+    deleted = ok(ops(TIME_DELETE, {"id": ticket, "e": twice})["ticketTimeEntryDelete"])
+    assert deleted["timeEntry"] == {"id": twice, "minutes": 45}
+    assert [e["id"] for e in deleted["ticket"]["timeEntries"]] == [kept]
+    assert "TIME_DELETED" in {e["kind"] for e in deleted["ticket"]["history"]}
+    assert ok(ops(REPORT, {"id": ticket})["serviceReportCreate"])["serviceReport"]["billableMinutes"] == 45
+
+
+def test_a_reported_entry_is_neither_corrected_nor_deleted(ops, ticket):
+    entry = record(ops, ticket, 45)
+    report = ok(ops(REPORT, {"id": ticket})["serviceReportCreate"])["serviceReport"]["id"]
+    before = ops(TICKET, {"id": ticket})
+    change = {"workDate": "2026-11-20", "minutes": 30, "billable": True, "description": "x"}
+    for refused in (ops(TIME_UPDATE, {"id": ticket, "e": entry, "input": change})["ticketTimeEntryUpdate"],
+                    ops(TIME_DELETE, {"id": ticket, "e": entry})["ticketTimeEntryDelete"]):
+        (error,) = refused["errors"]
+        assert (error["code"], error["field"]) == ("CONFLICT", "timeEntryId")
+        assert error["message"] == f"The time entry {entry} is on service report {report}: it was sent and billed as it is."
+        assert "credit note" in error["hint"]
+        assert refused["ticket"] is None and refused["timeEntry"] is None
+    assert ops(TICKET, {"id": ticket}) == before
+
+
+@pytest.mark.parametrize("change,code,field", [
+    ({"minutes": 0}, "INVALID_INPUT", "minutes"),
+    ({"minutes": 1441}, "INVALID_INPUT", "minutes"),
+    ({"workDate": "2026-11-24"}, "INVALID_INPUT", "workDate"),  # tomorrow
+    ({"billable": False}, "INVALID_INPUT", "reason"),
+    ({"description": " "}, "INVALID_INPUT", "description"),
+    ({"technicianId": "usr_nobody"}, "NOT_FOUND", "technicianId"),
+], ids=["no_minutes", "more_than_a_day", "future", "not_billable_without_reason", "no_description", "unknown_technician"])
+def test_a_correction_is_checked_as_a_new_entry_and_a_refused_one_changes_nothing(ops, ticket, change, code, field):
+    entry = record(ops, ticket, 45)
+    before = ops(TICKET, {"id": ticket})
+    values = {"workDate": "2026-11-20", "minutes": 45, "billable": True, "description": "VPN", **change}
+    (error,) = ops(TIME_UPDATE, {"id": ticket, "e": entry, "input": values})["ticketTimeEntryUpdate"]["errors"]
+    assert (error["code"], error["field"]) == (code, field)
+    assert ops(TICKET, {"id": ticket}) == before
+
+
+def test_a_correction_to_not_billable_takes_the_reason_and_an_unknown_entry_is_not_found(ops, ticket):
+    entry = record(ops, ticket, 45)
+    changed = ok(ops(TIME_UPDATE, {"id": ticket, "e": entry, "input": {
+        "workDate": "2026-11-21", "minutes": 45, "billable": False, "description": "Nachkontrolle", "reason": "Garantiefall"}})["ticketTimeEntryUpdate"])
+    assert (changed["timeEntry"]["billable"], changed["timeEntry"]["reason"], changed["timeEntry"]["workDate"]) == (False, "Garantiefall", "2026-11-21")
+    for refused in (ops(TIME_UPDATE, {"id": ticket, "e": "tim_unknown", "input": {"workDate": "2026-11-20", "minutes": 5, "billable": True,
+                                                                                  "description": "x"}})["ticketTimeEntryUpdate"],
+                    ops(TIME_DELETE, {"id": ticket, "e": "tim_unknown"})["ticketTimeEntryDelete"]):
+        assert [(e["code"], e["field"]) for e in refused["errors"]] == [("NOT_FOUND", "timeEntryId")]
+
+
+@pytest.mark.parametrize("actor", ["hanse_it", "nordit_admin"])
+def test_customers_and_partners_neither_correct_nor_delete_time(as_user, ops, ticket, actor):
+    entry = record(ops, ticket, 45)
+    change = {"workDate": "2026-11-20", "minutes": 5, "billable": True, "description": "x"}
+    assert as_user(actor)(TIME_UPDATE, {"id": ticket, "e": entry, "input": change})["ticketTimeEntryUpdate"]["errors"][0]["code"] == "FORBIDDEN"
+    assert as_user(actor)(TIME_DELETE, {"id": ticket, "e": entry})["ticketTimeEntryDelete"]["errors"][0]["code"] == "FORBIDDEN"
+    assert [e["minutes"] for e in ops(TICKET, {"id": ticket})["ticket"]["timeEntries"]] == [45]
