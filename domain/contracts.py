@@ -34,7 +34,9 @@ Decided here, where ``DOMAIN.md`` leaves room:
   hourly rate like any other work; with overdraft (allowed on request) the balance goes
   negative and at the month's end a **correction** entry brings it back to zero, invoiced at
   the overdraft rate (the hourly rate unless agreed otherwise). Each entry has a deterministic
-  key (month, kind, reference), so crediting, debiting or closing twice books nothing twice.
+  key (month, kind, reference), so crediting, debiting or closing twice books nothing twice. Two service reports
+  computed from the same balance are not both debited: the store appends debits under the ledger's next position
+  (optimistic locking), so the second fails with ``ConcurrentUpdate`` and, made again, sees the first's debit.
 * **Changes after creation** (``changes``: what, who, from when): the overdraft is granted or withdrawn from an
   instant on (``set_quota_overdraft``): a debit keeps the setting it was booked under, and a month's overdraft is
   corrected at the rate in force when each overdrawn minute was debited (the month's last debits). The last day is set

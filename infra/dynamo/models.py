@@ -482,7 +482,8 @@ class ContractModel(Model):
 
 
 class QuotaLedgerModel(Model):
-    """One item per ledger entry; the key is deterministic, so an entry is booked once."""
+    """One item per ledger entry: a credit or correction under its deterministic key (booked once), a debit under the
+    ledger's next debit position (``QuotaLedgerRepository``: optimistic locking of the balance)."""
 
     class Meta(_Meta):
         table_name = "quota_ledger"

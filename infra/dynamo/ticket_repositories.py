@@ -8,8 +8,8 @@ from datetime import date, timezone
 from typing import TYPE_CHECKING, Iterable
 
 from domain.assets import Asset
-from domain.contracts import Contract, ContractKind, LedgerEntry, MaintenanceSchedule
-from domain.errors import AlreadyExists, Conflict
+from domain.contracts import Contract, ContractKind, LedgerEntry, LedgerEntryKind, MaintenanceSchedule
+from domain.errors import AlreadyExists, ConcurrentUpdate, Conflict
 from domain.ports import InboundEmailRecord, Page
 from domain.tickets import ServiceReport, Ticket, TicketFull, TicketStatus
 from infra.codec import decode, encode
@@ -284,14 +284,49 @@ class ContractRepository:
         )
 
 
+def _debit_slot(position: int) -> str:
+    """The item key of a ledger's ``position``-th debit (1, 2, …): "#DEBIT#00000001" (never an entry key: those start
+    with the month)."""
+    return f"#DEBIT#{position:08d}"
+
+
 class QuotaLedgerRepository:
+    """The entries of each prepaid quota, one item each; a debit is appended under the ledger's next debit position.
+
+    Only debits lower the balance, so two debits computed from the same balance must not both be booked (two service
+    reports made at once for a quota of 60 minutes without overdraft would both take the 60). The debits are an
+    append-only stream with optimistic locking: ``entries`` notes how many debits it read, and ``add`` puts a debit
+    under the next position (``_debit_slot``) on condition that it is free. Of two writers that read the same ledger
+    the second finds the position taken and fails with ``ConcurrentUpdate``; made again, it reads the first's debit.
+    No extra write (a report's transaction is at DynamoDB's limit of 100 already). The entry keeps its own key (month,
+    kind, reference) in its data; a report is never debited twice, as its own put in the same transaction is
+    conditional. Credits and corrections (the quota job, serialised by the contract's version; they never lower the
+    balance) are stored under their entry key, so booking one twice is refused, as before. A debit added without the
+    ledger read in this unit of work (not done) goes under its entry key, unguarded.
+    """
+
     def __init__(self, uow: "DynamoUnitOfWork") -> None:
         self._uow = uow
+        self._debits_read: dict[str, int] = {}  # contract id -> debits read (and registered since) in this unit of work
 
     def entries(self, contract_id: str) -> list[LedgerEntry]:
-        return [decode(LedgerEntry, item.data) for item in QuotaLedgerModel.query(contract_id, consistent_read=True)]
+        entries = [decode(LedgerEntry, item.data) for item in QuotaLedgerModel.query(contract_id, consistent_read=True)]
+        self._debits_read[contract_id] = sum(1 for e in entries if e.kind is LedgerEntryKind.USAGE)
+        return entries
 
     def add(self, entry: LedgerEntry) -> None:
+        debits = self._debits_read.get(entry.contract_id)
+        if entry.kind is LedgerEntryKind.USAGE and debits is not None:
+            self._debits_read[entry.contract_id] = debits + 1
+            self._uow.register_save(
+                QuotaLedgerModel(entry.contract_id, _debit_slot(debits + 1), data=encode(entry)),
+                condition=QuotaLedgerModel.key.does_not_exist(),
+                on_condition_failed=ConcurrentUpdate(
+                    f"The prepaid quota of contract {entry.contract_id} was debited by someone else in the meantime.",
+                    hint="Make the service report again: it then takes what is left of the quota.",
+                ),
+            )
+            return
         self._uow.register_save(
             QuotaLedgerModel(entry.contract_id, entry.key, data=encode(entry)),
             condition=QuotaLedgerModel.key.does_not_exist(),
