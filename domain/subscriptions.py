@@ -19,6 +19,13 @@ Decided here, where ``DOMAIN.md`` leaves room:
 * A pro-rata amount counts the day of the change as part of the new state: a seat added
   or removed on 2023-01-20 in the cycle 2023-01-15..2023-02-15 is charged or credited
   for 26 of 31 days.
+* Seats whose windows have closed can never be removed again in the term, so an increase
+  keeps their lots as one (``_merge_closed_lots``), and at most ``MAX_OPEN_SEAT_LOTS``
+  additions may be inside their windows at once (more are refused until the oldest
+  window closes): however often seats are added, a subscription holds few lots.
+* ``history`` holds the newer events; the store moves the oldest to history pages of
+  their own once the subscription's item grows large (``history_pages`` counts them), so
+  no sequence of changes outgrows DynamoDB's item limit and the full history stays readable.
 * Operations (other than ``renew``) are refused while a renewal is due but not yet
   processed; the service calls ``renew_due`` first (it is a no-op when nothing is due), the
   function the renewal job uses, and reads show its result on a copy (``as_of``).
@@ -99,6 +106,9 @@ from domain.money import Money, round_cents
 from domain.validation import require_email, require_text
 
 CANCELLATION_WINDOW = timedelta(hours=168)
+# Seat additions of one subscription inside their 168-hour windows at once (each keeps its own window). Decided: a
+# reseller adding seats one by one for every new hire stays far below it; it bounds the subscription's size.
+MAX_OPEN_SEAT_LOTS = 250
 SYSTEM_ACTOR_ID = "system"  # the actor of scheduled jobs such as renewals
 
 IdFactory = Callable[[str], str]
@@ -434,6 +444,8 @@ class Subscription:
     # Months from ``term_anchor_at`` to the start of term 0. Subscriptions stored before it was kept have 0 (and, if
     # their term length changed at a renewal, that renewal instant as their anchor).
     term_month_offset: int = 0
+    # Pages of older events the store moved out of ``history`` (oldest first), read only for the full history.
+    history_pages: int = 0
     version: int = 0  # optimistic locking; infra increments it, the domain only carries it
 
     def __post_init__(self) -> None:
@@ -734,7 +746,18 @@ class Subscription:
         """
         now = self._require_changeable(now)
         _require_count(seats, "seats", "The number of seats to add")
+        open_lots = self.open_lots(now)
+        if len(open_lots) >= MAX_OPEN_SEAT_LOTS:
+            oldest_closes = min(lot.cancellation_window_closes_at for lot in open_lots)
+            raise Conflict(
+                f"Subscription {self.id} has {len(open_lots)} seat additions inside their 168-hour windows, the most it "
+                "keeps apart.",
+                field="seats",
+                hint=f"Add seats again from {format_utc(oldest_closes)}, when the window of the oldest of them closes; "
+                     "adding several seats at once counts as one addition.",
+            )
         cycle_charges = self._book_started_cycles(now)
+        self._merge_closed_lots(now)
         lot = SeatLot(new_id("lot", id_factory), seats, now)
         cycle = self.billing_cycle_at(now)
         today = berlin_date(now)
@@ -781,6 +804,18 @@ class Subscription:
             affected_lots=(lot,),
             cycle_charges=cycle_charges,
         )
+
+    def _merge_closed_lots(self, now: datetime) -> None:
+        """Keep the lots whose windows have closed as one, with the oldest one's id and time: their seats can no longer
+        be removed this term, so nothing tells them apart but when they were added. Only after the started billing
+        cycles are booked (``_book_started_cycles``): a regular charge counts the seats held at its cycle's start,
+        and every cycle still to be booked starts after all of them."""
+        closed = [lot for lot in self.seat_lots if lot.cancellation_window_closes_at <= now]
+        if len(closed) < 2:
+            return
+        oldest = min(closed, key=lambda lot: lot.added_at)
+        merged = replace(oldest, quantity=sum(lot.quantity for lot in closed))
+        self.seat_lots = [merged, *(lot for lot in self.seat_lots if lot.cancellation_window_closes_at > now)]
 
     def reduce_seats(
         self, seats: int, *, now: datetime, actor_id: str, id_factory: IdFactory | None = None

@@ -132,6 +132,15 @@ async def _change(
 # --- queries -----------------------------------------------------------------------------
 
 
+async def full_history(info: Info, subscription) -> list:
+    """``Subscription.history``: the events kept on the subscription, after those moved to its history pages (read
+    only for a subscription that has some)."""
+    if not subscription.history_pages:
+        return subscription.history
+    ctx = info.context
+    return await ctx.run(service.subscription_history, ctx.uow(), subscription)
+
+
 async def _as_of_now(info: Info, page: Page) -> Page:
     """The page's subscriptions as the renewal job would leave them now (and a change now would find them): a renewal
     due but not yet processed by the job is applied to copies by the job's own function (product, windows, term end,

@@ -144,7 +144,6 @@ class Subscription(Node):
     reducible_seats: int = strawberry.field(description="Seats whose 168-hour window is open now.")
     seat_lots: list[SeatLot]
     scheduled_change: ScheduledChange | None
-    history: list[SubscriptionEvent]
     parent_subscription_id: strawberry.ID | None
     ended_at: datetime | None
     end_reason: EndReason | None
@@ -161,6 +160,16 @@ class Subscription(Node):
         catalogue = await info.context.loaders.catalogue()
         product = catalogue.products.get(str(self.product_id))
         return Product.of(product, catalogue) if product else None
+
+    @strawberry.field(description="Every change, oldest first (older events are read from the subscription's history pages).")
+    async def history(self, info: strawberry.Info) -> list[SubscriptionEvent]:
+        from resolvers.subscriptions import full_history
+
+        return [
+            SubscriptionEvent(id=strawberry.ID(e.event_id), kind=e.kind, at=e.at, actor_id=e.actor_id,
+                              details=[KeyValue(key=k, value=v) for k, v in sorted(e.details.items())])
+            for e in await full_history(info, self._domain)
+        ]
 
     @strawberry.field(description="The customer, when the viewer may see it.")
     async def customer(self, info: strawberry.Info) -> Customer | None:
@@ -184,11 +193,6 @@ class Subscription(Node):
                 for lot in sub.seat_lots
             ],
             scheduled_change=scheduled_change_of(sub.scheduled_change),
-            history=[
-                SubscriptionEvent(id=strawberry.ID(e.event_id), kind=e.kind, at=e.at, actor_id=e.actor_id,
-                                  details=[KeyValue(key=k, value=v) for k, v in sorted(e.details.items())])
-                for e in sub.history
-            ],
             parent_subscription_id=sub.parent_subscription_id, ended_at=sub.ended_at, end_reason=sub.end_reason,
             _domain=sub,
         )

@@ -55,6 +55,7 @@ from domain.subscriptions import (
     SetHostedDesktop,
     Subscription,
     SubscriptionChange,
+    SubscriptionEvent,
     SubscriptionEventKind,
     SubscriptionStatus,
     TenantState,
@@ -174,6 +175,12 @@ def visible_subscription(principal: Principal, subscription: Subscription | None
     ):
         return None
     return subscription
+
+
+def subscription_history(uow: UnitOfWork, subscription: Subscription) -> list[SubscriptionEvent]:
+    """The full history of a subscription already shown to the caller: the events the store moved to its history pages
+    (``Subscription.history_pages``), then those kept on it."""
+    return [*uow.subscriptions.history_pages(subscription), *subscription.history]
 
 
 def _require_subscription(uow: UnitOfWork, principal: Principal, subscription_id: str) -> Subscription:

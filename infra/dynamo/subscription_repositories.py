@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Iterable
+
+from pynamodb.attributes import UnicodeAttribute
+from pynamodb.models import Model
 
 from domain.calendar import berlin_date
 from domain.catalogue import Catalogue
 from domain.errors import Conflict
 from domain.ports import Page, SubscriptionFilter
-from domain.subscriptions import Charge, SaasStatus, SaasSubscription, Subscription, SubscriptionStatus, next_cycle_due
+from domain.subscriptions import (
+    Charge,
+    SaasStatus,
+    SaasSubscription,
+    Subscription,
+    SubscriptionEvent,
+    SubscriptionStatus,
+    next_cycle_due,
+)
 from infra.codec import decode, encode
+from infra.dynamo.attributes import CompactJSONAttribute, item_size
+from infra.dynamo.connection import attach
 from infra.dynamo.models import CatalogueModel, ChargeModel, CustomerSubscriptionsModel, SaasSubscriptionModel, SubscriptionModel
 from infra.dynamo.repositories import batch_get, data_of, due_page, entity_data, from_item, get_by_id, index_page, versioned
 
@@ -94,9 +108,60 @@ def _due_page(index, key_attribute, date_attribute: str, day: date, until: datet
     )
 
 
+# A subscription is one item, its history inside, and DynamoDB refuses items above 400 KB (409,600 bytes): one seat
+# added and removed a day for 2.5 years made 1,797 events (444 KB) and every later change of it failed. So once the
+# item grows past SUBSCRIPTION_ITEM_BUDGET, the oldest events move, in the transaction that saves it, to history pages
+# of their own (each at most HISTORY_PAGE_BUDGET) until it is back to SUBSCRIPTION_ITEM_TARGET; the gap between the two
+# means a page is written only every ~64 KB of new history (some 250 seat changes). Pages are never rewritten. The rest
+# of the item is small by construction (few seat lots: ``MAX_OPEN_SEAT_LOTS``, ~25 KB at most), so no sequence of
+# changes can outgrow the limit, and reading a subscription stays cheap (at most 96 KB, 24 read units).
+SUBSCRIPTION_ITEM_BUDGET = 96_000
+SUBSCRIPTION_ITEM_TARGET = 32_000
+HISTORY_PAGE_BUDGET = 128_000
+
+
+class SubscriptionHistoryPageModel(Model):
+    """Older events of one subscription, oldest first: an item of the subscriptions table whose id is
+    "<subscription id>#history#<page number, 6 digits>" and which has no index attributes, so no index lists it. Read by
+    id (BatchGetItem of a subscription's ``history_pages`` pages) only when its full history is asked for."""
+
+    class Meta:
+        table_name = "subscriptions"
+
+    id = UnicodeAttribute(hash_key=True)
+    data = CompactJSONAttribute()  # the encoded events
+
+
+def _history_page_model() -> type[SubscriptionHistoryPageModel]:
+    """The page model on the subscriptions table wherever ``models.configure`` pointed that table."""
+    model, table = SubscriptionHistoryPageModel, SubscriptionModel.Meta
+    where = (table.table_name, getattr(table, "region", None), getattr(table, "host", None))
+    if (model.Meta.table_name, getattr(model.Meta, "region", None), getattr(model.Meta, "host", None)) != where:
+        model.Meta.table_name, model.Meta.region, model.Meta.host = where
+        attach(model)
+    return model
+
+
+def _history_page_id(subscription_id: str, number: int) -> str:
+    return f"{subscription_id}#history#{number:06d}"
+
+
+def _json_size(value: object) -> int:
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+
+
 class SubscriptionRepository:
     def __init__(self, uow: "DynamoUnitOfWork") -> None:
         self._uow = uow
+
+    def history_pages(self, subscription: Subscription) -> list[SubscriptionEvent]:
+        """The events moved out of the subscription's ``history``, oldest first: one BatchGetItem per 100 pages."""
+        if not subscription.history_pages:
+            return []
+        model = _history_page_model()
+        ids = [_history_page_id(subscription.id, number) for number in range(subscription.history_pages)]
+        found = {item.id: item.data for item in model.batch_get(ids)}
+        return [decode(SubscriptionEvent, event) for page_id in ids for event in found.get(page_id, [])]
 
     def get(self, subscription_id: str) -> Subscription | None:
         return get_by_id(SubscriptionModel, Subscription, subscription_id)
@@ -141,11 +206,42 @@ class SubscriptionRepository:
         )
 
     def _register(self, subscription: Subscription) -> None:
+        item, pages = self._within_budget(subscription)
+        self._uow.register_save(item)
+        for page in pages:  # a page written meanwhile by another save of the same version: that save wins
+            self._uow.register_save(page, condition=SubscriptionHistoryPageModel.id.does_not_exist())
+
+    def _within_budget(self, subscription: Subscription) -> tuple[SubscriptionModel, list[SubscriptionHistoryPageModel]]:
+        """The subscription's item and, if it grew past the budget, the history pages its oldest events move to. The
+        subscription itself is left as it is (its history complete in memory, its page count as read)."""
+        item = self._item(subscription)
+        size = item_size(item)
+        if size <= SUBSCRIPTION_ITEM_BUDGET or not subscription.history:
+            return item, []
+        events = [encode(event) for event in subscription.history]
+        moving, freed = 0, 0
+        while moving < len(events) and size - freed > SUBSCRIPTION_ITEM_TARGET:
+            freed += _json_size(events[moving]) + 2
+            moving += 1
+        model, pages, page, page_size = _history_page_model(), [], [], 2
+        for event in events[:moving]:
+            event_size = _json_size(event) + 1
+            if page and page_size + event_size > HISTORY_PAGE_BUDGET:
+                pages.append(page)
+                page, page_size = [], 2
+            page.append(event)
+            page_size += event_size
+        pages.append(page)
+        first = subscription.history_pages
+        trimmed = dataclasses.replace(subscription, history=subscription.history[moving:], history_pages=first + len(pages))
+        return self._item(trimmed), [model(_history_page_id(subscription.id, first + n), data=p) for n, p in enumerate(pages)]
+
+    def _item(self, subscription: Subscription) -> SubscriptionModel:
         renews = subscription.status is SubscriptionStatus.ACTIVE
         term_end = subscription.term_ends_at
         cycle = next_cycle_due(subscription)
         created_key = _created_key(subscription)
-        item = SubscriptionModel(
+        return SubscriptionModel(
             subscription.id,
             customer_id=subscription.customer_id,
             partner_id=subscription.partner_id,
@@ -162,7 +258,6 @@ class SubscriptionRepository:
             data=entity_data(subscription),
             **versioned(subscription),
         )
-        self._uow.register_save(item)
 
     def add(self, subscription: Subscription) -> None:
         self._register(dataclasses.replace(subscription, version=0))
