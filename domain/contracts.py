@@ -29,7 +29,10 @@ Decided here, where ``DOMAIN.md`` leaves room:
 * **Quota ledger**: minutes, never hours, so nothing is rounded away. Every month starts with
   a credit of the monthly minutes; unused minutes roll over without limit (the balance simply
   stays). Billable minutes of a service report are debited in the Berlin month the report is
-  made (a late report never changes a month that is closed already).
+  made (a late report never changes a month that is closed already), from the quota in force on each time entry's
+  work date (not the report's date): work of 2026-12-30 under a quota that ended 2026-12-31, reported on 2027-01-04,
+  is debited from that quota. After the contract's last month no month is closed any more, so such a late debit
+  takes at most what is left, overdraft or not; the rest is billed at the hourly rate.
   Without overdraft the quota is used down to zero and the rest of the report is billed at the
   hourly rate like any other work; with overdraft (allowed on request) the balance goes
   negative and at the month's end a **correction** entry brings it back to zero, invoiced at
@@ -44,8 +47,8 @@ Decided here, where ``DOMAIN.md`` leaves room:
   an ended contract, and a rental or hosting contract whose last month was billed pro rata, keep their end.
 * **Billing hand-off**: a service report becomes one ``ServiceItem`` with quantity 1 and the
   rounded amount as unit price, referenced by the report id: the invoice shows only the report
-  id and the amount (the PDF was e-mailed before). A customer without a contract is billed at
-  ``STANDARD_HOURLY_RATE``. The quota's fixed monthly price and an overdraft correction are
+  id and the amount (the PDF was e-mailed before). Each time entry is billed at the hourly rate in force on its work
+  date (``hourly_rate_for``); work on a day without a contract at ``STANDARD_HOURLY_RATE``. The quota's fixed monthly price and an overdraft correction are
   items of their own; the correction goes on an invoice of its own (the correction invoice,
   ``SeparateInvoice.QUOTA_CORRECTION``), so the fixed monthly invoice is the same every month.
 * **Managed services** (pay per use): billed in arrears. The service desk records a month's use per service
@@ -395,13 +398,40 @@ def active_contract(contracts: Iterable[Contract], day: date, kind: ContractKind
 
 
 def hourly_rate_for(contracts: Iterable[Contract], day: date) -> Money:
-    """The agreed hourly rate on ``day``: the cooperation agreement's, else any active contract's, else the list price."""
+    """The agreed hourly rate on ``day`` (a time entry's work date): the cooperation agreement's, else the rate of the
+    contract in force that day (the latest started), else the list price."""
     contracts = list(contracts)
     agreement = active_contract(contracts, day, ContractKind.COOPERATION)
     if agreement:
         return agreement.rates.hourly
     others = [c for c in contracts if c.active_on(day)]
-    return others[0].rates.hourly if others else STANDARD_HOURLY_RATE
+    return max(others, key=lambda c: (c.starts_on, c.id)).rates.hourly if others else STANDARD_HOURLY_RATE
+
+
+def quota_of_report(contracts: Iterable[Contract], report) -> Contract | None:
+    """The prepaid quota the report's billable work was done under, each time entry by its work date (not the day the
+    report is made): the ledger to hand to ``bill_service_report``; ``None`` if none.
+
+    A report debits one ledger: a period whose work falls under two quotas (a contract followed by another) is refused,
+    to be reported in two parts. ``report`` is a ``domain.tickets.ServiceReport``.
+    """
+    contracts = list(contracts)
+    quotas: dict[str, tuple[Contract, date]] = {}
+    for line in report.lines:
+        quota = active_contract(contracts, line.work_date, ContractKind.PREPAID_QUOTA) if line.billable else None
+        if quota is not None:
+            last = quotas.get(quota.id, (quota, line.work_date))[1]
+            quotas[quota.id] = (quota, max(last, line.work_date))
+    if len(quotas) > 1:
+        (first, last_day), (second, _) = sorted(quotas.values(), key=lambda q: (q[0].starts_on, q[0].id))[:2]
+        raise ValidationFailed(
+            f"The time from {report.first_day.isoformat()} to {report.last_day.isoformat()} was worked under two prepaid "
+            f"quotas ({first.id} and {second.id}); one service report debits one quota.",
+            field="lastDay",
+            hint=f"Report {report.first_day.isoformat()} to {last_day.isoformat()} first, then the days from "
+                 f"{(last_day + timedelta(days=1)).isoformat()} on.",
+        )
+    return next(iter(quotas.values()))[0] if quotas else None
 
 
 # --- changes after creation ---------------------------------------------------------------
@@ -617,7 +647,10 @@ class QuotaLedger:
         key = f"{month}#USAGE#{entry_id}"
         if any(e.kind is LedgerEntryKind.USAGE and e.reference.endswith(f"#{entry_id}") for e in self.entries):
             return QuotaUse(None, 0, 0)  # debited already (a retried report)
-        available = minutes if self.terms.overdraft_allowed else max(0, min(minutes, self.balance_minutes))
+        # after the contract's last month nothing closes the month debited: no overdraft that is never corrected
+        closed_for_good = self.contract.ends_on is not None and month > month_key(self.contract.ends_on)
+        overdraft = self.terms.overdraft_allowed and not closed_for_good
+        available = minutes if overdraft else max(0, min(minutes, self.balance_minutes))
         if available == 0:
             return QuotaUse(None, 0, minutes)
         entry = self._book(
@@ -728,39 +761,52 @@ class ReportBilling:
 
 
 def bill_service_report(report, contracts: Iterable[Contract], ledger: QuotaLedger | None, *, now: datetime) -> ReportBilling:
-    """A service report's billable minutes: first from an active prepaid quota, the rest at the hourly rate.
+    """A service report's billable minutes, each time entry by its work date: from the prepaid quota in force that day
+    (``ledger``, the ledger of ``quota_of_report``), the rest at the hourly rate in force that day.
 
-    Non-billable lines never reach an invoice or the quota. ``report`` is a ``domain.tickets.ServiceReport``.
+    Non-billable lines never reach an invoice or the quota. A line worked on a day ``ledger``'s contract did not cover
+    is not debited from it. The amount is rounded half-up to the cent once, over all lines. ``report`` is a
+    ``domain.tickets.ServiceReport``.
     """
     contracts = list(contracts)
-    day = berlin_date(now)
+    if ledger is not None and ledger.contract.id not in {c.id for c in contracts if c.kind is ContractKind.PREPAID_QUOTA}:
+        raise ValidationFailed("The ledger does not belong to a prepaid quota of the customer.", field="ledger")
     billable = [line for line in report.lines if line.billable]
     entries: list[LedgerEntry] = []
     covered = 0
     uncovered = 0
-    quota = active_contract(contracts, day, ContractKind.PREPAID_QUOTA)
-    if ledger is not None and (quota is None or ledger.contract.id != quota.id):
-        raise ValidationFailed("The ledger does not belong to the customer's active quota.", field="ledger")
+    exact = Decimal(0)  # the uncovered minutes at the rate of each one's work date, not yet rounded
+    currency = STANDARD_HOURLY_RATE.currency
+    last_uncovered: date | None = None
+    under_quota = False
     for line in billable:
-        if ledger is None:
-            uncovered += line.minutes
-            continue
-        use = ledger.use(report_id=report.id, entry_id=line.entry_id, minutes=line.minutes, now=now,
-                         description=f"{line.ticket_number} {line.work_date.isoformat()}")
-        if use.entry:
-            entries.append(use.entry)
-        covered += use.covered_minutes
-        uncovered += use.uncovered_minutes
+        left = line.minutes
+        quota = active_contract(contracts, line.work_date, ContractKind.PREPAID_QUOTA)
+        if ledger is not None and quota is not None and quota.id == ledger.contract.id:
+            under_quota = True
+            use = ledger.use(report_id=report.id, entry_id=line.entry_id, minutes=line.minutes, now=now,
+                             description=f"{line.ticket_number} {line.work_date.isoformat()}")
+            if use.entry:
+                entries.append(use.entry)
+            covered += use.covered_minutes
+            left = use.uncovered_minutes
+        if left:
+            rate = hourly_rate_for(contracts, line.work_date)
+            exact += rate.amount * Decimal(left) / Decimal(60)
+            currency = rate.currency
+            uncovered += left
+            last_uncovered = max(last_uncovered or line.work_date, line.work_date)
     items: list[ServiceItem] = []
     if uncovered:
-        rate = hourly_rate_for(contracts, day)
-        partner_id = next((c.partner_id for c in contracts if c.active_on(day) and c.partner_id), None)
+        assert last_uncovered is not None
+        # the partner of the contract the (latest) work was done under: its link's billing mode decides who pays
+        partner_id = next((c.partner_id for c in contracts if c.active_on(last_uncovered) and c.partner_id), None)
         items.append(
             ServiceItem(
                 customer_id=report.customer_id,
-                description=f"Service report {report.id}" + (" (beyond the prepaid quota)" if ledger is not None else ""),
+                description=f"Service report {report.id}" + (" (beyond the prepaid quota)" if under_quota else ""),
                 quantity=Decimal(1),
-                unit_price=amount_for_minutes(uncovered, rate),
+                unit_price=Money(round_cents(exact), currency),
                 reference=report.id,
                 partner_id=partner_id,
                 period_start=report.first_day,
