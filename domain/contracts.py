@@ -71,6 +71,11 @@ Decided here, where ``DOMAIN.md`` leaves room:
   due date in the past (a contract's maintenance that has run for years) keeps that date's rhythm, but its first
   ticket is for the first due date on or after the day it is entered: maintenance that is over gets no ticket
   (first due 2020-01-01, monthly, entered on 2026-11-20: the first ticket is due 2026-12-01, not 83 at once).
+  Changing a schedule's subject, description or lead days changes the tickets still to come. A new interval
+  continues after the last due date handled (whose ticket may exist already) in the first due date's rhythm, from
+  today: monthly from 2026-10-31 with the 2026-11-30 ticket created, every two months from 2026-12-01 on is due
+  2026-12-31, 2027-02-28, … . Ending a schedule sets its last day (today or later): no due date after it (nor after
+  its contract's end); the tickets created already stay, as any open ticket.
 """
 
 from __future__ import annotations
@@ -1029,15 +1034,23 @@ class MaintenanceSchedule:
     next_index: int = 0
     ends_on: date | None = None
     managed_service_code: str | None = None  # the managed service this maintenance belongs to, if any
+    stops_after: date | None = None  # the schedule's own last day (maintenanceScheduleEnd); ``ends_on`` is the contract's
     version: int = 0
 
     def due_date(self, index: int) -> date:
         return add_months(self.anchor, index * self.every_months)
 
     @property
+    def last_day(self) -> date | None:
+        """No due date after this day: the schedule's end or its contract's, the earlier."""
+        ends = [d for d in (self.ends_on, self.stops_after) if d is not None]
+        return min(ends) if ends else None
+
+    @property
     def next_due(self) -> date | None:
         due = self.due_date(self.next_index)
-        return None if self.ends_on is not None and due > self.ends_on else due
+        last = self.last_day
+        return None if last is not None and due > last else due
 
     @property
     def next_creation_date(self) -> date | None:
@@ -1069,15 +1082,19 @@ class MaintenanceSchedule:
         return replace(self, ends_on=ends_on)
 
 
+def _check_cycle(every_months: int, lead_days: int) -> None:
+    if isinstance(every_months, bool) or not isinstance(every_months, int) or not 1 <= every_months <= 36:
+        raise ValidationFailed("A maintenance cycle is 1 to 36 months.", field="everyMonths")
+    if isinstance(lead_days, bool) or not isinstance(lead_days, int) or not 0 <= lead_days <= 60:
+        raise ValidationFailed("Tickets are created 0 to 60 days ahead.", field="leadDays")
+
+
 def new_maintenance_schedule(
     *, schedule_id: str, contract: Contract, subject: str, every_months: int, anchor: date, today: date, lead_days: int = 0,
     description: str = "", managed_service_code: str | None = None,
 ) -> MaintenanceSchedule:
     """A schedule entered on ``today`` (Berlin): its first ticket is for the first due date on or after ``today``."""
-    if not 1 <= every_months <= 36:
-        raise ValidationFailed("A maintenance cycle is 1 to 36 months.", field="everyMonths")
-    if not 0 <= lead_days <= 60:
-        raise ValidationFailed("Tickets are created 0 to 60 days ahead.", field="leadDays")
+    _check_cycle(every_months, lead_days)
     if anchor < contract.starts_on:
         raise ValidationFailed("The first maintenance lies before the contract starts.", field="firstDue")
     if managed_service_code is not None and managed_service_code not in {s.code for s in contract.managed_services}:
@@ -1096,6 +1113,43 @@ def new_maintenance_schedule(
             field="firstDue", hint="Plan maintenance of a contract that runs on; a new contract gets its own schedule.",
         )
     return schedule
+
+
+def change_maintenance_schedule(
+    schedule: MaintenanceSchedule, *, today: date, subject: str | None = None, every_months: int | None = None,
+    lead_days: int | None = None, description: str | None = None,
+) -> MaintenanceSchedule:
+    """``schedule`` with what is given changed, for the tickets still to come (``None``: unchanged).
+
+    A new interval keeps the first due date's rhythm and continues after the last due date handled (its ticket created,
+    or passed when the schedule was entered), on or after ``today``: no due date gets a second ticket, and none in the
+    past gets a first one."""
+    every_months = schedule.every_months if every_months is None else every_months
+    lead_days = schedule.lead_days if lead_days is None else lead_days
+    _check_cycle(every_months, lead_days)
+    changed = replace(
+        schedule, lead_days=lead_days,
+        subject=schedule.subject if subject is None else require_text(subject, "subject", label="The maintenance subject"),
+        description=schedule.description if description is None else description.strip(),
+    )
+    if every_months != schedule.every_months:
+        start = today
+        if schedule.next_index > 0:
+            start = max(today, schedule.due_date(schedule.next_index - 1) + timedelta(days=1))
+        changed = replace(changed, every_months=every_months, next_index=0).from_day(start)
+    return changed
+
+
+def end_maintenance_schedule(schedule: MaintenanceSchedule, *, last_day: date, today: date) -> MaintenanceSchedule:
+    """No due date after ``last_day`` (today or later); a later day given again moves the end. A schedule that had run
+    out starts again at its first due date on or after today, never with the ones that passed meanwhile."""
+    if last_day < today:
+        raise ValidationFailed(
+            f"The last day {last_day.isoformat()} lies in the past.", field="lastDay",
+            hint=f"End it today ({today.isoformat()}) at the earliest: tickets created already stay open until they are closed.",
+        )
+    ended = replace(schedule, stops_after=last_day)
+    return ended.from_day(today) if schedule.next_due is None else ended
 
 
 def maintenance_ticket_id(schedule_id: str, due: date) -> str:

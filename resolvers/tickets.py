@@ -310,10 +310,25 @@ async def maintenance_schedule_add(
     s = await ctx.run(contract_service.add_maintenance_schedule, ctx.uow(), ctx.principal, contract_id, subject=subject,
                       every_months=every_months, anchor=first_due, now=ctx.now, lead_days=lead_days, description=description,
                       managed_service_code=managed_service_code)
-    return t.MaintenanceSchedulePayload(schedule=t.MaintenanceSchedule(
-        id=strawberry.ID(s.id), contract_id=strawberry.ID(s.contract_id), subject=s.subject, every_months=s.every_months, lead_days=s.lead_days,
-        next_due=s.next_due, next_ticket_on=s.next_creation_date,
-    ))
+    return t.MaintenanceSchedulePayload(schedule=t.MaintenanceSchedule.of(s))
+
+
+@payload_errors(t.MaintenanceSchedulePayload)
+async def maintenance_schedule_update(info: Info, input: t.MaintenanceScheduleUpdateInput) -> t.MaintenanceSchedulePayload:
+    ctx = info.context
+    changes = contract_service.ScheduleChanges(subject=input.subject, every_months=input.every_months, lead_days=input.lead_days,
+                                               description=input.description)
+    changed = await ctx.run(contract_service.change_maintenance_schedule, ctx.uow(), ctx.principal, str(input.schedule_id), changes,
+                            now=ctx.now)
+    return t.MaintenanceSchedulePayload(schedule=t.MaintenanceSchedule.of(changed))
+
+
+@payload_errors(t.MaintenanceSchedulePayload)
+async def maintenance_schedule_end(info: Info, schedule_id: strawberry.ID, last_day: date) -> t.MaintenanceSchedulePayload:
+    ctx = info.context
+    ended = await ctx.run(contract_service.end_maintenance_schedule, ctx.uow(), ctx.principal, str(schedule_id), last_day=last_day,
+                          now=ctx.now)
+    return t.MaintenanceSchedulePayload(schedule=t.MaintenanceSchedule.of(ended))
 
 
 @payload_errors(t.AssetPayload)

@@ -304,6 +304,16 @@ class Mutation:
                     "the rhythm (anchored: a 31st stays the month's last day); a firstDue in the past raises no ticket for "
                     "the past: the first is for the first due date on or after today (nextDue).",
     )
+    maintenance_schedule_update: tt.MaintenanceSchedulePayload = strawberry.mutation(
+        resolver=tkt.maintenance_schedule_update,
+        description="Distributor: change a schedule's subject, interval, lead days or description for the tickets still to "
+                    "come. A new interval continues after the last due date handled, so no due date gets a second ticket.",
+    )
+    maintenance_schedule_end: tt.MaintenanceSchedulePayload = strawberry.mutation(
+        resolver=tkt.maintenance_schedule_end,
+        description="Distributor: no maintenance ticket for a due date after lastDay (today or later); tickets created "
+                    "already stay. A later lastDay again moves the end.",
+    )
     asset_create: tt.AssetPayload = strawberry.mutation(resolver=tkt.asset_create)
     payment_record: it.PaymentRecordPayload = strawberry.mutation(
         resolver=inv.payment_record,

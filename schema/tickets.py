@@ -577,6 +577,26 @@ class MaintenanceSchedule:
     lead_days: int
     next_due: date | None
     next_ticket_on: date | None
+    last_day: date | None = strawberry.field(
+        default=None, description="No due date after it: the schedule's end (maintenanceScheduleEnd) or its contract's, the earlier."
+    )
+
+    @classmethod
+    def of(cls, s: ct.MaintenanceSchedule) -> "MaintenanceSchedule":
+        return cls(id=strawberry.ID(s.id), contract_id=strawberry.ID(s.contract_id), subject=s.subject, every_months=s.every_months,
+                   lead_days=s.lead_days, next_due=s.next_due, next_ticket_on=s.next_creation_date, last_day=s.last_day)
+
+
+@strawberry.input(description="What to change of a maintenance schedule, for the tickets still to come; a field left out "
+                              "(or null) stays as it is.")
+class MaintenanceScheduleUpdateInput:
+    schedule_id: strawberry.ID
+    subject: str | None = None
+    every_months: int | None = strawberry.field(
+        default=None, description="1 to 36. Continues after the last due date handled, in the first due date's rhythm, from today."
+    )
+    lead_days: int | None = strawberry.field(default=None, description="0 to 60 days before each due date.")
+    description: str | None = strawberry.field(default=None, description="An empty string clears it.")
 
 
 @strawberry.type

@@ -452,6 +452,55 @@ def add_maintenance_schedule(
     return schedule
 
 
+def _schedule(uow: UnitOfWork, schedule_id: str) -> ct.MaintenanceSchedule:
+    schedule = uow.maintenance_schedules.get(schedule_id)
+    if schedule is None:
+        raise NotFound(f"No maintenance schedule with id '{schedule_id}'.", field="scheduleId")
+    return schedule
+
+
+@dataclass(frozen=True)
+class ScheduleChanges:
+    """What to change of a maintenance schedule; ``None`` leaves it as it is."""
+
+    subject: str | None = None
+    every_months: int | None = None
+    lead_days: int | None = None
+    description: str | None = None
+
+
+def _save_schedule(uow: UnitOfWork, schedule: ct.MaintenanceSchedule, changed: ct.MaintenanceSchedule) -> ct.MaintenanceSchedule:
+    """One write under the schedule's version (the maintenance job advancing it meanwhile makes this a conflict)."""
+    if changed == schedule:
+        return schedule
+    uow.maintenance_schedules.save(changed)
+    uow.commit()
+    return replace(changed, version=changed.version + 1)
+
+
+def change_maintenance_schedule(
+    uow: UnitOfWork, principal: Principal, schedule_id: str, changes: ScheduleChanges, *, now: datetime,
+) -> ct.MaintenanceSchedule:
+    """Change a schedule's subject, interval, lead days or description for the tickets still to come
+    (``domain.contracts.change_maintenance_schedule``)."""
+    require(tk.can_manage_contracts_and_assets(principal), "plan maintenance")
+    with uow:
+        schedule = _schedule(uow, schedule_id)
+        changed = ct.change_maintenance_schedule(
+            schedule, today=berlin_date(now), subject=changes.subject, every_months=changes.every_months,
+            lead_days=changes.lead_days, description=changes.description,
+        )
+        return _save_schedule(uow, schedule, changed)
+
+
+def end_maintenance_schedule(uow: UnitOfWork, principal: Principal, schedule_id: str, *, last_day: date, now: datetime) -> ct.MaintenanceSchedule:
+    """No maintenance ticket for a due date after ``last_day`` (today or later)."""
+    require(tk.can_manage_contracts_and_assets(principal), "plan maintenance")
+    with uow:
+        schedule = _schedule(uow, schedule_id)
+        return _save_schedule(uow, schedule, ct.end_maintenance_schedule(schedule, last_day=last_day, today=berlin_date(now)))
+
+
 # --- assets -------------------------------------------------------------------------------
 
 

@@ -258,6 +258,10 @@ PROBES: dict[str, tuple[str, Callable[[Target], dict]]] = {
                     lambda t: {"id": t.contract}),  # open-ended yet
     "maintenanceScheduleAdd": ('mutation($id: ID!) { maintenanceScheduleAdd(contractId: $id, subject: "Fremd", everyMonths: 1, firstDue: "2026-12-01") '
                                "{ schedule { id contractId } errors { code } } }", lambda t: {"id": t.contract}),
+    "maintenanceScheduleUpdate": ('mutation($id: ID!) { maintenanceScheduleUpdate(input: {scheduleId: $id, subject: "Fremd", everyMonths: 2, leadDays: 9}) '
+                                  "{ schedule { id contractId } errors { code } } }", lambda t: {"id": t.schedule}),
+    "maintenanceScheduleEnd": ('mutation($id: ID!) { maintenanceScheduleEnd(scheduleId: $id, lastDay: "2026-11-30") '
+                               "{ schedule { id contractId } errors { code } } }", lambda t: {"id": t.schedule}),
     "assetCreate": ('mutation($c: ID!) { assetCreate(input: {customerId: $c, kind: HARDWARE, name: "Wanze"}) { asset { id customerId } errors { code } } }',
                     lambda t: {"c": t.customer}),
     # --- invoices

@@ -120,3 +120,78 @@ def test_customers_and_partners_neither_correct_nor_delete_time(as_user, ops, ti
     assert as_user(actor)(TIME_UPDATE, {"id": ticket, "e": entry, "input": change})["ticketTimeEntryUpdate"]["errors"][0]["code"] == "FORBIDDEN"
     assert as_user(actor)(TIME_DELETE, {"id": ticket, "e": entry})["ticketTimeEntryDelete"]["errors"][0]["code"] == "FORBIDDEN"
     assert [e["minutes"] for e in ops(TICKET, {"id": ticket})["ticket"]["timeEntries"]] == [45]
+
+
+# --- maintenance schedules --------------------------------------------------------------------------------------------
+
+SCHEDULE_FIELDS = "id subject everyMonths leadDays nextDue nextTicketOn lastDay"
+SCHEDULE_ADD = """mutation($c: ID!, $first: Date!) { maintenanceScheduleAdd(contractId: $c, subject: "Patchday", everyMonths: 1, firstDue: $first,
+  leadDays: 3) { schedule { %s } errors { code field } } }""" % SCHEDULE_FIELDS
+SCHEDULE_UPDATE = """mutation($i: MaintenanceScheduleUpdateInput!) { maintenanceScheduleUpdate(input: $i) { schedule { %s } errors { code field message hint } } }""" % SCHEDULE_FIELDS
+SCHEDULE_END = """mutation($id: ID!, $last: Date!) { maintenanceScheduleEnd(scheduleId: $id, lastDay: $last) { schedule { %s } errors { code field message hint } } }""" % SCHEDULE_FIELDS
+
+
+def utc(*args: int):
+    from datetime import datetime, timezone
+
+    return datetime(*args, tzinfo=timezone.utc)
+
+
+def maintenance_job(day):
+    from domain.services.maintenance import create_due_maintenance_tickets
+    from infra.dynamo.unit_of_work import DynamoUnitOfWork
+    from infra.email import MemoryMailer
+
+    return create_due_maintenance_tickets(DynamoUnitOfWork, run_date=day, now=utc(day.year, day.month, day.day, 4), mailer=MemoryMailer())
+
+
+@pytest.fixture
+def schedule(ops, demo) -> str:
+    """Hanse's cooperation agreement (since 2026-01-01) with monthly maintenance on the 1st, tickets three days ahead."""
+    query = """mutation($i: ContractCreateInput!) { contractCreate(input: $i) { contract { id } errors { code } } }"""
+    contract = ok(ops(query, {"i": {"customerId": demo.customers["hanse"].id, "kind": "COOPERATION", "startsOn": "2026-01-01",
+                                    "hourlyRate": {"amount": "95.00"}}})["contractCreate"])["contract"]["id"]
+    added = ok(ops(SCHEDULE_ADD, {"c": contract, "first": "2026-12-01"})["maintenanceScheduleAdd"])["schedule"]
+    assert (added["nextDue"], added["nextTicketOn"], added["lastDay"]) == ("2026-12-01", "2026-11-28", None)
+    return added["id"]
+
+
+def test_a_longer_interval_and_more_lead_days_apply_after_the_ticket_created_and_create_no_second_one(ops, schedule, clock):
+    from datetime import date
+
+    assert maintenance_job(date(2026, 11, 28)).created == 1  # the 2026-12-01 ticket
+    clock.now = utc(2026, 11, 29, 9)
+    changed = ok(ops(SCHEDULE_UPDATE, {"i": {"scheduleId": schedule, "subject": "Patchday Server", "everyMonths": 3, "leadDays": 10}})
+                 ["maintenanceScheduleUpdate"])["schedule"]
+    assert changed == {"id": schedule, "subject": "Patchday Server", "everyMonths": 3, "leadDays": 10, "nextDue": "2027-03-01",
+                       "nextTicketOn": "2027-02-19", "lastDay": None}
+    assert (maintenance_job(date(2026, 11, 29)).created, maintenance_job(date(2027, 2, 18)).created) == (0, 0)
+    summary = maintenance_job(date(2027, 2, 19))
+    assert (summary.created, summary.existing) == (1, 0)
+
+
+def test_an_ended_schedule_raises_no_ticket_after_its_last_day(ops, schedule, clock):
+    from datetime import date
+
+    ended = ok(ops(SCHEDULE_END, {"id": schedule, "last": "2027-01-15"})["maintenanceScheduleEnd"])["schedule"]
+    assert (ended["nextDue"], ended["lastDay"]) == ("2026-12-01", "2027-01-15")
+    assert [maintenance_job(day).created for day in (date(2026, 11, 28), date(2026, 12, 29), date(2027, 1, 29), date(2027, 4, 1))] == [1, 1, 0, 0]
+
+
+def test_schedule_changes_are_refused_by_field_and_change_nothing(as_user, ops, schedule):
+    from infra.dynamo.unit_of_work import DynamoUnitOfWork
+
+    before = DynamoUnitOfWork().maintenance_schedules.get(schedule)
+    (error,) = ops(SCHEDULE_END, {"id": schedule, "last": "2026-11-22"})["maintenanceScheduleEnd"]["errors"]  # yesterday
+    assert (error["code"], error["field"], error["message"]) == ("INVALID_INPUT", "lastDay", "The last day 2026-11-22 lies in the past.")
+    assert error["hint"].startswith("End it today (2026-11-23) at the earliest")
+    for change, field in (({"everyMonths": 0}, "everyMonths"), ({"leadDays": 61}, "leadDays"), ({"subject": " "}, "subject")):
+        (error,) = ops(SCHEDULE_UPDATE, {"i": {"scheduleId": schedule, **change}})["maintenanceScheduleUpdate"]["errors"]
+        assert (error["code"], error["field"]) == ("INVALID_INPUT", field)
+    for unknown in (ops(SCHEDULE_UPDATE, {"i": {"scheduleId": "mnt_unknown", "leadDays": 5}})["maintenanceScheduleUpdate"],
+                    ops(SCHEDULE_END, {"id": "mnt_unknown", "last": "2026-12-31"})["maintenanceScheduleEnd"]):
+        assert [(e["code"], e["field"]) for e in unknown["errors"]] == [("NOT_FOUND", "scheduleId")]
+    for actor in ("hanse_it", "nordit_admin"):
+        assert as_user(actor)(SCHEDULE_UPDATE, {"i": {"scheduleId": schedule, "leadDays": 5}})["maintenanceScheduleUpdate"]["errors"][0]["code"] == "FORBIDDEN"
+        assert as_user(actor)(SCHEDULE_END, {"id": schedule, "last": "2026-12-31"})["maintenanceScheduleEnd"]["errors"][0]["code"] == "FORBIDDEN"
+    assert DynamoUnitOfWork().maintenance_schedules.get(schedule) == before

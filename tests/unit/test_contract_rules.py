@@ -511,6 +511,64 @@ def test_a_schedule_that_could_raise_no_ticket_before_its_contract_ends_is_refus
     assert refused.value.message.startswith("The contract ends on 2026-11-30, before the next due date 2026-12-01")
 
 
+def handled_through(schedule: ct.MaintenanceSchedule, due: date) -> ct.MaintenanceSchedule:
+    """The schedule as the maintenance job leaves it once the ticket of ``due`` is created."""
+    while schedule.next_due <= due:
+        schedule = schedule.advanced()
+    return schedule
+
+
+def test_a_new_interval_continues_after_the_last_ticket_in_the_rhythm_of_the_first_due_date_on_the_31st():
+    """Monthly from 2026-10-31; the 2026-10-31 and 2026-11-30 tickets exist; every two months from 2026-12-01 on."""
+    monthly = ct.new_maintenance_schedule(today=date(2026, 10, 1), schedule_id="mnt_1", contract=running_since_2020(), subject="Backup-Test",
+                                          every_months=1, anchor=date(2026, 10, 31), lead_days=3)
+    changed = ct.change_maintenance_schedule(handled_through(monthly, date(2026, 11, 30)), today=date(2026, 12, 1), every_months=2)
+    assert [changed.next_due, changed.advanced().next_due, changed.advanced().advanced().next_due] == [
+        date(2026, 12, 31), date(2027, 2, 28), date(2027, 4, 30)]
+    assert changed.next_creation_date == date(2026, 12, 28)
+
+
+def test_a_ticket_created_ahead_is_not_created_again_when_the_interval_changes():
+    """Quarterly from 2026-10-01, 10 days ahead: the 2027-01-01 ticket was created on 2026-12-22; monthly from 2026-12-23."""
+    quarterly = ct.new_maintenance_schedule(today=date(2026, 9, 1), schedule_id="mnt_1", contract=running_since_2020(), subject="Patchday",
+                                            every_months=3, anchor=date(2026, 10, 1), lead_days=10)
+    created_ahead = handled_through(quarterly, date(2027, 1, 1))
+    assert created_ahead.next_due == date(2027, 4, 1)
+    monthly = ct.change_maintenance_schedule(created_ahead, today=date(2026, 12, 23), every_months=1)
+    assert (monthly.next_due, monthly.next_creation_date) == (date(2027, 2, 1), date(2027, 1, 22))  # not 2027-01-01 again
+
+
+def test_subject_lead_days_and_description_change_the_tickets_to_come_only_and_bad_values_are_refused():
+    schedule = handled_through(ct.new_maintenance_schedule(today=date(2026, 11, 1), schedule_id="mnt_1", contract=running_since_2020(),
+                                                           subject="Patchday", every_months=1, anchor=date(2026, 11, 1), lead_days=3,
+                                                           description="alt"), date(2026, 12, 1))
+    changed = ct.change_maintenance_schedule(schedule, today=date(2026, 11, 29), subject=" Patchday Server ", lead_days=10, description="")
+    assert (changed.subject, changed.lead_days, changed.description) == ("Patchday Server", 10, "")
+    assert (changed.next_due, changed.next_creation_date, changed.next_index) == (date(2027, 1, 1), date(2026, 12, 22), schedule.next_index)
+    assert ct.change_maintenance_schedule(schedule, today=date(2026, 11, 29)) == schedule
+    for bad, field in (({"every_months": 0}, "everyMonths"), ({"every_months": 37}, "everyMonths"), ({"lead_days": 61}, "leadDays"),
+                       ({"subject": "  "}, "subject")):
+        with pytest.raises(ValidationFailed) as refused:
+            ct.change_maintenance_schedule(schedule, today=date(2026, 11, 29), **bad)
+        assert refused.value.field == field
+
+
+def test_an_ended_schedule_raises_no_ticket_after_its_last_day_and_restarts_from_today_when_moved_later():
+    schedule = ct.new_maintenance_schedule(today=date(2026, 11, 1), schedule_id="mnt_1", contract=running_since_2020(), subject="Patchday",
+                                           every_months=1, anchor=date(2026, 12, 1))
+    with pytest.raises(ValidationFailed) as refused:
+        ct.end_maintenance_schedule(schedule, last_day=date(2026, 11, 19), today=date(2026, 11, 20))
+    assert (refused.value.field, refused.value.message) == ("lastDay", "The last day 2026-11-19 lies in the past.")
+    ended = ct.end_maintenance_schedule(schedule, last_day=date(2027, 1, 15), today=date(2026, 11, 20))
+    assert (ended.last_day, ended.next_due, ended.advanced().next_due) == (date(2027, 1, 15), date(2026, 12, 1), date(2027, 1, 1))
+    run_out = ended.advanced().advanced()
+    assert run_out.next_due is None and not run_out.is_due(date(2027, 2, 1))
+    again = ct.end_maintenance_schedule(run_out, last_day=date(2027, 12, 31), today=date(2027, 3, 10))
+    assert again.next_due == date(2027, 4, 1)  # not February and March, which are over
+    assert ct.end_maintenance_schedule(run_out.with_contract_end(date(2027, 1, 31)), last_day=date(2027, 12, 31),
+                                       today=date(2027, 3, 10)).next_due is None  # the contract's end still holds
+
+
 # --- assets ---------------------------------------------------------------------------------------------
 
 
