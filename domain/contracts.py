@@ -48,7 +48,10 @@ Decided here, where ``DOMAIN.md`` leaves room:
 * **Billing hand-off**: a service report becomes one ``ServiceItem`` with quantity 1 and the
   rounded amount as unit price, referenced by the report id: the invoice shows only the report
   id and the amount (the PDF was e-mailed before). Each time entry is billed at the hourly rate in force on its work
-  date (``hourly_rate_for``); work on a day without a contract at ``STANDARD_HOURLY_RATE``. The quota's fixed monthly price and an overdraft correction are
+  date (``hourly_rate_for``); work on a day without a contract at ``STANDARD_HOURLY_RATE``. Who pays follows the
+  billing mode of the customer's partnership link, as for every invoice (``domain.billing``): the item names the
+  partner of the contract the work was done under, else the customer's partner (``service_partner_id``: its only
+  link), so work for a partner-pays customer without a contract goes to the partner too. The quota's fixed monthly price and an overdraft correction are
   items of their own; the correction goes on an invoice of its own (the correction invoice,
   ``SeparateInvoice.QUOTA_CORRECTION``), so the fixed monthly invoice is the same every month.
 * **Managed services** (pay per use): billed in arrears. The service desk records a month's use per service
@@ -413,6 +416,14 @@ def hourly_rate_for(contracts: Iterable[Contract], day: date) -> Money:
     return max(others, key=lambda c: (c.starts_on, c.id)).rates.hourly if others else STANDARD_HOURLY_RATE
 
 
+def service_partner_id(customer) -> str | None:
+    """The partner through which ``customer`` (a ``domain.organisations.Organisation``) buys what no contract or
+    subscription names: that of its only partnership link, whose billing mode then decides who pays (customer pays:
+    the customer; partner pays: the partner). With no link or several, none: the customer pays."""
+    links = customer.partner_links if customer is not None else ()
+    return links[0].partner_id if len(links) == 1 else None
+
+
 def quota_of_report(contracts: Iterable[Contract], report) -> Contract | None:
     """The prepaid quota the report's billable work was done under, each time entry by its work date (not the day the
     report is made): the ledger to hand to ``bill_service_report``; ``None`` if none.
@@ -765,9 +776,12 @@ class ReportBilling:
     billed_minutes: int = 0
 
 
-def bill_service_report(report, contracts: Iterable[Contract], ledger: QuotaLedger | None, *, now: datetime) -> ReportBilling:
+def bill_service_report(
+    report, contracts: Iterable[Contract], ledger: QuotaLedger | None, *, now: datetime, customer=None,
+) -> ReportBilling:
     """A service report's billable minutes, each time entry by its work date: from the prepaid quota in force that day
-    (``ledger``, the ledger of ``quota_of_report``), the rest at the hourly rate in force that day.
+    (``ledger``, the ledger of ``quota_of_report``), the rest at the hourly rate in force that day, billed through the
+    partner of the contract the work was done under, else the partner of ``customer``'s link (``service_partner_id``).
 
     Non-billable lines never reach an invoice or the quota. A line worked on a day ``ledger``'s contract did not cover
     is not debited from it. The amount is rounded half-up to the cent once, over all lines. ``report`` is a
@@ -804,8 +818,10 @@ def bill_service_report(report, contracts: Iterable[Contract], ledger: QuotaLedg
     items: list[ServiceItem] = []
     if uncovered:
         assert last_uncovered is not None
-        # the partner of the contract the (latest) work was done under: its link's billing mode decides who pays
+        # the partner of the contract the (latest) work was done under, else the customer's: its link's billing mode
+        # decides who pays when the item is billed
         partner_id = next((c.partner_id for c in contracts if c.active_on(last_uncovered) and c.partner_id), None)
+        partner_id = partner_id or service_partner_id(customer)
         items.append(
             ServiceItem(
                 customer_id=report.customer_id,

@@ -62,9 +62,7 @@ def create_contract(uow: UnitOfWork, principal: Principal, command: NewContract,
     require(tk.can_manage_contracts_and_assets(principal), "manage contracts")
     with uow:
         customer = _customer(uow, command.customer_id)
-        partner_id = command.partner_id
-        if partner_id is None and len(customer.partner_links) == 1:
-            partner_id = customer.partner_links[0].partner_id
+        partner_id = command.partner_id if command.partner_id is not None else ct.service_partner_id(customer)
         contract = ct.new_contract(
             contract_id=new_id("ctr"), customer_id=customer.id, kind=command.kind, starts_on=command.starts_on, rates=command.rates,
             now=now, ends_on=command.ends_on, reaction_times=command.reaction_times, quota=command.quota,
