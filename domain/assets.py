@@ -4,11 +4,13 @@ Decided here: an asset has at most one warranty end and one licence expiry (a se
 licence is a second asset). "Expiring in the next N days" means a warranty or licence
 whose last day lies from today to today + N inclusive; what has expired already is not
 "expiring". Technical data is free key/value text (CPU, RAM, firmware, seats...).
+An asset is corrected or brought up to date (a renewed warranty or licence, new technical data) with the same checks
+as at its creation; what is not given stays, an empty text clears it, technical data given replaces the whole list.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import Iterable, Mapping
@@ -95,6 +97,34 @@ def new_asset(
         warranty_until=warranty_until,
         licence_expires_on=licence_expires_on,
     )
+
+
+def changed_asset(
+    asset: Asset,
+    *,
+    kind: AssetKind | None = None,
+    name: str | None = None,
+    manufacturer: str | None = None,
+    model: str | None = None,
+    serial_number: str | None = None,
+    technical_data: Mapping[str, str] | None = None,
+    purchased_on: date | None = None,
+    warranty_until: date | None = None,
+    licence_expires_on: date | None = None,
+) -> Asset:
+    """``asset`` with what is given changed (``None``: as it is; ``""``: cleared), checked as ``new_asset`` checks a new one."""
+
+    def kept(new, old):
+        return old if new is None else new
+
+    checked = new_asset(
+        asset_id=asset.id, customer_id=asset.customer_id, now=asset.created_at, kind=kept(kind, asset.kind), name=kept(name, asset.name),
+        manufacturer=kept(manufacturer, asset.manufacturer), model=kept(model, asset.model),
+        serial_number=kept(serial_number, asset.serial_number), technical_data=kept(technical_data, asset.technical_data),
+        purchased_on=kept(purchased_on, asset.purchased_on), warranty_until=kept(warranty_until, asset.warranty_until),
+        licence_expires_on=kept(licence_expires_on, asset.licence_expires_on),
+    )
+    return replace(checked, created_at=asset.created_at, version=asset.version)
 
 
 @dataclass(frozen=True)

@@ -341,3 +341,16 @@ async def asset_create(info: Info, input: t.AssetCreateInput) -> t.AssetPayload:
         warranty_until=input.warranty_until, licence_expires_on=input.licence_expires_on,
     )
     return t.AssetPayload(asset=t.Asset.of(created))
+
+
+@payload_errors(t.AssetPayload)
+async def asset_update(info: Info, input: t.AssetUpdateInput) -> t.AssetPayload:
+    ctx = info.context
+    updated = await ctx.run(
+        contract_service.update_asset, ctx.uow(), ctx.principal, str(input.asset_id),
+        kind=AssetKind(input.kind.value) if input.kind is not None else None, name=input.name, manufacturer=input.manufacturer,
+        model=input.model, serial_number=input.serial_number,
+        technical_data={kv.key: kv.value for kv in input.technical_data} if input.technical_data is not None else None,
+        purchased_on=input.purchased_on, warranty_until=input.warranty_until, licence_expires_on=input.licence_expires_on,
+    )
+    return t.AssetPayload(asset=t.Asset.of(updated))

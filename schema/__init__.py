@@ -315,6 +315,11 @@ class Mutation:
                     "already stay. A later lastDay again moves the end.",
     )
     asset_create: tt.AssetPayload = strawberry.mutation(resolver=tkt.asset_create)
+    asset_update: tt.AssetPayload = strawberry.mutation(
+        resolver=tkt.asset_update,
+        description="Distributor: correct an asset or bring it up to date (a renewed warranty or licence, new technical data), "
+                    "checked as in assetCreate; assetsExpiring follows the new dates.",
+    )
     payment_record: it.PaymentRecordPayload = strawberry.mutation(
         resolver=inv.payment_record,
         description="Distributor: money received for an invoice; more than is outstanding is refused, except the bank's "

@@ -657,6 +657,21 @@ class AssetCreateInput:
     licence_expires_on: date | None = None
 
 
+@strawberry.input(description="What to change of an asset, checked as in assetCreate: a field left out (or null) stays as it "
+                              "is, an empty string clears a text, technicalData given replaces the whole list (empty: none).")
+class AssetUpdateInput:
+    asset_id: strawberry.ID
+    kind: AssetKind | None = None
+    name: str | None = None
+    manufacturer: str | None = None
+    model: str | None = None
+    serial_number: str | None = None
+    technical_data: list[KeyValueInput] | None = None
+    purchased_on: date | None = None
+    warranty_until: date | None = strawberry.field(default=None, description="The last day covered, e.g. after a renewal.")
+    licence_expires_on: date | None = strawberry.field(default=None, description="The last day licensed, e.g. after a renewal.")
+
+
 @strawberry.type
 class AssetPayload:
     asset: Asset | None = None

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from domain import contracts as ct
 from domain import tickets as tk
-from domain.assets import Asset, Expiry, check_window, expiring_within, new_asset
+from domain.assets import Asset, Expiry, changed_asset, check_window, expiring_within, new_asset
 from domain.calendar import berlin_date
 from domain.errors import Conflict, NotFound
 from domain.ids import new_id
@@ -510,6 +510,22 @@ def create_asset(uow: UnitOfWork, principal: Principal, customer_id: str, *, now
         uow.assets.save(asset)
         uow.commit()
     return asset
+
+
+def update_asset(uow: UnitOfWork, principal: Principal, asset_id: str, **changes) -> Asset:
+    """Correct an asset or bring it up to date (``domain.assets.changed_asset``: checked as a new one). One write under
+    the asset's version; its place on the expiry index follows the new dates."""
+    require(tk.can_manage_contracts_and_assets(principal), "manage assets")
+    with uow:
+        asset = uow.assets.get(asset_id)
+        if asset is None:
+            raise NotFound(f"No asset with id '{asset_id}'.", field="assetId")
+        changed = changed_asset(asset, **changes)
+        if changed == asset:
+            return asset
+        uow.assets.save(changed)
+        uow.commit()
+    return replace(changed, version=changed.version + 1)
 
 
 def get_visible_asset(uow: UnitOfWork, principal: Principal, asset_id: str) -> Asset | None:

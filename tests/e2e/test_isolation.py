@@ -264,6 +264,8 @@ PROBES: dict[str, tuple[str, Callable[[Target], dict]]] = {
                                "{ schedule { id contractId } errors { code } } }", lambda t: {"id": t.schedule}),
     "assetCreate": ('mutation($c: ID!) { assetCreate(input: {customerId: $c, kind: HARDWARE, name: "Wanze"}) { asset { id customerId } errors { code } } }',
                     lambda t: {"c": t.customer}),
+    "assetUpdate": ('mutation($id: ID!) { assetUpdate(input: {assetId: $id, name: "Wanze", warrantyUntil: "2030-12-31"}) '
+                    "{ asset { id customerId } errors { code } } }", lambda t: {"id": t.asset}),
     # --- invoices
     "paymentRecord": ('mutation($id: ID!) { paymentRecord(input: {invoiceId: $id, amount: "1.00", paidOn: "2026-11-23", reference: "probe"}) '
                       "{ invoice { id } recorded errors { code } } }", lambda t: {"id": t.invoice}),

@@ -195,3 +195,46 @@ def test_schedule_changes_are_refused_by_field_and_change_nothing(as_user, ops, 
         assert as_user(actor)(SCHEDULE_UPDATE, {"i": {"scheduleId": schedule, "leadDays": 5}})["maintenanceScheduleUpdate"]["errors"][0]["code"] == "FORBIDDEN"
         assert as_user(actor)(SCHEDULE_END, {"id": schedule, "last": "2026-12-31"})["maintenanceScheduleEnd"]["errors"][0]["code"] == "FORBIDDEN"
     assert DynamoUnitOfWork().maintenance_schedules.get(schedule) == before
+
+
+# --- assets -----------------------------------------------------------------------------------------------------------
+
+ASSET_FIELDS = "id name manufacturer purchasedOn warrantyUntil licenceExpiresOn technicalData { key value }"
+ASSET_CREATE = """mutation($i: AssetCreateInput!) { assetCreate(input: $i) { asset { id } errors { code } } }"""
+ASSET_UPDATE = """mutation($i: AssetUpdateInput!) { assetUpdate(input: $i) { asset { %s } errors { code field message } } }""" % ASSET_FIELDS
+EXPIRING = """query($c: ID!) { assetsExpiring(customerId: $c, days: 30) { asset { id } kind on daysLeft } }"""
+ASSETS = """query($c: ID!) { assets(customerId: $c) { nodes { %s } } }""" % ASSET_FIELDS
+
+
+@pytest.fixture
+def server(ops, demo) -> str:
+    """Hanse's server, bought 2021-12-01, its warranty ending on 2026-12-01 (8 days from today)."""
+    return ok(ops(ASSET_CREATE, {"i": {"customerId": demo.customers["hanse"].id, "kind": "HARDWARE", "name": "Server HV01", "manufacturer": "Dell",
+                                       "purchasedOn": "2021-12-01", "warrantyUntil": "2026-12-01",
+                                       "technicalData": [{"key": "RAM", "value": "256 GB"}]}})["assetCreate"])["asset"]["id"]
+
+
+def test_a_renewed_warranty_and_new_technical_data_are_recorded_and_the_asset_no_longer_expires(ops, demo, server):
+    hanse = demo.customers["hanse"].id
+    assert ops(EXPIRING, {"c": hanse})["assetsExpiring"] == [{"asset": {"id": server}, "kind": "WARRANTY", "on": "2026-12-01", "daysLeft": 8}]
+    updated = ok(ops(ASSET_UPDATE, {"i": {"assetId": server, "warrantyUntil": "2029-11-30",
+                                          "technicalData": [{"key": "RAM", "value": "512 GB"}, {"key": "CPU", "value": "2x Xeon Silver 4314"}]}})
+                 ["assetUpdate"])["asset"]
+    assert updated == {"id": server, "name": "Server HV01", "manufacturer": "Dell", "purchasedOn": "2021-12-01", "warrantyUntil": "2029-11-30",
+                       "licenceExpiresOn": None, "technicalData": [{"key": "CPU", "value": "2x Xeon Silver 4314"}, {"key": "RAM", "value": "512 GB"}]}
+    assert ops(EXPIRING, {"c": hanse})["assetsExpiring"] == []
+    assert ops(ASSETS, {"c": hanse})["assets"]["nodes"] == [updated]
+
+
+def test_an_asset_update_is_checked_as_at_creation_and_a_refused_one_changes_nothing(as_user, ops, demo, server):
+    hanse = demo.customers["hanse"].id
+    before = ops(ASSETS, {"c": hanse})
+    for change, field in (({"warrantyUntil": "2021-11-30"}, "warrantyUntil"), ({"purchasedOn": "2027-01-01"}, "warrantyUntil"),
+                          ({"name": " "}, "name"), ({"technicalData": [{"key": " ", "value": "x"}]}, "technicalData")):
+        (error,) = ops(ASSET_UPDATE, {"i": {"assetId": server, **change}})["assetUpdate"]["errors"]
+        assert (error["code"], error["field"]) == ("INVALID_INPUT", field)
+    assert [(e["code"], e["field"]) for e in ops(ASSET_UPDATE, {"i": {"assetId": "ast_unknown", "name": "x"}})["assetUpdate"]["errors"]] == [
+        ("NOT_FOUND", "assetId")]
+    for actor in ("hanse_it", "nordit_admin"):
+        assert as_user(actor)(ASSET_UPDATE, {"i": {"assetId": server, "warrantyUntil": "2030-01-01"}})["assetUpdate"]["errors"][0]["code"] == "FORBIDDEN"
+    assert ops(ASSETS, {"c": hanse}) == before

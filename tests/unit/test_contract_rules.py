@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from domain import contracts as ct
 from domain import tickets as tk
-from domain.assets import AssetKind, ExpiryKind, expiring_within, new_asset
+from domain.assets import AssetKind, ExpiryKind, changed_asset, expiring_within, new_asset
 from domain.billing import SeparateInvoice
 from domain.errors import Conflict, ValidationFailed
 from domain.money import Money
@@ -592,6 +592,32 @@ def test_asset_dates_are_checked():
     assert refused.value.field == "warrantyUntil"
     with pytest.raises(ValidationFailed):
         expiring_within([], today=date(2026, 1, 1), days=400)
+
+
+def test_a_renewed_warranty_moves_the_assets_expiry_and_keeps_everything_else():
+    server = new_asset(asset_id="ast_1", customer_id="cus_1", kind=AssetKind.HARDWARE, name="Server HV01", now=utc(2021, 12, 1),
+                       manufacturer="Dell", technical_data={"RAM": "256 GB"}, purchased_on=date(2021, 12, 1), warranty_until=date(2026, 12, 1))
+    renewed = changed_asset(server, warranty_until=date(2029, 11, 30), manufacturer="", technical_data={"RAM": "512 GB", "CPU": "2x Xeon"})
+    assert (renewed.warranty_until, renewed.earliest_expiry, renewed.manufacturer) == (date(2029, 11, 30), date(2029, 11, 30), None)
+    assert dict(renewed.technical_data) == {"RAM": "512 GB", "CPU": "2x Xeon"}
+    assert (renewed.id, renewed.name, renewed.purchased_on, renewed.created_at, renewed.version) == (
+        "ast_1", "Server HV01", date(2021, 12, 1), utc(2021, 12, 1), server.version)
+    assert expiring_within([renewed], today=date(2026, 11, 23), days=30) == []
+    assert changed_asset(server) == server
+
+
+@pytest.mark.parametrize("change,field", [
+    ({"warranty_until": date(2021, 11, 30)}, "warrantyUntil"),  # before the purchase
+    ({"purchased_on": date(2027, 1, 1)}, "warrantyUntil"),  # the warranty kept would end before it
+    ({"name": "  "}, "name"),
+    ({"technical_data": {f"Port {n}": "1 GbE" for n in range(51)}}, "technicalData"),
+])
+def test_an_asset_change_is_checked_as_a_new_asset(change, field):
+    server = new_asset(asset_id="ast_1", customer_id="cus_1", kind=AssetKind.HARDWARE, name="Server HV01", now=utc(2021, 12, 1),
+                       purchased_on=date(2021, 12, 1), warranty_until=date(2026, 12, 1))
+    with pytest.raises(ValidationFailed) as refused:
+        changed_asset(server, **change)
+    assert refused.value.field == field
 
 
 # --- statistics --------------------------------------------------------------------------------------------
