@@ -16,7 +16,7 @@ from typing import Callable, Iterable
 
 from domain import tickets as tk
 from domain.calendar import berlin_date
-from domain.contracts import ContractKind, LedgerEntry, LedgerEntryKind, QuotaLedger, active_contract, bill_service_report
+from domain.contracts import LedgerEntry, LedgerEntryKind, QuotaLedger, bill_service_report, quota_of_report
 from domain.errors import AlreadyExists, ConcurrentUpdate, Conflict, NotFound, ValidationFailed
 from domain.ids import new_id
 from domain.organisations import Organisation, OrganisationKind
@@ -553,8 +553,9 @@ def create_service_report(
 ) -> tk.ServiceReport:
     """List every unreported time entry of a ticket or a period, store the PDF, e-mail it, hand billing its items.
 
-    Billable minutes are debited from an active prepaid quota first; what the quota does not
-    cover becomes a ``ServiceItem`` referenced by the report id (the invoice shows id and amount).
+    Billable minutes are debited first from the prepaid quota in force on their work dates (``quota_of_report``); what
+    the quota does not cover becomes a ``ServiceItem`` referenced by the report id (the invoice shows id and amount), at
+    the rate of each entry's work date, through the partner whose link's billing mode decides who pays.
     """
     require(tk.can_work_on_tickets(principal), "create service reports")
     with uow:
@@ -570,9 +571,9 @@ def create_service_report(
             report = tk.service_report_for_period(customer_id, tickets, first_day=first_day, last_day=last_day, now=now)
             check_report_fits(report)
         contracts = uow.contracts.list_for_customer(customer.id)
-        quota = active_contract(contracts, berlin_date(now), ContractKind.PREPAID_QUOTA)
+        quota = quota_of_report(contracts, report)  # by the work dates, not today's: a late report of an ended quota
         ledger = QuotaLedger(quota, uow.quota_ledger.entries(quota.id)) if quota else None
-        billing = bill_service_report(report, contracts, ledger, now=now)
+        billing = bill_service_report(report, contracts, ledger, now=now, customer=customer)
         technicians = {u.id: u.name for u in uow.users.get_many({line.technician_id for line in report.lines}).values()}
         pdf = render(report, customer, technicians)
         # The PDF goes first, under the report's key, so a committed report always has its PDF; only the commit makes

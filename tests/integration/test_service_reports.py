@@ -64,13 +64,13 @@ def test_the_report_is_emailed_to_the_service_report_address_with_the_pdf(servic
     assert attachment.data.startswith(b"%PDF")
 
 
-def test_without_a_contract_the_billable_time_is_handed_to_billing_at_the_list_price(services, worked):
+def test_without_a_contract_the_billable_time_is_handed_to_billing_at_the_list_price(services, demo, worked):
     ops, ticket = worked
     report = make_report(services, ops, ticket.id)
     (item,) = services.uow().service_items.list_due(date(2026, 11, 23), limit=10, cursor=None).items
     assert (item.reference, item.quantity, item.unit_price, item.customer_id) == (report.id, Decimal(1), Money.of("165.00"), report.customer_id)
-    # the partner through which Hanse buys decides who pays (billing mode); only contracts carry it here
-    assert item.partner_id is None
+    # the partner through which Hanse buys decides who pays (its link's billing mode), contract or not
+    assert item.partner_id == demo.partners["nordit"].id
 
 
 def test_a_quota_customers_time_is_debited_from_the_quota_and_nothing_is_invoiced(services, demo, worked):
