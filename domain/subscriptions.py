@@ -1470,6 +1470,20 @@ def assert_orderable_as_subscription(product: Product) -> None:
         )
 
 
+# Microsoft took no new legacy (pre-New-Commerce) orders from March 2022 on: every legacy subscription began before.
+LEGACY_ORDERS_ENDED_ON = date(2022, 3, 1)
+
+
+def assert_importable_as_legacy(product: Product) -> None:
+    """Only legacy CSP products are imported; checked before the import's preconditions, as for orders."""
+    if product.kind is not ProductKind.CSP_LEGACY:
+        raise ValidationFailed(
+            f"{product.name} is not a legacy CSP product; only legacy (pre-New-Commerce) subscriptions are imported.",
+            field="productId",
+            hint="Choose the legacy product (Product.kind CSP_LEGACY); New Commerce licences are ordered (subscriptionOrder).",
+        )
+
+
 def import_legacy_subscription(
     *,
     customer_id: str,
@@ -1478,32 +1492,68 @@ def import_legacy_subscription(
     term: Term,
     billing: Billing,
     quantity: int,
-    unit_price: Money,
     started_at: datetime,
     auto_renew: bool,
     now: datetime,
     actor_id: str,
+    unit_price: Money | None = None,
+    price_lookup: PriceLookup | None = None,
+    currency: str = "EUR",
+    renews_on: date | None = None,
+    charged_through: date | None = None,
+    previous_subscription_id: str | None = None,
     id_factory: IdFactory | None = None,
 ) -> ChangeOutcome:
     """Take over an existing legacy (pre-New-Commerce) subscription with its own renewal dates.
 
-    Its terms stay anchored on its original start; ``unit_price`` is the price locked for the
-    running term. From the next renewal on it takes the price list's prices like any other.
-    The previous provider billed the cycles that began before the import, the one running at
-    ``now`` included: the first regular charge here is the next cycle (monthly billing) or the
-    next term (annual upfront). Started 2021-06-10 (P1Y, monthly), imported 2026-11-23: the
-    first charge is the cycle from 2026-12-10.
+    Its terms stay anchored on its original start (``started_at``, before March 2022). The price of the running term
+    is ``unit_price``, or the price list's (``price_lookup``) on the day the running term began, as if it had renewed
+    here; from the next renewal on it takes the price list's prices like any other subscription.
+
+    The previous provider billed the cycles that began before the import, the one running at ``now`` included: the
+    first regular charge here is the next cycle (monthly billing) or the next term (annual upfront). Started
+    2021-06-10 (P1Y, monthly), imported 2026-11-23: the first charge is the cycle from 2026-12-10.
+    ``charged_through`` (when given) is the date up to which the previous provider billed: it must be the end of the
+    cycle running at ``now``, and ``renews_on`` (when given) the next renewal date; both are checked, so a wrong start
+    date or term cannot shift the billing.
+
+    Decided: the imported seats get no 168-hour window here. Their term, and the cycle running, were billed
+    elsewhere; a reduction or cancellation here would credit money never charged here (imported 2026-06-12 two days
+    into an annual term started 2026-06-10: −1,172.28 for 5 of 20 seats, −3,507.14 for cancelling the rest). They
+    can be reduced or cancelled as legacy subscriptions are: at the renewal (schedule fewer seats, or turn auto-renew
+    off), whose window opens for every seat. Seats added here after the import open their own window and are
+    charged and credited here. The imported seats' lot is dated so that its window has closed at the import (the
+    term start, or 168 hours before the import when that is earlier); it is counted by every later cycle.
     """
     now = ensure_utc(now)
-    started_at = ensure_utc(started_at)
-    if product.kind is not ProductKind.CSP_LEGACY:
-        raise ValidationFailed(f"{product.name} is not a legacy CSP product.", field="productId")
+    if (unit_price is None) == (price_lookup is None):
+        raise TypeError("import_legacy_subscription takes unit_price or price_lookup, not both")
+    assert_importable_as_legacy(product)
     validate_term_billing(term, billing)
     _require_count(quantity, "quantity", "The quantity")
+    if started_at.tzinfo is None or started_at.utcoffset() is None:
+        raise ValidationFailed(
+            "Give the instant the subscription started with its time zone, e.g. 2021-06-10T10:00:00Z.", field="startedAt"
+        )
+    started_at = ensure_utc(started_at)
     if started_at > now:
         raise ValidationFailed("A legacy subscription cannot start in the future.", field="startedAt")
+    if berlin_date(started_at) >= LEGACY_ORDERS_ENDED_ON:
+        raise ValidationFailed(
+            f"A subscription started on {berlin_date(started_at).isoformat()} is not legacy: since "
+            f"{LEGACY_ORDERS_ENDED_ON.isoformat()} Microsoft takes only New Commerce orders.",
+            field="startedAt",
+            hint="Give the date the legacy subscription started at Microsoft (its first term, not its last renewal); "
+                 "New Commerce licences are ordered (subscriptionOrder).",
+        )
+    if previous_subscription_id is not None:
+        previous_subscription_id = require_text(
+            previous_subscription_id, "previousSubscriptionId", label="The previous provider's subscription id", max_length=100
+        )
     term_index = period_index_containing(started_at, term.months, now)
     term_started_at = anchored_period(started_at, term.months, term_index)[0]
+    if unit_price is None:
+        unit_price = price_lookup(product.id, term, billing, berlin_date(term_started_at), currency=currency)
     subscription = Subscription(
         id=new_id("sub", id_factory),
         customer_id=customer_id,
@@ -1518,17 +1568,46 @@ def import_legacy_subscription(
         started_at=started_at,
         term_anchor_at=started_at,
         term_index=term_index,
-        seat_lots=[SeatLot(new_id("lot", id_factory), quantity, term_started_at)],
+        seat_lots=[SeatLot(new_id("lot", id_factory), quantity, min(term_started_at, now - CANCELLATION_WINDOW))],
     )
-    subscription.charged_through = subscription.billing_cycle_at(now).starts_at
+    shown = f"started {format_utc(started_at)} ({term.value}, billed {billing.value.lower()})"
+    renewal_on = berlin_date(subscription.term_ends_at)
+    if renews_on is not None and renews_on != renewal_on:
+        raise ValidationFailed(
+            f"A legacy subscription {shown} renews on {renewal_on.isoformat()}, not {renews_on.isoformat()}.",
+            field="renewsOn",
+            hint="Check the start instant and the term against the previous provider's record: a legacy subscription "
+                 "keeps the renewal date of its original start.",
+        )
+    running = subscription.billing_cycle_at(now)
+    if charged_through is not None and charged_through != running.end_date:
+        raise ValidationFailed(
+            f"A legacy subscription {shown} is in its billing cycle {running.start_date.isoformat()} to "
+            f"{running.end_date.isoformat()} at the import: the previous provider billed it through "
+            f"{running.end_date.isoformat()}, not {charged_through.isoformat()}.",
+            field="chargedThrough",
+            hint="Import it once the previous provider has billed up to the end of the running cycle and no further: "
+                 "the cycles after it are billed here.",
+        )
+    subscription.charged_through = running.starts_at
     event = subscription._record(
         SubscriptionEventKind.IMPORTED,
         now,
         actor_id,
-        _details(quantity=quantity, unit_price=unit_price, term_ends_at=subscription.term_ends_at),
+        _details(
+            quantity=quantity,
+            unit_price=subscription.unit_price,
+            term=term,
+            billing=billing,
+            started_at=started_at,
+            term_ends_at=subscription.term_ends_at,
+            previous_provider_billed_through=running.end_date,
+            previous_subscription_id=previous_subscription_id,
+        ),
         id_factory,
     )
-    return ChangeOutcome(subscription.id, True, events=(event,), new_subscription=subscription)
+    return ChangeOutcome(subscription.id, True, events=(event,), affected_lots=tuple(subscription.seat_lots),
+                         new_subscription=subscription)
 
 
 # --- billing ------------------------------------------------------------------------------
