@@ -252,6 +252,20 @@ async def subscription_order(info: Info, input: t.SubscriptionOrderInput, idempo
     )
 
 
+@payload_errors(t.SubscriptionPayload)
+async def legacy_subscription_import(
+    info: Info, input: t.LegacySubscriptionImportInput, idempotency_key: str | None = None,
+) -> t.SubscriptionPayload:
+    ctx = info.context
+    command = service.LegacySubscriptionImport(
+        customer_id=str(input.customer_id), partner_id=str(input.partner_id), product_id=str(input.product_id), term=input.term,
+        billing=input.billing, quantity=input.quantity, started_at=input.started_at, renews_on=input.renews_on,
+        charged_through=input.charged_through, previous_subscription_id=input.previous_subscription_id, auto_renew=input.auto_renew,
+    )
+    outcome = await ctx.run(service.import_legacy_subscription, ctx.uow(), ctx.principal, command, now=ctx.now, idempotency_key=idempotency_key)
+    return t.SubscriptionPayload(subscription=t.Subscription.of(outcome.new_subscription, ctx.now))
+
+
 @payload_errors(t.SubscriptionChangePayload)
 async def subscription_seats_increase(
     info: Info, input: t.SubscriptionSeatsInput, idempotency_key: str | None = None,

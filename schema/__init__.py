@@ -179,6 +179,15 @@ class Mutation:
         resolver=sub.price_change_schedule, description="Announce a price change from a future date; running terms keep their price."
     )
     subscription_order: st.SubscriptionPayload = strawberry.mutation(resolver=sub.subscription_order)
+    legacy_subscription_import: st.SubscriptionPayload = strawberry.mutation(
+        resolver=sub.legacy_subscription_import,
+        description="Distributor staff: bring in a legacy (pre-New-Commerce) subscription the distributor holds at Microsoft "
+                    "when it takes over the customer's licences from the provider that billed them so far. It keeps its own "
+                    "renewal date and renews at the price list's price of that day; nothing is charged for the cycle the "
+                    "previous provider billed, and its seats are reduced or cancelled at the renewal, not before. Checked as "
+                    "an order (tenant, customer agreement, the partner's Microsoft IDs). Licences held through another "
+                    "distributor are never transferred: re-book them as New Commerce (subscriptionOrder).",
+    )
     subscription_seats_increase: st.SubscriptionChangePayload = strawberry.mutation(resolver=sub.subscription_seats_increase)
     subscription_seats_reduce: st.SubscriptionChangePayload = strawberry.mutation(
         resolver=sub.subscription_seats_reduce, description="Only seats still inside their 168-hour window can be removed."

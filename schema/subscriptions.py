@@ -276,6 +276,27 @@ class SubscriptionOrderInput:
     )
 
 
+@strawberry.input(description="A legacy (pre-New-Commerce) subscription as its previous provider records it.")
+class LegacySubscriptionImportInput:
+    customer_id: strawberry.ID
+    partner_id: strawberry.ID = strawberry.field(description="The customer's partner that sells the licences (one of its partner links).")
+    product_id: strawberry.ID = strawberry.field(description="A legacy CSP product (Product.kind CSP_LEGACY).")
+    term: Term
+    billing: Billing
+    quantity: int
+    started_at: datetime = strawberry.field(
+        description="When the subscription started at Microsoft (before March 2022), with its time zone: its terms and "
+                    "billing cycles count from it."
+    )
+    renews_on: date = strawberry.field(description="Its next renewal date (Europe/Berlin), as the previous provider shows it.")
+    charged_through: date = strawberry.field(
+        description="The previous provider billed up to this date (exclusive): the end of the billing cycle running now "
+                    "(for annual billing the renewal date). Later cycles are billed here."
+    )
+    previous_subscription_id: str = strawberry.field(description="The subscription's id at the previous provider.")
+    auto_renew: bool = True
+
+
 @strawberry.input
 class SubscriptionSeatsInput:
     subscription_id: strawberry.ID

@@ -63,8 +63,10 @@ from domain.subscriptions import (
     apply_change,
     as_of,
     assert_csp_order_ready,
+    assert_importable_as_legacy,
     assert_orderable_as_subscription,
     charge_due_cycles,
+    import_legacy_subscription as import_legacy,
     new_saas_subscription,
     open_subscription,
     preview_change,
@@ -361,6 +363,98 @@ def order_subscription(
 
     return run_idempotent(uow, principal=principal, operation="subscriptionOrder", key=idempotency_key, payload=order,
                           now=now, perform=perform, load=load)
+
+
+@dataclass(frozen=True)
+class LegacySubscriptionImport:
+    """A legacy (pre-New-Commerce) subscription the distributor takes over, as its previous provider records it."""
+
+    customer_id: str
+    partner_id: str  # the customer's partner that sells it (a partner link of the customer)
+    product_id: str
+    term: Term
+    billing: Billing
+    quantity: int
+    started_at: datetime  # its original start at Microsoft: its terms and cycles count from it
+    renews_on: date  # its next renewal date (Berlin), checked against the start and term
+    charged_through: date  # the previous provider billed up to this date: the end of the running cycle
+    previous_subscription_id: str
+    auto_renew: bool = True
+
+
+def import_legacy_subscription(
+    uow: UnitOfWork, principal: Principal, command: LegacySubscriptionImport, *, now: datetime,
+    idempotency_key: str | None = None,
+) -> ChangeOutcome:
+    """The distributor brings in a legacy subscription when it takes over a customer's existing licences: held at
+    Microsoft through the distributor and billed so far by a previous provider (licences of another distributor are
+    never transferred; they are re-booked as New Commerce, ``order_subscription``). Checked as an order of the product
+    would be (a partner of the customer, the partner's Microsoft IDs, the customer's tenant and agreement); priced at
+    the price list's price on the day the running term began; no charge (the previous provider billed the running
+    cycle) and no 168-hour window for its seats (``domain.subscriptions``). The renewal job renews it on its own
+    renewal date at the price list's price of that day. A retry with the same key writes nothing again; the same
+    previous subscription imported a second time is refused."""
+    require(principal.is_distributor, "import legacy subscriptions")
+
+    def perform(uow: UnitOfWork) -> tuple[str, ChangeOutcome]:
+        customer = _require_customer(uow, principal, command.customer_id)
+        if customer.link_to(command.partner_id) is None:
+            raise ValidationFailed(
+                f"Partner '{command.partner_id}' is not a partner of customer {customer.id}.", field="partnerId",
+                hint="Name the partner that sells the customer's licences, one of its partner links (partnershipCreate "
+                     "links another).",
+            )
+        partner = uow.organisations.get(command.partner_id)
+        if partner is None:
+            raise NotFound(f"No partner with id '{command.partner_id}'.", field="partnerId")
+        catalogue = load_catalogue(uow)
+        product = catalogue.product(command.product_id)
+        assert_importable_as_legacy(product)
+        assert_csp_order_ready(_readiness(partner, customer), product)
+        outcome = import_legacy(
+            customer_id=customer.id, partner_id=partner.id, product=product, term=command.term, billing=command.billing,
+            quantity=command.quantity, started_at=command.started_at, auto_renew=command.auto_renew, now=now,
+            actor_id=principal.user_id, price_lookup=catalogue, renews_on=command.renews_on,
+            charged_through=command.charged_through, previous_subscription_id=command.previous_subscription_id,
+        )
+        previous_id = outcome.events[0].details["previous_subscription_id"]
+        earlier = _imported_before(uow, customer.id, product.id, previous_id)
+        if earlier is not None:
+            raise AlreadyExists(
+                f"Subscription {previous_id} of the previous provider was imported already, as {earlier.id}.",
+                field="previousSubscriptionId",
+                hint=f"Change that subscription ({earlier.id}) instead of importing it again.",
+            )
+        uow.subscriptions.add(outcome.new_subscription)
+        return _receipt(outcome.new_subscription.id), outcome
+
+    def load(uow: UnitOfWork, receipt: str) -> ChangeOutcome:
+        """A retry with the same key: the subscription as it is now; the import booked no charge."""
+        subscription_id = _read_receipt(receipt)["subscription_id"]
+        subscription = uow.subscriptions.get(subscription_id)
+        if subscription is None:
+            raise NotFound(f"No subscription with id '{subscription_id}'.", field="subscriptionId")
+        return ChangeOutcome(subscription.id, True, new_subscription=subscription)
+
+    return run_idempotent(uow, principal=principal, operation="legacySubscriptionImport", key=idempotency_key,
+                          payload=command, now=now, perform=perform, load=load)
+
+
+def _imported_before(uow: UnitOfWork, customer_id: str, product_id: str, previous_subscription_id: str) -> Subscription | None:
+    """The customer's active subscription of the product imported from ``previous_subscription_id``, if any: its
+    IMPORTED event names it (the first event, so on its first history page once the store moved older events)."""
+    flt = SubscriptionFilter(status=SubscriptionStatus.ACTIVE, product_id=product_id)
+    cursor: str | None = None
+    while True:
+        page = uow.subscriptions.list_for_customer(customer_id, flt, limit=100, cursor=cursor)
+        for subscription in page.items:
+            events = subscription_history(uow, subscription) if subscription.history_pages else subscription.history
+            if any(e.kind is SubscriptionEventKind.IMPORTED and e.details.get("previous_subscription_id") == previous_subscription_id
+                   for e in events[:1]):
+                return subscription
+        if page.next_cursor is None:
+            return None
+        cursor = page.next_cursor
 
 
 # An order or change with an idempotency key stores a receipt as the idempotency record's resource id: the ids of the

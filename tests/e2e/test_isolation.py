@@ -192,6 +192,10 @@ PROBES: dict[str, tuple[str, Callable[[Target], dict]]] = {
                             lambda t: {}),  # the distributor's catalogue
     "subscriptionOrder": ("mutation($c: ID!, $p: ID!) { subscriptionOrder(input: {customerId: $c, partnerId: $p, productId: \"prd_m365_business_basic\", "
                           f"term: P1Y, billing: MONTHLY, quantity: 1}}) {{ {SUB} }} }}", lambda t: {"c": t.customer, "p": t.partner}),
+    "legacySubscriptionImport": ('mutation($c: ID!, $p: ID!) { legacySubscriptionImport(input: {customerId: $c, partnerId: $p, '
+                                 'productId: "prd_o365_e3_legacy", term: P1Y, billing: ANNUAL, quantity: 1, startedAt: "2021-11-21T10:00:00Z", '
+                                 'renewsOn: "2027-11-21", chargedThrough: "2027-11-21", previousSubscriptionId: "LEG-SPY"}) '
+                                 f"{{ {SUB} }} }}", lambda t: {"c": t.customer, "p": t.partner}),  # distributor staff only
     "subscriptionSeatsIncrease": (f"mutation($id: ID!) {{ subscriptionSeatsIncrease(input: {{subscriptionId: $id, seats: 1}}) {{ {SUB} }} }}", lambda t: {"id": t.subscription}),
     "subscriptionSeatsReduce": (f"mutation($id: ID!) {{ subscriptionSeatsReduce(input: {{subscriptionId: $id, seats: 1}}) {{ {SUB} }} }}", lambda t: {"id": t.subscription}),
     "subscriptionCancel": (f"mutation($id: ID!) {{ subscriptionCancel(input: {{subscriptionId: $id}}) {{ {SUB} }} }}", lambda t: {"id": t.subscription}),
@@ -530,11 +534,14 @@ def target_of(demo, world, foreign: Foreign) -> Target:
 
 
 def state_of(services, target: Target) -> tuple:
+    from domain.ports import SubscriptionFilter
+
     uow = services.uow()
     organisations = uow.organisations.get_many([target.customer, target.partner])
     return (
         tuple(sorted((o.id, o.version) for o in organisations.values())),
         uow.subscriptions.get(target.subscription).version,
+        tuple(sorted(s.id for s in uow.subscriptions.list_for_customer(target.customer, SubscriptionFilter(), limit=100, cursor=None).items)),
         uow.saas_subscriptions.get(target.saas).version,
         len(uow.users.list_by_organisation(target.customer, limit=100, cursor=None).items),
         uow.users.get(target.user),  # its level and whether it is active (and its version)
