@@ -26,6 +26,8 @@ Decided here, where ``DOMAIN.md`` leaves room:
 * ``history`` holds the newer events; the store moves the oldest to history pages of
   their own once the subscription's item grows large (``history_pages`` counts them), so
   no sequence of changes outgrows DynamoDB's item limit and the full history stays readable.
+  Reseller SaaS subscriptions keep theirs the same way (without, two user changes a day
+  outgrew the limit in under three years).
 * Operations (other than ``renew``) are refused while a renewal is due but not yet
   processed; the service calls ``renew_due`` first (it is a no-op when nothing is due), the
   function the renewal job uses, and reads show its result on a copy (``as_of``).
@@ -2217,6 +2219,8 @@ class SaasSubscription:
     history: list[SubscriptionEvent] = field(default_factory=list)
     version: int = 0
     paid_users: int | None = None  # None: stored before SaaS billing existed (read as ``users``)
+    # Pages of older events the store moved out of ``history`` (oldest first), as for CSP subscriptions.
+    history_pages: int = 0
 
     def _record(
         self,

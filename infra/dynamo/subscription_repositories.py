@@ -6,7 +6,7 @@ import dataclasses
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from pynamodb.attributes import UnicodeAttribute
 from pynamodb.models import Model
@@ -109,12 +109,15 @@ def _due_page(index, key_attribute, date_attribute: str, day: date, until: datet
 
 
 # A subscription is one item, its history inside, and DynamoDB refuses items above 400 KB (409,600 bytes): one seat
-# added and removed a day for 2.5 years made 1,797 events (444 KB) and every later change of it failed. So once the
-# item grows past SUBSCRIPTION_ITEM_BUDGET, the oldest events move, in the transaction that saves it, to history pages
-# of their own (each at most HISTORY_PAGE_BUDGET) until it is back to SUBSCRIPTION_ITEM_TARGET; the gap between the two
-# means a page is written only every ~64 KB of new history (some 250 seat changes). Pages are never rewritten. The rest
-# of the item is small by construction (few seat lots: ``MAX_OPEN_SEAT_LOTS``, ~25 KB at most), so no sequence of
-# changes can outgrow the limit, and reading a subscription stays cheap (at most 96 KB, 24 read units).
+# added and removed a day for 2.5 years made 1,797 events (444 KB) and every later change of it failed; a reseller SaaS
+# subscription whose users changed twice a day failed the same way after 2,041 events (405 KB, under three years). So
+# once the item grows past SUBSCRIPTION_ITEM_BUDGET, the oldest events move, in the transaction that saves it, to
+# history pages of their own (each at most HISTORY_PAGE_BUDGET) until it is back to SUBSCRIPTION_ITEM_TARGET; the gap
+# between the two means a page is written only every ~64 KB of new history (some 250 seat changes). Pages are never
+# rewritten. The rest of the item is small by construction (a CSP subscription has few seat lots:
+# ``MAX_OPEN_SEAT_LOTS``, ~25 KB at most; a SaaS subscription no list but its history), so no sequence of changes can
+# outgrow the limit, and reading a subscription stays cheap (at most 96 KB, 24 read units). ``HistoryPaging`` does it
+# for both kinds, each in its own table.
 SUBSCRIPTION_ITEM_BUDGET = 96_000
 SUBSCRIPTION_ITEM_TARGET = 32_000
 HISTORY_PAGE_BUDGET = 128_000
@@ -132,22 +135,94 @@ class SubscriptionHistoryPageModel(Model):
     data = CompactJSONAttribute()  # the encoded events
 
 
-def _history_page_model() -> type[SubscriptionHistoryPageModel]:
-    """The page model on the subscriptions table wherever ``models.configure`` pointed that table."""
-    model, table = SubscriptionHistoryPageModel, SubscriptionModel.Meta
-    where = (table.table_name, getattr(table, "region", None), getattr(table, "host", None))
-    if (model.Meta.table_name, getattr(model.Meta, "region", None), getattr(model.Meta, "host", None)) != where:
-        model.Meta.table_name, model.Meta.region, model.Meta.host = where
-        attach(model)
-    return model
+class SaasSubscriptionHistoryPageModel(Model):
+    """The same for a reseller SaaS subscription, in the saas_subscriptions table: no ``partner_id``, ``kind`` or
+    ``payment_shard``, so neither the partner's nor the distributor's list nor the billing job's index lists it."""
 
+    class Meta:
+        table_name = "saas_subscriptions"
 
-def _history_page_id(subscription_id: str, number: int) -> str:
-    return f"{subscription_id}#history#{number:06d}"
+    id = UnicodeAttribute(hash_key=True)
+    data = CompactJSONAttribute()  # the encoded events
 
 
 def _json_size(value: object) -> int:
     return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+
+
+HistoryKey = tuple[str, int]  # (subscription id, its ``history_pages``)
+
+
+@dataclass(frozen=True)
+class HistoryPaging:
+    """Keeps an aggregate with a ``history`` of events and a ``history_pages`` count within its item budget (see above):
+    the pages live in the table of ``owner`` (the aggregate's model), as items of ``page``."""
+
+    owner: type[Model]
+    page: type[Model]
+
+    def model(self) -> type[Model]:
+        """The page model on the owner's table wherever ``models.configure`` pointed that table."""
+        model, table = self.page, self.owner.Meta
+        where = (table.table_name, getattr(table, "region", None), getattr(table, "host", None))
+        if (model.Meta.table_name, getattr(model.Meta, "region", None), getattr(model.Meta, "host", None)) != where:
+            model.Meta.table_name, model.Meta.region, model.Meta.host = where
+            attach(model)
+        return model
+
+    @staticmethod
+    def page_id(owner_id: str, number: int) -> str:
+        return f"{owner_id}#history#{number:06d}"
+
+    def read(self, keys: Iterable[HistoryKey]) -> dict[HistoryKey, list[SubscriptionEvent]]:
+        """The events of the first ``history_pages`` pages of each key's subscription, oldest first: the pages of all
+        keys in one BatchGetItem per 100 pages (none for keys without pages)."""
+        keys = list(dict.fromkeys(keys))
+        ids = list(dict.fromkeys(self.page_id(owner_id, n) for owner_id, count in keys for n in range(count)))
+        found = {item.id: item.data for item in self.model().batch_get(ids)} if ids else {}
+        return {
+            (owner_id, count): [
+                decode(SubscriptionEvent, event) for n in range(count) for event in found.get(self.page_id(owner_id, n), [])
+            ]
+            for owner_id, count in keys
+        }
+
+    def register(self, uow: "DynamoUnitOfWork", entity, item_of: Callable[[object], Model]) -> None:
+        """Register the save of ``entity`` (its item built by ``item_of``) and of the history pages it needs. A page
+        written meanwhile by another save of the same version: that save wins (this one fails with CONFLICT)."""
+        item, pages = self.within_budget(entity, item_of)
+        uow.register_save(item)
+        for page in pages:
+            uow.register_save(page, condition=self.page.id.does_not_exist())
+
+    def within_budget(self, entity, item_of: Callable[[object], Model]) -> tuple[Model, list[Model]]:
+        """The entity's item and, if it grew past the budget, the history pages its oldest events move to. The
+        entity itself is left as it is (its history complete in memory, its page count as read)."""
+        item = item_of(entity)
+        size = item_size(item)
+        if size <= SUBSCRIPTION_ITEM_BUDGET or not entity.history:
+            return item, []
+        events = [encode(event) for event in entity.history]
+        moving, freed = 0, 0
+        while moving < len(events) and size - freed > SUBSCRIPTION_ITEM_TARGET:
+            freed += _json_size(events[moving]) + 2
+            moving += 1
+        model, pages, page, page_size = self.model(), [], [], 2
+        for event in events[:moving]:
+            event_size = _json_size(event) + 1
+            if page and page_size + event_size > HISTORY_PAGE_BUDGET:
+                pages.append(page)
+                page, page_size = [], 2
+            page.append(event)
+            page_size += event_size
+        pages.append(page)
+        first = entity.history_pages
+        trimmed = dataclasses.replace(entity, history=entity.history[moving:], history_pages=first + len(pages))
+        return item_of(trimmed), [model(self.page_id(entity.id, first + n), data=p) for n, p in enumerate(pages)]
+
+
+CSP_HISTORY = HistoryPaging(SubscriptionModel, SubscriptionHistoryPageModel)
+SAAS_HISTORY = HistoryPaging(SaasSubscriptionModel, SaasSubscriptionHistoryPageModel)
 
 
 class SubscriptionRepository:
@@ -156,12 +231,12 @@ class SubscriptionRepository:
 
     def history_pages(self, subscription: Subscription) -> list[SubscriptionEvent]:
         """The events moved out of the subscription's ``history``, oldest first: one BatchGetItem per 100 pages."""
-        if not subscription.history_pages:
-            return []
-        model = _history_page_model()
-        ids = [_history_page_id(subscription.id, number) for number in range(subscription.history_pages)]
-        found = {item.id: item.data for item in model.batch_get(ids)}
-        return [decode(SubscriptionEvent, event) for page_id in ids for event in found.get(page_id, [])]
+        key = (subscription.id, subscription.history_pages)
+        return CSP_HISTORY.read([key])[key]
+
+    def history_pages_of(self, keys: Iterable[HistoryKey]) -> dict[HistoryKey, list[SubscriptionEvent]]:
+        """``history_pages`` of many subscriptions, by (id, ``history_pages``): one BatchGetItem per 100 pages of all."""
+        return CSP_HISTORY.read(keys)
 
     def get(self, subscription_id: str) -> Subscription | None:
         return get_by_id(SubscriptionModel, Subscription, subscription_id)
@@ -206,35 +281,7 @@ class SubscriptionRepository:
         )
 
     def _register(self, subscription: Subscription) -> None:
-        item, pages = self._within_budget(subscription)
-        self._uow.register_save(item)
-        for page in pages:  # a page written meanwhile by another save of the same version: that save wins
-            self._uow.register_save(page, condition=SubscriptionHistoryPageModel.id.does_not_exist())
-
-    def _within_budget(self, subscription: Subscription) -> tuple[SubscriptionModel, list[SubscriptionHistoryPageModel]]:
-        """The subscription's item and, if it grew past the budget, the history pages its oldest events move to. The
-        subscription itself is left as it is (its history complete in memory, its page count as read)."""
-        item = self._item(subscription)
-        size = item_size(item)
-        if size <= SUBSCRIPTION_ITEM_BUDGET or not subscription.history:
-            return item, []
-        events = [encode(event) for event in subscription.history]
-        moving, freed = 0, 0
-        while moving < len(events) and size - freed > SUBSCRIPTION_ITEM_TARGET:
-            freed += _json_size(events[moving]) + 2
-            moving += 1
-        model, pages, page, page_size = _history_page_model(), [], [], 2
-        for event in events[:moving]:
-            event_size = _json_size(event) + 1
-            if page and page_size + event_size > HISTORY_PAGE_BUDGET:
-                pages.append(page)
-                page, page_size = [], 2
-            page.append(event)
-            page_size += event_size
-        pages.append(page)
-        first = subscription.history_pages
-        trimmed = dataclasses.replace(subscription, history=subscription.history[moving:], history_pages=first + len(pages))
-        return self._item(trimmed), [model(_history_page_id(subscription.id, first + n), data=p) for n, p in enumerate(pages)]
+        CSP_HISTORY.register(self._uow, subscription, self._item)
 
     def _item(self, subscription: Subscription) -> SubscriptionModel:
         renews = subscription.status is SubscriptionStatus.ACTIVE
@@ -327,13 +374,20 @@ class SaasSubscriptionRepository:
         return due_page(SaasSubscriptionModel.payment_index, SAAS_PAYMENT_SHARD, "payment_shard", SaasSubscriptionModel.payment_due_key,
                         run_date, SaasSubscription, limit=limit, cursor=cursor)
 
+    def history_pages(self, subscription: SaasSubscription) -> list[SubscriptionEvent]:
+        """The events moved out of the subscription's ``history``, oldest first: one BatchGetItem per 100 pages."""
+        key = (subscription.id, subscription.history_pages)
+        return SAAS_HISTORY.read([key])[key]
+
     def save(self, subscription: SaasSubscription) -> None:
+        SAAS_HISTORY.register(self._uow, subscription, self._item)
+
+    @staticmethod
+    def _item(subscription: SaasSubscription) -> SaasSubscriptionModel:
         active = subscription.status is SaasStatus.ACTIVE
-        self._uow.register_save(
-            SaasSubscriptionModel(
-                subscription.id, partner_id=subscription.partner_id,
-                payment_shard=SAAS_PAYMENT_SHARD if active else None,
-                payment_due_key=f"{subscription.next_payment_date.isoformat()}#{subscription.id}" if active else None,
-                data=entity_data(subscription), **versioned(subscription),
-            )
+        return SaasSubscriptionModel(
+            subscription.id, partner_id=subscription.partner_id,
+            payment_shard=SAAS_PAYMENT_SHARD if active else None,
+            payment_due_key=f"{subscription.next_payment_date.isoformat()}#{subscription.id}" if active else None,
+            data=entity_data(subscription), **versioned(subscription),
         )
