@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Generic, Iterable, Protocol, TypeVar
 from domain.errors import DomainError
 from domain.catalogue import Catalogue
 from domain.organisations import Organisation, OrganisationKind, User
-from domain.subscriptions import Charge, SaasSubscription, Subscription, SubscriptionStatus
+from domain.subscriptions import Charge, SaasSubscription, Subscription, SubscriptionEvent, SubscriptionStatus
 
 T = TypeVar("T")
 
@@ -111,6 +111,8 @@ class SubscriptionRepository(Protocol):
     def list_due_for_renewal(self, renewal_date: date, until: datetime, *, limit: int, cursor: str | None) -> Page[Subscription]: ...
     def list_partner_renewals(self, partner_id: str, start: datetime, end: datetime, *, limit: int, cursor: str | None) -> Page[Subscription]: ...
     def list_renewals_on(self, renewal_date: date, *, limit: int, cursor: str | None) -> Page[Subscription]: ...
+    def history_pages(self, subscription: Subscription) -> list[SubscriptionEvent]:
+        """The events the store moved out of the subscription's ``history`` to its ``history_pages``, oldest first."""
     def add(self, subscription: Subscription) -> None: ...
     def update(self, subscription: Subscription) -> None: ...
 
@@ -126,6 +128,8 @@ class SaasSubscriptionRepository(Protocol):
     def list_all(self, *, limit: int, cursor: str | None) -> Page[SaasSubscription]: ...
     def list_payments_due(self, run_date: date, *, limit: int, cursor: str | None) -> Page[SaasSubscription]:
         """Active subscriptions whose next payment date is on or before ``run_date`` (sparse index, oldest first)."""
+    def history_pages(self, subscription: SaasSubscription) -> list[SubscriptionEvent]:
+        """The events the store moved out of the subscription's ``history`` to its ``history_pages``, oldest first."""
     def save(self, subscription: SaasSubscription) -> None: ...
 
 

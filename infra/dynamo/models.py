@@ -18,12 +18,14 @@ Access patterns (every read is a GetItem, BatchGetItem or Query; nothing scans):
 | a partner's subscriptions of a customer page | subscriptions.partner-customer-index | partner_id, customer_key  |
 | renewals due on a date (renewal job)      | subscriptions.renewal-index (sparse)  | renewal_date, renewal_key   |
 | a partner's renewals in a date range      | subscriptions.partner-renewal-index   | partner_id, renewal_key     |
+| history pages of subscriptions (batch)    | subscriptions (no index attributes)   | id = <id>#history#<n>       |
 | charge by id                              | charges                               | id                          |
 | unbilled charges by billing date          | charges.unbilled-index (sparse)       | bill_date, id               |
 | charges of a subscription                 | charges.subscription-index            | subscription_id, id         |
 | SaaS subscriptions of a partner           | saas_subscriptions.partner-index      | partner_id, id              |
 | every SaaS subscription (distributor)     | saas_subscriptions.kind-index         | kind = "SAAS", id           |
 | SaaS months due (job; catch-up included)  | saas_subscriptions.payment-index (sparse) | payment_shard, payment_due_key <= run date |
+| history pages of SaaS subscriptions       | saas_subscriptions (no index attrs)   | id = <id>#history#<n>       |
 | partner application by id                 | partner_applications                  | id                          |
 | applications by status (distributor)      | partner_applications.status-index     | status, submitted_key       |
 | programme partner by partner id (batch)   | programme_partners                    | partner_id                  |
