@@ -124,7 +124,42 @@ def seed_tickets(stack, fixture: dict, sizes: tuple[int, ...]) -> None:
         desk.add_comment(stack.services.uow(), staff, ticket.id, body="Wir schauen es uns an.", internal=False, now=stack.now, mailer=Quiet())
 
 
-SEEDING: list[Callable[..., None]] = [seed_partner_customers, seed_customer_subscriptions, seed_seat_lots, seed_invoices, seed_tickets]
+def seed_paged_history(stack, fixture: dict, sizes: tuple[int, ...]) -> None:
+    """A customer of SüdCloud (outside NordIT's lists) with max(sizes) subscriptions whose older history moved to a
+    history page each: three events of 33 KB past the item budget, so the page holds them and the item keeps a few KB
+    (a list page of 100 stays one Query; what grows with n is only what the history pages cost)."""
+    from domain.catalogue import M365_BUSINESS_BASIC, Billing, Term
+    from domain.organisations import AccessLevel, Address, BillingMode
+    from domain.services import organisations as org
+    from domain.services.subscriptions import load_catalogue
+    from domain.subscriptions import SubscriptionEvent, SubscriptionEventKind, open_subscription
+
+    ops = _principal(stack, "distributor")
+    customer = org.create_customer(
+        stack.services.uow(), ops,
+        org.NewCustomer(name="Zeitreise Archiv GmbH", address=Address.create("Weg 2", "80331", "München"),
+                        billing_email="rechnung@zeitreise.example", partner_id=stack.demo.partners["suedcloud"].id,
+                        billing_mode=BillingMode.PARTNER_PAYS, access_level=AccessLevel.FULL),
+        now=stack.now,
+    )
+    catalogue = load_catalogue(stack.services.uow())
+    for _ in range(max(sizes)):  # written directly: the order's preconditions (tenant, agreement) are not measured
+        subscription = open_subscription(
+            customer_id=customer.id, partner_id=stack.demo.partners["suedcloud"].id, product=catalogue.product(M365_BUSINESS_BASIC),
+            term=Term.P1Y, billing=Billing.MONTHLY, quantity=5, now=stack.now, actor_id=ops.user_id, price_lookup=catalogue,
+        ).new_subscription
+        subscription.history += [SubscriptionEvent(f"evt_bench{n}", SubscriptionEventKind.SEATS_ADDED, stack.now, ops.user_id,
+                                                   {"note": "x" * 33_000}) for n in range(3)]
+        uow = stack.services.uow()
+        with uow:
+            uow.subscriptions.add(subscription)
+            uow.commit()
+    fixture["customer_with_paged_history"] = customer.id
+
+
+SEEDING: list[Callable[..., None]] = [
+    seed_partner_customers, seed_customer_subscriptions, seed_seat_lots, seed_invoices, seed_tickets, seed_paged_history,
+]
 
 
 # --- operations ---------------------------------------------------------------------------------------
@@ -166,6 +201,9 @@ INVOICE_LIST = """query($n: Int!, $org: ID) { invoices(organisationId: $org, fir
   lines { position description quantity unitPrice { amount } netAmount { amount } vatRate }
   grossTotal { amount } outstanding { amount } creditNotes { number } } pageInfo { hasNextPage endCursor } } }"""
 
+SUBSCRIPTIONS_WITH_HISTORY = """query($n: Int!, $customer: ID) { subscriptions(first: $n, customerId: $customer) {
+  nodes { id quantity history { id kind at actorId } } pageInfo { hasNextPage endCursor } } }"""
+
 TICKET_LIST = """query($n: Int!, $customer: ID) { tickets(customerId: $customer, first: $n) { nodes { id number status subject
   comments { author body at } customer { name } } pageInfo { hasNextPage endCursor } } }"""
 
@@ -189,6 +227,8 @@ OPERATIONS: list[Operation] = [
               lambda stack, fixture, n: {"n": n, "partner": stack.demo.partners["nordit"].id}, _nodes("subscriptions")),
     Operation("renewal planner, 40 days (partner admin)", "nordit_admin", RENEWAL_PLANNER,
               lambda stack, fixture, n: {"n": n}, _nodes("renewalPlanner")),
+    Operation("subscriptions of a customer with paged history (distributor)", "distributor", SUBSCRIPTIONS_WITH_HISTORY,
+              lambda stack, fixture, n: {"n": n, "customer": fixture["customer_with_paged_history"]}, _nodes("subscriptions")),
 ]
 
 

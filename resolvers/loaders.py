@@ -28,6 +28,9 @@ class Loaders:
         self.subscription_by_id = DataLoader(load_fn=_batched(uow.subscriptions.get_many))
         # (customer, seller filter, after, limit) -> a page of its subscriptions, oldest first
         self.subscription_pages = DataLoader(load_fn=_batched(self._subscription_pages))
+        # (subscription id, its history_pages) -> the events moved to those pages, oldest first: the history pages of
+        # every subscription of a list in one BatchGetItem (per 100 pages)
+        self.history_pages = DataLoader(load_fn=_batched(uow.subscriptions.history_pages_of))
         self.invoice_by_id = DataLoader(load_fn=_batched(uow.invoices.get_many))
         self.credit_notes_by_invoice = DataLoader(load_fn=_batched(uow.invoices.credit_notes_of))
         self.ticket_by_id = DataLoader(load_fn=_batched(uow.tickets.get_many))

@@ -134,11 +134,11 @@ async def _change(
 
 async def full_history(info: Info, subscription) -> list:
     """``Subscription.history``: the events kept on the subscription, after those moved to its history pages (read
-    only for a subscription that has some)."""
+    only for a subscription that has some, batched: a list reads the pages of all its subscriptions at once)."""
     if not subscription.history_pages:
         return subscription.history
-    ctx = info.context
-    return await ctx.run(service.subscription_history, ctx.uow(), subscription)
+    moved = await info.context.loaders.history_pages.load((subscription.id, subscription.history_pages))
+    return [*moved, *subscription.history]
 
 
 async def _as_of_now(info: Info, page: Page) -> Page:

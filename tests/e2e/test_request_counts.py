@@ -184,3 +184,43 @@ def test_a_partners_customer_list_shows_each_customer_what_the_customer_alone_sh
             assert node["subscriptions"] == alone["subscriptions"], node["id"]
     shown = [s["id"] for n in listed for s in n["subscriptions"]["nodes"]]
     assert len(shown) >= 6 and sold_by_others and not set(shown) & set(sold_by_others)
+
+
+WITH_HISTORY = """query($first: Int!, $customer: ID) { subscriptions(first: $first, customerId: $customer) { nodes { id history { id } } } }"""
+
+
+def page_history(services, subscription_id: str, events: int) -> None:
+    """``events`` older events of 2 KB each, saved at once: past the item budget, so they move to a history page."""
+    from domain.subscriptions import SubscriptionEventKind
+
+    subscription = services.uow().subscriptions.get(subscription_id)
+    created = subscription.history[0]
+    subscription.history.extend(
+        type(created)(f"evt_old{n:03d}", SubscriptionEventKind.SEATS_ADDED, created.at, "usr_import", {"note": "x" * 2000})
+        for n in range(events)
+    )
+    uow = services.uow()
+    with uow:
+        uow.subscriptions.update(subscription)
+        uow.commit()
+
+
+def test_a_subscription_list_reads_the_history_pages_of_all_its_subscriptions_in_one_request(as_user, services, demo):
+    # 25 subscriptions of a new customer of NordIT, each with 60 older events moved to a history page (2026-11-23); each
+    # item keeps ~32 KB of history, so a page of 25 is one Query (1 MB)
+    add_customers(services, demo, 1)
+    customer = made_customers(services, demo)[0]
+    ids = sell(services, demo, customer.id, customer.partner_links[0].partner_id, 25)
+    for subscription_id in ids:
+        page_history(services, subscription_id, 60)
+    assert all(s.history_pages == 1 for s in services.uow().subscriptions.get_many(ids).values())
+    api = as_user("distributor")
+    counts = {}
+    for first in (10, 25):
+        with count_requests() as count:
+            nodes = api(WITH_HISTORY, {"first": first, "customer": customer.id})["subscriptions"]["nodes"]
+        assert len(nodes) == first and all(len(node["history"]) == 1 + 60 for node in nodes)
+        assert all(node["history"][1]["id"] == "evt_old000" for node in nodes)
+        counts[first] = count.operations
+    # principal, the customer's page (Query), the history pages of all its subscriptions (one BatchGetItem)
+    assert counts[10] == counts[25] == {"GetItem": 1, "Query": 1, "BatchGetItem": 1}, counts
