@@ -277,6 +277,12 @@ def can_change_subscription(principal: Principal, customer: Organisation, *, par
     return principal.organisation_id == partner_id and can_order_csp(principal, customer)
 
 
+def can_cancel_legacy_with_credit_note(principal: Principal) -> bool:
+    """Cancel a legacy CSP subscription billed annually outside its windows, crediting the rest of the term: the
+    distributor only (it cancels legacy orders paid annually and issues the credit notes; seed terra-cloud-microsoft-csp)."""
+    return principal.is_distributor
+
+
 def can_manage_catalogue(principal: Principal) -> bool:
     return principal.is_distributor
 

@@ -32,6 +32,26 @@ Decided here, where ``DOMAIN.md`` leaves room:
   processed; the service calls ``renew_due`` first (it is a no-op when nothing is due), the
   function the renewal job uses, and reads show its result on a copy (``as_of``).
 
+Legacy (pre-New-Commerce, ``ProductKind.CSP_LEGACY``) subscriptions follow the legacy CSP model the distributor's
+own help pages describe (seeds: terra-cloud-microsoft-csp, the legacy ("current") model and the April 2023 letter), not
+New Commerce's 168-hour windows. At Microsoft a legacy subscription is always an annual subscription with a fixed start
+and end and price protection for additions; what can be removed depends on how it is paid:
+
+* **Billed monthly**: the quantity can be adjusted down at any time, and the subscription cancelled at any time
+  (``reducible_any_time``). Removed seats stop at once; the month already started is billed at the highest volume
+  reached in it, so nothing is credited for it, and the next months are billed at the new quantity (20 seats at
+  EUR 12.00 in the month 2026-11-01..2026-12-01, 5 removed on 2026-11-18: November 240.00, December 180.00).
+  Decided: "the calendar month that started" is the subscription's billing month (anchored on its start, as every
+  cycle here), the month its regular charge covers.
+* **Billed annually**: reductions and cancellation follow the windows as before (seats added here have their own, the
+  renewal opens one for every seat; imported seats none, ``import_legacy_subscription``). The distributor, and only
+  it, may cancel one at any time with a credit note for the rest of the term, pro rata by day and rounded half-up like
+  every credit (the distributor cancels legacy orders paid annually, e.g. to re-book them as New Commerce, and credits
+  the remaining period): unit price × seats × days left (the day of the cancellation included) ÷ days of the term.
+  Seats the previous provider billed for the term running at their import are not credited here, where they were
+  never charged (``PreviousProviderBilling``); seats added here are.
+* Renewals keep the subscription's own renewal date and take the price list's price of that day, as before.
+
 Reseller SaaS subscriptions are billed to the selling partner, never to the customer (who
 may not even be an organisation here: only a company name; "the reseller keeps billing"):
 
@@ -108,6 +128,12 @@ from domain.money import Money, round_cents
 from domain.validation import require_email, require_text
 
 CANCELLATION_WINDOW = timedelta(hours=168)
+# What a partner is told it can do with a legacy subscription billed annually outside every window.
+_DISTRIBUTOR_CANCELS_LEGACY = (
+    "As a legacy subscription billed annually, it can be cancelled at any time by the distributor (subscriptionCancel "
+    "by distributor staff), with a credit note for the rest of the term: ask the distributor (an e-mail to its support "
+    "address opens a ticket), e.g. to re-book the licences as New Commerce (subscriptionOrder)."
+)
 # Seat additions of one subscription inside their 168-hour windows at once (each keeps its own window). Decided: a
 # reseller adding seats one by one for every new hire stays far below it; it bounds the subscription's size.
 MAX_OPEN_SEAT_LOTS = 250
@@ -405,6 +431,24 @@ def _take_newest_first(
     return remaining, taken
 
 
+@dataclass(frozen=True)
+class PreviousProviderBilling:
+    """What the previous provider billed for a legacy subscription imported here (its ``IMPORTED`` event): ``seats``
+    seats up to ``billed_through`` (exclusive), the end of the cycle running at the import. No credit is given here for
+    them up to that date: the money was never charged here."""
+
+    seats: int
+    billed_through: date
+
+    @classmethod
+    def of(cls, events: "list[SubscriptionEvent] | tuple[SubscriptionEvent, ...]") -> "PreviousProviderBilling | None":
+        """From the subscription's full history (its first event is ``IMPORTED`` for an imported subscription)."""
+        for event in events:
+            if event.kind is SubscriptionEventKind.IMPORTED and "previous_provider_billed_through" in event.details:
+                return cls(int(event.details["quantity"]), date.fromisoformat(event.details["previous_provider_billed_through"]))
+        return None
+
+
 @dataclass
 class Subscription:
     """A CSP subscription of one product for one customer, ordered by one partner.
@@ -467,6 +511,22 @@ class Subscription:
     def is_active(self) -> bool:
         return self.status is SubscriptionStatus.ACTIVE
 
+    @property
+    def is_legacy(self) -> bool:
+        return self.product_kind is ProductKind.CSP_LEGACY
+
+    @property
+    def reducible_any_time(self) -> bool:
+        """A legacy subscription billed monthly: seats can be removed, and the subscription cancelled, at any time,
+        without credit for the month started (billed at its highest volume)."""
+        return self.is_legacy and self.billing is Billing.MONTHLY
+
+    @property
+    def cancellable_by_distributor_with_credit_note(self) -> bool:
+        """A legacy subscription billed annually: the distributor may cancel it at any time, crediting the rest of the
+        term."""
+        return self.is_legacy and self.billing is Billing.ANNUAL
+
     def _anchored(self, months_into_term: int) -> datetime:
         """The anchor plus the months to the current term's start plus ``months_into_term`` (never chained)."""
         return add_months(self.term_anchor_at, self.term_month_offset + self.term_index * self.term.months + months_into_term)
@@ -517,6 +577,10 @@ class Subscription:
         return [lot for lot in self.seat_lots if lot.window_open_at(now)]
 
     def reducible_seats(self, now: datetime) -> int:
+        """Seats that can be removed at ``now``: those inside their 168-hour windows; every seat of a legacy
+        subscription billed monthly (the last one by cancelling)."""
+        if self.reducible_any_time and self.is_active:
+            return self.quantity
         return sum(lot.quantity for lot in self.open_lots(now))
 
     def _book_started_cycles(self, now: datetime) -> tuple[Charge, ...]:
@@ -669,6 +733,10 @@ class Subscription:
             alternatives += (remove_now,)
             if cancelling:
                 hint += f" Up to {reducible} seat(s) can be removed now (subscriptionSeatsReduce)."
+        if self.cancellable_by_distributor_with_credit_note:
+            if cancelling:
+                hint += " " + _DISTRIBUTOR_CANCELS_LEGACY
+            alternatives += (_DISTRIBUTOR_CANCELS_LEGACY,)
         return CancellationWindowClosed(
             message,
             next_window_opens_at=renewal,
@@ -682,6 +750,10 @@ class Subscription:
     def _how_to_end(self, now: datetime) -> str:
         """What ends the subscription instead of removing every seat, as accepted at ``now``: a cancellation while every
         seat is inside its window; else turning auto-renew off (or nothing, when it is off already)."""
+        if self.reducible_any_time:
+            return ("Cancel the subscription instead (subscriptionCancel): a legacy subscription billed monthly can be "
+                    f"cancelled at any time; the month started (to {format_utc(self.billing_cycle_at(now).ends_at)}) stays "
+                    "billed.")
         reducible = self.reducible_seats(now)
         if reducible == self.quantity:
             closes = min(lot.cancellation_window_closes_at for lot in self.seat_lots)
@@ -695,6 +767,8 @@ class Subscription:
             hint = f"Auto-renew is off, so it ends at {ends}; nothing else to do ({past})."
         if reducible:
             hint += f" Up to {reducible} seat(s) can be removed now (subscriptionSeatsReduce)."
+        if self.cancellable_by_distributor_with_credit_note:
+            hint += " " + _DISTRIBUTOR_CANCELS_LEGACY
         return hint
 
     # -- hosted desktop ---------------------------------------------------------------------
@@ -763,7 +837,9 @@ class Subscription:
         lot = SeatLot(new_id("lot", id_factory), seats, now)
         cycle = self.billing_cycle_at(now)
         today = berlin_date(now)
-        amount = prorated_amount(self.unit_price, seats, today, cycle)
+        already_billed = min(seats, self._seats_billed_in_month_and_removed(cycle))
+        charged_seats = seats - already_billed
+        amount = prorated_amount(self.unit_price, charged_seats, today, cycle)
         charges = []
         if amount.amount:
             charges.append(
@@ -771,12 +847,13 @@ class Subscription:
                     ChargeKind.PRORATA_INCREASE,
                     period_start=today,
                     period_end=cycle.end_date,
-                    quantity=seats,
+                    quantity=charged_seats,
                     amount=amount,
                     reference=lot.lot_id,
                     description=(
-                        f"{seats} seat(s) added on {today.isoformat()}: {self.unit_price} × {seats} × "
+                        f"{seats} seat(s) added on {today.isoformat()}: {self.unit_price} × {charged_seats} × "
                         f"{days_between(today, cycle.end_date)}/{cycle.days} days"
+                        + (f" ({already_billed} of them billed for the month already)" if already_billed else "")
                     ),
                     changed_at=now,
                 )
@@ -792,6 +869,7 @@ class Subscription:
                 quantity=self.quantity,
                 cancellation_window_closes_at=lot.cancellation_window_closes_at,
                 charged=amount,
+                seats_billed_for_the_month_already=already_billed or None,
             ),
             id_factory,
         )
@@ -806,6 +884,24 @@ class Subscription:
             affected_lots=(lot,),
             cycle_charges=cycle_charges,
         )
+
+    def _seats_billed_in_month_and_removed(self, cycle: BillingCycle) -> int:
+        """Legacy billed monthly: seats removed in the month ``cycle`` without credit and not added back since. The month
+        is billed at its highest volume, so adding them back in it costs nothing more (20 seats, 5 removed and 5 added
+        back in November: November stays 20 × the price). Read from the events kept on the subscription (the store moves
+        only the oldest ones to history pages)."""
+        if not self.reducible_any_time:
+            return 0
+        end = cycle.end_date.isoformat()
+        free = 0
+        for event in self.history:
+            if event.at < cycle.starts_at:
+                continue
+            if event.kind is SubscriptionEventKind.SEATS_REDUCED and event.details.get("month_billed_at_highest_volume_until") == end:
+                free += int(event.details["seats"])
+            elif event.kind is SubscriptionEventKind.SEATS_ADDED:
+                free -= int(event.details.get("seats_billed_for_the_month_already", "0"))
+        return max(free, 0)
 
     def _merge_closed_lots(self, now: datetime) -> None:
         """Keep the lots whose windows have closed as one, with the oldest one's id and time: their seats can no longer
@@ -824,6 +920,8 @@ class Subscription:
     ) -> ChangeOutcome:
         """Remove seats whose 168-hour window is still open, newest lots first, with a pro-rata credit.
 
+        A legacy subscription billed monthly (``reducible_any_time``) gives up any of its seats at any time, at once and
+        without credit: the month started stays billed at its highest volume, the next months at the new quantity.
         Removing every seat is not a reduction: use ``cancel``.
         """
         now = self._require_changeable(now)
@@ -839,10 +937,13 @@ class Subscription:
         if seats > reducible:
             raise self._window_closed(requested=seats, reducible=reducible, cancelling=False)
         cycle_charges = self._book_started_cycles(now)
-        remaining, removed = _take_newest_first(self.seat_lots, seats, lambda lot: lot.window_open_at(now))
+        any_time = self.reducible_any_time
+        removable = (lambda lot: True) if any_time else (lambda lot: lot.window_open_at(now))
+        remaining, removed = _take_newest_first(self.seat_lots, seats, removable)
         cycle = self.billing_cycle_at(now)
         today = berlin_date(now)
-        credit = -prorated_amount(self.unit_price, seats, today, cycle)
+        # Legacy billed monthly: the month started is billed at its highest volume, so nothing of it is credited.
+        credit = Money(Decimal("0.00"), self.currency) if any_time else -prorated_amount(self.unit_price, seats, today, cycle)
         self.seat_lots = remaining
         event = self._record(
             SubscriptionEventKind.SEATS_REDUCED,
@@ -853,6 +954,7 @@ class Subscription:
                 quantity=self.quantity,
                 lot_ids=",".join(lot.lot_id for lot in removed),
                 credited=credit,
+                month_billed_at_highest_volume_until=cycle.end_date if any_time else None,
             ),
             id_factory,
         )
@@ -901,44 +1003,80 @@ class Subscription:
         self._require_changeable(now)
         return ChangeOutcome(self.id, False)
 
-    def cancel(self, *, now: datetime, actor_id: str, id_factory: IdFactory | None = None) -> ChangeOutcome:
+    def cancel(
+        self, *, now: datetime, actor_id: str, id_factory: IdFactory | None = None, by_distributor: bool = False,
+        full_history: "list[SubscriptionEvent] | tuple[SubscriptionEvent, ...] | None" = None,
+    ) -> ChangeOutcome:
         """Stop the subscription at once, crediting the unused part of the current billing cycle.
 
         Allowed only while every seat lot is inside its 168-hour window (cancelling removes all
         seats, and seats past their window cannot be removed). A cancelled subscription can
         never be changed or restored.
+
+        Legacy subscriptions: billed monthly, at any time and without credit (the month started is billed at its highest
+        volume); billed annually, also at any time when the distributor cancels (``by_distributor``, decided by
+        ``domain.policy``), with a credit note for the rest of the term except for the seats the previous provider
+        billed for it (read from ``full_history``, the subscription's history including its moved pages; default
+        ``history``).
         """
         now = self._require_changeable(now)
         reducible = self.reducible_seats(now)
+        credit_note = False
         if reducible < self.quantity:
-            raise self._window_closed(requested=self.quantity, reducible=reducible, cancelling=True)
+            if not (by_distributor and self.cancellable_by_distributor_with_credit_note):
+                raise self._window_closed(requested=self.quantity, reducible=reducible, cancelling=True)
+            credit_note = True
         cycle_charges = self._book_started_cycles(now)
         cycle = self.billing_cycle_at(now)
         today = berlin_date(now)
         seats = self.quantity
         removed = tuple(self.seat_lots)
-        credit = -prorated_amount(self.unit_price, seats, today, cycle)
+        days = f"{days_between(today, cycle.end_date)}/{cycle.days}"
+        not_credited = 0
+        if self.reducible_any_time:
+            # Legacy billed monthly: the month started is billed at its highest volume, so nothing of it is credited.
+            credit = Money(Decimal("0.00"), self.currency)
+        else:
+            if credit_note:
+                not_credited = self._seats_billed_by_previous_provider(
+                    full_history if full_history is not None else self.history, cycle)
+            credit = -prorated_amount(self.unit_price, seats - not_credited, today, cycle)
         self.seat_lots = []
         self.status = SubscriptionStatus.CANCELLED
         self.ended_at = now
         self.end_reason = EndReason.CANCELLED
         event = self._record(
-            SubscriptionEventKind.CANCELLED, now, actor_id, _details(seats=seats, credited=credit), id_factory
+            SubscriptionEventKind.CANCELLED, now, actor_id,
+            _details(
+                seats=seats, credited=credit, by_distributor_with_credit_note=credit_note or None,
+                seats_billed_by_previous_provider=not_credited or None,
+                month_billed_at_highest_volume_until=cycle.end_date if self.reducible_any_time else None,
+            ),
+            id_factory,
         )
         charges = []
         if credit.amount:
+            if credit_note:
+                description = (
+                    f"Legacy subscription cancelled by the distributor on {today.isoformat()}: credit note for the rest of "
+                    f"the term, {today.isoformat()} to {cycle.end_date.isoformat()}: {self.unit_price} × "
+                    f"{seats - not_credited} × {days} days"
+                )
+                if not_credited:
+                    description += f" ({not_credited} imported seat(s) billed by the previous provider not credited)"
+            else:
+                description = (
+                    f"Cancelled on {today.isoformat()}: {self.unit_price} × {seats} × {days} unused days credited"
+                )
             charges.append(
                 self._charge(
                     ChargeKind.CREDIT,
                     period_start=today,
                     period_end=cycle.end_date,
-                    quantity=seats,
+                    quantity=seats - not_credited,
                     amount=credit,
                     reference=event.event_id,
-                    description=(
-                        f"Cancelled on {today.isoformat()}: {self.unit_price} × {seats} × "
-                        f"{days_between(today, cycle.end_date)}/{cycle.days} unused days credited"
-                    ),
+                    description=description,
                     changed_at=now,
                 )
             )
@@ -953,6 +1091,16 @@ class Subscription:
             affected_lots=removed,
             cycle_charges=cycle_charges,
         )
+
+    def _seats_billed_by_previous_provider(self, events, cycle: BillingCycle) -> int:
+        """Of the seats held now, those the previous provider billed for ``cycle``: the seats imported, if the cycle
+        ends by the date it billed through (the cycle running at the import; ``PreviousProviderBilling``). Reductions
+        and upgrades take the newest seats first and the imported ones are the oldest, so as many of them are left as
+        seats are held, up to the number imported."""
+        billed = PreviousProviderBilling.of(events)
+        if billed is None or cycle.end_date > billed.billed_through:
+            return 0
+        return min(billed.seats, self.quantity)
 
     # -- renewal settings -----------------------------------------------------------------
 
@@ -1735,7 +1883,12 @@ class SetQuantity:
 
 @dataclass(frozen=True)
 class CancelSubscription:
-    pass
+    # Set by the service from ``domain.policy``, never from input: the distributor cancels a legacy subscription billed
+    # annually at any time, with a credit note; ``full_history`` is the history with its moved pages, to find what the
+    # previous provider billed (default: the events kept on the subscription). Left out of the repr, which idempotency
+    # keys fingerprint: the cancellation asked for is the same.
+    by_distributor: bool = field(default=False, repr=False)
+    full_history: tuple[SubscriptionEvent, ...] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -1801,7 +1954,7 @@ def apply_change(
     if isinstance(change, SetQuantity):
         return subscription.change_quantity(change.quantity, **common)
     if isinstance(change, CancelSubscription):
-        return subscription.cancel(**common)
+        return subscription.cancel(by_distributor=change.by_distributor, full_history=change.full_history, **common)
     if isinstance(change, SetAutoRenew):
         return subscription.set_auto_renew(change.enabled, **common)
     if isinstance(change, ScheduleChange):

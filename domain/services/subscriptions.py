@@ -17,6 +17,7 @@ from domain.money import Money
 from domain.organisations import Organisation, OrganisationKind
 from domain.policy import (
     Principal,
+    can_cancel_legacy_with_credit_note,
     can_change_subscription,
     can_confirm_tenant_link,
     can_grant_eligibility,
@@ -233,6 +234,7 @@ def preview(uow: UnitOfWork, principal: Principal, subscription_id: str, change:
     subscription = _require_subscription(uow, principal, subscription_id)
     catalogue = load_catalogue(uow)
     renew_due(uow, subscription, catalogue, now=now)  # a due renewal happens first, as in a real change
+    change = _as_principal(uow, principal, subscription, change)
     try:
         resolved = _resolve_change(uow, subscription, change, catalogue)
     except NotFound as refusal:  # an unknown product: refused as the change would be
@@ -282,6 +284,17 @@ def _resolve_change(uow: UnitOfWork, subscription: Subscription, change: ChangeR
         product = change.product or catalogue.product(change.change.product_id)
         return replace(change, product=product, access=_product_access(uow, subscription, product, customer=customer))
     return change
+
+
+def _as_principal(uow: UnitOfWork, principal: Principal, subscription: Subscription, change: ChangeRequest) -> ChangeRequest:
+    """A cancellation as the principal may make it: the distributor cancels a legacy subscription billed annually at any
+    time, with a credit note for the rest of the term (``domain.policy``); what the previous provider billed is read
+    from the full history (its first event, on a history page once the store moved older events)."""
+    if not (isinstance(change, CancelSubscription) and subscription.cancellable_by_distributor_with_credit_note
+            and can_cancel_legacy_with_credit_note(principal)):
+        return change
+    history = subscription_history(uow, subscription) if subscription.history_pages else subscription.history
+    return CancelSubscription(by_distributor=True, full_history=tuple(history))
 
 
 def _access_of(
@@ -539,7 +552,8 @@ def change_subscription(
         subscription, customer = _require_changeable_subscription(uow, principal, subscription_id)
         catalogue = load_catalogue(uow)
         renewal = renew_due(uow, subscription, catalogue, now=now, customer=customer)
-        resolved = _resolve_change(uow, subscription, change, catalogue, customer=customer)
+        resolved = _resolve_change(uow, subscription, _as_principal(uow, principal, subscription, change), catalogue,
+                                   customer=customer)
         outcome = apply_change(subscription, resolved, now=now, actor_id=principal.user_id, price_lookup=catalogue)
         uow.subscriptions.update(subscription)
         if outcome.new_subscription is not None:
