@@ -121,6 +121,8 @@ class Environment:
                     return self.table_arn(self.text(resource["Properties"]["TableName"]))
                 if argument[0] == "DocumentsBucket":  # the provider's DOCUMENTS_BUCKET (Ref) is the code's bucket
                     return self.bucket_arn(self.settings.documents_bucket)
+                if resource["Type"] == "AWS::SQS::Queue":  # the code never sends to it (Lambda does): any ARN of the stack's own
+                    return f"arn:{PARTITION}:sqs:{self.region}:{ACCOUNT_ID}:{argument[0]}"
         raise ValueError(f"cannot resolve {value!r}")
 
 
