@@ -184,16 +184,24 @@ class Mutation:
         description="Distributor staff: bring in a legacy (pre-New-Commerce) subscription the distributor holds at Microsoft "
                     "when it takes over the customer's licences from the provider that billed them so far. It keeps its own "
                     "renewal date and renews at the price list's price of that day; nothing is charged for the cycle the "
-                    "previous provider billed, and its seats are reduced or cancelled at the renewal, not before. Checked as "
+                    "previous provider billed, and never credited here. Billed monthly, its seats can be reduced or it can "
+                    "be cancelled at any time (the month started stays billed); billed annually, at the renewal, or the "
+                    "distributor cancels it with a credit note for what was charged here (subscriptionCancel). Checked as "
                     "an order (tenant, customer agreement, the partner's Microsoft IDs). Licences held through another "
                     "distributor are never transferred: re-book them as New Commerce (subscriptionOrder).",
     )
     subscription_seats_increase: st.SubscriptionChangePayload = strawberry.mutation(resolver=sub.subscription_seats_increase)
     subscription_seats_reduce: st.SubscriptionChangePayload = strawberry.mutation(
-        resolver=sub.subscription_seats_reduce, description="Only seats still inside their 168-hour window can be removed."
+        resolver=sub.subscription_seats_reduce,
+        description="Only seats still inside their 168-hour window can be removed. Legacy subscriptions billed monthly: any "
+                    "seat, at any time, without credit (the month started is billed at its highest volume).",
     )
     subscription_cancel: st.SubscriptionChangePayload = strawberry.mutation(
-        resolver=sub.subscription_cancel, description="Ends use at once and cannot be undone; only inside the 168-hour window."
+        resolver=sub.subscription_cancel,
+        description="Ends use at once and cannot be undone; only inside the 168-hour window. Legacy subscriptions billed "
+                    "monthly: at any time, without credit for the month started. Legacy subscriptions billed annually: "
+                    "distributor staff also cancel at any time, with a credit note for the rest of the term (not for what "
+                    "the previous provider billed).",
     )
     subscription_auto_renew_set: st.SubscriptionChangePayload = strawberry.mutation(resolver=sub.subscription_auto_renew_set)
     subscription_hosted_desktop_set: st.SubscriptionChangePayload = strawberry.mutation(

@@ -141,7 +141,10 @@ class Subscription(Node):
     term_ends_at: datetime
     next_renewal_at: datetime | None
     next_window_opens_at: datetime | None = strawberry.field(description="When seats can next be reduced: the next renewal.")
-    reducible_seats: int = strawberry.field(description="Seats whose 168-hour window is open now.")
+    reducible_seats: int = strawberry.field(
+        description="Seats that can be removed now: those whose 168-hour window is open; every seat of a legacy "
+                    "subscription billed monthly."
+    )
     seat_lots: list[SeatLot]
     scheduled_change: ScheduledChange | None
     parent_subscription_id: strawberry.ID | None
