@@ -2100,6 +2100,10 @@ def renew_due(
             refusal, price_lookup=catalogue, now=now, actor_id=SYSTEM_ACTOR_ID, id_factory=id_factory,
         )
     outcome = subscription.renew(catalogue, now=now, actor_id=SYSTEM_ACTOR_ID, id_factory=id_factory)
+    switched_to = catalogue.products.get(subscription.product_id) if outcome.renewals else None
+    if switched_to is not None and switched_to.kind is not subscription.product_kind:
+        # A legacy subscription switched to a New Commerce product at the renewal follows New Commerce's rules from then.
+        subscription.product_kind = switched_to.kind
     return replace(outcome, events=(dropped, *outcome.events)) if dropped else outcome
 
 

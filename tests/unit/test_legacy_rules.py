@@ -15,21 +15,26 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from domain.catalogue import O365_E3_LEGACY, Billing, Term, demo_catalogue
+from domain.catalogue import O365_E3, O365_E3_LEGACY, Billing, ProductKind, Term, demo_catalogue
 from domain.errors import ValidationFailed
 from domain.money import Money
 from domain.subscriptions import (
     CancellationWindowClosed,
     CancelSubscription,
     ChargeKind,
+    CspReadiness,
     PreviousProviderBilling,
+    ProductAccess,
+    ScheduledChange,
     SubscriptionEventKind,
     SubscriptionStatus,
+    TenantState,
     apply_change,
     charge_due_cycles,
     import_legacy_subscription,
     preview_change,
     renew,
+    renew_due,
 )
 
 CATALOGUE = demo_catalogue()
@@ -210,3 +215,16 @@ def test_the_renewal_here_makes_every_seat_credited_again_at_the_new_term():
     assert PreviousProviderBilling.of(sub.history).billed_through == date(2026, 8, 1)  # the old term only
     preview = preview_change(sub, CancelSubscription(by_distributor=True), utc(2026, 11, 23, 9), annual_price)
     assert (preview.allowed, str(preview.amount.amount)) == (True, "-825.21")
+
+
+READY = CspReadiness("1234567", "ms-1", TenantState.CREATED, "hanse.onmicrosoft.com", utc(2021, 1, 4, 9))
+
+
+def test_a_legacy_subscription_switched_to_new_commerce_at_its_renewal_follows_the_168_hour_window_from_then():
+    sub = monthly_legacy()
+    sub.schedule_change(ScheduledChange(product_id=O365_E3), now=utc(2026, 11, 18, 9), actor_id="usr_partner",
+                        price_lookup=CATALOGUE, product=CATALOGUE.product(O365_E3))
+    renew_due(sub, CATALOGUE, now=utc(2027, 2, 1, 9), access_to=lambda product: ProductAccess(READY))
+    assert (sub.product_id, sub.product_kind) == (O365_E3, ProductKind.CSP_NCE)
+    with pytest.raises(CancellationWindowClosed):  # 2027-02-01 08:00 + 168 hours has passed
+        sub.reduce_seats(5, now=utc(2027, 2, 10, 9), actor_id="usr_partner")
