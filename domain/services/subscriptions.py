@@ -1143,6 +1143,10 @@ def _charge_due_saas_months(
             return  # its later months wait for the next run, which reads it again
         summary.months_charged += 1
         subscription = replace(advanced, version=advanced.version + 1)
+        if copy.deepcopy(subscription).charge_next_month(catalogue, today=run_date, now=now) is not None:
+            # Another month is due (a run was missed): go on from the subscription as stored, as the save may have moved
+            # its oldest history to a page (a save of the copy would write that page again and be refused).
+            subscription = uow_factory().saas_subscriptions.get(subscription.id)
 
 
 def index_saas_subscriptions(uow_factory, *, page_limit: int = 50) -> ResaveSummary:

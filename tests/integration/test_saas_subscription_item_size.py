@@ -9,7 +9,10 @@ it), as for CSP subscriptions (the same ``HistoryPaging``), and the full history
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
+
+import pytest
 
 from domain.catalogue import SIGNATURES_FOR_M365, demo_catalogue
 from domain.policy import Principal
@@ -135,3 +138,33 @@ def test_the_history_pages_of_a_saas_subscription_are_read_in_one_request(servic
     assert stored.history_pages == 3 and count.operations == {"BatchGetItem": 1}
     history = [*moved, *stored.history]
     assert [event.event_id for event in history] == [created.history[0].event_id, *(f"evt_old{n:03d}" for n in range(180))]
+
+
+@pytest.mark.parametrize("room", [60, 160, 260, 360])
+def test_a_run_catching_up_three_months_charges_all_three_when_a_save_moves_history_to_a_page(services, demo, room):
+    """Hafenbar KG's item ``room`` bytes below its budget, three months due (2026-12-23, 2027-01-23, 2027-02-23) after missed runs: one
+    run charges all three. One of the saves moves old events to a page; before, the next month's save wrote that page
+    again and was refused (a conflict), leaving the rest of the catch-up to the next run."""
+    sales = Principal.of(demo.users["nordit_sales"])
+    created = subs.create_saas_subscription(services.uow(), services.mailer, sales,
+                                            subs.NewSaasSubscription(SIGNATURES_FOR_M365, "Hafenbar KG", 12), now=CREATED)
+    subscription = services.uow().saas_subscriptions.get(created.id)
+    first = subscription.history[0]
+    subscription.history.extend(type(first)(f"evt_old{n:03d}", Kind.USERS_CHANGED, first.at, "usr_1", {"note": "x" * 1000})
+                                for n in range(83))
+    padding = type(first)("evt_pad", Kind.USERS_CHANGED, first.at, "usr_1", {"note": ""})
+    size = item_size(SaasSubscriptionRepository._item(replace(subscription, history=[*subscription.history, padding])))
+    subscription.history.append(replace(padding, details={"note": "y" * (SUBSCRIPTION_ITEM_BUDGET - room - size)}))
+    uow = services.uow()
+    with uow:
+        uow.saas_subscriptions.save(subscription)
+        uow.commit()
+    assert item_size(SaasSubscriptionModel.get(created.id, consistent_read=True)) == SUBSCRIPTION_ITEM_BUDGET - room
+
+    summary = subs.bill_saas_subscriptions(services.uow, run_date=date(2027, 2, 23), now=datetime(2027, 2, 23, 1, tzinfo=timezone.utc))
+
+    assert (summary.months_charged, summary.conflicts, summary.failed) == (3, 0, ())
+    stored = services.uow().saas_subscriptions.get(created.id)
+    assert stored.next_payment_date == date(2027, 3, 23) and stored.history_pages >= 1
+    history = full_history(services, stored)
+    assert len(history) == len({event.event_id for event in history}) == 1 + 84 + 3  # one event per month charged
