@@ -6,9 +6,12 @@ import importlib.util
 import sys
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from infra.settings import Settings
+
+if TYPE_CHECKING:
+    import jwt
 
 
 def load_on_first_use(name: str) -> None:
@@ -36,7 +39,11 @@ def load_on_first_use(name: str) -> None:
 # runs if a certificate ever is used. (Python 3.11's LazyLoader has no lock: two threads using x509 first at the same
 # instant could both run it; nothing of ours uses it.)
 load_on_first_use("cryptography.x509")
-import jwt  # noqa: E402
+
+# PyJWT itself (with the rest of `cryptography` it imports, about 9 ms) is imported by the first token check, not with
+# this module: the scheduled jobs, which build the same services, never check a token, and the API function's first
+# request needs it anyway to fetch the signing keys (bench/coldstart.py measures both). Imported inside the functions,
+# so the import system's lock serves two requests that check their first token at the same time.
 
 
 JWKS_TIMEOUT_SECONDS = 5
@@ -59,10 +66,14 @@ class TokenVerifier:
 
     @cached_property
     def _jwks(self) -> jwt.PyJWKClient:
+        import jwt
+
         # A request waits at most JWKS_TIMEOUT_SECONDS for the keys (PyJWT's default, 30 s, outlasts API Gateway's 29).
         return jwt.PyJWKClient(self._settings.jwt_jwks_url, cache_keys=True, timeout=JWKS_TIMEOUT_SECONDS)
 
     def verify(self, token: str) -> dict[str, Any]:
+        import jwt
+
         settings = self._settings
         try:
             if settings.jwt_jwks_url:
@@ -97,6 +108,8 @@ class TokenVerifier:
 
 def mint_dev_token(settings: Settings, user_id: str, *, now: datetime | None = None, lifetime: timedelta = timedelta(hours=12)) -> str:
     """A token signed with the local HS256 dev key, for development and tests only."""
+    import jwt
+
     if not settings.jwt_dev_secret:
         raise RuntimeError("JWT_DEV_SECRET is not set; dev tokens exist only locally.")
     issued = now or datetime.now(timezone.utc)

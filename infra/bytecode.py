@@ -57,10 +57,15 @@ importlib.machinery.SourceFileLoader.source_to_code = recording_source_to_code
 """
 
 # Imports the handler as the Lambda runtime does, answers a health check and an unauthenticated GraphQL request (no AWS
-# call), and prints every file of the package it compiled from source.
+# call), checks a token as the first signed-in request does (PyJWT and cryptography load then: infra/auth.py), and
+# prints every file of the package it compiled from source.
 PROBE = RECORD_COMPILES + r"""
 import json
+import handler
 from handler import handler as api
+from infra.auth import mint_dev_token
+services = handler._services()
+services.verifier.verify(mint_dev_token(services.settings, "usr_bytecode_probe"))
 for method, path, body in (("GET", "/health", ""), ("POST", "/graphql", '{"query": "{ __typename }"}')):
     api({"version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "", "body": body, "isBase64Encoded": False,
          "headers": {"host": "x", "content-type": "application/json"},

@@ -2,8 +2,8 @@
 
 Unzips the package into a fresh virtualenv that has only what the Lambda runtime provides (boto3), imports
 `handler` from it and answers an API Gateway v2 event for /health, so a dependency missing from the package,
-or a file stripped by `slim`, fails CI instead of the first cold start in AWS. It also fails if that cold start
-compiled any module of the package from source, or any method `@dataclass` generates: the package ships their
+or a file stripped by `slim`, fails CI instead of the first cold start in AWS. It also fails if that cold start, or
+checking the first token (which loads PyJWT), compiled any module of the package from source, or any method `@dataclass` generates: the package ships their
 bytecode (infra/bytecode.py, infra/dataclass_cache.py).
 """
 
@@ -32,6 +32,10 @@ event = {"version": "2.0", "routeKey": "GET /health", "rawPath": "/health", "raw
          "userAgent": "smoke"}, "stage": "$default", "requestId": "1", "accountId": "1", "apiId": "x", "domainName": "x",
          "domainPrefix": "x", "time": "23/Nov/2026:09:00:00 +0000", "timeEpoch": 0}, "isBase64Encoded": False}
 response = handler(event, None)
+import handler as entry_points  # the first signed-in request checks its token: PyJWT and cryptography load then
+from infra.auth import mint_dev_token
+services = entry_points._services()
+services.verifier.verify(mint_dev_token(services.settings, "usr_smoke"))
 cold_start_compiled = list(compiled)
 from infra import dataclass_cache
 methods_compiled = len(dataclass_cache.installed().compiled)  # generated dataclass methods the package lacked
