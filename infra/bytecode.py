@@ -63,9 +63,10 @@ PROBE = RECORD_COMPILES + r"""
 import json
 import handler
 from handler import handler as api
-from infra.auth import mint_dev_token
-services = handler._services()
-services.verifier.verify(mint_dev_token(services.settings, "usr_bytecode_probe"))
+if hasattr(handler, "_services"):  # Partnerhub's handler (tests/unit/test_bytecode.py probes a package of its own)
+    from infra.auth import mint_dev_token
+    services = handler._services()
+    services.verifier.verify(mint_dev_token(services.settings, "usr_bytecode_probe"))
 for method, path, body in (("GET", "/health", ""), ("POST", "/graphql", '{"query": "{ __typename }"}')):
     api({"version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "", "body": body, "isBase64Encoded": False,
          "headers": {"host": "x", "content-type": "application/json"},
