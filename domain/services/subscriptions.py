@@ -438,6 +438,17 @@ def import_legacy_subscription(
                 field="previousSubscriptionId",
                 hint=f"Change that subscription ({earlier.id}) instead of importing it again.",
             )
+        # Claimed for good, in the same transaction: two imports of it at the same instant, or one after the first was
+        # switched to another product at a renewal (which the check above no longer finds), cannot both be stored.
+        uow.uniques.claim(
+            f"legacy-import#{previous_id.casefold()}", outcome.new_subscription.id,
+            AlreadyExists(
+                f"Subscription {previous_id} of the previous provider was imported already.",
+                field="previousSubscriptionId",
+                hint="Find it among the customer's subscriptions (its history names the previous provider's id) and "
+                     "change that one instead of importing it again.",
+            ),
+        )
         uow.subscriptions.add(outcome.new_subscription)
         return _receipt(outcome.new_subscription.id), outcome
 

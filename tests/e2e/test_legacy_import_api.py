@@ -171,3 +171,17 @@ def test_a_monthly_billed_import_is_first_billed_by_the_job_for_the_month_after_
     charges = services.uow().charges.list_for_subscription(sub_id).items
     assert [(c.period_start, c.period_end, str(c.amount.amount)) for c in charges] == [
         (date(2026, 12, 21), date(2027, 1, 21), "437.40")]  # 20 × 21.87
+
+
+def test_a_previous_subscription_imported_once_is_refused_again_when_its_import_is_no_longer_active(as_user, hanse, services):
+    """Imported, then cancelled by the distributor: the duplicate check among active subscriptions no longer finds it,
+    the claim on the previous provider's id (any case) still refuses it, and nothing is stored."""
+    ops = as_user("distributor")
+    first = imported(ops, hanse, key="takeover-hanse-1")["subscription"]["id"]
+    assert ops(CANCEL, {"id": first})["subscriptionCancel"]["errors"] == []
+    before = subscription_ids(services, hanse[0])
+
+    again = imported(ops, hanse, key="takeover-hanse-3", previousSubscriptionId="leg-7f3a-0001")
+
+    assert [(e["code"], e["field"]) for e in again["errors"]] == [("ALREADY_EXISTS", "previousSubscriptionId")]
+    assert subscription_ids(services, hanse[0]) == before
