@@ -20,7 +20,9 @@ import botocore.session
 from botocore import loaders
 from botocore.exceptions import DataNotFoundError
 
-_lock = threading.RLock()
+# One lock for everything made on the shared session (clients of any service, here and in infra/dynamo/connection.py):
+# two threads of a first request may create the DynamoDB and the S3 client at the same instant.
+lock = threading.RLock()
 _session: botocore.session.Session | None = None
 _boto3_session = None
 
@@ -54,7 +56,7 @@ class QuickLoader(loaders.Loader):
 def shared_session() -> botocore.session.Session:
     """The process's botocore session (its loader caches the models, so every client after the first is cheap)."""
     global _session
-    with _lock:
+    with lock:
         if _session is None:
             session = botocore.session.get_session()
             search_path = session.get_config_variable("data_path")  # AWS_DATA_PATH, as botocore's create_loader reads it
@@ -69,7 +71,7 @@ def boto3_client(service_name: str, **kwargs):
     global _boto3_session
     import boto3.session
 
-    with _lock:
+    with lock:
         if _boto3_session is None:
             _boto3_session = boto3.session.Session(botocore_session=shared_session())
         return _boto3_session.client(service_name, **kwargs)

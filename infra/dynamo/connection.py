@@ -8,15 +8,13 @@ invocation. Botocore clients are thread-safe, so one per (region, endpoint) serv
 
 from __future__ import annotations
 
-import threading
-
 import botocore.session
 from pynamodb.connection import Connection
 from pynamodb.models import Model
 
+from infra.aws import lock as _lock
 from infra.aws import shared_session
 
-_lock = threading.RLock()
 _clients: dict[tuple[str, str | None], object] = {}
 
 
