@@ -53,6 +53,15 @@ class QuickLoader(loaders.Loader):
         return model
 
 
+def quick_loader_fits(loader: loaders.Loader) -> bool:
+    """QuickLoader relies on parts of botocore that are not its public interface (checked with the botocore pinned in
+    pyproject.toml). In AWS the Lambda runtime provides botocore, whose version may differ: if any part is missing there,
+    botocore's own loader serves instead, slower but sure."""
+    return (callable(getattr(loaders.JSONFileLoader, "_load_file", None)) and callable(getattr(loader, "_find_extras", None))
+            and callable(getattr(loader, "determine_latest_version", None)) and callable(getattr(loader, "load_data", None))
+            and hasattr(getattr(loader, "_extras_processor", None), "process"))
+
+
 def shared_session() -> botocore.session.Session:
     """The process's botocore session (its loader caches the models, so every client after the first is cheap)."""
     global _session
@@ -61,7 +70,9 @@ def shared_session() -> botocore.session.Session:
             session = botocore.session.get_session()
             search_path = session.get_config_variable("data_path")  # AWS_DATA_PATH, as botocore's create_loader reads it
             extra_paths = [os.path.expanduser(os.path.expandvars(p)) for p in search_path.split(os.pathsep)] if search_path else None
-            session.register_component("data_loader", QuickLoader(extra_search_paths=extra_paths))
+            loader = QuickLoader(extra_search_paths=extra_paths)
+            if quick_loader_fits(loader):
+                session.register_component("data_loader", loader)
             _session = session
         return _session
 

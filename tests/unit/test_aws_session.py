@@ -69,3 +69,21 @@ def test_s3_and_ses_clients_share_the_session(fresh_session):
     assert s3.meta.service_model.service_name == "s3" and ses.meta.service_model.service_name == "ses"
     assert isinstance(fresh_session().get_component("data_loader"), aws.QuickLoader)
     assert hasattr(s3, "upload_fileobj")  # boto3's own S3 methods, as boto3.client("s3") has them
+
+
+def test_the_quick_loader_fits_this_botocore_and_not_one_without_the_parts_it_overrides():
+    assert aws.quick_loader_fits(aws.QuickLoader())
+
+    class OtherBotocoresLoader(loaders.Loader):  # as a botocore whose loader finds extras another way would be
+        _find_extras = None
+
+    assert not aws.quick_loader_fits(OtherBotocoresLoader())
+
+
+def test_where_it_does_not_fit_botocores_own_loader_serves(fresh_session, monkeypatch):
+    """Lambda provides botocore; should its version lack a part QuickLoader relies on, clients are made all the same."""
+    monkeypatch.setattr(aws, "quick_loader_fits", lambda loader: False)
+    session = fresh_session()
+    assert not isinstance(session.get_component("data_loader"), aws.QuickLoader)
+    client = session.create_client("dynamodb", region_name="eu-central-1", aws_access_key_id="a", aws_secret_access_key="b")
+    assert "TransactWriteItems" in client.meta.service_model.operation_names
