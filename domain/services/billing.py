@@ -32,7 +32,7 @@ date) buys at the rates of the entry tier, Registered, of the same terms.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from domain.calendar import CATCH_UP_DAYS, days_to_catch_up
@@ -46,7 +46,7 @@ from domain.services import invoices as invoicing
 from domain.ports import InvoiceLedger
 from domain.services.commissions import LEDGER_WRITES_PER_CREDIT, LEDGER_WRITES_PER_PAYMENT, PartnerProgrammeLedger, register_credit
 from domain.services.invoice_errors import AlreadyBilled, InvoiceAlreadyIssued, InvoiceChangedMeanwhile
-from domain.services.job_runs import due_item
+from domain.services.job_runs import due_item, summary_dict
 from domain.subscriptions import Charge, ChargeKind
 
 log = logging.getLogger(__name__)
@@ -68,10 +68,7 @@ class BillingRunSummary:
     failed: tuple[str, ...] = ()
 
     def as_dict(self) -> dict:
-        data = asdict(self)
-        data["run_date"] = self.run_date.isoformat()
-        data["failed"] = list(self.failed)
-        return data
+        return summary_dict(self)
 
 
 def partner_terms(partner: Organisation, programme_partner: ProgrammePartner | None, terms: ProgrammeTerms, day: date) -> PartnerTerms:

@@ -42,7 +42,7 @@ from domain.organisations import BillingMode
 from domain.partner_programme import ProgrammeTerms, can_manage_payouts, can_view_partner_programme
 from domain.policy import Principal, require
 from domain.ports import DocumentStore, Page, UnitOfWork
-from domain.services.job_runs import due_item
+from domain.services.job_runs import due_item, summary_dict
 from domain.services.organisations import page_size
 from domain.services.retry import retry_on_concurrent_update
 
@@ -300,10 +300,7 @@ class ApprovalRunSummary:
     failed: tuple[str, ...] = ()  # refused by a business rule (``job_runs.due_item``): left pending, still due
 
     def as_dict(self) -> dict:
-        return {
-            "run_date": self.run_date.isoformat(), "approved": self.approved, "conflicts": self.conflicts,
-            "amount_cents": self.amount_cents, "failed": list(self.failed),
-        }
+        return summary_dict(self, leave_out=("problems",))
 
 
 def approve_due_commissions(uow_factory: Callable[[], UnitOfWork], *, run_date: date, now: datetime, page_limit: int = 50) -> ApprovalRunSummary:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -19,7 +19,7 @@ from domain.ports import Page, UnitOfWork
 from domain.service_statistics import ServiceStatistics, check_months, service_statistics
 from domain.services.invoice_errors import AlreadyBilled
 from domain.services.idempotency import run_idempotent
-from domain.services.job_runs import due_item
+from domain.services.job_runs import due_item, summary_dict
 from domain.services.organisations import page_size
 from domain.services.resave import ResaveSummary, resave_all
 from domain.services.tickets import all_tickets_of
@@ -226,7 +226,7 @@ class QuotaMonthRunSummary:
     failed: tuple[str, ...] = ()  # a month refused by a business rule (``job_runs.due_item``): it and later ones still due
 
     def as_dict(self) -> dict:
-        return {**self.__dict__, "failed": list(self.failed)}
+        return summary_dict(self)
 
 
 def book_quota_months(uow_factory, *, run_date: date, now: datetime, page_limit: int = 50) -> QuotaMonthRunSummary:
@@ -316,10 +316,7 @@ class FlatRateRunSummary:
     failed: tuple[str, ...] = ()  # a month refused by a business rule (``job_runs.due_item``): it and later ones still due
 
     def as_dict(self) -> dict:
-        data = asdict(self)
-        data["run_date"] = self.run_date.isoformat()
-        data["failed"] = list(self.failed)
-        return data
+        return summary_dict(self)
 
 
 def book_flat_rate_months(uow_factory, *, run_date: date, now: datetime, page_limit: int = 50) -> FlatRateRunSummary:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from datetime import date
 from typing import Iterator, Protocol
 
 from domain.errors import DomainError
@@ -23,6 +24,13 @@ log = logging.getLogger(__name__)
 
 class RunSummary(Protocol):
     failed: tuple[str, ...]  # ids of the due items a business rule refused, in the order they failed
+
+
+def summary_dict(summary, *, leave_out: tuple[str, ...] = ()) -> dict:
+    """A run summary (a dataclass) as the job's entry point returns and logs it, as JSON: dates as ISO text, tuples of
+    ids as lists; the fields named in ``leave_out`` are not reported."""
+    return {name: value.isoformat() if isinstance(value, date) else list(value) if isinstance(value, tuple) else value
+            for name, value in asdict(summary).items() if name not in leave_out}
 
 
 @dataclass

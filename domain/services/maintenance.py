@@ -26,7 +26,7 @@ reported in ``failed`` and its later due dates wait with it for the next run; th
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from domain import tickets as tk
@@ -34,7 +34,7 @@ from domain.contracts import MaintenanceSchedule, maintenance_source_key, mainte
 from domain.errors import AlreadyExists, Conflict
 from domain.organisations import Organisation
 from domain.ports import Mailer
-from domain.services.job_runs import due_item
+from domain.services.job_runs import due_item, summary_dict
 from domain.services.tickets import SYSTEM_ACTOR, distributor_id, send_notifications
 
 
@@ -47,10 +47,7 @@ class MaintenanceRunSummary:
     failed: tuple[str, ...] = ()  # schedules a business rule refused (``job_runs.due_item``): that due date still due
 
     def as_dict(self) -> dict:
-        data = asdict(self)
-        data["run_date"] = self.run_date.isoformat()
-        data["failed"] = list(self.failed)
-        return data
+        return summary_dict(self)
 
 
 def maintenance_ticket(schedule: MaintenanceSchedule, due: date, *, number: str, distributor: str, now: datetime) -> tk.Ticket:

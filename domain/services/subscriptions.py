@@ -6,7 +6,7 @@ import copy
 import json
 import logging
 import secrets
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from domain.calendar import BERLIN, CATCH_UP_DAYS, berlin_date, days_to_catch_up
@@ -32,7 +32,7 @@ from domain.policy import (
 )
 from domain.ports import EmailMessage, Mailer, Page, SubscriptionFilter, UnitOfWork
 from domain.services.idempotency import run_idempotent
-from domain.services.job_runs import due_item
+from domain.services.job_runs import due_item, summary_dict
 from domain.services.organisations import get_visible_organisation, page_size
 from domain.services.resave import ResaveSummary, resave_all
 from domain.services.retry import retry_on_concurrent_update
@@ -984,11 +984,8 @@ class RenewalRunSummary:
     product_switches_dropped: tuple[str, ...] = ()
     failed: tuple[str, ...] = ()  # refused by a business rule (``job_runs.due_item``): left as they were, still due
 
-    def as_dict(self) -> dict[str, object]:
-        return {"run_date": self.run_date.isoformat(), "renewed": self.renewed, "expired": self.expired,
-                "skipped": self.skipped, "conflicts": self.conflicts, "charges": self.charges,
-                "cycles_charged": self.cycles_charged, "product_switches_dropped": list(self.product_switches_dropped),
-                "failed": list(self.failed)}
+    def as_dict(self) -> dict:
+        return summary_dict(self)
 
 
 def end_of_berlin_day(day: date) -> datetime:
@@ -1103,10 +1100,7 @@ class SaasBillingRunSummary:
     failed: tuple[str, ...] = ()  # a month refused by a business rule (``job_runs.due_item``): it and later ones still due
 
     def as_dict(self) -> dict:
-        data = asdict(self)
-        data["run_date"] = self.run_date.isoformat()
-        data["failed"] = list(self.failed)
-        return data
+        return summary_dict(self)
 
 
 def bill_saas_subscriptions(uow_factory, *, run_date: date, now: datetime, page_limit: int = 50) -> SaasBillingRunSummary:
