@@ -58,6 +58,8 @@ class UniqueClaims(Protocol):
     def claim(self, key: str, owner_id: str, on_taken: DomainError) -> None:
         """Register a write that fails the transaction with ``on_taken`` if ``key`` is claimed."""
     def is_claimed(self, key: str) -> bool: ...
+    def owner_of(self, key: str) -> str | None:
+        """The id that claimed ``key``, None if nobody did."""
 
 
 class UnitOfWork(Protocol):

@@ -431,19 +431,21 @@ def import_legacy_subscription(
             charged_through=command.charged_through, previous_subscription_id=command.previous_subscription_id,
         )
         previous_id = outcome.events[0].details["previous_subscription_id"]
-        earlier = _imported_before(uow, customer.id, product.id, previous_id)
-        if earlier is not None:
+        # Each previous subscription is imported once, whatever became of its import since (cancelled, switched to
+        # another product at a renewal): claimed for good in the import's transaction, so two imports of it at the
+        # same instant cannot both be stored either.
+        claim = f"legacy-import#{previous_id.casefold()}"
+        earlier_id = uow.uniques.owner_of(claim)
+        if earlier_id is not None:
             raise AlreadyExists(
-                f"Subscription {previous_id} of the previous provider was imported already, as {earlier.id}.",
+                f"Subscription {previous_id} of the previous provider was imported already, as {earlier_id}.",
                 field="previousSubscriptionId",
-                hint=f"Change that subscription ({earlier.id}) instead of importing it again.",
+                hint=f"Change that subscription ({earlier_id}) instead of importing it again.",
             )
-        # Claimed for good, in the same transaction: two imports of it at the same instant, or one after the first was
-        # switched to another product at a renewal (which the check above no longer finds), cannot both be stored.
         uow.uniques.claim(
-            f"legacy-import#{previous_id.casefold()}", outcome.new_subscription.id,
+            claim, outcome.new_subscription.id,
             AlreadyExists(
-                f"Subscription {previous_id} of the previous provider was imported already.",
+                f"Subscription {previous_id} of the previous provider was imported at the same time.",
                 field="previousSubscriptionId",
                 hint="Find it among the customer's subscriptions (its history names the previous provider's id) and "
                      "change that one instead of importing it again.",
@@ -462,23 +464,6 @@ def import_legacy_subscription(
 
     return run_idempotent(uow, principal=principal, operation="legacySubscriptionImport", key=idempotency_key,
                           payload=command, now=now, perform=perform, load=load)
-
-
-def _imported_before(uow: UnitOfWork, customer_id: str, product_id: str, previous_subscription_id: str) -> Subscription | None:
-    """The customer's active subscription of the product imported from ``previous_subscription_id``, if any: its
-    IMPORTED event names it (the first event, so on its first history page once the store moved older events)."""
-    flt = SubscriptionFilter(status=SubscriptionStatus.ACTIVE, product_id=product_id)
-    cursor: str | None = None
-    while True:
-        page = uow.subscriptions.list_for_customer(customer_id, flt, limit=100, cursor=cursor)
-        for subscription in page.items:
-            events = subscription_history(uow, subscription) if subscription.history_pages else subscription.history
-            if any(e.kind is SubscriptionEventKind.IMPORTED and e.details.get("previous_subscription_id") == previous_subscription_id
-                   for e in events[:1]):
-                return subscription
-        if page.next_cursor is None:
-            return None
-        cursor = page.next_cursor
 
 
 # An order or change with an idempotency key stores a receipt as the idempotency record's resource id: the ids of the

@@ -208,8 +208,10 @@ class UniqueClaims:
         )
 
     def is_claimed(self, key: str) -> bool:
+        return self.owner_of(key) is not None
+
+    def owner_of(self, key: str) -> str | None:
         try:
-            UniqueClaimModel.get(key, consistent_read=True)
-            return True
+            return UniqueClaimModel.get(key, consistent_read=True).owner_id
         except UniqueClaimModel.DoesNotExist:
-            return False
+            return None
