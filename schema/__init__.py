@@ -21,6 +21,10 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
+from infra import annotation_cache
+
+annotation_cache.install()  # before the first Strawberry type is defined (resolvers and schema modules below)
+
 from domain.errors import DomainError
 from resolvers import organisations as org
 from resolvers import node as node_resolvers
