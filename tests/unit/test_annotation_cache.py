@@ -19,7 +19,7 @@ from infra import annotation_cache
 if sys.argv[1] == "without":
     annotation_cache.install = lambda: False
 from schema import schema
-print(len(annotation_cache._resolved))
+print(min(len(annotation_cache._evaluated), len(annotation_cache._resolved)))
 print(schema.as_str())
 """
 
@@ -71,11 +71,13 @@ def test_only_types_resolved_from_themselves_alone_are_kept():
         assert not cacheable(annotation), annotation
 
 
-def test_installed_once_and_strawberry_resolves_a_kept_type_from_the_cache():
+def test_installed_once_and_strawberry_evaluates_and_resolves_a_kept_type_from_the_cache():
     from strawberry.annotation import StrawberryAnnotation
 
     assert annotation_cache.install() is True and annotation_cache.install() is True
+    assert StrawberryAnnotation.evaluate.__wrapped__ is not None
     assert StrawberryAnnotation._resolve_evaled_type.__wrapped__ is not None
+    assert not hasattr(StrawberryAnnotation.evaluate.__wrapped__, "__wrapped__")
 
     @strawberry.type
     class Order:
@@ -85,3 +87,7 @@ def test_installed_once_and_strawberry_resolves_a_kept_type_from_the_cache():
     first, second = (field.type for field in Order.__strawberry_definition__.fields)
     assert first is second and first.of_type is Customer
     assert annotation_cache._resolved[typing.Optional[Customer]] is first
+    evaluated = annotation_cache._evaluated[typing.Optional[Customer]]
+    assert StrawberryAnnotation(typing.Optional[Customer]).evaluate() is evaluated
+    assert StrawberryAnnotation(typing.Optional["Customer"], namespace=globals()).evaluate() == evaluated
+    assert typing.Optional["Customer"] not in annotation_cache._evaluated  # a forward reference: evaluated each time
