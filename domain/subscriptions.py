@@ -40,7 +40,9 @@ and end and price protection for additions; what can be removed depends on how i
 * **Billed monthly**: the quantity can be adjusted down at any time, and the subscription cancelled at any time
   (``reducible_any_time``). Removed seats stop at once; the month already started is billed at the highest volume
   reached in it, so nothing is credited for it, and the next months are billed at the new quantity (20 seats at
-  EUR 12.00 in the month 2026-11-01..2026-12-01, 5 removed on 2026-11-18: November 240.00, December 180.00).
+  EUR 12.00 in the month 2026-11-01..2026-12-01, 5 removed on 2026-11-18: November 240.00, December 180.00). Seats
+  added back in the same month are paid for it already: only those beyond its highest volume are charged (the seats
+  removed and paid for are kept on the subscription, ``RemovedSeatsPaidFor``, as its events may move to history pages).
   Decided: "the calendar month that started" is the subscription's billing month (anchored on its start, as every
   cycle here), the month its regular charge covers.
 * **Billed annually**: reductions and cancellation follow the windows as before (seats added here have their own, the
@@ -449,6 +451,36 @@ class PreviousProviderBilling:
         return None
 
 
+@dataclass(frozen=True)
+class RemovedSeatsPaidFor:
+    """Legacy billed monthly: ``seats`` removed without credit in the billing month that ends on ``month_ends_on``
+    (Berlin, exclusive) and not added back since. The month is billed at its highest volume, so they are paid for it:
+    adding them back in it costs nothing more. Kept on the subscription rather than read from its events, because the
+    store moves the oldest events to history pages (a busy month's reductions too) and a change reads only the item."""
+
+    seats: int
+    month_ends_on: date
+
+    def in_month(self, cycle: "BillingCycle") -> int:
+        """The seats removed and paid for in ``cycle``; none for any other month."""
+        return self.seats if self.month_ends_on == cycle.end_date else 0
+
+
+def _removed_seats_paid_for_in(events: "list[SubscriptionEvent] | tuple[SubscriptionEvent, ...]", cycle: "BillingCycle") -> int:
+    """``RemovedSeatsPaidFor`` of the month ``cycle`` as the events record it: its reductions without credit, less the
+    seats added back free since. Complete only with every event of the month."""
+    end = cycle.end_date.isoformat()
+    free = 0
+    for event in events:
+        if event.at < cycle.starts_at:
+            continue
+        if event.kind is SubscriptionEventKind.SEATS_REDUCED and event.details.get("month_billed_at_highest_volume_until") == end:
+            free += int(event.details["seats"])
+        elif event.kind is SubscriptionEventKind.SEATS_ADDED:
+            free -= int(event.details.get("seats_billed_for_the_month_already", "0"))
+    return max(free, 0)
+
+
 @dataclass
 class Subscription:
     """A CSP subscription of one product for one customer, ordered by one partner.
@@ -492,6 +524,10 @@ class Subscription:
     term_month_offset: int = 0
     # Pages of older events the store moved out of ``history`` (oldest first), read only for the full history.
     history_pages: int = 0
+    # Legacy billed monthly: the seats removed in the running billing month that are paid for it (``RemovedSeatsPaidFor``),
+    # set by every seat change of such a subscription. None on subscriptions stored before it was kept (read from the
+    # events then).
+    removed_seats_paid_for: RemovedSeatsPaidFor | None = None
     version: int = 0  # optimistic locking; infra increments it, the domain only carries it
 
     def __post_init__(self) -> None:
@@ -837,7 +873,8 @@ class Subscription:
         lot = SeatLot(new_id("lot", id_factory), seats, now)
         cycle = self.billing_cycle_at(now)
         today = berlin_date(now)
-        already_billed = min(seats, self._seats_billed_in_month_and_removed(cycle))
+        removed_and_paid = self._seats_billed_in_month_and_removed(cycle)
+        already_billed = min(seats, removed_and_paid)
         charged_seats = seats - already_billed
         amount = prorated_amount(self.unit_price, charged_seats, today, cycle)
         charges = []
@@ -859,6 +896,8 @@ class Subscription:
                 )
             )
         self.seat_lots.append(lot)
+        if self.reducible_any_time:
+            self.removed_seats_paid_for = RemovedSeatsPaidFor(removed_and_paid - already_billed, cycle.end_date)
         event = self._record(
             SubscriptionEventKind.SEATS_ADDED,
             now,
@@ -888,20 +927,13 @@ class Subscription:
     def _seats_billed_in_month_and_removed(self, cycle: BillingCycle) -> int:
         """Legacy billed monthly: seats removed in the month ``cycle`` without credit and not added back since. The month
         is billed at its highest volume, so adding them back in it costs nothing more (20 seats, 5 removed and 5 added
-        back in November: November stays 20 × the price). Read from the events kept on the subscription (the store moves
-        only the oldest ones to history pages)."""
+        back in November: November stays 20 × the price). Kept on the subscription (``removed_seats_paid_for``); for a
+        subscription stored before, read from the events kept on it."""
         if not self.reducible_any_time:
             return 0
-        end = cycle.end_date.isoformat()
-        free = 0
-        for event in self.history:
-            if event.at < cycle.starts_at:
-                continue
-            if event.kind is SubscriptionEventKind.SEATS_REDUCED and event.details.get("month_billed_at_highest_volume_until") == end:
-                free += int(event.details["seats"])
-            elif event.kind is SubscriptionEventKind.SEATS_ADDED:
-                free -= int(event.details.get("seats_billed_for_the_month_already", "0"))
-        return max(free, 0)
+        if self.removed_seats_paid_for is not None:
+            return self.removed_seats_paid_for.in_month(cycle)
+        return _removed_seats_paid_for_in(self.history, cycle)
 
     def _merge_closed_lots(self, now: datetime) -> None:
         """Keep the lots whose windows have closed as one, with the oldest one's id and time: their seats can no longer
@@ -944,6 +976,8 @@ class Subscription:
         today = berlin_date(now)
         # Legacy billed monthly: the month started is billed at its highest volume, so nothing of it is credited.
         credit = Money(Decimal("0.00"), self.currency) if any_time else -prorated_amount(self.unit_price, seats, today, cycle)
+        if any_time:
+            self.removed_seats_paid_for = RemovedSeatsPaidFor(self._seats_billed_in_month_and_removed(cycle) + seats, cycle.end_date)
         self.seat_lots = remaining
         event = self._record(
             SubscriptionEventKind.SEATS_REDUCED,
