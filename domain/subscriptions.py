@@ -468,7 +468,7 @@ class RemovedSeatsPaidFor:
 
 def _removed_seats_paid_for_in(events: "list[SubscriptionEvent] | tuple[SubscriptionEvent, ...]", cycle: "BillingCycle") -> int:
     """``RemovedSeatsPaidFor`` of the month ``cycle`` as the events record it: its reductions without credit, less the
-    seats added back free since. Complete only with every event of the month."""
+    seats added back free since. Complete only with every event of the month (see ``Subscription.month_events_paged``)."""
     end = cycle.end_date.isoformat()
     free = 0
     for event in events:
@@ -526,7 +526,7 @@ class Subscription:
     history_pages: int = 0
     # Legacy billed monthly: the seats removed in the running billing month that are paid for it (``RemovedSeatsPaidFor``),
     # set by every seat change of such a subscription. None on subscriptions stored before it was kept (read from the
-    # events then).
+    # events then, ``seats_paid_from_history``).
     removed_seats_paid_for: RemovedSeatsPaidFor | None = None
     version: int = 0  # optimistic locking; infra increments it, the domain only carries it
 
@@ -928,12 +928,30 @@ class Subscription:
         """Legacy billed monthly: seats removed in the month ``cycle`` without credit and not added back since. The month
         is billed at its highest volume, so adding them back in it costs nothing more (20 seats, 5 removed and 5 added
         back in November: November stays 20 × the price). Kept on the subscription (``removed_seats_paid_for``); for a
-        subscription stored before, read from the events kept on it."""
+        subscription stored before, read from its events (completed from its history pages by the service when some of
+        the month's events were moved there, ``month_events_paged``)."""
         if not self.reducible_any_time:
             return 0
         if self.removed_seats_paid_for is not None:
             return self.removed_seats_paid_for.in_month(cycle)
         return _removed_seats_paid_for_in(self.history, cycle)
+
+    def month_events_paged(self, now: datetime) -> bool:
+        """A legacy subscription billed monthly stored before ``removed_seats_paid_for`` was kept, some of whose events of
+        the billing month running at ``now`` may be on history pages (no event older than the month is left on it): the
+        figure must then be read from the full history once (``seats_paid_from_history``)."""
+        if not (self.reducible_any_time and self.is_active and self.removed_seats_paid_for is None and self.history_pages):
+            return False
+        now = ensure_utc(now)
+        if not self.term_started_at <= now < self.term_ends_at:
+            return False
+        return not self.history or self.history[0].at >= self.billing_cycle_at(now).starts_at
+
+    def seats_paid_from_history(self, full_history: "list[SubscriptionEvent] | tuple[SubscriptionEvent, ...]", now: datetime) -> None:
+        """Keep ``removed_seats_paid_for`` of the billing month running at ``now``, read from ``full_history`` (the events
+        of the history pages, then those kept on the subscription); see ``month_events_paged``."""
+        cycle = self.billing_cycle_at(now)
+        self.removed_seats_paid_for = RemovedSeatsPaidFor(_removed_seats_paid_for_in(full_history, cycle), cycle.end_date)
 
     def _merge_closed_lots(self, now: datetime) -> None:
         """Keep the lots whose windows have closed as one, with the oldest one's id and time: their seats can no longer

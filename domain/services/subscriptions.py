@@ -186,6 +186,14 @@ def subscription_history(uow: UnitOfWork, subscription: Subscription) -> list[Su
     return [*uow.subscriptions.history_pages(subscription), *subscription.history]
 
 
+def _with_seats_paid_from_pages(uow: UnitOfWork, subscription: Subscription, *, now: datetime) -> None:
+    """A legacy subscription billed monthly stored before it kept the seats removed and paid for in the running month
+    (``Subscription.removed_seats_paid_for``), whose events of that month may be on history pages: the figure is read
+    from the full history once (one BatchGetItem) and kept from this change on. Any other subscription reads nothing."""
+    if subscription.month_events_paged(now):
+        subscription.seats_paid_from_history(subscription_history(uow, subscription), now)
+
+
 def _require_subscription(uow: UnitOfWork, principal: Principal, subscription_id: str) -> Subscription:
     subscription = get_visible_subscription(uow, principal, subscription_id)
     if subscription is None:
@@ -234,6 +242,7 @@ def preview(uow: UnitOfWork, principal: Principal, subscription_id: str, change:
     subscription = _require_subscription(uow, principal, subscription_id)
     catalogue = load_catalogue(uow)
     renew_due(uow, subscription, catalogue, now=now)  # a due renewal happens first, as in a real change
+    _with_seats_paid_from_pages(uow, subscription, now=now)
     change = _as_principal(uow, principal, subscription, change)
     try:
         resolved = _resolve_change(uow, subscription, change, catalogue)
@@ -548,6 +557,7 @@ def change_subscription(
         subscription, customer = _require_changeable_subscription(uow, principal, subscription_id)
         catalogue = load_catalogue(uow)
         renewal = renew_due(uow, subscription, catalogue, now=now, customer=customer)
+        _with_seats_paid_from_pages(uow, subscription, now=now)
         resolved = _resolve_change(uow, subscription, _as_principal(uow, principal, subscription, change), catalogue,
                                    customer=customer)
         outcome = apply_change(subscription, resolved, now=now, actor_id=principal.user_id, price_lookup=catalogue)

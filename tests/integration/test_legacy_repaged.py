@@ -9,12 +9,13 @@ month), 20 seats, imported on 2026-10-20 with October billed by the previous pro
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime, timedelta, timezone
 
 from domain.catalogue import O365_E3_LEGACY, Billing, Term
 from domain.policy import Principal
 from domain.services import subscriptions as service
-from domain.subscriptions import IncreaseSeats, ReduceSeats, RemovedSeatsPaidFor, SubscriptionEventKind
+from domain.subscriptions import IncreaseSeats, ReduceSeats, RemovedSeatsPaidFor, SetAutoRenew, SubscriptionEventKind
 from tests.request_counter import count_requests
 
 
@@ -70,3 +71,22 @@ def test_seats_added_back_in_the_month_cost_nothing_after_its_reduction_moved_to
     beyond = change(IncreaseSeats(1), utc(2026, 11, 26, 9))  # the 21st seat was never paid for November
     assert [(c.kind.value, c.quantity, str(c.amount.amount)) for c in beyond.charges] == [("PRORATA_INCREASE", 1, "3.65")]
 
+
+def test_a_subscription_stored_before_the_figure_was_kept_reads_it_from_its_history_pages_once(services, demo):
+    """Stored without ``removed_seats_paid_for`` (as before it was kept), the month's reductions on a history page: the
+    first change reads the figure from the pages and keeps it; the re-added seats are not charged."""
+    sub_id, change = busy_november(services, demo)
+    uow = services.uow()
+    with uow:
+        uow.subscriptions.update(dataclasses.replace(uow.subscriptions.get(sub_id), removed_seats_paid_for=None))
+        uow.commit()
+
+    with count_requests() as count:
+        change(SetAutoRenew(False), utc(2026, 11, 24, 9))
+    assert any("#history#" in key for _, key in count.keys_read)
+    assert services.uow().subscriptions.get(sub_id).removed_seats_paid_for == RemovedSeatsPaidFor(5, date(2026, 12, 1))
+
+    with count_requests() as count:
+        added = change(IncreaseSeats(5), utc(2026, 11, 25, 9))
+    assert added.charges == () and not any("#history#" in key for _, key in count.keys_read)
+    assert charges_of(services, sub_id) == [("RECURRING", date(2026, 11, 1), date(2026, 12, 1), 20, "437.40")]

@@ -80,9 +80,30 @@ def test_the_figure_follows_every_seat_change_of_the_month_and_not_the_next_mont
 def test_a_subscription_stored_before_the_figure_was_kept_reads_it_from_the_events_of_the_month():
     sub = monthly_legacy()
     sub.reduce_seats(5, now=utc(2026, 11, 2, 9), actor_id="usr_partner")
-    sub.removed_seats_paid_for = None  # as stored before it was kept, with every event of November on it
+    sub.removed_seats_paid_for = None  # as stored before it was kept
+    assert not sub.month_events_paged(utc(2026, 11, 25, 9))  # no history page: the events of November are all here
     added = sub.increase_seats(5, now=utc(2026, 11, 25, 9), actor_id="usr_partner")
     assert added.charges == () and sub.removed_seats_paid_for == RemovedSeatsPaidFor(0, date(2026, 12, 1))
+
+
+def test_when_the_months_events_may_be_on_history_pages_the_figure_is_read_from_the_full_history():
+    sub = monthly_legacy()
+    sub.reduce_seats(5, now=utc(2026, 11, 2, 9), actor_id="usr_partner")
+    full_history = list(sub.history)
+    sub.removed_seats_paid_for = None  # as stored before it was kept
+    page_out(sub)
+    now = utc(2026, 11, 25, 9)
+    assert sub.month_events_paged(now)
+    sub.seats_paid_from_history(full_history, now)
+    assert sub.removed_seats_paid_for == RemovedSeatsPaidFor(5, date(2026, 12, 1)) and not sub.month_events_paged(now)
+    assert sub.increase_seats(5, now=now, actor_id="usr_partner").charges == ()
+
+
+def test_the_pages_are_not_needed_when_an_event_older_than_the_month_is_still_on_the_subscription():
+    sub = monthly_legacy()  # its IMPORTED event of 2026-10-20 is kept, so nothing of November was moved
+    sub.reduce_seats(5, now=utc(2026, 11, 2, 9), actor_id="usr_partner")
+    sub.removed_seats_paid_for, sub.history_pages = None, 1
+    assert not sub.month_events_paged(utc(2026, 11, 25, 9))
 
 
 def test_subscriptions_other_than_legacy_billed_monthly_keep_no_figure():
@@ -92,4 +113,4 @@ def test_subscriptions_other_than_legacy_billed_monthly_keep_no_figure():
     nce.increase_seats(2, now=utc(2026, 11, 3, 9), actor_id="usr_1")
     nce.reduce_seats(2, now=utc(2026, 11, 4, 9), actor_id="usr_1")
     page_out(nce)
-    assert nce.removed_seats_paid_for is None
+    assert nce.removed_seats_paid_for is None and not nce.month_events_paged(utc(2026, 11, 5, 9))
