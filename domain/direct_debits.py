@@ -17,6 +17,7 @@ the mandate. The distributor then submits the debits to its bank in one file per
   A mandate amended under the same reference (a new account) is collected from the account on file.
 * **One file, one transaction**: the run record and the marks of its invoices are written in one
   DynamoDB transaction, so at most ``MAX_INVOICES_PER_RUN`` invoices per run; the rest wait for the next.
+  The run keeps what its file asked the bank to collect for each invoice (``requested``).
 """
 
 from __future__ import annotations
@@ -79,6 +80,10 @@ class CollectionPlan:
     def total(self) -> Money:
         return Money(sum((d.amount.amount for d in self.debits), Decimal("0.00")), "EUR")
 
+    @property
+    def requested(self) -> tuple[RequestedDebit, ...]:
+        return tuple(RequestedDebit(d.invoice_id, d.amount) for d in self.debits)
+
 
 def plan_collection(
     invoices: Iterable[Invoice], payers: Mapping[str, Organisation], *, collection_date: date,
@@ -123,6 +128,14 @@ def plan_collection(
 
 
 @dataclass(frozen=True)
+class RequestedDebit:
+    """What a run's file asked the bank to collect for one invoice (its instructed amount)."""
+
+    invoice_id: str
+    amount: Money
+
+
+@dataclass(frozen=True)
 class DirectDebitRun:
     """The distributor's run: the debits of direct-debit invoices in one SEPA file (pain.008) for its bank."""
 
@@ -136,6 +149,8 @@ class DirectDebitRun:
     # reasons and writes no file, so the next run reaches the invoices behind them.
     document_key: str | None
     not_collected: tuple[NotCollected, ...] = ()
+    # What the file asked for, per invoice of ``invoice_ids``; empty on runs made before it was kept.
+    requested: tuple[RequestedDebit, ...] = ()
     version: int = 0
 
     @property

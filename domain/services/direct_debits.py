@@ -54,6 +54,7 @@ def create_direct_debit_run(
         run = DirectDebitRun(
             id=run_id, created_at=now, created_by=principal.user_id, collection_date=collection_date,
             invoice_ids=tuple(d.invoice_id for d in plan.debits), total=plan.total, document_key=key, not_collected=plan.not_collected,
+            requested=plan.requested,  # what the file asks per invoice: a collection is recorded for at most that
         )
         uow.direct_debit_runs.add(run)
         for invoice_id in plan.invoice_ids:

@@ -150,4 +150,5 @@ def test_what_a_credit_note_credits_is_not_debited(services, invoiced):
                                  lines=[CreditItem(1, Money.of("30.00"))], ledger=None)  # 30.00 + 5.70 VAT
     run = create(services, ops, date(2026, 12, 15))
     assert run.invoice_ids == (november.id,) and run.total == Money.of("321.30")  # 357.00 - 35.70
+    assert [(r.invoice_id, r.amount) for r in DynamoUnitOfWork().direct_debit_runs.get(run.id).requested] == [(november.id, Money.of("321.30"))]
     assert [(n.invoice_id, n.reason) for n in run.not_collected] == [(december.id, f"credited by {full.number}; nothing to collect")]

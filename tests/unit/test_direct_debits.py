@@ -93,3 +93,12 @@ def test_a_credit_note_is_debited_never_paid_out_and_counted_once_registered_or_
         assert [n.invoice_number for n in plan.not_collected] == ["PH-2026-000010"]
     assert (note.refund_due, invoice.outstanding) == (None, Money.of("57.00"))  # not registered: the run offsets it
     assert credited("300.00", registered=True)[1].refund_due == Money.of("62.00")
+
+
+def test_a_run_keeps_what_its_file_asks_for_each_invoice():
+    """357.00 and 178.50 less 50.00 paid: the file asks 357.00 and 128.50, and the run keeps both."""
+    december = hosting_invoice("PH-2026-000010", date(2026, 12, 1))
+    partly_paid = replace(hosting_invoice("PH-2026-000011", date(2026, 11, 16), "150.00"),
+                          payments=(Payment(Money.of("50.00"), date(2026, 11, 20), "TRF-1"),))
+    plan = plan_collection([december, partly_paid], {"cus_1": customer()}, collection_date=date(2026, 12, 15))
+    assert [(r.invoice_id, r.amount) for r in plan.requested] == [(partly_paid.id, Money.of("128.50")), (december.id, Money.of("357.00"))]
