@@ -18,6 +18,13 @@ the mandate. The distributor then submits the debits to its bank in one file per
 * **One file, one transaction**: the run record and the marks of its invoices are written in one
   DynamoDB transaction, so at most ``MAX_INVOICES_PER_RUN`` invoices per run; the rest wait for the next.
   The run keeps what its file asked the bank to collect for each invoice (``requested``).
+* **The bank's collection** of an invoice (``paymentRecord`` with ``directDebitCollection``) is recorded against the
+  run that put it into its file, once, for at most what the file asked for it (``check_collection``): 119.00 asked,
+  a credit note of 19.00 after the file, 119.00 collected: the credit note refunds 19.00; an entry of 1190.00 is
+  refused. A second collection of the invoice under the run (another reference) is refused: the bank collects a
+  debit once; the same payment recorded again changes nothing. Runs made before the amounts were kept have no
+  ``requested``: a collection under one is capped at the run's total (what the file asked for, for a run of one
+  invoice; an upper bound otherwise) and, as before, at what is unpaid of the invoice's gross.
 """
 
 from __future__ import annotations
@@ -27,7 +34,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Iterable, Mapping, Sequence
 
-from domain.invoices import Invoice, InvoiceKind, PaymentMethod
+from domain.errors import Conflict, PreconditionFailed
+from domain.invoices import Invoice, InvoiceKind, Overpayment, PaymentMethod
 from domain.money import Money
 from domain.organisations import Organisation
 from domain.sepa import SepaMandate, mandate_claim
@@ -156,3 +164,49 @@ class DirectDebitRun:
     @property
     def filename(self) -> str:
         return f"sepa-direct-debits-{self.collection_date.isoformat()}-{self.id}.xml"
+
+    def collectable(self, invoice_id: str) -> Money | None:
+        """The most the bank can have collected for the invoice under this run; None if its file did not ask for it.
+
+        What the file asked for; on a run made before that was kept, the run's total (exact for a run of one invoice).
+        """
+        if invoice_id not in self.invoice_ids:
+            return None
+        if not self.requested:
+            return self.total
+        return next((r.amount for r in self.requested if r.invoice_id == invoice_id), None)
+
+
+def collection_claim(run_id: str, invoice_id: str) -> str:
+    """The claim a recorded collection of the invoice under the run holds (owned by the payment's reference)."""
+    return f"direct-debit-collection#{run_id}#{invoice_id}"
+
+
+def check_collection(run: DirectDebitRun | None, invoice: Invoice, amount: Money, *, recorded_as: str | None) -> None:
+    """Refuse the bank's collection of ``amount`` for ``invoice`` under ``run`` (the run that took it, if any) unless
+    the run's file asked for the invoice, for at least ``amount``, and no collection of it under the run was recorded
+    (``recorded_as``: the reference of the one that was).
+
+    Run of 2026-10-10 asking 100.00 for an invoice of 119.00 (a credit note of 19.00 before the file): 100.00 is
+    recorded; 119.00 is refused (``Overpayment``), and so is any further collection once 100.00 is recorded.
+    """
+    collectable = run.collectable(invoice.id) if run is not None else None
+    if run is None or collectable is None:
+        raise PreconditionFailed(
+            f"{invoice.number} is in no direct-debit file: the bank cannot have collected it.", field="directDebitCollection",
+            hint="Record a transfer without directDebitCollection; direct-debit invoices are collected by directDebitRunCreate.",
+        )
+    if recorded_as is not None:
+        raise Conflict(
+            f"The bank's collection of {invoice.number} under direct-debit run {run.id} is recorded already (payment {recorded_as}).",
+            field="directDebitCollection",
+            hint="The bank collects a debit once. Recording that payment again with the same reference, amount and date changes "
+                 "nothing; money received otherwise is recorded as a transfer.",
+        )
+    if amount.amount > collectable.amount:
+        asked = "asked for" if run.requested else "asked for at most (its total)"
+        raise Overpayment(
+            f"{amount} exceeds the {collectable} direct-debit run {run.id} {asked} for {invoice.number}: the bank did not collect that much.",
+            outstanding=invoice.outstanding,
+            hint=f"Record the amount the bank collected, at most {collectable}; a surplus beyond it is refunded separately.",
+        )

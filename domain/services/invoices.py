@@ -38,7 +38,8 @@ from typing import Callable, Iterable, Mapping
 
 from domain.billing import Cashback
 from domain.calendar import berlin_date
-from domain.errors import ConcurrentUpdate, Conflict, NotFound, PreconditionFailed, ValidationFailed
+from domain.direct_debits import check_collection, collection_claim
+from domain.errors import ConcurrentUpdate, Conflict, NotFound, ValidationFailed
 from domain.invoices import (
     ARCHIVE_RETRIEVAL_BASE_FEE,
     DEFAULT_ONLINE_MONTHS,
@@ -378,9 +379,11 @@ def record_payment(
     and so is a payment dated after today (Berlin).
 
     ``direct_debit_collection``: the money is the bank's collection of the invoice under a direct-debit run that put it
-    into its file (refused with ``PreconditionFailed`` otherwise). It is recorded even beyond what a credit note issued
-    after the file left owed (the bank collected what the file asked for); the credit notes then refund the excess
-    (``refunds_after_payment``), written in the same transaction.
+    into its file (refused with ``PreconditionFailed`` otherwise), once per run and for at most what its file asked for
+    the invoice (``domain.direct_debits.check_collection``; the claim of the collection is written in the payment's
+    transaction). It is recorded even beyond what a credit note issued after the file left owed (the bank collected
+    what the file asked for); the credit notes then refund the excess (``refunds_after_payment``), written in the same
+    transaction.
 
     The payment that settles the invoice and ``ledger``'s writes for it are one transaction; if someone changed the
     invoice, its credit notes or its ledger entries meanwhile, everything is read again and repeated.
@@ -396,7 +399,7 @@ def record_payment(
             if not outcome.recorded:
                 return outcome
             if direct_debit_collection:
-                _require_collected_by_a_run(uow, invoice)
+                _claim_collection_by_its_run(uow, invoice, amount, reference)
             uow.invoices.update_payments(invoice, outcome.invoice)
             if outcome.invoice.paid_beyond_due != invoice.paid_beyond_due:  # a collection beyond what is owed: refunded
                 _register_refunds(uow, outcome.invoice)
@@ -408,14 +411,16 @@ def record_payment(
     return retry_on_concurrent_update(attempt)
 
 
-def _require_collected_by_a_run(uow, invoice: Invoice) -> None:
+def _claim_collection_by_its_run(uow, invoice: Invoice, amount: Money, reference: str) -> None:
+    """Refuse a collection the run that took the invoice did not ask for (``check_collection``), else claim it for
+    ``reference`` in the payment's transaction: a second one under the run is refused. Two recorded at once: the one
+    that loses the claim is read again and repeated, and then refused (or, the same payment, found recorded)."""
     run_id = uow.invoices.debit_run_of(invoice.id)
     run = uow.direct_debit_runs.get(run_id) if run_id else None
-    if run is None or invoice.id not in run.invoice_ids:
-        raise PreconditionFailed(
-            f"{invoice.number} is in no direct-debit file: the bank cannot have collected it.", field="directDebitCollection",
-            hint="Record a transfer without directDebitCollection; direct-debit invoices are collected by directDebitRunCreate.",
-        )
+    claim = collection_claim(run.id, invoice.id) if run is not None else None
+    check_collection(run, invoice, amount, recorded_as=uow.uniques.owner_of(claim) if claim else None)
+    uow.uniques.claim(claim, reference, ConcurrentUpdate(
+        f"The bank's collection of {invoice.number} was recorded by someone else meanwhile.", field="invoiceId"))
 
 
 def _register_refunds(uow, paid: Invoice) -> None:

@@ -17,7 +17,8 @@ import pytest
 from domain.billing import ServiceItem
 from domain.contracts import ContractKind, Rates
 from domain.direct_debits import Creditor
-from domain.errors import Forbidden, PreconditionFailed
+from domain.errors import Conflict, Forbidden, PreconditionFailed
+from domain.invoices import Overpayment
 from domain.money import Money
 from domain.policy import Principal
 from domain.services import billing
@@ -152,3 +153,146 @@ def test_what_a_credit_note_credits_is_not_debited(services, invoiced):
     assert run.invoice_ids == (november.id,) and run.total == Money.of("321.30")  # 357.00 - 35.70
     assert [(r.invoice_id, r.amount) for r in DynamoUnitOfWork().direct_debit_runs.get(run.id).requested] == [(november.id, Money.of("321.30"))]
     assert [(n.invoice_id, n.reason) for n in run.not_collected] == [(december.id, f"credited by {full.number}; nothing to collect")]
+
+
+# --- the bank's collection: at most what the run's file asked for the invoice, recorded once ------------------------
+
+
+@pytest.fixture
+def october(services, demo):
+    """Direkt hosts from 2026-10-01 for EUR 100.00 a month under mandate MNDT-2026-0042: October is invoiced on
+    2026-10-01 by direct debit, 119.00 gross, due 2026-10-15."""
+    ops = Principal.of(demo.users["distributor"])
+    direkt = demo.customers["direkt"].id
+    contract_svc.create_contract(
+        DynamoUnitOfWork(), ops,
+        contract_svc.NewContract(direkt, ContractKind.DATA_CENTRE_HOSTING, date(2026, 10, 1), Rates(Money.of("95.00")), monthly_flat_rate=Money.of("100.00")),
+        now=utc(2026, 9, 20, 9),
+    )
+    org_svc.set_sepa_mandate(DynamoUnitOfWork(), ops, direkt, org_svc.MandateDetails(
+        "MNDT-2026-0042", "DE89370400440532013000", "Direktkunde Müller e.K.", date(2026, 9, 20)), now=utc(2026, 9, 25, 9))
+    contract_svc.book_flat_rate_months(DynamoUnitOfWork, run_date=date(2026, 10, 1), now=utc(2026, 10, 1, 0, 45))
+    billing.run_billing(DynamoUnitOfWork, run_date=date(2026, 10, 1), now=utc(2026, 10, 1, 21), documents=services.documents,
+                        mailer=services.mailer, renderer=services.invoice_renderer, sepa_creditor_id=CREDITOR.creditor_id)
+    page = DynamoUnitOfWork().invoices.list_for_payer(direkt, issued_from=None, issued_to=None, status=None, limit=10, cursor=None)
+    [invoice] = [i for i in page.items if i.lines[0].description == "Data-centre hosting October 2026"]
+    assert (invoice.gross_total, invoice.due_date, invoice.payment_method.value) == (Money.of("119.00"), date(2026, 10, 15), "SEPA_DIRECT_DEBIT")
+    return ops, invoice
+
+
+def credit_19(ops, invoice, when: datetime):
+    """A credit note of 15.97 net, -19.00 gross."""
+    from domain.invoices import CreditItem
+    from domain.services import invoices as invoicing
+
+    note = invoicing.create_credit_note(DynamoUnitOfWork, ops, invoice.id, reason="Outage", lines=[CreditItem(1, Money.of("15.97"))],
+                                        now=when, prefix="RE", ledger=None)
+    assert note.gross_total == Money.of("-19.00")
+    return note
+
+
+def collect(ops, invoice, amount: str, reference: str = "PH2026000001", *, paid_on=date(2026, 10, 15)):
+    from domain.services import invoices as invoicing
+
+    return invoicing.record_payment(DynamoUnitOfWork, ops, invoice.id, amount=Money.of(amount), paid_on=paid_on, reference=reference,
+                                    now=utc(2026, 10, 16, 9), ledger=None, direct_debit_collection=True)
+
+
+def stored(*invoices):
+    found = DynamoUnitOfWork().invoices.get_many([i.id for i in invoices])
+    return tuple(found[i.id] for i in invoices)
+
+
+def test_the_bank_collecting_what_the_file_asked_after_a_credit_note_makes_the_credit_note_refund_the_excess(services, october):
+    ops, invoice = october
+    run = create(services, ops, date(2026, 10, 15), now=utc(2026, 10, 10, 9))  # the file asks for 119.00
+    assert [(r.invoice_id, r.amount) for r in DynamoUnitOfWork().direct_debit_runs.get(run.id).requested] == [(invoice.id, Money.of("119.00"))]
+    note = credit_19(ops, invoice, utc(2026, 10, 12, 9))  # after the file
+    before = stored(invoice, note)
+    assert before[1].amount_due == Money.of("0.00")  # set off against the 119.00 owed
+
+    with pytest.raises(Overpayment) as refused:  # 1,190.00 typed for 119.00
+        collect(ops, invoice, "1190.00")
+    assert refused.value.field == "amount"
+    assert stored(invoice, note) == before
+
+    collected = collect(ops, invoice, "119.00")
+    assert collected.recorded and collected.invoice.status.value == "PAID"
+    assert stored(note)[0].amount_due == Money.of("19.00")  # refund due
+
+
+def test_a_collection_beyond_what_the_file_asked_for_the_invoice_is_refused_and_changes_nothing(services, october):
+    """A credit note of 19.00 before the file: it asks for 100.00. An entry of 119.00 would have been recorded (it is
+    what is unpaid of the gross), the credit note refunding 19.00 the bank never collected."""
+    ops, invoice = october
+    note = credit_19(ops, invoice, utc(2026, 10, 5, 9))
+    run = create(services, ops, date(2026, 10, 15), now=utc(2026, 10, 10, 9))
+    assert run.total == Money.of("100.00")
+    before = stored(invoice, note)
+
+    with pytest.raises(Overpayment) as refused:
+        collect(ops, invoice, "119.00")
+    assert (refused.value.field, refused.value.outstanding) == ("amount", Money.of("100.00"))
+    assert "100.00" in refused.value.message and run.id in refused.value.message
+    assert stored(invoice, note) == before
+
+    collected = collect(ops, invoice, "100.00")
+    assert collected.recorded and collected.invoice.status.value == "PAID"
+    assert stored(note)[0].amount_due == Money.of("0.00")  # set off, nothing to refund
+
+
+def test_the_collection_of_an_invoice_under_a_run_is_recorded_once_and_a_replay_changes_nothing(services, october):
+    ops, invoice = october
+    note = credit_19(ops, invoice, utc(2026, 10, 5, 9))
+    create(services, ops, date(2026, 10, 15), now=utc(2026, 10, 10, 9))  # asks for 100.00
+    first = collect(ops, invoice, "100.00", "PH2026000001")
+    after_first = stored(invoice, note)
+
+    replay = collect(ops, invoice, "100.00", "PH2026000001")  # the bank statement imported again
+    assert (replay.recorded, replay.invoice) == (False, after_first[0]) and first.invoice.payments == replay.invoice.payments
+    assert stored(invoice, note) == after_first
+
+    with pytest.raises(Conflict) as refused:  # 19.00 is still unpaid of the gross, but the bank collected once
+        collect(ops, invoice, "19.00", "PH2026000001-2")
+    assert refused.value.field == "directDebitCollection" and "PH2026000001" in refused.value.message
+    assert stored(invoice, note) == after_first
+    assert stored(note)[0].amount_due == Money.of("0.00")
+
+
+def test_of_two_collections_of_an_invoice_recorded_at_the_same_time_the_second_is_refused(services, october, monkeypatch):
+    """The file asks 100.00; while 19.00 (a mistaken entry) is being recorded, someone records the bank's 100.00."""
+    ops, invoice = october
+    note = credit_19(ops, invoice, utc(2026, 10, 5, 9))
+    create(services, ops, date(2026, 10, 15), now=utc(2026, 10, 10, 9))
+    real_commit, raced = DynamoUnitOfWork.commit, []
+
+    def another_collection_first(self):
+        if not raced:
+            raced.append("PH2026000001")
+            collect(ops, invoice, "100.00", "PH2026000001")
+        return real_commit(self)
+
+    monkeypatch.setattr(DynamoUnitOfWork, "commit", another_collection_first)
+    with pytest.raises(Conflict) as refused:
+        collect(ops, invoice, "19.00", "BANK-4711")
+    assert refused.value.field == "directDebitCollection" and "PH2026000001" in refused.value.message
+    assert [p.reference for p in stored(invoice)[0].payments] == ["PH2026000001"]
+    assert stored(note)[0].amount_due == Money.of("0.00")
+
+
+def test_a_run_stored_before_it_kept_what_it_asked_per_invoice_caps_a_collection_at_its_total(services, october):
+    """Runs made before the amounts were kept (their items have no ``requested``): a collection is capped at the run's
+    total (what its file asked for, for a run of one invoice) and, as before, at what is unpaid of the gross."""
+    from infra.dynamo.models import DirectDebitRunModel
+
+    ops, invoice = october
+    credit_19(ops, invoice, utc(2026, 10, 5, 9))
+    run = create(services, ops, date(2026, 10, 15), now=utc(2026, 10, 10, 9))  # asks for 100.00
+    item = DirectDebitRunModel.get(run.id)
+    item.data = {k: v for k, v in item.data.items() if k != "requested"}
+    item.save()
+    assert DynamoUnitOfWork().direct_debit_runs.get(run.id).requested == ()
+
+    with pytest.raises(Overpayment):
+        collect(ops, invoice, "119.00")
+    assert collect(ops, invoice, "100.00").recorded

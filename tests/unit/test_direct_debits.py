@@ -6,6 +6,8 @@ from dataclasses import replace
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
+import pytest
+
 from domain.direct_debits import plan_collection
 from domain.invoices import DirectDebit, InvoiceDraft, InvoiceKind, InvoiceLine, Payment, PaymentMethod, VatTreatment
 from domain.money import Money
@@ -95,6 +97,21 @@ def test_a_credit_note_is_debited_never_paid_out_and_counted_once_registered_or_
     assert credited("300.00", registered=True)[1].refund_due == Money.of("62.00")
 
 
+# --- the bank's collection under a run ------------------------------------------------------------------------------
+
+
+def run_of(*requested, legacy_total: str | None = None):
+    from domain.direct_debits import DirectDebitRun, RequestedDebit
+
+    debits = tuple(RequestedDebit(invoice_id, Money.of(amount)) for invoice_id, amount in requested)
+    total = Money.of(legacy_total) if legacy_total else Money(sum((d.amount.amount for d in debits), Decimal("0.00")), "EUR")
+    return DirectDebitRun(
+        id="ddr_1010", created_at=datetime(2026, 10, 10, 9, tzinfo=timezone.utc), created_by="usr_ops", collection_date=date(2026, 10, 15),
+        invoice_ids=tuple(invoice_id for invoice_id, _ in requested), total=total, document_key="direct-debits/ddr_1010.xml",
+        requested=() if legacy_total else debits,
+    )
+
+
 def test_a_run_keeps_what_its_file_asks_for_each_invoice():
     """357.00 and 178.50 less 50.00 paid: the file asks 357.00 and 128.50, and the run keeps both."""
     december = hosting_invoice("PH-2026-000010", date(2026, 12, 1))
@@ -102,3 +119,49 @@ def test_a_run_keeps_what_its_file_asks_for_each_invoice():
                           payments=(Payment(Money.of("50.00"), date(2026, 11, 20), "TRF-1"),))
     plan = plan_collection([december, partly_paid], {"cus_1": customer()}, collection_date=date(2026, 12, 15))
     assert [(r.invoice_id, r.amount) for r in plan.requested] == [(partly_paid.id, Money.of("128.50")), (december.id, Money.of("357.00"))]
+
+
+def test_a_collection_is_recorded_for_at_most_what_the_file_asked_for_the_invoice():
+    """October 2026: 119.00 gross, the file of 2026-10-10 asks 119.00. 119.00 collected is recorded (a credit note of
+    19.00 after the file then refunds 19.00: tests/integration); 1190.00 or 119.01 is refused, and so is an invoice the
+    file did not ask for."""
+    from domain.direct_debits import check_collection
+    from domain.errors import PreconditionFailed
+    from domain.invoices import Overpayment
+
+    october = hosting_invoice("PH-2026-000009", date(2026, 10, 1), "100.00")
+    run = run_of((october.id, "119.00"), ("inv_other", "357.00"))
+    check_collection(run, october, Money.of("119.00"), recorded_as=None)
+    for typed in ("1190.00", "119.01"):
+        with pytest.raises(Overpayment) as refused:
+            check_collection(run, october, Money.of(typed), recorded_as=None)
+        assert refused.value.field == "amount" and "at most EUR 119.00" in refused.value.hint
+    for no_run in (None, run_of(("inv_other", "357.00"))):
+        with pytest.raises(PreconditionFailed) as refused:
+            check_collection(no_run, october, Money.of("119.00"), recorded_as=None)
+        assert refused.value.field == "directDebitCollection"
+
+
+def test_the_bank_collects_an_invoice_once_under_a_run():
+    from domain.direct_debits import check_collection
+    from domain.errors import Conflict
+
+    october = hosting_invoice("PH-2026-000009", date(2026, 10, 1), "100.00")
+    with pytest.raises(Conflict) as refused:  # 100.00 recorded as PH2026000009: 19.00 more is no collection of this file
+        check_collection(run_of((october.id, "100.00")), october, Money.of("19.00"), recorded_as="PH2026000009")
+    assert refused.value.field == "directDebitCollection" and "PH2026000009" in refused.value.message
+
+
+def test_a_run_made_before_it_kept_the_amounts_caps_a_collection_at_its_total():
+    """Such a run knows its invoices and its total only: 100.00 for October alone is what its file asked; with a second
+    invoice of 357.00 in it, 457.00 bounds October's collection (what is unpaid of its gross bounds it as well)."""
+    from domain.direct_debits import check_collection
+    from domain.invoices import Overpayment
+
+    october = hosting_invoice("PH-2026-000009", date(2026, 10, 1), "100.00")
+    alone = run_of((october.id, "0"), legacy_total="100.00")
+    assert alone.requested == () and alone.collectable(october.id) == Money.of("100.00")
+    with pytest.raises(Overpayment):
+        check_collection(alone, october, Money.of("119.00"), recorded_as=None)
+    assert run_of((october.id, "0"), ("inv_other", "0"), legacy_total="457.00").collectable(october.id) == Money.of("457.00")
+    assert alone.collectable("inv_other") is None
