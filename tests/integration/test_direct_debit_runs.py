@@ -36,20 +36,27 @@ def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=timezone.utc)
 
 
+def hosted_under_mandate(services, ops: Principal, customer_id: str, start: date, monthly: str) -> None:
+    """`customer_id` hosts from `start` (the 1st) for `monthly` EUR a month under mandate MNDT-2026-0042, signed a
+    month before; the first month is booked and billed on `start`."""
+    signed = date(start.year - (start.month == 1), start.month - 1 or 12, 20)
+    contract_svc.create_contract(
+        DynamoUnitOfWork(), ops,
+        contract_svc.NewContract(customer_id, ContractKind.DATA_CENTRE_HOSTING, start, Rates(Money.of("95.00")), monthly_flat_rate=Money.of(monthly)),
+        now=utc(signed.year, signed.month, signed.day, 9),
+    )
+    org_svc.set_sepa_mandate(DynamoUnitOfWork(), ops, customer_id, org_svc.MandateDetails(
+        "MNDT-2026-0042", "DE89370400440532013000", "Direktkunde Müller e.K.", signed), now=utc(signed.year, signed.month, 25, 9))
+    contract_svc.book_flat_rate_months(DynamoUnitOfWork, run_date=start, now=utc(start.year, start.month, 1, 0, 45))
+    billing.run_billing(DynamoUnitOfWork, run_date=start, now=utc(start.year, start.month, 1, 21), documents=services.documents,
+                        mailer=services.mailer, renderer=services.invoice_renderer, sepa_creditor_id=CREDITOR.creditor_id)
+
+
 @pytest.fixture
 def invoiced(services, demo):
     ops = Principal.of(demo.users["distributor"])
     direkt = demo.customers["direkt"].id
-    contract_svc.create_contract(
-        DynamoUnitOfWork(), ops,
-        contract_svc.NewContract(direkt, ContractKind.DATA_CENTRE_HOSTING, date(2026, 11, 1), Rates(Money.of("95.00")), monthly_flat_rate=Money.of("300.00")),
-        now=utc(2026, 10, 20, 9),
-    )
-    org_svc.set_sepa_mandate(DynamoUnitOfWork(), ops, direkt, org_svc.MandateDetails(
-        "MNDT-2026-0042", "DE89370400440532013000", "Direktkunde Müller e.K.", date(2026, 10, 20)), now=utc(2026, 10, 25, 9))
-    contract_svc.book_flat_rate_months(DynamoUnitOfWork, run_date=date(2026, 11, 1), now=utc(2026, 11, 1, 0, 45))
-    billing.run_billing(DynamoUnitOfWork, run_date=date(2026, 11, 1), now=utc(2026, 11, 1, 21), documents=services.documents,
-                        mailer=services.mailer, renderer=services.invoice_renderer, sepa_creditor_id=CREDITOR.creditor_id)
+    hosted_under_mandate(services, ops, direkt, date(2026, 11, 1), "300.00")
     contract_svc.book_flat_rate_months(DynamoUnitOfWork, run_date=date(2026, 12, 1), now=utc(2026, 12, 1, 0, 45))
     uow = DynamoUnitOfWork()
     with uow:
@@ -164,16 +171,7 @@ def october(services, demo):
     2026-10-01 by direct debit, 119.00 gross, due 2026-10-15."""
     ops = Principal.of(demo.users["distributor"])
     direkt = demo.customers["direkt"].id
-    contract_svc.create_contract(
-        DynamoUnitOfWork(), ops,
-        contract_svc.NewContract(direkt, ContractKind.DATA_CENTRE_HOSTING, date(2026, 10, 1), Rates(Money.of("95.00")), monthly_flat_rate=Money.of("100.00")),
-        now=utc(2026, 9, 20, 9),
-    )
-    org_svc.set_sepa_mandate(DynamoUnitOfWork(), ops, direkt, org_svc.MandateDetails(
-        "MNDT-2026-0042", "DE89370400440532013000", "Direktkunde Müller e.K.", date(2026, 9, 20)), now=utc(2026, 9, 25, 9))
-    contract_svc.book_flat_rate_months(DynamoUnitOfWork, run_date=date(2026, 10, 1), now=utc(2026, 10, 1, 0, 45))
-    billing.run_billing(DynamoUnitOfWork, run_date=date(2026, 10, 1), now=utc(2026, 10, 1, 21), documents=services.documents,
-                        mailer=services.mailer, renderer=services.invoice_renderer, sepa_creditor_id=CREDITOR.creditor_id)
+    hosted_under_mandate(services, ops, direkt, date(2026, 10, 1), "100.00")
     page = DynamoUnitOfWork().invoices.list_for_payer(direkt, issued_from=None, issued_to=None, status=None, limit=10, cursor=None)
     [invoice] = [i for i in page.items if i.lines[0].description == "Data-centre hosting October 2026"]
     assert (invoice.gross_total, invoice.due_date, invoice.payment_method.value) == (Money.of("119.00"), date(2026, 10, 15), "SEPA_DIRECT_DEBIT")
