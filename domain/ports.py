@@ -86,6 +86,8 @@ class UnitOfWork(Protocol):
     quota_ledger: "QuotaLedgerRepository"
     maintenance_schedules: "MaintenanceScheduleRepository"
     assets: "AssetRepository"
+    credentials: "CredentialRepository"
+    credential_events: "CredentialEventRepository"
 
     def __enter__(self) -> "UnitOfWork": ...
     def __exit__(self, *exc: object) -> None: ...
@@ -382,3 +384,34 @@ class InvoiceLedger(Protocol):
 
 from domain.direct_debits import DirectDebitRun  # noqa: E402
 from domain.invoices import Invoice, InvoicePaid, InvoiceParty  # noqa: E402  (type names for the protocols above)
+
+
+# --- credentials known to technicians (domain.credentials) ---------------------------------------------------------
+
+from domain.credentials import Credential, CredentialEvent  # noqa: E402
+
+
+class SecretCipher(Protocol):
+    """Encrypts a secret for storage and decrypts it to reveal it (infra.secrets: AWS KMS). The ciphertext is opaque
+    text; ``context`` binds it: decrypting with another context fails."""
+
+    def encrypt(self, plaintext: str, *, context: dict[str, str]) -> str: ...
+    def decrypt(self, ciphertext: str, *, context: dict[str, str]) -> str: ...
+
+
+class CredentialRepository(Protocol):
+    def get(self, credential_id: str) -> Credential | None:
+        """Read consistently, deleted ones (tombstones) too."""
+    def list_for_customer(self, customer_id: str, *, limit: int, cursor: str | None) -> Page[Credential]:
+        """The customer's credentials not deleted, by label (a sparse index)."""
+    def list_awaiting_decision(self, *, limit: int, cursor: str | None) -> Page[Credential]:
+        """Credentials with an access request waiting for a decision, oldest request first (a sparse index)."""
+    def add(self, credential: Credential) -> None: ...
+    def update(self, credential: Credential) -> None:
+        """Register the changed credential; changed by someone else since it was read → the transaction fails."""
+
+
+class CredentialEventRepository(Protocol):
+    def add(self, event: CredentialEvent) -> None: ...
+    def list_for_credential(self, credential_id: str, *, limit: int, cursor: str | None) -> Page[CredentialEvent]:
+        """The credential's audit trail, newest first."""

@@ -7,12 +7,13 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from domain.money import Money
-from domain.ports import DocumentStore, InvoiceLedger, InvoiceRenderer, Mailer
+from domain.ports import DocumentStore, InvoiceLedger, InvoiceRenderer, Mailer, SecretCipher
 from domain.services.invoices import InvoicingSettings
 from infra.auth import TokenVerifier
 from infra.dynamo.models import configure
 from infra.dynamo.unit_of_work import DynamoUnitOfWork
 from infra.email import build_mailer
+from infra.secrets import KmsSecretCipher
 from infra.settings import Settings, get_settings
 from infra.storage import S3DocumentStore
 
@@ -36,6 +37,7 @@ class Services:
     mailer: Mailer
     verifier: TokenVerifier
     documents: DocumentStore
+    secrets: SecretCipher  # customers' credentials (KMS)
     clock: Callable[[], datetime] = field(default=utc_now)
     invoice_renderer: InvoiceRenderer = field(default_factory=LazyPdfInvoiceRenderer)
 
@@ -64,6 +66,7 @@ def build_services(
     *,
     mailer: Mailer | None = None,
     documents: DocumentStore | None = None,
+    secrets: SecretCipher | None = None,
     clock: Callable[[], datetime] | None = None,
 ) -> Services:
     settings = settings or get_settings()
@@ -73,5 +76,6 @@ def build_services(
         mailer=mailer or build_mailer(settings),
         verifier=TokenVerifier(settings),
         documents=documents or S3DocumentStore(settings),
+        secrets=secrets or KmsSecretCipher(settings),
         clock=clock or utc_now,
     )

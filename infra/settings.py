@@ -47,6 +47,10 @@ class Settings:
     invoice_number_prefix: str = "PH"  # invoice numbers PH-2026-000123
     invoice_online_months: int = 24  # invoices stay downloadable this long; older ones need an archive retrieval
     archive_hourly_rate: str = "60.00"  # EUR net per search hour beyond the first (in the EUR 100.00 base fee)
+    # The KMS key customers' credentials are encrypted with (infra/secrets.py): its id in AWS (serverless.yml gives it to
+    # the API only), locally and in tests an alias infra.secrets.create_credentials_key makes; a local KMS (moto) if set.
+    credentials_key_id: str = ""
+    kms_endpoint: str | None = None
 
     def table_name(self, aggregate: str) -> str:
         return f"{self.table_prefix}{aggregate}"
@@ -84,4 +88,6 @@ def get_settings() -> Settings:
         invoice_number_prefix=os.environ.get("INVOICE_NUMBER_PREFIX", "PH"),
         invoice_online_months=int(os.environ.get("INVOICE_ONLINE_MONTHS", "24")),
         archive_hourly_rate=os.environ.get("ARCHIVE_HOURLY_RATE", "60.00"),
+        credentials_key_id=os.environ.get("CREDENTIALS_KEY_ID") or f"alias/partnerhub-{stage}-credentials",
+        kms_endpoint=os.environ.get("KMS_ENDPOINT") or None,
     )

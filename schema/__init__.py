@@ -37,10 +37,12 @@ from schema import subscriptions as st
 from schema import commissions as ct
 from schema import partners as pt
 from resolvers import tickets as tkt
+from resolvers import credentials as crd
 from resolvers.sign_in import ExecuteWhenSignedIn
 from schema import organisations as t
 from schema import subscriptions as st
 from schema import tickets as tt
+from schema import credentials as cs
 from schema.common import Node
 from schema.limits import IntrospectionDepthLimit
 from schema.pagination import Connection
@@ -111,6 +113,20 @@ class Query:
     )
     service_statistics: tt.ServiceStatistics | None = strawberry.field(
         resolver=tkt.service_statistics, description="Tickets per month and status, hours billable and not, quota use (YYYY-MM, inclusive)."
+    )
+    credentials: Connection[cs.Credential] = strawberry.field(
+        resolver=crd.credentials,
+        description="A customer's credentials by label, never their passwords: service staff see every detail, the customer's "
+                    "users the labels (and their own access); anyone else nothing.",
+    )
+    credential: cs.Credential | None = strawberry.field(resolver=crd.credential, description="As in credentials.")
+    credentials_awaiting_access_decision: Connection[cs.Credential] = strawberry.field(
+        resolver=crd.credentials_awaiting_access_decision,
+        description="Service staff: credentials a customer user asked for access to, oldest request first.",
+    )
+    credential_audit: Connection[cs.CredentialEvent] = strawberry.field(
+        resolver=crd.credential_audit,
+        description="Service staff: who recorded, changed, deleted and read (revealed) a credential, requests and decisions, newest first.",
     )
     invoice: it.Invoice | None = strawberry.field(resolver=inv.invoice, description="Only for the paying organisation and the distributor.")
     invoices: Connection[it.Invoice] = strawberry.field(
@@ -340,6 +356,35 @@ class Mutation:
         resolver=tkt.asset_update,
         description="Distributor: correct an asset or bring it up to date (a renewed warranty or licence, new technical data), "
                     "checked as in assetCreate; assetsExpiring follows the new dates.",
+    )
+    credential_create: cs.CredentialPayload = strawberry.mutation(
+        resolver=crd.credential_create,
+        description="Service staff: record access data of a customer's system that became known to the technicians; the password "
+                    "is stored encrypted (KMS) and returned by credentialReveal only.",
+    )
+    credential_update: cs.CredentialPayload = strawberry.mutation(resolver=crd.credential_update, description="Service staff.")
+    credential_delete: cs.CredentialDeletePayload = strawberry.mutation(
+        resolver=crd.credential_delete,
+        description="Service staff: the password, user name and note are erased; the audit trail stays.",
+    )
+    credential_reveal: cs.CredentialRevealPayload = strawberry.mutation(
+        resolver=crd.credential_reveal,
+        description="Read a credential's password: service staff, and a customer user granted access to it. Recorded (who, "
+                    "when) in its audit trail before it is returned.",
+    )
+    credential_access_request: cs.CredentialPayload = strawberry.mutation(
+        resolver=crd.credential_access_request,
+        description="A user of the credential's customer asks for access; the service desk grants or refuses. CONFLICT while "
+                    "a request waits or access is granted.",
+    )
+    credential_access_grant: cs.CredentialPayload = strawberry.mutation(
+        resolver=crd.credential_access_grant, description="Service staff: grant a pending request (else CONFLICT).",
+    )
+    credential_access_refuse: cs.CredentialPayload = strawberry.mutation(
+        resolver=crd.credential_access_refuse, description="Service staff: refuse a pending request (else CONFLICT); the user may ask again.",
+    )
+    credential_access_revoke: cs.CredentialPayload = strawberry.mutation(
+        resolver=crd.credential_access_revoke, description="Service staff: take a granted access back (else CONFLICT).",
     )
     payment_record: it.PaymentRecordPayload = strawberry.mutation(
         resolver=inv.payment_record,

@@ -69,6 +69,10 @@ Access patterns (every read is a GetItem, BatchGetItem or Query; nothing scans):
 | direct-debit runs, newest first           | direct_debit_runs.created-index       | kind, created_key           |
 | next invoice number of issuer and year    | counters                              | invoice-number#issuer#year  |
 | cashback of an invoice / of a partner     | cashbacks, cashbacks.partner-index    | invoice_id; partner_id, key |
+| credential by id (tombstones too)         | credentials                           | id                          |
+| a customer's credentials, by label        | credentials.customer-index (sparse)   | listed_customer_id, label_key |
+| credentials awaiting an access decision   | credentials.pending-index (sparse)    | pending_queue, pending_key  |
+| a credential's audit trail, newest first  | credential_events                     | credential_id, key          |
 """
 
 from __future__ import annotations
@@ -552,6 +556,34 @@ class CashbackModel(Model):
     partner_index = _index("partner-index", "partner_id", "issue_key")()
 
 
+class CredentialModel(Model):
+    """A customer's credential (domain.credentials): the secret only as KMS ciphertext inside ``data``."""
+
+    class Meta(_Meta):
+        table_name = "credentials"
+
+    id = UnicodeAttribute(hash_key=True)
+    listed_customer_id = UnicodeAttribute(null=True)  # absent once deleted: the tombstone is listed nowhere
+    label_key = UnicodeAttribute(null=True)  # folded label#id
+    pending_queue = UnicodeAttribute(null=True)  # set while an access request waits for a decision
+    pending_key = UnicodeAttribute(null=True)  # oldest pending request (ISO)#id
+    data = JSONAttribute()
+    version = VersionAttribute()
+    customer_index = _index("customer-index", "listed_customer_id", "label_key")()
+    pending_index = _index("pending-index", "pending_queue", "pending_key")()
+
+
+class CredentialEventModel(Model):
+    """The audit trail of a credential: one item per event, kept after the credential is deleted."""
+
+    class Meta(_Meta):
+        table_name = "credential_events"
+
+    credential_id = UnicodeAttribute(hash_key=True)
+    key = UnicodeAttribute(range_key=True)  # at (ISO)#event id
+    data = JSONAttribute()
+
+
 # The logical aggregate name of each model: the table is <TABLE_PREFIX><name>.
 ALL_MODELS: dict[str, type[Model]] = {
     "organisations": OrganisationModel,
@@ -582,6 +614,8 @@ ALL_MODELS: dict[str, type[Model]] = {
     "invoices": InvoiceModel,
     "cashbacks": CashbackModel,
     "direct_debit_runs": DirectDebitRunModel,
+    "credentials": CredentialModel,
+    "credential_events": CredentialEventModel,
 }
 
 

@@ -90,6 +90,10 @@ class DynamoUnitOfWork:
         self.quota_ledger = sd.QuotaLedgerRepository(self)
         self.maintenance_schedules = sd.MaintenanceScheduleRepository(self)
         self.assets = sd.AssetRepository(self)
+        from infra.dynamo import credential_repositories as credentials
+
+        self.credentials = credentials.CredentialRepository(self)
+        self.credential_events = credentials.CredentialEventRepository(self)
 
     def __enter__(self) -> "DynamoUnitOfWork":
         self._pending = []

@@ -10,7 +10,7 @@ The distributor operates the platform and sees every organisation by design (see
 
 Besides the demo data, the `world` fixture links one customer to both partners (neither may see the other's
 link) and gives every foreign side the objects of the service desk (a ticket with reported and unreported
-time, a service report, a prepaid-quota contract with a maintenance schedule, an asset), an open, overdue invoice paid by each customer and one paid by each partner, and the partner
+time, a service report, a prepaid-quota contract with a maintenance schedule, an asset, a credential its user asked access to), an open, overdue invoice paid by each customer and one paid by each partner, and the partner
 programme (both partners enrolled with bank details, a referred customer, an approved commission, a payout).
 A payout run, a submitted partner application and an e-mail awaiting triage belong to the distributor: every actor here
 is foreign to them.
@@ -77,6 +77,8 @@ class Target:
     contract: str
     schedule: str
     asset: str
+    credential: str  # its user (``user``) asked for access; the request waits
+    credential_password: str  # never in an answer either
     # invoices paid by the foreign customer and by the foreign partner
     invoice: str
     partner_invoice: str
@@ -135,6 +137,14 @@ PROBES: dict[str, tuple[str, Callable[[Target], dict]]] = {
     "serviceStatistics": ('query($c: ID!) { serviceStatistics(customerId: $c, fromMonth: "2026-01", toMonth: "2026-12") '
                           "{ billableMinutes quota { contractId } } }", lambda t: {"c": t.customer}),
     "inboundEmailsAwaitingTriage": ("{ inboundEmailsAwaitingTriage(first: 100) { nodes { key sender preview } } }", lambda t: {}),  # staff only
+    # credentials
+    "credentials": ("query($c: ID!) { credentials(customerId: $c, first: 100) { nodes { id customerId label username accessRequests { userId } } } }",
+                    lambda t: {"c": t.customer}),
+    "credential": ("query($id: ID!) { credential(id: $id) { id customerId label myAccess { userId } } }", lambda t: {"id": t.credential}),
+    "credentialsAwaitingAccessDecision": ("{ credentialsAwaitingAccessDecision(first: 100) { nodes { id customerId accessRequests { userId } } } }",
+                                          lambda t: {}),  # staff only
+    "credentialAudit": ("query($id: ID!) { credentialAudit(credentialId: $id, first: 100) { nodes { id credentialId byUserId subjectUserId } } }",
+                        lambda t: {"id": t.credential}),  # staff only
     # invoices
     "invoice": ("query($i: ID!, $j: ID!) { i: invoice(id: $i) { id } j: invoice(id: $j) { id } }",
                 lambda t: {"i": t.invoice, "j": t.partner_invoice}),
@@ -270,6 +280,23 @@ PROBES: dict[str, tuple[str, Callable[[Target], dict]]] = {
                     lambda t: {"c": t.customer}),
     "assetUpdate": ('mutation($id: ID!) { assetUpdate(input: {assetId: $id, name: "Wanze", warrantyUntil: "2030-12-31"}) '
                     "{ asset { id customerId } errors { code } } }", lambda t: {"id": t.asset}),
+    # --- credentials
+    "credentialCreate": ('mutation($c: ID!) { credentialCreate(input: {customerId: $c, label: "Wanze", password: "x"}) '
+                         "{ credential { id customerId } errors { code } } }", lambda t: {"c": t.customer}),  # staff only
+    "credentialUpdate": ('mutation($id: ID!) { credentialUpdate(input: {credentialId: $id, password: "gekapert"}) '
+                         "{ credential { id customerId } errors { code } } }", lambda t: {"id": t.credential}),
+    "credentialDelete": ("mutation($id: ID!) { credentialDelete(credentialId: $id) { deletedCredentialId errors { code } } }",
+                         lambda t: {"id": t.credential}),
+    "credentialReveal": ("mutation($id: ID!) { credentialReveal(credentialId: $id) { secret { credentialId password username } errors { code } } }",
+                         lambda t: {"id": t.credential}),
+    "credentialAccessRequest": ('mutation($id: ID!) { credentialAccessRequest(credentialId: $id, reason: "probe") '
+                                "{ credential { id myAccess { userId } } errors { code } } }", lambda t: {"id": t.credential}),
+    "credentialAccessGrant": ("mutation($id: ID!, $u: ID!) { credentialAccessGrant(credentialId: $id, userId: $u) { credential { id } errors { code } } }",
+                              lambda t: {"id": t.credential, "u": t.user}),  # the foreign user's request is pending
+    "credentialAccessRefuse": ("mutation($id: ID!, $u: ID!) { credentialAccessRefuse(credentialId: $id, userId: $u) { credential { id } errors { code } } }",
+                               lambda t: {"id": t.credential, "u": t.user}),
+    "credentialAccessRevoke": ("mutation($id: ID!, $u: ID!) { credentialAccessRevoke(credentialId: $id, userId: $u) { credential { id } errors { code } } }",
+                               lambda t: {"id": t.credential, "u": t.user}),
     # --- invoices
     "paymentRecord": ('mutation($id: ID!) { paymentRecord(input: {invoiceId: $id, amount: "1.00", paidOn: "2026-11-23", reference: "probe"}) '
                       "{ invoice { id } recorded errors { code } } }", lambda t: {"id": t.invoice}),
@@ -350,6 +377,7 @@ def world(services, demo):
         ids[f"{partner}_saas"] = subs.create_saas_subscription(uow, services.mailer, principal, command, now=NOW).id
     ids["shared_customer"] = shared_customer_of(services, demo)
     ids.update(service_desk_of(services, demo))
+    ids.update(credentials_of(services, demo))
     ids.update(invoices_of(services, demo))
     ids.update(programme_of(services, demo))
     ids["triage_email"] = triage_email_of(services)
@@ -409,6 +437,30 @@ def service_desk_of(services, demo) -> dict[str, str]:
         ids.update({f"{key}_ticket": ticket.id, f"{key}_time_entry": unreported.id, f"{key}_report": report.id, f"{key}_contract": contract.id,
                     f"{key}_schedule": schedule.id, f"{key}_asset": asset.id})
     services.mailer.sent.clear()
+    return ids
+
+
+CREDENTIAL_USERS = {"hanse": "hanse_it", "kanzlei": "kanzlei_office", "alpen": "alpen_owner"}  # the `user` of each Foreign
+
+
+def credentials_of(services, demo) -> dict[str, str]:
+    """Per customer: a credential (its password encrypted with the test KMS key) its user asked for access to."""
+    from domain.policy import Principal
+    from domain.services import credentials as credential_svc
+    from infra.secrets import create_credentials_key
+
+    create_credentials_key(services.settings)
+    ops, ids = Principal.of(demo.users["distributor"]), {}
+    for key in SERVICE_CUSTOMERS:
+        password = f"Geheim-{key}-4711"
+        credential = credential_svc.create_credential(
+            services.uow(), services.secrets, ops,
+            credential_svc.NewCredential(demo.customers[key].id, "Firewall admin", password, system=f"fw.{key}.example", username="admin"),
+            now=NOW,
+        )
+        user = Principal.of(demo.users[CREDENTIAL_USERS[key]])
+        credential_svc.request_access(services.uow(), user, credential.id, reason="Wartung", now=NOW + timedelta(minutes=1))
+        ids.update({f"{key}_credential": credential.id, f"{key}_credential_password": password})
     return ids
 
 
@@ -526,6 +578,7 @@ def target_of(demo, world, foreign: Foreign) -> Target:
         subscription=world[foreign.subscription], user=demo.users[foreign.user].id, saas=world[foreign.saas],
         ticket=world[f"{c}_ticket"], time_entry=world[f"{c}_time_entry"], service_report=world[f"{c}_report"], contract=world[f"{c}_contract"],
         schedule=world[f"{c}_schedule"], asset=world[f"{c}_asset"],
+        credential=world[f"{c}_credential"], credential_password=world[f"{c}_credential_password"],
         invoice=world[f"{c}_invoice"], partner_invoice=world[f"{p}_invoice"],
         commission=world[f"{p}_commission"], payout=world[f"{p}_payout"], referred_customer=world[f"{p}_referred"],
         referral_cookie=world[f"{p}_cookie"], payout_run=world["payout_run"], application=world["application"],
@@ -554,6 +607,8 @@ def state_of(services, target: Target) -> tuple:
         uow.maintenance_schedules.get(target.schedule),
         len(uow.maintenance_schedules.list_due(date(2100, 1, 1), limit=100, cursor=None).items),  # every schedule: none may be added
         tuple(uow.assets.list_for_customer(target.customer, limit=100, cursor=None).items),
+        uow.credentials.get(target.credential),
+        tuple(uow.credential_events.list_for_credential(target.credential, limit=100, cursor=None).items),
         # invoices
         *((uow.invoices.get(i), tuple(uow.invoices.list_credit_notes(i)), uow.invoices.delivery_state(i))
           for i in (target.invoice, target.partner_invoice)),

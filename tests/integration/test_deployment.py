@@ -463,6 +463,32 @@ def test_the_api_sends_e_mail_only_as_its_own_sender(config):
     assert statements[0]["Condition"] == {"StringEquals": {"ses:FromAddress": config["provider"]["environment"]["MAIL_FROM"]}}
 
 
+def test_the_credentials_key_is_rotated_kept_and_named_to_the_api_alone(config):
+    key = resources(config)["CredentialsKey"]
+    assert (key["Type"], key["DeletionPolicy"], key["UpdateReplacePolicy"]) == ("AWS::KMS::Key", "Retain", "Retain")
+    assert key["Properties"]["EnableKeyRotation"] is True
+    assert key["Properties"]["KeySpec"] == "SYMMETRIC_DEFAULT" and key["Properties"]["KeyUsage"] == "ENCRYPT_DECRYPT"
+    assert config["functions"]["api"]["environment"] == {"CREDENTIALS_KEY_ID": {"Ref": "CredentialsKey"}}
+    assert "CREDENTIALS_KEY_ID" not in config["provider"]["environment"]
+    assert [name for name, f in config["functions"].items() if "CREDENTIALS_KEY_ID" in (f.get("environment") or {})] == ["api"]
+
+
+def test_only_the_api_may_encrypt_and_decrypt_with_the_credentials_key_and_nothing_else(config):
+    kms = [(where, statement) for where, statement in iam_statements(config)
+           if any(str(a).lower().startswith("kms:") for a in _as_list(statement.get("Action", [])))]
+    assert [(where, sorted(s["Action"]), s["Resource"], s["Effect"]) for where, s in kms] == [
+        ("functions.api", ["kms:Decrypt", "kms:Encrypt"], [{"Fn::GetAtt": ["CredentialsKey", "Arn"]}], "Allow")]
+
+
+def test_no_job_may_touch_the_credential_store(config):
+    credential_tables = {"CredentialsTable", "CredentialEventsTable"}
+    for name, function in config["functions"].items():
+        if name == "api":
+            continue
+        touched = {part for resource in _dynamodb_resources(function) for part in credential_tables if part in repr(resource)}
+        assert touched == set(), f"{name} may use {touched}"
+
+
 # --- packaging -------------------------------------------------------------------------------------------------
 
 

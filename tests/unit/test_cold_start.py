@@ -20,6 +20,7 @@ print(json.dumps({
     "DynamoDB clients": len(connection._clients),
     "SES client": int("_client" in vars(handler._services().mailer)),
     "S3 client": int("_client" in vars(handler._services().documents)),
+    "KMS client": int("_client" in vars(handler._services().secrets)),
     "modules": sorted(m for m in ("boto3", "cryptography.hazmat.bindings._rust", "email_validator", "jwt", "moto", "pydyf", "sepaxml", "schema", "stdnum", "strawberry") if m in sys.modules),
 }))
 """
@@ -47,13 +48,13 @@ def test_importing_the_handler_creates_no_aws_client_and_loads_nothing_the_first
     # The API function builds its GraphQL schema at import (Lambda's init phase), but no AWS client, and loads PyJWT
     # (and cryptography) with the first token it checks (infra/auth.py).
     assert probe("handler.handler") == {
-        "botocore sessions": 0, "DynamoDB clients": 0, "SES client": 0, "S3 client": 0, "modules": ["schema", "strawberry"],
+        "botocore sessions": 0, "DynamoDB clients": 0, "SES client": 0, "S3 client": 0, "KMS client": 0, "modules": ["schema", "strawberry"],
     }
 
 
 def test_a_job_function_loads_no_graphql():
     assert probe("handler.run_billing") == {
-        "botocore sessions": 0, "DynamoDB clients": 0, "SES client": 0, "S3 client": 0, "modules": [],
+        "botocore sessions": 0, "DynamoDB clients": 0, "SES client": 0, "S3 client": 0, "KMS client": 0, "modules": [],
     }
 
 

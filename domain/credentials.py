@@ -1,0 +1,372 @@
+"""Credentials known to technicians, stored only for the people who need them (DOMAIN.md, Service desk).
+
+Source: csm-boarding-guide (access data that become known to the technicians are recorded in the service module and are
+accessible only to the staff who need them: service and technicians; customer employees on request and after approval).
+
+Decided here, where ``DOMAIN.md`` leaves room:
+
+* **Who** (functions ``can_*`` below): distributor staff (the service desk and its technicians) record, change, delete
+  and read every customer's credentials. A customer's own users (REPORT_ONLY and EXTENDED) see the *labels* of their
+  organisation's credentials and their own access, nothing else, and may ask for access to one; staff grant or refuse
+  the request and may revoke a grant. A user granted access reads (reveals) that one credential until it is revoked.
+  Partners and every other organisation see nothing: the technicians who need the access are the MSP's.
+* **The secret** is encrypted before it is stored (``ports.SecretCipher``, bound to the credential and its customer)
+  and no list or query carries it, encrypted or not. Reading it is an explicit act (``reveal``), recorded in the
+  credential's audit trail with who and when, in the same transaction as the credential's ``last_revealed_at``: a
+  revocation made meanwhile makes the reveal fail instead of slipping through.
+* **Audit trail**: every record, change (the names of the fields changed, never their values), deletion, access
+  request, decision and reveal is a ``CredentialEvent``; service staff read it. It stays after the deletion.
+* **Deletion** erases the secret, the user name and the note; the label, system and customer stay as a tombstone the
+  audit trail refers to. A deleted credential is listed nowhere and can no longer be changed, requested or revealed.
+* **Access requests**: one per customer user and credential, in its latest state::
+
+      (none), REFUSED, REVOKED → PENDING (credentialAccessRequest)
+      PENDING → GRANTED / REFUSED (staff decide)
+      GRANTED → REVOKED (staff)
+
+  Asking while PENDING or GRANTED, deciding a request that is not PENDING, revoking one not GRANTED: ``Conflict``
+  naming the state it is in.
+* **Limits**: label 1 to 100 characters, system (host or URL) up to 500, user name up to 200, note up to 2,000,
+  reason up to 500; the secret 1 to 4,096 bytes of UTF-8 (what KMS encrypts directly), stored exactly as typed
+  (blanks may be part of a password).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import Enum
+
+from domain.calendar import ensure_utc
+from domain.errors import Conflict, ValidationFailed
+from domain.policy import Principal
+from domain.validation import require_text
+
+MAX_LABEL = 100
+MAX_SYSTEM = 500
+MAX_USERNAME = 200
+MAX_NOTE = 2_000
+MAX_REASON = 500
+MAX_SECRET_BYTES = 4_096
+
+
+class AccessStatus(str, Enum):
+    PENDING = "PENDING"
+    GRANTED = "GRANTED"
+    REFUSED = "REFUSED"
+    REVOKED = "REVOKED"
+
+
+class CredentialEventKind(str, Enum):
+    CREATED = "CREATED"
+    UPDATED = "UPDATED"
+    DELETED = "DELETED"
+    REVEALED = "REVEALED"
+    ACCESS_REQUESTED = "ACCESS_REQUESTED"
+    ACCESS_GRANTED = "ACCESS_GRANTED"
+    ACCESS_REFUSED = "ACCESS_REFUSED"
+    ACCESS_REVOKED = "ACCESS_REVOKED"
+
+
+@dataclass(frozen=True)
+class AccessRequest:
+    """A customer user's access to one credential, in its latest state."""
+
+    user_id: str
+    status: AccessStatus
+    requested_at: datetime
+    reason: str | None = None
+    decided_at: datetime | None = None
+    decided_by: str | None = None
+    decision_note: str | None = None
+
+
+@dataclass(frozen=True)
+class CredentialDetails:
+    """What a credential says besides its secret, checked."""
+
+    label: str
+    system: str | None = None
+    username: str | None = None
+    note: str | None = None
+
+    @classmethod
+    def create(cls, *, label: str | None, system: str | None = None, username: str | None = None, note: str | None = None) -> "CredentialDetails":
+        return cls(
+            label=require_text(label, "label", label="The label", max_length=MAX_LABEL),
+            system=_optional(system, "system", "The system", MAX_SYSTEM),
+            username=_optional(username, "username", "The user name", MAX_USERNAME),
+            note=_optional(note, "note", "The note", MAX_NOTE),
+        )
+
+
+@dataclass(frozen=True)
+class Credential:
+    id: str
+    customer_id: str
+    label: str
+    created_at: datetime
+    created_by: str
+    encrypted_secret: str | None  # opaque text of the SecretCipher; None once deleted
+    system: str | None = None
+    username: str | None = None
+    note: str | None = None
+    updated_at: datetime | None = None
+    updated_by: str | None = None
+    deleted_at: datetime | None = None
+    deleted_by: str | None = None
+    last_revealed_at: datetime | None = None
+    last_revealed_by: str | None = None
+    access: tuple[AccessRequest, ...] = ()
+    version: int = 0
+
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @property
+    def details(self) -> CredentialDetails:
+        return CredentialDetails(self.label, self.system, self.username, self.note)
+
+    def access_of(self, user_id: str) -> AccessRequest | None:
+        return next((a for a in self.access if a.user_id == user_id), None)
+
+    @property
+    def pending_since(self) -> datetime | None:
+        """When the oldest request still waiting for a decision was made (None: none waits)."""
+        pending = [a.requested_at for a in self.access if a.status is AccessStatus.PENDING]
+        return min(pending) if pending else None
+
+
+@dataclass(frozen=True)
+class CredentialEvent:
+    """One line of a credential's audit trail."""
+
+    id: str
+    credential_id: str
+    customer_id: str
+    kind: CredentialEventKind
+    at: datetime
+    by_user_id: str
+    subject_user_id: str | None = None  # whose access was requested, decided or revoked
+    detail: str | None = None  # the fields changed, a reason; never a secret
+
+
+def _optional(value: str | None, field: str, label: str, max_length: int) -> str | None:
+    text = (value or "").strip()
+    if not text:
+        return None
+    if len(text) > max_length:
+        raise ValidationFailed(f"{label} is longer than {max_length} characters.", field=field)
+    return text
+
+
+def check_secret(secret: str | None) -> str:
+    """The password as typed: not empty nor blanks only, at most ``MAX_SECRET_BYTES`` bytes of UTF-8."""
+    if secret is None or secret == "" or not secret.strip():
+        raise ValidationFailed("The password must not be empty.", field="password")
+    if len(secret.encode("utf-8")) > MAX_SECRET_BYTES:
+        raise ValidationFailed(
+            f"The password is longer than {MAX_SECRET_BYTES} bytes.", field="password",
+            hint="Store a longer secret (a key file, a certificate) in the customer's documentation, not here.",
+        )
+    return secret
+
+
+def check_reason(reason: str | None, field: str = "reason") -> str | None:
+    return _optional(reason, field, "The reason", MAX_REASON)
+
+
+def encryption_context(credential_id: str, customer_id: str) -> dict[str, str]:
+    """What the ciphertext is bound to: decrypting it for another credential or customer fails."""
+    return {"partnerhub:credential": credential_id, "partnerhub:customer": customer_id}
+
+
+# --- changes: each returns the changed credential and the event to record ---------------------------------------------
+
+
+def new_credential(
+    *, credential_id: str, customer_id: str, details: CredentialDetails, encrypted_secret: str, by: str, now: datetime, event_id: str,
+) -> tuple[Credential, CredentialEvent]:
+    at = ensure_utc(now)
+    credential = Credential(
+        id=credential_id, customer_id=customer_id, label=details.label, system=details.system, username=details.username,
+        note=details.note, created_at=at, created_by=by, encrypted_secret=encrypted_secret,
+    )
+    return credential, _event(event_id, credential, CredentialEventKind.CREATED, by, at)
+
+
+def changed_details(
+    credential: Credential, *, label: str | None = None, system: str | None = None, username: str | None = None, note: str | None = None,
+) -> CredentialDetails:
+    """The details with what is given changed (``None``: as it is; ``""``: cleared, except the label), checked as new ones."""
+
+    def kept(new, old):
+        return old if new is None else new
+
+    return CredentialDetails.create(
+        label=kept(label, credential.label), system=kept(system, credential.system), username=kept(username, credential.username),
+        note=kept(note, credential.note),
+    )
+
+
+def updated(
+    credential: Credential, details: CredentialDetails, *, encrypted_secret: str | None, by: str, now: datetime, event_id: str,
+) -> tuple[Credential, CredentialEvent] | None:
+    """The credential with new details and, if given, a new secret; None if nothing changes."""
+    require_not_deleted(credential)
+    changed = [name for name in ("label", "system", "username", "note") if getattr(details, name) != getattr(credential, name)]
+    if encrypted_secret is not None:
+        changed.append("password")
+    if not changed:
+        return None
+    at = ensure_utc(now)
+    new = replace(
+        credential, label=details.label, system=details.system, username=details.username, note=details.note,
+        encrypted_secret=encrypted_secret if encrypted_secret is not None else credential.encrypted_secret, updated_at=at, updated_by=by,
+    )
+    return new, _event(event_id, new, CredentialEventKind.UPDATED, by, at, detail=", ".join(changed))
+
+
+def deleted(credential: Credential, *, by: str, now: datetime, event_id: str) -> tuple[Credential, CredentialEvent]:
+    require_not_deleted(credential)
+    at = ensure_utc(now)
+    tombstone = replace(credential, encrypted_secret=None, username=None, note=None, deleted_at=at, deleted_by=by, access=())
+    return tombstone, _event(event_id, tombstone, CredentialEventKind.DELETED, by, at)
+
+
+def revealed(credential: Credential, *, by: str, now: datetime, event_id: str) -> tuple[Credential, CredentialEvent]:
+    require_not_deleted(credential)
+    at = ensure_utc(now)
+    new = replace(credential, last_revealed_at=at, last_revealed_by=by)
+    return new, _event(event_id, new, CredentialEventKind.REVEALED, by, at)
+
+
+def access_requested(
+    credential: Credential, *, user_id: str, reason: str | None, now: datetime, event_id: str,
+) -> tuple[Credential, CredentialEvent]:
+    require_not_deleted(credential)
+    reason = check_reason(reason)
+    current = credential.access_of(user_id)
+    if current is not None and current.status is AccessStatus.PENDING:
+        raise Conflict("You asked for access to this credential already; the service desk has not decided yet.",
+                       field="credentialId", hint="Wait for the decision; the service desk sees your request.")
+    if current is not None and current.status is AccessStatus.GRANTED:
+        raise Conflict("You have access to this credential already.", field="credentialId", hint="Read it with credentialReveal.")
+    at = ensure_utc(now)
+    request = AccessRequest(user_id=user_id, status=AccessStatus.PENDING, requested_at=at, reason=reason)
+    new = replace(credential, access=_with(credential.access, request))
+    return new, _event(event_id, new, CredentialEventKind.ACCESS_REQUESTED, user_id, at, subject=user_id, detail=reason)
+
+
+def access_decided(
+    credential: Credential, *, user_id: str, grant: bool, by: str, note: str | None, now: datetime, event_id: str,
+) -> tuple[Credential, CredentialEvent]:
+    require_not_deleted(credential)
+    note = check_reason(note)
+    current = _request_of(credential, user_id)
+    if current.status is not AccessStatus.PENDING:
+        raise Conflict(
+            f"The access request of {user_id} is {current.status.value}, not PENDING: only a pending request is granted or refused.",
+            field="userId",
+            hint="Revoke a granted access with credentialAccessRevoke; a refused or revoked user asks again first.",
+        )
+    at = ensure_utc(now)
+    status = AccessStatus.GRANTED if grant else AccessStatus.REFUSED
+    decided = replace(current, status=status, decided_at=at, decided_by=by, decision_note=note)
+    new = replace(credential, access=_with(credential.access, decided))
+    kind = CredentialEventKind.ACCESS_GRANTED if grant else CredentialEventKind.ACCESS_REFUSED
+    return new, _event(event_id, new, kind, by, at, subject=user_id, detail=note)
+
+
+def access_revoked(credential: Credential, *, user_id: str, by: str, now: datetime, event_id: str) -> tuple[Credential, CredentialEvent]:
+    require_not_deleted(credential)
+    current = _request_of(credential, user_id)
+    if current.status is not AccessStatus.GRANTED:
+        raise Conflict(f"The access of {user_id} is {current.status.value}, not GRANTED: there is nothing to revoke.", field="userId")
+    at = ensure_utc(now)
+    revoked = replace(current, status=AccessStatus.REVOKED, decided_at=at, decided_by=by, decision_note=None)
+    new = replace(credential, access=_with(credential.access, revoked))
+    return new, _event(event_id, new, CredentialEventKind.ACCESS_REVOKED, by, at, subject=user_id)
+
+
+def require_not_deleted(credential: Credential) -> None:
+    if credential.deleted:
+        raise Conflict("The credential was deleted.", field="credentialId")
+
+
+def _request_of(credential: Credential, user_id: str) -> AccessRequest:
+    current = credential.access_of(user_id)
+    if current is None:
+        raise Conflict(f"{user_id or 'That user'} has not asked for access to this credential.", field="userId",
+                       hint="Customer users ask with credentialAccessRequest; the request then waits for a decision.")
+    return current
+
+
+def _with(access: tuple[AccessRequest, ...], request: AccessRequest) -> tuple[AccessRequest, ...]:
+    return tuple(a for a in access if a.user_id != request.user_id) + (request,)
+
+
+def _event(
+    event_id: str, credential: Credential, kind: CredentialEventKind, by: str, at: datetime, *, subject: str | None = None,
+    detail: str | None = None,
+) -> CredentialEvent:
+    return CredentialEvent(event_id, credential.id, credential.customer_id, kind, at, by, subject, detail)
+
+
+# --- who may do what -------------------------------------------------------------------------------------------------
+
+
+def can_manage_credentials(principal: Principal) -> bool:
+    """Record, change, delete, reveal any credential, decide access, read the audit trail: the service desk."""
+    return principal.is_distributor
+
+
+def can_see_labels_of(principal: Principal, customer_id: str) -> bool:
+    """The list of a customer's credentials (labels only, unless ``can_manage_credentials``)."""
+    return principal.is_distributor or (principal.is_customer and principal.organisation_id == customer_id)
+
+
+def can_see(principal: Principal, credential: Credential) -> bool:
+    return not credential.deleted and can_see_labels_of(principal, credential.customer_id)
+
+
+def can_request_access(principal: Principal, credential: Credential) -> bool:
+    return principal.is_customer and principal.organisation_id == credential.customer_id
+
+
+def can_reveal(principal: Principal, credential: Credential) -> bool:
+    if credential.deleted:
+        return False
+    if can_manage_credentials(principal):
+        return True
+    access = credential.access_of(principal.user_id)
+    return can_request_access(principal, credential) and access is not None and access.status is AccessStatus.GRANTED
+
+
+@dataclass(frozen=True)
+class CredentialView:
+    """What one viewer sees of a credential: staff everything but the secret, a customer user the label and its own access."""
+
+    id: str
+    customer_id: str
+    label: str
+    my_access: AccessRequest | None
+    system: str | None = None
+    username: str | None = None
+    note: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    last_revealed_at: datetime | None = None
+    access_requests: tuple[AccessRequest, ...] = ()
+
+
+def view_for(principal: Principal, credential: Credential) -> CredentialView:
+    mine = credential.access_of(principal.user_id)
+    if not can_manage_credentials(principal):
+        return CredentialView(credential.id, credential.customer_id, credential.label, mine)
+    return CredentialView(
+        credential.id, credential.customer_id, credential.label, mine, system=credential.system, username=credential.username,
+        note=credential.note, created_at=credential.created_at, updated_at=credential.updated_at,
+        last_revealed_at=credential.last_revealed_at, access_requests=credential.access,
+    )

@@ -1,0 +1,62 @@
+"""Customers' credentials encrypted with AWS KMS (the ``SecretCipher`` port of domain/ports.py).
+
+Secrets are a few KB at most (domain.credentials.MAX_SECRET_BYTES), so KMS encrypts them directly (Encrypt/Decrypt, no
+data keys); the ciphertext is stored base64-encoded. The encryption context binds it to its credential and customer:
+a ciphertext copied to another item does not decrypt, and CloudTrail logs which credential each Decrypt was for.
+The key (serverless.yml: CredentialsKey, rotated yearly by KMS) is usable by the API function alone.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+from functools import cached_property
+
+from infra.settings import Settings
+
+
+class KmsSecretCipher:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._lock = threading.Lock()
+
+    @cached_property
+    def _client(self):  # created on first use, on the shared session (infra/aws.py): importing the handler makes none
+        from infra.aws import boto3_client
+
+        with self._lock:
+            return boto3_client("kms", region_name=self._settings.region, endpoint_url=self._settings.kms_endpoint)
+
+    @property
+    def key_id(self) -> str:
+        return self._settings.credentials_key_id
+
+    def encrypt(self, plaintext: str, *, context: dict[str, str]) -> str:
+        answer = self._client.encrypt(KeyId=self.key_id, Plaintext=plaintext.encode("utf-8"), EncryptionContext=dict(context))
+        return base64.b64encode(answer["CiphertextBlob"]).decode("ascii")
+
+    def decrypt(self, ciphertext: str, *, context: dict[str, str]) -> str:
+        # KeyId given: KMS refuses a ciphertext of any other key instead of decrypting it with that one.
+        answer = self._client.decrypt(
+            CiphertextBlob=base64.b64decode(ciphertext), EncryptionContext=dict(context), KeyId=self.key_id,
+        )
+        return answer["Plaintext"].decode("utf-8")
+
+
+def create_credentials_key(settings: Settings) -> str:
+    """Locally and in tests: a rotated key behind the alias of ``settings.credentials_key_id`` (made once); its key id.
+    In AWS serverless.yml creates the key."""
+    from infra.aws import boto3_client
+
+    client = boto3_client("kms", region_name=settings.region, endpoint_url=settings.kms_endpoint)
+    alias = settings.credentials_key_id
+    if not alias.startswith("alias/"):
+        return alias
+    for page in client.get_paginator("list_aliases").paginate():
+        for found in page["Aliases"]:
+            if found["AliasName"] == alias and found.get("TargetKeyId"):
+                return found["TargetKeyId"]
+    key_id = client.create_key(Description=f"Partnerhub {settings.stage}: customers' credentials")["KeyMetadata"]["KeyId"]
+    client.enable_key_rotation(KeyId=key_id)
+    client.create_alias(AliasName=alias, TargetKeyId=key_id)
+    return key_id

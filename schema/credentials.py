@@ -1,0 +1,127 @@
+"""The credential store: access data of customers' systems known to the technicians (domain.credentials).
+
+No type here carries the secret except ``CredentialSecret``, which only ``credentialReveal`` returns (and records).
+What a viewer sees of a credential is decided by ``domain.credentials.view_for``.
+"""
+
+from datetime import datetime
+
+import strawberry
+
+from domain import credentials as cr
+from domain.policy import Principal
+from schema.common import Error, enum_of
+
+CredentialAccessStatus = enum_of(cr.AccessStatus, "PENDING → GRANTED / REFUSED; GRANTED → REVOKED; refused or revoked users may ask again.")
+CredentialEventKind = enum_of(cr.CredentialEventKind)
+
+
+@strawberry.type(description="A customer user's access to one credential, in its latest state.")
+class CredentialAccessRequest:
+    user_id: strawberry.ID
+    status: CredentialAccessStatus
+    requested_at: datetime
+    reason: str | None
+    decided_at: datetime | None
+    decided_by: strawberry.ID | None
+    decision_note: str | None
+
+    @classmethod
+    def of(cls, a: cr.AccessRequest) -> "CredentialAccessRequest":
+        return cls(user_id=strawberry.ID(a.user_id), status=a.status, requested_at=a.requested_at, reason=a.reason, decided_at=a.decided_at,
+                   decided_by=strawberry.ID(a.decided_by) if a.decided_by else None, decision_note=a.decision_note)
+
+
+@strawberry.type(
+    description="Access data of a customer's system (never its password: credentialReveal returns that, recorded). The "
+                "customer's users see the label and their own access (myAccess) only; the other fields are for service staff."
+)
+class Credential:
+    id: strawberry.ID
+    customer_id: strawberry.ID
+    label: str
+    my_access: CredentialAccessRequest | None = strawberry.field(description="Your own request for access, if you made one.")
+    system: str | None = strawberry.field(description="Host name or URL. Service staff only.")
+    username: str | None = strawberry.field(description="Service staff only.")
+    note: str | None = strawberry.field(description="Service staff only.")
+    created_at: datetime | None
+    updated_at: datetime | None
+    last_revealed_at: datetime | None
+    access_requests: list[CredentialAccessRequest] = strawberry.field(description="Every customer user's access. Service staff only.")
+
+    @classmethod
+    def of(cls, credential: cr.Credential, principal: Principal) -> "Credential":
+        v = cr.view_for(principal, credential)
+        return cls(
+            id=strawberry.ID(v.id), customer_id=strawberry.ID(v.customer_id), label=v.label,
+            my_access=CredentialAccessRequest.of(v.my_access) if v.my_access else None, system=v.system, username=v.username, note=v.note,
+            created_at=v.created_at, updated_at=v.updated_at, last_revealed_at=v.last_revealed_at,
+            access_requests=[CredentialAccessRequest.of(a) for a in v.access_requests],
+        )
+
+
+@strawberry.type(description="A credential's password, read now; the reveal is in the credential's audit trail.")
+class CredentialSecret:
+    credential_id: strawberry.ID
+    label: str
+    system: str | None
+    username: str | None
+    password: str
+    revealed_at: datetime
+
+
+@strawberry.type(description="One line of a credential's audit trail: who recorded, changed, deleted or read it, who asked for access and the decisions.")
+class CredentialEvent:
+    id: strawberry.ID
+    credential_id: strawberry.ID
+    customer_id: strawberry.ID
+    kind: CredentialEventKind
+    at: datetime
+    by_user_id: strawberry.ID
+    subject_user_id: strawberry.ID | None = strawberry.field(description="Whose access was asked for, granted, refused or revoked.")
+    detail: str | None = strawberry.field(description="The fields changed (never their values), or the reason given.")
+
+    @classmethod
+    def of(cls, e: cr.CredentialEvent) -> "CredentialEvent":
+        return cls(id=strawberry.ID(e.id), credential_id=strawberry.ID(e.credential_id), customer_id=strawberry.ID(e.customer_id), kind=e.kind,
+                   at=e.at, by_user_id=strawberry.ID(e.by_user_id),
+                   subject_user_id=strawberry.ID(e.subject_user_id) if e.subject_user_id else None, detail=e.detail)
+
+
+@strawberry.input
+class CredentialCreateInput:
+    customer_id: strawberry.ID
+    label: str = strawberry.field(description='What it opens, e.g. "Firewall admin" (1 to 100 characters).')
+    password: str = strawberry.field(description="The secret, as typed (up to 4,096 bytes); stored encrypted.")
+    system: str | None = strawberry.field(default=None, description="Host name or URL.")
+    username: str | None = None
+    note: str | None = None
+
+
+@strawberry.input(description="What to change: a field left out (or null) stays; an empty string clears system, username or note; "
+                              "a password given replaces the secret.")
+class CredentialUpdateInput:
+    credential_id: strawberry.ID
+    label: str | None = None
+    system: str | None = None
+    username: str | None = None
+    password: str | None = None
+    note: str | None = None
+
+
+@strawberry.type
+class CredentialPayload:
+    credential: Credential | None = None
+    errors: list[Error] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CredentialDeletePayload:
+    deleted_credential_id: strawberry.ID | None = None
+    errors: list[Error] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CredentialRevealPayload:
+    secret: CredentialSecret | None = None
+    errors: list[Error] = strawberry.field(default_factory=list)

@@ -1,0 +1,111 @@
+"""The credential store through GraphQL: staff record, customers see labels and ask, staff decide, reveals are recorded."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from tests.conftest import NOW
+
+CREATE = """mutation($input: CredentialCreateInput!) { credentialCreate(input: $input) {
+  credential { id label system username note accessRequests { userId } } errors { code field message } } }"""
+LIST = """query($c: ID!) { credentials(customerId: $c) { nodes { id label system username note createdAt myAccess { status }
+  accessRequests { userId status } } } }"""
+REVEAL = "mutation($id: ID!) { credentialReveal(credentialId: $id) { secret { label username password revealedAt } errors { code hint } } }"
+REQUEST = 'mutation($id: ID!) { credentialAccessRequest(credentialId: $id, reason: "Update am Samstag") { credential { myAccess { status reason } } errors { code } } }'
+GRANT = "mutation($id: ID!, $u: ID!) { credentialAccessGrant(credentialId: $id, userId: $u) { credential { accessRequests { userId status } } errors { code message } } }"
+REVOKE = "mutation($id: ID!, $u: ID!) { credentialAccessRevoke(credentialId: $id, userId: $u) { credential { id } errors { code } } }"
+UPDATE = "mutation($input: CredentialUpdateInput!) { credentialUpdate(input: $input) { credential { label username } errors { code field } } }"
+AUDIT = "query($id: ID!) { credentialAudit(credentialId: $id) { nodes { kind byUserId subjectUserId detail at } } }"
+PASSWORD = "Fw!Hanse-2026"
+
+
+@pytest.fixture(autouse=True)
+def key(services):
+    from infra.secrets import create_credentials_key
+
+    create_credentials_key(services.settings)
+
+
+@pytest.fixture
+def firewall(as_user, demo) -> str:
+    data = as_user("distributor")(CREATE, {"input": {"customerId": demo.customers["hanse"].id, "label": "Firewall admin", "password": PASSWORD,
+                                                     "system": "https://fw.hanse.example", "username": "admin", "note": "Sophos"}})
+    payload = data["credentialCreate"]
+    assert payload["errors"] == [] and payload["credential"]["username"] == "admin"
+    return payload["credential"]["id"]
+
+
+def test_customer_users_see_the_label_only_and_partners_nothing(as_user, demo, firewall):
+    hanse = demo.customers["hanse"].id
+    (staff_view,) = as_user("distributor")(LIST, {"c": hanse})["credentials"]["nodes"]
+    assert (staff_view["system"], staff_view["username"], staff_view["note"]) == ("https://fw.hanse.example", "admin", "Sophos")
+    (customer_view,) = as_user("hanse_staff")(LIST, {"c": hanse})["credentials"]["nodes"]
+    assert customer_view == {"id": firewall, "label": "Firewall admin", "system": None, "username": None, "note": None, "createdAt": None,
+                             "myAccess": None, "accessRequests": []}
+    assert as_user("nordit_admin")(LIST, {"c": hanse})["credentials"]["nodes"] == []
+    assert as_user("nordit_admin")(REVEAL, {"id": firewall})["credentialReveal"]["errors"][0]["code"] == "NOT_FOUND"
+
+
+def test_no_list_or_query_carries_the_password(as_user, demo, firewall):
+    as_user("hanse_it")(REQUEST, {"id": firewall})
+    staff = as_user("distributor")
+    answers = [staff(LIST, {"c": demo.customers["hanse"].id}), staff(AUDIT, {"id": firewall}),
+               staff("query($id: ID!) { credential(id: $id) { id label username note } }", {"id": firewall}),
+               staff("{ credentialsAwaitingAccessDecision { nodes { id label accessRequests { userId reason } } } }")]
+    assert answers[3]["credentialsAwaitingAccessDecision"]["nodes"][0]["id"] == firewall
+    assert PASSWORD not in json.dumps(answers)
+
+
+def test_a_customer_user_asks_is_granted_reveals_and_the_reveal_is_in_the_audit(as_user, demo, clock, firewall):
+    hannes, staff = as_user("hanse_it"), as_user("distributor")
+    refused = hannes(REVEAL, {"id": firewall})["credentialReveal"]
+    assert (refused["secret"], refused["errors"][0]["code"]) == (None, "FORBIDDEN")
+    assert "credentialAccessRequest" in refused["errors"][0]["hint"]
+    clock.now = NOW + timedelta(minutes=5)
+    assert hannes(REQUEST, {"id": firewall})["credentialAccessRequest"]["credential"]["myAccess"] == {"status": "PENDING", "reason": "Update am Samstag"}
+    assert hannes(REQUEST, {"id": firewall})["credentialAccessRequest"]["errors"] == [{"code": "CONFLICT"}]
+    clock.now = NOW + timedelta(minutes=20)
+    user_id = demo.users["hanse_it"].id
+    granted = staff(GRANT, {"id": firewall, "u": user_id})["credentialAccessGrant"]
+    assert granted["credential"]["accessRequests"] == [{"userId": user_id, "status": "GRANTED"}]
+    again = staff(GRANT, {"id": firewall, "u": user_id})["credentialAccessGrant"]
+    assert again["errors"][0]["code"] == "CONFLICT" and "GRANTED, not PENDING" in again["errors"][0]["message"]
+    clock.now = NOW + timedelta(hours=1)
+    secret = hannes(REVEAL, {"id": firewall})["credentialReveal"]["secret"]
+    assert secret == {"label": "Firewall admin", "username": "admin", "password": PASSWORD, "revealedAt": "2026-11-23T10:00:00+00:00"}
+    clock.now = NOW + timedelta(hours=2)
+    assert staff(REVOKE, {"id": firewall, "u": user_id})["credentialAccessRevoke"]["errors"] == []
+    assert hannes(REVEAL, {"id": firewall})["credentialReveal"]["errors"][0]["code"] == "FORBIDDEN"
+    trail = staff(AUDIT, {"id": firewall})["credentialAudit"]["nodes"]
+    assert [(e["kind"], e["byUserId"], e["at"]) for e in trail] == [
+        ("ACCESS_REVOKED", demo.users["distributor"].id, "2026-11-23T11:00:00+00:00"),
+        ("REVEALED", user_id, "2026-11-23T10:00:00+00:00"),
+        ("ACCESS_GRANTED", demo.users["distributor"].id, "2026-11-23T09:20:00+00:00"),
+        ("ACCESS_REQUESTED", user_id, "2026-11-23T09:05:00+00:00"),
+        ("CREATED", demo.users["distributor"].id, "2026-11-23T09:00:00+00:00"),
+    ]
+    assert hannes(AUDIT, {"id": firewall})["credentialAudit"]["nodes"] == []
+
+
+@pytest.mark.parametrize(("changes", "code", "field"), [
+    ({"label": ""}, "INVALID_INPUT", "label"),
+    ({"password": ""}, "INVALID_INPUT", "password"),
+    ({"password": "x" * 4097}, "INVALID_INPUT", "password"),
+    ({"username": "u" * 201}, "INVALID_INPUT", "username"),
+])
+def test_bad_input_is_a_typed_error_and_changes_nothing(as_user, demo, firewall, changes, code, field):
+    staff = as_user("distributor")
+    before = staff(LIST, {"c": demo.customers["hanse"].id})
+    payload = staff(UPDATE, {"input": {"credentialId": firewall, **changes}})["credentialUpdate"]
+    assert (payload["credential"], payload["errors"]) == (None, [{"code": code, "field": field}])
+    assert staff(LIST, {"c": demo.customers["hanse"].id}) == before
+    assert [e["kind"] for e in staff(AUDIT, {"id": firewall})["credentialAudit"]["nodes"]] == ["CREATED"]
+
+
+def test_customers_and_partners_cannot_record_credentials(as_user, demo):
+    for actor in ("hanse_it", "nordit_sales"):
+        payload = as_user(actor)(CREATE, {"input": {"customerId": demo.customers["hanse"].id, "label": "Hintertür", "password": "x"}})
+        assert payload["credentialCreate"]["errors"][0]["code"] == "FORBIDDEN"

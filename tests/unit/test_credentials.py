@@ -1,0 +1,134 @@
+"""Credentials known to technicians are stored only for the people who need them (domain/credentials.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from domain import credentials as cr
+from domain.errors import Conflict, ValidationFailed
+from domain.organisations import OrganisationKind, PermissionLevel, Role
+from domain.policy import Principal
+
+RECORDED = datetime(2026, 3, 2, 8, 15, tzinfo=timezone.utc)
+ASKED = datetime(2026, 3, 9, 7, 30, tzinfo=timezone.utc)
+DECIDED = datetime(2026, 3, 9, 10, 0, tzinfo=timezone.utc)
+
+TECHNICIAN = Principal("usr_tech", "dst_1", OrganisationKind.DISTRIBUTOR, Role.DISTRIBUTOR_STAFF)
+HANSE_IT = Principal("usr_hanse_it", "cus_hanse", OrganisationKind.CUSTOMER, Role.CUSTOMER_USER, permission_level=PermissionLevel.EXTENDED)
+HANSE_STAFF = Principal("usr_hanse_staff", "cus_hanse", OrganisationKind.CUSTOMER, Role.CUSTOMER_USER,
+                        permission_level=PermissionLevel.REPORT_ONLY)
+KANZLEI = Principal("usr_kanzlei", "cus_kanzlei", OrganisationKind.CUSTOMER, Role.CUSTOMER_USER, permission_level=PermissionLevel.EXTENDED)
+NORDIT = Principal("usr_nordit", "ptn_nordit", OrganisationKind.PARTNER, Role.PARTNER_ADMIN)
+
+
+def firewall() -> cr.Credential:
+    details = cr.CredentialDetails.create(label=" Firewall admin ", system="https://fw.hanse.example", username="admin", note="Sophos XGS")
+    credential, event = cr.new_credential(credential_id="crd_1", customer_id="cus_hanse", details=details, encrypted_secret="CIPHERTEXT",
+                                          by=TECHNICIAN.user_id, now=RECORDED, event_id="cre_1")
+    assert event == cr.CredentialEvent("cre_1", "crd_1", "cus_hanse", cr.CredentialEventKind.CREATED, RECORDED, "usr_tech")
+    return credential
+
+
+def requested(user: Principal = HANSE_IT) -> cr.Credential:
+    credential, _ = cr.access_requested(firewall(), user_id=user.user_id, reason="Wartung am Wochenende", now=ASKED, event_id="cre_2")
+    return credential
+
+
+def test_recorded_credential_keeps_the_trimmed_label_and_only_the_ciphertext():
+    credential = firewall()
+    assert (credential.label, credential.system, credential.username, credential.encrypted_secret) == (
+        "Firewall admin", "https://fw.hanse.example", "admin", "CIPHERTEXT")
+    assert credential.created_at == RECORDED and credential.access == ()
+
+
+@pytest.mark.parametrize(("fields", "field"), [
+    ({"label": "  "}, "label"),
+    ({"label": "x" * 101}, "label"),
+    ({"label": "VPN", "system": "h" * 501}, "system"),
+    ({"label": "VPN", "username": "u" * 201}, "username"),
+    ({"label": "VPN", "note": "n" * 2001}, "note"),
+])
+def test_details_out_of_bounds_are_refused_naming_the_field(fields, field):
+    with pytest.raises(ValidationFailed) as refused:
+        cr.CredentialDetails.create(**fields)
+    assert refused.value.field == field
+
+
+def test_the_password_is_kept_as_typed_up_to_4096_bytes():
+    assert cr.check_secret(" pass word ") == " pass word "
+    assert cr.check_secret("ä" * 2048) == "ä" * 2048  # 4,096 bytes of UTF-8
+    for bad in ("", "   ", None, "ä" * 2049):
+        with pytest.raises(ValidationFailed) as refused:
+            cr.check_secret(bad)
+        assert refused.value.field == "password"
+
+
+def test_an_update_names_the_fields_changed_never_their_values():
+    credential = firewall()
+    details = cr.changed_details(credential, username="root", note="")
+    new, event = cr.updated(credential, details, encrypted_secret="NEW", by="usr_tech", now=DECIDED, event_id="cre_9")
+    assert (new.username, new.note, new.encrypted_secret, new.updated_at) == ("root", None, "NEW", DECIDED)
+    assert (event.kind, event.detail) == (cr.CredentialEventKind.UPDATED, "username, note, password")
+    assert "root" not in event.detail
+    assert cr.updated(credential, cr.changed_details(credential, label="Firewall admin"), encrypted_secret=None, by="usr_tech", now=DECIDED,
+                      event_id="cre_10") is None
+
+
+def test_customer_user_asks_staff_grant_then_revoke():
+    credential = requested()
+    assert credential.access_of("usr_hanse_it").status is cr.AccessStatus.PENDING
+    assert credential.pending_since == ASKED
+    assert not cr.can_reveal(HANSE_IT, credential)
+    granted, event = cr.access_decided(credential, user_id="usr_hanse_it", grant=True, by="usr_tech", note=None, now=DECIDED, event_id="cre_3")
+    assert (event.kind, event.subject_user_id, event.by_user_id) == (cr.CredentialEventKind.ACCESS_GRANTED, "usr_hanse_it", "usr_tech")
+    assert granted.pending_since is None
+    assert cr.can_reveal(HANSE_IT, granted)
+    assert not cr.can_reveal(HANSE_STAFF, granted)  # the grant is per user
+    revoked, _ = cr.access_revoked(granted, user_id="usr_hanse_it", by="usr_tech", now=DECIDED, event_id="cre_4")
+    assert revoked.access_of("usr_hanse_it").status is cr.AccessStatus.REVOKED
+    assert not cr.can_reveal(HANSE_IT, revoked)
+    again, _ = cr.access_requested(revoked, user_id="usr_hanse_it", reason=None, now=DECIDED, event_id="cre_5")
+    assert again.access_of("usr_hanse_it").status is cr.AccessStatus.PENDING
+
+
+def test_wrong_states_are_conflicts():
+    pending = requested()
+    with pytest.raises(Conflict, match="asked for access"):
+        cr.access_requested(pending, user_id="usr_hanse_it", reason=None, now=DECIDED, event_id="x")
+    with pytest.raises(Conflict, match="not GRANTED"):
+        cr.access_revoked(pending, user_id="usr_hanse_it", by="usr_tech", now=DECIDED, event_id="x")
+    with pytest.raises(Conflict, match="has not asked"):
+        cr.access_decided(pending, user_id="usr_hanse_staff", grant=True, by="usr_tech", note=None, now=DECIDED, event_id="x")
+    refused, _ = cr.access_decided(pending, user_id="usr_hanse_it", grant=False, by="usr_tech", note="Nur IT-Leitung", now=DECIDED,
+                                   event_id="x")
+    assert refused.access_of("usr_hanse_it").decision_note == "Nur IT-Leitung"
+    with pytest.raises(Conflict, match="REFUSED, not PENDING"):
+        cr.access_decided(refused, user_id="usr_hanse_it", grant=True, by="usr_tech", note=None, now=DECIDED, event_id="x")
+    granted, _ = cr.access_decided(pending, user_id="usr_hanse_it", grant=True, by="usr_tech", note=None, now=DECIDED, event_id="x")
+    with pytest.raises(Conflict, match="have access"):
+        cr.access_requested(granted, user_id="usr_hanse_it", reason=None, now=DECIDED, event_id="x")
+
+
+def test_deletion_erases_the_secret_and_ends_every_access():
+    granted, _ = cr.access_decided(requested(), user_id="usr_hanse_it", grant=True, by="usr_tech", note=None, now=DECIDED, event_id="x")
+    tombstone, event = cr.deleted(granted, by="usr_tech", now=DECIDED, event_id="cre_7")
+    assert (tombstone.encrypted_secret, tombstone.username, tombstone.note, tombstone.access) == (None, None, None, ())
+    assert event.kind is cr.CredentialEventKind.DELETED
+    assert not cr.can_reveal(TECHNICIAN, tombstone) and not cr.can_see(HANSE_IT, tombstone)
+    with pytest.raises(Conflict):
+        cr.revealed(tombstone, by="usr_tech", now=DECIDED, event_id="x")
+
+
+def test_who_sees_what():
+    credential = requested()
+    assert [cr.can_see(p, credential) for p in (TECHNICIAN, HANSE_IT, HANSE_STAFF, KANZLEI, NORDIT)] == [True, True, True, False, False]
+    assert [cr.can_request_access(p, credential) for p in (TECHNICIAN, HANSE_STAFF, KANZLEI, NORDIT)] == [False, True, False, False]
+    assert [cr.can_manage_credentials(p) for p in (TECHNICIAN, HANSE_IT, NORDIT)] == [True, False, False]
+    staff_view = cr.view_for(TECHNICIAN, credential)
+    assert (staff_view.system, staff_view.username, staff_view.note) == ("https://fw.hanse.example", "admin", "Sophos XGS")
+    assert [a.user_id for a in staff_view.access_requests] == ["usr_hanse_it"]
+    customer_view = cr.view_for(HANSE_STAFF, credential)
+    assert customer_view == cr.CredentialView("crd_1", "cus_hanse", "Firewall admin", None)
+    assert cr.view_for(HANSE_IT, credential).my_access.status is cr.AccessStatus.PENDING
