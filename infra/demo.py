@@ -236,6 +236,17 @@ def seed_service_desk(uow: UnitOfWork, data: DemoData, now: datetime) -> dict[st
     return created
 
 
+def seed_credentials(uow: UnitOfWork, cipher, data: DemoData, now: datetime):
+    """Hanse's firewall login, recorded by the service desk (``make dev``; needs the KMS key, infra.secrets)."""
+    from domain.services import credentials as credential_svc
+
+    command = credential_svc.NewCredential(
+        data.customers["hanse"].id, "Firewall admin", "Demo-Passwort-2026!", system="https://fw.hanse.example:4444", username="admin",
+        note="Sophos XGS im Serverraum Bremen; Änderungen nur nach Ticket.",
+    )
+    return credential_svc.create_credential(uow, cipher, Principal.of(data.users["distributor"]), command, now=now)
+
+
 def seed_invoices(uow_factory, data: DemoData, now: datetime) -> list:
     """A few issued invoices for `make dev` (not part of ``seed``: tests issue their own through the billing run).
 

@@ -40,11 +40,12 @@ def main() -> None:
         ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False).start()
         os.environ["DYNAMODB_ENDPOINT"] = f"http://127.0.0.1:{port}"
         os.environ.setdefault("S3_ENDPOINT", os.environ["DYNAMODB_ENDPOINT"])  # the same moto server answers S3
+        os.environ.setdefault("KMS_ENDPOINT", os.environ["DYNAMODB_ENDPOINT"])  # and KMS (the credential store's key)
         print(f"Embedded DynamoDB (moto) on {os.environ['DYNAMODB_ENDPOINT']}")
 
     from infra.bootstrap import utc_now
     from infra.devtokens import demo_tokens
-    from infra.demo import seed, seed_invoices, seed_service_desk
+    from infra.demo import seed, seed_credentials, seed_invoices, seed_service_desk
     from infra.dynamo.models import create_tables
     from infra.dynamo.unit_of_work import DynamoUnitOfWork
     from infra.settings import get_settings
@@ -56,11 +57,19 @@ def main() -> None:
         from infra.storage import create_bucket
 
         create_bucket(settings)
+    if settings.kms_endpoint:
+        from infra.secrets import create_credentials_key
+
+        create_credentials_key(settings)
     uow = DynamoUnitOfWork(settings)
     if not uow.organisations.list_by_kind(OrganisationKind.DISTRIBUTOR, limit=1, cursor=None).items:
         data = seed(uow, utc_now(), partner_programme=True)
         seed_service_desk(uow, data, utc_now())
         seed_invoices(lambda: DynamoUnitOfWork(settings), data, utc_now())
+        if settings.kms_endpoint:  # a DynamoDB of your own without KMS_ENDPOINT: no demo credential (it would need AWS KMS)
+            from infra.secrets import KmsSecretCipher
+
+            seed_credentials(uow, KmsSecretCipher(settings), data, utc_now())
         print("Demo data loaded.")
 
     print("\nDev tokens: paste a line into GraphiQL's Headers tab (or send it as an HTTP header):\n")

@@ -176,3 +176,11 @@ def test_a_revocation_between_the_read_and_the_reveal_stops_the_reveal(services,
     with pytest.raises(ConcurrentUpdate):
         svc.reveal_credential(uow, RevokingWhileDecrypting(), hannes, firewall.id, now=NOW + timedelta(seconds=2))
     assert [kind for kind, _ in events(services, firewall.id)][0] == "ACCESS_REVOKED"
+
+
+def test_demo_data_records_hanses_firewall_login_for_make_dev(services, demo, actors, key):
+    from infra.demo import seed_credentials
+
+    created = seed_credentials(services.uow(), services.secrets, demo, NOW)
+    assert (created.customer_id, created.label, created.username) == (demo.customers["hanse"].id, "Firewall admin", "admin")
+    assert svc.reveal_credential(services.uow(), services.secrets, actors["distributor"], created.id, now=NOW).password == "Demo-Passwort-2026!"
