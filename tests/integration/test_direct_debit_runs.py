@@ -178,14 +178,14 @@ def october(services, demo):
     return ops, invoice
 
 
-def credit_19(ops, invoice, when: datetime):
-    """A credit note of 15.97 net, -19.00 gross."""
+def credit_19(ops, invoice, when: datetime, *, net: str = "15.97", gross: str = "-19.00"):
+    """A credit note of 15.97 net, -19.00 gross (or of ``net``, ``gross``)."""
     from domain.invoices import CreditItem
     from domain.services import invoices as invoicing
 
-    note = invoicing.create_credit_note(DynamoUnitOfWork, ops, invoice.id, reason="Outage", lines=[CreditItem(1, Money.of("15.97"))],
+    note = invoicing.create_credit_note(DynamoUnitOfWork, ops, invoice.id, reason="Outage", lines=[CreditItem(1, Money.of(net))],
                                         now=when, prefix="RE", ledger=None)
-    assert note.gross_total == Money.of("-19.00")
+    assert note.gross_total == Money.of(gross)
     return note
 
 
@@ -202,21 +202,25 @@ def stored(*invoices):
 
 
 def test_the_bank_collecting_what_the_file_asked_after_a_credit_note_makes_the_credit_note_refund_the_excess(services, october):
+    """A credit note of 19.00 before the file of 2026-10-10 (it asks 100.00), one of 11.90 after it (88.10 owed); the
+    bank collects the 100.00 on 2026-10-15: PAID, the second credit note refunds 11.90. 119.00, what is unpaid of the
+    gross, is refused: before 40eeb7f it was recorded and the first credit note refunded 19.00 the bank never took."""
     ops, invoice = october
-    run = create(services, ops, date(2026, 10, 15), now=utc(2026, 10, 10, 9))  # the file asks for 119.00
-    assert [(r.invoice_id, r.amount) for r in DynamoUnitOfWork().direct_debit_runs.get(run.id).requested] == [(invoice.id, Money.of("119.00"))]
-    note = credit_19(ops, invoice, utc(2026, 10, 12, 9))  # after the file
-    before = stored(invoice, note)
-    assert before[1].amount_due == Money.of("0.00")  # set off against the 119.00 owed
+    before_the_file = credit_19(ops, invoice, utc(2026, 10, 5, 9))
+    run = create(services, ops, date(2026, 10, 15), now=utc(2026, 10, 10, 9))
+    assert [(r.invoice_id, r.amount) for r in DynamoUnitOfWork().direct_debit_runs.get(run.id).requested] == [(invoice.id, Money.of("100.00"))]
+    after_the_file = credit_19(ops, invoice, utc(2026, 10, 12, 9), net="10.00", gross="-11.90")
+    before = stored(invoice, before_the_file, after_the_file)
+    assert (before[0].outstanding, before[2].amount_due) == (Money.of("88.10"), Money.of("0.00"))  # set off against what was owed
 
-    with pytest.raises(Overpayment) as refused:  # 1,190.00 typed for 119.00
-        collect(ops, invoice, "1190.00")
-    assert refused.value.field == "amount"
-    assert stored(invoice, note) == before
+    with pytest.raises(Overpayment) as refused:  # within the 119.00 unpaid of the gross, beyond the 100.00 the file asked
+        collect(ops, invoice, "119.00")
+    assert refused.value.field == "amount" and "EUR 100.00" in refused.value.message
+    assert stored(invoice, before_the_file, after_the_file) == before
 
-    collected = collect(ops, invoice, "119.00")
+    collected = collect(ops, invoice, "100.00")
     assert collected.recorded and collected.invoice.status.value == "PAID"
-    assert stored(note)[0].amount_due == Money.of("19.00")  # refund due
+    assert [n.amount_due for n in stored(before_the_file, after_the_file)] == [Money.of("0.00"), Money.of("11.90")]  # refund due
 
 
 def test_a_collection_beyond_what_the_file_asked_for_the_invoice_is_refused_and_changes_nothing(services, october):
