@@ -19,12 +19,19 @@ the mandate. The distributor then submits the debits to its bank in one file per
   DynamoDB transaction, so at most ``MAX_INVOICES_PER_RUN`` invoices per run; the rest wait for the next.
   The run keeps what its file asked the bank to collect for each invoice (``requested``).
 * **The bank's collection** of an invoice (``paymentRecord`` with ``directDebitCollection``) is recorded against the
-  run that put it into its file, once, for at most what the file asked for it (``check_collection``): 119.00 asked,
-  a credit note of 19.00 after the file, 119.00 collected: the credit note refunds 19.00; an entry of 1190.00 is
-  refused. A second collection of the invoice under the run (another reference) is refused: the bank collects a
-  debit once; the same payment recorded again changes nothing. Runs made before the amounts were kept have no
-  ``requested``: a collection under one is capped at the run's total (what the file asked for, for a run of one
-  invoice; an upper bound otherwise) and, as before, at what is unpaid of the invoice's gross.
+  run that put it into its file, dated on or after the run's collection date, and the collections recorded under the
+  run for the invoice add up to at most what the file asked for it (``check_collection``). 119.00 asked, a credit
+  note of 19.00 after the file, 119.00 collected: recorded at once, or as 100.00 and then the 19.00 left (a partial
+  or mistaken first entry locks nothing out); either way the credit note refunds 19.00. More than is left is refused
+  naming what is left (119.00 asked, 100.00 recorded: 19.01 refused, at most 19.00), anything once all of it is
+  recorded; a collection paid on 2026-10-02 under a run collecting on 2026-10-15 is refused. The same payment
+  recorded again changes nothing. The references and their total are kept with the run's claim of the invoice
+  (``collection_claim``), updated in the payment's transaction on condition that the total stays within what the
+  file asked, so two entries at once cannot pass it; a claim written before the total was kept (40eeb7f: its
+  reference only) counts that payment's amount on the invoice (``RecordedCollections.of_payments``). Runs made
+  before the amounts were kept have no ``requested``: a collection under one is capped at the run's total (what the
+  file asked for, for a run of one invoice; an upper bound otherwise) and, as before, at what is unpaid of the
+  invoice's gross. Collections recorded before 40eeb7f left no claim: they are not counted, only that cap holds.
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Iterable, Mapping, Sequence
 
-from domain.errors import Conflict, PreconditionFailed
+from domain.errors import Conflict, PreconditionFailed, ValidationFailed
 from domain.invoices import Invoice, InvoiceKind, Overpayment, PaymentMethod
 from domain.money import Money
 from domain.organisations import Organisation
@@ -178,17 +185,39 @@ class DirectDebitRun:
 
 
 def collection_claim(run_id: str, invoice_id: str) -> str:
-    """The claim a recorded collection of the invoice under the run holds (owned by the payment's reference)."""
+    """The claim the collections of the invoice recorded under the run hold: their references and total
+    (``RecordedCollections``); owned by the first payment's reference."""
     return f"direct-debit-collection#{run_id}#{invoice_id}"
 
 
-def check_collection(run: DirectDebitRun | None, invoice: Invoice, amount: Money, *, recorded_as: str | None) -> None:
-    """Refuse the bank's collection of ``amount`` for ``invoice`` under ``run`` (the run that took it, if any) unless
-    the run's file asked for the invoice, for at least ``amount``, and no collection of it under the run was recorded
-    (``recorded_as``: the reference of the one that was).
+@dataclass(frozen=True)
+class RecordedCollections:
+    """The bank's collections of one invoice recorded under one run: their payments' references and their total."""
 
-    Run of 2026-10-10 asking 100.00 for an invoice of 119.00 (a credit note of 19.00 before the file): 100.00 is
-    recorded; 119.00 is refused (``Overpayment``), and so is any further collection once 100.00 is recorded.
+    references: tuple[str, ...]
+    total: Money
+
+    @classmethod
+    def of_payments(cls, invoice: Invoice, references: Sequence[str]) -> RecordedCollections:
+        """What the invoice's payments of ``references`` recorded: a claim written before the total was kept (40eeb7f)
+        names its one payment only."""
+        amounts = (p.amount.amount for p in invoice.payments if p.reference in references)
+        return cls(tuple(references), Money(sum(amounts, Decimal("0.00")), invoice.currency))
+
+    def plus(self, reference: str, amount: Money) -> RecordedCollections:
+        return RecordedCollections(self.references + (reference,), self.total + amount)
+
+
+def check_collection(
+    run: DirectDebitRun | None, invoice: Invoice, amount: Money, *, paid_on: date, recorded: RecordedCollections | None, reference: str,
+) -> RecordedCollections:
+    """The collections of ``invoice`` recorded under ``run`` (the run that took it, if any) once the bank's collection
+    of ``amount`` paid on ``paid_on`` as ``reference`` is recorded too, after ``recorded`` (None: none yet).
+
+    Refused unless the run's file asked for the invoice (``PreconditionFailed``), ``paid_on`` is on or after the run's
+    collection date (``ValidationFailed``, paidOn) and what is recorded stays within what the file asked: a run of
+    2026-10-10 collecting on 2026-10-15 asks 119.00 for October; 100.00 recorded, 19.00 more is recorded, 19.01 is
+    refused (``Overpayment``, 19.00 left); with 119.00 recorded anything more is (``Conflict``, directDebitCollection).
     """
     collectable = run.collectable(invoice.id) if run is not None else None
     if run is None or collectable is None:
@@ -196,17 +225,31 @@ def check_collection(run: DirectDebitRun | None, invoice: Invoice, amount: Money
             f"{invoice.number} is in no direct-debit file: the bank cannot have collected it.", field="directDebitCollection",
             hint="Record a transfer without directDebitCollection; direct-debit invoices are collected by directDebitRunCreate.",
         )
-    if recorded_as is not None:
+    if paid_on < run.collection_date:
+        raise ValidationFailed(
+            f"Direct-debit run {run.id} collects {invoice.number} on {run.collection_date.isoformat()}: a collection paid on "
+            f"{paid_on.isoformat()} predates it.",
+            field="paidOn",
+            hint=f"Record the day the bank credited the collection, {run.collection_date.isoformat()} or later; money received "
+                 "before it is a transfer (without directDebitCollection).",
+        )
+    recorded = recorded or RecordedCollections((), Money(Decimal("0.00"), invoice.currency))
+    left = collectable - recorded.total
+    asked = "asked for" if run.requested else "asked for at most (its total)"
+    if left.amount <= 0:
         raise Conflict(
-            f"The bank's collection of {invoice.number} under direct-debit run {run.id} is recorded already (payment {recorded_as}).",
+            f"The bank's collection of {invoice.number} under direct-debit run {run.id} is recorded in full already: "
+            f"{recorded.total} of the {collectable} its file {asked} (payments {', '.join(recorded.references)}).",
             field="directDebitCollection",
-            hint="The bank collects a debit once. Recording that payment again with the same reference, amount and date changes "
-                 "nothing; money received otherwise is recorded as a transfer.",
+            hint="The bank collects at most what the file asked for. Recording one of those payments again with the same reference, "
+                 "amount and date changes nothing; money received otherwise is recorded as a transfer.",
         )
-    if amount.amount > collectable.amount:
-        asked = "asked for" if run.requested else "asked for at most (its total)"
+    if amount.amount > left.amount:
+        so_far = f" ({recorded.total} recorded: {', '.join(recorded.references)})" if recorded.references else ""
         raise Overpayment(
-            f"{amount} exceeds the {collectable} direct-debit run {run.id} {asked} for {invoice.number}: the bank did not collect that much.",
+            f"{amount} exceeds the {left} left to record of the {collectable} direct-debit run {run.id} {asked} for "
+            f"{invoice.number}{so_far}: the bank did not collect that much.",
             outstanding=invoice.outstanding,
-            hint=f"Record the amount the bank collected, at most {collectable}; a surplus beyond it is refunded separately.",
+            hint=f"Record the amount the bank collected, at most {left}; a surplus beyond it is refunded separately.",
         )
+    return recorded.plus(reference, amount)

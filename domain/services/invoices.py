@@ -38,7 +38,7 @@ from typing import Callable, Iterable, Mapping
 
 from domain.billing import Cashback
 from domain.calendar import berlin_date
-from domain.direct_debits import check_collection, collection_claim
+from domain.direct_debits import RecordedCollections, check_collection, collection_claim
 from domain.errors import ConcurrentUpdate, Conflict, NotFound, ValidationFailed
 from domain.invoices import (
     ARCHIVE_RETRIEVAL_BASE_FEE,
@@ -379,11 +379,13 @@ def record_payment(
     and so is a payment dated after today (Berlin).
 
     ``direct_debit_collection``: the money is the bank's collection of the invoice under a direct-debit run that put it
-    into its file (refused with ``PreconditionFailed`` otherwise), once per run and for at most what its file asked for
-    the invoice (``domain.direct_debits.check_collection``; the claim of the collection is written in the payment's
-    transaction). It is recorded even beyond what a credit note issued after the file left owed (the bank collected
-    what the file asked for); the credit notes then refund the excess (``refunds_after_payment``), written in the same
-    transaction.
+    into its file (refused with ``PreconditionFailed`` otherwise), paid on or after the run's collection date, and the
+    collections recorded under the run for the invoice add up to at most what its file asked for it
+    (``domain.direct_debits.check_collection``: 119.00 asked, 100.00 recorded, the 19.00 left is recorded too, more is
+    refused naming what is left). Their references and total are kept with the run's claim of the invoice, updated in
+    the payment's transaction on condition that the total stays within what the file asked. A collection is recorded
+    even beyond what a credit note issued after the file left owed (the bank collected what the file asked for); the
+    credit notes then refund the excess (``refunds_after_payment``), written in the same transaction.
 
     The payment that settles the invoice and ``ledger``'s writes for it are one transaction; if someone changed the
     invoice, its credit notes or its ledger entries meanwhile, everything is read again and repeated.
@@ -399,7 +401,7 @@ def record_payment(
             if not outcome.recorded:
                 return outcome
             if direct_debit_collection:
-                _claim_collection_by_its_run(uow, invoice, amount, reference)
+                _count_collection_under_its_run(uow, invoice, amount, paid_on, reference)
             uow.invoices.update_payments(invoice, outcome.invoice)
             if outcome.invoice.paid_beyond_due != invoice.paid_beyond_due:  # a collection beyond what is owed: refunded
                 _register_refunds(uow, outcome.invoice)
@@ -411,16 +413,27 @@ def record_payment(
     return retry_on_concurrent_update(attempt)
 
 
-def _claim_collection_by_its_run(uow, invoice: Invoice, amount: Money, reference: str) -> None:
-    """Refuse a collection the run that took the invoice did not ask for (``check_collection``), else claim it for
-    ``reference`` in the payment's transaction: a second one under the run is refused. Two recorded at once: the one
-    that loses the claim is read again and repeated, and then refused (or, the same payment, found recorded)."""
+def _count_collection_under_its_run(uow, invoice: Invoice, amount: Money, paid_on: date, reference: str) -> None:
+    """Refuse a collection the run that took the invoice did not ask for, dated before its collection date or beyond
+    what is left of what its file asked (``check_collection``), else add it to the collections recorded under the run
+    (the run's claim of the invoice) in the payment's transaction, on condition that their total stays within what the
+    file asked. If the condition fails (someone recorded a collection meanwhile), everything is read again and
+    repeated: then recorded within what is left, or refused naming it."""
     run_id = uow.invoices.debit_run_of(invoice.id)
     run = uow.direct_debit_runs.get(run_id) if run_id else None
     claim = collection_claim(run.id, invoice.id) if run is not None else None
-    check_collection(run, invoice, amount, recorded_as=uow.uniques.owner_of(claim) if claim else None)
-    uow.uniques.claim(claim, reference, ConcurrentUpdate(
-        f"The bank's collection of {invoice.number} was recorded by someone else meanwhile.", field="invoiceId"))
+    tally = uow.uniques.tally_of(claim) if claim else None
+    recorded = untallied = None
+    if tally is not None and tally.cents is None:  # claimed by 40eeb7f, before the total was kept
+        recorded = RecordedCollections.of_payments(invoice, tally.owners)
+        untallied = replace(tally, cents=recorded.total.cents)
+    elif tally is not None:
+        recorded = RecordedCollections(tally.owners, Money.from_cents(tally.cents, invoice.currency))
+    check_collection(run, invoice, amount, paid_on=paid_on, recorded=recorded, reference=reference)
+    uow.uniques.add_to_tally(
+        claim, reference, amount.cents, at_most=run.collectable(invoice.id).cents, untallied=untallied,
+        on_refused=ConcurrentUpdate(f"A collection of {invoice.number} was recorded by someone else meanwhile.", field="invoiceId"),
+    )
 
 
 def _register_refunds(uow, paid: Invoice) -> None:

@@ -10,6 +10,7 @@ Access patterns (every read is a GetItem, BatchGetItem or Query; nothing scans):
 | user by id (principal, batch)             | users                                 | id                          |
 | users of an organisation                  | users.organisation-index              | organisation_id, email      |
 | unique claim (user e-mail, tenant prefix) | uniques                               | key                         |
+| direct-debit collections of an invoice    | uniques (direct-debit-collection#…)   | key = …#<run id>#<invoice id> |
 | idempotency record                        | idempotency                           | key (expires via TTL)       |
 | catalogue (products and dated prices)     | catalogue                             | id = "current"              |
 | subscription by id (and batch)            | subscriptions                         | id                          |
@@ -79,6 +80,7 @@ from __future__ import annotations
 
 from pynamodb.attributes import (
     JSONAttribute,
+    ListAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
@@ -156,6 +158,10 @@ class UniqueClaimModel(Model):
 
     key = UnicodeAttribute(hash_key=True)
     owner_id = UnicodeAttribute()
+    # A claim that adds up amounts (the direct-debit collections of an invoice under a run): its owners and their total
+    # in cents, updated under a condition on the total. Absent on plain claims.
+    tally_owners = ListAttribute(of=UnicodeAttribute, null=True)
+    tally_cents = NumberAttribute(null=True)
 
 
 class IdempotencyModel(Model):

@@ -196,6 +196,14 @@ class IdempotencyRepository:
         )
 
 
+@dataclasses.dataclass(frozen=True)
+class ClaimTally:
+    """A claim that adds up amounts for its owners (``UniqueClaims.add_to_tally``)."""
+
+    owners: tuple[str, ...]
+    cents: int | None  # None: a plain claim (``UniqueClaims.claim``) by ``owners[0]``; what it stands for is not kept
+
+
 class UniqueClaims:
     def __init__(self, uow: "DynamoUnitOfWork") -> None:
         self._uow = uow
@@ -215,3 +223,37 @@ class UniqueClaims:
             return UniqueClaimModel.get(key, consistent_read=True).owner_id
         except UniqueClaimModel.DoesNotExist:
             return None
+
+    def tally_of(self, key: str) -> ClaimTally | None:
+        """The owners and total of the tally claimed at ``key``; None if nobody claimed it."""
+        try:
+            item = UniqueClaimModel.get(key, consistent_read=True)
+        except UniqueClaimModel.DoesNotExist:
+            return None
+        if item.tally_cents is None:
+            return ClaimTally((item.owner_id,), None)
+        return ClaimTally(tuple(item.tally_owners or ()), int(item.tally_cents))
+
+    def add_to_tally(
+        self, key: str, owner_id: str, cents: int, *, at_most: int, on_refused: DomainError, untallied: ClaimTally | None = None,
+    ) -> None:
+        """Register an update that adds ``owner_id`` and its ``cents`` to the tally at ``key`` (claiming it, first owner,
+        if nobody did), on condition that the total stays at most ``at_most``, whatever was added since it was read; the
+        transaction fails with ``on_refused`` otherwise. ``untallied``: ``key`` was read as a plain claim (``tally_of``
+        gave no cents), here with the cents its owner stands for: the tally starts from it, provided it is still plain.
+        """
+        start = untallied or ClaimTally((), 0)
+        model = UniqueClaimModel
+        within = model.key.does_not_exist() | (model.tally_cents <= at_most - cents)
+        if untallied is not None:
+            within = within | (model.tally_cents.does_not_exist() & (model.owner_id == untallied.owners[0]))
+        self._uow.register_update(
+            UniqueClaimModel(key),
+            [
+                model.owner_id.set(model.owner_id | owner_id),
+                model.tally_owners.set((model.tally_owners | list(start.owners)).append([owner_id])),
+                model.tally_cents.set((model.tally_cents | start.cents) + cents),
+            ],
+            condition=within,
+            on_condition_failed=on_refused,
+        )

@@ -16,8 +16,8 @@ import pytest
 
 from domain.billing import ServiceItem
 from domain.contracts import ContractKind, Rates
-from domain.direct_debits import Creditor
-from domain.errors import Conflict, Forbidden, PreconditionFailed
+from domain.direct_debits import Creditor, collection_claim
+from domain.errors import ConcurrentUpdate, Conflict, Forbidden, PreconditionFailed, ValidationFailed
 from domain.invoices import Overpayment
 from domain.money import Money
 from domain.policy import Principal
@@ -162,7 +162,7 @@ def test_what_a_credit_note_credits_is_not_debited(services, invoiced):
     assert [(n.invoice_id, n.reason) for n in run.not_collected] == [(december.id, f"credited by {full.number}; nothing to collect")]
 
 
-# --- the bank's collection: at most what the run's file asked for the invoice, recorded once ------------------------
+# --- the bank's collection: what is recorded under a run adds up to at most what its file asked for the invoice ------
 
 
 @pytest.fixture
@@ -196,6 +196,11 @@ def collect(ops, invoice, amount: str, reference: str = "PH2026000001", *, paid_
                                     now=utc(2026, 10, 16, 9), ledger=None, direct_debit_collection=True)
 
 
+def tally(run, invoice):
+    """The run's claim of the invoice: the references recorded under it and their total in cents."""
+    return DynamoUnitOfWork().uniques.tally_of(collection_claim(run.id, invoice.id))
+
+
 def stored(*invoices):
     found = DynamoUnitOfWork().invoices.get_many([i.id for i in invoices])
     return tuple(found[i.id] for i in invoices)
@@ -223,6 +228,41 @@ def test_the_bank_collecting_what_the_file_asked_after_a_credit_note_makes_the_c
     assert [n.amount_due for n in stored(before_the_file, after_the_file)] == [Money.of("0.00"), Money.of("11.90")]  # refund due
 
 
+def test_a_partial_first_entry_leaves_the_rest_of_what_the_bank_collected_to_record(services, october):
+    """The file of 2026-10-10 asks 119.00, a credit note of 19.00 follows on 2026-10-12, the bank collects 119.00 on
+    2026-10-15. The clerk records 100.00 first: the remaining 19.00 is recorded too (it was refused as recorded
+    already, and as a transfer it is an overpayment), and the credit note refunds the 19.00 paid too much."""
+    ops, invoice = october
+    run = create(services, ops, date(2026, 10, 15), now=utc(2026, 10, 10, 9))
+    note = credit_19(ops, invoice, utc(2026, 10, 12, 9))
+    assert collect(ops, invoice, "100.00", "PH2026000001").recorded
+    assert stored(note)[0].amount_due == Money.of("0.00")
+
+    rest = collect(ops, invoice, "19.00", "PH2026000001-2")
+    assert rest.recorded and (rest.invoice.amount_paid, rest.invoice.status.value) == (Money.of("119.00"), "PAID")
+    assert stored(note)[0].amount_due == Money.of("19.00")  # the refund of what the customer paid too much
+    after = stored(invoice, note)
+    assert not collect(ops, invoice, "19.00", "PH2026000001-2").recorded  # the same payment again
+    with pytest.raises(Overpayment):  # the file asked 119.00, the whole gross: all of it is recorded
+        collect(ops, invoice, "0.01", "BANK-4711", paid_on=date(2026, 10, 16))
+    assert stored(invoice, note) == after
+    from infra.dynamo.repositories import ClaimTally
+
+    assert tally(run, invoice) == ClaimTally(("PH2026000001", "PH2026000001-2"), 11900)
+
+
+def test_a_collection_dated_before_the_runs_collection_date_is_refused_and_changes_nothing(services, october):
+    """The run collects on 2026-10-15: a collection paid on 2026-10-02 is no collection of its file."""
+    ops, invoice = october
+    run = create(services, ops, date(2026, 10, 15), now=utc(2026, 10, 10, 9))
+    before = stored(invoice)
+    with pytest.raises(ValidationFailed) as refused:
+        collect(ops, invoice, "119.00", paid_on=date(2026, 10, 2))
+    assert refused.value.field == "paidOn" and "2026-10-15" in refused.value.message and "2026-10-02" in refused.value.message
+    assert stored(invoice) == before and DynamoUnitOfWork().uniques.owner_of(collection_claim(run.id, invoice.id)) is None
+    assert collect(ops, invoice, "119.00", paid_on=date(2026, 10, 15)).recorded
+
+
 def test_a_collection_beyond_what_the_file_asked_for_the_invoice_is_refused_and_changes_nothing(services, october):
     """A credit note of 19.00 before the file: it asks for 100.00. An entry of 119.00 would have been recorded (it is
     what is unpaid of the gross), the credit note refunding 19.00 the bank never collected."""
@@ -243,21 +283,31 @@ def test_a_collection_beyond_what_the_file_asked_for_the_invoice_is_refused_and_
     assert stored(note)[0].amount_due == Money.of("0.00")  # set off, nothing to refund
 
 
-def test_the_collection_of_an_invoice_under_a_run_is_recorded_once_and_a_replay_changes_nothing(services, october):
+def test_collections_under_a_run_add_up_to_what_its_file_asked_and_a_replay_changes_nothing(services, october):
+    """A credit note of 19.00 before the file: it asks 100.00. 60.00 recorded, 59.00 more is refused naming the 40.00
+    left (though 59.00 is unpaid of the gross), 40.00 is recorded, and then nothing more: 19.00 is still unpaid of the
+    gross, but the bank collected what the file asked."""
     ops, invoice = october
     note = credit_19(ops, invoice, utc(2026, 10, 5, 9))
-    create(services, ops, date(2026, 10, 15), now=utc(2026, 10, 10, 9))  # asks for 100.00
-    first = collect(ops, invoice, "100.00", "PH2026000001")
+    run = create(services, ops, date(2026, 10, 15), now=utc(2026, 10, 10, 9))  # asks for 100.00
+    first = collect(ops, invoice, "60.00", "PH2026000001")
     after_first = stored(invoice, note)
 
-    replay = collect(ops, invoice, "100.00", "PH2026000001")  # the bank statement imported again
+    replay = collect(ops, invoice, "60.00", "PH2026000001")  # the bank statement imported again
     assert (replay.recorded, replay.invoice) == (False, after_first[0]) and first.invoice.payments == replay.invoice.payments
     assert stored(invoice, note) == after_first
-
-    with pytest.raises(Conflict) as refused:  # 19.00 is still unpaid of the gross, but the bank collected once
-        collect(ops, invoice, "19.00", "PH2026000001-2")
-    assert refused.value.field == "directDebitCollection" and "PH2026000001" in refused.value.message
+    with pytest.raises(Overpayment) as refused:
+        collect(ops, invoice, "59.00", "PH2026000001-2")
+    assert refused.value.field == "amount" and "EUR 40.00 left" in refused.value.message and run.id in refused.value.message
+    assert "at most EUR 40.00" in refused.value.hint
     assert stored(invoice, note) == after_first
+
+    assert collect(ops, invoice, "40.00", "PH2026000001-2").invoice.status.value == "PAID"
+    after = stored(invoice, note)
+    with pytest.raises(Conflict) as refused:
+        collect(ops, invoice, "19.00", "PH2026000001-3")
+    assert refused.value.field == "directDebitCollection" and "PH2026000001, PH2026000001-2" in refused.value.message
+    assert stored(invoice, note) == after
     assert stored(note)[0].amount_due == Money.of("0.00")
 
 
@@ -298,3 +348,43 @@ def test_a_run_stored_before_it_kept_what_it_asked_per_invoice_caps_a_collection
     with pytest.raises(Overpayment):
         collect(ops, invoice, "119.00")
     assert collect(ops, invoice, "100.00").recorded
+
+
+def test_a_collection_whose_claim_kept_no_total_counts_what_its_payment_recorded(services, october):
+    """Collections recorded from 40eeb7f on claimed the run's invoice for their reference only. The file asks 100.00
+    (a credit note of 19.00 before it); 60.00 was recorded so: 59.00 more is refused, the 40.00 left is recorded."""
+    from infra.dynamo.models import UniqueClaimModel
+    from infra.dynamo.repositories import ClaimTally
+
+    ops, invoice = october
+    credit_19(ops, invoice, utc(2026, 10, 5, 9))
+    run = create(services, ops, date(2026, 10, 15), now=utc(2026, 10, 10, 9))
+    collect(ops, invoice, "60.00", "PH2026000001")
+    UniqueClaimModel(collection_claim(run.id, invoice.id), owner_id="PH2026000001").save()  # as 40eeb7f wrote it
+    assert tally(run, invoice) == ClaimTally(("PH2026000001",), None)
+
+    with pytest.raises(Overpayment) as refused:
+        collect(ops, invoice, "59.00", "PH2026000001-2")
+    assert "EUR 40.00 left" in refused.value.message
+    assert collect(ops, invoice, "40.00", "PH2026000001-2").recorded
+    assert tally(run, invoice) == ClaimTally(("PH2026000001", "PH2026000001-2"), 10000)
+
+
+def test_a_tally_read_by_two_entries_at_once_never_passes_what_the_file_asked(services, october):
+    """Two entries read the run's claim of October before either is written: the file asked 119.00. 100.00 and 19.00
+    both fit and both count; a further 100.00, also read before, fails its condition (119.00 + 100.00 > 119.00)."""
+    from infra.dynamo.repositories import ClaimTally
+
+    ops, invoice = october
+    run = create(services, ops, date(2026, 10, 15), now=utc(2026, 10, 10, 9))
+    key = collection_claim(run.id, invoice.id)
+    entries = [(DynamoUnitOfWork(), reference, cents) for reference, cents in (("PH2026000001", 10000), ("PH2026000001-2", 1900), ("BANK-4711", 10000))]
+    for uow, reference, cents in entries:  # all of them read the claim before any is written
+        uow.__enter__()
+        assert uow.uniques.tally_of(key) is None
+        uow.uniques.add_to_tally(key, reference, cents, at_most=11900, on_refused=ConcurrentUpdate("taken", field="invoiceId"))
+    entries[0][0].commit()
+    entries[1][0].commit()
+    with pytest.raises(ConcurrentUpdate):
+        entries[2][0].commit()
+    assert DynamoUnitOfWork().uniques.tally_of(key) == ClaimTally(("PH2026000001", "PH2026000001-2"), 11900)

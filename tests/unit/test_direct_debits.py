@@ -125,31 +125,69 @@ def test_a_collection_is_recorded_for_at_most_what_the_file_asked_for_the_invoic
     """October 2026: 119.00 gross, the file of 2026-10-10 asks 119.00. 119.00 collected is recorded (a credit note of
     19.00 after the file then refunds 19.00: tests/integration); 1190.00 or 119.01 is refused, and so is an invoice the
     file did not ask for."""
-    from domain.direct_debits import check_collection
+    from domain.direct_debits import RecordedCollections, check_collection
     from domain.errors import PreconditionFailed
     from domain.invoices import Overpayment
 
     october = hosting_invoice("PH-2026-000009", date(2026, 10, 1), "100.00")
     run = run_of((october.id, "119.00"), ("inv_other", "357.00"))
-    check_collection(run, october, Money.of("119.00"), recorded_as=None)
+    assert check_collection(run, october, Money.of("119.00"), paid_on=date(2026, 10, 15), recorded=None, reference="PH2026000009") == (
+        RecordedCollections(("PH2026000009",), Money.of("119.00")))
     for typed in ("1190.00", "119.01"):
         with pytest.raises(Overpayment) as refused:
-            check_collection(run, october, Money.of(typed), recorded_as=None)
+            check_collection(run, october, Money.of(typed), paid_on=date(2026, 10, 15), recorded=None, reference="PH2026000009")
         assert refused.value.field == "amount" and "at most EUR 119.00" in refused.value.hint
     for no_run in (None, run_of(("inv_other", "357.00"))):
         with pytest.raises(PreconditionFailed) as refused:
-            check_collection(no_run, october, Money.of("119.00"), recorded_as=None)
+            check_collection(no_run, october, Money.of("119.00"), paid_on=date(2026, 10, 15), recorded=None, reference="PH2026000009")
         assert refused.value.field == "directDebitCollection"
 
 
-def test_the_bank_collects_an_invoice_once_under_a_run():
-    from domain.direct_debits import check_collection
+def test_collections_recorded_under_a_run_add_up_to_what_its_file_asked_for_the_invoice():
+    """The file asks 119.00; the clerk records 100.00 first (PH2026000009): the remaining 19.00 (PH2026000009-2) is
+    recorded too, 19.01 is refused naming the 19.00 left, and once 119.00 is recorded nothing more is."""
+    from domain.direct_debits import RecordedCollections, check_collection
     from domain.errors import Conflict
+    from domain.invoices import Overpayment
 
     october = hosting_invoice("PH-2026-000009", date(2026, 10, 1), "100.00")
-    with pytest.raises(Conflict) as refused:  # 100.00 recorded as PH2026000009: 19.00 more is no collection of this file
-        check_collection(run_of((october.id, "100.00")), october, Money.of("19.00"), recorded_as="PH2026000009")
-    assert refused.value.field == "directDebitCollection" and "PH2026000009" in refused.value.message
+    run = run_of((october.id, "119.00"))
+    first = RecordedCollections(("PH2026000009",), Money.of("100.00"))
+    with pytest.raises(Overpayment) as refused:
+        check_collection(run, october, Money.of("19.01"), paid_on=date(2026, 10, 15), recorded=first, reference="PH2026000009-2")
+    assert refused.value.field == "amount" and "EUR 19.00 left" in refused.value.message and "PH2026000009" in refused.value.message
+    assert "at most EUR 19.00" in refused.value.hint
+
+    both = check_collection(run, october, Money.of("19.00"), paid_on=date(2026, 10, 15), recorded=first, reference="PH2026000009-2")
+    assert both == RecordedCollections(("PH2026000009", "PH2026000009-2"), Money.of("119.00"))
+    with pytest.raises(Conflict) as refused:
+        check_collection(run, october, Money.of("0.01"), paid_on=date(2026, 10, 16), recorded=both, reference="BANK-4711")
+    assert refused.value.field == "directDebitCollection" and "PH2026000009, PH2026000009-2" in refused.value.message
+    assert "EUR 119.00" in refused.value.message
+
+
+def test_a_collection_dated_before_the_runs_collection_date_is_refused():
+    """The run collects on 2026-10-15: a collection paid on 2026-10-02 (or 2026-10-14) is no collection of its file."""
+    from domain.direct_debits import check_collection
+    from domain.errors import ValidationFailed
+
+    october = hosting_invoice("PH-2026-000009", date(2026, 10, 1), "100.00")
+    run = run_of((october.id, "119.00"))
+    for early in (date(2026, 10, 2), date(2026, 10, 14)):
+        with pytest.raises(ValidationFailed) as refused:
+            check_collection(run, october, Money.of("119.00"), paid_on=early, recorded=None, reference="PH2026000009")
+        assert refused.value.field == "paidOn" and "2026-10-15" in refused.value.message and early.isoformat() in refused.value.message
+    assert check_collection(run, october, Money.of("119.00"), paid_on=date(2026, 10, 15), recorded=None, reference="PH2026000009").total == (
+        Money.of("119.00"))
+
+
+def test_a_claim_written_before_the_total_was_kept_stands_for_its_payment_on_the_invoice():
+    """A collection recorded with 40eeb7f's claim (its reference only): what it recorded is that payment's amount."""
+    from domain.direct_debits import RecordedCollections
+
+    october = replace(hosting_invoice("PH-2026-000009", date(2026, 10, 1), "100.00"), payments=(
+        Payment(Money.of("30.00"), date(2026, 10, 5), "TRF-1"), Payment(Money.of("89.00"), date(2026, 10, 15), "PH2026000009")))
+    assert RecordedCollections.of_payments(october, ("PH2026000009",)) == RecordedCollections(("PH2026000009",), Money.of("89.00"))
 
 
 def test_a_run_made_before_it_kept_the_amounts_caps_a_collection_at_its_total():
@@ -162,6 +200,6 @@ def test_a_run_made_before_it_kept_the_amounts_caps_a_collection_at_its_total():
     alone = run_of((october.id, "0"), legacy_total="100.00")
     assert alone.requested == () and alone.collectable(october.id) == Money.of("100.00")
     with pytest.raises(Overpayment):
-        check_collection(alone, october, Money.of("119.00"), recorded_as=None)
+        check_collection(alone, october, Money.of("119.00"), paid_on=date(2026, 10, 15), recorded=None, reference="PH2026000009")
     assert run_of((october.id, "0"), ("inv_other", "0"), legacy_total="457.00").collectable(october.id) == Money.of("457.00")
     assert alone.collectable("inv_other") is None
