@@ -56,9 +56,10 @@ Decided here, where ``DOMAIN.md`` leaves room:
   be replayed. A direct debit's collection (``direct_debit_collection``) is money the bank
   took under the mandate for a file made before: it is recorded whatever a later credit
   note took off (119.00 debited, a credit note of 19.00 after the file, 119.00 collected:
-  PAID, the credit note refunds 19.00), once per run and for at most what the run's file
-  asked for the invoice (``domain.direct_debits.check_collection``), never more than is
-  unpaid of the gross.
+  PAID, the credit note refunds 19.00), dated on or after the run's collection date; the
+  collections recorded under the run add up to at most what its file asked for the invoice
+  (entered as 100.00 and then 19.00, both are recorded; more is refused naming what is
+  left: ``domain.direct_debits.check_collection``), never more than is unpaid of the gross.
 * **Copies.** Day 60 after the issue date still counts as free re-send; an invoice is
   online until the same day ``online_months`` later inclusive (issued 2023-01-31, 24 months
   → downloadable until 2025-01-31, archive from 2025-02-01; a month-end clamps: issued
@@ -943,8 +944,9 @@ def record_payment(
     recorded on 2026-11-23, a payment of 2027-11-30 is refused.
 
     More than is outstanding is refused, unless ``direct_debit_collection``: the bank collected a direct-debit
-    invoice under a file made before a credit note, so it may bring what that file asked for (checked by the caller:
-    ``domain.direct_debits.check_collection``), at most what is unpaid of the gross; what it brings beyond what is owed
+    invoice under a file made before a credit note, so its collections may bring up to what that file asked for, in
+    one entry or several, dated on or after the run's collection date (checked by the caller:
+    ``domain.direct_debits.check_collection``), at most what is unpaid of the gross; what they bring beyond what is owed
     is refunded through the credit notes (``refunds_after_payment``).
     """
     reference = require_text(reference, "reference", label="The payment reference")

@@ -172,8 +172,11 @@ class PaymentRecordInput:
     direct_debit_collection: bool = strawberry.field(
         default=False,
         description="The bank collected this direct-debit invoice under a direct-debit run's file. Recorded even beyond what "
-                    "a credit note issued after the file left owed (up to what is unpaid of the gross): the credit note then "
-                    "shows the excess as its refundDue. Refused (PRECONDITION_FAILED) for an invoice in no direct-debit file.",
+                    "a credit note issued after the file left owed: the credit note then shows the excess as its refundDue. "
+                    "The collections recorded under the run for the invoice, in one entry or several, add up to at most what "
+                    "its file asked for it (and what is unpaid of the gross): more is refused (CONFLICT) naming what is left. "
+                    "Refused (PRECONDITION_FAILED) for an invoice in no direct-debit file, and (INVALID_INPUT, paidOn) when "
+                    "paidOn is before the run's collection date.",
     )
 
 
