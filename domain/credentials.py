@@ -6,10 +6,13 @@ accessible only to the staff who need them: service and technicians; customer em
 Decided here, where ``DOMAIN.md`` leaves room:
 
 * **Who** (functions ``can_*`` below): distributor staff (the service desk and its technicians) record, change, delete
-  and read every customer's credentials. A customer's own users (REPORT_ONLY and EXTENDED) see the *labels* of their
-  organisation's credentials and their own access, nothing else, and may ask for access to one; staff grant or refuse
-  the request and may revoke a grant. A user granted access reads (reveals) that one credential until it is revoked.
-  Partners and every other organisation see nothing: the technicians who need the access are the MSP's.
+  and read every customer's credentials. A customer's EXTENDED users see the *labels* of their organisation's
+  credentials and their own access, nothing else, and may ask for access to one; staff grant or refuse the request and
+  may revoke a grant. A user granted access reads (reveals) that one credential until it is revoked. REPORT_ONLY users
+  see nothing of the store: a partner may create them for its customer (userCreate) with an address it controls, so
+  such a login must not even reach a request. Staff see, with each request, who made it (name, e-mail, permission
+  level) to judge it. Partners and every other organisation see nothing: the technicians who need the access are the
+  MSP's.
 * **The secret** is encrypted before it is stored (``ports.SecretCipher``, bound to the credential and its customer)
   and no list or query carries it, encrypted or not. Reading it is an explicit act (``reveal``), recorded in the
   credential's audit trail with who and when, in the same transaction as the credential's ``last_revealed_at``: a
@@ -39,6 +42,7 @@ from enum import Enum
 
 from domain.calendar import ensure_utc
 from domain.errors import Conflict, ValidationFailed
+from domain.organisations import PermissionLevel
 from domain.policy import Principal
 from domain.validation import require_text
 
@@ -322,9 +326,16 @@ def can_manage_credentials(principal: Principal) -> bool:
     return principal.is_distributor
 
 
+def is_extended_user_of(principal: Principal, customer_id: str) -> bool:
+    """One of the customer's own EXTENDED users: the only customer logins the credential store shows itself to (a partner
+    creates REPORT_ONLY users of its customers, with addresses it controls)."""
+    return (principal.is_customer and principal.organisation_id == customer_id
+            and principal.permission_level is PermissionLevel.EXTENDED)
+
+
 def can_see_labels_of(principal: Principal, customer_id: str) -> bool:
     """The list of a customer's credentials (labels only, unless ``can_manage_credentials``)."""
-    return principal.is_distributor or (principal.is_customer and principal.organisation_id == customer_id)
+    return principal.is_distributor or is_extended_user_of(principal, customer_id)
 
 
 def can_see(principal: Principal, credential: Credential) -> bool:
@@ -332,7 +343,7 @@ def can_see(principal: Principal, credential: Credential) -> bool:
 
 
 def can_request_access(principal: Principal, credential: Credential) -> bool:
-    return principal.is_customer and principal.organisation_id == credential.customer_id
+    return is_extended_user_of(principal, credential.customer_id)
 
 
 def can_reveal(principal: Principal, credential: Credential) -> bool:

@@ -1,7 +1,11 @@
 """Resolvers of the credential store: input -> service call -> payload (rules: domain.credentials)."""
 
+from typing import Iterable
+
 import strawberry
 
+from domain import credentials as cr
+from domain.ports import Page
 from domain.services import credentials as service
 from resolvers.context import Info
 from resolvers.errors import payload_errors
@@ -9,8 +13,20 @@ from schema import credentials as t
 from schema.pagination import Connection
 
 
-def _credential(info: Info, credential) -> t.Credential:
-    return t.Credential.of(credential, info.context.principal)
+async def _credentials(info: Info, credentials: Iterable[cr.Credential]) -> list[t.Credential]:
+    """The credentials as the principal sees them, with the users who asked for access (staff), loaded in one batch."""
+    ctx, found = info.context, list(credentials)
+    user_ids = sorted({a.user_id for c in found for a in cr.view_for(ctx.principal, c).access_requests})
+    users = {u.id: u for u in await ctx.loaders.user_by_id.load_many(user_ids) if u is not None}
+    return [t.Credential.of(c, ctx.principal, users) for c in found]
+
+
+async def _credential(info: Info, credential: cr.Credential) -> t.Credential:
+    return (await _credentials(info, [credential]))[0]
+
+
+async def _connection(info: Info, page: Page[cr.Credential]) -> Connection[t.Credential]:
+    return Connection.of(Page(await _credentials(info, page.items), page.next_cursor), lambda node: node)
 
 
 # --- queries -------------------------------------------------------------------------------
@@ -19,19 +35,19 @@ def _credential(info: Info, credential) -> t.Credential:
 async def credential(info: Info, id: strawberry.ID) -> t.Credential | None:
     ctx = info.context
     found = await ctx.run(service.get_visible_credential, ctx.uow(), ctx.principal, str(id))
-    return _credential(info, found) if found else None
+    return await _credential(info, found) if found else None
 
 
 async def credentials(info: Info, customer_id: strawberry.ID, first: int | None = 20, after: str | None = None) -> Connection[t.Credential]:
     ctx = info.context
     page = await ctx.run(service.list_credentials, ctx.uow(), ctx.principal, str(customer_id), first=first, after=after)
-    return Connection.of(page, lambda c: _credential(info, c))
+    return await _connection(info, page)
 
 
 async def credentials_awaiting_access_decision(info: Info, first: int | None = 20, after: str | None = None) -> Connection[t.Credential]:
     ctx = info.context
     page = await ctx.run(service.list_awaiting_decision, ctx.uow(), ctx.principal, first=first, after=after)
-    return Connection.of(page, lambda c: _credential(info, c))
+    return await _connection(info, page)
 
 
 async def credential_audit(info: Info, credential_id: strawberry.ID, first: int | None = 20, after: str | None = None) -> Connection[t.CredentialEvent]:
@@ -49,7 +65,7 @@ async def credential_create(info: Info, input: t.CredentialCreateInput) -> t.Cre
     command = service.NewCredential(str(input.customer_id), input.label, input.password, system=input.system, username=input.username,
                                     note=input.note)
     created = await ctx.run(service.create_credential, ctx.uow(), ctx.services.secrets, ctx.principal, command, now=ctx.now)
-    return t.CredentialPayload(credential=_credential(info, created))
+    return t.CredentialPayload(credential=await _credential(info, created))
 
 
 @payload_errors(t.CredentialPayload)
@@ -59,7 +75,7 @@ async def credential_update(info: Info, input: t.CredentialUpdateInput) -> t.Cre
                                         note=input.note)
     updated = await ctx.run(service.update_credential, ctx.uow(), ctx.services.secrets, ctx.principal, str(input.credential_id), changes,
                             now=ctx.now)
-    return t.CredentialPayload(credential=_credential(info, updated))
+    return t.CredentialPayload(credential=await _credential(info, updated))
 
 
 @payload_errors(t.CredentialDeletePayload)
@@ -84,14 +100,14 @@ async def credential_reveal(info: Info, credential_id: strawberry.ID) -> t.Crede
 async def credential_access_request(info: Info, credential_id: strawberry.ID, reason: str | None = None) -> t.CredentialPayload:
     ctx = info.context
     changed = await ctx.run(service.request_access, ctx.uow(), ctx.principal, str(credential_id), reason=reason, now=ctx.now)
-    return t.CredentialPayload(credential=_credential(info, changed))
+    return t.CredentialPayload(credential=await _credential(info, changed))
 
 
 async def _decide(info: Info, credential_id: strawberry.ID, user_id: strawberry.ID, *, grant: bool, note: str | None) -> t.CredentialPayload:
     ctx = info.context
     changed = await ctx.run(service.decide_access, ctx.uow(), ctx.principal, str(credential_id), user_id=str(user_id), grant=grant, note=note,
                             now=ctx.now)
-    return t.CredentialPayload(credential=_credential(info, changed))
+    return t.CredentialPayload(credential=await _credential(info, changed))
 
 
 @payload_errors(t.CredentialPayload)
@@ -108,4 +124,4 @@ async def credential_access_refuse(info: Info, credential_id: strawberry.ID, use
 async def credential_access_revoke(info: Info, credential_id: strawberry.ID, user_id: strawberry.ID) -> t.CredentialPayload:
     ctx = info.context
     changed = await ctx.run(service.revoke_access, ctx.uow(), ctx.principal, str(credential_id), user_id=str(user_id), now=ctx.now)
-    return t.CredentialPayload(credential=_credential(info, changed))
+    return t.CredentialPayload(credential=await _credential(info, changed))

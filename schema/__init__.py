@@ -117,7 +117,7 @@ class Query:
     credentials: Connection[cs.Credential] = strawberry.field(
         resolver=crd.credentials,
         description="A customer's credentials by label, never their passwords: service staff see every detail, the customer's "
-                    "users the labels (and their own access); anyone else nothing.",
+                    "EXTENDED users the labels (and their own access); anyone else (REPORT_ONLY users too) nothing.",
     )
     credential: cs.Credential | None = strawberry.field(resolver=crd.credential, description="As in credentials.")
     credentials_awaiting_access_decision: Connection[cs.Credential] = strawberry.field(
@@ -374,7 +374,7 @@ class Mutation:
     )
     credential_access_request: cs.CredentialPayload = strawberry.mutation(
         resolver=crd.credential_access_request,
-        description="A user of the credential's customer asks for access; the service desk grants or refuses. CONFLICT while "
+        description="An EXTENDED user of the credential's customer asks for access; the service desk grants or refuses. CONFLICT while "
                     "a request waits or access is granted.",
     )
     credential_access_grant: cs.CredentialPayload = strawberry.mutation(

@@ -5,12 +5,15 @@ What a viewer sees of a credential is decided by ``domain.credentials.view_for``
 """
 
 from datetime import datetime
+from typing import Mapping
 
 import strawberry
 
 from domain import credentials as cr
+from domain.organisations import User as UserRecord
 from domain.policy import Principal
 from schema.common import Error, enum_of
+from schema.organisations import User
 
 CredentialAccessStatus = enum_of(cr.AccessStatus, "PENDING → GRANTED / REFUSED; GRANTED → REVOKED; refused or revoked users may ask again.")
 CredentialEventKind = enum_of(cr.CredentialEventKind)
@@ -25,16 +28,21 @@ class CredentialAccessRequest:
     decided_at: datetime | None
     decided_by: strawberry.ID | None
     decision_note: str | None
+    requester: User | None = strawberry.field(
+        description="Service staff only: who asked (name, e-mail, permission level, active), to judge the request; null in myAccess."
+    )
 
     @classmethod
-    def of(cls, a: cr.AccessRequest) -> "CredentialAccessRequest":
+    def of(cls, a: cr.AccessRequest, requester: UserRecord | None = None) -> "CredentialAccessRequest":
         return cls(user_id=strawberry.ID(a.user_id), status=a.status, requested_at=a.requested_at, reason=a.reason, decided_at=a.decided_at,
-                   decided_by=strawberry.ID(a.decided_by) if a.decided_by else None, decision_note=a.decision_note)
+                   decided_by=strawberry.ID(a.decided_by) if a.decided_by else None, decision_note=a.decision_note,
+                   requester=User.of(requester) if requester is not None else None)
 
 
 @strawberry.type(
     description="Access data of a customer's system (never its password: credentialReveal returns that, recorded). The "
-                "customer's users see the label and their own access (myAccess) only; the other fields are for service staff."
+                "customer's EXTENDED users see the label and their own access (myAccess) only; the other fields are for service "
+                "staff. REPORT_ONLY users, partners and other organisations see nothing."
 )
 class Credential:
     id: strawberry.ID
@@ -47,16 +55,19 @@ class Credential:
     created_at: datetime | None
     updated_at: datetime | None
     last_revealed_at: datetime | None
-    access_requests: list[CredentialAccessRequest] = strawberry.field(description="Every customer user's access. Service staff only.")
+    access_requests: list[CredentialAccessRequest] = strawberry.field(
+        description="Every customer user's access, with who asked (requester). Service staff only."
+    )
 
     @classmethod
-    def of(cls, credential: cr.Credential, principal: Principal) -> "Credential":
+    def of(cls, credential: cr.Credential, principal: Principal, users: Mapping[str, UserRecord]) -> "Credential":
+        """``users``: the requesters of ``credential`` (for staff), as loaded (resolvers.credentials)."""
         v = cr.view_for(principal, credential)
         return cls(
             id=strawberry.ID(v.id), customer_id=strawberry.ID(v.customer_id), label=v.label,
             my_access=CredentialAccessRequest.of(v.my_access) if v.my_access else None, system=v.system, username=v.username, note=v.note,
             created_at=v.created_at, updated_at=v.updated_at, last_revealed_at=v.last_revealed_at,
-            access_requests=[CredentialAccessRequest.of(a) for a in v.access_requests],
+            access_requests=[CredentialAccessRequest.of(a, users.get(a.user_id)) for a in v.access_requests],
         )
 
 

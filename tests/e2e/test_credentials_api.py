@@ -38,11 +38,11 @@ def firewall(as_user, demo) -> str:
     return payload["credential"]["id"]
 
 
-def test_customer_users_see_the_label_only_and_partners_nothing(as_user, demo, firewall):
+def test_extended_customer_users_see_the_label_only_and_partners_nothing(as_user, demo, firewall):
     hanse = demo.customers["hanse"].id
     (staff_view,) = as_user("distributor")(LIST, {"c": hanse})["credentials"]["nodes"]
     assert (staff_view["system"], staff_view["username"], staff_view["note"]) == ("https://fw.hanse.example", "admin", "Sophos")
-    (customer_view,) = as_user("hanse_staff")(LIST, {"c": hanse})["credentials"]["nodes"]
+    (customer_view,) = as_user("hanse_it")(LIST, {"c": hanse})["credentials"]["nodes"]
     assert customer_view == {"id": firewall, "label": "Firewall admin", "system": None, "username": None, "note": None, "createdAt": None,
                              "myAccess": None, "accessRequests": []}
     assert as_user("nordit_admin")(LIST, {"c": hanse})["credentials"]["nodes"] == []
@@ -109,3 +109,39 @@ def test_customers_and_partners_cannot_record_credentials(as_user, demo):
     for actor in ("hanse_it", "nordit_sales"):
         payload = as_user(actor)(CREATE, {"input": {"customerId": demo.customers["hanse"].id, "label": "Hintertür", "password": "x"}})
         assert payload["credentialCreate"]["errors"][0]["code"] == "FORBIDDEN"
+
+
+USER_CREATE = """mutation($input: UserCreateInput!) { userCreate(input: $input) { user { id permissionLevel } errors { code } } }"""
+REQUESTERS = """query($id: ID!) { credential(id: $id) { accessRequests { userId status reason
+  requester { name email permissionLevel active } } } }"""
+
+
+def test_a_report_only_login_a_partner_creates_sees_nothing_and_cannot_ask(as_user, client, services, demo, firewall):
+    """Repro: nordit_sales (partner staff) creates a REPORT_ONLY user of Hanse with an address NordIT controls; that login
+    listed the labels, asked for access and, once staff granted, revealed the password. Now it sees nothing of the store."""
+    from infra.auth import mint_dev_token
+    from tests.e2e.conftest import Api
+
+    hanse = demo.customers["hanse"].id
+    made = as_user("nordit_sales")(USER_CREATE, {"input": {"organisationId": hanse, "email": "hanse-portal@nordit.example",
+                                                           "name": "Portal Hanse", "role": "CUSTOMER_USER",
+                                                           "permissionLevel": "REPORT_ONLY"}})["userCreate"]
+    assert made["errors"] == [] and made["user"]["permissionLevel"] == "REPORT_ONLY"
+    mole = Api(client, mint_dev_token(services.settings, made["user"]["id"]))
+    assert mole(LIST, {"c": hanse})["credentials"]["nodes"] == []
+    assert mole("query($id: ID!) { credential(id: $id) { id label } }", {"id": firewall})["credential"] is None
+    assert mole(REQUEST, {"id": firewall})["credentialAccessRequest"]["errors"] == [{"code": "NOT_FOUND"}]
+    assert mole(REVEAL, {"id": firewall})["credentialReveal"]["errors"][0]["code"] == "NOT_FOUND"
+    assert as_user("hanse_staff")(LIST, {"c": hanse})["credentials"]["nodes"] == []  # Hanse's own REPORT_ONLY users neither
+    assert as_user("distributor")(REQUESTERS, {"id": firewall})["credential"]["accessRequests"] == []
+
+
+def test_staff_see_who_asked_name_e_mail_and_level(as_user, demo, firewall):
+    as_user("hanse_it")(REQUEST, {"id": firewall})
+    (request,) = as_user("distributor")(REQUESTERS, {"id": firewall})["credential"]["accessRequests"]
+    assert request == {"userId": demo.users["hanse_it"].id, "status": "PENDING", "reason": "Update am Samstag",
+                       "requester": {"name": "Hannes IT", "email": demo.users["hanse_it"].email, "permissionLevel": "EXTENDED",
+                                     "active": True}}
+    mine = as_user("hanse_it")("query($id: ID!) { credential(id: $id) { myAccess { status requester { name } } accessRequests { userId } } }",
+                               {"id": firewall})["credential"]
+    assert mine == {"myAccess": {"status": "PENDING", "requester": None}, "accessRequests": []}

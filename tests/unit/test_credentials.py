@@ -19,6 +19,7 @@ TECHNICIAN = Principal("usr_tech", "dst_1", OrganisationKind.DISTRIBUTOR, Role.D
 HANSE_IT = Principal("usr_hanse_it", "cus_hanse", OrganisationKind.CUSTOMER, Role.CUSTOMER_USER, permission_level=PermissionLevel.EXTENDED)
 HANSE_STAFF = Principal("usr_hanse_staff", "cus_hanse", OrganisationKind.CUSTOMER, Role.CUSTOMER_USER,
                         permission_level=PermissionLevel.REPORT_ONLY)
+HANSE_IT_2 = Principal("usr_hanse_it_2", "cus_hanse", OrganisationKind.CUSTOMER, Role.CUSTOMER_USER, permission_level=PermissionLevel.EXTENDED)
 KANZLEI = Principal("usr_kanzlei", "cus_kanzlei", OrganisationKind.CUSTOMER, Role.CUSTOMER_USER, permission_level=PermissionLevel.EXTENDED)
 NORDIT = Principal("usr_nordit", "ptn_nordit", OrganisationKind.PARTNER, Role.PARTNER_ADMIN)
 
@@ -85,7 +86,7 @@ def test_customer_user_asks_staff_grant_then_revoke():
     assert (event.kind, event.subject_user_id, event.by_user_id) == (cr.CredentialEventKind.ACCESS_GRANTED, "usr_hanse_it", "usr_tech")
     assert granted.pending_since is None
     assert cr.can_reveal(HANSE_IT, granted)
-    assert not cr.can_reveal(HANSE_STAFF, granted)  # the grant is per user
+    assert not cr.can_reveal(HANSE_IT_2, granted)  # the grant is per user
     revoked, _ = cr.access_revoked(granted, user_id="usr_hanse_it", by="usr_tech", now=DECIDED, event_id="cre_4")
     assert revoked.access_of("usr_hanse_it").status is cr.AccessStatus.REVOKED
     assert not cr.can_reveal(HANSE_IT, revoked)
@@ -123,12 +124,26 @@ def test_deletion_erases_the_secret_and_ends_every_access():
 
 def test_who_sees_what():
     credential = requested()
-    assert [cr.can_see(p, credential) for p in (TECHNICIAN, HANSE_IT, HANSE_STAFF, KANZLEI, NORDIT)] == [True, True, True, False, False]
-    assert [cr.can_request_access(p, credential) for p in (TECHNICIAN, HANSE_STAFF, KANZLEI, NORDIT)] == [False, True, False, False]
+    assert [cr.can_see(p, credential) for p in (TECHNICIAN, HANSE_IT, HANSE_STAFF, KANZLEI, NORDIT)] == [True, True, False, False, False]
+    assert [cr.can_request_access(p, credential) for p in (TECHNICIAN, HANSE_IT, HANSE_STAFF, KANZLEI, NORDIT)] == [
+        False, True, False, False, False]
     assert [cr.can_manage_credentials(p) for p in (TECHNICIAN, HANSE_IT, NORDIT)] == [True, False, False]
     staff_view = cr.view_for(TECHNICIAN, credential)
     assert (staff_view.system, staff_view.username, staff_view.note) == ("https://fw.hanse.example", "admin", "Sophos XGS")
     assert [a.user_id for a in staff_view.access_requests] == ["usr_hanse_it"]
-    customer_view = cr.view_for(HANSE_STAFF, credential)
-    assert customer_view == cr.CredentialView("crd_1", "cus_hanse", "Firewall admin", None)
-    assert cr.view_for(HANSE_IT, credential).my_access.status is cr.AccessStatus.PENDING
+    customer_view = cr.view_for(HANSE_IT, credential)
+    assert customer_view == cr.CredentialView("crd_1", "cus_hanse", "Firewall admin", credential.access_of("usr_hanse_it"))
+    assert customer_view.my_access.status is cr.AccessStatus.PENDING
+
+
+def test_report_only_users_see_nothing_of_the_store_a_partner_may_create_them():
+    """A partner creates REPORT_ONLY users of its customers (userCreate) with addresses it controls: such a login must not
+    list labels nor ask for access, so no grant can ever lead the partner to the customer's password."""
+    credential = requested()
+    assert not cr.can_see_labels_of(HANSE_STAFF, "cus_hanse")
+    assert not cr.can_see(HANSE_STAFF, credential)
+    assert not cr.can_request_access(HANSE_STAFF, credential)
+    granted_by_mistake, _ = cr.access_decided(
+        cr.access_requested(credential, user_id="usr_hanse_staff", reason=None, now=ASKED, event_id="x")[0],
+        user_id="usr_hanse_staff", grant=True, by="usr_tech", note=None, now=DECIDED, event_id="y")
+    assert not cr.can_reveal(HANSE_STAFF, granted_by_mistake)
