@@ -54,12 +54,28 @@ class IdempotencyRepository(Protocol):
     def add(self, record: IdempotencyRecord) -> None: ...
 
 
+@dataclass(frozen=True)
+class ClaimTally:
+    """A claim that adds up amounts for its owners (``UniqueClaims.add_to_tally``)."""
+
+    owners: tuple[str, ...]
+    cents: int | None  # None: a plain claim (``UniqueClaims.claim``) by ``owners[0]``; what it stands for is not kept
+
+
 class UniqueClaims(Protocol):
     def claim(self, key: str, owner_id: str, on_taken: DomainError) -> None:
         """Register a write that fails the transaction with ``on_taken`` if ``key`` is claimed."""
     def is_claimed(self, key: str) -> bool: ...
     def owner_of(self, key: str) -> str | None:
         """The id that claimed ``key``, None if nobody did."""
+    def tally_of(self, key: str) -> ClaimTally | None:
+        """The owners and total of the tally claimed at ``key``; None if nobody claimed it."""
+    def add_to_tally(
+        self, key: str, owner_id: str, cents: int, *, at_most: int, on_refused: DomainError, untallied: ClaimTally | None = None,
+    ) -> None:
+        """Register an update that adds ``owner_id`` and its ``cents`` to the tally at ``key`` (claiming it if nobody
+        did), on condition that the total stays at most ``at_most``; the transaction fails with ``on_refused`` otherwise.
+        ``untallied``: ``key`` was read as a plain claim, here with the cents its owner stands for."""
 
 
 class UnitOfWork(Protocol):

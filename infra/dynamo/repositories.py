@@ -10,7 +10,7 @@ from pynamodb.models import Model
 
 from domain.errors import DomainError
 from domain.organisations import Organisation, OrganisationKind, User
-from domain.ports import IdempotencyRecord, Page
+from domain.ports import ClaimTally, IdempotencyRecord, Page
 from domain.services.idempotency import IdempotencyRace
 from infra.codec import decode, encode
 from infra.dynamo.models import (
@@ -194,14 +194,6 @@ class IdempotencyRepository:
             condition=IdempotencyModel.key.does_not_exist(),
             on_condition_failed=IdempotencyRace("A request with this idempotency key committed first."),
         )
-
-
-@dataclasses.dataclass(frozen=True)
-class ClaimTally:
-    """A claim that adds up amounts for its owners (``UniqueClaims.add_to_tally``)."""
-
-    owners: tuple[str, ...]
-    cents: int | None  # None: a plain claim (``UniqueClaims.claim``) by ``owners[0]``; what it stands for is not kept
 
 
 class UniqueClaims:

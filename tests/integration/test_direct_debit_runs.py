@@ -246,7 +246,7 @@ def test_a_partial_first_entry_leaves_the_rest_of_what_the_bank_collected_to_rec
     with pytest.raises(Overpayment):  # the file asked 119.00, the whole gross: all of it is recorded
         collect(ops, invoice, "0.01", "BANK-4711", paid_on=date(2026, 10, 16))
     assert stored(invoice, note) == after
-    from infra.dynamo.repositories import ClaimTally
+    from domain.ports import ClaimTally
 
     assert tally(run, invoice) == ClaimTally(("PH2026000001", "PH2026000001-2"), 11900)
 
@@ -354,7 +354,7 @@ def test_a_collection_whose_claim_kept_no_total_counts_what_its_payment_recorded
     """Collections recorded from 40eeb7f on claimed the run's invoice for their reference only. The file asks 100.00
     (a credit note of 19.00 before it); 60.00 was recorded so: 59.00 more is refused, the 40.00 left is recorded."""
     from infra.dynamo.models import UniqueClaimModel
-    from infra.dynamo.repositories import ClaimTally
+    from domain.ports import ClaimTally
 
     ops, invoice = october
     credit_19(ops, invoice, utc(2026, 10, 5, 9))
@@ -373,7 +373,7 @@ def test_a_collection_whose_claim_kept_no_total_counts_what_its_payment_recorded
 def test_a_tally_read_by_two_entries_at_once_never_passes_what_the_file_asked(services, october):
     """Two entries read the run's claim of October before either is written: the file asked 119.00. 100.00 and 19.00
     both fit and both count; a further 100.00, also read before, fails its condition (119.00 + 100.00 > 119.00)."""
-    from infra.dynamo.repositories import ClaimTally
+    from domain.ports import ClaimTally
 
     ops, invoice = october
     run = create(services, ops, date(2026, 10, 15), now=utc(2026, 10, 10, 9))
