@@ -13,6 +13,12 @@ Decided here, where ``DOMAIN.md`` leaves room:
   such a login must not even reach a request. Staff see, with each request, who made it (name, e-mail, permission
   level) to judge it. Partners and every other organisation see nothing: the technicians who need the access are the
   MSP's.
+* **A grant is in force** (``grant_in_force``) only while its user is active and EXTENDED in the credential's customer
+  and only if it was decided after the user's latest reactivation or permission-level change
+  (``User.standing_changed_at``): deactivating a user, or making it REPORT_ONLY, ends its grants for good; reactivated
+  or promoted again, it asks again. Checked at the reveal (one read of the user), shown to staff (``inForce``), and a
+  grant is refused for a user who is not an active EXTENDED user of the customer. Checking instead of revoking keeps
+  user administration one small transaction, whatever the number of the user's grants.
 * **The secret** is encrypted before it is stored (``ports.SecretCipher``, bound to the credential and its customer)
   and no list or query carries it, encrypted or not. Reading it is an explicit act (``reveal``), recorded in the
   credential's audit trail with who and when, in the same transaction as the credential's ``last_revealed_at``: a
@@ -23,11 +29,11 @@ Decided here, where ``DOMAIN.md`` leaves room:
   audit trail refers to. A deleted credential is listed nowhere and can no longer be changed, requested or revealed.
 * **Access requests**: one per customer user and credential, in its latest state::
 
-      (none), REFUSED, REVOKED → PENDING (credentialAccessRequest)
+      (none), REFUSED, REVOKED, GRANTED not in force → PENDING (credentialAccessRequest)
       PENDING → GRANTED / REFUSED (staff decide)
       GRANTED → REVOKED (staff)
 
-  Asking while PENDING or GRANTED, deciding a request that is not PENDING, revoking one not GRANTED: ``Conflict``
+  Asking while PENDING or GRANTED and in force, deciding a request that is not PENDING, revoking one not GRANTED: ``Conflict``
   naming the state it is in.
 * **Limits**: label 1 to 100 characters, system (host or URL) up to 500, user name up to 200, note up to 2,000,
   reason up to 500; the secret 1 to 4,096 bytes of UTF-8 (what KMS encrypts directly), stored exactly as typed
@@ -42,7 +48,7 @@ from enum import Enum
 
 from domain.calendar import ensure_utc
 from domain.errors import Conflict, ValidationFailed
-from domain.organisations import PermissionLevel
+from domain.organisations import PermissionLevel, User
 from domain.policy import Principal
 from domain.validation import require_text
 
@@ -247,15 +253,17 @@ def revealed(credential: Credential, *, by: str, now: datetime, event_id: str) -
 
 
 def access_requested(
-    credential: Credential, *, user_id: str, reason: str | None, now: datetime, event_id: str,
+    credential: Credential, *, user: User, reason: str | None, now: datetime, event_id: str,
 ) -> tuple[Credential, CredentialEvent]:
+    """``user``: who asks, as stored (a grant no longer in force may be asked for again)."""
     require_not_deleted(credential)
     reason = check_reason(reason)
+    user_id = user.id
     current = credential.access_of(user_id)
     if current is not None and current.status is AccessStatus.PENDING:
         raise Conflict("You asked for access to this credential already; the service desk has not decided yet.",
                        field="credentialId", hint="Wait for the decision; the service desk sees your request.")
-    if current is not None and current.status is AccessStatus.GRANTED:
+    if current is not None and grant_in_force(current, user, credential.customer_id):
         raise Conflict("You have access to this credential already.", field="credentialId", hint="Read it with credentialReveal.")
     at = ensure_utc(now)
     request = AccessRequest(user_id=user_id, status=AccessStatus.PENDING, requested_at=at, reason=reason)
@@ -264,8 +272,9 @@ def access_requested(
 
 
 def access_decided(
-    credential: Credential, *, user_id: str, grant: bool, by: str, note: str | None, now: datetime, event_id: str,
+    credential: Credential, *, user_id: str, requester: User | None, grant: bool, by: str, note: str | None, now: datetime, event_id: str,
 ) -> tuple[Credential, CredentialEvent]:
+    """``requester``: the user ``user_id`` as stored (None: gone); a grant needs an active EXTENDED user of the customer."""
     require_not_deleted(credential)
     note = check_reason(note)
     current = _request_of(credential, user_id)
@@ -274,6 +283,13 @@ def access_decided(
             f"The access request of {user_id} is {current.status.value}, not PENDING: only a pending request is granted or refused.",
             field="userId",
             hint="Revoke a granted access with credentialAccessRevoke; a refused or revoked user asks again first.",
+        )
+    if grant and not may_hold_access(requester, credential.customer_id):
+        standing = "unknown" if requester is None else ("deactivated" if not requester.active else
+                                                         (requester.permission_level.value if requester.permission_level else "no customer user"))
+        raise Conflict(
+            f"{user_id} is {standing}: only active EXTENDED users of the customer are granted access to its credentials.",
+            field="userId", hint="Refuse the request (credentialAccessRefuse).",
         )
     at = ensure_utc(now)
     status = AccessStatus.GRANTED if grant else AccessStatus.REFUSED
@@ -346,13 +362,30 @@ def can_request_access(principal: Principal, credential: Credential) -> bool:
     return is_extended_user_of(principal, credential.customer_id)
 
 
-def can_reveal(principal: Principal, credential: Credential) -> bool:
+def may_hold_access(user: User | None, customer_id: str) -> bool:
+    """An active EXTENDED user of the customer: the only users a grant can be in force for."""
+    return (user is not None and user.active and user.organisation_id == customer_id
+            and user.permission_level is PermissionLevel.EXTENDED)
+
+
+def grant_in_force(access: AccessRequest, user: User | None, customer_id: str) -> bool:
+    """GRANTED, to an active EXTENDED user of the customer, and decided after the user's latest reactivation or
+    permission-level change: a grant does not survive a deactivation or a demotion, even once undone."""
+    if access.status is not AccessStatus.GRANTED or user is None or user.id != access.user_id:
+        return False
+    if not may_hold_access(user, customer_id):
+        return False
+    return user.standing_changed_at is None or (access.decided_at is not None and access.decided_at > user.standing_changed_at)
+
+
+def can_reveal(principal: Principal, credential: Credential, user: User | None) -> bool:
+    """``user``: the principal's user as stored (its standing; not needed for staff)."""
     if credential.deleted:
         return False
     if can_manage_credentials(principal):
         return True
     access = credential.access_of(principal.user_id)
-    return can_request_access(principal, credential) and access is not None and access.status is AccessStatus.GRANTED
+    return can_request_access(principal, credential) and access is not None and grant_in_force(access, user, credential.customer_id)
 
 
 @dataclass(frozen=True)

@@ -446,6 +446,9 @@ class User:
     active: bool = True
     created_at: datetime | None = None
     deactivated_at: datetime | None = None  # when the login was last deactivated; None while active
+    # When the login was last reactivated or its permission level changed (None: neither since it was created or since
+    # this was kept): access to credentials granted before no longer counts (domain.credentials.grant_in_force).
+    standing_changed_at: datetime | None = None
     version: int = 0
 
     @property
@@ -458,22 +461,26 @@ class User:
             return self.permission_level is PermissionLevel.EXTENDED
         return self.role in (Role.PARTNER_ADMIN, Role.DISTRIBUTOR_STAFF)
 
-    def with_permission_level(self, level: PermissionLevel) -> "User":
-        """A customer user with ``level`` (REPORT_ONLY or EXTENDED); partner and distributor staff have none."""
+    def with_permission_level(self, level: PermissionLevel, *, now: datetime) -> "User":
+        """A customer user with ``level`` (REPORT_ONLY or EXTENDED); partner and distributor staff have none. A change
+        ends the grants of credentials made before it (``standing_changed_at``)."""
         if self.organisation_kind is not OrganisationKind.CUSTOMER:
             raise ValidationFailed(
                 "Permission levels apply to customer users only.",
                 field="permissionLevel",
                 hint="Partner staff act with their role and area permissions; distributor staff have full access.",
             )
-        return replace(self, permission_level=level)
+        if level is self.permission_level:
+            return self
+        return replace(self, permission_level=level, standing_changed_at=now)
 
     def deactivated(self, now: datetime) -> "User":
         """The login refused from now on (someone who left); it keeps its tickets, name and e-mail address."""
         return self if not self.active else replace(self, active=False, deactivated_at=now)
 
-    def reactivated(self) -> "User":
-        return self if self.active else replace(self, active=True, deactivated_at=None)
+    def reactivated(self, *, now: datetime) -> "User":
+        """The login back, with its role and level; grants of credentials made before do not come back with it."""
+        return self if self.active else replace(self, active=True, deactivated_at=None, standing_changed_at=now)
 
 
 class LastAdministrator(PreconditionFailed):

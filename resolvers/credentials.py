@@ -14,9 +14,11 @@ from schema.pagination import Connection
 
 
 async def _credentials(info: Info, credentials: Iterable[cr.Credential]) -> list[t.Credential]:
-    """The credentials as the principal sees them, with the users who asked for access (staff), loaded in one batch."""
+    """The credentials as the principal sees them, with the users of the access shown (for staff who asked; for a customer
+    user itself), loaded in one batch: whether a grant is in force depends on its user."""
     ctx, found = info.context, list(credentials)
-    user_ids = sorted({a.user_id for c in found for a in cr.view_for(ctx.principal, c).access_requests})
+    user_ids = sorted({a.user_id for c in found for a in cr.view_for(ctx.principal, c).access_requests}
+                      | ({ctx.principal.user_id} if ctx.principal.is_customer and found else set()))
     users = {u.id: u for u in await ctx.loaders.user_by_id.load_many(user_ids) if u is not None}
     return [t.Credential.of(c, ctx.principal, users) for c in found]
 

@@ -237,7 +237,8 @@ async def user_create(info: Info, input: t.UserCreateInput, idempotency_key: str
 @payload_errors(t.UserPayload)
 async def user_permission_level_set(info: Info, input: t.UserPermissionLevelSetInput) -> t.UserPayload:
     ctx = info.context
-    updated = await ctx.run(service.set_permission_level, ctx.uow(), ctx.principal, input.user_id, input.permission_level)
+    updated = await ctx.run(service.set_permission_level, ctx.uow(), ctx.principal, input.user_id, input.permission_level,
+                            now=ctx.now)
     return t.UserPayload(user=t.User.of(updated))
 
 
@@ -251,5 +252,5 @@ async def user_deactivate(info: Info, input: t.UserDeactivateInput) -> t.UserPay
 @payload_errors(t.UserPayload)
 async def user_reactivate(info: Info, input: t.UserReactivateInput) -> t.UserPayload:
     ctx = info.context
-    updated = await ctx.run(service.reactivate_user, ctx.uow(), ctx.principal, input.user_id)
+    updated = await ctx.run(service.reactivate_user, ctx.uow(), ctx.principal, input.user_id, now=ctx.now)
     return t.UserPayload(user=t.User.of(updated))

@@ -28,15 +28,21 @@ class CredentialAccessRequest:
     decided_at: datetime | None
     decided_by: strawberry.ID | None
     decision_note: str | None
+    in_force: bool = strawberry.field(
+        description="GRANTED and still valid: the user is active and EXTENDED and was neither reactivated nor changed in level "
+                    "since the grant. A grant not in force reveals nothing; the user asks again."
+    )
     requester: User | None = strawberry.field(
         description="Service staff only: who asked (name, e-mail, permission level, active), to judge the request; null in myAccess."
     )
 
     @classmethod
-    def of(cls, a: cr.AccessRequest, requester: UserRecord | None = None) -> "CredentialAccessRequest":
+    def of(cls, a: cr.AccessRequest, customer_id: str, user: UserRecord | None, *, show_requester: bool) -> "CredentialAccessRequest":
+        """``user``: the user of ``a`` as stored (None: not loaded or gone)."""
         return cls(user_id=strawberry.ID(a.user_id), status=a.status, requested_at=a.requested_at, reason=a.reason, decided_at=a.decided_at,
                    decided_by=strawberry.ID(a.decided_by) if a.decided_by else None, decision_note=a.decision_note,
-                   requester=User.of(requester) if requester is not None else None)
+                   in_force=cr.grant_in_force(a, user, customer_id),
+                   requester=User.of(user) if show_requester and user is not None else None)
 
 
 @strawberry.type(
@@ -61,13 +67,14 @@ class Credential:
 
     @classmethod
     def of(cls, credential: cr.Credential, principal: Principal, users: Mapping[str, UserRecord]) -> "Credential":
-        """``users``: the requesters of ``credential`` (for staff), as loaded (resolvers.credentials)."""
+        """``users``: the users of the access shown (the requesters for staff, the principal's own), as loaded."""
         v = cr.view_for(principal, credential)
         return cls(
             id=strawberry.ID(v.id), customer_id=strawberry.ID(v.customer_id), label=v.label,
-            my_access=CredentialAccessRequest.of(v.my_access) if v.my_access else None, system=v.system, username=v.username, note=v.note,
+            my_access=CredentialAccessRequest.of(v.my_access, v.customer_id, users.get(v.my_access.user_id), show_requester=False)
+            if v.my_access else None, system=v.system, username=v.username, note=v.note,
             created_at=v.created_at, updated_at=v.updated_at, last_revealed_at=v.last_revealed_at,
-            access_requests=[CredentialAccessRequest.of(a, users.get(a.user_id)) for a in v.access_requests],
+            access_requests=[CredentialAccessRequest.of(a, v.customer_id, users.get(a.user_id), show_requester=True) for a in v.access_requests],
         )
 
 

@@ -122,11 +122,13 @@ def delete_credential(uow: UnitOfWork, principal: Principal, credential_id: str,
 
 
 def reveal_credential(uow: UnitOfWork, cipher: SecretCipher, principal: Principal, credential_id: str, *, now: datetime) -> RevealedCredential:
-    """The secret, for staff and for a customer user granted access; the reveal is recorded (who, when) before it is
-    returned, in one transaction with the credential's version: a grant revoked meanwhile makes it fail."""
+    """The secret, for staff and for a customer user whose grant is in force (``domain.credentials.grant_in_force``: read
+    from the user as stored); the reveal is recorded (who, when) before it is returned, in one transaction with the
+    credential's version: a grant revoked meanwhile makes it fail."""
     with uow:
         credential = _visible(uow, principal, credential_id)
-        if not cr.can_reveal(principal, credential):
+        user = None if cr.can_manage_credentials(principal) else uow.users.get(principal.user_id)  # its standing: one GetItem
+        if not cr.can_reveal(principal, credential, user):
             access = credential.access_of(principal.user_id)
             pending = access is not None and access.status is cr.AccessStatus.PENDING
             raise Forbidden(
@@ -149,7 +151,10 @@ def request_access(uow: UnitOfWork, principal: Principal, credential_id: str, *,
         if not cr.can_request_access(principal, credential):
             raise Forbidden("Only the customer's own users ask for access to its credentials.", field="credentialId",
                             hint="Service staff reveal credentials with credentialReveal without asking.")
-        return _save(uow, cr.access_requested(credential, user_id=principal.user_id, reason=reason, now=now, event_id=new_id("cre")))
+        user = uow.users.get(principal.user_id)
+        if user is None:
+            raise _not_found(credential_id)
+        return _save(uow, cr.access_requested(credential, user=user, reason=reason, now=now, event_id=new_id("cre")))
 
 
 def decide_access(
@@ -157,7 +162,9 @@ def decide_access(
 ) -> cr.Credential:
     with uow:
         credential = _managed(uow, principal, credential_id, "grant or refuse access to credentials")
-        change = cr.access_decided(credential, user_id=user_id, grant=grant, by=principal.user_id, note=note, now=now, event_id=new_id("cre"))
+        requester = uow.users.get(user_id) if grant and user_id else None  # a grant needs an active EXTENDED user: one GetItem
+        change = cr.access_decided(credential, user_id=user_id, requester=requester, grant=grant, by=principal.user_id, note=note, now=now,
+                                   event_id=new_id("cre"))
         return _save(uow, change)
 
 

@@ -529,11 +529,11 @@ def _administer_user(
     return retry_on_concurrent_update(attempt)
 
 
-def set_permission_level(uow: UnitOfWork, principal: Principal, user_id: str, level: PermissionLevel) -> User:
-    """A customer user becomes REPORT_ONLY or EXTENDED (from its next request on). A partner acting for its customer
-    neither promotes nor demotes (``PartnerManagesReportOnlyUsers``)."""
+def set_permission_level(uow: UnitOfWork, principal: Principal, user_id: str, level: PermissionLevel, *, now: datetime) -> User:
+    """A customer user becomes REPORT_ONLY or EXTENDED (from its next request on); access to credentials granted before
+    no longer counts. A partner acting for its customer neither promotes nor demotes (``PartnerManagesReportOnlyUsers``)."""
     return _administer_user(
-        uow, principal, user_id, lambda user: user.with_permission_level(level),
+        uow, principal, user_id, lambda user: user.with_permission_level(level, now=now),
         what="change the permission levels of this organisation's users", own="change the permission level of", new_level=level,
     )
 
@@ -546,9 +546,12 @@ def deactivate_user(uow: UnitOfWork, principal: Principal, user_id: str, *, now:
     )
 
 
-def reactivate_user(uow: UnitOfWork, principal: Principal, user_id: str) -> User:
-    """A deactivated login signs in again, with the role, permissions and level it had."""
-    return _administer_user(uow, principal, user_id, User.reactivated, what="reactivate this organisation's users", own=None)
+def reactivate_user(uow: UnitOfWork, principal: Principal, user_id: str, *, now: datetime) -> User:
+    """A deactivated login signs in again, with the role, permissions and level it had, but not with its access to
+    credentials: grants made before count no more (``User.standing_changed_at``)."""
+    return _administer_user(
+        uow, principal, user_id, lambda user: user.reactivated(now=now), what="reactivate this organisation's users", own=None,
+    )
 
 
 def bootstrap_distributor(uow: UnitOfWork, *, name: str, address: Address, billing_email: str, admin_email: str, admin_name: str, now: datetime) -> tuple[Organisation, User]:

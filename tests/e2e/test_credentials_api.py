@@ -145,3 +145,61 @@ def test_staff_see_who_asked_name_e_mail_and_level(as_user, demo, firewall):
     mine = as_user("hanse_it")("query($id: ID!) { credential(id: $id) { myAccess { status requester { name } } accessRequests { userId } } }",
                                {"id": firewall})["credential"]
     assert mine == {"myAccess": {"status": "PENDING", "requester": None}, "accessRequests": []}
+
+
+SET_LEVEL = "mutation($u: ID!, $l: PermissionLevel!) { userPermissionLevelSet(input: {userId: $u, permissionLevel: $l}) { errors { code } } }"
+DEACTIVATE = "mutation($u: ID!) { userDeactivate(input: {userId: $u}) { errors { code } } }"
+REACTIVATE = "mutation($u: ID!) { userReactivate(input: {userId: $u}) { errors { code } } }"
+IN_FORCE = "query($id: ID!) { credential(id: $id) { accessRequests { userId status inForce } } }"
+
+
+def granted_to_hilde(as_user, demo, clock, firewall) -> str:
+    """Hilde (Hanse, REPORT_ONLY in the demo) made EXTENDED by Hannes, asks on 2026-11-23 09:10, granted at 09:20."""
+    hilde = demo.users["hanse_staff"].id
+    assert as_user("hanse_it")(SET_LEVEL, {"u": hilde, "l": "EXTENDED"})["userPermissionLevelSet"]["errors"] == []
+    clock.now = NOW + timedelta(minutes=10)
+    assert as_user("hanse_staff")(REQUEST, {"id": firewall})["credentialAccessRequest"]["errors"] == []
+    clock.now = NOW + timedelta(minutes=20)
+    assert as_user("distributor")(GRANT, {"id": firewall, "u": hilde})["credentialAccessGrant"]["errors"] == []
+    clock.now = NOW + timedelta(minutes=30)
+    assert as_user("hanse_staff")(REVEAL, {"id": firewall})["credentialReveal"]["secret"]["password"] == PASSWORD
+    return hilde
+
+
+def test_a_grant_does_not_outlive_a_deactivation(as_user, demo, clock, firewall):
+    """Repro: granted, deactivated (userDeactivate), reactivated (userReactivate) on 2026-11-24: the reveal worked again."""
+    hilde, staff = granted_to_hilde(as_user, demo, clock, firewall), as_user("distributor")
+    clock.now = NOW + timedelta(days=1)
+    assert staff(DEACTIVATE, {"u": hilde})["userDeactivate"]["errors"] == []
+    clock.now = NOW + timedelta(days=1, hours=1)
+    assert staff(REACTIVATE, {"u": hilde})["userReactivate"]["errors"] == []
+    refused = as_user("hanse_staff")(REVEAL, {"id": firewall})["credentialReveal"]
+    assert (refused["secret"], refused["errors"][0]["code"]) == (None, "FORBIDDEN")
+    assert staff(IN_FORCE, {"id": firewall})["credential"]["accessRequests"] == [{"userId": hilde, "status": "GRANTED", "inForce": False}]
+    # she asks again and staff decide again
+    assert as_user("hanse_staff")(REQUEST, {"id": firewall})["credentialAccessRequest"]["errors"] == []
+    clock.now = NOW + timedelta(days=1, hours=2)
+    assert staff(GRANT, {"id": firewall, "u": hilde})["credentialAccessGrant"]["errors"] == []
+    assert as_user("hanse_staff")(REVEAL, {"id": firewall})["credentialReveal"]["secret"]["password"] == PASSWORD
+
+
+def test_a_grant_does_not_outlive_a_level_change(as_user, demo, clock, firewall):
+    """Repro: a user made REPORT_ONLY kept the grant (and made EXTENDED again, used it)."""
+    hilde, staff = granted_to_hilde(as_user, demo, clock, firewall), as_user("distributor")
+    clock.now = NOW + timedelta(days=1)
+    assert as_user("hanse_it")(SET_LEVEL, {"u": hilde, "l": "REPORT_ONLY"})["userPermissionLevelSet"]["errors"] == []
+    assert as_user("hanse_staff")(REVEAL, {"id": firewall})["credentialReveal"]["errors"][0]["code"] == "NOT_FOUND"
+    clock.now = NOW + timedelta(days=2)
+    assert as_user("hanse_it")(SET_LEVEL, {"u": hilde, "l": "EXTENDED"})["userPermissionLevelSet"]["errors"] == []
+    assert as_user("hanse_staff")(REVEAL, {"id": firewall})["credentialReveal"]["errors"][0]["code"] == "FORBIDDEN"
+    assert staff(IN_FORCE, {"id": firewall})["credential"]["accessRequests"] == [{"userId": hilde, "status": "GRANTED", "inForce": False}]
+
+
+def test_staff_cannot_grant_a_user_no_longer_extended(as_user, demo, clock, firewall):
+    as_user("hanse_it")(REQUEST, {"id": firewall})
+    hilde = demo.users["hanse_staff"].id
+    as_user("hanse_it")(SET_LEVEL, {"u": hilde, "l": "EXTENDED"})
+    as_user("hanse_staff")(REQUEST, {"id": firewall})
+    as_user("hanse_it")(SET_LEVEL, {"u": hilde, "l": "REPORT_ONLY"})
+    refused = as_user("distributor")(GRANT, {"id": firewall, "u": hilde})["credentialAccessGrant"]
+    assert refused["errors"][0]["code"] == "CONFLICT" and "REPORT_ONLY" in refused["errors"][0]["message"]

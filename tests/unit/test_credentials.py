@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import pytest
 
 from domain import credentials as cr
 from domain.errors import Conflict, ValidationFailed
-from domain.organisations import OrganisationKind, PermissionLevel, Role
+from domain.organisations import OrganisationKind, PermissionLevel, Role, User
 from domain.policy import Principal
 
 RECORDED = datetime(2026, 3, 2, 8, 15, tzinfo=timezone.utc)
@@ -24,6 +25,15 @@ KANZLEI = Principal("usr_kanzlei", "cus_kanzlei", OrganisationKind.CUSTOMER, Rol
 NORDIT = Principal("usr_nordit", "ptn_nordit", OrganisationKind.PARTNER, Role.PARTNER_ADMIN)
 
 
+def user(principal: Principal, **changes) -> User:
+    """The stored user behind a customer principal (active, its level; neither reactivated nor changed in level)."""
+    return replace(User(principal.user_id, principal.organisation_id, principal.organisation_kind, f"{principal.user_id}@hanse.example",
+                        principal.user_id, principal.role, permission_level=principal.permission_level, created_at=RECORDED), **changes)
+
+
+USERS = {p.user_id: user(p) for p in (HANSE_IT, HANSE_IT_2, HANSE_STAFF, KANZLEI)}
+
+
 def firewall() -> cr.Credential:
     details = cr.CredentialDetails.create(label=" Firewall admin ", system="https://fw.hanse.example", username="admin", note="Sophos XGS")
     credential, event = cr.new_credential(credential_id="crd_1", customer_id="cus_hanse", details=details, encrypted_secret="CIPHERTEXT",
@@ -33,7 +43,7 @@ def firewall() -> cr.Credential:
 
 
 def requested(user: Principal = HANSE_IT) -> cr.Credential:
-    credential, _ = cr.access_requested(firewall(), user_id=user.user_id, reason="Wartung am Wochenende", now=ASKED, event_id="cre_2")
+    credential, _ = cr.access_requested(firewall(), user=USERS[user.user_id], reason="Wartung am Wochenende", now=ASKED, event_id="cre_2")
     return credential
 
 
@@ -81,43 +91,43 @@ def test_customer_user_asks_staff_grant_then_revoke():
     credential = requested()
     assert credential.access_of("usr_hanse_it").status is cr.AccessStatus.PENDING
     assert credential.pending_since == ASKED
-    assert not cr.can_reveal(HANSE_IT, credential)
-    granted, event = cr.access_decided(credential, user_id="usr_hanse_it", grant=True, by="usr_tech", note=None, now=DECIDED, event_id="cre_3")
+    assert not cr.can_reveal(HANSE_IT, credential, USERS.get(HANSE_IT.user_id))
+    granted, event = cr.access_decided(credential, user_id="usr_hanse_it", requester=USERS["usr_hanse_it"], grant=True, by="usr_tech", note=None, now=DECIDED, event_id="cre_3")
     assert (event.kind, event.subject_user_id, event.by_user_id) == (cr.CredentialEventKind.ACCESS_GRANTED, "usr_hanse_it", "usr_tech")
     assert granted.pending_since is None
-    assert cr.can_reveal(HANSE_IT, granted)
-    assert not cr.can_reveal(HANSE_IT_2, granted)  # the grant is per user
+    assert cr.can_reveal(HANSE_IT, granted, USERS.get(HANSE_IT.user_id))
+    assert not cr.can_reveal(HANSE_IT_2, granted, USERS.get(HANSE_IT_2.user_id))  # the grant is per user
     revoked, _ = cr.access_revoked(granted, user_id="usr_hanse_it", by="usr_tech", now=DECIDED, event_id="cre_4")
     assert revoked.access_of("usr_hanse_it").status is cr.AccessStatus.REVOKED
-    assert not cr.can_reveal(HANSE_IT, revoked)
-    again, _ = cr.access_requested(revoked, user_id="usr_hanse_it", reason=None, now=DECIDED, event_id="cre_5")
+    assert not cr.can_reveal(HANSE_IT, revoked, USERS.get(HANSE_IT.user_id))
+    again, _ = cr.access_requested(revoked, user=USERS["usr_hanse_it"], reason=None, now=DECIDED, event_id="cre_5")
     assert again.access_of("usr_hanse_it").status is cr.AccessStatus.PENDING
 
 
 def test_wrong_states_are_conflicts():
     pending = requested()
     with pytest.raises(Conflict, match="asked for access"):
-        cr.access_requested(pending, user_id="usr_hanse_it", reason=None, now=DECIDED, event_id="x")
+        cr.access_requested(pending, user=USERS["usr_hanse_it"], reason=None, now=DECIDED, event_id="x")
     with pytest.raises(Conflict, match="not GRANTED"):
         cr.access_revoked(pending, user_id="usr_hanse_it", by="usr_tech", now=DECIDED, event_id="x")
     with pytest.raises(Conflict, match="has not asked"):
-        cr.access_decided(pending, user_id="usr_hanse_staff", grant=True, by="usr_tech", note=None, now=DECIDED, event_id="x")
-    refused, _ = cr.access_decided(pending, user_id="usr_hanse_it", grant=False, by="usr_tech", note="Nur IT-Leitung", now=DECIDED,
+        cr.access_decided(pending, user_id="usr_hanse_staff", requester=USERS["usr_hanse_staff"], grant=True, by="usr_tech", note=None, now=DECIDED, event_id="x")
+    refused, _ = cr.access_decided(pending, user_id="usr_hanse_it", requester=USERS["usr_hanse_it"], grant=False, by="usr_tech", note="Nur IT-Leitung", now=DECIDED,
                                    event_id="x")
     assert refused.access_of("usr_hanse_it").decision_note == "Nur IT-Leitung"
     with pytest.raises(Conflict, match="REFUSED, not PENDING"):
-        cr.access_decided(refused, user_id="usr_hanse_it", grant=True, by="usr_tech", note=None, now=DECIDED, event_id="x")
-    granted, _ = cr.access_decided(pending, user_id="usr_hanse_it", grant=True, by="usr_tech", note=None, now=DECIDED, event_id="x")
+        cr.access_decided(refused, user_id="usr_hanse_it", requester=USERS["usr_hanse_it"], grant=True, by="usr_tech", note=None, now=DECIDED, event_id="x")
+    granted, _ = cr.access_decided(pending, user_id="usr_hanse_it", requester=USERS["usr_hanse_it"], grant=True, by="usr_tech", note=None, now=DECIDED, event_id="x")
     with pytest.raises(Conflict, match="have access"):
-        cr.access_requested(granted, user_id="usr_hanse_it", reason=None, now=DECIDED, event_id="x")
+        cr.access_requested(granted, user=USERS["usr_hanse_it"], reason=None, now=DECIDED, event_id="x")
 
 
 def test_deletion_erases_the_secret_and_ends_every_access():
-    granted, _ = cr.access_decided(requested(), user_id="usr_hanse_it", grant=True, by="usr_tech", note=None, now=DECIDED, event_id="x")
+    granted, _ = cr.access_decided(requested(), user_id="usr_hanse_it", requester=USERS["usr_hanse_it"], grant=True, by="usr_tech", note=None, now=DECIDED, event_id="x")
     tombstone, event = cr.deleted(granted, by="usr_tech", now=DECIDED, event_id="cre_7")
     assert (tombstone.encrypted_secret, tombstone.username, tombstone.note, tombstone.access) == (None, None, None, ())
     assert event.kind is cr.CredentialEventKind.DELETED
-    assert not cr.can_reveal(TECHNICIAN, tombstone) and not cr.can_see(HANSE_IT, tombstone)
+    assert not cr.can_reveal(TECHNICIAN, tombstone, USERS.get(TECHNICIAN.user_id)) and not cr.can_see(HANSE_IT, tombstone)
     with pytest.raises(Conflict):
         cr.revealed(tombstone, by="usr_tech", now=DECIDED, event_id="x")
 
@@ -143,7 +153,50 @@ def test_report_only_users_see_nothing_of_the_store_a_partner_may_create_them():
     assert not cr.can_see_labels_of(HANSE_STAFF, "cus_hanse")
     assert not cr.can_see(HANSE_STAFF, credential)
     assert not cr.can_request_access(HANSE_STAFF, credential)
-    granted_by_mistake, _ = cr.access_decided(
-        cr.access_requested(credential, user_id="usr_hanse_staff", reason=None, now=ASKED, event_id="x")[0],
-        user_id="usr_hanse_staff", grant=True, by="usr_tech", note=None, now=DECIDED, event_id="y")
-    assert not cr.can_reveal(HANSE_STAFF, granted_by_mistake)
+    asked_before, _ = cr.access_requested(credential, user=USERS["usr_hanse_staff"], reason=None, now=ASKED, event_id="x")  # stored before
+    granted_by_mistake = replace(asked_before, access=(cr.AccessRequest("usr_hanse_staff", cr.AccessStatus.GRANTED, ASKED, decided_at=DECIDED),))
+    assert not cr.can_reveal(HANSE_STAFF, granted_by_mistake, USERS["usr_hanse_staff"])
+
+
+# --- a grant is in force only while its user is an active EXTENDED user, since its latest reactivation or level change
+
+REACTIVATED = datetime(2026, 3, 16, 8, 0, tzinfo=timezone.utc)
+
+
+def granted_to_hannes() -> cr.Credential:
+    credential, _ = cr.access_decided(requested(), user_id="usr_hanse_it", requester=USERS["usr_hanse_it"], grant=True, by="usr_tech",
+                                      note=None, now=DECIDED, event_id="cre_3")
+    return credential
+
+
+def test_a_grant_ends_with_a_deactivation_and_does_not_come_back_with_the_reactivation():
+    """Granted 2026-03-09 10:00; deactivated 2026-03-12, reactivated 2026-03-16 08:00: the grant reveals nothing more."""
+    credential, hannes = granted_to_hannes(), USERS["usr_hanse_it"]
+    assert cr.can_reveal(HANSE_IT, credential, hannes)
+    gone = hannes.deactivated(datetime(2026, 3, 12, 17, 0, tzinfo=timezone.utc))
+    assert not cr.grant_in_force(credential.access_of(hannes.id), gone, "cus_hanse")
+    back = gone.reactivated(now=REACTIVATED)
+    assert back.standing_changed_at == REACTIVATED
+    assert not cr.can_reveal(HANSE_IT, credential, back)
+    again, _ = cr.access_requested(credential, user=back, reason="wieder da", now=REACTIVATED, event_id="cre_6")  # asks again
+    regranted, _ = cr.access_decided(again, user_id=hannes.id, requester=back, grant=True, by="usr_tech", note=None,
+                                     now=datetime(2026, 3, 16, 9, 0, tzinfo=timezone.utc), event_id="cre_7")
+    assert cr.can_reveal(HANSE_IT, regranted, back)
+
+
+def test_a_grant_ends_with_a_level_change_even_when_changed_back():
+    credential, hannes = granted_to_hannes(), USERS["usr_hanse_it"]
+    demoted = hannes.with_permission_level(PermissionLevel.REPORT_ONLY, now=REACTIVATED)
+    assert not cr.grant_in_force(credential.access_of(hannes.id), demoted, "cus_hanse")
+    promoted = demoted.with_permission_level(PermissionLevel.EXTENDED, now=datetime(2026, 3, 17, 8, 0, tzinfo=timezone.utc))
+    assert not cr.can_reveal(HANSE_IT, credential, promoted)
+    assert hannes.with_permission_level(PermissionLevel.EXTENDED, now=REACTIVATED) == hannes  # no change: grants stay
+
+
+def test_staff_grant_only_active_extended_users_of_the_customer():
+    pending, hannes = requested(), USERS["usr_hanse_it"]
+    for standing in (hannes.deactivated(DECIDED), replace(hannes, permission_level=PermissionLevel.REPORT_ONLY), None):
+        with pytest.raises(Conflict, match="only active EXTENDED users"):
+            cr.access_decided(pending, user_id=hannes.id, requester=standing, grant=True, by="usr_tech", note=None, now=DECIDED, event_id="x")
+    refused, _ = cr.access_decided(pending, user_id=hannes.id, requester=None, grant=False, by="usr_tech", note=None, now=DECIDED, event_id="x")
+    assert refused.access_of(hannes.id).status is cr.AccessStatus.REFUSED

@@ -134,12 +134,12 @@ def test_deactivating_keeps_the_user_and_records_when_reactivating_clears_it():
     left = staff.deactivated(datetime(2026, 3, 31, 17, 0, tzinfo=timezone.utc))
     assert (left.active, left.deactivated_at) == (False, datetime(2026, 3, 31, 17, 0, tzinfo=timezone.utc))
     assert left.deactivated(datetime(2026, 4, 1, tzinfo=timezone.utc)) is left  # the first date stays
-    assert left.reactivated() == staff
+    assert left.reactivated(now=T0) == replace(staff, standing_changed_at=T0)
 
 
 def test_only_customer_users_have_a_permission_level():
     with pytest.raises(ValidationFailed) as refused:
-        user("sales", NORDIT, Role.PARTNER_STAFF, permissions=MANAGEMENT).with_permission_level(EXTENDED)
+        user("sales", NORDIT, Role.PARTNER_STAFF, permissions=MANAGEMENT).with_permission_level(EXTENDED, now=T0)
     assert refused.value.field == "permissionLevel"
 
 
@@ -147,7 +147,7 @@ def test_the_last_active_extended_user_of_a_customer_stays():
     it = user("it", HANSE, Role.CUSTOMER_USER, EXTENDED)
     staff = user("staff", HANSE, Role.CUSTOMER_USER, REPORT_ONLY)
     former = user("former", HANSE, Role.CUSTOMER_USER, EXTENDED, active=False)  # a deactivated one does not count
-    for change in (it.deactivated(T0), it.with_permission_level(REPORT_ONLY)):
+    for change in (it.deactivated(T0), it.with_permission_level(REPORT_ONLY, now=T0)):
         with pytest.raises(LastAdministrator) as refused:
             remaining_administrator(HANSE, it, change, [it, staff, former])
         assert refused.value.code is ErrorCode.PRECONDITION_FAILED and refused.value.field == "userId"
@@ -156,7 +156,7 @@ def test_the_last_active_extended_user_of_a_customer_stays():
     second = user("second", HANSE, Role.CUSTOMER_USER, EXTENDED)
     assert remaining_administrator(HANSE, it, it.deactivated(T0), [it, staff, second]) == second
     assert remaining_administrator(HANSE, staff, staff.deactivated(T0), [it, staff]) is None  # no administrator taken away
-    assert remaining_administrator(HANSE, staff, staff.with_permission_level(EXTENDED), [staff]) is None
+    assert remaining_administrator(HANSE, staff, staff.with_permission_level(EXTENDED, now=T0), [staff]) is None
 
 
 def test_the_last_active_partner_admin_and_distributor_staff_user_stay():
