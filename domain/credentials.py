@@ -38,10 +38,18 @@ Decided here, where ``DOMAIN.md`` leaves room:
 * **Limits**: label 1 to 100 characters, system (host or URL) up to 500, user name up to 200, note up to 2,000,
   reason up to 500; the secret 1 to 4,096 bytes of UTF-8 (what KMS encrypts directly), stored exactly as typed
   (blanks may be part of a password).
+* **Characters**: label, system and user name are one line of text: control characters (Unicode Cc: NUL, ESC, CR, LF
+  and TAB too, which in a one-line field is a paste accident), format characters (Cf: U+202E and the other bidi
+  overrides that make a label read as something else, zero-width characters) and unpaired surrogates (Cs, not
+  characters at all) are refused, naming the code point. Note and reason may span lines: TAB, CR and LF are allowed
+  there, the rest is refused the same way. The password may hold any character, but must be encodable (an unpaired
+  surrogate is refused); its refusal never repeats it, nor where the bad code unit is. Everything is checked before
+  anything is encrypted.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import Enum
@@ -103,10 +111,10 @@ class CredentialDetails:
     @classmethod
     def create(cls, *, label: str | None, system: str | None = None, username: str | None = None, note: str | None = None) -> "CredentialDetails":
         return cls(
-            label=require_text(label, "label", label="The label", max_length=MAX_LABEL),
+            label=check_characters(require_text(label, "label", label="The label", max_length=MAX_LABEL), "label", "The label"),
             system=_optional(system, "system", "The system", MAX_SYSTEM),
             username=_optional(username, "username", "The user name", MAX_USERNAME),
-            note=_optional(note, "note", "The note", MAX_NOTE),
+            note=_optional(note, "note", "The note", MAX_NOTE, multiline=True),
         )
 
 
@@ -162,19 +170,43 @@ class CredentialEvent:
     detail: str | None = None  # the fields changed, a reason; never a secret
 
 
-def _optional(value: str | None, field: str, label: str, max_length: int) -> str | None:
+_MULTILINE_CONTROLS = frozenset("\t\n\r")
+_REFUSED_CATEGORIES = {"Cc": "control character", "Cf": "format character", "Cs": "unpaired surrogate"}
+
+
+def check_characters(text: str, field: str, label: str, *, multiline: bool = False) -> str:
+    """``text`` without control, format or surrogate code points (``multiline``: TAB, CR, LF allowed); else
+    ``ValidationFailed`` naming the code point and its position (1-based). Not for secrets (it names what it refuses)."""
+    for position, char in enumerate(text, start=1):
+        kind = _REFUSED_CATEGORIES.get(unicodedata.category(char))
+        if kind is not None and not (multiline and char in _MULTILINE_CONTROLS):
+            raise ValidationFailed(
+                f"{label} contains the {kind} U+{ord(char):04X} at position {position}.", field=field,
+                hint="Type it again without invisible characters (copied text may carry them)." if multiline
+                else "One line of visible text: no line breaks, tabs or invisible characters.",
+            )
+    return text
+
+
+def _optional(value: str | None, field: str, label: str, max_length: int, *, multiline: bool = False) -> str | None:
     text = (value or "").strip()
     if not text:
         return None
     if len(text) > max_length:
         raise ValidationFailed(f"{label} is longer than {max_length} characters.", field=field)
-    return text
+    return check_characters(text, field, label, multiline=multiline)
 
 
 def check_secret(secret: str | None) -> str:
-    """The password as typed: not empty nor blanks only, at most ``MAX_SECRET_BYTES`` bytes of UTF-8."""
+    """The password as typed: not empty nor blanks only, encodable (no unpaired surrogate), at most ``MAX_SECRET_BYTES``
+    bytes of UTF-8. Checked without encoding it, so that no exception (nor a log of one) carries its characters."""
     if secret is None or secret == "" or not secret.strip():
         raise ValidationFailed("The password must not be empty.", field="password")
+    if any("\ud800" <= char <= "\udfff" for char in secret):
+        raise ValidationFailed(
+            "The password contains an unpaired surrogate, which is no character and cannot be stored.", field="password",
+            hint="Type or paste the password again; the client sent a broken character.",
+        )
     if len(secret.encode("utf-8")) > MAX_SECRET_BYTES:
         raise ValidationFailed(
             f"The password is longer than {MAX_SECRET_BYTES} bytes.", field="password",
@@ -184,7 +216,7 @@ def check_secret(secret: str | None) -> str:
 
 
 def check_reason(reason: str | None, field: str = "reason") -> str | None:
-    return _optional(reason, field, "The reason", MAX_REASON)
+    return _optional(reason, field, "The reason", MAX_REASON, multiline=True)
 
 
 def encryption_context(credential_id: str, customer_id: str) -> dict[str, str]:

@@ -109,8 +109,13 @@ class CredentialEvent:
 @strawberry.input
 class CredentialCreateInput:
     customer_id: strawberry.ID
-    label: str = strawberry.field(description='What it opens, e.g. "Firewall admin" (1 to 100 characters).')
-    password: str = strawberry.field(description="The secret, as typed (up to 4,096 bytes); stored encrypted.")
+    label: str = strawberry.field(
+        description='What it opens, e.g. "Firewall admin": 1 to 100 characters of one line (no control or format characters, '
+                    'as system and username).'
+    )
+    password: str = strawberry.field(
+        description="The secret, as typed (up to 4,096 bytes of UTF-8, any character but an unpaired surrogate); stored encrypted."
+    )
     system: str | None = strawberry.field(default=None, description="Host name or URL.")
     username: str | None = None
     note: str | None = None

@@ -203,3 +203,39 @@ def test_staff_cannot_grant_a_user_no_longer_extended(as_user, demo, clock, fire
     as_user("hanse_it")(SET_LEVEL, {"u": hilde, "l": "REPORT_ONLY"})
     refused = as_user("distributor")(GRANT, {"id": firewall, "u": hilde})["credentialAccessGrant"]
     assert refused["errors"][0]["code"] == "CONFLICT" and "REPORT_ONLY" in refused["errors"][0]["message"]
+
+
+def as_json(api, query: str, variables: dict) -> dict:
+    """Posted as a client sends it: JSON with \\u escapes (httpx would refuse to encode an unpaired surrogate)."""
+    response = api.client.post("/graphql", content=json.dumps({"query": query, "variables": variables}),
+                               headers={"Authorization": f"Bearer {api.token}", "Content-Type": "application/json"})
+    assert response.status_code == 200 and "errors" not in response.json(), response.text
+    return response.json()["data"]
+
+
+def test_a_broken_password_is_a_typed_error_that_never_repeats_it_not_even_in_the_log(as_user, demo, caplog):
+    """Repro: JSON "Geheim\ud83dPass" (an unpaired surrogate) gave "Unexpected error" and the logged traceback named the code
+    unit and its position in the password."""
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    staff = as_user("distributor")
+    payload = as_json(staff, CREATE, {"input": {"customerId": demo.customers["hanse"].id, "label": "WLAN", "password": "Geheim\ud83dPass"}})
+    assert payload["credentialCreate"] == {"credential": None, "errors": [
+        {"code": "INVALID_INPUT", "field": "password",
+         "message": "The password contains an unpaired surrogate, which is no character and cannot be stored."}]}
+    logged = caplog.text.lower()
+    assert "geheim" not in logged and "d83d" not in logged and "position" not in logged and "traceback" not in logged
+
+
+@pytest.mark.parametrize(("label", "code_point"), [("WLAN\ud83d", "U+D83D"), ("WLAN\u202eNALW", "U+202E"), ("WLAN\x00", "U+0000")])
+def test_a_broken_label_is_refused_before_anything_is_encrypted(as_user, demo, services, label, code_point):
+    """Repro: an unpaired surrogate in the label gave a misleading CONFLICT after KMS had encrypted the password."""
+    calls = []
+    encrypt = services.secrets.encrypt
+    services.secrets.encrypt = lambda *args, **kwargs: calls.append(1) or encrypt(*args, **kwargs)
+    payload = as_json(as_user("distributor"), CREATE, {"input": {"customerId": demo.customers["hanse"].id, "label": label, "password": "x"}})
+    (error,) = payload["credentialCreate"]["errors"]
+    assert (error["code"], error["field"]) == ("INVALID_INPUT", "label") and code_point in error["message"]
+    assert calls == []
+    assert as_user("distributor")(LIST, {"c": demo.customers["hanse"].id})["credentials"]["nodes"] == []

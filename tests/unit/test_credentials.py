@@ -67,6 +67,41 @@ def test_details_out_of_bounds_are_refused_naming_the_field(fields, field):
     assert refused.value.field == field
 
 
+@pytest.mark.parametrize(("fields", "field", "code_point"), [
+    ({"label": "Firewall\x00admin"}, "label", "U+0000"),
+    ({"label": "Firewall \u202enimda"}, "label", "U+202E"),  # right-to-left override: reads "admin" backwards
+    ({"label": "VPN\ud83d"}, "label", "U+D83D"),  # an unpaired surrogate (JSON "\ud83d"): not a character
+    ({"label": "VPN", "system": "fw.hanse.example\x1b[2J"}, "system", "U+001B"),
+    ({"label": "VPN", "username": "admin\r\nX-Injected: 1"}, "username", "U+000D"),
+    ({"label": "VPN", "username": "ad\tmin"}, "username", "U+0009"),  # one line: no TAB either
+    ({"label": "VPN", "username": "ad\u200bmin"}, "username", "U+200B"),
+    ({"label": "VPN", "note": "Zeile 1\n\x07"}, "note", "U+0007"),
+])
+def test_control_format_and_surrogate_characters_are_refused_naming_the_code_point(fields, field, code_point):
+    with pytest.raises(ValidationFailed) as refused:
+        cr.CredentialDetails.create(**fields)
+    assert refused.value.field == field and code_point in refused.value.message
+
+
+def test_a_note_and_a_reason_may_span_lines_with_tabs():
+    assert cr.CredentialDetails.create(label="VPN", note="Zeile 1\r\n\tZeile 2").note == "Zeile 1\r\n\tZeile 2"
+    assert cr.check_reason("Wartung\nam Samstag") == "Wartung\nam Samstag"
+    with pytest.raises(ValidationFailed):
+        cr.check_reason("Wartung\u202e")
+
+
+def test_a_password_with_an_unpaired_surrogate_is_refused_without_repeating_it():
+    with pytest.raises(ValidationFailed) as refused:
+        cr.check_secret("Geheim\ud83dPass")
+    error = refused.value
+    assert error.field == "password"
+    said = f"{error.message} {error.hint} {error!r}"
+    assert "Geheim" not in said and "d83d" not in said.lower() and "position" not in said and "7" not in said
+    assert error.__context__ is None and error.__cause__ is None
+    assert cr.check_secret("Geheim\U0001f600Pass") == "Geheim\U0001f600Pass"  # the pair, a real character, is fine
+    assert cr.check_secret("a\x00b\u202e") == "a\x00b\u202e"  # a password is kept as typed
+
+
 def test_the_password_is_kept_as_typed_up_to_4096_bytes():
     assert cr.check_secret(" pass word ") == " pass word "
     assert cr.check_secret("ä" * 2048) == "ä" * 2048  # 4,096 bytes of UTF-8
