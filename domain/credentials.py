@@ -19,8 +19,11 @@ Decided here, where ``DOMAIN.md`` leaves room:
   or promoted again, it asks again. Checked at the reveal (one read of the user), shown to staff (``inForce``), and a
   grant is refused for a user who is not an active EXTENDED user of the customer. Checking instead of revoking keeps
   user administration one small transaction, whatever the number of the user's grants.
-* **The secret** is encrypted before it is stored (``ports.SecretCipher``, bound to the credential and its customer)
-  and no list or query carries it, encrypted or not. Reading it is an explicit act (``reveal``), recorded in the
+* **The secret** (``Secret``: the password with the user name and the note, which say as much about the access) is
+  encrypted in one piece, with one KMS call, before it is stored (``ports.SecretCipher``, bound to the credential and
+  its customer); no list or query carries any of it, encrypted or not: lists show label and system only. Credentials
+  stored before (``sealed`` false: the password alone encrypted) read their user name and note from the item until
+  password, user name or note is next changed. Reading it is an explicit act (``reveal``), recorded in the
   credential's audit trail with who and when, in the same transaction as the credential's ``last_revealed_at``: a
   revocation made meanwhile makes the reveal fail instead of slipping through.
 * **Audit trail**: every record, change (the names of the fields changed, never their values), deletion, access
@@ -36,8 +39,9 @@ Decided here, where ``DOMAIN.md`` leaves room:
   Asking while PENDING or GRANTED and in force, deciding a request that is not PENDING, revoking one not GRANTED: ``Conflict``
   naming the state it is in.
 * **Limits**: label 1 to 100 characters, system (host or URL) up to 500, user name up to 200, note up to 2,000,
-  reason up to 500; the secret 1 to 4,096 bytes of UTF-8 (what KMS encrypts directly), stored exactly as typed
-  (blanks may be part of a password).
+  reason up to 500; the password 1 to 4,096 bytes of UTF-8, stored exactly as typed (blanks may be part of a
+  password); password, user name and note together at most 4,096 bytes as encrypted (compact JSON: what KMS encrypts
+  directly).
 * **Characters**: label, system and user name are one line of text: control characters (Unicode Cc: NUL, ESC, CR, LF
   and TAB too, which in a one-line field is a paste accident), format characters (Cf: U+202E and the other bidi
   overrides that make a label read as something else, zero-width characters) and unpaired surrogates (Cs, not
@@ -49,6 +53,7 @@ Decided here, where ``DOMAIN.md`` leaves room:
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -127,8 +132,10 @@ class Credential:
     created_by: str
     encrypted_secret: str | None  # opaque text of the SecretCipher; None once deleted
     system: str | None = None
+    # Only in credentials stored before user name and note were encrypted with the password (``sealed`` false); else None.
     username: str | None = None
     note: str | None = None
+    sealed: bool = False  # the ciphertext holds a ``Secret`` (password, user name, note); false: the password alone
     updated_at: datetime | None = None
     updated_by: str | None = None
     deleted_at: datetime | None = None
@@ -141,10 +148,6 @@ class Credential:
     @property
     def deleted(self) -> bool:
         return self.deleted_at is not None
-
-    @property
-    def details(self) -> CredentialDetails:
-        return CredentialDetails(self.label, self.system, self.username, self.note)
 
     def access_of(self, user_id: str) -> AccessRequest | None:
         return next((a for a in self.access if a.user_id == user_id), None)
@@ -227,13 +230,43 @@ def encryption_context(credential_id: str, customer_id: str) -> dict[str, str]:
 # --- changes: each returns the changed credential and the event to record ---------------------------------------------
 
 
+@dataclass(frozen=True)
+class Secret:
+    """What is encrypted, in one piece: the password with the user name and the note."""
+
+    password: str
+    username: str | None = None
+    note: str | None = None
+
+    def sealed(self) -> str:
+        """The text to encrypt (compact JSON); ``ValidationFailed`` when longer than KMS encrypts directly. Check the
+        parts first (``check_secret``, ``CredentialDetails``): this never repeats them."""
+        text = json.dumps({"password": self.password, "username": self.username, "note": self.note}, ensure_ascii=False,
+                          separators=(",", ":"))
+        if len(text.encode("utf-8")) > MAX_SECRET_BYTES:
+            raise ValidationFailed(
+                f"Password, user name and note together are longer than {MAX_SECRET_BYTES} bytes, what is encrypted in one piece.",
+                field="note" if self.note else "password", hint="Shorten the note; longer documentation belongs in the customer's documentation.",
+            )
+        return text
+
+    @classmethod
+    def opened(cls, plaintext: str, credential: Credential) -> "Secret":
+        """The secret of ``credential`` from its decrypted ciphertext (stored before ``sealed``: the password alone)."""
+        if not credential.sealed:
+            return cls(plaintext, credential.username, credential.note)
+        data = json.loads(plaintext)
+        return cls(data["password"], data.get("username"), data.get("note"))
+
+
 def new_credential(
     *, credential_id: str, customer_id: str, details: CredentialDetails, encrypted_secret: str, by: str, now: datetime, event_id: str,
 ) -> tuple[Credential, CredentialEvent]:
+    """``encrypted_secret``: the ``Secret`` of password, ``details.username`` and ``details.note``, sealed and encrypted."""
     at = ensure_utc(now)
     credential = Credential(
-        id=credential_id, customer_id=customer_id, label=details.label, system=details.system, username=details.username,
-        note=details.note, created_at=at, created_by=by, encrypted_secret=encrypted_secret,
+        id=credential_id, customer_id=customer_id, label=details.label, system=details.system, created_at=at, created_by=by,
+        encrypted_secret=encrypted_secret, sealed=True,
     )
     return credential, _event(event_id, credential, CredentialEventKind.CREATED, by, at)
 
@@ -241,32 +274,42 @@ def new_credential(
 def changed_details(
     credential: Credential, *, label: str | None = None, system: str | None = None, username: str | None = None, note: str | None = None,
 ) -> CredentialDetails:
-    """The details with what is given changed (``None``: as it is; ``""``: cleared, except the label), checked as new ones."""
+    """The details with what is given changed (``None``: as it is; ``""``: cleared, except the label), checked as new ones.
+    User name and note are in the secret: what is given only (None when not given or cleared)."""
 
     def kept(new, old):
         return old if new is None else new
 
-    return CredentialDetails.create(
-        label=kept(label, credential.label), system=kept(system, credential.system), username=kept(username, credential.username),
-        note=kept(note, credential.note),
+    return CredentialDetails.create(label=kept(label, credential.label), system=kept(system, credential.system), username=username, note=note)
+
+
+def changed_secret(
+    current: Secret, details: CredentialDetails, *, password: str | None, username_given: bool, note_given: bool,
+) -> tuple[Secret, list[str]]:
+    """The secret with what is given changed, and the names of what changed (a password given always counts)."""
+    new = Secret(
+        password if password is not None else current.password,
+        details.username if username_given else current.username,
+        details.note if note_given else current.note,
     )
+    changed = [name for name in ("username", "note") if getattr(new, name) != getattr(current, name)]
+    return new, changed + (["password"] if password is not None else [])
 
 
 def updated(
-    credential: Credential, details: CredentialDetails, *, encrypted_secret: str | None, by: str, now: datetime, event_id: str,
+    credential: Credential, details: CredentialDetails, *, secret_changed: list[str], encrypted_secret: str | None, by: str,
+    now: datetime, event_id: str,
 ) -> tuple[Credential, CredentialEvent] | None:
-    """The credential with new details and, if given, a new secret; None if nothing changes."""
+    """The credential with a new label or system and, if given, a new secret (``secret_changed``: its parts that changed);
+    None if nothing changes."""
     require_not_deleted(credential)
-    changed = [name for name in ("label", "system", "username", "note") if getattr(details, name) != getattr(credential, name)]
-    if encrypted_secret is not None:
-        changed.append("password")
+    changed = [name for name in ("label", "system") if getattr(details, name) != getattr(credential, name)] + list(secret_changed)
     if not changed:
         return None
     at = ensure_utc(now)
-    new = replace(
-        credential, label=details.label, system=details.system, username=details.username, note=details.note,
-        encrypted_secret=encrypted_secret if encrypted_secret is not None else credential.encrypted_secret, updated_at=at, updated_by=by,
-    )
+    new = replace(credential, label=details.label, system=details.system, updated_at=at, updated_by=by)
+    if encrypted_secret is not None:
+        new = replace(new, encrypted_secret=encrypted_secret, sealed=True, username=None, note=None)
     return new, _event(event_id, new, CredentialEventKind.UPDATED, by, at, detail=", ".join(changed))
 
 
@@ -422,15 +465,14 @@ def can_reveal(principal: Principal, credential: Credential, user: User | None) 
 
 @dataclass(frozen=True)
 class CredentialView:
-    """What one viewer sees of a credential: staff everything but the secret, a customer user the label and its own access."""
+    """What one viewer sees of a credential: staff everything but the secret (password, user name, note), a customer user
+    the label and its own access."""
 
     id: str
     customer_id: str
     label: str
     my_access: AccessRequest | None
     system: str | None = None
-    username: str | None = None
-    note: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
     last_revealed_at: datetime | None = None
@@ -442,7 +484,6 @@ def view_for(principal: Principal, credential: Credential) -> CredentialView:
     if not can_manage_credentials(principal):
         return CredentialView(credential.id, credential.customer_id, credential.label, mine)
     return CredentialView(
-        credential.id, credential.customer_id, credential.label, mine, system=credential.system, username=credential.username,
-        note=credential.note, created_at=credential.created_at, updated_at=credential.updated_at,
+        credential.id, credential.customer_id, credential.label, mine, system=credential.system, created_at=credential.created_at, updated_at=credential.updated_at,
         last_revealed_at=credential.last_revealed_at, access_requests=credential.access,
     )

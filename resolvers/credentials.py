@@ -91,10 +91,10 @@ async def credential_delete(info: Info, credential_id: strawberry.ID) -> t.Crede
 async def credential_reveal(info: Info, credential_id: strawberry.ID) -> t.CredentialRevealPayload:
     ctx = info.context
     found = await ctx.run(service.reveal_credential, ctx.uow(), ctx.services.secrets, ctx.principal, str(credential_id), now=ctx.now)
-    c = found.credential
+    c, secret = found.credential, found.secret
     return t.CredentialRevealPayload(secret=t.CredentialSecret(
-        credential_id=strawberry.ID(c.id), label=c.label, system=c.system, username=c.username, password=found.password,
-        revealed_at=found.revealed_at,
+        credential_id=strawberry.ID(c.id), label=c.label, system=c.system, username=secret.username, password=secret.password,
+        note=secret.note, revealed_at=found.revealed_at,
     ))
 
 

@@ -359,8 +359,8 @@ class Mutation:
     )
     credential_create: cs.CredentialPayload = strawberry.mutation(
         resolver=crd.credential_create,
-        description="Service staff: record access data of a customer's system that became known to the technicians; the password "
-                    "is stored encrypted (KMS) and returned by credentialReveal only.",
+        description="Service staff: record access data of a customer's system that became known to the technicians; password, "
+                    "user name and note are stored encrypted together (KMS) and returned by credentialReveal only.",
     )
     credential_update: cs.CredentialPayload = strawberry.mutation(resolver=crd.credential_update, description="Service staff.")
     credential_delete: cs.CredentialDeletePayload = strawberry.mutation(
@@ -369,7 +369,7 @@ class Mutation:
     )
     credential_reveal: cs.CredentialRevealPayload = strawberry.mutation(
         resolver=crd.credential_reveal,
-        description="Read a credential's password: service staff, and a customer user granted access to it. Recorded (who, "
+        description="Read a credential's password, user name and note: service staff, and a customer user whose grant is in force. Recorded (who, "
                     "when) in its audit trail before it is returned.",
     )
     credential_access_request: cs.CredentialPayload = strawberry.mutation(

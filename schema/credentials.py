@@ -46,7 +46,8 @@ class CredentialAccessRequest:
 
 
 @strawberry.type(
-    description="Access data of a customer's system (never its password: credentialReveal returns that, recorded). The "
+    description="Access data of a customer's system: label and system only. Password, user name and note are encrypted "
+                "together and only credentialReveal returns them (recorded). The "
                 "customer's EXTENDED users see the label and their own access (myAccess) only; the other fields are for service "
                 "staff. REPORT_ONLY users, partners and other organisations see nothing."
 )
@@ -56,8 +57,6 @@ class Credential:
     label: str
     my_access: CredentialAccessRequest | None = strawberry.field(description="Your own request for access, if you made one.")
     system: str | None = strawberry.field(description="Host name or URL. Service staff only.")
-    username: str | None = strawberry.field(description="Service staff only.")
-    note: str | None = strawberry.field(description="Service staff only.")
     created_at: datetime | None
     updated_at: datetime | None
     last_revealed_at: datetime | None
@@ -72,19 +71,20 @@ class Credential:
         return cls(
             id=strawberry.ID(v.id), customer_id=strawberry.ID(v.customer_id), label=v.label,
             my_access=CredentialAccessRequest.of(v.my_access, v.customer_id, users.get(v.my_access.user_id), show_requester=False)
-            if v.my_access else None, system=v.system, username=v.username, note=v.note,
+            if v.my_access else None, system=v.system,
             created_at=v.created_at, updated_at=v.updated_at, last_revealed_at=v.last_revealed_at,
             access_requests=[CredentialAccessRequest.of(a, v.customer_id, users.get(a.user_id), show_requester=True) for a in v.access_requests],
         )
 
 
-@strawberry.type(description="A credential's password, read now; the reveal is in the credential's audit trail.")
+@strawberry.type(description="A credential's password, user name and note, read now; the reveal is in the credential's audit trail.")
 class CredentialSecret:
     credential_id: strawberry.ID
     label: str
     system: str | None
     username: str | None
     password: str
+    note: str | None
     revealed_at: datetime
 
 
@@ -117,8 +117,8 @@ class CredentialCreateInput:
         description="The secret, as typed (up to 4,096 bytes of UTF-8, any character but an unpaired surrogate); stored encrypted."
     )
     system: str | None = strawberry.field(default=None, description="Host name or URL.")
-    username: str | None = None
-    note: str | None = None
+    username: str | None = strawberry.field(default=None, description="Stored encrypted with the password.")
+    note: str | None = strawberry.field(default=None, description="Stored encrypted with the password (TAB, CR, LF allowed).")
 
 
 @strawberry.input(description="What to change: a field left out (or null) stays; an empty string clears system, username or note; "

@@ -42,8 +42,12 @@ class CredentialChanges:
 @dataclass(frozen=True)
 class RevealedCredential:
     credential: cr.Credential
-    password: str
+    secret: cr.Secret  # password, user name and note
     revealed_at: datetime
+
+    @property
+    def password(self) -> str:
+        return self.secret.password
 
 
 def _not_found(credential_id: str) -> NotFound:
@@ -88,9 +92,9 @@ def create_credential(uow: UnitOfWork, cipher: SecretCipher, principal: Principa
         if customer is None or customer.kind is not OrganisationKind.CUSTOMER:
             raise NotFound(f"No customer with id '{command.customer_id}'.", field="customerId")
         details = cr.CredentialDetails.create(label=command.label, system=command.system, username=command.username, note=command.note)
-        secret = cr.check_secret(command.password)
+        sealed = cr.Secret(cr.check_secret(command.password), details.username, details.note).sealed()
         credential_id = new_id("crd")
-        encrypted = cipher.encrypt(secret, context=cr.encryption_context(credential_id, customer.id))
+        encrypted = cipher.encrypt(sealed, context=cr.encryption_context(credential_id, customer.id))  # the one KMS call
         change = cr.new_credential(credential_id=credential_id, customer_id=customer.id, details=details, encrypted_secret=encrypted,
                                    by=principal.user_id, now=now, event_id=new_id("cre"))
         return _save(uow, change, new=True)
@@ -101,11 +105,20 @@ def update_credential(
 ) -> cr.Credential:
     with uow:
         credential = _managed(uow, principal, credential_id, "change credentials")
+        cr.require_not_deleted(credential)
         details = cr.changed_details(credential, label=changes.label, system=changes.system, username=changes.username, note=changes.note)
-        secret = cr.check_secret(changes.password) if changes.password is not None else None
-        encrypted = (cipher.encrypt(secret, context=cr.encryption_context(credential.id, credential.customer_id))
-                     if secret is not None else None)
-        change = cr.updated(credential, details, encrypted_secret=encrypted, by=principal.user_id, now=now, event_id=new_id("cre"))
+        password = cr.check_secret(changes.password) if changes.password is not None else None
+        encrypted, secret_changed = None, []
+        if any(given is not None for given in (changes.username, changes.note, changes.password)):
+            # User name and note are encrypted with the password: the parts not given are read from the current secret.
+            context = cr.encryption_context(credential.id, credential.customer_id)
+            current = cr.Secret.opened(cipher.decrypt(credential.encrypted_secret, context=context), credential)
+            secret, secret_changed = cr.changed_secret(current, details, password=password, username_given=changes.username is not None,
+                                                       note_given=changes.note is not None)
+            if secret_changed:
+                encrypted = cipher.encrypt(secret.sealed(), context=context)
+        change = cr.updated(credential, details, secret_changed=secret_changed, encrypted_secret=encrypted, by=principal.user_id, now=now,
+                            event_id=new_id("cre"))
         if change is None:
             return credential
         return _save(uow, change)
@@ -136,10 +149,10 @@ def reveal_credential(uow: UnitOfWork, cipher: SecretCipher, principal: Principa
                 hint="Your request waits for the service desk's decision." if pending
                 else "Ask for access with credentialAccessRequest; the service desk decides.",
             )
-        password = cipher.decrypt(credential.encrypted_secret, context=cr.encryption_context(credential.id, credential.customer_id))
+        plaintext = cipher.decrypt(credential.encrypted_secret, context=cr.encryption_context(credential.id, credential.customer_id))
         change = cr.revealed(credential, by=principal.user_id, now=now, event_id=new_id("cre"))
         saved = _save(uow, change)
-    return RevealedCredential(saved, password, change[1].at)
+    return RevealedCredential(saved, cr.Secret.opened(plaintext, credential), change[1].at)
 
 
 # --- access of customer users --------------------------------------------------------------------------------------

@@ -10,14 +10,14 @@ import pytest
 from tests.conftest import NOW
 
 CREATE = """mutation($input: CredentialCreateInput!) { credentialCreate(input: $input) {
-  credential { id label system username note accessRequests { userId } } errors { code field message } } }"""
-LIST = """query($c: ID!) { credentials(customerId: $c) { nodes { id label system username note createdAt myAccess { status }
+  credential { id label system accessRequests { userId } } errors { code field message } } }"""
+LIST = """query($c: ID!) { credentials(customerId: $c) { nodes { id label system createdAt myAccess { status }
   accessRequests { userId status } } } }"""
-REVEAL = "mutation($id: ID!) { credentialReveal(credentialId: $id) { secret { label username password revealedAt } errors { code hint } } }"
+REVEAL = "mutation($id: ID!) { credentialReveal(credentialId: $id) { secret { label username password note revealedAt } errors { code hint } } }"
 REQUEST = 'mutation($id: ID!) { credentialAccessRequest(credentialId: $id, reason: "Update am Samstag") { credential { myAccess { status reason } } errors { code } } }'
 GRANT = "mutation($id: ID!, $u: ID!) { credentialAccessGrant(credentialId: $id, userId: $u) { credential { accessRequests { userId status } } errors { code message } } }"
 REVOKE = "mutation($id: ID!, $u: ID!) { credentialAccessRevoke(credentialId: $id, userId: $u) { credential { id } errors { code } } }"
-UPDATE = "mutation($input: CredentialUpdateInput!) { credentialUpdate(input: $input) { credential { label username } errors { code field } } }"
+UPDATE = "mutation($input: CredentialUpdateInput!) { credentialUpdate(input: $input) { credential { label system } errors { code field } } }"
 AUDIT = "query($id: ID!) { credentialAudit(credentialId: $id) { nodes { kind byUserId subjectUserId detail at } } }"
 PASSWORD = "Fw!Hanse-2026"
 
@@ -34,29 +34,32 @@ def firewall(as_user, demo) -> str:
     data = as_user("distributor")(CREATE, {"input": {"customerId": demo.customers["hanse"].id, "label": "Firewall admin", "password": PASSWORD,
                                                      "system": "https://fw.hanse.example", "username": "admin", "note": "Sophos"}})
     payload = data["credentialCreate"]
-    assert payload["errors"] == [] and payload["credential"]["username"] == "admin"
+    assert payload["errors"] == [] and payload["credential"]["system"] == "https://fw.hanse.example"
     return payload["credential"]["id"]
 
 
 def test_extended_customer_users_see_the_label_only_and_partners_nothing(as_user, demo, firewall):
     hanse = demo.customers["hanse"].id
     (staff_view,) = as_user("distributor")(LIST, {"c": hanse})["credentials"]["nodes"]
-    assert (staff_view["system"], staff_view["username"], staff_view["note"]) == ("https://fw.hanse.example", "admin", "Sophos")
+    assert staff_view["system"] == "https://fw.hanse.example"
     (customer_view,) = as_user("hanse_it")(LIST, {"c": hanse})["credentials"]["nodes"]
-    assert customer_view == {"id": firewall, "label": "Firewall admin", "system": None, "username": None, "note": None, "createdAt": None,
+    assert customer_view == {"id": firewall, "label": "Firewall admin", "system": None, "createdAt": None,
                              "myAccess": None, "accessRequests": []}
     assert as_user("nordit_admin")(LIST, {"c": hanse})["credentials"]["nodes"] == []
     assert as_user("nordit_admin")(REVEAL, {"id": firewall})["credentialReveal"]["errors"][0]["code"] == "NOT_FOUND"
 
 
-def test_no_list_or_query_carries_the_password(as_user, demo, firewall):
+def test_no_list_or_query_carries_the_password_user_name_or_note(as_user, demo, firewall):
     as_user("hanse_it")(REQUEST, {"id": firewall})
     staff = as_user("distributor")
     answers = [staff(LIST, {"c": demo.customers["hanse"].id}), staff(AUDIT, {"id": firewall}),
-               staff("query($id: ID!) { credential(id: $id) { id label username note } }", {"id": firewall}),
+               staff("query($id: ID!) { credential(id: $id) { id label system } }", {"id": firewall}),
                staff("{ credentialsAwaitingAccessDecision { nodes { id label accessRequests { userId reason } } } }")]
     assert answers[3]["credentialsAwaitingAccessDecision"]["nodes"][0]["id"] == firewall
-    assert PASSWORD not in json.dumps(answers)
+    for field in ("username", "note"):  # no longer fields of Credential: only credentialReveal returns them
+        refused = staff.post(f"query($id: ID!) {{ credential(id: $id) {{ {field} }} }}", {"id": firewall}).json()
+        assert "Cannot query field" in refused["errors"][0]["message"]
+    assert PASSWORD not in json.dumps(answers) and "Sophos" not in json.dumps(answers)
 
 
 def test_a_customer_user_asks_is_granted_reveals_and_the_reveal_is_in_the_audit(as_user, demo, clock, firewall):
@@ -75,7 +78,8 @@ def test_a_customer_user_asks_is_granted_reveals_and_the_reveal_is_in_the_audit(
     assert again["errors"][0]["code"] == "CONFLICT" and "GRANTED, not PENDING" in again["errors"][0]["message"]
     clock.now = NOW + timedelta(hours=1)
     secret = hannes(REVEAL, {"id": firewall})["credentialReveal"]["secret"]
-    assert secret == {"label": "Firewall admin", "username": "admin", "password": PASSWORD, "revealedAt": "2026-11-23T10:00:00+00:00"}
+    assert secret == {"label": "Firewall admin", "username": "admin", "password": PASSWORD, "note": "Sophos",
+                      "revealedAt": "2026-11-23T10:00:00+00:00"}
     clock.now = NOW + timedelta(hours=2)
     assert staff(REVOKE, {"id": firewall, "u": user_id})["credentialAccessRevoke"]["errors"] == []
     assert hannes(REVEAL, {"id": firewall})["credentialReveal"]["errors"][0]["code"] == "FORBIDDEN"

@@ -138,7 +138,7 @@ PROBES: dict[str, tuple[str, Callable[[Target], dict]]] = {
                           "{ billableMinutes quota { contractId } } }", lambda t: {"c": t.customer}),
     "inboundEmailsAwaitingTriage": ("{ inboundEmailsAwaitingTriage(first: 100) { nodes { key sender preview } } }", lambda t: {}),  # staff only
     # credentials
-    "credentials": ("query($c: ID!) { credentials(customerId: $c, first: 100) { nodes { id customerId label username accessRequests { userId } } } }",
+    "credentials": ("query($c: ID!) { credentials(customerId: $c, first: 100) { nodes { id customerId label system accessRequests { userId } } } }",
                     lambda t: {"c": t.customer}),
     "credential": ("query($id: ID!) { credential(id: $id) { id customerId label myAccess { userId } } }", lambda t: {"id": t.credential}),
     "credentialsAwaitingAccessDecision": ("{ credentialsAwaitingAccessDecision(first: 100) { nodes { id customerId accessRequests { userId } } } }",
@@ -287,7 +287,7 @@ PROBES: dict[str, tuple[str, Callable[[Target], dict]]] = {
                          "{ credential { id customerId } errors { code } } }", lambda t: {"id": t.credential}),
     "credentialDelete": ("mutation($id: ID!) { credentialDelete(credentialId: $id) { deletedCredentialId errors { code } } }",
                          lambda t: {"id": t.credential}),
-    "credentialReveal": ("mutation($id: ID!) { credentialReveal(credentialId: $id) { secret { credentialId password username } errors { code } } }",
+    "credentialReveal": ("mutation($id: ID!) { credentialReveal(credentialId: $id) { secret { credentialId password username note } errors { code } } }",
                          lambda t: {"id": t.credential}),
     "credentialAccessRequest": ('mutation($id: ID!) { credentialAccessRequest(credentialId: $id, reason: "probe") '
                                 "{ credential { id myAccess { userId } } errors { code } } }", lambda t: {"id": t.credential}),

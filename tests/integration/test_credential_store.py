@@ -55,10 +55,60 @@ def test_the_password_is_stored_only_as_kms_ciphertext_bound_to_its_credential(s
     kms = boto3_client("kms", region_name=services.settings.region)
     blob = base64.b64decode(firewall.encrypted_secret)
     context = cr.encryption_context(firewall.id, firewall.customer_id)
-    assert kms.decrypt(CiphertextBlob=blob, EncryptionContext=context)["Plaintext"].decode() == PASSWORD
+    assert json.loads(kms.decrypt(CiphertextBlob=blob, EncryptionContext=context)["Plaintext"].decode())["password"] == PASSWORD
     assert kms.decrypt(CiphertextBlob=blob, EncryptionContext=context)["KeyId"].endswith(key)
     with pytest.raises(Exception, match="InvalidCiphertext"):  # copied to another credential, it does not decrypt
         kms.decrypt(CiphertextBlob=blob, EncryptionContext=cr.encryption_context("crd_other", firewall.customer_id))
+
+
+def test_user_name_and_note_are_encrypted_with_the_password_in_one_kms_call(services, demo, actors, key):
+    """Repro: user name and note were stored and served in plaintext to every staff member, without audit."""
+    from infra.aws import boto3_client
+
+    calls = []
+
+    class Counting:
+        def encrypt(self, plaintext, *, context):
+            calls.append("encrypt")
+            return services.secrets.encrypt(plaintext, context=context)
+
+        def decrypt(self, ciphertext, *, context):
+            calls.append("decrypt")
+            return services.secrets.decrypt(ciphertext, context=context)
+
+    command = svc.NewCredential(demo.customers["hanse"].id, "NAS", "Nas!2026", system="nas.hanse.example", username="backup-svc",
+                                note="Schlüssel im Tresor 3")
+    created = svc.create_credential(services.uow(), Counting(), actors["distributor"], command, now=NOW)
+    assert calls == ["encrypt"]
+    stored = json.dumps(raw_item(created.id), ensure_ascii=False)
+    assert "backup-svc" not in stored and "Tresor" not in stored and "nas.hanse.example" in stored
+    kms = boto3_client("kms", region_name=services.settings.region)
+    plaintext = kms.decrypt(CiphertextBlob=base64.b64decode(created.encrypted_secret),
+                            EncryptionContext=cr.encryption_context(created.id, created.customer_id))["Plaintext"].decode()
+    assert json.loads(plaintext) == {"password": "Nas!2026", "username": "backup-svc", "note": "Schlüssel im Tresor 3"}
+    calls.clear()
+    svc.update_credential(services.uow(), Counting(), actors["distributor"], created.id, svc.CredentialChanges(note=""), now=NOW + timedelta(days=1))
+    assert calls == ["decrypt", "encrypt"]
+    revealed = svc.reveal_credential(services.uow(), services.secrets, actors["distributor"], created.id, now=NOW + timedelta(days=2))
+    assert revealed.secret == cr.Secret("Nas!2026", "backup-svc", None)
+    assert [kind for kind, _ in events(services, created.id)] == ["REVEALED", "UPDATED", "CREATED"]
+
+
+def test_a_credential_stored_before_reads_user_name_and_note_from_its_item_until_changed(services, demo, actors, key):
+    import dataclasses
+
+    uow, staff = services.uow(), actors["distributor"]
+    created = svc.create_credential(uow, services.secrets, staff, svc.NewCredential(demo.customers["hanse"].id, "Alt", "pw-1"), now=NOW)
+    context = cr.encryption_context(created.id, created.customer_id)
+    old = dataclasses.replace(uow.credentials.get(created.id), sealed=False, username="root", note="alt", encrypted_secret=services.secrets.encrypt("pw-1", context=context))
+    with uow:
+        uow.credentials.update(old)
+        uow.commit()
+    assert svc.reveal_credential(uow, services.secrets, staff, created.id, now=NOW).secret == cr.Secret("pw-1", "root", "alt")
+    svc.update_credential(uow, services.secrets, staff, created.id, svc.CredentialChanges(note="neu"), now=NOW + timedelta(hours=1))
+    stored = uow.credentials.get(created.id)
+    assert (stored.sealed, stored.username, stored.note) == (True, None, None)
+    assert svc.reveal_credential(uow, services.secrets, staff, created.id, now=NOW).secret == cr.Secret("pw-1", "root", "neu")
 
 
 def test_staff_reveal_is_recorded_before_the_password_is_returned(services, firewall, actors, clock):
@@ -141,8 +191,9 @@ def test_a_password_changed_is_encrypted_again_and_the_trail_names_the_fields(se
     staff = actors["distributor"]
     changed = svc.update_credential(services.uow(), services.secrets, staff, firewall.id,
                                     svc.CredentialChanges(password="Neu!2026", note=""), now=NOW + timedelta(days=1))
-    assert changed.encrypted_secret != firewall.encrypted_secret and changed.note is None
-    assert svc.reveal_credential(services.uow(), services.secrets, staff, firewall.id, now=NOW + timedelta(days=1, minutes=1)).password == "Neu!2026"
+    assert changed.encrypted_secret != firewall.encrypted_secret
+    revealed = svc.reveal_credential(services.uow(), services.secrets, staff, firewall.id, now=NOW + timedelta(days=1, minutes=1))
+    assert revealed.secret == cr.Secret("Neu!2026", "admin", None)
     trail = services.uow().credential_events.list_for_credential(firewall.id, limit=10, cursor=None).items
     assert [(e.kind.value, e.detail) for e in trail] == [("REVEALED", None), ("UPDATED", "note, password"), ("CREATED", None)]
 
@@ -182,5 +233,6 @@ def test_demo_data_records_hanses_firewall_login_for_make_dev(services, demo, ac
     from infra.demo import seed_credentials
 
     created = seed_credentials(services.uow(), services.secrets, demo, NOW)
-    assert (created.customer_id, created.label, created.username) == (demo.customers["hanse"].id, "Firewall admin", "admin")
-    assert svc.reveal_credential(services.uow(), services.secrets, actors["distributor"], created.id, now=NOW).password == "Demo-Passwort-2026!"
+    assert (created.customer_id, created.label) == (demo.customers["hanse"].id, "Firewall admin")
+    revealed = svc.reveal_credential(services.uow(), services.secrets, actors["distributor"], created.id, now=NOW)
+    assert (revealed.password, revealed.secret.username) == ("Demo-Passwort-2026!", "admin")

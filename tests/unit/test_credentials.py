@@ -49,8 +49,8 @@ def requested(user: Principal = HANSE_IT) -> cr.Credential:
 
 def test_recorded_credential_keeps_the_trimmed_label_and_only_the_ciphertext():
     credential = firewall()
-    assert (credential.label, credential.system, credential.username, credential.encrypted_secret) == (
-        "Firewall admin", "https://fw.hanse.example", "admin", "CIPHERTEXT")
+    assert (credential.label, credential.system, credential.username, credential.note, credential.encrypted_secret, credential.sealed) == (
+        "Firewall admin", "https://fw.hanse.example", None, None, "CIPHERTEXT", True)  # user name and note: in the ciphertext
     assert credential.created_at == RECORDED and credential.access == ()
 
 
@@ -114,12 +114,26 @@ def test_the_password_is_kept_as_typed_up_to_4096_bytes():
 def test_an_update_names_the_fields_changed_never_their_values():
     credential = firewall()
     details = cr.changed_details(credential, username="root", note="")
-    new, event = cr.updated(credential, details, encrypted_secret="NEW", by="usr_tech", now=DECIDED, event_id="cre_9")
-    assert (new.username, new.note, new.encrypted_secret, new.updated_at) == ("root", None, "NEW", DECIDED)
+    current = cr.Secret("alt", "admin", "Sophos XGS")
+    secret, changed = cr.changed_secret(current, details, password="neu", username_given=True, note_given=True)
+    assert (secret, changed) == (cr.Secret("neu", "root", None), ["username", "note", "password"])
+    new, event = cr.updated(credential, details, secret_changed=changed, encrypted_secret="NEW", by="usr_tech", now=DECIDED, event_id="cre_9")
+    assert (new.username, new.note, new.encrypted_secret, new.updated_at) == (None, None, "NEW", DECIDED)
     assert (event.kind, event.detail) == (cr.CredentialEventKind.UPDATED, "username, note, password")
     assert "root" not in event.detail
-    assert cr.updated(credential, cr.changed_details(credential, label="Firewall admin"), encrypted_secret=None, by="usr_tech", now=DECIDED,
-                      event_id="cre_10") is None
+    assert cr.changed_secret(current, details, password=None, username_given=False, note_given=False) == (current, [])
+    assert cr.updated(credential, cr.changed_details(credential, label="Firewall admin"), secret_changed=[], encrypted_secret=None, by="usr_tech",
+                      now=DECIDED, event_id="cre_10") is None
+
+
+def test_password_user_name_and_note_are_sealed_in_one_piece_of_at_most_4096_bytes():
+    sealed = cr.Secret("Tr0ub4dor&3", "admin", "Sophos XGS\nim Serverraum").sealed()
+    assert cr.Secret.opened(sealed, firewall()) == cr.Secret("Tr0ub4dor&3", "admin", "Sophos XGS\nim Serverraum")
+    with pytest.raises(ValidationFailed) as refused:
+        cr.Secret("p" * 3000, "admin", "ä" * 600).sealed()  # 3,000 + 1,200 bytes
+    assert refused.value.field == "note" and "ä" not in refused.value.message
+    stored_before = replace(firewall(), sealed=False, username="admin", note="alt")  # the password alone was encrypted
+    assert cr.Secret.opened('{"password":"x"}', stored_before) == cr.Secret('{"password":"x"}', "admin", "alt")
 
 
 def test_customer_user_asks_staff_grant_then_revoke():
@@ -174,7 +188,7 @@ def test_who_sees_what():
         False, True, False, False, False]
     assert [cr.can_manage_credentials(p) for p in (TECHNICIAN, HANSE_IT, NORDIT)] == [True, False, False]
     staff_view = cr.view_for(TECHNICIAN, credential)
-    assert (staff_view.system, staff_view.username, staff_view.note) == ("https://fw.hanse.example", "admin", "Sophos XGS")
+    assert staff_view.system == "https://fw.hanse.example" and not hasattr(staff_view, "username") and not hasattr(staff_view, "note")
     assert [a.user_id for a in staff_view.access_requests] == ["usr_hanse_it"]
     customer_view = cr.view_for(HANSE_IT, credential)
     assert customer_view == cr.CredentialView("crd_1", "cus_hanse", "Firewall admin", credential.access_of("usr_hanse_it"))
