@@ -473,11 +473,45 @@ def test_the_credentials_key_is_rotated_kept_and_named_to_the_api_alone(config):
     assert [name for name, f in config["functions"].items() if "CREDENTIALS_KEY_ID" in (f.get("environment") or {})] == ["api"]
 
 
-def test_only_the_api_may_encrypt_and_decrypt_with_the_credentials_key_and_nothing_else(config):
-    kms = [(where, statement) for where, statement in iam_statements(config)
-           if any(str(a).lower().startswith("kms:") for a in _as_list(statement.get("Action", [])))]
-    assert [(where, sorted(s["Action"]), s["Resource"], s["Effect"]) for where, s in kms] == [
-        ("functions.api", ["kms:Decrypt", "kms:Encrypt"], [{"Fn::GetAtt": ["CredentialsKey", "Arn"]}], "Allow")]
+KEY_USE = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:GenerateDataKeyPair",
+           "kms:GenerateDataKeyWithoutPlaintext", "kms:CreateGrant")
+
+
+def _allows(statement: dict[str, Any], action: str) -> bool:
+    return any(fnmatch.fnmatchcase(action.lower(), str(a).lower()) for a in _as_list(statement.get("Action", [])))
+
+
+def test_no_iam_policy_grants_kms_use_the_credentials_key_policy_does(config):
+    kms = [where for where, statement in iam_statements(config) if any(_allows(statement, action) for action in KEY_USE)]
+    assert kms == []
+
+
+def test_the_account_administers_the_credentials_key_but_cannot_encrypt_or_decrypt_with_it(config):
+    """Repro: the key policy gave the account root kms:*, so any admin role of the account could decrypt every secret."""
+    statements = resources(config)["CredentialsKey"]["Properties"]["KeyPolicy"]["Statement"]
+    assert all("NotAction" not in s and "NotPrincipal" not in s for s in statements)
+    (root,) = [s for s in statements if "root" in repr(s["Principal"])]
+    assert root["Effect"] == "Allow"
+    assert [action for action in KEY_USE if _allows(root, action)] == []
+    for action in ("kms:PutKeyPolicy", "kms:GetKeyPolicy", "kms:DescribeKey", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion",
+                   "kms:EnableKeyRotation", "kms:UpdateAlias", "kms:RevokeGrant"):
+        assert _allows(root, action), action  # still manageable: the policy can be put again, the key rotated or retired
+
+
+def test_only_the_api_role_encrypts_and_decrypts_and_only_with_the_credential_store_encryption_context(config):
+    from domain.credentials import encryption_context
+
+    statements = resources(config)["CredentialsKey"]["Properties"]["KeyPolicy"]["Statement"]
+    users = [s for s in statements if any(_allows(s, action) for action in KEY_USE)]
+    assert len(users) == 1
+    (api,) = users
+    assert (api["Effect"], api["Principal"]) == ("Allow", {"AWS": {"Fn::GetAtt": ["ApiIamRoleLambdaExecution", "Arn"]}})
+    assert sorted(api["Action"]) == ["kms:Decrypt", "kms:Encrypt"]
+    context = encryption_context("crd_1", "cus_1")  # what infra/secrets.py sends with every Encrypt and Decrypt
+    condition = api["Condition"]
+    assert condition["ForAllValues:StringEquals"] == {"kms:EncryptionContextKeys": sorted(context)}
+    assert condition["StringLike"] == {f"kms:EncryptionContext:{key}": f"{value.split('_')[0]}_*" for key, value in context.items()}
+    assert set(condition) == {"ForAllValues:StringEquals", "StringLike"}  # every key required (StringLike), no other key allowed
 
 
 def test_no_job_may_touch_the_credential_store(config):
