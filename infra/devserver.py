@@ -61,6 +61,9 @@ def main() -> None:
         from infra.secrets import create_credentials_key
 
         create_credentials_key(settings)
+    elif not settings.aws_kms_without_endpoint:
+        print("No KMS_ENDPOINT: the credential store refuses to record or reveal credentials (it would call AWS KMS with your "
+              "AWS credentials). Set KMS_ENDPOINT to a local KMS to use it.")
     uow = DynamoUnitOfWork(settings)
     if not uow.organisations.list_by_kind(OrganisationKind.DISTRIBUTOR, limit=1, cursor=None).items:
         data = seed(uow, utc_now(), partner_programme=True)

@@ -4,6 +4,10 @@ Secrets are a few KB at most (domain.credentials.MAX_SECRET_BYTES), so KMS encry
 data keys); the ciphertext is stored base64-encoded. The encryption context binds it to its credential and customer:
 a ciphertext copied to another item does not decrypt, and CloudTrail logs which credential each Decrypt was for.
 The key (serverless.yml: CredentialsKey, rotated yearly by KMS) is usable by the API function alone.
+
+Outside AWS Lambda without KMS_ENDPOINT (``make dev`` against a DynamoDB of your own) the cipher refuses before it makes
+a client: it would call the real AWS KMS with the developer's credentials. ``make dev``'s embedded moto answers KMS;
+the test suite (moto) sets KMS_USE_AWS_OUTSIDE_LAMBDA.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ class KmsSecretCipher:
     def _client(self):  # created on first use, on the shared session (infra/aws.py): importing the handler makes none
         from infra.aws import boto3_client
 
+        require_kms_here(self._settings)
         with self._lock:
             return boto3_client("kms", region_name=self._settings.region, endpoint_url=self._settings.kms_endpoint)
 
@@ -41,6 +46,19 @@ class KmsSecretCipher:
             CiphertextBlob=base64.b64decode(ciphertext), EncryptionContext=dict(context), KeyId=self.key_id,
         )
         return answer["Plaintext"].decode("utf-8")
+
+
+def require_kms_here(settings: Settings) -> None:
+    """Refuse (a typed error, before any AWS call) to use AWS KMS outside Lambda unless a local KMS is set or it is asked for."""
+    if settings.kms_endpoint or settings.aws_kms_without_endpoint:
+        return
+    from domain.errors import PreconditionFailed
+
+    raise PreconditionFailed(
+        "The credential store has no KMS here: outside AWS Lambda it does not call AWS KMS with your own AWS credentials.",
+        hint="Set KMS_ENDPOINT to a local KMS (make dev's embedded moto server answers KMS; run make dev without "
+             "DYNAMODB_ENDPOINT, or set both).",
+    )
 
 
 def create_credentials_key(settings: Settings) -> str:

@@ -51,6 +51,10 @@ class Settings:
     # the API only), locally and in tests an alias infra.secrets.create_credentials_key makes; a local KMS (moto) if set.
     credentials_key_id: str = ""
     kms_endpoint: str | None = None
+    # Without kms_endpoint the cipher calls AWS KMS: in AWS Lambda, or where asked for (the test suite, under moto). Not on
+    # a developer's machine running the API against a DynamoDB of its own: that would encrypt customers' secrets with
+    # the developer's AWS credentials in whatever account they reach (infra/secrets.py refuses instead).
+    aws_kms_without_endpoint: bool = False
 
     def table_name(self, aggregate: str) -> str:
         return f"{self.table_prefix}{aggregate}"
@@ -90,4 +94,5 @@ def get_settings() -> Settings:
         archive_hourly_rate=os.environ.get("ARCHIVE_HOURLY_RATE", "60.00"),
         credentials_key_id=os.environ.get("CREDENTIALS_KEY_ID") or f"alias/partnerhub-{stage}-credentials",
         kms_endpoint=os.environ.get("KMS_ENDPOINT") or None,
+        aws_kms_without_endpoint=bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME")) or _flag("KMS_USE_AWS_OUTSIDE_LAMBDA"),
     )

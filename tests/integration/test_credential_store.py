@@ -236,3 +236,28 @@ def test_demo_data_records_hanses_firewall_login_for_make_dev(services, demo, ac
     assert (created.customer_id, created.label) == (demo.customers["hanse"].id, "Firewall admin")
     revealed = svc.reveal_credential(services.uow(), services.secrets, actors["distributor"], created.id, now=NOW)
     assert (revealed.password, revealed.secret.username) == ("Demo-Passwort-2026!", "admin")
+
+
+def test_outside_lambda_without_kms_endpoint_the_store_refuses_before_calling_aws_kms(services, demo, actors, monkeypatch):
+    """Repro: make dev with a DynamoDB of one's own and no KMS_ENDPOINT: credentialCreate called the real AWS KMS with the
+    developer's credentials. Now a typed refusal, no KMS client made, nothing written."""
+    import dataclasses
+
+    from domain.errors import PreconditionFailed
+    from infra.secrets import KmsSecretCipher
+    from infra.settings import get_settings
+
+    for name in ("AWS_LAMBDA_FUNCTION_NAME", "KMS_ENDPOINT", "KMS_USE_AWS_OUTSIDE_LAMBDA"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("STAGE", "local")
+    local = get_settings.__wrapped__()  # as make dev reads them, DYNAMODB_ENDPOINT aside
+    assert (local.kms_endpoint, local.aws_kms_without_endpoint) == (None, False)
+    cipher = KmsSecretCipher(dataclasses.replace(services.settings, kms_endpoint=None, aws_kms_without_endpoint=False))
+    command = svc.NewCredential(demo.customers["hanse"].id, "Firewall admin", PASSWORD)
+    with pytest.raises(PreconditionFailed, match="no KMS here") as refused:
+        svc.create_credential(services.uow(), cipher, actors["distributor"], command, now=NOW)
+    assert "KMS_ENDPOINT" in refused.value.hint
+    assert "_client" not in vars(cipher)
+    assert svc.list_credentials(services.uow(), actors["distributor"], demo.customers["hanse"].id, first=10, after=None).items == []
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "partnerhub-prod-api")  # in Lambda: AWS KMS, as deployed
+    assert get_settings.__wrapped__().aws_kms_without_endpoint is True
