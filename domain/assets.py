@@ -6,6 +6,9 @@ whose last day lies from today to today + N inclusive; what has expired already 
 "expiring". Technical data is free key/value text (CPU, RAM, firmware, seats...).
 An asset is corrected or brought up to date (a renewed warranty or licence, new technical data) with the same checks
 as at its creation; what is not given stays, an empty text clears it, technical data given replaces the whole list.
+A SOFTWARE asset may be marked as interrupting users (its updates are installed only on request, scheduled with the
+customer: ``domain.software_updates``); a HARDWARE asset cannot be (INVALID_INPUT), nor be made HARDWARE while marked.
+``open_update_ticket_id`` names the ticket of its open update request, set and cleared by those requests only.
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ class Asset:
     purchased_on: date | None = None
     warranty_until: date | None = None  # last day covered
     licence_expires_on: date | None = None  # last day licensed
+    interrupts_users: bool = False  # SOFTWARE only: updates only on request, scheduled with the customer
+    open_update_ticket_id: str | None = None  # the ticket of its open update request (domain.software_updates)
     version: int = 0
 
     @property
@@ -68,7 +73,16 @@ def new_asset(
     purchased_on: date | None = None,
     warranty_until: date | None = None,
     licence_expires_on: date | None = None,
+    interrupts_users: bool = False,
 ) -> Asset:
+    if interrupts_users is not True and interrupts_users is not False:
+        raise ValidationFailed("Say true or false.", field="interruptsUsers")
+    if interrupts_users and kind is not AssetKind.SOFTWARE:
+        raise ValidationFailed(
+            "Only software can interrupt users when it is updated.", field="interruptsUsers",
+            hint="Mark the software running on the device (a SOFTWARE asset) instead; for a SOFTWARE asset made HARDWARE, "
+                 "set interruptsUsers to false in the same change.",
+        )
     if purchased_on and warranty_until and warranty_until < purchased_on:
         raise ValidationFailed("The warranty ends before the purchase.", field="warrantyUntil")
     if purchased_on and licence_expires_on and licence_expires_on < purchased_on:
@@ -96,6 +110,7 @@ def new_asset(
         purchased_on=purchased_on,
         warranty_until=warranty_until,
         licence_expires_on=licence_expires_on,
+        interrupts_users=interrupts_users,
     )
 
 
@@ -111,6 +126,7 @@ def changed_asset(
     purchased_on: date | None = None,
     warranty_until: date | None = None,
     licence_expires_on: date | None = None,
+    interrupts_users: bool | None = None,
 ) -> Asset:
     """``asset`` with what is given changed (``None``: as it is; ``""``: cleared), checked as ``new_asset`` checks a new one."""
 
@@ -123,8 +139,9 @@ def changed_asset(
         serial_number=kept(serial_number, asset.serial_number), technical_data=kept(technical_data, asset.technical_data),
         purchased_on=kept(purchased_on, asset.purchased_on), warranty_until=kept(warranty_until, asset.warranty_until),
         licence_expires_on=kept(licence_expires_on, asset.licence_expires_on),
+        interrupts_users=kept(interrupts_users, asset.interrupts_users),
     )
-    return replace(checked, created_at=asset.created_at, version=asset.version)
+    return replace(checked, created_at=asset.created_at, open_update_ticket_id=asset.open_update_ticket_id, version=asset.version)
 
 
 @dataclass(frozen=True)

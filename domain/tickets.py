@@ -58,6 +58,9 @@ Decided here, where ``DOMAIN.md`` leaves room:
   GENERAL_ACCESS linked to the customer (FULL or LIMITED) see its tickets **read-only**:
   no comments, no service reports (those belong to the MSP's invoices to the customer).
   Distributor staff (service desk, technicians) see and do everything.
+* A ticket may carry a **software update request** (``software_update``: which asset, the agreed time): the
+  workflow of updates that interrupt users lives in ``domain.software_updates``; each step is a SOFTWARE_UPDATE
+  history event, visible to whoever sees the ticket.
 * Credentials known to technicians are not modelled here; they belong in a separate
   store readable only by the people who need them (service and technicians; customer
   staff on request), never in ticket text.
@@ -79,6 +82,7 @@ from domain.errors import Conflict, NotFound, ValidationFailed
 from domain.money import Money, round_cents
 from domain.organisations import CustomerOnboarding, Organisation, OrganisationKind, PermissionLevel
 from domain.policy import Principal, can_view_organisation
+from domain.software_updates import SoftwareUpdate
 from domain.validation import require_text
 
 IdFactory = Callable[[str], str]
@@ -240,6 +244,7 @@ class TicketEventKind(str, Enum):
     TIME_CORRECTED = "TIME_CORRECTED"
     TIME_DELETED = "TIME_DELETED"
     SERVICE_REPORTED = "SERVICE_REPORTED"
+    SOFTWARE_UPDATE = "SOFTWARE_UPDATE"  # a step of a software update request (domain.software_updates)
 
 
 @dataclass(frozen=True)
@@ -462,6 +467,7 @@ class Ticket:
     time_entries: list[TimeEntry] = field(default_factory=list)
     history: list[TicketEvent] = field(default_factory=list)
     source_key: str | None = None  # e-mail Message-ID, alert id or maintenance key: one source, one ticket
+    software_update: SoftwareUpdate | None = None  # the update of software that interrupts users this ticket requests
     version: int = 0  # optimistic locking; infra increments it
 
     @property
@@ -493,6 +499,32 @@ class Ticket:
         return self._record(
             TicketEventKind.STATUS_CHANGED, now, actor, **{"from": old.value, "to": new_status.value, "note": note}
         )
+
+    def check_software_update_step(self) -> SoftwareUpdate:
+        """The ticket's update request, if a step of it may be taken now: not on another ticket, nor a resolved or
+        closed one (the update was called off, or is done)."""
+        if self.software_update is None:
+            raise ValidationFailed(f"Ticket {self.number} is no software update request.", field="ticketId",
+                                   hint="Request an update of software that interrupts users with softwareUpdateRequest.")
+        self._require_open("a step of its software update")
+        if self.status is TicketStatus.RESOLVED:
+            raise Conflict(f"Ticket {self.number} is resolved; its software update takes no further step.", field="ticketId",
+                           hint="Reopen it first (ticketStatusChange to IN_PROGRESS), or request a new update.")
+        return self.software_update
+
+    def record_software_update(
+        self, update: SoftwareUpdate, *, actor: str, now: datetime, status: TicketStatus, **details: str | None
+    ) -> TicketEvent | None:
+        """Keep ``update`` (checked by ``domain.software_updates``) and move the ticket to ``status`` unless it is there;
+        the status change event, if any, is returned (it notifies like every status change)."""
+        self.check_software_update_step()
+        if status is not self.status and status not in ALLOWED_TRANSITIONS[self.status]:
+            raise InvalidStatusTransition(self.status, status)
+        self.software_update = update
+        self._record(TicketEventKind.SOFTWARE_UPDATE, now, actor, state=update.state.value, **details)
+        if status is self.status:
+            return None
+        return self.change_status(status, actor=actor, now=now)
 
     def assign(self, technician_id: str | None, *, actor: str, now: datetime) -> TicketEvent | None:
         """Set (or with ``None`` clear) the technician; ``None`` when nothing changed."""

@@ -232,6 +232,7 @@ def seed_service_desk(uow: UnitOfWork, data: DemoData, now: datetime) -> dict[st
     )
     created["datev"] = contract_svc.create_asset(
         uow, ops, hanse, now=now, kind=AssetKind.SOFTWARE, name="DATEV Rechnungswesen", licence_expires_on=today + timedelta(days=45),
+        interrupts_users=True,  # accounting software: updated only on request, scheduled with Hanse
     )
     return created
 

@@ -338,7 +338,7 @@ async def asset_create(info: Info, input: t.AssetCreateInput) -> t.AssetPayload:
         contract_service.create_asset, ctx.uow(), ctx.principal, str(input.customer_id), now=ctx.now, kind=AssetKind(input.kind.value),
         name=input.name, manufacturer=input.manufacturer, model=input.model, serial_number=input.serial_number,
         technical_data={kv.key: kv.value for kv in input.technical_data}, purchased_on=input.purchased_on,
-        warranty_until=input.warranty_until, licence_expires_on=input.licence_expires_on,
+        warranty_until=input.warranty_until, licence_expires_on=input.licence_expires_on, interrupts_users=input.interrupts_users,
     )
     return t.AssetPayload(asset=t.Asset.of(created))
 
@@ -352,5 +352,6 @@ async def asset_update(info: Info, input: t.AssetUpdateInput) -> t.AssetPayload:
         model=input.model, serial_number=input.serial_number,
         technical_data={kv.key: kv.value for kv in input.technical_data} if input.technical_data is not None else None,
         purchased_on=input.purchased_on, warranty_until=input.warranty_until, licence_expires_on=input.licence_expires_on,
+        interrupts_users=input.interrupts_users,
     )
     return t.AssetPayload(asset=t.Asset.of(updated))

@@ -37,6 +37,7 @@ from schema import subscriptions as st
 from schema import commissions as ct
 from schema import partners as pt
 from resolvers import tickets as tkt
+from resolvers import software_updates as swu
 from resolvers import credentials as crd
 from resolvers.sign_in import ExecuteWhenSignedIn
 from schema import organisations as t
@@ -356,6 +357,29 @@ class Mutation:
         resolver=tkt.asset_update,
         description="Distributor: correct an asset or bring it up to date (a renewed warranty or licence, new technical data), "
                     "checked as in assetCreate; assetsExpiring follows the new dates.",
+    )
+    software_update_request: tt.TicketPayload = strawberry.mutation(
+        resolver=swu.software_update_request,
+        description="A customer user of the asset's organisation (or service staff on the customer's behalf, naming the caller) "
+                    "requests the update of software that interrupts users: a ticket linked to the asset. Such software is "
+                    "never updated automatically; one open request per asset.",
+    )
+    software_update_schedule: tt.TicketPayload = strawberry.mutation(
+        resolver=swu.software_update_schedule,
+        description="Service staff propose a date and time for a requested update; the ticket waits for the customer.",
+    )
+    software_update_confirm: tt.TicketPayload = strawberry.mutation(
+        resolver=swu.software_update_confirm,
+        description="The customer confirms the proposed time (a customer user who sees the ticket, or staff naming the caller).",
+    )
+    software_update_decline: tt.TicketPayload = strawberry.mutation(
+        resolver=swu.software_update_decline,
+        description="The customer asks for another date than the one proposed or agreed; the service desk proposes again.",
+    )
+    software_update_record_installed: tt.TicketPayload = strawberry.mutation(
+        resolver=swu.software_update_record_installed,
+        description="Service staff: the update was installed; only once the customer confirmed, and not before the agreed time. "
+                    "Resolves the ticket.",
     )
     credential_create: cs.CredentialPayload = strawberry.mutation(
         resolver=crd.credential_create,

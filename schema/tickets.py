@@ -12,6 +12,7 @@ import strawberry
 from domain import assets as a
 from domain import contracts as ct
 from domain import service_statistics as ss
+from domain import software_updates as su
 from domain import tickets as tk
 from domain.policy import Principal
 from domain.ports import InboundEmailRecord
@@ -30,6 +31,11 @@ LedgerEntryKind = enum_of(ct.LedgerEntryKind)
 AssetKind = enum_of(a.AssetKind)
 TriageDecision = enum_of(tk.TriageDecision)
 ExpiryKind = enum_of(a.ExpiryKind)
+SoftwareUpdateState = enum_of(
+    su.SoftwareUpdateState,
+    "REQUESTED → PROPOSED (staff propose a time) → CONFIRMED (by the customer) → INSTALLED (final); the customer asking "
+    "for another date puts it back to REQUESTED.",
+)
 
 
 def _pairs(mapping) -> list[KeyValue]:
@@ -94,6 +100,33 @@ class TimeEntry:
                    hours=e.hours, billable=e.billable, description=e.description, reason=e.reason, service_report_id=e.service_report_id)
 
 
+@strawberry.type(description="The update of software that interrupts users this ticket requests: installed only at a time "
+                             "agreed with the customer, never automatically.")
+class SoftwareUpdate:
+    asset_id: strawberry.ID
+    asset_name: str
+    state: SoftwareUpdateState
+    requested_by: strawberry.ID
+    requested_at: datetime
+    caller_name: str | None = strawberry.field(description="A request the service desk recorded by phone: who asked.")
+    wished_dates: list[date]
+    note: str | None
+    starts_at: datetime | None = strawberry.field(description="The proposed (PROPOSED) or agreed (CONFIRMED, INSTALLED) time.")
+    confirmed_by: strawberry.ID | None
+    confirmed_caller_name: str | None = strawberry.field(description="Confirmed by phone: who confirmed.")
+    confirmed_at: datetime | None
+    installed_at: datetime | None
+
+    @classmethod
+    def of(cls, u: su.SoftwareUpdate) -> "SoftwareUpdate":
+        return cls(
+            asset_id=strawberry.ID(u.asset_id), asset_name=u.asset_name, state=u.state, requested_by=strawberry.ID(u.requested_by),
+            requested_at=u.requested_at, caller_name=u.caller_name, wished_dates=list(u.wished_dates), note=u.note,
+            starts_at=u.starts_at, confirmed_by=strawberry.ID(u.confirmed_by) if u.confirmed_by else None,
+            confirmed_caller_name=u.confirmed_caller_name, confirmed_at=u.confirmed_at, installed_at=u.installed_at,
+        )
+
+
 @strawberry.type
 class Ticket(Node):
     id: strawberry.ID
@@ -111,6 +144,7 @@ class Ticket(Node):
     attachments: list[TicketAttachment]
     history: list[TicketEvent]
     time_entries: list[TimeEntry] = strawberry.field(description="Service staff only; customers see time in service reports.")
+    software_update: SoftwareUpdate | None = strawberry.field(description="Set on a ticket requesting a software update (softwareUpdateRequest).")
 
     @strawberry.field
     async def customer(self, info: strawberry.Info) -> Customer | None:
@@ -133,6 +167,7 @@ class Ticket(Node):
                                           uploaded_by=x.uploaded_by, uploaded_at=x.uploaded_at, _key=x.key) for x in t.attachments],
             history=[TicketEvent(kind=e.kind, at=e.at, actor=e.actor, details=_pairs(e.details)) for e in tk.visible_history(t, principal)],
             time_entries=[TimeEntry.of(e) for e in t.time_entries] if staff else [],
+            software_update=SoftwareUpdate.of(t.software_update) if t.software_update else None,
         )
 
 
@@ -621,12 +656,14 @@ class Asset(Node):
     purchased_on: date | None
     warranty_until: date | None
     licence_expires_on: date | None
+    interrupts_users: bool = strawberry.field(description="Software whose updates interrupt users: never updated automatically "
+                                                          "(not in maintenance tickets), only on request (softwareUpdateRequest).")
 
     @classmethod
     def of(cls, x: a.Asset) -> "Asset":
         return cls(id=strawberry.ID(x.id), customer_id=strawberry.ID(x.customer_id), kind=x.kind, name=x.name, manufacturer=x.manufacturer,
                    model=x.model, serial_number=x.serial_number, technical_data=_pairs(x.technical_data), purchased_on=x.purchased_on,
-                   warranty_until=x.warranty_until, licence_expires_on=x.licence_expires_on)
+                   warranty_until=x.warranty_until, licence_expires_on=x.licence_expires_on, interrupts_users=x.interrupts_users)
 
 
 @strawberry.type
@@ -655,6 +692,8 @@ class AssetCreateInput:
     purchased_on: date | None = None
     warranty_until: date | None = None
     licence_expires_on: date | None = None
+    interrupts_users: bool = strawberry.field(default=False, description="SOFTWARE only: its updates interrupt users (e.g. "
+                                                                         "accounting software), so they are installed only on request.")
 
 
 @strawberry.input(description="What to change of an asset, checked as in assetCreate: a field left out (or null) stays as it "
@@ -670,12 +709,46 @@ class AssetUpdateInput:
     purchased_on: date | None = None
     warranty_until: date | None = strawberry.field(default=None, description="The last day covered, e.g. after a renewal.")
     licence_expires_on: date | None = strawberry.field(default=None, description="The last day licensed, e.g. after a renewal.")
+    interrupts_users: bool | None = strawberry.field(default=None, description="SOFTWARE only: its updates interrupt users.")
 
 
 @strawberry.type
 class AssetPayload:
     asset: Asset | None = None
     errors: list[Error] = strawberry.field(default_factory=list)
+
+
+# --- software updates that interrupt users ---------------------------------------------------------
+
+
+@strawberry.input(description="Request the update of one software asset that interrupts users: a ticket linked to the asset.")
+class SoftwareUpdateRequestInput:
+    asset_id: strawberry.ID
+    wished_dates: list[date] = strawberry.field(default_factory=list, description="At most 5, today or later (Berlin).")
+    note: str | None = strawberry.field(default=None, description="E.g. 'not during the month-end closing'; up to 2000 characters.")
+    caller_name: str | None = strawberry.field(default=None, description="Service staff only, required for them: the customer's "
+                                                                         "person who requested it by phone.")
+
+
+@strawberry.input(description="Service staff propose when to install the update; the customer confirms or asks for another date.")
+class SoftwareUpdateScheduleInput:
+    ticket_id: strawberry.ID
+    starts_at: datetime = strawberry.field(description="In the future, with its time zone, e.g. 2026-12-04T17:00:00Z.")
+
+
+@strawberry.input(description="The customer's answer to a proposed time: a customer user, or service staff recording a phoned "
+                              "answer (callerName required for them).")
+class SoftwareUpdateAnswerInput:
+    ticket_id: strawberry.ID
+    caller_name: str | None = None
+
+
+@strawberry.input(description="The customer asks for another date than the one proposed or agreed.")
+class SoftwareUpdateDeclineInput:
+    ticket_id: strawberry.ID
+    wished_dates: list[date] = strawberry.field(default_factory=list, description="At most 5, today or later (Berlin).")
+    note: str | None = None
+    caller_name: str | None = None
 
 
 # --- statistics ---------------------------------------------------------------------------------

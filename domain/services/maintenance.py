@@ -20,6 +20,12 @@ Like every ticket notice (``domain.services.tickets``) this is at most once: a c
 the commit and the mail leaves the ticket without its notice (the re-run finds its schedule
 advanced and creates nothing), and a mail that fails is logged and undoes nothing.
 
+Updates of software that interrupts users are never part of maintenance (``domain.software_updates``): each new
+ticket's text names the customer's software marked so as excluded (updates only on request), so the technician
+working it sees it. Those assets are read with one Query per customer and run (the customer's assets, filtered to
+the marked ones), beside the contacts, for the customers whose tickets the page creates; a resumed run whose tickets
+exist reads none.
+
 A due date whose ticket a business rule refuses is not written (its schedule does not advance): the schedule is
 reported in ``failed`` and its later due dates wait with it for the next run; the run goes on (``job_runs``).
 """
@@ -35,6 +41,7 @@ from domain.errors import AlreadyExists, Conflict
 from domain.organisations import Organisation
 from domain.ports import Mailer
 from domain.services.job_runs import due_item, summary_dict
+from domain.software_updates import maintenance_exclusion_text
 from domain.services.tickets import SYSTEM_ACTOR, distributor_id, send_notifications
 
 
@@ -50,7 +57,20 @@ class MaintenanceRunSummary:
         return summary_dict(self)
 
 
-def maintenance_ticket(schedule: MaintenanceSchedule, due: date, *, number: str, distributor: str, now: datetime) -> tk.Ticket:
+def maintenance_ticket(
+    schedule: MaintenanceSchedule, due: date, *, number: str, distributor: str, now: datetime, excluded: str | None = None,
+) -> tk.Ticket:
+    """``excluded``: what the ticket says is not included (``maintenance_exclusion_text``), after its description."""
+    description = schedule.description or (
+        f"Scheduled maintenance of contract {schedule.contract_id}"
+        + (f", managed service {schedule.managed_service_code}" if schedule.managed_service_code else "")
+        + f", due {due.isoformat()}."
+    )
+    if excluded:  # kept whole however long the schedule's description: a shortened text loses its end
+        room = tk.DESCRIPTION_MAX - len(excluded) - len(tk.TRUNCATION_MARK) - 2
+        if len(description) > room:
+            description = description[:room].rstrip() + tk.TRUNCATION_MARK
+        description = f"{description}\n\n{excluded}"
     return tk.open_ticket(
         ticket_id=maintenance_ticket_id(schedule.id, due),
         number=number,
@@ -58,11 +78,7 @@ def maintenance_ticket(schedule: MaintenanceSchedule, due: date, *, number: str,
         customer_id=schedule.customer_id,
         channel=tk.TicketChannel.MAINTENANCE,
         subject=f"{schedule.subject} (due {due.isoformat()})",
-        description=schedule.description or (
-            f"Scheduled maintenance of contract {schedule.contract_id}"
-            + (f", managed service {schedule.managed_service_code}" if schedule.managed_service_code else "")
-            + f", due {due.isoformat()}."
-        ),
+        description=description,
         reporter=tk.Reporter(name="Maintenance schedule"),
         received_at=now,
         actor=SYSTEM_ACTOR,
@@ -86,6 +102,7 @@ def create_due_maintenance_tickets(
     summary = MaintenanceRunSummary(run_date)
     distributor = distributor_id(uow_factory())
     customers: dict[str, Organisation | None] = {}  # read once per run, for the contacts to notify
+    excluded: dict[str, str | None] = {}  # read once per run: the customer's software whose updates are excluded
     cursor: str | None = None
     while True:
         reader = uow_factory()
@@ -99,13 +116,19 @@ def create_due_maintenance_tickets(
         if missing and unread:
             found = reader.organisations.get_many(unread)
             customers.update({customer_id: found.get(customer_id) for customer_id in unread})
+        if missing:
+            creating = {s.customer_id for s, dates in due for d in dates if maintenance_ticket_id(s.id, d) not in existing}
+            for customer_id in sorted(creating - excluded.keys()):
+                excluded[customer_id] = maintenance_exclusion_text(reader.assets.list_interrupting_software(customer_id))
         for schedule, dates in due:
             for due_date in dates:
                 with due_item(summary, schedule.id) as item:
                     exists = maintenance_ticket_id(schedule.id, due_date) in existing
                     # Taken before the commit, in writing order: a refused transaction leaves its number unused.
                     number = None if exists else tk.format_ticket_number(next(numbers))
-                    ticket = None if exists else maintenance_ticket(schedule, due_date, number=number, distributor=distributor, now=now)
+                    ticket = None if exists else maintenance_ticket(
+                        schedule, due_date, number=number, distributor=distributor, now=now, excluded=excluded.get(schedule.customer_id),
+                    )
                     uow = uow_factory()
                     with uow:
                         advanced = schedule.advanced()

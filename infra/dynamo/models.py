@@ -61,6 +61,7 @@ Access patterns (every read is a GetItem, BatchGetItem or Query; nothing scans):
 | maintenance schedules of a contract (end) | maintenance_schedules.contract-index  | contract_id, id             |
 | assets of a customer                      | assets.customer-index                 | customer_id, id             |
 | assets expiring up to a date              | assets.expiry-index (sparse)          | customer_id, expiry_key     |
+| software interrupting users (maint. job)  | assets.customer-index, filter interrupts_users | customer_id, id    |
 | invoice by id (and batch)                 | invoices                              | id                          |
 | invoices of a payer, by issue date        | invoices.payer-index                  | payer_id, issue_key         |
 | open invoices by due date (dunning list)  | invoices.open-index (sparse)          | open_bucket, due_key        |
@@ -529,6 +530,9 @@ class AssetModel(Model):
     id = UnicodeAttribute(hash_key=True)
     customer_id = UnicodeAttribute()
     expiry_key = UnicodeAttribute(null=True)  # earliest warranty/licence end (ISO)#id; absent without one
+    # "Y" on software marked as interrupting users, absent otherwise: the maintenance job's filter (no index: a
+    # customer's assets are few, and the job reads them once per customer and run).
+    interrupts_users = UnicodeAttribute(null=True)
     data = JSONAttribute()
     version = VersionAttribute()
     customer_index = _index("customer-index", "customer_id", "id")()

@@ -390,12 +390,20 @@ class AssetRepository:
             cls=Asset, limit=limit, cursor=cursor,
         )
 
+    def list_interrupting_software(self, customer_id: str) -> list[Asset]:
+        """One Query of the customer's assets (more only past 1 MB of them), filtered to those marked."""
+        if not customer_id:
+            return []
+        return [from_item(Asset, item) for item in AssetModel.customer_index.query(
+            customer_id, filter_condition=AssetModel.interrupts_users == "Y")]
+
     def save(self, asset: Asset) -> None:
         expiry = asset.earliest_expiry
         self._uow.register_save(
             AssetModel(
                 asset.id, customer_id=asset.customer_id,
                 expiry_key=f"{expiry.isoformat()}#{asset.id}" if expiry else None,
+                interrupts_users="Y" if asset.interrupts_users else None,
                 data=entity_data(asset), **versioned(asset),
             )
         )

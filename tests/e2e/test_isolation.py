@@ -280,6 +280,16 @@ PROBES: dict[str, tuple[str, Callable[[Target], dict]]] = {
                     lambda t: {"c": t.customer}),
     "assetUpdate": ('mutation($id: ID!) { assetUpdate(input: {assetId: $id, name: "Wanze", warrantyUntil: "2030-12-31"}) '
                     "{ asset { id customerId } errors { code } } }", lambda t: {"id": t.asset}),
+    "softwareUpdateRequest": ('mutation($id: ID!) { softwareUpdateRequest(input: {assetId: $id, callerName: "Fremd"}) { %s } }' % TIC,
+                              lambda t: {"id": t.asset}),
+    "softwareUpdateSchedule": ('mutation($id: ID!) { softwareUpdateSchedule(input: {ticketId: $id, startsAt: "2030-12-04T17:00:00Z"}) { %s } }' % TIC,
+                               lambda t: {"id": t.ticket}),
+    "softwareUpdateConfirm": ('mutation($id: ID!) { softwareUpdateConfirm(input: {ticketId: $id, callerName: "Fremd"}) { %s } }' % TIC,
+                              lambda t: {"id": t.ticket}),
+    "softwareUpdateDecline": ('mutation($id: ID!) { softwareUpdateDecline(input: {ticketId: $id, callerName: "Fremd"}) { %s } }' % TIC,
+                              lambda t: {"id": t.ticket}),
+    "softwareUpdateRecordInstalled": ("mutation($id: ID!) { softwareUpdateRecordInstalled(ticketId: $id) { %s } }" % TIC,
+                                      lambda t: {"id": t.ticket}),
     # --- credentials
     "credentialCreate": ('mutation($c: ID!) { credentialCreate(input: {customerId: $c, label: "Wanze", password: "x"}) '
                          "{ credential { id customerId } errors { code } } }", lambda t: {"c": t.customer}),  # staff only
