@@ -90,7 +90,7 @@ async def credential_delete(info: Info, credential_id: strawberry.ID) -> t.Crede
 @payload_errors(t.CredentialRevealPayload)
 async def credential_reveal(info: Info, credential_id: strawberry.ID) -> t.CredentialRevealPayload:
     ctx = info.context
-    found = await ctx.run(service.reveal_credential, ctx.uow(), ctx.services.secrets, ctx.principal, str(credential_id), now=ctx.now)
+    found = await ctx.run(service.reveal_credential_retrying, ctx.uow, ctx.services.secrets, ctx.principal, str(credential_id), now=ctx.now)
     c, secret = found.credential, found.secret
     return t.CredentialRevealPayload(secret=t.CredentialSecret(
         credential_id=strawberry.ID(c.id), label=c.label, system=c.system, username=secret.username, password=secret.password,

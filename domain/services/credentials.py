@@ -16,6 +16,7 @@ from domain.organisations import OrganisationKind
 from domain.policy import Principal, require
 from domain.ports import Page, SecretCipher, UnitOfWork
 from domain.services.organisations import page_size
+from domain.services.retry import retry_on_concurrent_update
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,14 @@ def reveal_credential(uow: UnitOfWork, cipher: SecretCipher, principal: Principa
         change = cr.revealed(credential, by=principal.user_id, now=now, event_id=new_id("cre"))
         saved = _save(uow, change)
     return RevealedCredential(saved, cr.Secret.opened(plaintext, credential), change[1].at)
+
+
+def reveal_credential_retrying(uow_factory, cipher: SecretCipher, principal: Principal, credential_id: str, *,
+                               now: datetime) -> RevealedCredential:
+    """``reveal_credential`` on a fresh unit of work, repeated if the credential changed between its read and its write
+    (``retry_on_concurrent_update``): two reveals at the same moment are both answered and recorded; a grant revoked
+    meanwhile is read again and refuses the repeat."""
+    return retry_on_concurrent_update(lambda: reveal_credential(uow_factory(), cipher, principal, credential_id, now=now))
 
 
 # --- access of customer users --------------------------------------------------------------------------------------

@@ -229,6 +229,37 @@ def test_a_revocation_between_the_read_and_the_reveal_stops_the_reveal(services,
     assert [kind for kind, _ in events(services, firewall.id)][0] == "ACCESS_REVOKED"
 
 
+def test_two_reveals_at_the_same_moment_are_both_answered_and_recorded_and_a_revocation_meanwhile_refuses(services, firewall, actors):
+    """credentialReveal repeats a reveal whose write lost the race (reveal_credential_retrying): the second reader gets
+    the password too, and both reads are in the trail; a grant revoked meanwhile is read again and refuses."""
+    staff, hannes = actors["distributor"], actors["hanse_it"]
+
+    class AnotherRevealWhileDecrypting:
+        calls = 0
+
+        def decrypt(self, ciphertext, *, context):
+            AnotherRevealWhileDecrypting.calls += 1
+            if AnotherRevealWhileDecrypting.calls == 1:
+                svc.reveal_credential(services.uow(), services.secrets, staff, firewall.id, now=NOW + timedelta(seconds=1))
+            return services.secrets.decrypt(ciphertext, context=context)
+
+    revealed = svc.reveal_credential_retrying(services.uow, AnotherRevealWhileDecrypting(), staff, firewall.id, now=NOW + timedelta(seconds=2))
+    assert (revealed.password, AnotherRevealWhileDecrypting.calls) == (PASSWORD, 2)
+    assert [kind for kind, _ in events(services, firewall.id)][:2] == ["REVEALED", "REVEALED"]
+
+    svc.request_access(services.uow(), hannes, firewall.id, reason=None, now=NOW + timedelta(minutes=1))
+    svc.decide_access(services.uow(), staff, firewall.id, user_id=hannes.user_id, grant=True, note=None, now=NOW + timedelta(minutes=2))
+
+    class RevokingWhileDecrypting:
+        def decrypt(self, ciphertext, *, context):
+            svc.revoke_access(services.uow(), staff, firewall.id, user_id=hannes.user_id, now=NOW + timedelta(minutes=3))
+            return services.secrets.decrypt(ciphertext, context=context)
+
+    with pytest.raises(Forbidden):
+        svc.reveal_credential_retrying(services.uow, RevokingWhileDecrypting(), hannes, firewall.id, now=NOW + timedelta(minutes=4))
+    assert [kind for kind, _ in events(services, firewall.id)][0] == "ACCESS_REVOKED"
+
+
 def test_demo_data_records_hanses_firewall_login_for_make_dev(services, demo, actors, key):
     from infra.demo import seed_credentials
 
