@@ -25,7 +25,8 @@ Decided here, where ``DOMAIN.md`` leaves room:
   stored before (``sealed`` false: the password alone encrypted) read their user name and note from the item until
   password, user name or note is next changed. Reading it is an explicit act (``reveal``), recorded in the
   credential's audit trail with who and when, in the same transaction as the credential's ``last_revealed_at``: a
-  revocation made meanwhile makes the reveal fail instead of slipping through.
+  revocation made meanwhile fails the reveal's write instead of slipping through, and the reveal, repeated
+  (``reveal_credential_retrying``), reads the grant again and is refused; two reveals at once are both recorded.
 * **Audit trail**: every record, change (the names of the fields changed, never their values), deletion, access
   request, decision and reveal is a ``CredentialEvent``; service staff read it. It stays after the deletion.
 * **Deletion** erases the secret, the user name and the note; the label, system and customer stay as a tombstone the
