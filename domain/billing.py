@@ -70,6 +70,20 @@ Decided here, where ``DOMAIN.md`` leaves room:
   prepaid quota is a correction invoice (``QUOTA_CORRECTION``), never a line of the fixed monthly
   invoice booked on the same day. Each is one more group of the payer (its own invoice id);
   everything else keeps the grouping above and is paid by transfer.
+* **Branches** (DOMAIN.md, customer onboarding: branches billed centrally or separately). Decided: what the
+  service desk delivers at a site can name the customer's branch (``ServiceItem.branch_key``, from the contract or
+  the ticket: rental flat rate, data-centre hosting, managed services, prepaid quota, service reports); CSP and SaaS
+  subscriptions belong to the customer's tenant and name none, so they stay billed centrally. A customer billed
+  ``PER_BRANCH`` (``CustomerAccount.branch_billing``) that pays itself gets one invoice per branch for the items of that
+  branch (``InvoiceDraft.branch``: the PDF prints the company name with the branch name and the branch's address,
+  ``InvoiceParty.at_branch``) and the invoice of the head office (company address) for everything without a branch; the
+  grouping above still holds inside each (a branch's rental and hosting fees are that branch's invoice of their own,
+  by direct debit under the customer's mandate), and the branch is part of the invoice id. A customer billed
+  ``CENTRAL`` gets its invoices as before, each line naming its branch (``InvoiceLine.branch``). Items paid by a
+  partner (partner pays) stay on the partner's invoice for the customer, their lines naming the branch: the branch
+  billing is the customer's choice of how it is billed. An item naming a branch no longer recorded (removal is
+  refused while an open contract or ticket names it; an ended contract's last items may be left) goes on the head
+  office's invoice, its line naming the branch key it was made for.
 * **Problems do not stop a run**: a charge whose customer, partnership link or partner
   terms are unknown is left unbilled and reported in ``BillingPlan.skipped``.
 """
@@ -90,6 +104,7 @@ from domain.invoices import (
     BillingParty,
     DirectDebit,
     Invoice,
+    InvoiceBranch,
     InvoiceDraft,
     InvoiceKind,
     InvoiceLine,
@@ -100,7 +115,7 @@ from domain.invoices import (
     vat_treatment_for,
 )
 from domain.money import Money, round_cents
-from domain.organisations import BillingMode, PartnerLink
+from domain.organisations import BillingMode, Branch, BranchBilling, PartnerLink
 from domain.subscriptions import Charge, ChargeKind
 from domain.validation import require_text
 
@@ -127,6 +142,7 @@ class ServiceItem:
     period_start: date | None = None
     period_end: date | None = None  # exclusive
     separate_invoice: SeparateInvoice | None = None  # None: on the payer's regular invoice of the run
+    branch_key: str | None = None  # the customer's branch it was delivered at (None: head office)
 
     def __post_init__(self) -> None:
         require_text(self.reference, "reference", label="The service item reference")
@@ -161,10 +177,25 @@ class CustomerAccount:
 
     party: BillingParty
     partner_links: tuple[PartnerLink, ...] = ()
+    branches: tuple[Branch, ...] = ()
+    branch_billing: BranchBilling = BranchBilling.CENTRAL
+
+    @classmethod
+    def of(cls, customer) -> "CustomerAccount":
+        """A ``domain.organisations.Organisation`` as billing reads it."""
+        onboarding = customer.onboarding
+        return cls(
+            BillingParty.of(customer), customer.partner_links,
+            branches=onboarding.branches if onboarding else (),
+            branch_billing=onboarding.branch_billing if onboarding else BranchBilling.CENTRAL,
+        )
 
     @property
     def customer_id(self) -> str:
         return self.party.organisation_id
+
+    def branch(self, key: str | None) -> Branch | None:
+        return next((branch for branch in self.branches if branch.key == key), None) if key else None
 
     def link_to(self, partner_id: str) -> PartnerLink | None:
         return next((link for link in self.partner_links if link.partner_id == partner_id), None)
@@ -255,16 +286,18 @@ class BillingPlan:
 
 def invoice_id_for_run(
     run_date: date, payer_id: str, customer_id: str, partner_id: str | None, currency: str = "EUR", *, correction: bool = False,
-    separate: SeparateInvoice | None = None, corrects: str | None = None,
+    separate: SeparateInvoice | None = None, corrects: str | None = None, branch: str | None = None,
 ) -> str:
     """The idempotency key of a billing run's invoice: same run, payer, customer, partner, currency → same id.
 
     ``correction``: the payer's credit note of the run correcting the issued invoice ``corrects`` (its own id).
     ``separate``: the payer's invoice of items billed separately (its own id).
+    ``branch``: the key of the branch a customer billed per branch gets this invoice for (its own id).
     """
     parts = ["billing-run", run_date.isoformat(), payer_id, customer_id, partner_id or "-", currency]
     key = "|".join(
         parts + (["correction"] if correction else []) + ([separate.value] if separate else []) + ([corrects] if corrects else [])
+        + ([f"branch:{branch}"] if branch else [])
     )
     return "inv_" + hashlib.sha256(key.encode()).hexdigest()[:20]
 
@@ -486,6 +519,8 @@ class _Group:
     items: list[ServiceItem]
     separate: SeparateInvoice | None = None
     corrects: str | None = None  # a correction group: the one issued invoice its credit note corrects
+    branch: Branch | None = None  # per-branch billing: the branch this group's invoice is for
+    branch_names: dict[str, str] | None = None  # item reference -> the branch its line names
 
 
 def _unique(entries: Iterable, key, what: str) -> list:
@@ -517,7 +552,7 @@ def _charge_line(portion: _Portion, vat_rate: Decimal) -> InvoiceLine:
     )
 
 
-def _item_line(item: ServiceItem, vat_rate: Decimal) -> InvoiceLine:
+def _item_line(item: ServiceItem, vat_rate: Decimal, branch: str | None = None) -> InvoiceLine:
     return InvoiceLine.priced(
         item.description,
         Decimal(item.quantity),
@@ -526,6 +561,7 @@ def _item_line(item: ServiceItem, vat_rate: Decimal) -> InvoiceLine:
         period_start=item.period_start,
         period_end=item.period_end,
         source_reference=item.reference,
+        branch=branch,
     )
 
 
@@ -563,16 +599,17 @@ def plan_billing_run(
     now = ensure_utc(now)
     credit_sources = credit_sources or {}
     credit_notes = credit_notes or {}
-    groups: dict[tuple[str, str, str | None, str, bool, str, str], _Group] = {}
+    groups: dict[tuple[str, str, str | None, str, bool, str, str, str], _Group] = {}
     skipped: list[SkippedItem] = []
 
     def group_for(
         payer: _Payer, customer_id: str, partner_id: str | None, currency: str, correction: bool = False,
-        separate: SeparateInvoice | None = None, corrects: str | None = None,
+        separate: SeparateInvoice | None = None, corrects: str | None = None, branch: Branch | None = None,
     ) -> _Group:
-        key = (payer.party.organisation_id, customer_id, partner_id, currency, correction, separate.value if separate else "", corrects or "")
+        key = (payer.party.organisation_id, customer_id, partner_id, currency, correction, separate.value if separate else "",
+               corrects or "", branch.key if branch else "")
         if key not in groups:
-            groups[key] = _Group(payer, customer_id, partner_id, currency, correction, [], [], separate, corrects)
+            groups[key] = _Group(payer, customer_id, partner_id, currency, correction, [], [], separate, corrects, branch, {})
         return groups[key]
 
     left: dict[str, Decimal] = {}  # what is left to credit of each corrected invoice, after this run's credits so far
@@ -633,11 +670,21 @@ def plan_billing_run(
         except _Skip as skip:
             skipped.append(SkippedItem(item.reference, item.customer_id, skip.reason))
             continue
-        group_for(payer, item.customer_id, item.partner_id, item.unit_price.currency, separate=item.separate_invoice).items.append(item)
+        account = customers[item.customer_id]
+        branch = account.branch(item.branch_key)
+        billed_per_branch = (
+            branch is not None and account.branch_billing is BranchBilling.PER_BRANCH
+            and payer.party.organisation_id == account.customer_id
+        )
+        group = group_for(payer, item.customer_id, item.partner_id, item.unit_price.currency, separate=item.separate_invoice,
+                          branch=branch if billed_per_branch else None)
+        group.items.append(item)
+        if item.branch_key:  # a branch no longer recorded: the line names the key it was made for
+            group.branch_names[item.reference] = branch.name if branch is not None else item.branch_key
 
     planned = [
         _plan_invoice(group, run_date=run_date, issuer_id=issuer_id, payment_terms_days=payment_terms_days, creditor_id=sepa_creditor_id)
-        for _, group in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0], kv[0][2] or "", kv[0][3], kv[0][4], kv[0][5], kv[0][6]))
+        for _, group in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0], kv[0][2] or "", *kv[0][3:]))
     ]
     return BillingPlan(run_date, _consumed_once(planned), tuple(sorted(skipped, key=lambda s: (s.customer_id, s.reference))))
 
@@ -683,10 +730,11 @@ def _plan_invoice(group: _Group, *, run_date: date, issuer_id: str, payment_term
     )  # stable: the shares of one credit keep their order, newest seats first
     items = sorted(group.items, key=lambda i: (i.period_start or run_date, i.reference))
     charge_lines = [_charge_line(portion, rate) for portion in portions]
-    lines = tuple(charge_lines + [_item_line(item, rate) for item in items])
+    branch_names = group.branch_names or {}
+    lines = tuple(charge_lines + [_item_line(item, rate, branch_names.get(item.reference)) for item in items])
     invoice_id = invoice_id_for_run(
         run_date, payer.party.organisation_id, group.customer_id, group.partner_id, group.currency, correction=group.correction,
-        separate=group.separate, corrects=group.corrects,
+        separate=group.separate, corrects=group.corrects, branch=group.branch.key if group.branch else None,
     )
     net = sum((line.net_amount.amount for line in lines), Decimal("0"))
     credit_note = net < 0
@@ -718,6 +766,7 @@ def _plan_invoice(group: _Group, *, run_date: date, issuer_id: str, payment_term
         reason=BILLING_RUN_CREDIT_REASON if credit_note else None,
         billing_run_date=run_date,
         direct_debit=direct_debit,
+        branch=InvoiceBranch(group.branch.key, group.branch.name, group.branch.address) if group.branch else None,
     )
     cashback = None
     if payer.mode is BillingMode.CUSTOMER_PAYS and payer.cashback_percent and group.partner_id:

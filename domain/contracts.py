@@ -67,6 +67,13 @@ Decided here, where ``DOMAIN.md`` leaves room:
   read the old items in between cannot bill them under the new use: it fails on the withdrawn item and the next
   run bills the new ones. Once a month is billed it is never recorded again (a credit note corrects the invoice).
   The records live on the contract (a few hundred bytes a month), so the contract's version serialises recordings.
+* **Branch** (per-branch billing; see ``domain.billing``). Decided: service-desk billing is delivered at a site, so a
+  contract may name the customer's branch it is delivered at (``branch_key``; ``None``: the head office), one that
+  receives services (``domain.organisations.service_branch_of``), set at creation and changed by staff
+  (``set_branch``, recorded in ``changes``). Every item the contract hands to billing (flat-rate months, quota months
+  and corrections, managed-service use) carries the branch the contract names when the item is made: a change moves
+  the items made after it, never those made (or billed) before. CSP and SaaS subscriptions belong to the customer's
+  tenant and name no branch: they stay billed centrally.
 * **Maintenance**: due dates are anchored (``anchor + n × months``, end of month clamped, never
   chained); the ticket of a due date appears ``lead_days`` before it (monthly on the 1st, three
   days ahead: the 2023-07-01 ticket appears on 2023-06-28). The ticket id is derived from the
@@ -193,6 +200,7 @@ class ManagedUsageMonth:
 class ContractChangeKind(str, Enum):
     QUOTA_OVERDRAFT = "QUOTA_OVERDRAFT"  # overdraft granted, withdrawn or its rate changed
     END = "END"  # the last day set or moved
+    BRANCH = "BRANCH"  # the branch it is delivered at set, changed or cleared
 
 
 @dataclass(frozen=True)
@@ -208,6 +216,8 @@ class ContractChange:
     previous_overdraft_hourly_rate: Money | None = None
     ends_on: date | None = None
     previous_ends_on: date | None = None
+    branch_key: str | None = None
+    previous_branch_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -230,10 +240,15 @@ class Contract:
     quota_booked_through: str | None = None  # YYYY-MM: the last quota month booked (its previous month closed, it credited)
     managed_usage: tuple[ManagedUsageMonth, ...] = ()  # the recorded months of managed services, oldest first
     changes: tuple[ContractChange, ...] = ()  # changes after creation, oldest first
+    branch_key: str | None = None  # the customer's branch it is delivered at (None: head office)
     version: int = 0
 
     def active_on(self, day: date) -> bool:
         return self.starts_on <= day and (self.ends_on is None or day <= self.ends_on)
+
+    def open_on(self, day: date) -> bool:
+        """Not ended before ``day``: it still makes items to bill (a contract starting later too)."""
+        return self.ends_on is None or day <= self.ends_on
 
     def _month_after(self, booked_through: str | None, last: date | None) -> str | None:
         """The month after ``booked_through`` (YYYY-MM; the start date's month when none is booked yet), or ``None`` if
@@ -333,8 +348,10 @@ def new_contract(
     backup_responsibility: BackupResponsibility = BackupResponsibility.CUSTOMER,
     account_manager: str | None = None,
     partner_id: str | None = None,
+    branch_key: str | None = None,
 ) -> Contract:
-    """A contract whose kind-specific terms are present and whose dates make sense."""
+    """A contract whose kind-specific terms are present and whose dates make sense. ``branch_key``: checked by the
+    caller against the customer's branches (``domain.organisations.service_branch_of``)."""
     if ends_on is not None and ends_on < starts_on:
         raise ValidationFailed("The contract ends before it starts.", field="endsOn")
     if kind in MONTHLY_BILLED_KINDS:
@@ -368,7 +385,20 @@ def new_contract(
         backup_responsibility=backup_responsibility,
         account_manager=(account_manager or "").strip() or None,
         partner_id=partner_id,
+        branch_key=branch_key or None,
     )
+
+
+def set_branch(contract: Contract, branch_key: str | None, *, today: date, now: datetime, by: str) -> Contract:
+    """The contract delivered at ``branch_key`` (checked by the caller; ``None``: the head office) from now on: items it
+    makes from now on carry it. An ended contract is not changed; setting the branch it names already changes nothing."""
+    branch_key = branch_key or None
+    if branch_key == contract.branch_key:
+        return contract
+    _ended_already(contract, today)
+    change = ContractChange(ContractChangeKind.BRANCH, ensure_utc(now), by, branch_key=branch_key,
+                            previous_branch_key=contract.branch_key)
+    return replace(contract, branch_key=branch_key, changes=contract.changes + (change,))
 
 
 def earliest_billed_start(now: datetime) -> date:
@@ -740,6 +770,7 @@ def quota_month_item(contract: Contract, month: str) -> ServiceItem:
         partner_id=contract.partner_id,
         period_start=start,
         period_end=end,
+        branch_key=contract.branch_key,
     )
 
 
@@ -763,6 +794,7 @@ def overdraft_item(contract: Contract, correction: OverdraftCorrection) -> Servi
         period_start=start,
         period_end=end,
         separate_invoice=SeparateInvoice.QUOTA_CORRECTION,
+        branch_key=contract.branch_key,
     )
 
 
@@ -776,6 +808,11 @@ class ReportBilling:
     billed_minutes: int = 0
 
 
+def report_item_reference(report_id: str, branch_key: str | None) -> str:
+    """The item of one branch's share of a report whose tickets name several branches (``head-office``: none)."""
+    return f"{report_id}#{branch_key or 'head-office'}"
+
+
 def bill_service_report(
     report, contracts: Iterable[Contract], ledger: QuotaLedger | None, *, now: datetime, customer=None,
 ) -> ReportBilling:
@@ -784,8 +821,13 @@ def bill_service_report(
     partner of the contract the work was done under, else the partner of ``customer``'s link (``service_partner_id``).
 
     Non-billable lines never reach an invoice or the quota. A line worked on a day ``ledger``'s contract did not cover
-    is not debited from it. The amount is rounded half-up to the cent once, over all lines. ``report`` is a
+    is not debited from it. Each amount is rounded half-up to the cent once, over all its lines. ``report`` is a
     ``domain.tickets.ServiceReport``.
+
+    Each item carries the branch its lines' tickets name (``ServiceReportLine.branch_key``). A report whose tickets name
+    several branches (or some a branch and some none) hands one item per branch to billing, each referenced
+    ``<report id>#<branch key>`` (``#head-office`` for the lines without one) and rounded once over its lines: per-branch
+    billing puts each on its branch's invoice.
     """
     contracts = list(contracts)
     if ledger is not None and ledger.contract.id not in {c.id for c in contracts if c.kind is ContractKind.PREPAID_QUOTA}:
@@ -794,9 +836,9 @@ def bill_service_report(
     entries: list[LedgerEntry] = []
     covered = 0
     uncovered = 0
-    exact = Decimal(0)  # the uncovered minutes at the rate of each one's work date, not yet rounded
-    currency = STANDARD_HOURLY_RATE.currency
-    last_uncovered: date | None = None
+    # per branch (the ticket's, on each line; None: head office): the uncovered minutes at the rate of each one's work
+    # date, not yet rounded, the currency and the last day worked uncovered
+    by_branch: dict[str | None, list] = {}
     under_quota = False
     for line in billable:
         left = line.minutes
@@ -811,13 +853,14 @@ def bill_service_report(
             left = use.uncovered_minutes
         if left:
             rate = hourly_rate_for(contracts, line.work_date)
-            exact += rate.amount * Decimal(left) / Decimal(60)
-            currency = rate.currency
+            part = by_branch.setdefault(line.branch_key, [Decimal(0), STANDARD_HOURLY_RATE.currency, line.work_date])
+            part[0] += rate.amount * Decimal(left) / Decimal(60)
+            part[1] = rate.currency
+            part[2] = max(part[2], line.work_date)
             uncovered += left
-            last_uncovered = max(last_uncovered or line.work_date, line.work_date)
     items: list[ServiceItem] = []
-    if uncovered:
-        assert last_uncovered is not None
+    split = len(by_branch) > 1
+    for branch_key, (exact, currency, last_uncovered) in sorted(by_branch.items(), key=lambda kv: kv[0] or ""):
         # the partner of the contract the (latest) work was done under, else the customer's: its link's billing mode
         # decides who pays when the item is billed
         partner_id = next((c.partner_id for c in contracts if c.active_on(last_uncovered) and c.partner_id), None)
@@ -828,10 +871,11 @@ def bill_service_report(
                 description=f"Service report {report.id}" + (" (beyond the prepaid quota)" if under_quota else ""),
                 quantity=Decimal(1),
                 unit_price=Money(round_cents(exact), currency),
-                reference=report.id,
+                reference=report_item_reference(report.id, branch_key) if split else report.id,
                 partner_id=partner_id,
                 period_start=report.first_day,
                 period_end=report.last_day + timedelta(days=1),
+                branch_key=branch_key,
             )
         )
     return ReportBilling(tuple(items), tuple(entries), covered, uncovered)
@@ -859,7 +903,7 @@ def flat_rate_item(contract: Contract, month: str) -> ServiceItem:
     return ServiceItem(
         customer_id=contract.customer_id, description=description, quantity=Decimal(1), unit_price=fee,
         reference=f"{prefix}#{contract.id}#{month}", partner_id=contract.partner_id, period_start=start, period_end=end,
-        separate_invoice=SeparateInvoice.RENTAL_AND_HOSTING,
+        separate_invoice=SeparateInvoice.RENTAL_AND_HOSTING, branch_key=contract.branch_key,
     )
 
 
@@ -939,7 +983,7 @@ def managed_service_items(contract: Contract, month: str, usage: dict[str, Decim
             description=f"{services[use.code].name} {_month_label(month)} ({use.quantity} {services[use.code].unit})",
             quantity=use.quantity, unit_price=services[use.code].unit_price,
             reference=managed_service_reference(contract.id, use.code, month, revision),
-            partner_id=contract.partner_id, period_start=start, period_end=end,
+            partner_id=contract.partner_id, period_start=start, period_end=end, branch_key=contract.branch_key,
         )
         for use in checked
         if use.quantity > 0

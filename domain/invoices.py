@@ -67,6 +67,11 @@ Decided here, where ``DOMAIN.md`` leaves room:
   (``assert_downloadable``: a copy is a paid archive retrieval); distributor staff still do,
   since they carry out the retrieval. The archive retrieval fee is net (VAT is added
   like on any invoice) and is due on the issue date (paid in advance).
+* **Branches** (per-branch billing, ``domain.billing``): an invoice of one branch of a customer that is billed per
+  branch names it (``branch``: key, name and address when issued) and prints the company name with the branch name
+  and the branch's address as the recipient (``InvoiceParty.at_branch``); it is still the customer's invoice (payer,
+  billing e-mail, VAT id, numbering, SEPA mandate). A line of work delivered at a branch names the branch
+  (``InvoiceLine.branch``), on any invoice.
 * **Retention** ends on 31 December of the tenth year after the year of issue; the
   invoice may be deleted from the next day on.
 """
@@ -229,6 +234,19 @@ class InvoiceParty:
     def of(cls, organisation: Organisation) -> "InvoiceParty":
         return cls(organisation.id, organisation.name, organisation.address, organisation.vat_id, organisation.billing_email)
 
+    def at_branch(self, branch: "InvoiceBranch") -> "InvoiceParty":
+        """The payer as a branch's invoice prints it: the company name with the branch name, the branch's address."""
+        return replace(self, name=f"{self.name} – {branch.name}", address=branch.address)
+
+
+@dataclass(frozen=True)
+class InvoiceBranch:
+    """The customer's branch an invoice bills (per-branch billing), as it was when the invoice was issued."""
+
+    key: str
+    name: str
+    address: Address
+
 
 @dataclass(frozen=True)
 class DirectDebit:
@@ -301,6 +319,7 @@ class InvoiceLine:
     period_end: date | None = None
     source_reference: str | None = None
     discount_percent: Decimal = Decimal("0")
+    branch: str | None = None  # the name of the customer's branch the work was delivered at
 
     def __post_init__(self) -> None:
         if not self.description.strip():
@@ -330,6 +349,7 @@ class InvoiceLine:
         period_start: date | None = None,
         period_end: date | None = None,
         source_reference: str | None = None,
+        branch: str | None = None,
     ) -> "InvoiceLine":
         """A line whose net is quantity × unit price less the discount, rounded half-up once."""
         quantity = _decimal(quantity)
@@ -344,6 +364,7 @@ class InvoiceLine:
             period_end=period_end,
             source_reference=source_reference,
             discount_percent=discount_percent,
+            branch=branch,
         )
 
     @property
@@ -528,6 +549,7 @@ class InvoiceDraft:
     reason: str | None = None
     billing_run_date: date | None = None
     direct_debit: DirectDebit | None = None  # how a SEPA direct-debit invoice is collected
+    branch: InvoiceBranch | None = None  # the customer's branch this invoice bills (per-branch billing)
 
     @property
     def net_total(self) -> Money:
@@ -573,6 +595,7 @@ class InvoiceDraft:
             reason=self.reason,
             billing_run_date=self.billing_run_date,
             direct_debit=self.direct_debit,
+            branch=self.branch,
         )
 
 
@@ -611,6 +634,7 @@ class Invoice:
     # they were kept, whose PDF prints the organisations' master data as they are when it is rendered.
     issuer_party: InvoiceParty | None = None
     payer_party: InvoiceParty | None = None
+    branch: InvoiceBranch | None = None  # the customer's branch it bills (per-branch billing): the recipient printed
     payments: tuple[Payment, ...] = ()
     credits: tuple[Credit, ...] = ()  # credit notes registered on this invoice (``register_credit_note``)
     # A credit note's refund (positive), fixed when it is registered on its invoice; None: not registered (issued

@@ -3,10 +3,24 @@
 A customer's partnership links live inside the customer aggregate: a customer has few
 resellers, every read of a customer wants them, and a billing-mode switch then changes
 one item under one version check.
+
+Decided here, where ``DOMAIN.md`` leaves room:
+
+* **Branch keys.** Each branch of the onboarding data has a stable ``key``, a slug of its name unique within the
+  customer (``Lager Bremen`` → ``lager-bremen``; a second ``Lager  Bremen`` → ``lager-bremen-2``). Contracts, tickets,
+  service items and invoices name a branch by its key, so renaming a branch or moving its address keeps what names
+  it. A change of the branch list keeps the key of a branch given with its key, else of the branch of the same name
+  (case ignored); a new name gets a new key. Data stored before keys existed get them derived from the names, in
+  order, when read (the same keys each time, until saved).
+* **Branches receiving services** are the ones service-desk work is delivered at: only they may be named by a
+  contract or a ticket (``service_branch``). Whether naming one is refused when it is removed is the services'
+  concern (``domain.services.organisations.update_customer``: refused while an open contract or ticket names it).
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
@@ -74,19 +88,40 @@ class Address:
         )
 
 
+BRANCH_KEY_MAX = 40
+_GERMAN_LETTERS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+
+
+def branch_slug(name: str) -> str:
+    """The key a branch name suggests: lower case ASCII letters, digits and hyphens (``Lager Bremen-Süd`` →
+    ``lager-bremen-sued``), at most ``BRANCH_KEY_MAX`` characters; ``branch`` when nothing of the name is left."""
+    text = unicodedata.normalize("NFKD", name.casefold().translate(_GERMAN_LETTERS)).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:BRANCH_KEY_MAX].strip("-")
+    return slug or "branch"
+
+
+def _unique_key(wanted: str, taken: set[str]) -> str:
+    key, n = wanted, 2
+    while key in taken:
+        suffix = f"-{n}"
+        key, n = wanted[: BRANCH_KEY_MAX - len(suffix)] + suffix, n + 1
+    return key
+
+
 @dataclass(frozen=True)
 class Branch:
-    """A site of the customer that receives goods or services."""
+    """A site of the customer that receives goods or services, named by a key stable within the customer."""
 
     name: str
     address: Address
     receives_goods: bool = True
     receives_services: bool = True
+    key: str = ""  # assigned by ``CustomerOnboarding`` (from the name) when empty: a branch stored before keys existed
 
     @classmethod
     def create(
         cls, name: str, address: Address, *, receives_goods: bool = True, receives_services: bool = True,
-        field_prefix: str = "branch",
+        field_prefix: str = "branch", key: str | None = None,
     ) -> "Branch":
         """A branch as boarding records it: named, and receiving goods, services or both (else it is no branch)."""
         clean_name = require_text(name, f"{field_prefix}.name", label="Branch name")
@@ -96,7 +131,15 @@ class Branch:
                 field=field_prefix,
                 hint="Record only the sites that receive goods, services or both: set receivesGoods or receivesServices.",
             )
-        return cls(name=clean_name, address=address, receives_goods=receives_goods, receives_services=receives_services)
+        clean_key = (key or "").strip()
+        if clean_key and branch_slug(clean_key) != clean_key:
+            raise ValidationFailed(
+                f"'{key}' is not a branch key.", field=f"{field_prefix}.key",
+                hint="Give the key the branch was listed with (lower-case letters, digits and hyphens), or leave it out for a new branch.",
+            )
+        return cls(
+            name=clean_name, address=address, receives_goods=receives_goods, receives_services=receives_services, key=clean_key,
+        )
 
 
 @dataclass(frozen=True)
@@ -147,6 +190,18 @@ class CustomerOnboarding:
     datev_consultant_number: str | None = None
 
     def __post_init__(self) -> None:
+        if any(not branch.key for branch in self.branches):  # stored before keys existed: derived from the names
+            taken = {branch.key for branch in self.branches if branch.key}
+            keyed = []
+            for branch in self.branches:
+                if not branch.key:
+                    branch = replace(branch, key=_unique_key(branch_slug(branch.name), taken))
+                    taken.add(branch.key)
+                keyed.append(branch)
+            object.__setattr__(self, "branches", tuple(keyed))
+        if len({branch.key for branch in self.branches}) != len(self.branches):
+            raise ValidationFailed("Each branch key appears once.", field="onboarding.branches",
+                                   hint="List each branch once; leave the key out for a new branch.")
         if self.branch_billing is BranchBilling.PER_BRANCH and not self.branches:
             raise ValidationFailed(
                 "Billing per branch needs at least one branch.",
@@ -184,7 +239,7 @@ class CustomerOnboarding:
         """These data with ``changes`` applied: what is set is validated, the rest stays as it is."""
         updated: dict[str, object] = {}
         if changes.branches is not None:
-            updated["branches"] = tuple(changes.branches)
+            updated["branches"] = self._keyed(changes.branches)
         if changes.branch_billing is not None:
             updated["branch_billing"] = changes.branch_billing
         if changes.service_report_email is not None:
@@ -208,6 +263,63 @@ class CustomerOnboarding:
                 changes.datev_consultant_number, "onboarding.datevConsultantNumber"
             )
         return replace(self, **updated)  # __post_init__ checks the result as a whole (per-branch billing needs a branch)
+
+    def _keyed(self, branches: Iterable[Branch]) -> tuple[Branch, ...]:
+        """The new branch list with keys: a given key names a branch listed now; a branch without one keeps the key of
+        the listed branch of the same name (case ignored), else gets a new key from its name."""
+        branches = tuple(branches)
+        current = {branch.key: branch for branch in self.branches}
+        by_name = {branch.name.casefold(): branch.key for branch in self.branches}
+        given: set[str] = set()
+        for i, branch in enumerate(branches):
+            if not branch.key:
+                continue
+            if branch.key not in current:
+                raise ValidationFailed(
+                    f"The customer has no branch with the key '{branch.key}'.", field=f"onboarding.branches[{i}].key",
+                    hint="Leave the key out to add a new branch; the listed branches and their keys are in onboarding.branches.",
+                )
+            if branch.key in given:
+                raise ValidationFailed(f"The branch key '{branch.key}' is given twice.", field=f"onboarding.branches[{i}].key")
+            given.add(branch.key)
+        taken = set(given)
+        keyed = []
+        for branch in branches:
+            if not branch.key:
+                same_name = by_name.get(branch.name.casefold())
+                key = same_name if same_name is not None and same_name not in taken else _unique_key(branch_slug(branch.name), taken | given)
+                branch = replace(branch, key=key)
+                taken.add(key)
+            keyed.append(branch)
+        return tuple(keyed)
+
+    def branch(self, key: str | None) -> Branch | None:
+        return next((branch for branch in self.branches if branch.key == key), None) if key else None
+
+    def service_branch(self, key: str, *, field: str = "branchKey") -> Branch:
+        """The branch ``key`` names, when it receives services: the sites service-desk work is delivered at."""
+        branch = self.branch(key)
+        listed = ", ".join(b.key for b in self.branches if b.receives_services) or "none"
+        if branch is None:
+            raise ValidationFailed(
+                f"The customer has no branch with the key '{key}'.", field=field,
+                hint=f"Branches receiving services: {listed}. Record the branch in the customer's onboarding data first.",
+            )
+        if not branch.receives_services:
+            raise ValidationFailed(
+                f"The branch {branch.name} ('{key}') receives no services.", field=field,
+                hint=f"Branches receiving services: {listed}. Or set receivesServices on {branch.name} in the onboarding data.",
+            )
+        return branch
+
+
+def service_branch_of(customer: "Organisation", key: str | None, *, field: str = "branchKey") -> str | None:
+    """The key of the customer's branch receiving services named by ``key`` (``None``/empty: none, head office);
+    refused (``ValidationFailed`` naming ``field``) when the customer has no such branch or it receives no services."""
+    key = (key or "").strip()
+    if not key:
+        return None
+    return (customer.onboarding or CustomerOnboarding()).service_branch(key, field=field).key
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,12 @@ Decided here, where ``DOMAIN.md`` leaves room:
 * A ticket may carry a **software update request** (``software_update``: which asset, the agreed time): the
   workflow of updates that interrupt users lives in ``domain.software_updates``; each step is a SOFTWARE_UPDATE
   history event, visible to whoever sees the ticket.
+* **Branch** (per-branch billing; see ``domain.billing``). Decided: a ticket may name the customer's branch the work is
+  delivered at (``branch_key``; ``None``: the head office), one that receives services (checked by the services,
+  ``domain.organisations.service_branch_of``), set when it is opened (portal, hotline) and changed by service staff
+  (``set_branch``, a BRANCH_CHANGED history event, also on a closed ticket: its time may still be reported). A service
+  report's line carries the branch its ticket names when the report is made; changing the branch later moves only time
+  not reported yet.
 * Credentials known to technicians are not modelled here; they belong in a separate
   store readable only by the people who need them (service and technicians; customer
   staff on request), never in ticket text.
@@ -245,6 +251,7 @@ class TicketEventKind(str, Enum):
     TIME_DELETED = "TIME_DELETED"
     SERVICE_REPORTED = "SERVICE_REPORTED"
     SOFTWARE_UPDATE = "SOFTWARE_UPDATE"  # a step of a software update request (domain.software_updates)
+    BRANCH_CHANGED = "BRANCH_CHANGED"  # the branch the work is delivered at set, changed or cleared
 
 
 @dataclass(frozen=True)
@@ -468,6 +475,7 @@ class Ticket:
     history: list[TicketEvent] = field(default_factory=list)
     source_key: str | None = None  # e-mail Message-ID, alert id or maintenance key: one source, one ticket
     software_update: SoftwareUpdate | None = None  # the update of software that interrupts users this ticket requests
+    branch_key: str | None = None  # the customer's branch the work is delivered at (None: head office)
     version: int = 0  # optimistic locking; infra increments it
 
     @property
@@ -536,6 +544,15 @@ class Ticket:
         if technician_id is None:
             return self._record(TicketEventKind.UNASSIGNED, now, actor, previous=previous)
         return self._record(TicketEventKind.ASSIGNED, now, actor, assignee=technician_id, previous=previous)
+
+    def set_branch(self, branch_key: str | None, *, actor: str, now: datetime) -> TicketEvent | None:
+        """Name the branch the work is delivered at (checked by the caller; ``None``: the head office); ``None`` when
+        nothing changed. Time reported already keeps the branch its report names."""
+        branch_key = branch_key or None
+        if branch_key == self.branch_key:
+            return None
+        previous, self.branch_key = self.branch_key, branch_key
+        return self._record(TicketEventKind.BRANCH_CHANGED, now, actor, branch=branch_key or "", previous=previous or "")
 
     def add_comment(
         self,
@@ -727,8 +744,9 @@ def open_ticket(
     actor: str,
     now: datetime,
     source_key: str | None = None,
+    branch_key: str | None = None,
 ) -> Ticket:
-    """A new ticket in status NEW, numbered by infra (``format_ticket_number``)."""
+    """A new ticket in status NEW, numbered by infra (``format_ticket_number``); ``branch_key`` checked by the caller."""
     parse_ticket_number(number)
     if channel is TicketChannel.EMAIL and "@" not in (reporter.email or ""):
         # Deliberately no stricter check: whatever address the mail came from, the mail becomes a ticket.
@@ -752,6 +770,7 @@ def open_ticket(
         reporter=reporter,
         received_at=ensure_utc(received_at),
         source_key=source_key,
+        branch_key=branch_key or None,
     )
     ticket._record(TicketEventKind.CREATED, now, actor, channel=channel.value, number=ticket.number)
     return ticket
@@ -1032,6 +1051,7 @@ class ServiceReportLine:
     billable: bool
     description: str
     reason: str | None
+    branch_key: str | None = None  # the branch the ticket named when the report was made (None: head office)
 
     @property
     def hours(self) -> Decimal:
@@ -1112,6 +1132,7 @@ def _build_report(
                     billable=entry.billable,
                     description=entry.description,
                     reason=entry.reason,
+                    branch_key=ticket.branch_key,
                 )
             )
     if not lines:

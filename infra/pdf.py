@@ -156,6 +156,8 @@ def render_invoice_pdf(invoice: Invoice, *, issuer: IssuerDisplay, payer: PartyD
         period = _period(line)
         if period:
             description += f"\n{period}"
+        if line.branch:
+            description += f"\nNiederlassung / Branch: {line.branch}"
         if line.discount_percent:
             description += f"\nRabatt / discount {format_percent(line.discount_percent)}"
         cells = (

@@ -27,6 +27,11 @@ tier in force on the run date (``ProgrammePartner.rates_at``: the configured pro
 of a standard tier, or the agreed rates of an individual one), read with the partners in one
 BatchGet. **Decided**: a reseller that has not joined the programme (or not yet on the run
 date) buys at the rates of the entry tier, Registered, of the same terms.
+
+**Decided** (per-branch billing, rules in ``domain.billing``): the branches and the customer's choice (CENTRAL or
+PER_BRANCH) come with the customers read for planning, so billing per branch costs no request of its own; each branch's
+invoice is one more planned invoice, issued (gap-free number, SEPA direct debit under the customer's mandate) and
+delivered like any other, and its id includes the branch, so a re-run after a crash issues none twice.
 """
 
 from __future__ import annotations
@@ -152,7 +157,7 @@ def run_billing(
         sources = credit_sources(reader, charges)
         plan = plan_billing_run(
             run_date=run_date, now=now, issuer_id=issuer.id, charges=charges, service_items=items,
-            customers={cid: CustomerAccount(BillingParty.of(c), c.partner_links) for cid, c in customers.items()},
+            customers={cid: CustomerAccount.of(c) for cid, c in customers.items()},
             partners=_partner_terms(partners, reader.programme_partners.get_many(partners), terms, run_date),
             credit_sources=sources, credit_notes=credit_notes_of_sources(reader, sources), sepa_creditor_id=sepa_creditor_id,
         )

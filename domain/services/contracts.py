@@ -13,7 +13,7 @@ from domain.calendar import berlin_date
 from domain.errors import Conflict, NotFound
 from domain.ids import new_id
 from domain.money import Money
-from domain.organisations import Organisation, OrganisationKind
+from domain.organisations import Organisation, OrganisationKind, service_branch_of
 from domain.policy import Principal, require
 from domain.ports import Page, UnitOfWork
 from domain.service_statistics import ServiceStatistics, check_months, service_statistics
@@ -56,6 +56,7 @@ class NewContract:
     backup_responsibility: ct.BackupResponsibility = ct.BackupResponsibility.CUSTOMER
     account_manager: str | None = None
     partner_id: str | None = None
+    branch_key: str | None = None  # the customer's branch it is delivered at (None: head office)
 
 
 def create_contract(uow: UnitOfWork, principal: Principal, command: NewContract, *, now: datetime) -> ct.Contract:
@@ -68,6 +69,7 @@ def create_contract(uow: UnitOfWork, principal: Principal, command: NewContract,
             now=now, ends_on=command.ends_on, reaction_times=command.reaction_times, quota=command.quota,
             monthly_flat_rate=command.monthly_flat_rate, managed_services=command.managed_services,
             backup_responsibility=command.backup_responsibility, account_manager=command.account_manager, partner_id=partner_id,
+            branch_key=service_branch_of(customer, command.branch_key),
         )
         uow.contracts.save(contract)
         uow.commit()
@@ -136,6 +138,33 @@ def end_contract(
 
     return run_idempotent(
         uow, principal=principal, operation="contractEnd", key=idempotency_key, payload=command, now=now,
+        perform=perform, load=lambda uow, contract_id: uow.contracts.get(contract_id),
+    )
+
+
+@dataclass(frozen=True)
+class ContractBranch:
+    contract_id: str
+    branch_key: str | None  # None or empty: the head office
+
+
+def set_contract_branch(
+    uow: UnitOfWork, principal: Principal, command: ContractBranch, *, now: datetime, idempotency_key: str | None = None,
+) -> ct.Contract:
+    """Staff name the branch a contract is delivered at from now on (``domain.contracts.set_branch``): one of the
+    customer's branches receiving services, else ``ValidationFailed`` on ``branchKey``; one write, nothing on bad input."""
+    require(tk.can_manage_contracts_and_assets(principal), "change contracts")
+
+    def perform(uow: UnitOfWork) -> tuple[str, ct.Contract]:
+        contract = _contract(uow, command.contract_id)
+        branch_key = service_branch_of(_customer(uow, contract.customer_id), command.branch_key)
+        changed = ct.set_branch(contract, branch_key, today=berlin_date(now), now=now, by=principal.user_id)
+        if changed is not contract:
+            uow.contracts.save(changed)
+        return contract.id, changed
+
+    return run_idempotent(
+        uow, principal=principal, operation="contractBranchSet", key=idempotency_key, payload=command, now=now,
         perform=perform, load=lambda uow, contract_id: uow.contracts.get(contract_id),
     )
 

@@ -198,10 +198,13 @@ def _with_printed_parties(uow, invoice: Invoice, known: dict[str, Organisation])
     if missing:
         known.update(uow.organisations.get_many(missing))
     issuer, payer = known.get(invoice.issuer_id), known.get(invoice.payer_id)
+    payer_party = InvoiceParty.of(payer) if payer else None
+    if payer_party is not None and invoice.branch is not None:  # a branch's invoice: addressed to the branch
+        payer_party = payer_party.at_branch(invoice.branch)
     return replace(
         invoice,
         issuer_party=invoice.issuer_party or (InvoiceParty.of(issuer) if issuer else None),
-        payer_party=invoice.payer_party or (InvoiceParty.of(payer) if payer else None),
+        payer_party=invoice.payer_party or payer_party,
     )
 
 

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Callable, Iterator
 
 from domain.calendar import berlin_date
-from domain.errors import AlreadyExists, NotFound, ValidationFailed
+from domain.errors import AlreadyExists, Conflict, NotFound, ValidationFailed
 from domain.ids import new_id
 from domain.organisations import (
     ID_PREFIX,
@@ -224,6 +224,7 @@ def update_customer(uow: UnitOfWork, principal: Principal, customer_id: str, cha
         onboarding = customer.onboarding or CustomerOnboarding()
         if changes.onboarding is not None:
             onboarding = onboarding.with_changes(changes.onboarding)  # one field changed keeps the others
+            _check_branches_left(uow, customer, onboarding, today=berlin_date(now))
         probe = new_organisation(  # re-validates the changed master data with the creation rules
             id=customer.id,
             kind=customer.kind,
@@ -245,6 +246,33 @@ def update_customer(uow: UnitOfWork, principal: Principal, customer_id: str, cha
         uow.organisations.update(updated)
         uow.commit()
         return replace(updated, version=updated.version + 1)
+
+
+def _check_branches_left(uow: UnitOfWork, customer: Organisation, onboarding: CustomerOnboarding, *, today: date) -> None:
+    """Decided: a branch receiving services is not removed (nor set to receive none) while an open contract (not ended
+    before today) or a ticket not closed names it: their items would be billed to a site the customer no longer has.
+    Refused (``Conflict`` on ``onboarding.branches``) naming them; move them to another branch (contractBranchSet,
+    ticketBranchSet) or end them first. Reads the customer's contracts and tickets only when such a branch goes."""
+    before = {b.key: b for b in (customer.onboarding.branches if customer.onboarding else ()) if b.receives_services}
+    still = {b.key for b in onboarding.branches if b.receives_services}
+    gone = {key: branch for key, branch in before.items() if key not in still}
+    if not gone:
+        return
+    from domain.services.tickets import all_tickets_of  # the ticket services import this module
+
+    contracts = [c for c in uow.contracts.list_for_customer(customer.id) if c.branch_key in gone and c.open_on(today)]
+    tickets = [t for t in all_tickets_of(uow, customer.id) if t.branch_key in gone and not t.is_closed]
+    if not contracts and not tickets:
+        return
+    named = sorted({c.branch_key for c in contracts} | {t.branch_key for t in tickets})
+    users = [f"contract {c.id}" for c in sorted(contracts, key=lambda c: c.id)] + [f"ticket {t.number}" for t in sorted(tickets, key=lambda t: t.number)]
+    shown = ", ".join(users[:5]) + (f" and {len(users) - 5} more" if len(users) > 5 else "")
+    raise Conflict(
+        f"The branch {', '.join(gone[key].name for key in named)} still receives services: {shown}.",
+        field="onboarding.branches",
+        hint="Move them to another branch or the head office first (contractBranchSet, ticketBranchSet), or end the "
+             "contracts and close the tickets; then remove the branch.",
+    )
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from domain.calendar import berlin_date
 from domain.contracts import LedgerEntry, LedgerEntryKind, QuotaLedger, bill_service_report, quota_of_report
 from domain.errors import AlreadyExists, ConcurrentUpdate, Conflict, NotFound, ValidationFailed
 from domain.ids import new_id
-from domain.organisations import Organisation, OrganisationKind
+from domain.organisations import Organisation, OrganisationKind, service_branch_of
 from domain.policy import Principal, require
 from domain.ports import (
     DocumentStore,
@@ -50,6 +50,7 @@ class NewTicket:
     customer_id: str
     subject: str
     description: str
+    branch_key: str | None = None  # the branch the work is delivered at (None: head office)
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class NewHotlineTicket:
     caller_name: str
     caller_email: str | None = None
     caller_user_id: str | None = None
+    branch_key: str | None = None  # the branch the work is delivered at (None: head office)
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,7 @@ def open_portal_ticket(
             "Portal tickets are opened by the customer's users.", field="customerId",
             hint="Service staff record a call with ticketHotlineCreate.",
         )
+    branch_key = service_branch_of(customer, command.branch_key)
     user = uow.users.get(principal.user_id)
     reporter = tk.Reporter(user_id=principal.user_id, email=user.email if user else None, name=user.name if user else None)
 
@@ -164,7 +167,7 @@ def open_portal_ticket(
         return tk.open_ticket(
             ticket_id=ticket_id, number=number, distributor_id=distributor, customer_id=customer.id,
             channel=tk.TicketChannel.PORTAL, subject=command.subject, description=command.description,
-            reporter=reporter, received_at=now, actor=principal.user_id, now=now,
+            reporter=reporter, received_at=now, actor=principal.user_id, now=now, branch_key=branch_key,
         )
 
     return _open(uow, principal, operation="ticketCreate", payload=command, idempotency_key=idempotency_key, now=now,
@@ -187,12 +190,13 @@ def open_hotline_ticket(
     given = (command.caller_email or "").strip()
     email = require_email(given, "callerEmail") if given else (caller.email if caller else None)
     reporter = tk.Reporter(user_id=command.caller_user_id, email=email, name=(command.caller_name or "").strip() or None)
+    branch_key = service_branch_of(customer, command.branch_key)
 
     def build(ticket_id: str, number: str, distributor: str) -> tk.Ticket:
         return tk.open_ticket(
             ticket_id=ticket_id, number=number, distributor_id=distributor, customer_id=customer.id,
             channel=tk.TicketChannel.HOTLINE, subject=command.subject, description=command.description,
-            reporter=reporter, received_at=now, actor=principal.user_id, now=now,
+            reporter=reporter, received_at=now, actor=principal.user_id, now=now, branch_key=branch_key,
         )
 
     return _open(uow, principal, operation="ticketHotlineCreate", payload=command, idempotency_key=idempotency_key,
@@ -385,6 +389,17 @@ def assign(uow: UnitOfWork, principal: Principal, ticket_id: str, *, technician_
             raise NotFound(f"No technician with id '{technician_id}'.", field="assigneeId",
                            hint="Tickets are assigned to the distributor's service staff.")
     ticket, _, _ = _change(uow, principal, ticket_id, lambda t, c: t.assign(technician_id, actor=principal.user_id, now=now))
+    return ticket
+
+
+def set_branch(uow: UnitOfWork, principal: Principal, ticket_id: str, *, branch_key: str | None, now: datetime) -> tk.Ticket:
+    """Service staff name the branch the ticket's work is delivered at (``None`` or empty: the head office): one of the
+    customer's branches receiving services, else ``ValidationFailed`` on ``branchKey`` and nothing changes."""
+    require(tk.can_work_on_tickets(principal), "change the branch of tickets")
+    ticket, _, _ = _change(
+        uow, principal, ticket_id,
+        lambda t, c: t.set_branch(service_branch_of(c, branch_key), actor=principal.user_id, now=now),
+    )
     return ticket
 
 
