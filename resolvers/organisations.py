@@ -21,7 +21,7 @@ def address_of(a: t.AddressInput, field: str = "address") -> Address:
 def branch_of(b: t.BranchInput, field: str) -> Branch:
     return Branch.create(
         b.name, address_of(b.address, f"{field}.address"), receives_goods=b.receives_goods,
-        receives_services=b.receives_services, field_prefix=field,
+        receives_services=b.receives_services, field_prefix=field, key=b.key,
     )
 
 

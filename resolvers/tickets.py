@@ -102,7 +102,7 @@ async def service_statistics(info: Info, customer_id: strawberry.ID, from_month:
 @payload_errors(t.TicketPayload)
 async def ticket_create(info: Info, input: t.TicketCreateInput, idempotency_key: str | None = None) -> t.TicketPayload:
     ctx = info.context
-    command = service.NewTicket(str(input.customer_id), input.subject, input.description)
+    command = service.NewTicket(str(input.customer_id), input.subject, input.description, input.branch_key)
     created = await ctx.run(service.open_portal_ticket, ctx.uow(), ctx.principal, command, now=ctx.now, mailer=ctx.services.mailer,
                             idempotency_key=idempotency_key)
     return t.TicketPayload(ticket=_ticket(info, created))
@@ -122,7 +122,7 @@ async def monitoring_alert_qualify(info: Info, input: t.MonitoringAlertQualifyIn
 async def ticket_hotline_create(info: Info, input: t.TicketHotlineCreateInput, idempotency_key: str | None = None) -> t.TicketPayload:
     ctx = info.context
     command = service.NewHotlineTicket(str(input.customer_id), input.subject, input.description, input.caller_name, input.caller_email,
-                                       str(input.caller_user_id) if input.caller_user_id else None)
+                                       str(input.caller_user_id) if input.caller_user_id else None, input.branch_key)
     created = await ctx.run(service.open_hotline_ticket, ctx.uow(), ctx.principal, command, now=ctx.now, mailer=ctx.services.mailer,
                             idempotency_key=idempotency_key)
     return t.TicketPayload(ticket=_ticket(info, created))
@@ -169,6 +169,13 @@ async def ticket_status_change(info: Info, ticket_id: strawberry.ID, status: t.T
 async def ticket_assign(info: Info, ticket_id: strawberry.ID, assignee_id: strawberry.ID | None = None) -> t.TicketPayload:
     ctx = info.context
     changed = await ctx.run(service.assign, ctx.uow(), ctx.principal, ticket_id, technician_id=assignee_id, now=ctx.now)
+    return t.TicketPayload(ticket=_ticket(info, changed))
+
+
+@payload_errors(t.TicketPayload)
+async def ticket_branch_set(info: Info, ticket_id: strawberry.ID, branch_key: str | None = None) -> t.TicketPayload:
+    ctx = info.context
+    changed = await ctx.run(service.set_branch, ctx.uow(), ctx.principal, str(ticket_id), branch_key=branch_key, now=ctx.now)
     return t.TicketPayload(ticket=_ticket(info, changed))
 
 
@@ -248,7 +255,7 @@ async def contract_create(info: Info, input: t.ContractCreateInput) -> t.Contrac
         ends_on=input.ends_on, reaction_times=ct.ReactionTimes(input.reaction_time_critical_hours, input.reaction_time_normal_hours),
         quota=quota, monthly_flat_rate=_money(input.monthly_flat_rate),
         managed_services=tuple(ct.ManagedService(s.code.strip(), s.name.strip(), s.unit.strip(), _money(s.unit_price)) for s in input.managed_services),
-        backup_responsibility=input.backup_responsibility, account_manager=input.account_manager,
+        backup_responsibility=input.backup_responsibility, account_manager=input.account_manager, branch_key=input.branch_key,
     )
     created = await ctx.run(contract_service.create_contract, ctx.uow(), ctx.principal, command, now=ctx.now)
     return t.ContractPayload(contract=t.Contract.of(created))
@@ -261,6 +268,15 @@ async def contract_quota_overdraft_set(
     ctx = info.context
     command = contract_service.OverdraftSetting(str(input.contract_id), input.allowed, _money(input.hourly_rate))
     changed = await ctx.run(contract_service.set_quota_overdraft, ctx.uow(), ctx.principal, command, now=ctx.now,
+                            idempotency_key=idempotency_key)
+    return t.ContractPayload(contract=t.Contract.of(changed))
+
+
+@payload_errors(t.ContractPayload)
+async def contract_branch_set(info: Info, input: t.ContractBranchSetInput, idempotency_key: str | None = None) -> t.ContractPayload:
+    ctx = info.context
+    command = contract_service.ContractBranch(str(input.contract_id), input.branch_key)
+    changed = await ctx.run(contract_service.set_contract_branch, ctx.uow(), ctx.principal, command, now=ctx.now,
                             idempotency_key=idempotency_key)
     return t.ContractPayload(contract=t.Contract.of(changed))
 

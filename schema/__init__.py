@@ -296,6 +296,11 @@ class Mutation:
     )
     ticket_status_change: tt.TicketPayload = strawberry.mutation(resolver=tkt.ticket_status_change)
     ticket_assign: tt.TicketPayload = strawberry.mutation(resolver=tkt.ticket_assign)
+    ticket_branch_set: tt.TicketPayload = strawberry.mutation(
+        resolver=tkt.ticket_branch_set,
+        description="Service staff: the customer's branch (a key of onboarding.branches receiving services; null: the head "
+                    "office) the ticket's work is delivered at. Time not reported yet is billed to it.",
+    )
     ticket_time_entry_add: tt.TimeEntryPayload = strawberry.mutation(resolver=tkt.ticket_time_entry_add)
     ticket_time_entry_update: tt.TimeEntryPayload = strawberry.mutation(
         resolver=tkt.ticket_time_entry_update,
@@ -325,6 +330,11 @@ class Mutation:
         description="Distributor: grant or withdraw a prepaid quota's overdraft from now on. Minutes debited before keep the "
                     "setting they were debited under; overdraft used is corrected at the month's end at the rate in force "
                     "when it was used.",
+    )
+    contract_branch_set: tt.ContractPayload = strawberry.mutation(
+        resolver=tkt.contract_branch_set,
+        description="Distributor: the customer's branch (receiving services; null: the head office) the contract is delivered "
+                    "at from now on; its items made from now on are billed to it (per-branch billing). An ended contract: CONFLICT.",
     )
     contract_end: tt.ContractPayload = strawberry.mutation(
         resolver=tkt.contract_end,

@@ -8,7 +8,7 @@ import strawberry
 from domain import direct_debits as dd
 from domain import invoices as d
 from schema.common import Error, Money, Node, enum_of
-from schema.organisations import BillingMode
+from schema.organisations import Address, BillingMode
 
 InvoiceKind = enum_of(d.InvoiceKind, "INVOICE, or CREDIT_NOTE (negative amounts, corrects another invoice).")
 InvoiceStatus = enum_of(
@@ -33,6 +33,17 @@ class InvoiceLine:
     vat_rate: Decimal = strawberry.field(description="Percent.")
     period_start: date | None
     period_end: date | None = strawberry.field(description="Exclusive.")
+    branch: str | None = strawberry.field(
+        default=None, description="The name of the customer's branch the work was delivered at (null: the head office, or not site work)."
+    )
+
+
+@strawberry.type(description="The customer's branch an invoice bills (per-branch billing), as it was when issued: the "
+                             "invoice is addressed to the company name with the branch name, at the branch's address.")
+class InvoiceBranch:
+    key: str
+    name: str
+    address: Address
 
 
 @strawberry.type
@@ -98,6 +109,11 @@ class Invoice(Node):
     corrects_invoice_id: strawberry.ID | None
     corrects_invoice_number: str | None
     reason: str | None
+    branch: InvoiceBranch | None = strawberry.field(
+        default=None,
+        description="Customers billed PER_BRANCH: the branch whose items this invoice bills (null: the head office's invoice, "
+                    "or a customer billed centrally).",
+    )
     _invoice: strawberry.Private[d.Invoice]
 
     @strawberry.field(description="Credit notes that correct this invoice.")
@@ -142,7 +158,7 @@ class Invoice(Node):
                 InvoiceLine(
                     position=n, description=line.description, quantity=line.quantity, unit_price=Money.of(line.unit_price),
                     discount_percent=line.discount_percent, net_amount=Money.of(line.net_amount), vat_rate=line.vat_rate,
-                    period_start=line.period_start, period_end=line.period_end,
+                    period_start=line.period_start, period_end=line.period_end, branch=line.branch,
                 )
                 for n, line in enumerate(invoice.lines, start=1)
             ],
@@ -158,7 +174,10 @@ class Invoice(Node):
                 creditor_id=invoice.direct_debit.creditor_id,
             ) if invoice.direct_debit else None,
             corrects_invoice_id=strawberry.ID(invoice.corrects_invoice_id) if invoice.corrects_invoice_id else None,
-            corrects_invoice_number=invoice.corrects_invoice_number, reason=invoice.reason, _invoice=invoice,
+            corrects_invoice_number=invoice.corrects_invoice_number, reason=invoice.reason,
+            branch=InvoiceBranch(key=invoice.branch.key, name=invoice.branch.name, address=Address.of(invoice.branch.address))
+            if invoice.branch else None,
+            _invoice=invoice,
         )
 
 

@@ -34,6 +34,8 @@ class Address:
 
 @strawberry.type
 class Branch:
+    key: str = strawberry.field(description="Stable within the customer (a slug of the name when the branch was added): "
+                                            "contracts, tickets and invoices name the branch by it.")
     name: str
     address: Address
     receives_goods: bool
@@ -54,7 +56,7 @@ class CustomerOnboarding:
     @classmethod
     def of(cls, o: d.CustomerOnboarding) -> "CustomerOnboarding":
         return cls(
-            branches=[Branch(name=b.name, address=Address.of(b.address), receives_goods=b.receives_goods, receives_services=b.receives_services) for b in o.branches],
+            branches=[Branch(key=b.key, name=b.name, address=Address.of(b.address), receives_goods=b.receives_goods, receives_services=b.receives_services) for b in o.branches],
             branch_billing=o.branch_billing,
             service_report_email=o.service_report_email,
             notify_on_new_ticket=list(o.notify_on_new_ticket),
@@ -284,6 +286,12 @@ class AddressInput:
 
 @strawberry.input
 class BranchInput:
+    key: str | None = strawberry.field(
+        default=None,
+        description="The key of a listed branch this entry keeps (e.g. renamed or moved); left out: the listed branch of the "
+                    "same name keeps its key, another name is a new branch. A listed branch left out of the list is removed "
+                    "(refused while an open contract or ticket names it).",
+    )
     name: str
     address: AddressInput
     receives_goods: bool = True

@@ -145,6 +145,10 @@ class Ticket(Node):
     history: list[TicketEvent]
     time_entries: list[TimeEntry] = strawberry.field(description="Service staff only; customers see time in service reports.")
     software_update: SoftwareUpdate | None = strawberry.field(description="Set on a ticket requesting a software update (softwareUpdateRequest).")
+    branch_key: str | None = strawberry.field(
+        description="The key of the customer's branch (onboarding.branches, one receiving services) the work is delivered at; null: the head office. "
+                    "Its time is billed to that branch (per-branch billing: on the branch's invoice)."
+    )
 
     @strawberry.field
     async def customer(self, info: strawberry.Info) -> Customer | None:
@@ -168,6 +172,7 @@ class Ticket(Node):
             history=[TicketEvent(kind=e.kind, at=e.at, actor=e.actor, details=_pairs(e.details)) for e in tk.visible_history(t, principal)],
             time_entries=[TimeEntry.of(e) for e in t.time_entries] if staff else [],
             software_update=SoftwareUpdate.of(t.software_update) if t.software_update else None,
+            branch_key=t.branch_key,
         )
 
 
@@ -176,6 +181,7 @@ class TicketCreateInput:
     customer_id: strawberry.ID
     subject: str
     description: str
+    branch_key: str | None = strawberry.field(default=None, description="The key of the customer's branch (onboarding.branches, one receiving services) the work is delivered at; null: the head office. ""Refused (INVALID_INPUT) for a branch the customer does not have or that receives no services.")
 
 
 @strawberry.input
@@ -186,6 +192,7 @@ class TicketHotlineCreateInput:
     caller_name: str
     caller_email: str | None = None
     caller_user_id: strawberry.ID | None = None
+    branch_key: str | None = strawberry.field(default=None, description="The key of the customer's branch (onboarding.branches, one receiving services) the work is delivered at; null: the head office. ""Refused (INVALID_INPUT) for a branch the customer does not have or that receives no services.")
 
 
 @strawberry.input(description="A monitoring alert the monitoring team qualifies into a ticket.")
@@ -442,13 +449,16 @@ class ContractChange:
     overdraft_hourly_rate: Money | None = strawberry.field(description="QUOTA_OVERDRAFT, granted: its rate per hour.")
     ends_on: date | None = strawberry.field(description="END: the last day set.")
     previous_ends_on: date | None = strawberry.field(description="END: the last day before (null: open-ended).")
+    branch_key: str | None = strawberry.field(default=None, description="BRANCH: the branch from `at` on (null: the head office).")
+    previous_branch_key: str | None = strawberry.field(default=None, description="BRANCH: the branch before (null: the head office).")
 
     @classmethod
     def of(cls, contract: ct.Contract, change: ct.ContractChange) -> "ContractChange":
         granted = change.kind is ct.ContractChangeKind.QUOTA_OVERDRAFT and change.overdraft_allowed
         return cls(kind=change.kind, at=change.at, overdraft_allowed=change.overdraft_allowed,
                    overdraft_hourly_rate=Money.of(change.overdraft_hourly_rate or contract.rates.hourly) if granted else None,
-                   ends_on=change.ends_on, previous_ends_on=change.previous_ends_on)
+                   ends_on=change.ends_on, previous_ends_on=change.previous_ends_on,
+                   branch_key=change.branch_key, previous_branch_key=change.previous_branch_key)
 
 
 @strawberry.type
@@ -470,6 +480,10 @@ class Contract(Node):
         description="MANAGED_SERVICES: the recorded months, oldest first (managedServiceUsageRecord)."
     )
     changes: list[ContractChange] = strawberry.field(description="Changes after creation, oldest first.")
+    branch_key: str | None = strawberry.field(
+        description="The key of the customer's branch (onboarding.branches, one receiving services) the work is delivered at; null: the head office. "
+                    "Its items (fees, quota, use) are billed to that branch (per-branch billing: on the branch's invoice)."
+    )
     _domain: strawberry.Private[ct.Contract]
 
     @strawberry.field
@@ -501,7 +515,7 @@ class Contract(Node):
             managed_services=[ManagedService(code=s.code, name=s.name, unit=s.unit, unit_price=Money.of(s.unit_price)) for s in c.managed_services],
             backup_responsibility=c.backup_responsibility, account_manager=c.account_manager,
             managed_service_usage=[ManagedServiceMonth.of(c, m) for m in c.managed_usage],
-            changes=[ContractChange.of(c, change) for change in c.changes], _domain=c,
+            changes=[ContractChange.of(c, change) for change in c.changes], branch_key=c.branch_key, _domain=c,
         )
 
 
@@ -548,6 +562,7 @@ class ContractCreateInput:
     managed_services: list[ManagedServiceInput] = strawberry.field(default_factory=list)
     backup_responsibility: BackupResponsibility = ct.BackupResponsibility.CUSTOMER
     account_manager: str | None = None
+    branch_key: str | None = strawberry.field(default=None, description="The key of the customer's branch (onboarding.branches, one receiving services) the work is delivered at; null: the head office. ""Refused (INVALID_INPUT) for a branch the customer does not have or that receives no services.")
 
 
 @strawberry.type
@@ -562,6 +577,15 @@ class ContractQuotaOverdraftSetInput:
     allowed: bool = strawberry.field(description="true grants the overdraft from now on, false withdraws it from now on.")
     hourly_rate: MoneyInput | None = strawberry.field(
         default=None, description="Granting: the overdraft rate per hour (default: the contract's hourly rate). Not when withdrawing."
+    )
+
+
+@strawberry.input
+class ContractBranchSetInput:
+    contract_id: strawberry.ID
+    branch_key: str | None = strawberry.field(
+        description="The key of the customer's branch (receiving services) the contract is delivered at from now on; null: the "
+                    "head office. Items made from now on are billed to it; those made before keep theirs."
     )
 
 

@@ -245,6 +245,7 @@ PROBES: dict[str, tuple[str, Callable[[Target], dict]]] = {
     "ticketCommentAdd": (f'mutation($id: ID!) {{ ticketCommentAdd(ticketId: $id, body: "gekapert") {{ {TIC} }} }}', lambda t: {"id": t.ticket}),
     "ticketStatusChange": (f"mutation($id: ID!) {{ ticketStatusChange(ticketId: $id, status: RESOLVED) {{ {TIC} }} }}", lambda t: {"id": t.ticket}),
     "ticketAssign": (f"mutation($id: ID!) {{ ticketAssign(ticketId: $id, assigneeId: null) {{ {TIC} }} }}", lambda t: {"id": t.ticket}),
+    "ticketBranchSet": (f"mutation($id: ID!) {{ ticketBranchSet(ticketId: $id, branchKey: null) {{ {TIC} }} }}", lambda t: {"id": t.ticket}),
     "ticketTimeEntryAdd": ('mutation($id: ID!) { ticketTimeEntryAdd(ticketId: $id, input: {workDate: "2026-11-23", minutes: 60, billable: true, description: "x"}) '
                            "{ ticket { id } timeEntry { id } errors { code } } }", lambda t: {"id": t.ticket}),
     "ticketTimeEntryUpdate": ('mutation($id: ID!, $e: ID!) { ticketTimeEntryUpdate(ticketId: $id, timeEntryId: $e, input: {workDate: "2026-11-23", '
@@ -268,6 +269,8 @@ PROBES: dict[str, tuple[str, Callable[[Target], dict]]] = {
                                   lambda t: {"id": t.contract}),
     "contractQuotaOverdraftSet": ('mutation($id: ID!) { contractQuotaOverdraftSet(input: {contractId: $id, allowed: true, hourlyRate: {amount: "1.00"}}) '
                                   "{ contract { id customerId } errors { code } } }", lambda t: {"id": t.contract}),  # not allowed yet
+    "contractBranchSet": ('mutation($id: ID!) { contractBranchSet(input: {contractId: $id, branchKey: null}) { contract { id customerId } errors { code } } }',
+                          lambda t: {"id": t.contract}),
     "contractEnd": ('mutation($id: ID!) { contractEnd(input: {contractId: $id, endsOn: "2099-12-31"}) { contract { id customerId } errors { code } } }',
                     lambda t: {"id": t.contract}),  # open-ended yet
     "maintenanceScheduleAdd": ('mutation($id: ID!) { maintenanceScheduleAdd(contractId: $id, subject: "Fremd", everyMonths: 1, firstDue: "2026-12-01") '
