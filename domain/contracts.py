@@ -100,7 +100,8 @@ from typing import Callable, Iterable
 from domain.billing import SeparateInvoice, ServiceItem
 from domain.calendar import add_months, berlin_date, ensure_utc
 from domain.errors import Conflict, ValidationFailed
-from domain.money import Money, round_cents
+from domain.money import Money, round_cents, share_cents
+from domain.organisations import BillingMode, BranchBilling
 from domain.validation import require_text
 
 STANDARD_HOURLY_RATE = Money(Decimal("110.00"))  # Decided: list price for customers without a contract
@@ -824,10 +825,17 @@ def bill_service_report(
     is not debited from it. Each amount is rounded half-up to the cent once, over all its lines. ``report`` is a
     ``domain.tickets.ServiceReport``.
 
-    Each item carries the branch its lines' tickets name (``ServiceReportLine.branch_key``). A report whose tickets name
-    several branches (or some a branch and some none) hands one item per branch to billing, each referenced
-    ``<report id>#<branch key>`` (``#head-office`` for the lines without one) and rounded once over its lines: per-branch
-    billing puts each on its branch's invoice.
+    Branches (Decided): a report is rounded once, over all its lines, whatever sites its tickets name
+    (``ServiceReportLine.branch_key``). It is split only where the split changes an invoice: for a customer billed
+    ``PER_BRANCH`` that pays the report itself (no partner, or a partner whose link is in *customer pays* at ``now``),
+    a report whose tickets name several branches (or some a branch and some none) hands one item per branch to billing,
+    each referenced ``<report id>#<branch key>`` (``#head-office`` for the lines without one), so per-branch billing
+    puts each on its branch's invoice. The rounded total is shared by the largest remainder (``domain.money.share_cents``),
+    so the items add up exactly to the total of the report unsplit: 3 × 20 min at EUR 95.00 is EUR 95.00, shared
+    31.67 + 31.67 + 31.66. The items are listed head office first, then by branch key; equal remainders take the extra
+    cent in that order. Otherwise (billed centrally, paid by a partner, no customer given) the report is one item,
+    referenced by the report id, naming its branch when all its lines name the same one (else none). The choice is made
+    when the report is made; the items add up the same either way, so a later change of the choice moves no money.
     """
     contracts = list(contracts)
     if ledger is not None and ledger.contract.id not in {c.id for c in contracts if c.kind is ContractKind.PREPAID_QUOTA}:
@@ -837,8 +845,10 @@ def bill_service_report(
     covered = 0
     uncovered = 0
     # per branch (the ticket's, on each line; None: head office): the uncovered minutes at the rate of each one's work
-    # date, not yet rounded, the currency and the last day worked uncovered
-    by_branch: dict[str | None, list] = {}
+    # date, not yet rounded
+    by_branch: dict[str | None, Decimal] = {}
+    currency = STANDARD_HOURLY_RATE.currency
+    last_uncovered: date | None = None
     under_quota = False
     for line in billable:
         left = line.minutes
@@ -853,32 +863,52 @@ def bill_service_report(
             left = use.uncovered_minutes
         if left:
             rate = hourly_rate_for(contracts, line.work_date)
-            part = by_branch.setdefault(line.branch_key, [Decimal(0), STANDARD_HOURLY_RATE.currency, line.work_date])
-            part[0] += rate.amount * Decimal(left) / Decimal(60)
-            part[1] = rate.currency
-            part[2] = max(part[2], line.work_date)
+            by_branch[line.branch_key] = by_branch.get(line.branch_key, Decimal(0)) + rate.amount * Decimal(left) / Decimal(60)
+            currency = rate.currency
             uncovered += left
+            last_uncovered = max(last_uncovered or line.work_date, line.work_date)
     items: list[ServiceItem] = []
-    split = len(by_branch) > 1
-    for branch_key, (exact, currency, last_uncovered) in sorted(by_branch.items(), key=lambda kv: kv[0] or ""):
+    if uncovered:
+        assert last_uncovered is not None
         # the partner of the contract the (latest) work was done under, else the customer's: its link's billing mode
         # decides who pays when the item is billed
         partner_id = next((c.partner_id for c in contracts if c.active_on(last_uncovered) and c.partner_id), None)
         partner_id = partner_id or service_partner_id(customer)
-        items.append(
-            ServiceItem(
-                customer_id=report.customer_id,
-                description=f"Service report {report.id}" + (" (beyond the prepaid quota)" if under_quota else ""),
-                quantity=Decimal(1),
-                unit_price=Money(round_cents(exact), currency),
-                reference=report_item_reference(report.id, branch_key) if split else report.id,
-                partner_id=partner_id,
-                period_start=report.first_day,
-                period_end=report.last_day + timedelta(days=1),
-                branch_key=branch_key,
+        total = round_cents(sum(by_branch.values(), Decimal(0)))
+        branch_keys = sorted(by_branch, key=lambda key: key or "")  # head office ("") first
+        if len(branch_keys) > 1 and _billed_per_branch_by_itself(customer, partner_id, now):
+            shares = share_cents(total, [by_branch[key] for key in branch_keys])
+            parts = [(key, report_item_reference(report.id, key), share) for key, share in zip(branch_keys, shares) if share]
+        else:
+            parts = [(branch_keys[0] if len(branch_keys) == 1 else None, report.id, total)]
+        for branch_key, reference, amount in parts:
+            items.append(
+                ServiceItem(
+                    customer_id=report.customer_id,
+                    description=f"Service report {report.id}" + (" (beyond the prepaid quota)" if under_quota else ""),
+                    quantity=Decimal(1),
+                    unit_price=Money(amount, currency),
+                    reference=reference,
+                    partner_id=partner_id,
+                    period_start=report.first_day,
+                    period_end=report.last_day + timedelta(days=1),
+                    branch_key=branch_key,
+                )
             )
-        )
     return ReportBilling(tuple(items), tuple(entries), covered, uncovered)
+
+
+def _billed_per_branch_by_itself(customer, partner_id: str | None, now: datetime) -> bool:
+    """Whether ``customer`` (an ``Organisation``, or ``None``) is billed per branch and pays what is billed through
+    ``partner_id`` itself (no partner, or its link in *customer pays* at ``now``): only then does a split change an
+    invoice."""
+    onboarding = customer.onboarding if customer is not None else None
+    if onboarding is None or onboarding.branch_billing is not BranchBilling.PER_BRANCH:
+        return False
+    if partner_id is None:
+        return True
+    link = next((link for link in customer.partner_links if link.partner_id == partner_id), None)
+    return link is not None and link.billing_mode_at(now) is BillingMode.CUSTOMER_PAYS
 
 
 _FLAT_RATE_LABELS = {ContractKind.RENTAL_FLAT_RATE: ("rental", "Rental flat rate"), ContractKind.DATA_CENTRE_HOSTING: ("hosting", "Data-centre hosting")}

@@ -3,13 +3,30 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 CENT = Decimal("0.01")
 
 
 def round_cents(amount: Decimal) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def share_cents(total: Decimal, exact_parts: list[Decimal]) -> list[Decimal]:
+    """``total`` (whole cents, rounded once) shared over parts in proportion to ``exact_parts`` (not rounded, not
+    negative) by the largest remainder: each part gets its exact amount cut to the cent, and the cents left over go one
+    each to the parts with the largest cut-off remainders, ties in the order given. The shares add up to ``total``
+    exactly (95.00 over three thirds: 31.67, 31.67, 31.66)."""
+    exact_sum = sum(exact_parts, Decimal(0))
+    if exact_sum == 0:
+        return [Decimal("0.00") for _ in exact_parts]
+    scaled = [part * total / exact_sum for part in exact_parts]  # proportional shares of the rounded total
+    floors = [(share / CENT).to_integral_value(rounding=ROUND_FLOOR) * CENT for share in scaled]
+    left = int((total - sum(floors, Decimal(0))) / CENT)
+    by_remainder = sorted(range(len(scaled)), key=lambda i: -(scaled[i] - floors[i]))  # stable: ties keep their order
+    for i in by_remainder[:left]:
+        floors[i] += CENT
+    return floors
 
 
 @dataclass(frozen=True)

@@ -172,10 +172,47 @@ def test_a_service_report_over_tickets_of_two_sites_bills_each_sites_time_as_its
     report = tk.service_report_for_period("cus_hanse", [hamburg, unassigned], first_day=date(2026, 11, 1),
                                           last_day=date(2026, 11, 30), now=utc(2026, 12, 1, 8))
     assert [line.branch_key for line in report.lines] == ["hamburg", None]
-    billing = ct.bill_service_report(report, [rental()], None, now=utc(2026, 12, 1, 8))
+    billing = ct.bill_service_report(report, [rental()], None, now=utc(2026, 12, 1, 8), customer=hanse())
     assert [(i.reference, i.branch_key, i.unit_price) for i in billing.items] == [
         (f"{report.id}#head-office", None, Money.of("95.00")), (f"{report.id}#hamburg", "hamburg", Money.of("190.00")),
     ]
+
+
+def three_sites_report() -> tk.ServiceReport:
+    """20 minutes each on tickets of Hamburg, Bremen and the head office in November 2026: 1 h at EUR 95.00."""
+    tickets = [ticket("1", "hamburg"), ticket("2", "bremen"), ticket("3", None)]
+    for day, opened in enumerate(tickets, start=10):
+        opened.record_time(work_date=date(2026, 11, day), minutes=20, billable=True, description="Netzwerk",
+                           technician_id="usr_tech", now=utc(2026, 11, day, 12))
+    return tk.service_report_for_period("cus_hanse", tickets, first_day=date(2026, 11, 1), last_day=date(2026, 11, 30),
+                                        now=utc(2026, 12, 1, 8))
+
+
+def test_a_report_split_over_branches_is_rounded_once_and_its_cents_shared_by_the_largest_remainder():
+    report = three_sites_report()
+    billing = ct.bill_service_report(report, [rental()], None, now=utc(2026, 12, 1, 8), customer=hanse())
+    assert [(i.reference, i.branch_key, i.unit_price) for i in billing.items] == [
+        (f"{report.id}#head-office", None, Money.of("31.67")),
+        (f"{report.id}#bremen", "bremen", Money.of("31.67")),
+        (f"{report.id}#hamburg", "hamburg", Money.of("31.66")),
+    ]
+    assert sum((i.unit_price.amount for i in billing.items), Decimal(0)) == Decimal("95.00")  # not 95.01
+    result = plan(hanse(), list(billing.items))
+    assert sum((p.draft.net_total.amount for p in result.invoices), Decimal(0)) == Decimal("95.00")
+
+
+def test_a_report_of_a_centrally_billed_customer_is_one_item_of_the_report_rounded_once():
+    report = three_sites_report()
+    (item,) = ct.bill_service_report(report, [rental()], None, now=utc(2026, 12, 1, 8), customer=hanse(BranchBilling.CENTRAL)).items
+    assert (item.reference, item.branch_key, item.unit_price) == (report.id, None, Money.of("95.00"))
+
+
+def test_a_report_a_partner_pays_for_is_not_split_over_the_branches_of_a_customer_billed_per_branch():
+    link = PartnerLink("ptn_nordit", "NordIT", AccessLevel.FULL,
+                       (BillingModePeriod(BillingMode.PARTNER_PAYS, utc(2026, 1, 1), "usr_1"),), utc(2026, 1, 1))
+    report = three_sites_report()
+    (item,) = ct.bill_service_report(report, [rental()], None, now=utc(2026, 12, 1, 8), customer=hanse(links=(link,))).items
+    assert (item.reference, item.partner_id, item.branch_key, item.unit_price) == (report.id, "ptn_nordit", None, Money.of("95.00"))
 
 
 def test_a_report_of_one_sites_tickets_keeps_the_report_id_as_its_items_reference():
