@@ -10,8 +10,13 @@ Decided here, where ``DOMAIN.md`` leaves room:
   customer (``Lager Bremen`` → ``lager-bremen``; a second ``Lager  Bremen`` → ``lager-bremen-2``). Contracts, tickets,
   service items and invoices name a branch by its key, so renaming a branch or moving its address keeps what names
   it. A change of the branch list keeps the key of a branch given with its key, else of the branch of the same name
-  (case ignored); a new name gets a new key. Data stored before keys existed get them derived from the names, in
-  order, when read (the same keys each time, until saved).
+  and the same address (case ignored): a branch listed without its key at another address is a new site and gets a
+  new key, so what names the old key (a rental contract) never moves to a new address unnoticed; the old branch, if
+  no longer listed, is removed (refused while anything names it: ``domain.services.organisations``). The key of a
+  removed branch is retired (``CustomerOnboarding.retired_branch_keys``) and never given again, so a branch removed
+  and added again, or another of the same name, gets a new key, and items or invoices naming the old key never
+  appear to belong to it. Data stored before keys existed get them derived from the names, in order, when read (the
+  same keys each time, until saved).
 * **Branches receiving services** are the ones service-desk work is delivered at: only they may be named by a
   contract or a ticket (``service_branch``). Whether naming one is refused when it is removed is the services'
   concern (``domain.services.organisations.update_customer``: refused while an open contract or ticket names it).
@@ -188,10 +193,11 @@ class CustomerOnboarding:
     initial_inventory_wanted: bool = False
     existing_documentation: bool = False
     datev_consultant_number: str | None = None
+    retired_branch_keys: tuple[str, ...] = ()  # keys of removed branches: never given again
 
     def __post_init__(self) -> None:
         if any(not branch.key for branch in self.branches):  # stored before keys existed: derived from the names
-            taken = {branch.key for branch in self.branches if branch.key}
+            taken = {branch.key for branch in self.branches if branch.key} | set(self.retired_branch_keys)
             keyed = []
             for branch in self.branches:
                 if not branch.key:
@@ -240,6 +246,10 @@ class CustomerOnboarding:
         updated: dict[str, object] = {}
         if changes.branches is not None:
             updated["branches"] = self._keyed(changes.branches)
+            listed = {branch.key for branch in updated["branches"]}
+            updated["retired_branch_keys"] = self.retired_branch_keys + tuple(
+                branch.key for branch in self.branches if branch.key not in listed
+            )
         if changes.branch_billing is not None:
             updated["branch_billing"] = changes.branch_billing
         if changes.service_report_email is not None:
@@ -266,10 +276,11 @@ class CustomerOnboarding:
 
     def _keyed(self, branches: Iterable[Branch]) -> tuple[Branch, ...]:
         """The new branch list with keys: a given key names a branch listed now; a branch without one keeps the key of
-        the listed branch of the same name (case ignored), else gets a new key from its name."""
+        the listed branch of the same name and address (case ignored), else gets a new key from its name, one no branch
+        of the customer has or had (current and retired keys)."""
         branches = tuple(branches)
         current = {branch.key: branch for branch in self.branches}
-        by_name = {branch.name.casefold(): branch.key for branch in self.branches}
+        by_site = {_site(branch): branch.key for branch in self.branches}
         given: set[str] = set()
         for i, branch in enumerate(branches):
             if not branch.key:
@@ -283,11 +294,12 @@ class CustomerOnboarding:
                 raise ValidationFailed(f"The branch key '{branch.key}' is given twice.", field=f"onboarding.branches[{i}].key")
             given.add(branch.key)
         taken = set(given)
+        never_again = set(current) | set(self.retired_branch_keys)  # a new branch gets none of these
         keyed = []
         for branch in branches:
             if not branch.key:
-                same_name = by_name.get(branch.name.casefold())
-                key = same_name if same_name is not None and same_name not in taken else _unique_key(branch_slug(branch.name), taken | given)
+                same_site = by_site.get(_site(branch))
+                key = same_site if same_site is not None and same_site not in taken else _unique_key(branch_slug(branch.name), taken | never_again)
                 branch = replace(branch, key=key)
                 taken.add(key)
             keyed.append(branch)
@@ -311,6 +323,12 @@ class CustomerOnboarding:
                 hint=f"Branches receiving services: {listed}. Or set receivesServices on {branch.name} in the onboarding data.",
             )
         return branch
+
+
+def _site(branch: Branch) -> tuple[str, ...]:
+    """What identifies a branch listed without its key: its name and address, case and spacing ignored."""
+    address = branch.address
+    return tuple(" ".join(part.split()).casefold() for part in (branch.name, address.street, address.postal_code, address.city, address.country))
 
 
 def service_branch_of(customer: "Organisation", key: str | None, *, field: str = "branchKey") -> str | None:

@@ -250,9 +250,15 @@ def update_customer(uow: UnitOfWork, principal: Principal, customer_id: str, cha
 
 def _check_branches_left(uow: UnitOfWork, customer: Organisation, onboarding: CustomerOnboarding, *, today: date) -> None:
     """Decided: a branch receiving services is not removed (nor set to receive none) while an open contract (not ended
-    before today) or a ticket not closed names it: their items would be billed to a site the customer no longer has.
-    Refused (``Conflict`` on ``onboarding.branches``) naming them; move them to another branch (contractBranchSet,
-    ticketBranchSet) or end them first. Reads the customer's contracts and tickets only when such a branch goes."""
+    before today) or any ticket of the customer names it, closed ones included: their items would be billed to a site
+    the customer no longer has. A closed ticket may still have time not reported, and a reported one items not billed;
+    the unbilled items have no index by customer (``service_items.unbilled-index`` is by billing date), so finding
+    them would read every customer's items due: instead every ticket naming the branch counts (one Query of the
+    customer's tickets, which the check read already). Refused (``Conflict`` on ``onboarding.branches``) naming them;
+    move them to another branch (contractBranchSet, ticketBranchSet, which closed tickets take too) or end the
+    contracts first. Items made before a move keep the branch they were made for; once the branch is removed they go
+    on the head office's invoice naming its key (``domain.billing``), a key never given again (retired). Reads the
+    customer's contracts and tickets only when such a branch goes."""
     before = {b.key: b for b in (customer.onboarding.branches if customer.onboarding else ()) if b.receives_services}
     still = {b.key for b in onboarding.branches if b.receives_services}
     gone = {key: branch for key, branch in before.items() if key not in still}
@@ -261,7 +267,7 @@ def _check_branches_left(uow: UnitOfWork, customer: Organisation, onboarding: Cu
     from domain.services.tickets import all_tickets_of  # the ticket services import this module
 
     contracts = [c for c in uow.contracts.list_for_customer(customer.id) if c.branch_key in gone and c.open_on(today)]
-    tickets = [t for t in all_tickets_of(uow, customer.id) if t.branch_key in gone and not t.is_closed]
+    tickets = [t for t in all_tickets_of(uow, customer.id) if t.branch_key in gone]
     if not contracts and not tickets:
         return
     named = sorted({c.branch_key for c in contracts} | {t.branch_key for t in tickets})
@@ -270,8 +276,8 @@ def _check_branches_left(uow: UnitOfWork, customer: Organisation, onboarding: Cu
     raise Conflict(
         f"The branch {', '.join(gone[key].name for key in named)} still receives services: {shown}.",
         field="onboarding.branches",
-        hint="Move them to another branch or the head office first (contractBranchSet, ticketBranchSet), or end the "
-             "contracts and close the tickets; then remove the branch.",
+        hint="Move them to another branch or the head office first (contractBranchSet, ticketBranchSet: closed tickets "
+             "too), or end the contracts; then remove the branch.",
     )
 
 

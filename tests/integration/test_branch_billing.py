@@ -14,6 +14,7 @@ from datetime import date
 import pytest
 
 from domain import contracts as ct
+from domain import tickets as tk
 from domain.errors import Conflict
 from domain.money import Money
 from domain.organisations import Address, Branch, BranchBilling, CustomerOnboarding, OnboardingChanges
@@ -173,3 +174,41 @@ def test_a_branch_an_open_ticket_names_is_not_removed(world):
     assert f"ticket {ticket.number}" in err.value.message
     ticket_svc.set_branch(DynamoUnitOfWork(), world.ops, ticket.id, branch_key=None, now=utc("2026-11-11T09:05:00"))
     org_svc.update_customer(DynamoUnitOfWork(), world.ops, customer_id, only_hamburg, now=utc("2026-11-11T09:10:00"))
+
+
+def test_a_branch_a_closed_ticket_with_time_not_reported_names_is_not_removed(world):
+    customer_id = hanse(world, BranchBilling.CENTRAL)
+    ticket = ticket_svc.open_hotline_ticket(
+        DynamoUnitOfWork(), world.ops, ticket_svc.NewHotlineTicket(customer_id, "Drucker", "Anruf.", "Hannes IT", branch_key="bremen"),
+        now=utc("2026-11-10T08:00:00"), mailer=world.mailer,
+    )
+    ticket_svc.record_time(DynamoUnitOfWork(), world.ops, ticket.id, ticket_svc.NewTimeEntry(date(2026, 11, 10), 45, True, "Drucker getauscht"),
+                           now=utc("2026-11-10T12:00:00"))
+    for status in (tk.TicketStatus.IN_PROGRESS, tk.TicketStatus.RESOLVED, tk.TicketStatus.CLOSED):
+        ticket_svc.change_status(DynamoUnitOfWork(), world.ops, ticket.id, status=status, note=None, now=utc("2026-11-10T13:00:00"),
+                                 mailer=world.mailer)
+    only_hamburg = org_svc.CustomerChanges(onboarding=OnboardingChanges(branches=(Branch.create("Hamburg", HAMBURG),)))
+    with pytest.raises(Conflict) as err:
+        org_svc.update_customer(DynamoUnitOfWork(), world.ops, customer_id, only_hamburg, now=utc("2026-11-11T09:00:00"))
+    assert f"ticket {ticket.number}" in err.value.message
+    assert [b.key for b in DynamoUnitOfWork().organisations.get(customer_id).onboarding.branches] == ["hamburg", "bremen"]
+
+
+def test_a_new_site_listed_without_keys_under_an_old_name_does_not_take_the_key_a_rental_names(world):
+    """The client sends [Hamburg, 'Bremen Alt' at the old Bremen address, 'Bremen' at Am Speicher 3] without keys."""
+    customer_id = hanse(world, BranchBilling.PER_BRANCH)
+    rental = contract_svc.create_contract(
+        DynamoUnitOfWork(), world.ops,
+        contract_svc.NewContract(customer_id, ct.ContractKind.RENTAL_FLAT_RATE, date(2026, 12, 1), ct.Rates(Money.of("95.00")),
+                                 monthly_flat_rate=Money.of("300.00"), branch_key="bremen"),
+        now=utc("2026-11-20T09:00:00"),
+    )
+    sent = org_svc.CustomerChanges(onboarding=OnboardingChanges(branches=(
+        Branch.create("Hamburg", HAMBURG), Branch.create("Bremen Alt", BREMEN),
+        Branch.create("Bremen", Address.create("Am Speicher 3", "28217", "Bremen")),
+    )))
+    with pytest.raises(Conflict) as err:  # the old site's key goes, and the rental names it
+        org_svc.update_customer(DynamoUnitOfWork(), world.ops, customer_id, sent, now=utc("2026-11-23T09:00:00"))
+    assert f"contract {rental.id}" in err.value.message
+    stored = DynamoUnitOfWork().organisations.get(customer_id).onboarding
+    assert [(b.key, b.address) for b in stored.branches] == [("hamburg", HAMBURG), ("bremen", BREMEN)]

@@ -112,6 +112,32 @@ def test_a_renamed_branch_keeps_its_key_when_given_and_a_branch_listed_by_name_k
     assert [b.key for b in added.branches] == ["hamburg", "bremen", "kiel"]
 
 
+NEW_BREMEN = Address.create("Am Speicher 3", "28217", "Bremen")
+
+
+def test_a_branch_listed_without_its_key_keeps_it_only_at_the_same_name_and_address():
+    """A client that sends no keys: Hamburg as before, the old Bremen site renamed 'Bremen Alt', a new 'Bremen' site."""
+    listed = onboarding().with_changes(OnboardingChanges(branches=(
+        Branch.create("Hamburg", HAMBURG), Branch.create("Bremen Alt", BREMEN), Branch.create("Bremen", NEW_BREMEN),
+    )))
+    # the rental contract's key 'bremen' does not move to the new address: the old site is removed (key retired)
+    assert [(b.key, b.name, b.address) for b in listed.branches] == [
+        ("hamburg", "Hamburg", HAMBURG), ("bremen-alt", "Bremen Alt", BREMEN), ("bremen-2", "Bremen", NEW_BREMEN),
+    ]
+    assert listed.retired_branch_keys == ("bremen",)
+
+
+def test_a_branch_removed_and_added_again_gets_a_new_key_never_the_retired_one():
+    removed = onboarding().with_changes(OnboardingChanges(branches=(Branch.create("Hamburg", HAMBURG),)))
+    assert removed.retired_branch_keys == ("bremen",)
+    again = removed.with_changes(OnboardingChanges(branches=removed.branches + (Branch.create("Bremen", BREMEN),)))
+    assert [b.key for b in again.branches] == ["hamburg", "bremen-2"]
+    with pytest.raises(ValidationFailed) as err:  # the retired key names no branch
+        removed.with_changes(OnboardingChanges(branches=removed.branches + (Branch.create("Bremen", BREMEN, key="bremen"),)))
+    assert err.value.field == "onboarding.branches[1].key"
+    assert decode(CustomerOnboarding, encode(again)) == again  # retired keys are stored
+
+
 def test_a_branch_key_the_customer_does_not_have_is_refused_naming_the_entry():
     with pytest.raises(ValidationFailed) as err:
         onboarding().with_changes(OnboardingChanges(branches=(Branch.create("Kiel", HAMBURG, key="kiel"),)))
