@@ -84,6 +84,13 @@ Decided here, where ``DOMAIN.md`` leaves room:
   billing is the customer's choice of how it is billed. An item naming a branch no longer recorded (removal is
   refused while an open contract or ticket names it; an ended contract's last items may be left) goes on the head
   office's invoice, its line naming the branch key it was made for.
+  Decided: a branch gets invoices of its own only when it is in the payer's country (the country of the customer's
+  company address). The VAT treatment follows the payer (``vat_treatment_for``: its country and VAT id), so an invoice
+  addressed to a branch abroad would state a treatment that does not fit the address it is sent to (a German
+  customer's Wien branch billed 19 % German VAT at a Wien address; an Austrian customer's Hamburg branch billed by
+  reverse charge at a Hamburg address). The items of a branch abroad go on the head office's invoice, their lines
+  naming the branch. Refusing PER_BRANCH for such customers at onboarding would leave the data stored before unbillable
+  per branch; this keeps every customer billable as stored.
 * **Problems do not stop a run**: a charge whose customer, partnership link or partner
   terms are unknown is left unbilled and reported in ``BillingPlan.skipped``.
 """
@@ -675,6 +682,7 @@ def plan_billing_run(
         billed_per_branch = (
             branch is not None and account.branch_billing is BranchBilling.PER_BRANCH
             and payer.party.organisation_id == account.customer_id
+            and branch.address.country.upper() == payer.party.country.upper()  # abroad: on the head office's invoice
         )
         group = group_for(payer, item.customer_id, item.partner_id, item.unit_price.currency, separate=item.separate_invoice,
                           branch=branch if billed_per_branch else None)

@@ -340,3 +340,28 @@ def test_an_item_naming_a_branch_no_longer_recorded_goes_on_the_head_offices_inv
     result = plan(customer, [report_item("srv_old", 1, "bremen")])
     (invoice,) = result.invoices
     assert invoice.draft.branch is None and [line.branch for line in invoice.draft.lines] == ["bremen"]
+
+
+WIEN = Address.create("Mariahilfer Str. 10", "1060", "Wien", "AT")
+
+
+def test_items_of_a_branch_abroad_go_on_the_head_offices_invoice_with_the_payers_vat():
+    """Hanse (Hamburg, no VAT id) billed PER_BRANCH with a branch in Wien: 2 h at EUR 95.00 there in November 2026."""
+    customer = replace(hanse(), onboarding=CustomerOnboarding.create(
+        branches=(Branch.create("Hamburg", HAMBURG), Branch.create("Wien", WIEN)), branch_billing=BranchBilling.PER_BRANCH))
+    (invoice,) = plan(customer, [report_item("srv_wien", 2, "wien")]).invoices
+    assert invoice.draft.branch is None  # addressed to the head office in Hamburg, not to Wien
+    assert [line.branch for line in invoice.draft.lines] == ["Wien"]
+    assert (invoice.draft.vat_treatment.value, invoice.draft.gross_total) == ("STANDARD", Money.of("226.10"))
+
+
+def test_items_of_a_german_branch_of_an_austrian_customer_go_on_its_reverse_charge_invoice_to_wien():
+    """Donau Handel GmbH (Wien, UID ATU12345678) billed PER_BRANCH with a branch in Hamburg: 2 h at EUR 95.00 there."""
+    customer = new_organisation(
+        id="cus_hanse", kind=OrganisationKind.CUSTOMER, name="Donau Handel GmbH", address=WIEN, vat_id="ATU12345678",
+        billing_email="rechnung@donau.example", now=utc(2026, 1, 1),
+        onboarding=CustomerOnboarding.create(branches=(Branch.create("Hamburg", HAMBURG),), branch_billing=BranchBilling.PER_BRANCH),
+    )
+    (invoice,) = plan(customer, [report_item("srv_hh", 2, "hamburg")]).invoices
+    assert invoice.draft.branch is None and [line.branch for line in invoice.draft.lines] == ["Hamburg"]
+    assert (invoice.draft.vat_treatment.value, invoice.draft.gross_total) == ("REVERSE_CHARGE", Money.of("190.00"))
