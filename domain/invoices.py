@@ -71,7 +71,8 @@ Decided here, where ``DOMAIN.md`` leaves room:
   branch names it (``branch``: key, name and address when issued) and prints the company name with the branch name
   and the branch's address as the recipient (``InvoiceParty.at_branch``); it is still the customer's invoice (payer,
   billing e-mail, VAT id, numbering, SEPA mandate). A line of work delivered at a branch names the branch
-  (``InvoiceLine.branch``), on any invoice.
+  (``InvoiceLine.branch``), on any invoice. A credit note correcting a branch's invoice is that branch's too: it
+  names the branch of the corrected invoice (addressed as it was) and each credit line the branch of its line.
 * **Retention** ends on 31 December of the tenth year after the year of issue; the
   invoice may be deleted from the next day on.
 """
@@ -836,7 +837,8 @@ def credit_note_for(
 
     ``previous_credit_notes`` are the credit notes already issued for the invoice: nothing
     can be credited twice, and the VAT credited over all of them adds up to the invoice's.
-    The payer, parties, VAT treatment and payment method are the corrected invoice's.
+    The payer, parties, VAT treatment, payment method and branch are the corrected invoice's; each credit line names
+    the branch of the line it credits.
     """
     if invoice.kind is not InvoiceKind.INVOICE:
         raise ValidationFailed("Only an invoice can be corrected by a credit note.", field="invoiceId")
@@ -880,6 +882,7 @@ def credit_note_for(
                 period_end=original.period_end,
                 source_reference=_line_reference(invoice.id, item.line_number),
                 discount_percent=original.discount_percent if whole_line else Decimal("0"),
+                branch=original.branch,
             )
         )
     if not credit_lines:
@@ -915,6 +918,7 @@ def credit_note_for(
         corrects_invoice_id=invoice.id,
         corrects_invoice_number=invoice.number,
         reason=reason,
+        branch=invoice.branch,  # a branch's invoice is corrected at the branch it was addressed to
     )
     note = draft.issue(number=number, issued_at=now)
     # Cumulative VAT: what is credited in total after this note, minus what earlier notes credited.

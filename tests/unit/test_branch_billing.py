@@ -365,3 +365,15 @@ def test_items_of_a_german_branch_of_an_austrian_customer_go_on_its_reverse_char
     (invoice,) = plan(customer, [report_item("srv_hh", 2, "hamburg")]).invoices
     assert invoice.draft.branch is None and [line.branch for line in invoice.draft.lines] == ["Hamburg"]
     assert (invoice.draft.vat_treatment.value, invoice.draft.gross_total) == ("REVERSE_CHARGE", Money.of("190.00"))
+
+
+def test_a_credit_note_for_a_branchs_invoice_is_addressed_to_the_branch_and_its_lines_name_it():
+    from domain.invoices import credit_note_for
+
+    by_branch = {(p.draft.branch.key if p.draft.branch else None): p.draft for p in plan(hanse(), november_items()).invoices}
+    issued = by_branch["bremen"].issue(number="PH-2026-000003", issued_at=utc(2026, 12, 1, 22))
+    note = credit_note_for(issued, reason="Miete Dezember doppelt", now=utc(2026, 12, 10, 9), number="PH-2026-000004")
+    assert note.branch == InvoiceBranch("bremen", "Bremen", BREMEN)
+    assert [(line.branch, line.net_amount) for line in note.lines] == [("Bremen", Money.of("-300.00"))]
+    printed = InvoiceParty.of(hanse()).at_branch(note.branch)
+    assert (printed.name, printed.address) == ("Hanse Logistik GmbH – Bremen", BREMEN)
