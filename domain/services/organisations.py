@@ -224,7 +224,7 @@ def update_customer(uow: UnitOfWork, principal: Principal, customer_id: str, cha
         onboarding = customer.onboarding or CustomerOnboarding()
         if changes.onboarding is not None:
             onboarding = onboarding.with_changes(changes.onboarding)  # one field changed keeps the others
-            _check_branches_left(uow, customer, onboarding, today=berlin_date(now))
+            _check_branches_left(uow, principal, customer, onboarding, today=berlin_date(now))
         probe = new_organisation(  # re-validates the changed master data with the creation rules
             id=customer.id,
             kind=customer.kind,
@@ -248,7 +248,9 @@ def update_customer(uow: UnitOfWork, principal: Principal, customer_id: str, cha
         return replace(updated, version=updated.version + 1)
 
 
-def _check_branches_left(uow: UnitOfWork, customer: Organisation, onboarding: CustomerOnboarding, *, today: date) -> None:
+def _check_branches_left(
+    uow: UnitOfWork, principal: Principal, customer: Organisation, onboarding: CustomerOnboarding, *, today: date,
+) -> None:
     """Decided: a branch receiving services is not removed (nor set to receive none) while an open contract (not ended
     before today) or any ticket of the customer names it, closed ones included: their items would be billed to a site
     the customer no longer has. A closed ticket may still have time not reported, and a reported one items not billed;
@@ -258,27 +260,42 @@ def _check_branches_left(uow: UnitOfWork, customer: Organisation, onboarding: Cu
     move them to another branch (contractBranchSet, ticketBranchSet, which closed tickets take too) or end the
     contracts first. Items made before a move keep the branch they were made for; once the branch is removed they go
     on the head office's invoice naming its key (``domain.billing``), a key never given again (retired). Reads the
-    customer's contracts and tickets only when such a branch goes."""
+    customer's contracts and tickets only when such a branch goes.
+
+    Decided: the refusal names contracts only to whom may view them (staff, the customer's EXTENDED users:
+    ``can_view_contract_status``) and tickets only to whom may view each (``can_view_ticket``). A partner managing the
+    customer gets the branch and the tickets it sees, else a neutral message, and the hint to ask the service desk."""
     before = {b.key: b for b in (customer.onboarding.branches if customer.onboarding else ()) if b.receives_services}
     still = {b.key for b in onboarding.branches if b.receives_services}
     gone = {key: branch for key, branch in before.items() if key not in still}
     if not gone:
         return
     from domain.services.tickets import all_tickets_of  # the ticket services import this module
+    from domain.tickets import can_view_contract_status, can_view_ticket
 
     contracts = [c for c in uow.contracts.list_for_customer(customer.id) if c.branch_key in gone and c.open_on(today)]
     tickets = [t for t in all_tickets_of(uow, customer.id) if t.branch_key in gone]
     if not contracts and not tickets:
         return
     named = sorted({c.branch_key for c in contracts} | {t.branch_key for t in tickets})
-    users = [f"contract {c.id}" for c in sorted(contracts, key=lambda c: c.id)] + [f"ticket {t.number}" for t in sorted(tickets, key=lambda t: t.number)]
-    shown = ", ".join(users[:5]) + (f" and {len(users) - 5} more" if len(users) > 5 else "")
-    raise Conflict(
-        f"The branch {', '.join(gone[key].name for key in named)} still receives services: {shown}.",
-        field="onboarding.branches",
-        hint="Move them to another branch or the head office first (contractBranchSet, ticketBranchSet: closed tickets "
-             "too), or end the contracts; then remove the branch.",
-    )
+    branches = ", ".join(gone[key].name for key in named)
+    staff_view = can_view_contract_status(principal, customer)
+    visible = ([f"contract {c.id}" for c in sorted(contracts, key=lambda c: c.id)] if staff_view else []) + [
+        f"ticket {t.number}" for t in sorted(tickets, key=lambda t: t.number) if can_view_ticket(principal, t, customer)]
+    hidden = len(contracts) + len(tickets) - len(visible)
+    if visible:
+        shown = ", ".join(visible[:5]) + (f" and {len(visible) - 5} more" if len(visible) > 5 else "")
+        message = f"The branch {branches} still receives services: {shown}" + (
+            ", and others the service desk manages." if hidden else ".")
+    else:
+        message = f"The branch {branches} still receives services the service desk manages."
+    if principal.is_distributor:
+        hint = ("Move them to another branch or the head office first (contractBranchSet, ticketBranchSet: closed tickets "
+                "too), or end the contracts; then remove the branch.")
+    else:
+        hint = ("Ask the service desk to move what is delivered at the branch (contracts and tickets) to another branch or "
+                "the head office, or to end it; then remove the branch.")
+    raise Conflict(message, field="onboarding.branches", hint=hint)
 
 
 @dataclass(frozen=True)

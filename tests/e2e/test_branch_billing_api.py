@@ -119,3 +119,21 @@ def test_the_billing_run_invoices_a_branchs_rental_to_the_branch(ops, services, 
     assert invoice["branch"] == {"key": "bremen", "name": "Bremen", "address": {"street": "Hafenstr. 12", "postalCode": "28195", "city": "Bremen"}}
     assert invoice["lines"] == [{"description": "Rental flat rate December 2026", "branch": "Bremen"}]
     assert invoice["grossTotal"]["amount"] == "357.00"
+
+
+def test_a_partner_refused_removing_a_branch_is_not_shown_the_contracts_it_may_not_view(ops, as_user, demo):
+    """Kanzlei Weber & Partner (NordIT, full access) with Hamburg and Bremen; its rental from 2026-12-01 is in Bremen."""
+    kanzlei = demo.customers["kanzlei"].id
+    ok(ops(UPDATE, {"id": kanzlei, "input": {"onboarding": {"branches": [
+        {"name": "Hamburg", "address": HAMBURG}, {"name": "Bremen", "address": BREMEN}]}}})["customerUpdate"])
+    contract_id = ok(rental(ops, kanzlei, "bremen"))["contract"]["id"]
+    only_hamburg = {"id": kanzlei, "input": {"onboarding": {"branches": [{"key": "hamburg", "name": "Hamburg", "address": HAMBURG}]}}}
+
+    (error,) = as_user("nordit_sales")(UPDATE, only_hamburg)["customerUpdate"]["errors"]
+    assert (error["code"], error["field"]) == ("CONFLICT", "onboarding.branches")
+    assert contract_id not in error["message"] + error["hint"] and "contractBranchSet" not in error["hint"]
+    assert error["message"] == "The branch Bremen still receives services the service desk manages."
+    assert "Ask the service desk" in error["hint"]
+
+    (error,) = ops(UPDATE, only_hamburg)["customerUpdate"]["errors"]  # staff see which contract
+    assert f"contract {contract_id}" in error["message"] and "contractBranchSet" in error["hint"]
