@@ -23,8 +23,10 @@ advanced and creates nothing), and a mail that fails is logged and undoes nothin
 Updates of software that interrupts users are never part of maintenance (``domain.software_updates``): each new
 ticket's text names the customer's software marked so as excluded (updates only on request), so the technician
 working it sees it. Those assets are read with one Query per customer and run (the customer's assets, filtered to
-the marked ones), beside the contacts, for the customers whose tickets the page creates; a resumed run whose tickets
-exist reads none.
+the marked ones), by the first due item of that customer that creates a ticket, inside that item's failure isolation
+(``due_item``): a read a rule refuses fails that item alone and the customer's next item reads again, while other
+customers' items go on; a resumed run whose tickets exist reads none. (An AWS error past botocore's retries, a
+throttled Query among them, still ends the run as every such error does: ``job_runs``.)
 
 A due date whose ticket a business rule refuses is not written (its schedule does not advance): the schedule is
 reported in ``failed`` and its later due dates wait with it for the next run; the run goes on (``job_runs``).
@@ -116,14 +118,13 @@ def create_due_maintenance_tickets(
         if missing and unread:
             found = reader.organisations.get_many(unread)
             customers.update({customer_id: found.get(customer_id) for customer_id in unread})
-        if missing:
-            creating = {s.customer_id for s, dates in due for d in dates if maintenance_ticket_id(s.id, d) not in existing}
-            for customer_id in sorted(creating - excluded.keys()):
-                excluded[customer_id] = maintenance_exclusion_text(reader.assets.list_interrupting_software(customer_id))
         for schedule, dates in due:
             for due_date in dates:
                 with due_item(summary, schedule.id) as item:
                     exists = maintenance_ticket_id(schedule.id, due_date) in existing
+                    if not exists and schedule.customer_id not in excluded:  # once per customer and run, kept once read
+                        excluded[schedule.customer_id] = maintenance_exclusion_text(
+                            reader.assets.list_interrupting_software(schedule.customer_id))
                     # Taken before the commit, in writing order: a refused transaction leaves its number unused.
                     number = None if exists else tk.format_ticket_number(next(numbers))
                     ticket = None if exists else maintenance_ticket(

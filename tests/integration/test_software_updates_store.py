@@ -116,3 +116,37 @@ def test_once_installed_the_asset_takes_a_new_request(hanse, demo):
     again = updates.request_update(DynamoUnitOfWork(), hannes, updates.UpdateRequest(datev.id), mailer=mailer,
                                    now=datetime(2023, 8, 1, 10, tzinfo=timezone.utc))
     assert DynamoUnitOfWork().assets.get(datev.id).open_update_ticket_id == again.id
+
+
+def test_a_refused_read_of_a_customers_software_fails_only_that_customers_due_items(hanse, demo, monkeypatch):
+    """Hanse's two schedules and Alpen's one are due 2023-07-01; reading Hanse's marked software is refused: Alpen's
+    ticket is created, Hanse's two schedules fail and stay due; the next run creates theirs, naming DATEV and Lexware."""
+    from domain.errors import PreconditionFailed
+    from infra.dynamo import ticket_repositories
+
+    schedules, _ = hanse
+    ops = Principal.of(demo.users["distributor"])
+    contract = svc.create_contract(
+        DynamoUnitOfWork(), ops,
+        svc.NewContract(demo.customers["alpen"].id, ContractKind.COOPERATION, date(2023, 1, 1), Rates(Money.of("95.00"))),
+        now=datetime(2023, 1, 1, tzinfo=timezone.utc),
+    )
+    alpen = svc.add_maintenance_schedule(DynamoUnitOfWork(), ops, contract.id, subject="Patchday", every_months=1,
+                                         anchor=date(2023, 7, 1), lead_days=3, now=datetime(2023, 1, 2, 9, tzinfo=timezone.utc))
+    real = ticket_repositories.AssetRepository.list_interrupting_software
+    hanse_id = demo.customers["hanse"].id
+
+    def refused_for_hanse(self, customer_id):
+        if customer_id == hanse_id:
+            raise PreconditionFailed("Hanse's assets cannot be read now.", field="customerId")
+        return real(self, customer_id)
+
+    monkeypatch.setattr(ticket_repositories.AssetRepository, "list_interrupting_software", refused_for_hanse)
+    summary = run()
+    assert (summary.created, sorted(summary.failed)) == (1, sorted(s.id for s in schedules))
+    assert DynamoUnitOfWork().tickets.get(maintenance_ticket_id(alpen.id, date(2023, 7, 1))) is not None
+    monkeypatch.setattr(ticket_repositories.AssetRepository, "list_interrupting_software", real)
+    again = run()
+    assert (again.created, again.failed) == (2, ())
+    found = DynamoUnitOfWork().tickets.get_many(maintenance_ticket_id(s.id, date(2023, 7, 1)) for s in schedules)
+    assert all(ticket.description.endswith(EXCLUDED) for ticket in found.values())
