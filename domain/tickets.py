@@ -60,7 +60,8 @@ Decided here, where ``DOMAIN.md`` leaves room:
   Distributor staff (service desk, technicians) see and do everything.
 * A ticket may carry a **software update request** (``software_update``: which asset, the agreed time): the
   workflow of updates that interrupt users lives in ``domain.software_updates``; each step is a SOFTWARE_UPDATE
-  history event, visible to whoever sees the ticket.
+  history event, visible to whoever sees the ticket. Resolving or closing such a ticket other than by recording the
+  update installed calls the update off (CANCELLED, final: reopening the ticket does not bring it back).
 * **Branch** (per-branch billing; see ``domain.billing``). Decided: a ticket may name the customer's branch the work is
   delivered at (``branch_key``; ``None``: the head office), one that receives services (checked by the services,
   ``domain.organisations.service_branch_of``), set when it is opened (portal, hotline) and changed by service staff
@@ -88,7 +89,7 @@ from domain.errors import Conflict, NotFound, ValidationFailed
 from domain.money import Money, round_cents
 from domain.organisations import CustomerOnboarding, Organisation, OrganisationKind, PermissionLevel
 from domain.policy import Principal, can_view_organisation
-from domain.software_updates import SoftwareUpdate
+from domain.software_updates import SoftwareUpdate, cancel as cancel_software_update, step_notice
 from domain.validation import require_text
 
 IdFactory = Callable[[str], str]
@@ -503,6 +504,9 @@ class Ticket:
         if new_status not in ALLOWED_TRANSITIONS[self.status]:
             raise InvalidStatusTransition(self.status, new_status)
         old = self.status
+        if new_status in (TicketStatus.RESOLVED, TicketStatus.CLOSED) and self.software_update and not self.software_update.is_final:
+            self.software_update = cancel_software_update(self.software_update, by=actor, now=now)
+            self._record(TicketEventKind.SOFTWARE_UPDATE, now, actor, state=self.software_update.state.value)
         self.status = new_status
         return self._record(
             TicketEventKind.STATUS_CHANGED, now, actor, **{"from": old.value, "to": new_status.value, "note": note}
@@ -911,6 +915,7 @@ class NotificationKind(str, Enum):
     NEW_TICKET = "NEW_TICKET"  # to the onboarding contacts for new tickets
     STATUS_CHANGED = "STATUS_CHANGED"  # to the onboarding contacts for status changes
     RECEIPT = "RECEIPT"  # to the sender of an e-mail ticket: number and received timestamp
+    SOFTWARE_UPDATE = "SOFTWARE_UPDATE"  # a step of a software update request, to the status contacts and the requester
 
 
 @dataclass(frozen=True)
@@ -1029,6 +1034,28 @@ def status_change_notification(
         to=tuple(contacts),
         subject=f"{subject_tag(ticket.number)} Status {new.replace('_', ' ').lower()}: {ticket.subject}",
         body=f"Ticket {ticket.number} changed from {old} to {new} on {_received_text(event.at)}.",
+    )
+
+
+def software_update_notification(
+    ticket: Ticket, before: SoftwareUpdate, status_event: TicketEvent | None, onboarding: CustomerOnboarding | None
+) -> TicketNotification | None:
+    """The notice of a step of the ticket's software update (from ``before`` to the ticket's), with the status change
+    it made if any (it replaces that status notice): to the contacts chosen for status changes and to the requester
+    (the reporter's address), once each."""
+    recipients: list[str] = []
+    for address in (*(onboarding.notify_on_ticket_status_change if onboarding else ()), ticket.reporter.email or ""):
+        if address and address.casefold() not in {known.casefold() for known in recipients}:
+            recipients.append(address)
+    if not recipients or ticket.software_update is None:
+        return None
+    headline, body = step_notice(before, ticket.software_update)
+    if status_event is not None:
+        body += (f"\n\nTicket {ticket.number} changed from {status_event.details['from']} to {status_event.details['to']} "
+                 f"on {_received_text(status_event.at)}.")
+    return TicketNotification(
+        kind=NotificationKind.SOFTWARE_UPDATE, ticket_id=ticket.id, to=tuple(recipients),
+        subject=f"{subject_tag(ticket.number)} {headline}", body=body,
     )
 
 

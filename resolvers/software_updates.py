@@ -15,8 +15,9 @@ def _ticket(info: Info, ticket) -> t.Ticket:
 @payload_errors(t.TicketPayload)
 async def software_update_request(info: Info, input: t.SoftwareUpdateRequestInput) -> t.TicketPayload:
     ctx = info.context
-    command = service.UpdateRequest(str(input.asset_id), tuple(input.wished_dates), input.note, input.caller_name)
-    created = await ctx.run(service.request_update, ctx.uow(), ctx.principal, command, now=ctx.now, mailer=ctx.services.mailer)
+    command = service.UpdateRequest(str(input.asset_id), tuple(input.wished_dates), input.note, input.caller_name, input.caller_email,
+                                    str(input.caller_user_id) if input.caller_user_id is not None else None)
+    created = await ctx.run(service.request_update_retrying, ctx.uow, ctx.principal, command, now=ctx.now, mailer=ctx.services.mailer)
     return t.TicketPayload(ticket=_ticket(info, created))
 
 

@@ -366,17 +366,20 @@ class Mutation:
     asset_update: tt.AssetPayload = strawberry.mutation(
         resolver=tkt.asset_update,
         description="Distributor: correct an asset or bring it up to date (a renewed warranty or licence, new technical data), "
-                    "checked as in assetCreate; assetsExpiring follows the new dates.",
+                    "checked as in assetCreate; assetsExpiring follows the new dates. While an update of it is requested, it "
+                    "stays software that interrupts users (un-marking it or making it HARDWARE: CONFLICT naming the ticket).",
     )
     software_update_request: tt.TicketPayload = strawberry.mutation(
         resolver=swu.software_update_request,
-        description="A customer user of the asset's organisation (or service staff on the customer's behalf, naming the caller) "
-                    "requests the update of software that interrupts users: a ticket linked to the asset. Such software is "
-                    "never updated automatically; one open request per asset.",
+        description="A user who sees the asset (an EXTENDED user of its customer), or service staff on the customer's behalf "
+                    "naming the caller (and optionally the calling user and the receipt's address), requests the update of "
+                    "software that interrupts users: a ticket linked to the asset. Such software is never updated "
+                    "automatically; one open request per asset (CONFLICT naming it).",
     )
     software_update_schedule: tt.TicketPayload = strawberry.mutation(
         resolver=swu.software_update_schedule,
-        description="Service staff propose a date and time for a requested update; the ticket waits for the customer.",
+        description="Service staff propose a date and time for a requested update; the ticket waits for the customer, who is "
+                    "e-mailed the time (Berlin time).",
     )
     software_update_confirm: tt.TicketPayload = strawberry.mutation(
         resolver=swu.software_update_confirm,
@@ -384,12 +387,13 @@ class Mutation:
     )
     software_update_decline: tt.TicketPayload = strawberry.mutation(
         resolver=swu.software_update_decline,
-        description="The customer asks for another date than the one proposed or agreed; the service desk proposes again.",
+        description="The customer asks for another date than the one proposed or agreed (not from the agreed time to the end "
+                    "of that day); the service desk proposes again.",
     )
     software_update_record_installed: tt.TicketPayload = strawberry.mutation(
         resolver=swu.software_update_record_installed,
-        description="Service staff: the update was installed; only once the customer confirmed, and not before the agreed time. "
-                    "Resolves the ticket.",
+        description="Service staff: the update was installed; only once the customer confirmed, from the agreed time to the "
+                    "end of that day in Berlin (later: propose a new time). Resolves the ticket.",
     )
     credential_create: cs.CredentialPayload = strawberry.mutation(
         resolver=crd.credential_create,

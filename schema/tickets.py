@@ -33,8 +33,9 @@ TriageDecision = enum_of(tk.TriageDecision)
 ExpiryKind = enum_of(a.ExpiryKind)
 SoftwareUpdateState = enum_of(
     su.SoftwareUpdateState,
-    "REQUESTED → PROPOSED (staff propose a time) → CONFIRMED (by the customer) → INSTALLED (final); the customer asking "
-    "for another date puts it back to REQUESTED.",
+    "REQUESTED → PROPOSED (staff propose a time) → CONFIRMED (by the customer) → INSTALLED (final, within the agreed Berlin "
+    "day); the customer asking for another date puts it back to REQUESTED; the ticket resolved or closed otherwise calls it "
+    "off: CANCELLED (final, also if the ticket is reopened).",
 )
 
 
@@ -116,6 +117,7 @@ class SoftwareUpdate:
     confirmed_caller_name: str | None = strawberry.field(description="Confirmed by phone: who confirmed.")
     confirmed_at: datetime | None
     installed_at: datetime | None
+    cancelled_at: datetime | None = strawberry.field(description="CANCELLED: when its ticket was resolved or closed.")
 
     @classmethod
     def of(cls, u: su.SoftwareUpdate) -> "SoftwareUpdate":
@@ -124,6 +126,7 @@ class SoftwareUpdate:
             requested_at=u.requested_at, caller_name=u.caller_name, wished_dates=list(u.wished_dates), note=u.note,
             starts_at=u.starts_at, confirmed_by=strawberry.ID(u.confirmed_by) if u.confirmed_by else None,
             confirmed_caller_name=u.confirmed_caller_name, confirmed_at=u.confirmed_at, installed_at=u.installed_at,
+            cancelled_at=u.cancelled_at,
         )
 
 
@@ -745,13 +748,18 @@ class AssetPayload:
 # --- software updates that interrupt users ---------------------------------------------------------
 
 
-@strawberry.input(description="Request the update of one software asset that interrupts users: a ticket linked to the asset.")
+@strawberry.input(description="Request the update of one software asset that interrupts users: a ticket linked to the asset. "
+                              "By a user who sees the asset (EXTENDED), or by service staff for a caller.")
 class SoftwareUpdateRequestInput:
     asset_id: strawberry.ID
     wished_dates: list[date] = strawberry.field(default_factory=list, description="At most 5, today or later (Berlin).")
     note: str | None = strawberry.field(default=None, description="E.g. 'not during the month-end closing'; up to 2000 characters.")
     caller_name: str | None = strawberry.field(default=None, description="Service staff only, required for them: the customer's "
                                                                          "person who requested it by phone.")
+    caller_email: str | None = strawberry.field(default=None, description="Service staff only: the caller's address for the "
+                                                                           "receipt and the notices (else the calling user's).")
+    caller_user_id: strawberry.ID | None = strawberry.field(default=None, description="Service staff only: the customer's user who "
+                                                                                      "called; they see and answer the ticket in the portal.")
 
 
 @strawberry.input(description="Service staff propose when to install the update; the customer confirms or asks for another date.")

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from domain import contracts as ct
+from domain import software_updates as su
 from domain import tickets as tk
 from domain.assets import Asset, Expiry, changed_asset, check_window, expiring_within, new_asset
 from domain.calendar import berlin_date
@@ -22,6 +23,7 @@ from domain.services.idempotency import run_idempotent
 from domain.services.job_runs import due_item, summary_dict
 from domain.services.organisations import page_size
 from domain.services.resave import ResaveSummary, resave_all
+from domain.services.software_updates import open_request_ticket
 from domain.services.tickets import all_tickets_of
 
 
@@ -540,7 +542,9 @@ def create_asset(uow: UnitOfWork, principal: Principal, customer_id: str, *, now
 
 def update_asset(uow: UnitOfWork, principal: Principal, asset_id: str, **changes) -> Asset:
     """Correct an asset or bring it up to date (``domain.assets.changed_asset``: checked as a new one). One write under
-    the asset's version; its place on the expiry index follows the new dates."""
+    the asset's version; its place on the expiry index follows the new dates. While an update of it is requested it
+    stays software that interrupts users (``domain.software_updates.check_asset_change``: one more read, of that
+    request's ticket, only when such a change is asked)."""
     require(tk.can_manage_contracts_and_assets(principal), "manage assets")
     with uow:
         asset = uow.assets.get(asset_id)
@@ -549,6 +553,9 @@ def update_asset(uow: UnitOfWork, principal: Principal, asset_id: str, **changes
         changed = changed_asset(asset, **changes)
         if changed == asset:
             return asset
+        if asset.open_update_ticket_id and not su.interrupts_users(changed):
+            open_request = open_request_ticket(uow, asset)
+            su.check_asset_change(asset, changed, open_request_number=open_request.number if open_request else None)
         uow.assets.save(changed)
         uow.commit()
     return replace(changed, version=changed.version + 1)

@@ -1,10 +1,14 @@
 """Use cases of updates of software that interrupts users (rules: ``domain.software_updates``).
 
 A request is one transaction: the new ticket (numbered first, as every ticket) and the asset naming it under the
-asset's version, so two requests at once cannot both be open. Each later step is one write of the ticket under its
-version (and, when installed, of the asset, which then names no open request). Notifications go out after the
-commit, as for every ticket: the new ticket's to the contacts chosen at onboarding (and a receipt where a ticket
-of that channel gets one), each status change's as ``ticketStatusChange`` sends it.
+asset's version, so two requests at once cannot both be open: the one that loses the race is repeated on a fresh
+unit of work (``request_update_retrying``) and then finds the winner's request (CONFLICT naming its ticket). Each
+later step reads the ticket and the asset, is refused unless the asset names that ticket as its open request, and is
+one write of the ticket under its version (and, when installed, of the asset, which then names no open request).
+Notifications go out after the commit, as for every ticket: the new ticket's to the contacts chosen at onboarding
+(and the receipt to a phoned request's caller with an address), each step's notice (``tk.software_update_notification``,
+with the status change it made) to the contacts chosen for status changes and the requester; a refused step sends
+nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ from domain.ids import new_id
 from domain.organisations import Organisation, OrganisationKind
 from domain.policy import Principal, require
 from domain.ports import Mailer, UnitOfWork
+from domain.services.retry import retry_on_concurrent_update
 from domain.services.tickets import _PROBE_NUMBER, _require_ticket, allocate_number, distributor_id, send_notifications
+from domain.validation import require_email
 
 
 @dataclass(frozen=True)
@@ -29,16 +35,18 @@ class UpdateRequest:
     wished_dates: tuple[date, ...] = ()
     note: str | None = None
     caller_name: str | None = None  # staff recording a phoned request: who asked
+    caller_email: str | None = None  # staff: the address the receipt and notices go to (else the calling user's)
+    caller_user_id: str | None = None  # staff: the customer's user who called; they see the ticket in the portal
 
 
-def _open_request_ticket(uow: UnitOfWork, asset) -> tk.Ticket | None:
-    """The ticket of the asset's request still open (not installed, not resolved or closed), if any."""
+def open_request_ticket(uow: UnitOfWork, asset) -> tk.Ticket | None:
+    """The ticket of the asset's request still open (not installed or called off, not resolved or closed), if any."""
     if not asset.open_update_ticket_id:
         return None
     ticket = uow.tickets.get(asset.open_update_ticket_id)
-    if ticket is None or ticket.software_update is None:
+    if ticket is None or ticket.software_update is None or ticket.software_update.asset_id != asset.id:
         return None
-    if ticket.software_update.state is su.SoftwareUpdateState.INSTALLED:
+    if ticket.software_update.is_final:
         return None
     if ticket.status in (tk.TicketStatus.RESOLVED, tk.TicketStatus.CLOSED):
         return None
@@ -46,18 +54,28 @@ def _open_request_ticket(uow: UnitOfWork, asset) -> tk.Ticket | None:
 
 
 def request_update(uow: UnitOfWork, principal: Principal, command: UpdateRequest, *, now: datetime, mailer: Mailer) -> tk.Ticket:
-    """A customer user of the asset's organisation requests the update of one asset in the portal, or service staff
-    record a phoned request naming the caller: a ticket linked to the asset."""
+    """A user who sees the asset (an EXTENDED user of its customer) requests the update of one asset in the portal, or
+    service staff record a phoned request naming the caller (and, optionally, the calling user and the address for the
+    receipt, as ``ticketHotlineCreate``): a ticket linked to the asset. Anyone else finds no asset (NOT_FOUND)."""
     asset = uow.assets.get(command.asset_id)
     customer = uow.organisations.get(asset.customer_id) if asset else None
-    if asset is None or customer is None or customer.kind is not OrganisationKind.CUSTOMER or not tk.can_open_ticket(principal, customer):
+    if asset is None or customer is None or customer.kind is not OrganisationKind.CUSTOMER or not tk.can_view_assets(principal, customer):
         raise NotFound(f"No asset with id '{command.asset_id}'.", field="assetId")
     by_staff = principal.is_distributor
-    caller = su.check_on_behalf(by_staff=by_staff, caller_name=command.caller_name)
+    caller = su.check_on_behalf(by_staff=by_staff, caller_name=command.caller_name,
+                                caller_given=command.caller_email is not None or command.caller_user_id is not None)
     update = su.request_update(asset, by=principal.user_id, now=now, caller_name=caller, wished_dates=command.wished_dates,
                                note=command.note)
     if by_staff:
-        channel, reporter = tk.TicketChannel.HOTLINE, tk.Reporter(name=caller)
+        calling_user = None
+        if command.caller_user_id:
+            calling_user = uow.users.get(command.caller_user_id)
+            if calling_user is None or calling_user.organisation_id != customer.id:
+                raise NotFound(f"No user '{command.caller_user_id}' at this customer.", field="callerUserId")
+        # The receipt (number and received time) goes to the address the caller gave, else to the calling user's.
+        given = (command.caller_email or "").strip()
+        email = require_email(given, "callerEmail") if given else (calling_user.email if calling_user else None)
+        channel, reporter = tk.TicketChannel.HOTLINE, tk.Reporter(user_id=command.caller_user_id or None, email=email, name=caller)
     else:
         user = uow.users.get(principal.user_id)
         channel = tk.TicketChannel.PORTAL
@@ -76,7 +94,7 @@ def request_update(uow: UnitOfWork, principal: Principal, command: UpdateRequest
 
     build(_PROBE_NUMBER, "dst_probe")  # validate before a number is spent
     with uow:
-        open_ticket = _open_request_ticket(uow, asset)
+        open_ticket = open_request_ticket(uow, asset)
         if open_ticket is not None:
             raise Conflict(
                 f"An update of '{asset.name}' is requested already: ticket {open_ticket.number}.", field="assetId",
@@ -91,23 +109,41 @@ def request_update(uow: UnitOfWork, principal: Principal, command: UpdateRequest
     return ticket
 
 
+def request_update_retrying(
+    uow_factory: Callable[[], UnitOfWork], principal: Principal, command: UpdateRequest, *, now: datetime, mailer: Mailer,
+) -> tk.Ticket:
+    """``request_update`` on a fresh unit of work, repeated if the asset changed between its read and the write
+    (``retry_on_concurrent_update``): of two requests at once, the repeat of the one that lost finds the other's open
+    request and is the CONFLICT naming its ticket."""
+    return retry_on_concurrent_update(lambda: request_update(uow_factory(), principal, command, now=now, mailer=mailer))
+
+
+def _current_request(uow: UnitOfWork, ticket: tk.Ticket):
+    """The ticket's update request and its asset, if a step of it may be taken: not final, and the asset's open request
+    (a later request replaces one called off). Names no other ticket: the caller may not see it."""
+    update = su.require_not_final(ticket.check_software_update_step())
+    asset = uow.assets.get(update.asset_id)
+    if asset is None or asset.open_update_ticket_id != ticket.id:
+        raise Conflict(
+            f"Ticket {ticket.number} no longer carries the open update request of '{update.asset_name}'.", field="ticketId",
+            hint="A later request of this software replaced it, or the software is gone: follow that request, or request "
+                 "the update again (softwareUpdateRequest).",
+        )
+    return update, asset
+
+
 def _step(
     uow: UnitOfWork, principal: Principal, ticket_id: str, *, mailer: Mailer,
     apply: Callable[[tk.Ticket, Organisation], tk.TicketEvent | None],
 ) -> tk.Ticket:
     with uow:
         ticket, customer = _require_ticket(uow, principal, ticket_id)
+        before = ticket.software_update
         status_event = apply(ticket, customer)
         uow.tickets.update(ticket)
-        update = ticket.software_update
-        if update is not None and update.state is su.SoftwareUpdateState.INSTALLED:
-            asset = uow.assets.get(update.asset_id)
-            if asset is not None and asset.open_update_ticket_id == ticket.id:
-                uow.assets.save(replace(asset, open_update_ticket_id=None))
         uow.commit()
-    if status_event is not None:
-        notice = tk.status_change_notification(ticket, status_event, customer.onboarding)
-        send_notifications(mailer, [notice] if notice else [])
+    notice = tk.software_update_notification(ticket, before, status_event, customer.onboarding)
+    send_notifications(mailer, [notice] if notice else [])
     return ticket
 
 
@@ -125,7 +161,7 @@ def schedule_update(
 
     def apply(ticket: tk.Ticket, customer: Organisation) -> tk.TicketEvent | None:
         require(tk.can_work_on_tickets(principal), "propose times for software updates")
-        proposed = su.propose(ticket.check_software_update_step(), starts_at=starts_at, by=principal.user_id, now=now)
+        proposed = su.propose(_current_request(uow, ticket)[0], starts_at=starts_at, by=principal.user_id, now=now)
         return ticket.record_software_update(proposed, actor=principal.user_id, now=now, status=tk.TicketStatus.WAITING_FOR_CUSTOMER,
                                              starts_at=proposed.starts_at.isoformat())
 
@@ -139,7 +175,7 @@ def confirm_update(
 
     def apply(ticket: tk.Ticket, customer: Organisation) -> tk.TicketEvent | None:
         caller = _answering(principal, ticket, caller_name)
-        confirmed = su.confirm(ticket.check_software_update_step(), by=principal.user_id, now=now, caller_name=caller)
+        confirmed = su.confirm(_current_request(uow, ticket)[0], by=principal.user_id, now=now, caller_name=caller)
         return ticket.record_software_update(confirmed, actor=principal.user_id, now=now, status=tk.TicketStatus.IN_PROGRESS,
                                              starts_at=confirmed.starts_at.isoformat(), caller=caller)
 
@@ -154,7 +190,7 @@ def decline_update(
 
     def apply(ticket: tk.Ticket, customer: Organisation) -> tk.TicketEvent | None:
         caller = _answering(principal, ticket, caller_name)
-        declined = su.decline(ticket.check_software_update_step(), now=now, wished_dates=wished_dates, note=note)
+        declined = su.decline(_current_request(uow, ticket)[0], now=now, wished_dates=wished_dates, note=note)
         return ticket.record_software_update(
             declined, actor=principal.user_id, now=now, status=tk.TicketStatus.IN_PROGRESS, caller=caller,
             wished_dates=", ".join(d.isoformat() for d in declined.wished_dates) or None, note=(note or "").strip() or None,
@@ -164,11 +200,13 @@ def decline_update(
 
 
 def record_installed(uow: UnitOfWork, principal: Principal, ticket_id: str, *, now: datetime, mailer: Mailer) -> tk.Ticket:
-    """Service staff record the update installed: only once confirmed, and not before the agreed time."""
+    """Service staff record the update installed: only once confirmed, within the agreed Berlin day from the agreed time."""
 
     def apply(ticket: tk.Ticket, customer: Organisation) -> tk.TicketEvent | None:
         require(tk.can_work_on_tickets(principal), "record software updates installed")
-        installed = su.record_installed(ticket.check_software_update_step(), by=principal.user_id, now=now)
+        update, asset = _current_request(uow, ticket)
+        installed = su.record_installed(update, by=principal.user_id, now=now)
+        uow.assets.save(replace(asset, open_update_ticket_id=None))
         return ticket.record_software_update(installed, actor=principal.user_id, now=now, status=tk.TicketStatus.RESOLVED,
                                              starts_at=installed.starts_at.isoformat())
 

@@ -371,12 +371,21 @@ def add_comment(
 def change_status(
     uow: UnitOfWork, principal: Principal, ticket_id: str, *, status: tk.TicketStatus, note: str | None, now: datetime, mailer: Mailer
 ) -> tk.Ticket:
+    """Resolving or closing a ticket requesting a software update calls the update off (``domain.tickets``): its notice
+    (to the status contacts and the requester) says so instead of the bare status notice."""
+    update_before: list = []
+
     def apply(ticket: tk.Ticket, customer: Organisation) -> tk.TicketEvent:
         require(tk.can_work_on_tickets(principal), "change the status of tickets")
+        update_before.append(ticket.software_update)
         return ticket.change_status(status, actor=principal.user_id, now=now, note=(note or "").strip() or None)
 
     ticket, customer, event = _change(uow, principal, ticket_id, apply)
-    notice = tk.status_change_notification(ticket, event, customer.onboarding)
+    before = update_before[-1]
+    if before is not None and ticket.software_update is not before:  # called off by this change
+        notice = tk.software_update_notification(ticket, before, event, customer.onboarding)
+    else:
+        notice = tk.status_change_notification(ticket, event, customer.onboarding)
     send_notifications(mailer, [notice] if notice else [])
     return ticket
 

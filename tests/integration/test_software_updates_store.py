@@ -14,6 +14,7 @@ from domain.money import Money
 from domain.policy import Principal
 from domain.services import contracts as svc
 from domain.services import software_updates as updates
+from domain.services import tickets
 from domain.services.maintenance import create_due_maintenance_tickets
 from domain.software_updates import SoftwareUpdateState
 from domain.tickets import TicketChannel, TicketStatus
@@ -116,6 +117,35 @@ def test_once_installed_the_asset_takes_a_new_request(hanse, demo):
     again = updates.request_update(DynamoUnitOfWork(), hannes, updates.UpdateRequest(datev.id), mailer=mailer,
                                    now=datetime(2023, 8, 1, 10, tzinfo=timezone.utc))
     assert DynamoUnitOfWork().assets.get(datev.id).open_update_ticket_id == again.id
+
+
+def test_a_step_needs_the_asset_to_name_its_ticket(hanse, demo):
+    """A ticket resolved before calling off existed kept its CONFIRMED update; a new request replaced it on the asset,
+    and a customer's comment reopened the old ticket: its agreement takes no step."""
+    from dataclasses import replace
+
+    _, datev = hanse
+    hannes, olga = Principal.of(demo.users["hanse_it"]), Principal.of(demo.users["distributor"])
+    mailer = MemoryMailer()
+    old = updates.request_update(DynamoUnitOfWork(), hannes, updates.UpdateRequest(datev.id), mailer=mailer,
+                                 now=datetime(2026, 11, 23, 9, tzinfo=timezone.utc))
+    updates.schedule_update(DynamoUnitOfWork(), olga, old.id, starts_at=datetime(2026, 12, 4, 17, tzinfo=timezone.utc),
+                            now=datetime(2026, 11, 23, 10, tzinfo=timezone.utc), mailer=mailer)
+    updates.confirm_update(DynamoUnitOfWork(), hannes, old.id, now=datetime(2026, 11, 24, 8, tzinfo=timezone.utc), mailer=mailer)
+    uow = DynamoUnitOfWork()
+    with uow:  # resolved as the code before calling off did: the update kept CONFIRMED
+        stored = uow.tickets.get(old.id)
+        uow.tickets.update(replace(stored, status=TicketStatus.RESOLVED))
+        uow.commit()
+    new = updates.request_update(DynamoUnitOfWork(), hannes, updates.UpdateRequest(datev.id), mailer=mailer,
+                                 now=datetime(2026, 11, 25, 9, tzinfo=timezone.utc))
+    tickets.add_comment(DynamoUnitOfWork(), hannes, old.id, body="Und das alte?", internal=False, mailer=mailer,
+                        now=datetime(2026, 11, 25, 10, tzinfo=timezone.utc))
+    with pytest.raises(Conflict) as refused:
+        updates.record_installed(DynamoUnitOfWork(), olga, old.id, now=datetime(2026, 12, 4, 17, 30, tzinfo=timezone.utc), mailer=mailer)
+    assert "no longer carries the open update request" in refused.value.message and new.number not in refused.value.message
+    assert DynamoUnitOfWork().assets.get(datev.id).open_update_ticket_id == new.id
+    assert DynamoUnitOfWork().tickets.get(old.id).software_update.state is SoftwareUpdateState.CONFIRMED
 
 
 def test_a_refused_read_of_a_customers_software_fails_only_that_customers_due_items(hanse, demo, monkeypatch):

@@ -212,3 +212,63 @@ def test_a_ticket_without_a_request_takes_no_step():
     with pytest.raises(ValidationFailed) as refused:
         ticket.check_software_update_step()
     assert refused.value.field == "ticketId"
+
+
+# --- called off, the agreed day, the asset while requested ----------------------------------------------------
+
+
+def test_resolving_the_ticket_calls_the_update_off_for_good():
+    ticket = request_ticket()
+    ticket.record_software_update(confirmed(), actor="usr_hannes", now=NOW, status=tk.TicketStatus.IN_PROGRESS)
+    resolved_at = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+    ticket.change_status(tk.TicketStatus.RESOLVED, actor="usr_olga", now=resolved_at)
+    assert (ticket.software_update.state, ticket.software_update.cancelled_at) == (su.SoftwareUpdateState.CANCELLED, resolved_at)
+    ticket.add_comment(author="usr_hannes", body="Und das Update?", now=resolved_at, by_staff=False)  # reopens the ticket
+    assert ticket.status is tk.TicketStatus.IN_PROGRESS
+    for step in (lambda u: su.record_installed(u, by="usr_olga", now=datetime(2026, 12, 4, 17, 30, tzinfo=timezone.utc)),
+                 lambda u: su.propose(u, starts_at=datetime(2026, 12, 11, 17, 0, tzinfo=timezone.utc), by="usr_olga", now=resolved_at),
+                 lambda u: su.decline(u, now=resolved_at)):
+        with pytest.raises(Conflict) as refused:
+            step(ticket.software_update)
+        assert "called off" in refused.value.message
+
+
+def test_an_installed_update_is_not_called_off_by_closing_its_ticket():
+    ticket = request_ticket()
+    ticket.record_software_update(confirmed(), actor="usr_hannes", now=NOW, status=tk.TicketStatus.IN_PROGRESS)
+    done = su.record_installed(confirmed(), by="usr_olga", now=datetime(2026, 12, 4, 17, 30, tzinfo=timezone.utc))
+    ticket.record_software_update(done, actor="usr_olga", now=datetime(2026, 12, 4, 17, 30, tzinfo=timezone.utc), status=tk.TicketStatus.RESOLVED)
+    ticket.change_status(tk.TicketStatus.CLOSED, actor="usr_olga", now=datetime(2026, 12, 5, 9, 0, tzinfo=timezone.utc))
+    assert ticket.software_update.state is su.SoftwareUpdateState.INSTALLED
+
+
+def test_the_agreement_holds_from_the_agreed_time_to_the_end_of_that_berlin_day():
+    assert su.installation_window_ends_at(FRIDAY_EVENING) == datetime(2026, 12, 4, 23, 0, tzinfo=timezone.utc)  # midnight in Berlin
+    su.record_installed(confirmed(), by="usr_olga", now=datetime(2026, 12, 4, 22, 59, tzinfo=timezone.utc))
+    for late in (datetime(2026, 12, 4, 23, 0, tzinfo=timezone.utc), datetime(2026, 12, 20, 10, 0, tzinfo=timezone.utc)):
+        with pytest.raises(PreconditionFailed) as refused:
+            su.record_installed(confirmed(), by="usr_olga", now=late)
+        assert "lapsed" in refused.value.message
+
+
+def test_the_customer_declines_before_the_agreed_time_and_after_its_day_not_during_it():
+    su.decline(confirmed(), now=datetime(2026, 12, 4, 16, 59, tzinfo=timezone.utc))
+    with pytest.raises(Conflict):
+        su.decline(confirmed(), now=datetime(2026, 12, 4, 22, 0, tzinfo=timezone.utc))
+    assert su.decline(confirmed(), now=datetime(2026, 12, 7, 8, 0, tzinfo=timezone.utc)).state is su.SoftwareUpdateState.REQUESTED
+
+
+def test_while_requested_the_asset_stays_software_that_interrupts_users():
+    asset = replace(datev(), open_update_ticket_id="tkt_1")
+    for changes, field in (({"interrupts_users": False}, "interruptsUsers"), ({"kind": AssetKind.HARDWARE, "interrupts_users": False}, "kind")):
+        with pytest.raises(Conflict) as refused:
+            su.check_asset_change(asset, changed_asset(asset, **changes), open_request_number="T-000042")
+        assert refused.value.field == field and "T-000042" in refused.value.message
+    su.check_asset_change(asset, changed_asset(asset, interrupts_users=False), open_request_number=None)
+    su.check_asset_change(asset, changed_asset(asset, name="DATEV Rewe"), open_request_number="T-000042")
+
+
+def test_the_notice_of_a_proposal_gives_the_time_in_berlin():
+    headline, body = su.step_notice(requested(), proposed())
+    assert headline == "Update of DATEV Rechnungswesen proposed for 04.12.2026 18:00 Berlin time"
+    assert "on 04.12.2026 18:00 Berlin time" in body
