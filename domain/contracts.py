@@ -73,7 +73,9 @@ Decided here, where ``DOMAIN.md`` leaves room:
   (``set_branch``, recorded in ``changes``). Every item the contract hands to billing (flat-rate months, quota months
   and corrections, managed-service use) carries the branch the contract names when the item is made: a change moves
   the items made after it, never those made (or billed) before. CSP and SaaS subscriptions belong to the customer's
-  tenant and name no branch: they stay billed centrally.
+  tenant and name no branch: they stay billed centrally. The contract's maintenance schedules carry its branch
+  (``MaintenanceSchedule.branch_key``: copied at creation, changed with the contract's in one transaction), so each
+  maintenance ticket names the branch the contract is delivered at without the job reading the contract.
 * **Maintenance**: due dates are anchored (``anchor + n × months``, end of month clamped, never
   chained); the ticket of a due date appears ``lead_days`` before it (monthly on the 1st, three
   days ahead: the 2023-07-01 ticket appears on 2023-06-28). The ticket id is derived from the
@@ -1125,6 +1127,7 @@ class MaintenanceSchedule:
     ends_on: date | None = None
     managed_service_code: str | None = None  # the managed service this maintenance belongs to, if any
     stops_after: date | None = None  # the schedule's own last day (maintenanceScheduleEnd); ``ends_on`` is the contract's
+    branch_key: str | None = None  # the contract's branch (None: head office), kept in step with it (contractBranchSet)
     version: int = 0
 
     def due_date(self, index: int) -> date:
@@ -1171,6 +1174,10 @@ class MaintenanceSchedule:
         """The schedule of a contract whose end was set or moved: no due date after the contract's last day."""
         return replace(self, ends_on=ends_on)
 
+    def with_contract_branch(self, branch_key: str | None) -> "MaintenanceSchedule":
+        """The schedule of a contract delivered at another branch: its tickets from now on name that branch."""
+        return replace(self, branch_key=branch_key or None)
+
 
 def _check_cycle(every_months: int, lead_days: int) -> None:
     if isinstance(every_months, bool) or not isinstance(every_months, int) or not 1 <= every_months <= 36:
@@ -1193,7 +1200,7 @@ def new_maintenance_schedule(
         id=schedule_id, contract_id=contract.id, customer_id=contract.customer_id,
         subject=require_text(subject, "subject", label="The maintenance subject"),
         every_months=every_months, anchor=anchor, lead_days=lead_days, description=(description or "").strip(),
-        ends_on=contract.ends_on, managed_service_code=managed_service_code,
+        ends_on=contract.ends_on, managed_service_code=managed_service_code, branch_key=contract.branch_key,
     ).from_day(today)
     if schedule.next_due is None:
         assert contract.ends_on is not None

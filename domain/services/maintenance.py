@@ -86,6 +86,7 @@ def maintenance_ticket(
         actor=SYSTEM_ACTOR,
         now=now,
         source_key=maintenance_source_key(schedule.id, due),
+        branch_key=schedule.branch_key,  # the contract's branch, kept on the schedule: no read of the contract
     )
 
 

@@ -212,3 +212,32 @@ def test_a_new_site_listed_without_keys_under_an_old_name_does_not_take_the_key_
     assert f"contract {rental.id}" in err.value.message
     stored = DynamoUnitOfWork().organisations.get(customer_id).onboarding
     assert [(b.key, b.address) for b in stored.branches] == [("hamburg", HAMBURG), ("bremen", BREMEN)]
+
+
+def test_maintenance_tickets_name_the_branch_of_their_contract_moved_with_it(world):
+    """A rental in Bremen with a monthly maintenance due on the 1st, three days ahead, from 2026-12-01."""
+    from domain.services.maintenance import create_due_maintenance_tickets
+    from infra.email import MemoryMailer
+
+    customer_id = hanse(world, BranchBilling.PER_BRANCH)
+    rental = contract_svc.create_contract(
+        DynamoUnitOfWork(), world.ops,
+        contract_svc.NewContract(customer_id, ct.ContractKind.RENTAL_FLAT_RATE, date(2026, 11, 1), ct.Rates(Money.of("95.00")),
+                                 monthly_flat_rate=Money.of("300.00"), branch_key="bremen"),
+        now=utc("2026-10-20T09:00:00"),
+    )
+    schedule = contract_svc.add_maintenance_schedule(DynamoUnitOfWork(), world.ops, rental.id, subject="Patchday", every_months=1,
+                                                     anchor=date(2026, 12, 1), lead_days=3, now=utc("2026-11-20T09:00:00"))
+    assert schedule.branch_key == "bremen"
+
+    def run(day: date):
+        return create_due_maintenance_tickets(DynamoUnitOfWork, run_date=day, now=utc(f"{day.isoformat()}T04:00:00"), mailer=MemoryMailer())
+
+    assert run(date(2026, 11, 28)).created == 1
+    assert DynamoUnitOfWork().tickets.get(ct.maintenance_ticket_id(schedule.id, date(2026, 12, 1))).branch_key == "bremen"
+
+    contract_svc.set_contract_branch(DynamoUnitOfWork(), world.ops, contract_svc.ContractBranch(rental.id, "hamburg"),
+                                     now=utc("2026-12-10T09:00:00"))
+    assert DynamoUnitOfWork().maintenance_schedules.get(schedule.id).branch_key == "hamburg"  # in the same transaction
+    assert run(date(2026, 12, 29)).created == 1
+    assert DynamoUnitOfWork().tickets.get(ct.maintenance_ticket_id(schedule.id, date(2027, 1, 1))).branch_key == "hamburg"
