@@ -438,6 +438,16 @@ def active_contract(contracts: Iterable[Contract], day: date, kind: ContractKind
     return max(found, key=lambda c: (c.starts_on, c.id)) if found else None
 
 
+def quota_covering(contracts: Iterable[Contract], day: date, branch_key: str | None) -> Contract | None:
+    """The prepaid quota in force on ``day`` that covers work at ``branch_key`` (a ticket's branch; ``None``: the head
+    office). Decided: a quota naming a branch covers only the work of that branch (tickets at that branch); a quota
+    naming none covers the whole customer. Where both are in force, the branch's own quota covers its work; of several
+    alike, the latest started."""
+    found = [c for c in contracts if c.kind is ContractKind.PREPAID_QUOTA and c.active_on(day)
+             and (c.branch_key is None or c.branch_key == branch_key)]
+    return max(found, key=lambda c: (c.branch_key is not None, c.starts_on, c.id)) if found else None
+
+
 def hourly_rate_for(contracts: Iterable[Contract], day: date) -> Money:
     """The agreed hourly rate on ``day`` (a time entry's work date): the cooperation agreement's, else the rate of the
     contract in force that day (the latest started), else the list price."""
@@ -461,21 +471,26 @@ def quota_of_report(contracts: Iterable[Contract], report) -> Contract | None:
     """The prepaid quota the report's billable work was done under, each time entry by its work date (not the day the
     report is made): the ledger to hand to ``bill_service_report``; ``None`` if none.
 
-    A report debits one ledger: a period whose work falls under two quotas (a contract followed by another) is refused,
-    to be reported in two parts. ``report`` is a ``domain.tickets.ServiceReport``.
+    A report debits one ledger: a period whose work falls under two quotas (a contract followed by another, or the
+    quotas of two branches: ``quota_covering``) is refused, to be reported in two parts. ``report`` is a
+    ``domain.tickets.ServiceReport``.
     """
     contracts = list(contracts)
     quotas: dict[str, tuple[Contract, date]] = {}
     for line in report.lines:
-        quota = active_contract(contracts, line.work_date, ContractKind.PREPAID_QUOTA) if line.billable else None
+        quota = quota_covering(contracts, line.work_date, line.branch_key) if line.billable else None
         if quota is not None:
             last = quotas.get(quota.id, (quota, line.work_date))[1]
             quotas[quota.id] = (quota, max(last, line.work_date))
     if len(quotas) > 1:
         (first, last_day), (second, _) = sorted(quotas.values(), key=lambda q: (q[0].starts_on, q[0].id))[:2]
+        message = (f"The time from {report.first_day.isoformat()} to {report.last_day.isoformat()} was worked under two "
+                   f"prepaid quotas ({first.id} and {second.id}); one service report debits one quota.")
+        if first.branch_key != second.branch_key:  # the quotas of two sites
+            raise ValidationFailed(message, field="ticketId",
+                                   hint="Report the tickets of each branch on their own (a service report per ticket).")
         raise ValidationFailed(
-            f"The time from {report.first_day.isoformat()} to {report.last_day.isoformat()} was worked under two prepaid "
-            f"quotas ({first.id} and {second.id}); one service report debits one quota.",
+            message,
             field="lastDay",
             hint=f"Report {report.first_day.isoformat()} to {last_day.isoformat()} first, then the days from "
                  f"{(last_day + timedelta(days=1)).isoformat()} on.",
@@ -820,7 +835,8 @@ def bill_service_report(
     report, contracts: Iterable[Contract], ledger: QuotaLedger | None, *, now: datetime, customer=None,
 ) -> ReportBilling:
     """A service report's billable minutes, each time entry by its work date: from the prepaid quota in force that day
-    (``ledger``, the ledger of ``quota_of_report``), the rest at the hourly rate in force that day, billed through the
+    that covers the branch of the entry's ticket (``quota_covering``; ``ledger``, the ledger of ``quota_of_report``),
+    the rest at the hourly rate in force that day, billed through the
     partner of the contract the work was done under, else the partner of ``customer``'s link (``service_partner_id``).
 
     Non-billable lines never reach an invoice or the quota. A line worked on a day ``ledger``'s contract did not cover
@@ -854,7 +870,7 @@ def bill_service_report(
     under_quota = False
     for line in billable:
         left = line.minutes
-        quota = active_contract(contracts, line.work_date, ContractKind.PREPAID_QUOTA)
+        quota = quota_covering(contracts, line.work_date, line.branch_key)
         if ledger is not None and quota is not None and quota.id == ledger.contract.id:
             under_quota = True
             use = ledger.use(report_id=report.id, entry_id=line.entry_id, minutes=line.minutes, now=now,

@@ -250,6 +250,70 @@ def test_a_report_of_one_sites_tickets_keeps_the_report_id_as_its_items_referenc
     assert (item.reference, item.branch_key, item.unit_price) == (report.id, "hamburg", Money.of("190.00"))
 
 
+def bremen_quota(overdraft: bool = False, branch_key: str | None = "bremen") -> ct.Contract:
+    """Hanse's prepaid quota at Bremen: 3 h a month for EUR 300.00 (overdraft at EUR 120.00 per hour if allowed)."""
+    return ct.new_contract(
+        contract_id="ctr_q", customer_id="cus_hanse", kind=ct.ContractKind.PREPAID_QUOTA, starts_on=date(2026, 11, 1),
+        rates=ct.Rates(Money.of("95.00")), now=utc(2026, 10, 20, 9), branch_key=branch_key,
+        quota=ct.QuotaTerms(180, Money.of("300.00"), overdraft_allowed=overdraft,
+                            overdraft_hourly_rate=Money.of("120.00") if overdraft else None),
+    )
+
+
+def hamburg_and_bremen_report(first: str = "hamburg") -> tk.ServiceReport:
+    """November 2026: a Hamburg ticket of 4 h and a Bremen ticket of 1 h, reported on 2026-11-30."""
+    hours = {"hamburg": 4, "bremen": 1}
+    second = "bremen" if first == "hamburg" else "hamburg"
+    tickets = [ticket("1", first), ticket("2", second)]
+    for day, opened in enumerate(tickets, start=10):
+        opened.record_time(work_date=date(2026, 11, day), minutes=60 * hours[opened.branch_key], billable=True,
+                           description="Netzwerk", technician_id="usr_tech", now=utc(2026, 11, day, 12))
+    return tk.service_report_for_period("cus_hanse", tickets, first_day=date(2026, 11, 1), last_day=date(2026, 11, 30),
+                                        now=utc(2026, 11, 30, 12))
+
+
+def bill_with_quota(quota: ct.Contract, report: tk.ServiceReport):
+    assert ct.quota_of_report([quota], report) == quota
+    ledger = ct.QuotaLedger(quota)
+    ledger.credit_month("2026-11", now=utc(2026, 11, 1, 6))
+    billing = ct.bill_service_report(report, [quota], ledger, now=utc(2026, 11, 30, 12), customer=hanse())
+    return billing, ledger
+
+
+@pytest.mark.parametrize("first", ["hamburg", "bremen"])
+def test_a_quota_naming_a_branch_covers_only_that_branchs_tickets(first):
+    """Hamburg's 4 h are billed to Hamburg at EUR 95.00 (380.00); Bremen's 1 h comes from Bremen's 3 h quota, whatever
+    the order of the lines: Bremen's invoice is the quota's 300.00 alone."""
+    report = hamburg_and_bremen_report(first)
+    billing, ledger = bill_with_quota(bremen_quota(), report)
+    assert [(i.branch_key, i.unit_price) for i in billing.items] == [("hamburg", Money.of("380.00"))]
+    assert (billing.quota_minutes, billing.billed_minutes, ledger.balance_minutes) == (60, 240, 120)
+    items = [ct.quota_month_item(bremen_quota(), "2026-11"), *billing.items]
+    totals = {p.draft.branch.key: p.draft.net_total for p in plan(hanse(), items).invoices}
+    assert totals == {"bremen": Money.of("300.00"), "hamburg": Money.of("380.00")}
+
+
+def test_an_overdrawable_quota_naming_a_branch_is_not_overdrawn_by_another_branchs_work():
+    billing, ledger = bill_with_quota(bremen_quota(overdraft=True), hamburg_and_bremen_report())
+    assert [(i.branch_key, i.unit_price) for i in billing.items] == [("hamburg", Money.of("380.00"))]
+    assert ledger.close_month("2026-11", now=utc(2026, 12, 1, 6)) is None  # 2 h left of Bremen's 3 h: no correction
+
+
+def test_a_quota_naming_no_branch_covers_the_whole_customer():
+    """The same month under a quota of Hanse as a whole (as before): 3 of the 5 h from the quota, 2 h billed at
+    EUR 95.00."""
+    billing, ledger = bill_with_quota(bremen_quota(branch_key=None), hamburg_and_bremen_report())
+    assert (billing.quota_minutes, billing.billed_minutes, ledger.balance_minutes) == (180, 120, 0)
+    assert sum((i.unit_price.amount for i in billing.items), Decimal(0)) == Decimal("190.00")
+
+
+def test_a_report_over_the_quotas_of_two_branches_is_refused_naming_both():
+    hamburg_quota = replace(bremen_quota(), id="ctr_q_hh", branch_key="hamburg")
+    with pytest.raises(ValidationFailed) as err:
+        ct.quota_of_report([bremen_quota(), hamburg_quota], hamburg_and_bremen_report())
+    assert err.value.field == "ticketId" and "ctr_q and ctr_q_hh" in err.value.message
+
+
 def test_a_tickets_branch_set_by_staff_is_in_its_history():
     opened = ticket("1", None)
     event = opened.set_branch("bremen", actor="usr_ops", now=utc(2026, 11, 12, 9))
