@@ -84,6 +84,10 @@ Decided here, where ``DOMAIN.md`` leaves room:
   billing is the customer's choice of how it is billed. An item naming a branch no longer recorded (removal is
   refused while an open contract or ticket names it; an ended contract's last items may be left) goes on the head
   office's invoice, its line naming the branch key it was made for.
+  A service report over several sites always comes as one item per branch (``<report id>#<branch key>``, its cents
+  shared once per report: ``domain.contracts.bill_service_report``), so the split is decided here, by the billing mode
+  and branch billing in force at the run: the parts that land on one invoice are its lines side by side (sorted by
+  period and reference), each naming its branch, adding up to the report's total.
   Decided: a branch gets invoices of its own only when it is in the payer's country (the country of the customer's
   company address). The VAT treatment follows the payer (``vat_treatment_for``: its country and VAT id), so an invoice
   addressed to a branch abroad would state a treatment that does not fit the address it is sent to (a German

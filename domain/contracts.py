@@ -103,7 +103,6 @@ from domain.billing import SeparateInvoice, ServiceItem
 from domain.calendar import add_months, berlin_date, ensure_utc
 from domain.errors import Conflict, ValidationFailed
 from domain.money import Money, round_cents, share_cents
-from domain.organisations import BillingMode, BranchBilling
 from domain.validation import require_text
 
 STANDARD_HOURLY_RATE = Money(Decimal("110.00"))  # Decided: list price for customers without a contract
@@ -844,16 +843,14 @@ def bill_service_report(
     ``domain.tickets.ServiceReport``.
 
     Branches (Decided): a report is rounded once, over all its lines, whatever sites its tickets name
-    (``ServiceReportLine.branch_key``). It is split only where the split changes an invoice: for a customer billed
-    ``PER_BRANCH`` that pays the report itself (no partner, or a partner whose link is in *customer pays* at ``now``),
-    a report whose tickets name several branches (or some a branch and some none) hands one item per branch to billing,
-    each referenced ``<report id>#<branch key>`` (``#head-office`` for the lines without one), so per-branch billing
-    puts each on its branch's invoice. The rounded total is shared by the largest remainder (``domain.money.share_cents``),
-    so the items add up exactly to the total of the report unsplit: 3 × 20 min at EUR 95.00 is EUR 95.00, shared
-    31.67 + 31.67 + 31.66. The items are listed head office first, then by branch key; equal remainders take the extra
-    cent in that order. Otherwise (billed centrally, paid by a partner, no customer given) the report is one item,
-    referenced by the report id, naming its branch when all its lines name the same one (else none). The choice is made
-    when the report is made; the items add up the same either way, so a later change of the choice moves no money.
+    (``ServiceReportLine.branch_key``). A report whose tickets name several branches (or some a branch and some none)
+    always hands one item per branch to billing, each referenced ``<report id>#<branch key>`` (``#head-office`` for the
+    lines without one); a report of one site is one item referenced by the report id, naming that site. The rounded
+    total is shared once per report by the largest remainder (``domain.money.share_cents``), so the items add up exactly
+    to the report's total: 3 × 20 min at EUR 95.00 is EUR 95.00, shared 31.67 + 31.67 + 31.66, listed head office first,
+    then by branch key (equal remainders take the extra cent in that order). Whether the parts go on invoices of their
+    branches or together on one invoice (lines naming their branches) is decided by the billing run, by the billing
+    mode and branch billing in force then (``domain.billing.plan_billing_run``), not when the report is made.
     """
     contracts = list(contracts)
     if ledger is not None and ledger.contract.id not in {c.id for c in contracts if c.kind is ContractKind.PREPAID_QUOTA}:
@@ -894,7 +891,7 @@ def bill_service_report(
         partner_id = partner_id or service_partner_id(customer)
         total = round_cents(sum(by_branch.values(), Decimal(0)))
         branch_keys = sorted(by_branch, key=lambda key: key or "")  # head office ("") first
-        if len(branch_keys) > 1 and _billed_per_branch_by_itself(customer, partner_id, now):
+        if len(branch_keys) > 1:
             shares = share_cents(total, [by_branch[key] for key in branch_keys])
             parts = [(key, report_item_reference(report.id, key), share) for key, share in zip(branch_keys, shares) if share]
         else:
@@ -914,19 +911,6 @@ def bill_service_report(
                 )
             )
     return ReportBilling(tuple(items), tuple(entries), covered, uncovered)
-
-
-def _billed_per_branch_by_itself(customer, partner_id: str | None, now: datetime) -> bool:
-    """Whether ``customer`` (an ``Organisation``, or ``None``) is billed per branch and pays what is billed through
-    ``partner_id`` itself (no partner, or its link in *customer pays* at ``now``): only then does a split change an
-    invoice."""
-    onboarding = customer.onboarding if customer is not None else None
-    if onboarding is None or onboarding.branch_billing is not BranchBilling.PER_BRANCH:
-        return False
-    if partner_id is None:
-        return True
-    link = next((link for link in customer.partner_links if link.partner_id == partner_id), None)
-    return link is not None and link.billing_mode_at(now) is BillingMode.CUSTOMER_PAYS
 
 
 _FLAT_RATE_LABELS = {ContractKind.RENTAL_FLAT_RATE: ("rental", "Rental flat rate"), ContractKind.DATA_CENTRE_HOSTING: ("hosting", "Data-centre hosting")}

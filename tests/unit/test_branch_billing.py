@@ -227,18 +227,70 @@ def test_a_report_split_over_branches_is_rounded_once_and_its_cents_shared_by_th
     assert sum((p.draft.net_total.amount for p in result.invoices), Decimal(0)) == Decimal("95.00")
 
 
-def test_a_report_of_a_centrally_billed_customer_is_one_item_of_the_report_rounded_once():
-    report = three_sites_report()
-    (item,) = ct.bill_service_report(report, [rental()], None, now=utc(2026, 12, 1, 8), customer=hanse(BranchBilling.CENTRAL)).items
-    assert (item.reference, item.branch_key, item.unit_price) == (report.id, None, Money.of("95.00"))
+NORDIT_PAYS = BillingModePeriod(BillingMode.PARTNER_PAYS, utc(2026, 1, 1), "usr_1")
 
 
-def test_a_report_a_partner_pays_for_is_not_split_over_the_branches_of_a_customer_billed_per_branch():
-    link = PartnerLink("ptn_nordit", "NordIT", AccessLevel.FULL,
-                       (BillingModePeriod(BillingMode.PARTNER_PAYS, utc(2026, 1, 1), "usr_1"),), utc(2026, 1, 1))
+def nordit(*periods: BillingModePeriod) -> PartnerLink:
+    return PartnerLink("ptn_nordit", "NordIT", AccessLevel.FULL, periods or (NORDIT_PAYS,), utc(2026, 1, 1))
+
+
+def two_sites_report() -> tk.ServiceReport:
+    """Made 2026-11-30: 30 min on a Hamburg ticket and 30 min on a Bremen ticket, no contract: 1 h at EUR 110.00."""
+    tickets = [ticket("1", "hamburg"), ticket("2", "bremen")]
+    for opened in tickets:
+        opened.record_time(work_date=date(2026, 11, 20), minutes=30, billable=True, description="Netzwerk",
+                           technician_id="usr_tech", now=utc(2026, 11, 20, 12))
+    return tk.service_report_for_period("cus_hanse", tickets, first_day=date(2026, 11, 1), last_day=date(2026, 11, 30),
+                                        now=utc(2026, 11, 30, 12))
+
+
+def plan_with_nordit(customer, items):
+    from domain.billing import PartnerTerms
+
+    return plan_billing_run(run_date=RUN, now=RUN_AT, issuer_id="dst_1", charges=[], service_items=items,
+                            customers={customer.id: CustomerAccount.of(customer)},
+                            partners={"ptn_nordit": PartnerTerms(BillingParty("ptn_nordit"))})
+
+
+def test_a_report_over_several_sites_is_always_split_whoever_pays_and_however_the_customer_is_billed():
     report = three_sites_report()
-    (item,) = ct.bill_service_report(report, [rental()], None, now=utc(2026, 12, 1, 8), customer=hanse(links=(link,))).items
-    assert (item.reference, item.partner_id, item.branch_key, item.unit_price) == (report.id, "ptn_nordit", None, Money.of("95.00"))
+    for customer in (hanse(BranchBilling.CENTRAL), hanse(links=(nordit(),))):
+        billing = ct.bill_service_report(report, [rental()], None, now=utc(2026, 12, 1, 8), customer=customer)
+        assert [(i.reference, i.branch_key, i.unit_price) for i in billing.items] == [
+            (f"{report.id}#head-office", None, Money.of("31.67")),
+            (f"{report.id}#bremen", "bremen", Money.of("31.67")),
+            (f"{report.id}#hamburg", "hamburg", Money.of("31.66")),
+        ]
+
+
+def test_a_report_made_while_the_partner_paid_is_billed_per_branch_after_the_customer_switched_to_paying_itself():
+    """The report is made 2026-11-30 while NordIT pays; Hanse switches to customer pays on 2026-12-01 00:10 (Berlin):
+    the run of 2026-12-01 bills Hamburg's 55.00 and Bremen's 55.00 on their branches' invoices, not 110.00 to the
+    head office."""
+    switched = nordit(NORDIT_PAYS, BillingModePeriod(BillingMode.CUSTOMER_PAYS, utc(2026, 11, 30, 23, 10), "usr_hanse"))
+    items = ct.bill_service_report(two_sites_report(), [], None, now=utc(2026, 11, 30, 12), customer=hanse(links=(nordit(),))).items
+    invoices = plan_with_nordit(hanse(links=(switched,)), list(items)).invoices
+    totals = {(p.draft.payer_id, p.draft.branch.key if p.draft.branch else None): p.draft.net_total for p in invoices}
+    assert totals == {("cus_hanse", "bremen"): Money.of("55.00"), ("cus_hanse", "hamburg"): Money.of("55.00")}
+
+
+def test_a_report_made_while_billed_centrally_is_billed_per_branch_once_the_customer_is():
+    items = ct.bill_service_report(two_sites_report(), [], None, now=utc(2026, 11, 30, 12), customer=hanse(BranchBilling.CENTRAL)).items
+    totals = {p.draft.branch.key: p.draft.net_total for p in plan(hanse(), list(items)).invoices}
+    assert totals == {"bremen": Money.of("55.00"), "hamburg": Money.of("55.00")}
+
+
+def test_the_parts_of_a_report_on_one_invoice_are_its_lines_naming_their_branches():
+    """Billed centrally, or paid by the partner at the run: one invoice, the report's parts side by side (110.00)."""
+    report = two_sites_report()
+    items = list(ct.bill_service_report(report, [], None, now=utc(2026, 11, 30, 12), customer=hanse()).items)
+    for customer, payer in ((hanse(BranchBilling.CENTRAL), "cus_hanse"), (hanse(links=(nordit(),)), "ptn_nordit")):
+        partner_id = "ptn_nordit" if customer.partner_links else None
+        (invoice,) = plan_with_nordit(customer, [replace(i, partner_id=partner_id) for i in items]).invoices
+        assert (invoice.draft.payer_id, invoice.draft.branch, invoice.draft.net_total) == (payer, None, Money.of("110.00"))
+        assert [(line.source_reference, line.branch, line.net_amount) for line in invoice.draft.lines] == [
+            (f"{report.id}#bremen", "Bremen", Money.of("55.00")), (f"{report.id}#hamburg", "Hamburg", Money.of("55.00")),
+        ]
 
 
 def test_a_report_of_one_sites_tickets_keeps_the_report_id_as_its_items_reference():
