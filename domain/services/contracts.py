@@ -156,23 +156,27 @@ def set_contract_branch(
     """Staff name the branch a contract is delivered at from now on (``domain.contracts.set_branch``): one of the
     customer's branches receiving services, else ``ValidationFailed`` on ``branchKey``; nothing on bad input. One
     transaction: the contract and each of its maintenance schedules (as ``end_contract``), whose tickets from now on
-    name the branch."""
+    name the branch. Every schedule naming another branch is updated even when the contract names the branch already:
+    schedules saved before they carried the branch (ea3a235) are repaired by setting the contract's branch again.
+    A contract with more schedules than one transaction holds is refused (``Conflict``), nothing changed."""
     require(tk.can_manage_contracts_and_assets(principal), "change contracts")
 
     def perform(uow: UnitOfWork) -> tuple[str, ct.Contract]:
         contract = _contract(uow, command.contract_id)
         branch_key = service_branch_of(_customer(uow, contract.customer_id), command.branch_key)
         changed = ct.set_branch(contract, branch_key, today=berlin_date(now), now=now, by=principal.user_id)
+        found = uow.maintenance_schedules.list_for_contract(contract.id)
+        if len(found) > MAX_SCHEDULES_ENDED_AT_ONCE:
+            raise Conflict(f"Contract {contract.id} has more than {MAX_SCHEDULES_ENDED_AT_ONCE} maintenance schedules.",
+                           field="contractId",
+                           hint=f"It has {len(found)}; one change moves at most {MAX_SCHEDULES_ENDED_AT_ONCE} with the "
+                                "contract. Ask the platform operators to move its schedules; nothing was changed.")
         if changed is not contract:
-            found = uow.maintenance_schedules.list_for_contract(contract.id)
-            if len(found) > MAX_SCHEDULES_ENDED_AT_ONCE:
-                raise Conflict(f"Contract {contract.id} has more than {MAX_SCHEDULES_ENDED_AT_ONCE} maintenance schedules.",
-                               field="contractId")
             uow.contracts.save(changed)
-            for listed in found:
-                schedule = uow.maintenance_schedules.get(listed.id) or listed  # the index lags: its current version
-                if schedule.branch_key != changed.branch_key:
-                    uow.maintenance_schedules.save(schedule.with_contract_branch(changed.branch_key))
+        for listed in found:
+            schedule = uow.maintenance_schedules.get(listed.id) or listed  # the index lags: its current version
+            if schedule.branch_key != changed.branch_key:
+                uow.maintenance_schedules.save(schedule.with_contract_branch(changed.branch_key))
         return contract.id, changed
 
     return run_idempotent(

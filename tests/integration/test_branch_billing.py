@@ -241,3 +241,57 @@ def test_maintenance_tickets_name_the_branch_of_their_contract_moved_with_it(wor
     assert DynamoUnitOfWork().maintenance_schedules.get(schedule.id).branch_key == "hamburg"  # in the same transaction
     assert run(date(2026, 12, 29)).created == 1
     assert DynamoUnitOfWork().tickets.get(ct.maintenance_ticket_id(schedule.id, date(2027, 1, 1))).branch_key == "hamburg"
+
+
+def test_setting_a_contracts_branch_again_repairs_schedules_saved_without_it(world):
+    """A rental in Bremen whose monthly maintenance (from 2026-12-01, three days ahead) was saved before schedules
+    carried the branch: contractBranchSet with 'bremen' again on 2026-11-25 gives it the branch, the contract unchanged,
+    and the ticket of 2026-12-01 names Bremen."""
+    from dataclasses import replace
+
+    from domain.services.maintenance import create_due_maintenance_tickets
+    from infra.email import MemoryMailer
+
+    customer_id = hanse(world, BranchBilling.PER_BRANCH)
+    rental = contract_svc.create_contract(
+        DynamoUnitOfWork(), world.ops,
+        contract_svc.NewContract(customer_id, ct.ContractKind.RENTAL_FLAT_RATE, date(2026, 11, 1), ct.Rates(Money.of("95.00")),
+                                 monthly_flat_rate=Money.of("300.00"), branch_key="bremen"),
+        now=utc("2026-10-20T09:00:00"),
+    )
+    schedule = contract_svc.add_maintenance_schedule(DynamoUnitOfWork(), world.ops, rental.id, subject="Patchday", every_months=1,
+                                                     anchor=date(2026, 12, 1), lead_days=3, now=utc("2026-11-20T09:00:00"))
+    uow = DynamoUnitOfWork()  # as saved before ea3a235: no branch
+    with uow:
+        uow.maintenance_schedules.save(replace(uow.maintenance_schedules.get(schedule.id), branch_key=None))
+        uow.commit()
+    assert DynamoUnitOfWork().maintenance_schedules.get(schedule.id).branch_key is None
+
+    same = contract_svc.set_contract_branch(DynamoUnitOfWork(), world.ops, contract_svc.ContractBranch(rental.id, "bremen"),
+                                            now=utc("2026-11-25T09:00:00"))
+    assert (same.branch_key, same.changes) == ("bremen", rental.changes)  # no BRANCH change recorded
+    assert DynamoUnitOfWork().maintenance_schedules.get(schedule.id).branch_key == "bremen"
+    created = create_due_maintenance_tickets(DynamoUnitOfWork, run_date=date(2026, 11, 28), now=utc("2026-11-28T04:00:00"),
+                                             mailer=MemoryMailer())
+    assert created.created == 1
+    assert DynamoUnitOfWork().tickets.get(ct.maintenance_ticket_id(schedule.id, date(2026, 12, 1))).branch_key == "bremen"
+
+
+def test_a_contract_with_more_schedules_than_one_transaction_holds_is_refused_with_a_hint(world, monkeypatch):
+    """One transaction holds the contract and at most MAX_SCHEDULES_ENDED_AT_ONCE schedules (here lowered to 1)."""
+    customer_id = hanse(world, BranchBilling.PER_BRANCH)
+    rental = contract_svc.create_contract(
+        DynamoUnitOfWork(), world.ops,
+        contract_svc.NewContract(customer_id, ct.ContractKind.RENTAL_FLAT_RATE, date(2026, 11, 1), ct.Rates(Money.of("95.00")),
+                                 monthly_flat_rate=Money.of("300.00"), branch_key="bremen"),
+        now=utc("2026-10-20T09:00:00"),
+    )
+    for subject in ("Patchday", "Backup-Test"):
+        contract_svc.add_maintenance_schedule(DynamoUnitOfWork(), world.ops, rental.id, subject=subject, every_months=1,
+                                              anchor=date(2026, 12, 1), lead_days=3, now=utc("2026-11-20T09:00:00"))
+    monkeypatch.setattr(contract_svc, "MAX_SCHEDULES_ENDED_AT_ONCE", 1)
+    with pytest.raises(Conflict) as err:
+        contract_svc.set_contract_branch(DynamoUnitOfWork(), world.ops, contract_svc.ContractBranch(rental.id, "bremen"),
+                                         now=utc("2026-11-25T09:00:00"))
+    assert err.value.field == "contractId" and "It has 2" in err.value.hint
+    assert DynamoUnitOfWork().contracts.get(rental.id).changes == rental.changes
