@@ -252,15 +252,14 @@ def _check_branches_left(
     uow: UnitOfWork, principal: Principal, customer: Organisation, onboarding: CustomerOnboarding, *, today: date,
 ) -> None:
     """Decided: a branch receiving services is not removed (nor set to receive none) while an open contract (not ended
-    before today) or any ticket of the customer names it, closed ones included: their items would be billed to a site
-    the customer no longer has. A closed ticket may still have time not reported, and a reported one items not billed;
-    the unbilled items have no index by customer (``service_items.unbilled-index`` is by billing date), so finding
-    them would read every customer's items due: instead every ticket naming the branch counts (one Query of the
-    customer's tickets, which the check read already). Refused (``Conflict`` on ``onboarding.branches``) naming them;
-    move them to another branch (contractBranchSet, ticketBranchSet, which closed tickets take too) or end the
-    contracts first. Items made before a move keep the branch they were made for; once the branch is removed they go
-    on the head office's invoice naming its key (``domain.billing``), a key never given again (retired). Reads the
-    customer's contracts and tickets only when such a branch goes.
+    before today) names it, or a ticket naming it is not closed or has time not reported (a closed ticket may still):
+    work still to come or to report there would name a site the customer no longer has. A closed ticket whose time is
+    all reported does not count: its items not billed yet (and any made later from it) go, once the branch is removed,
+    on the head office's invoice naming the branch key (``domain.billing``), a key never given again (retired).
+    Refused (``Conflict`` on ``onboarding.branches``) naming them; move them to another branch (contractBranchSet,
+    ticketBranchSet, which closed tickets take too), report their time, or end the contracts first. Items made before a
+    move keep the branch they were made for. Reads the customer's contracts and tickets (one Query each) only when such
+    a branch goes.
 
     Decided: the refusal names contracts only to whom may view them (staff, the customer's EXTENDED users:
     ``can_view_contract_status``) and tickets only to whom may view each (``can_view_ticket``). A partner managing the
@@ -274,7 +273,8 @@ def _check_branches_left(
     from domain.tickets import can_view_contract_status, can_view_ticket
 
     contracts = [c for c in uow.contracts.list_for_customer(customer.id) if c.branch_key in gone and c.open_on(today)]
-    tickets = [t for t in all_tickets_of(uow, customer.id) if t.branch_key in gone]
+    tickets = [t for t in all_tickets_of(uow, customer.id)
+               if t.branch_key in gone and (not t.is_closed or t.unreported_entries)]
     if not contracts and not tickets:
         return
     named = sorted({c.branch_key for c in contracts} | {t.branch_key for t in tickets})

@@ -295,3 +295,31 @@ def test_a_contract_with_more_schedules_than_one_transaction_holds_is_refused_wi
                                          now=utc("2026-11-25T09:00:00"))
     assert err.value.field == "contractId" and "It has 2" in err.value.hint
     assert DynamoUnitOfWork().contracts.get(rental.id).changes == rental.changes
+
+
+def test_a_branch_whose_closed_tickets_are_all_reported_is_removed_and_their_items_go_to_the_head_office(world):
+    """Hanse (PER_BRANCH, no contract): a Bremen ticket of 45 min on 2026-11-10, closed; removing Bremen is refused
+    while its time is not reported, allowed once it is (report of 2026-11-11: EUR 82.50 at EUR 110.00 an hour, not
+    billed yet); that day's run bills it on the head office's invoice, its line naming 'bremen'."""
+    customer_id = hanse(world, BranchBilling.PER_BRANCH)
+    ticket = ticket_svc.open_hotline_ticket(
+        DynamoUnitOfWork(), world.ops, ticket_svc.NewHotlineTicket(customer_id, "Drucker", "Anruf.", "Hannes IT", branch_key="bremen"),
+        now=utc("2026-11-10T08:00:00"), mailer=world.mailer,
+    )
+    ticket_svc.record_time(DynamoUnitOfWork(), world.ops, ticket.id, ticket_svc.NewTimeEntry(date(2026, 11, 10), 45, True, "Drucker getauscht"),
+                           now=utc("2026-11-10T12:00:00"))
+    for status in (tk.TicketStatus.IN_PROGRESS, tk.TicketStatus.RESOLVED, tk.TicketStatus.CLOSED):
+        ticket_svc.change_status(DynamoUnitOfWork(), world.ops, ticket.id, status=status, note=None, now=utc("2026-11-10T13:00:00"),
+                                 mailer=world.mailer)
+    only_hamburg = org_svc.CustomerChanges(onboarding=OnboardingChanges(branches=(Branch.create("Hamburg", HAMBURG),)))
+    with pytest.raises(Conflict):
+        org_svc.update_customer(DynamoUnitOfWork(), world.ops, customer_id, only_hamburg, now=utc("2026-11-11T09:00:00"))
+
+    ticket_svc.create_service_report(DynamoUnitOfWork(), world.ops, now=utc("2026-11-11T09:05:00"), documents=world.documents,
+                                     mailer=world.mailer, render=render_service_report, ticket_id=ticket.id)
+    updated = org_svc.update_customer(DynamoUnitOfWork(), world.ops, customer_id, only_hamburg, now=utc("2026-11-11T09:10:00"))
+    assert [b.key for b in updated.onboarding.branches] == ["hamburg"]
+
+    assert world.run(date(2026, 11, 11), utc("2026-11-11T21:00:00")).invoices_issued == 1
+    (invoice,) = invoices_of(customer_id)
+    assert (invoice.branch, invoice.net_total, [line.branch for line in invoice.lines]) == (None, Money.of("82.50"), ["bremen"])
