@@ -331,12 +331,14 @@ def revealed(credential: Credential, *, by: str, now: datetime, event_id: str) -
 def access_requested(
     credential: Credential, *, user: User, reason: str | None, now: datetime, event_id: str,
 ) -> tuple[Credential, CredentialEvent]:
-    """``user``: who asks, as stored (a grant no longer in force may be asked for again)."""
+    """``user``: who asks, as stored (a grant no longer in force may be asked for again, and so may a request still
+    pending from before the user's latest reactivation or level change, which is granted no more)."""
     require_not_deleted(credential)
     reason = check_reason(reason)
     user_id = user.id
     current = credential.access_of(user_id)
-    if current is not None and current.status is AccessStatus.PENDING:
+    stale = current is not None and user.standing_changed_at is not None and current.requested_at < user.standing_changed_at
+    if current is not None and current.status is AccessStatus.PENDING and not stale:
         raise Conflict("You asked for access to this credential already; the service desk has not decided yet.",
                        field="credentialId", hint="Wait for the decision; the service desk sees your request.")
     if current is not None and grant_in_force(current, user, credential.customer_id):
@@ -366,6 +368,12 @@ def access_decided(
         raise Conflict(
             f"{user_id} is {standing}: only active EXTENDED users of the customer are granted access to its credentials.",
             field="userId", hint="Refuse the request (credentialAccessRefuse).",
+        )
+    if grant and requester.standing_changed_at is not None and current.requested_at < requester.standing_changed_at:
+        raise Conflict(
+            f"{user_id} asked on {current.requested_at:%Y-%m-%d %H:%M} UTC, before the login was reactivated or changed in "
+            f"level ({requester.standing_changed_at:%Y-%m-%d %H:%M} UTC): a request from before that is granted no more.",
+            field="userId", hint="Refuse this request (credentialAccessRefuse); the user asks again if still needed.",
         )
     at = ensure_utc(now)
     status = AccessStatus.GRANTED if grant else AccessStatus.REFUSED
@@ -445,13 +453,15 @@ def may_hold_access(user: User | None, customer_id: str) -> bool:
 
 
 def grant_in_force(access: AccessRequest, user: User | None, customer_id: str) -> bool:
-    """GRANTED, to an active EXTENDED user of the customer, and decided after the user's latest reactivation or
-    permission-level change: a grant does not survive a deactivation or a demotion, even once undone."""
+    """GRANTED, to an active EXTENDED user of the customer, and asked for and decided after the user's latest
+    reactivation or permission-level change: a grant does not survive a deactivation or a demotion, even once undone,
+    nor does a request made before one."""
     if access.status is not AccessStatus.GRANTED or user is None or user.id != access.user_id:
         return False
     if not may_hold_access(user, customer_id):
         return False
-    return user.standing_changed_at is None or (access.decided_at is not None and access.decided_at > user.standing_changed_at)
+    changed = user.standing_changed_at
+    return changed is None or (access.decided_at is not None and access.decided_at > changed and access.requested_at >= changed)
 
 
 def can_reveal(principal: Principal, credential: Credential, user: User | None) -> bool:

@@ -114,7 +114,9 @@ class CredentialCreateInput:
                     'as system and username).'
     )
     password: str = strawberry.field(
-        description="The secret, as typed (up to 4,096 bytes of UTF-8, any character but an unpaired surrogate); stored encrypted."
+        description="The secret, as typed (any character but an unpaired surrogate); stored encrypted together with the user "
+                    "name and the note, at most 4,096 bytes of UTF-8 for the three as stored (JSON: quotes, backslashes and "
+                    "control characters take two or more bytes)."
     )
     system: str | None = strawberry.field(default=None, description="Host name or URL.")
     username: str | None = strawberry.field(default=None, description="Stored encrypted with the password.")

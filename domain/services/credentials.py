@@ -138,7 +138,7 @@ def delete_credential(uow: UnitOfWork, principal: Principal, credential_id: str,
 def reveal_credential(uow: UnitOfWork, cipher: SecretCipher, principal: Principal, credential_id: str, *, now: datetime) -> RevealedCredential:
     """The secret, for staff and for a customer user whose grant is in force (``domain.credentials.grant_in_force``: read
     from the user as stored); the reveal is recorded (who, when) before it is returned, in one transaction with the
-    credential's version: a grant revoked meanwhile makes it fail."""
+    credential's version and the user's: a grant revoked, or the user deactivated or demoted, meanwhile makes it fail."""
     with uow:
         credential = _visible(uow, principal, credential_id)
         user = None if cr.can_manage_credentials(principal) else uow.users.get(principal.user_id)  # its standing: one GetItem
@@ -152,6 +152,8 @@ def reveal_credential(uow: UnitOfWork, cipher: SecretCipher, principal: Principa
             )
         plaintext = cipher.decrypt(credential.encrypted_secret, context=cr.encryption_context(credential.id, credential.customer_id))
         change = cr.revealed(credential, by=principal.user_id, now=now, event_id=new_id("cre"))
+        if user is not None:  # its standing as read: deactivated or demoted meanwhile, the reveal fails and is repeated
+            uow.users.require_unchanged([user])
         saved = _save(uow, change)
     return RevealedCredential(saved, cr.Secret.opened(plaintext, credential), change[1].at)
 

@@ -163,7 +163,12 @@ class UserRepository:
         self._uow.register_save(
             UserModel(user.id, organisation_id=user.organisation_id, email=user.email, data=entity_data(user), **versioned(user))
         )
-        for other in unchanged:
+        self.require_unchanged(unchanged)
+
+    def require_unchanged(self, users: Iterable[User]) -> None:
+        """The transaction fails (ConcurrentUpdate) if one of ``users`` changed since it was read; the check increments
+        its version, so a concurrent change resting on it fails too."""
+        for other in users:
             self._uow.register_update(
                 UserModel(other.id, version=other.version),
                 [UserModel.organisation_id.set(other.organisation_id)],

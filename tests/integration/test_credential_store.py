@@ -260,6 +260,29 @@ def test_two_reveals_at_the_same_moment_are_both_answered_and_recorded_and_a_rev
     assert [kind for kind, _ in events(services, firewall.id)][0] == "ACCESS_REVOKED"
 
 
+def test_a_deactivation_between_the_read_and_the_reveal_stops_the_reveal(services, firewall, actors):
+    """Hilde (made EXTENDED) holds a grant; her login is deactivated while her reveal decrypts: the reveal's write fails
+    on her user's version, the repeat reads her deactivated and refuses; nothing is returned and no reveal recorded."""
+    from domain.services import organisations as org_svc
+
+    from domain.organisations import PermissionLevel
+
+    staff, hilde = actors["distributor"], actors["hanse_staff"]
+    org_svc.set_permission_level(services.uow(), staff, hilde.user_id, PermissionLevel.EXTENDED, now=NOW - timedelta(hours=1))
+    hilde = Principal.of(services.uow().users.get(hilde.user_id))
+    svc.request_access(services.uow(), hilde, firewall.id, reason=None, now=NOW)
+    svc.decide_access(services.uow(), staff, firewall.id, user_id=hilde.user_id, grant=True, note=None, now=NOW + timedelta(minutes=1))
+
+    class DeactivatingWhileDecrypting:
+        def decrypt(self, ciphertext, *, context):
+            org_svc.deactivate_user(services.uow(), staff, hilde.user_id, now=NOW + timedelta(minutes=2))
+            return services.secrets.decrypt(ciphertext, context=context)
+
+    with pytest.raises(Forbidden):
+        svc.reveal_credential_retrying(services.uow, DeactivatingWhileDecrypting(), hilde, firewall.id, now=NOW + timedelta(minutes=3))
+    assert "REVEALED" not in [kind for kind, _ in events(services, firewall.id)]
+
+
 def test_demo_data_records_hanses_firewall_login_for_make_dev(services, demo, actors, key):
     from infra.demo import seed_credentials
 

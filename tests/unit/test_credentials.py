@@ -242,6 +242,23 @@ def test_a_grant_ends_with_a_level_change_even_when_changed_back():
     assert hannes.with_permission_level(PermissionLevel.EXTENDED, now=REACTIVATED) == hannes  # no change: grants stay
 
 
+def test_a_request_made_before_a_deactivation_is_not_granted_after_the_reactivation():
+    """Hannes asks 2026-03-09 07:30, is deactivated at 08:00 and back at 09:00; granting the old request at 10:00 is
+    refused, a grant of it would not be in force either, and he may ask again though the old request is still pending."""
+    pending, hannes = requested(), USERS["usr_hanse_it"]
+    back = hannes.deactivated(datetime(2026, 3, 9, 8, 0, tzinfo=timezone.utc)).reactivated(now=datetime(2026, 3, 9, 9, 0, tzinfo=timezone.utc))
+    with pytest.raises(Conflict, match="asked on 2026-03-09 07:30 UTC, before the login was reactivated") as refused:
+        cr.access_decided(pending, user_id=hannes.id, requester=back, grant=True, by="usr_tech", note=None, now=DECIDED, event_id="x")
+    assert refused.value.field == "userId" and "credentialAccessRefuse" in refused.value.hint
+    sneaked = replace(pending.access_of(hannes.id), status=cr.AccessStatus.GRANTED, decided_at=DECIDED, decided_by="usr_tech")
+    assert not cr.grant_in_force(sneaked, back, "cus_hanse")
+    again, _ = cr.access_requested(pending, user=back, reason="wieder da", now=datetime(2026, 3, 9, 9, 30, tzinfo=timezone.utc), event_id="y")
+    with pytest.raises(Conflict, match="asked for access to this credential already"):  # the fresh request is pending
+        cr.access_requested(again, user=back, reason=None, now=datetime(2026, 3, 9, 9, 40, tzinfo=timezone.utc), event_id="w")
+    granted, _ = cr.access_decided(again, user_id=hannes.id, requester=back, grant=True, by="usr_tech", note=None, now=DECIDED, event_id="z")
+    assert cr.can_reveal(HANSE_IT, granted, back)
+
+
 def test_staff_grant_only_active_extended_users_of_the_customer():
     pending, hannes = requested(), USERS["usr_hanse_it"]
     for standing in (hannes.deactivated(DECIDED), replace(hannes, permission_level=PermissionLevel.REPORT_ONLY), None):
