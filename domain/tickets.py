@@ -521,7 +521,7 @@ class Ticket:
         self._require_open("a step of its software update")
         if self.status is TicketStatus.RESOLVED:
             raise Conflict(f"Ticket {self.number} is resolved; its software update takes no further step.", field="ticketId",
-                           hint="Reopen it first (ticketStatusChange to IN_PROGRESS), or request a new update.")
+                           hint="A resolved request is called off for good: request the update again with softwareUpdateRequest.")
         return self.software_update
 
     def record_software_update(

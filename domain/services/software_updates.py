@@ -72,6 +72,9 @@ def request_update(uow: UnitOfWork, principal: Principal, command: UpdateRequest
             calling_user = uow.users.get(command.caller_user_id)
             if calling_user is None or calling_user.organisation_id != customer.id:
                 raise NotFound(f"No user '{command.caller_user_id}' at this customer.", field="callerUserId")
+            if not calling_user.active:
+                raise Conflict(f"The login of {calling_user.name} is deactivated: it gets no notices and confirms nothing.",
+                               field="callerUserId", hint="Name the caller and give the address they want the notices at (callerEmail).")
         # The receipt (number and received time) goes to the address the caller gave, else to the calling user's.
         given = (command.caller_email or "").strip()
         email = require_email(given, "callerEmail") if given else (calling_user.email if calling_user else None)

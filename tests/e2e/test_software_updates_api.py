@@ -369,6 +369,17 @@ def test_a_phoned_request_names_the_calling_user_who_sees_confirms_and_gets_the_
     assert confirmed["softwareUpdate"]["confirmedBy"] == demo.users["hanse_staff"].id
 
 
+def test_a_deactivated_login_is_not_named_as_the_caller(as_user, datev, demo, services):
+    from domain.services import organisations as org_svc
+    from domain.policy import Principal
+    from tests.conftest import NOW
+
+    org_svc.deactivate_user(services.uow(), Principal.of(demo.users["distributor"]), demo.users["hanse_staff"].id, now=NOW)
+    error = refused(as_user("distributor")(REQUEST, {"input": {"assetId": datev["id"], "callerName": "Hilde Staff",
+                                                                "callerUserId": demo.users["hanse_staff"].id}})["softwareUpdateRequest"], "CONFLICT")
+    assert error["field"] == "callerUserId" and "deactivated" in error["message"]
+
+
 def test_a_phoned_request_sends_the_receipt_to_the_address_given(as_user, datev, services):
     ticket = ok(as_user("distributor")(REQUEST, {"input": {"assetId": datev["id"], "callerName": "Buchhaltung",
                                                             "callerEmail": "fibu@hanse.example"}})["softwareUpdateRequest"])["ticket"]
