@@ -16,7 +16,13 @@ def share_cents(total: Decimal, exact_parts: list[Decimal]) -> list[Decimal]:
     """``total`` (whole cents, rounded once) shared over parts in proportion to ``exact_parts`` (not rounded, not
     negative) by the largest remainder: each part gets its exact amount cut to the cent, and the cents left over go one
     each to the parts with the largest cut-off remainders, ties in the order given. The shares add up to ``total``
-    exactly (95.00 over three thirds: 31.67, 31.67, 31.66)."""
+    exactly (95.00 over three thirds: 31.67, 31.67, 31.66).
+
+    The shares are not each rounded half-up: a part's share may be a cent below or above its own amount rounded half-up
+    (the total is what is rounded half-up, once). A negative part is refused (``ValueError``): the largest remainder
+    is defined for parts of one sign only, and a report's parts are never negative."""
+    if any(part < 0 for part in exact_parts):
+        raise ValueError(f"share_cents takes parts that are not negative, not {[str(p) for p in exact_parts]}")
     exact_sum = sum(exact_parts, Decimal(0))
     if exact_sum == 0:
         return [Decimal("0.00") for _ in exact_parts]

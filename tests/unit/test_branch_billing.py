@@ -293,6 +293,15 @@ def test_the_parts_of_a_report_on_one_invoice_are_its_lines_naming_their_branche
         ]
 
 
+def test_sharing_cents_refuses_negative_parts():
+    from domain.money import share_cents
+
+    with pytest.raises(ValueError):  # before: shared as if the parts had one sign
+        share_cents(Decimal("95.00"), [Decimal("95.00"), Decimal("-0.004")])
+    # shares are not each rounded half-up: 0.005 + 0.005 + 0.005 (0.015 rounded once: 0.02) shares 0.01, 0.01, 0.00
+    assert share_cents(Decimal("0.02"), [Decimal("0.005")] * 3) == [Decimal("0.01"), Decimal("0.01"), Decimal("0.00")]
+
+
 def test_a_report_of_one_sites_tickets_keeps_the_report_id_as_its_items_reference():
     hamburg = ticket("1", "hamburg")
     hamburg.record_time(work_date=date(2026, 11, 10), minutes=120, billable=True, description="Drucker getauscht",
