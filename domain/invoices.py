@@ -838,7 +838,9 @@ def credit_note_for(
     ``previous_credit_notes`` are the credit notes already issued for the invoice: nothing
     can be credited twice, and the VAT credited over all of them adds up to the invoice's.
     The payer, parties, VAT treatment, payment method and branch are the corrected invoice's; each credit line names
-    the branch of the line it credits.
+    the branch of the line it credits. A branch's invoice is corrected to the payer as that invoice was issued to (its
+    ``payer_party``: the company and branch name and the branch's address then), never today's company name with the
+    branch of then; a note for an invoice without a branch prints the payer of its own day of issue, as before.
     """
     if invoice.kind is not InvoiceKind.INVOICE:
         raise ValidationFailed("Only an invoice can be corrected by a credit note.", field="invoiceId")
@@ -932,7 +934,8 @@ def credit_note_for(
         net_before = before.get(amount.rate, _zero(invoice.currency))
         cumulative = vat_on(net_before + amount.net, amount.rate)
         breakdown.append(replace(amount, vat=cumulative - previous_vat.get(amount.rate, _zero(invoice.currency))))
-    return replace(note, vat_breakdown=tuple(breakdown))
+    return replace(note, vat_breakdown=tuple(breakdown),
+                   payer_party=invoice.payer_party if invoice.branch is not None else note.payer_party)
 
 
 def _credit_lines_of(notes: Sequence[Invoice]) -> list[InvoiceLine]:

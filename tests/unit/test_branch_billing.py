@@ -502,3 +502,16 @@ def test_a_credit_note_for_a_branchs_invoice_is_addressed_to_the_branch_and_its_
     assert [(line.branch, line.net_amount) for line in note.lines] == [("Bremen", Money.of("-300.00"))]
     printed = InvoiceParty.of(hanse()).at_branch(note.branch)
     assert (printed.name, printed.address) == ("Hanse Logistik GmbH – Bremen", BREMEN)
+
+
+def test_a_credit_note_is_addressed_to_the_payer_as_the_corrected_invoice_was_issued():
+    """Bremen's rental invoice issued 2026-12-01 to 'Hanse Logistik GmbH – Bremen', Hafenstr. 12: the credit note of
+    2026-12-10 carries that party (before: none, so issuing it printed the company's name of that day)."""
+    from domain.invoices import credit_note_for
+
+    by_branch = {(p.draft.branch.key if p.draft.branch else None): p.draft for p in plan(hanse(), november_items()).invoices}
+    as_issued = InvoiceParty.of(hanse()).at_branch(by_branch["bremen"].branch)
+    issued = replace(by_branch["bremen"].issue(number="PH-2026-000003", issued_at=utc(2026, 12, 1, 22)), payer_party=as_issued)
+    note = credit_note_for(issued, reason="Miete Dezember doppelt", now=utc(2026, 12, 10, 9), number="PH-2026-000004")
+    assert note.payer_party == as_issued
+    assert (note.payer_party.name, note.payer_party.address) == ("Hanse Logistik GmbH – Bremen", BREMEN)
