@@ -115,6 +115,18 @@ class ContractEnd:
 MAX_SCHEDULES_ENDED_AT_ONCE = 90
 
 
+def _schedules_changing_with(uow: UnitOfWork, contract: ct.Contract) -> list[ct.MaintenanceSchedule]:
+    """The contract's maintenance schedules, each in its current version (the index lags), to change in the contract's
+    transaction; ``Conflict`` (nothing changed) when more than one transaction holds."""
+    found = uow.maintenance_schedules.list_for_contract(contract.id)
+    if len(found) > MAX_SCHEDULES_ENDED_AT_ONCE:
+        raise Conflict(f"Contract {contract.id} has more than {MAX_SCHEDULES_ENDED_AT_ONCE} maintenance schedules.",
+                       field="contractId",
+                       hint=f"It has {len(found)}; one change moves at most {MAX_SCHEDULES_ENDED_AT_ONCE} with the "
+                            "contract. Ask the platform operators to move its schedules; nothing was changed.")
+    return [uow.maintenance_schedules.get(listed.id) or listed for listed in found]
+
+
 def end_contract(
     uow: UnitOfWork, principal: Principal, command: ContractEnd, *, now: datetime, idempotency_key: str | None = None,
 ) -> ct.Contract:
@@ -127,13 +139,9 @@ def end_contract(
     def perform(uow: UnitOfWork) -> tuple[str, ct.Contract]:
         contract = _contract(uow, command.contract_id)
         ended = ct.end_contract(contract, command.ends_on, now=now, by=principal.user_id)
-        found = uow.maintenance_schedules.list_for_contract(contract.id)
-        if len(found) > MAX_SCHEDULES_ENDED_AT_ONCE:
-            raise Conflict(f"Contract {contract.id} has more than {MAX_SCHEDULES_ENDED_AT_ONCE} maintenance schedules.",
-                           field="contractId")
+        schedules = _schedules_changing_with(uow, contract)
         uow.contracts.save(ended)
-        for listed in found:
-            schedule = uow.maintenance_schedules.get(listed.id) or listed  # the index lags: its current version
+        for schedule in schedules:
             if schedule.ends_on != ended.ends_on:
                 uow.maintenance_schedules.save(schedule.with_contract_end(ended.ends_on))
         return contract.id, ended
@@ -165,16 +173,10 @@ def set_contract_branch(
         contract = _contract(uow, command.contract_id)
         branch_key = service_branch_of(_customer(uow, contract.customer_id), command.branch_key)
         changed = ct.set_branch(contract, branch_key, today=berlin_date(now), now=now, by=principal.user_id)
-        found = uow.maintenance_schedules.list_for_contract(contract.id)
-        if len(found) > MAX_SCHEDULES_ENDED_AT_ONCE:
-            raise Conflict(f"Contract {contract.id} has more than {MAX_SCHEDULES_ENDED_AT_ONCE} maintenance schedules.",
-                           field="contractId",
-                           hint=f"It has {len(found)}; one change moves at most {MAX_SCHEDULES_ENDED_AT_ONCE} with the "
-                                "contract. Ask the platform operators to move its schedules; nothing was changed.")
+        schedules = _schedules_changing_with(uow, contract)
         if changed is not contract:
             uow.contracts.save(changed)
-        for listed in found:
-            schedule = uow.maintenance_schedules.get(listed.id) or listed  # the index lags: its current version
+        for schedule in schedules:
             if schedule.branch_key != changed.branch_key:
                 uow.maintenance_schedules.save(schedule.with_contract_branch(changed.branch_key))
         return contract.id, changed

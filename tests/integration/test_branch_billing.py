@@ -176,8 +176,8 @@ def test_a_branch_an_open_ticket_names_is_not_removed(world):
     org_svc.update_customer(DynamoUnitOfWork(), world.ops, customer_id, only_hamburg, now=utc("2026-11-11T09:10:00"))
 
 
-def test_a_branch_a_closed_ticket_with_time_not_reported_names_is_not_removed(world):
-    customer_id = hanse(world, BranchBilling.CENTRAL)
+def closed_bremen_ticket_with_time_not_reported(world, customer_id: str):
+    """A hotline ticket at Bremen of 2026-11-10 with 45 billable minutes, closed that day, its time not reported."""
     ticket = ticket_svc.open_hotline_ticket(
         DynamoUnitOfWork(), world.ops, ticket_svc.NewHotlineTicket(customer_id, "Drucker", "Anruf.", "Hannes IT", branch_key="bremen"),
         now=utc("2026-11-10T08:00:00"), mailer=world.mailer,
@@ -187,6 +187,12 @@ def test_a_branch_a_closed_ticket_with_time_not_reported_names_is_not_removed(wo
     for status in (tk.TicketStatus.IN_PROGRESS, tk.TicketStatus.RESOLVED, tk.TicketStatus.CLOSED):
         ticket_svc.change_status(DynamoUnitOfWork(), world.ops, ticket.id, status=status, note=None, now=utc("2026-11-10T13:00:00"),
                                  mailer=world.mailer)
+    return ticket
+
+
+def test_a_branch_a_closed_ticket_with_time_not_reported_names_is_not_removed(world):
+    customer_id = hanse(world, BranchBilling.CENTRAL)
+    ticket = closed_bremen_ticket_with_time_not_reported(world, customer_id)
     only_hamburg = org_svc.CustomerChanges(onboarding=OnboardingChanges(branches=(Branch.create("Hamburg", HAMBURG),)))
     with pytest.raises(Conflict) as err:
         org_svc.update_customer(DynamoUnitOfWork(), world.ops, customer_id, only_hamburg, now=utc("2026-11-11T09:00:00"))
@@ -302,15 +308,7 @@ def test_a_branch_whose_closed_tickets_are_all_reported_is_removed_and_their_ite
     while its time is not reported, allowed once it is (report of 2026-11-11: EUR 82.50 at EUR 110.00 an hour, not
     billed yet); that day's run bills it on the head office's invoice, its line naming 'bremen'."""
     customer_id = hanse(world, BranchBilling.PER_BRANCH)
-    ticket = ticket_svc.open_hotline_ticket(
-        DynamoUnitOfWork(), world.ops, ticket_svc.NewHotlineTicket(customer_id, "Drucker", "Anruf.", "Hannes IT", branch_key="bremen"),
-        now=utc("2026-11-10T08:00:00"), mailer=world.mailer,
-    )
-    ticket_svc.record_time(DynamoUnitOfWork(), world.ops, ticket.id, ticket_svc.NewTimeEntry(date(2026, 11, 10), 45, True, "Drucker getauscht"),
-                           now=utc("2026-11-10T12:00:00"))
-    for status in (tk.TicketStatus.IN_PROGRESS, tk.TicketStatus.RESOLVED, tk.TicketStatus.CLOSED):
-        ticket_svc.change_status(DynamoUnitOfWork(), world.ops, ticket.id, status=status, note=None, now=utc("2026-11-10T13:00:00"),
-                                 mailer=world.mailer)
+    ticket = closed_bremen_ticket_with_time_not_reported(world, customer_id)
     only_hamburg = org_svc.CustomerChanges(onboarding=OnboardingChanges(branches=(Branch.create("Hamburg", HAMBURG),)))
     with pytest.raises(Conflict):
         org_svc.update_customer(DynamoUnitOfWork(), world.ops, customer_id, only_hamburg, now=utc("2026-11-11T09:00:00"))
