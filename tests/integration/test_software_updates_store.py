@@ -66,7 +66,9 @@ def test_every_maintenance_ticket_names_the_interrupting_software_as_excluded(ha
     assert count.operations["Query"] == 3
 
 
-def test_a_customer_without_such_software_gets_the_maintenance_text_as_before(demo):
+def alpen_patchday(demo):
+    """Alpen (no software that interrupts users) under a cooperation agreement of 2023-01-01, with a monthly
+    "Patchday" maintenance from 2023-07-01, 3 days ahead: the contract and the schedule."""
     ops = Principal.of(demo.users["distributor"])
     contract = svc.create_contract(
         DynamoUnitOfWork(), ops,
@@ -75,6 +77,11 @@ def test_a_customer_without_such_software_gets_the_maintenance_text_as_before(de
     )
     schedule = svc.add_maintenance_schedule(DynamoUnitOfWork(), ops, contract.id, subject="Patchday", every_months=1,
                                             anchor=date(2023, 7, 1), lead_days=3, now=datetime(2023, 1, 2, 9, tzinfo=timezone.utc))
+    return contract, schedule
+
+
+def test_a_customer_without_such_software_gets_the_maintenance_text_as_before(demo):
+    contract, schedule = alpen_patchday(demo)
     run()
     ticket = DynamoUnitOfWork().tickets.get(maintenance_ticket_id(schedule.id, date(2023, 7, 1)))
     assert ticket.description == f"Scheduled maintenance of contract {contract.id}, due 2023-07-01."
@@ -155,14 +162,7 @@ def test_a_refused_read_of_a_customers_software_fails_only_that_customers_due_it
     from infra.dynamo import ticket_repositories
 
     schedules, _ = hanse
-    ops = Principal.of(demo.users["distributor"])
-    contract = svc.create_contract(
-        DynamoUnitOfWork(), ops,
-        svc.NewContract(demo.customers["alpen"].id, ContractKind.COOPERATION, date(2023, 1, 1), Rates(Money.of("95.00"))),
-        now=datetime(2023, 1, 1, tzinfo=timezone.utc),
-    )
-    alpen = svc.add_maintenance_schedule(DynamoUnitOfWork(), ops, contract.id, subject="Patchday", every_months=1,
-                                         anchor=date(2023, 7, 1), lead_days=3, now=datetime(2023, 1, 2, 9, tzinfo=timezone.utc))
+    contract, alpen = alpen_patchday(demo)
     real = ticket_repositories.AssetRepository.list_interrupting_software
     hanse_id = demo.customers["hanse"].id
 
