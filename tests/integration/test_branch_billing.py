@@ -9,7 +9,7 @@ and 1 h on 2026-11-11 on a ticket naming no branch, both at the contract's EUR 9
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
@@ -47,14 +47,25 @@ def hanse(world, billing: BranchBilling) -> str:
     return org_svc.create_customer(DynamoUnitOfWork(), world.ops, command, now=utc("2026-10-01T09:00:00")).id
 
 
+def bremen_rental(world, customer_id: str, *, starts_on: date = date(2026, 11, 1), now: datetime | None = None) -> ct.Contract:
+    """A rental flat rate of EUR 300.00 a month (EUR 95.00 an hour) delivered at Bremen from ``starts_on``."""
+    return contract_svc.create_contract(
+        DynamoUnitOfWork(), world.ops,
+        contract_svc.NewContract(customer_id, ct.ContractKind.RENTAL_FLAT_RATE, starts_on, ct.Rates(Money.of("95.00")),
+                                 monthly_flat_rate=Money.of("300.00"), branch_key="bremen"),
+        now=now or utc("2026-10-20T09:00:00"),
+    )
+
+
+def monthly_maintenance(world, contract: ct.Contract, subject: str = "Patchday") -> ct.MaintenanceSchedule:
+    """Maintenance of ``contract`` due on the 1st of every month from 2026-12-01, its ticket three days ahead."""
+    return contract_svc.add_maintenance_schedule(DynamoUnitOfWork(), world.ops, contract.id, subject=subject, every_months=1,
+                                                 anchor=date(2026, 12, 1), lead_days=3, now=utc("2026-11-20T09:00:00"))
+
+
 def november(world, customer_id: str) -> ct.Contract:
     """The Bremen rental of November (booked late, by the job of 2026-11-30) and the two service reports of 2026-11-30."""
-    rental = contract_svc.create_contract(
-        DynamoUnitOfWork(), world.ops,
-        contract_svc.NewContract(customer_id, ct.ContractKind.RENTAL_FLAT_RATE, date(2026, 11, 1), ct.Rates(Money.of("95.00")),
-                                 monthly_flat_rate=Money.of("300.00"), branch_key="bremen"),
-        now=utc("2026-10-20T09:00:00"),
-    )
+    rental = bremen_rental(world, customer_id)
     assert contract_svc.book_flat_rate_months(DynamoUnitOfWork, run_date=RUN_DATE, now=utc("2026-11-30T00:30:00")).months_booked == 1
     for branch, minutes, day in (("hamburg", 120, date(2026, 11, 10)), (None, 60, date(2026, 11, 11))):
         ticket = ticket_svc.open_hotline_ticket(
@@ -203,12 +214,7 @@ def test_a_branch_a_closed_ticket_with_time_not_reported_names_is_not_removed(wo
 def test_a_new_site_listed_without_keys_under_an_old_name_does_not_take_the_key_a_rental_names(world):
     """The client sends [Hamburg, 'Bremen Alt' at the old Bremen address, 'Bremen' at Am Speicher 3] without keys."""
     customer_id = hanse(world, BranchBilling.PER_BRANCH)
-    rental = contract_svc.create_contract(
-        DynamoUnitOfWork(), world.ops,
-        contract_svc.NewContract(customer_id, ct.ContractKind.RENTAL_FLAT_RATE, date(2026, 12, 1), ct.Rates(Money.of("95.00")),
-                                 monthly_flat_rate=Money.of("300.00"), branch_key="bremen"),
-        now=utc("2026-11-20T09:00:00"),
-    )
+    rental = bremen_rental(world, customer_id, starts_on=date(2026, 12, 1), now=utc("2026-11-20T09:00:00"))
     sent = org_svc.CustomerChanges(onboarding=OnboardingChanges(branches=(
         Branch.create("Hamburg", HAMBURG), Branch.create("Bremen Alt", BREMEN),
         Branch.create("Bremen", Address.create("Am Speicher 3", "28217", "Bremen")),
@@ -226,14 +232,8 @@ def test_maintenance_tickets_name_the_branch_of_their_contract_moved_with_it(wor
     from infra.email import MemoryMailer
 
     customer_id = hanse(world, BranchBilling.PER_BRANCH)
-    rental = contract_svc.create_contract(
-        DynamoUnitOfWork(), world.ops,
-        contract_svc.NewContract(customer_id, ct.ContractKind.RENTAL_FLAT_RATE, date(2026, 11, 1), ct.Rates(Money.of("95.00")),
-                                 monthly_flat_rate=Money.of("300.00"), branch_key="bremen"),
-        now=utc("2026-10-20T09:00:00"),
-    )
-    schedule = contract_svc.add_maintenance_schedule(DynamoUnitOfWork(), world.ops, rental.id, subject="Patchday", every_months=1,
-                                                     anchor=date(2026, 12, 1), lead_days=3, now=utc("2026-11-20T09:00:00"))
+    rental = bremen_rental(world, customer_id)
+    schedule = monthly_maintenance(world, rental)
     assert schedule.branch_key == "bremen"
 
     def run(day: date):
@@ -259,14 +259,8 @@ def test_setting_a_contracts_branch_again_repairs_schedules_saved_without_it(wor
     from infra.email import MemoryMailer
 
     customer_id = hanse(world, BranchBilling.PER_BRANCH)
-    rental = contract_svc.create_contract(
-        DynamoUnitOfWork(), world.ops,
-        contract_svc.NewContract(customer_id, ct.ContractKind.RENTAL_FLAT_RATE, date(2026, 11, 1), ct.Rates(Money.of("95.00")),
-                                 monthly_flat_rate=Money.of("300.00"), branch_key="bremen"),
-        now=utc("2026-10-20T09:00:00"),
-    )
-    schedule = contract_svc.add_maintenance_schedule(DynamoUnitOfWork(), world.ops, rental.id, subject="Patchday", every_months=1,
-                                                     anchor=date(2026, 12, 1), lead_days=3, now=utc("2026-11-20T09:00:00"))
+    rental = bremen_rental(world, customer_id)
+    schedule = monthly_maintenance(world, rental)
     uow = DynamoUnitOfWork()  # as saved before ea3a235: no branch
     with uow:
         uow.maintenance_schedules.save(replace(uow.maintenance_schedules.get(schedule.id), branch_key=None))
@@ -286,15 +280,9 @@ def test_setting_a_contracts_branch_again_repairs_schedules_saved_without_it(wor
 def test_a_contract_with_more_schedules_than_one_transaction_holds_is_refused_with_a_hint(world, monkeypatch):
     """One transaction holds the contract and at most MAX_SCHEDULES_ENDED_AT_ONCE schedules (here lowered to 1)."""
     customer_id = hanse(world, BranchBilling.PER_BRANCH)
-    rental = contract_svc.create_contract(
-        DynamoUnitOfWork(), world.ops,
-        contract_svc.NewContract(customer_id, ct.ContractKind.RENTAL_FLAT_RATE, date(2026, 11, 1), ct.Rates(Money.of("95.00")),
-                                 monthly_flat_rate=Money.of("300.00"), branch_key="bremen"),
-        now=utc("2026-10-20T09:00:00"),
-    )
+    rental = bremen_rental(world, customer_id)
     for subject in ("Patchday", "Backup-Test"):
-        contract_svc.add_maintenance_schedule(DynamoUnitOfWork(), world.ops, rental.id, subject=subject, every_months=1,
-                                              anchor=date(2026, 12, 1), lead_days=3, now=utc("2026-11-20T09:00:00"))
+        monthly_maintenance(world, rental, subject)
     monkeypatch.setattr(contract_svc, "MAX_SCHEDULES_ENDED_AT_ONCE", 1)
     with pytest.raises(Conflict) as err:
         contract_svc.set_contract_branch(DynamoUnitOfWork(), world.ops, contract_svc.ContractBranch(rental.id, "bremen"),
