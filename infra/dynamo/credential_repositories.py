@@ -11,7 +11,7 @@ from domain.errors import AlreadyExists
 from domain.ports import Page
 from infra.codec import encode
 from infra.dynamo.models import CredentialEventModel, CredentialModel
-from infra.dynamo.repositories import data_of, entity_data, from_item, index_page, versioned
+from infra.dynamo.repositories import data_of, entity_data, get_by_id, index_page, versioned
 
 if TYPE_CHECKING:
     from infra.dynamo.unit_of_work import DynamoUnitOfWork
@@ -28,12 +28,7 @@ class CredentialRepository:
         self._uow = uow
 
     def get(self, credential_id: str) -> Credential | None:
-        if not credential_id:  # DynamoDB refuses an empty key; an empty id finds nothing
-            return None
-        try:
-            return from_item(Credential, CredentialModel.get(credential_id, consistent_read=True))
-        except CredentialModel.DoesNotExist:
-            return None
+        return get_by_id(CredentialModel, Credential, credential_id, consistent_read=True)
 
     def list_for_customer(self, customer_id: str, *, limit: int, cursor: str | None) -> Page[Credential]:
         return index_page(CredentialModel.customer_index, "listed_customer_id", customer_id, cls=Credential, limit=limit, cursor=cursor)

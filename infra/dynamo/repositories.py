@@ -45,12 +45,12 @@ def from_item(cls: type[E], item: Model) -> E:
     return dataclasses.replace(decode(cls, item.data), version=item.version or 0)
 
 
-def get_by_id(model: type[Model], cls: type[E], item_id: str) -> E | None:
+def get_by_id(model: type[Model], cls: type[E], item_id: str, *, consistent_read: bool = False) -> E | None:
     """GetItem by id. DynamoDB refuses an empty key value; an empty id, like an unknown one, finds nothing."""
     if not item_id:
         return None
     try:
-        return from_item(cls, model.get(item_id))
+        return from_item(cls, model.get(item_id, consistent_read=consistent_read))
     except model.DoesNotExist:
         return None
 

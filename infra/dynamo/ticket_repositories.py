@@ -24,7 +24,7 @@ from infra.dynamo.models import (
     ServiceReportModel,
     TicketModel,
 )
-from infra.dynamo.repositories import batch_get, data_of, due_page, entity_data, from_item, index_page, versioned
+from infra.dynamo.repositories import batch_get, data_of, due_page, entity_data, from_item, get_by_id, index_page, versioned
 
 if TYPE_CHECKING:
     from infra.dynamo.unit_of_work import DynamoUnitOfWork
@@ -339,12 +339,7 @@ class MaintenanceScheduleRepository:
         self._uow = uow
 
     def get(self, schedule_id: str) -> MaintenanceSchedule | None:
-        if not schedule_id:  # DynamoDB refuses an empty key; an empty id finds nothing
-            return None
-        try:
-            return from_item(MaintenanceSchedule, MaintenanceScheduleModel.get(schedule_id, consistent_read=True))
-        except MaintenanceScheduleModel.DoesNotExist:
-            return None
+        return get_by_id(MaintenanceScheduleModel, MaintenanceSchedule, schedule_id, consistent_read=True)
 
     def list_due(self, run_date: date, *, limit: int, cursor: str | None) -> Page[MaintenanceSchedule]:
         """Schedules whose next ticket is to be created on or before ``run_date``: only due items are read."""
