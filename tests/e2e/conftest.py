@@ -8,6 +8,12 @@ from starlette.testclient import TestClient
 from tests.conftest import NOW
 
 
+def ok(payload: dict) -> dict:
+    """A mutation's payload that reports no errors (fails the test, showing them, otherwise)."""
+    assert payload["errors"] == [], payload["errors"]
+    return payload
+
+
 class Api:
     """Posts GraphQL operations as one actor and returns the parsed response."""
 
@@ -95,3 +101,9 @@ def as_user(client, services, demo):
         return Api(client, mint_dev_token(services.settings, demo.users[key].id))
 
     return make
+
+
+@pytest.fixture
+def ops(as_user):
+    """The distributor's staff (the demo's ops user)."""
+    return as_user("distributor")

@@ -15,6 +15,7 @@ from domain.services import billing
 from domain.services import contracts as contract_svc
 from infra.dynamo.unit_of_work import DynamoUnitOfWork
 from infra.pdf import PdfInvoiceRenderer
+from tests.e2e.conftest import ok
 
 HAMBURG = {"street": "Waltershofer Str. 5", "postalCode": "21129", "city": "Hamburg"}
 BREMEN = {"street": "Hafenstr. 12", "postalCode": "28195", "city": "Bremen"}
@@ -29,16 +30,6 @@ SET_TICKET_BRANCH = "mutation($id: ID!, $key: String) { ticketBranchSet(ticketId
 CONTRACTS = "query($id: ID!) { contracts(customerId: $id) { id } }"
 INVOICES = """query($id: ID) { invoices(organisationId: $id) { nodes {
   number grossTotal { amount } branch { key name address { street postalCode city } } lines { description branch } } } }"""
-
-
-def ok(payload: dict) -> dict:
-    assert payload["errors"] == [], payload["errors"]
-    return payload
-
-
-@pytest.fixture
-def ops(as_user):
-    return as_user("distributor")
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from domain.services.maintenance import create_due_maintenance_tickets
 from infra.dynamo.unit_of_work import DynamoUnitOfWork
 from infra.email import MemoryMailer
 from infra.report_pdf import render_service_report
+from tests.e2e.conftest import ok
 
 CONTRACT = "{ id endsOn quota { overdraftAllowed overdraftHourlyRate { amount } } changes { kind overdraftAllowed overdraftHourlyRate { amount } endsOn previousEndsOn } }"
 CREATE = "mutation($i: ContractCreateInput!) { contractCreate(input: $i) { contract { id } errors { code message } } }"
@@ -37,19 +38,9 @@ def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=timezone.utc)
 
 
-def ok(payload: dict) -> dict:
-    assert payload["errors"] == [], payload["errors"]
-    return payload
-
-
 def create(api, demo, **fields) -> str:
     variables = {"customerId": demo.customers["hanse"].id, "hourlyRate": {"amount": "110.00"}, **fields}
     return ok(api(CREATE, {"i": variables})["contractCreate"])["contract"]["id"]
-
-
-@pytest.fixture
-def ops(as_user):
-    return as_user("distributor")
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ import pytest
 from domain.money import Money
 from domain.services import billing
 from tests.conftest import NOW
+from tests.e2e.conftest import ok
 
 USE = """{ month revision billDate usage { code name unit quantity unitPrice { amount } amount { amount currency } } }"""
 RECORD = """mutation($input: ManagedServiceUsageRecordInput!, $key: String) {
@@ -23,11 +24,6 @@ RECORD = """mutation($input: ManagedServiceUsageRecordInput!, $key: String) {
     contract { id managedServiceUsage %s } recorded %s errors { code message field hint } } }""" % (USE, USE)
 CONTRACTS = "query($c: ID!) { contracts(customerId: $c) { id kind managedServiceUsage %s } }" % USE
 CREATE = """mutation($i: ContractCreateInput!) { contractCreate(input: $i) { contract { id } errors { code message } } }"""
-
-
-def ok(payload: dict) -> dict:
-    assert payload["errors"] == [], payload["errors"]
-    return payload
 
 
 @pytest.fixture

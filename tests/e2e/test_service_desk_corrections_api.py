@@ -7,6 +7,7 @@ Demo data: Hanse with hanse_it (EXTENDED); distributor staff "distributor" (Olga
 from __future__ import annotations
 
 import pytest
+from tests.e2e.conftest import ok
 
 TIME_ADD = """mutation($id: ID!, $input: TimeEntryInput!) { ticketTimeEntryAdd(ticketId: $id, input: $input) {
   timeEntry { id minutes } errors { code field } } }"""
@@ -18,16 +19,6 @@ TIME_DELETE = """mutation($id: ID!, $e: ID!) { ticketTimeEntryDelete(ticketId: $
 REPORT = """mutation($id: ID!) { serviceReportCreate(ticketId: $id) { serviceReport { id billableMinutes lines { timeEntryId minutes } }
   errors { code message } } }"""
 TICKET = """query($id: ID!) { ticket(id: $id) { timeEntries { id minutes billable reason workDate } history { kind } } }"""
-
-
-def ok(payload: dict) -> dict:
-    assert payload["errors"] == [], payload["errors"]
-    return payload
-
-
-@pytest.fixture
-def ops(as_user):
-    return as_user("distributor")
 
 
 @pytest.fixture

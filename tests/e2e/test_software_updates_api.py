@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tests.conftest import NOW
+from tests.e2e.conftest import ok
 
 ASSET = "asset { id kind name interruptsUsers } errors { code field message hint }"
 ASSET_CREATE = "mutation($input: AssetCreateInput!) { assetCreate(input: $input) { %s } }" % ASSET
@@ -27,11 +28,6 @@ INSTALLED = "mutation($id: ID!) { softwareUpdateRecordInstalled(ticketId: $id) {
 READ = "query($id: ID!) { ticket(id: $id) { status softwareUpdate { state startsAt } } }"
 
 FRIDAY_EVENING = "2026-12-04T17:00:00Z"  # 18:00 in Berlin
-
-
-def ok(payload: dict) -> dict:
-    assert payload["errors"] == [], payload["errors"]
-    return payload
 
 
 def refused(payload: dict, code: str) -> dict:

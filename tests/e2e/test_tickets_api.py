@@ -17,6 +17,7 @@ from domain.policy import Principal
 from domain.services import contracts as contract_svc
 from tests.conftest import NOW
 from tests.request_counter import count_requests
+from tests.e2e.conftest import ok
 
 TICKET_FIELDS = """id number status channel subject customerId allowedNextStatuses reporter { userId name }
   comments { body internal byStaff } history { kind details { key value } } timeEntries { minutes billable reason }
@@ -34,11 +35,6 @@ TICKETS = """query($customer: ID, $status: TicketStatus, $first: Int, $after: St
   nodes { id number comments { body } timeEntries { minutes } customer { name } } pageInfo { hasNextPage endCursor } } }"""
 
 ACTORS = ["distributor", "nordit_admin", "nordit_sales", "suedcloud_admin", "hanse_it", "hanse_staff", "kanzlei_office", "alpen_owner"]
-
-
-def ok(payload: dict) -> dict:
-    assert payload["errors"] == [], payload["errors"]
-    return payload
 
 
 @pytest.fixture
