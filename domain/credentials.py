@@ -337,7 +337,7 @@ def access_requested(
     reason = check_reason(reason)
     user_id = user.id
     current = credential.access_of(user_id)
-    stale = current is not None and user.standing_changed_at is not None and current.requested_at < user.standing_changed_at
+    stale = current is not None and asked_before_standing_changed(current, user)
     if current is not None and current.status is AccessStatus.PENDING and not stale:
         raise Conflict("You asked for access to this credential already; the service desk has not decided yet.",
                        field="credentialId", hint="Wait for the decision; the service desk sees your request.")
@@ -369,7 +369,7 @@ def access_decided(
             f"{user_id} is {standing}: only active EXTENDED users of the customer are granted access to its credentials.",
             field="userId", hint="Refuse the request (credentialAccessRefuse).",
         )
-    if grant and requester.standing_changed_at is not None and current.requested_at < requester.standing_changed_at:
+    if grant and asked_before_standing_changed(current, requester):
         raise Conflict(
             f"{user_id} asked on {current.requested_at:%Y-%m-%d %H:%M} UTC, before the login was reactivated or changed in "
             f"level ({requester.standing_changed_at:%Y-%m-%d %H:%M} UTC): a request from before that is granted no more.",
@@ -461,7 +461,13 @@ def grant_in_force(access: AccessRequest, user: User | None, customer_id: str) -
     if not may_hold_access(user, customer_id):
         return False
     changed = user.standing_changed_at
-    return changed is None or (access.decided_at is not None and access.decided_at > changed and access.requested_at >= changed)
+    return changed is None or (access.decided_at is not None and access.decided_at > changed
+                               and not asked_before_standing_changed(access, user))
+
+
+def asked_before_standing_changed(access: AccessRequest, user: User) -> bool:
+    """Requested before the user's latest reactivation or permission-level change: granted no more, asked again."""
+    return user.standing_changed_at is not None and access.requested_at < user.standing_changed_at
 
 
 def can_reveal(principal: Principal, credential: Credential, user: User | None) -> bool:
