@@ -1,9 +1,10 @@
-"""Crash a scheduled job mid-run, as a Lambda timeout would, to test that a re-run resumes it."""
+"""Crash a scheduled job mid-run, as a Lambda timeout would, to test that a re-run resumes it; or have a business rule
+refuse one of its due items, to test that the item fails alone."""
 
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 
@@ -64,3 +65,19 @@ def collide_first_commit(monkeypatch) -> list[int]:
 
     monkeypatch.setattr(DynamoUnitOfWork, "commit", collides_once)
     return commits
+
+
+def refuse_one(monkeypatch, owner: object, name: str, refusal: Callable[..., Exception | None]) -> Callable:
+    """``owner.name`` (a function, or a method of a class) raises what ``refusal`` returns for its arguments, and runs as
+    before when it returns None: a rule refusing one due item of a job (its "poison"). Returns the real one, to put
+    back once the test has the rule pass."""
+    real = getattr(owner, name)
+
+    def unless_refused(*args, **kwargs):
+        error = refusal(*args, **kwargs)
+        if error is not None:
+            raise error
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, unless_refused)
+    return real

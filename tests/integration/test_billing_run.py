@@ -25,7 +25,7 @@ from domain.subscriptions import CancelSubscription, IncreaseSeats, ReduceSeats
 from infra.demo import enrol_demo_partner
 from infra.dynamo.unit_of_work import DynamoUnitOfWork
 from tests.integration.billing_world import build_world, pdf_text, utc
-from tests.crash import crash_after_commit, crash_after_commits
+from tests.crash import crash_after_commit, crash_after_commits, refuse_one
 from tests.e2e.test_throttling import throttle  # noqa: F401  (fixture)
 from tests.request_counter import count_requests
 
@@ -792,14 +792,9 @@ def test_an_invoice_a_rule_refuses_fails_alone_and_is_issued_once_when_the_rule_
     from domain.services.job_runs import ItemsFailed
 
     four_payers(world)
-    kanzlei, real_issue = world.customer("kanzlei"), InvoiceDraft.issue
-
-    def issue_unless_poison(self, *, number, issued_at):
-        if self.payer_id == kanzlei:
-            raise ValidationFailed(f"The payer {kanzlei} has no VAT treatment for its country.", field="payerId")
-        return real_issue(self, number=number, issued_at=issued_at)
-
-    monkeypatch.setattr(InvoiceDraft, "issue", issue_unless_poison)
+    kanzlei = world.customer("kanzlei")
+    real_issue = refuse_one(monkeypatch, InvoiceDraft, "issue", lambda draft, **_: ValidationFailed(
+        f"The payer {kanzlei} has no VAT treatment for its country.", field="payerId") if draft.payer_id == kanzlei else None)
     monkeypatch.setattr(handler._services(), "clock", lambda: RUN_AT)
     with pytest.raises(ItemsFailed) as raised:
         handler.run_billing({"run_date": "2024-01-15"}, None)

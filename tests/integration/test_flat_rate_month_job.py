@@ -19,7 +19,7 @@ from domain.services import billing
 from domain.services import contracts as svc
 from domain.services import organisations as org_svc
 from infra.dynamo.unit_of_work import DynamoUnitOfWork
-from tests.crash import crash_after_commits
+from tests.crash import crash_after_commits, refuse_one
 from tests.e2e.test_throttling import throttle  # noqa: F401  (fixture)
 from tests.request_counter import count_requests
 
@@ -175,14 +175,8 @@ def test_a_month_a_rule_refuses_fails_alone_and_is_booked_once_when_the_rule_pas
     from domain.services.job_runs import ItemsFailed
 
     hosting, rental, _ = contracts
-    real_item = ct.flat_rate_item
-
-    def item_unless_poison(contract, month):
-        if contract.id == rental.id:
-            raise ValidationFailed(f"Contract {contract.id} has no billing address for {month}.", field="contractId")
-        return real_item(contract, month)
-
-    monkeypatch.setattr(ct, "flat_rate_item", item_unless_poison)
+    real_item = refuse_one(monkeypatch, ct, "flat_rate_item", lambda contract, month: ValidationFailed(
+        f"Contract {contract.id} has no billing address for {month}.", field="contractId") if contract.id == rental.id else None)
     monkeypatch.setattr(handler, "_services", lambda: services)
     monkeypatch.setattr(services, "clock", lambda: utc(2026, 11, 16, 0, 45))
     before = DynamoUnitOfWork().contracts.get(rental.id)

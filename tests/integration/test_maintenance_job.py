@@ -17,7 +17,7 @@ from domain.services.maintenance import create_due_maintenance_tickets
 from domain.tickets import TicketChannel
 from infra.dynamo.unit_of_work import DynamoUnitOfWork
 from infra.email import MemoryMailer
-from tests.crash import crash_after_commit, crash_after_commits
+from tests.crash import crash_after_commit, crash_after_commits, refuse_one
 from tests.e2e.test_throttling import throttle  # noqa: F401  (fixture)
 from tests.request_counter import count_requests
 
@@ -253,14 +253,9 @@ def test_a_due_date_a_rule_refuses_fails_alone_and_gets_its_ticket_once_when_the
     from domain.services import maintenance
 
     due, _ = schedules
-    poison, real_ticket = due[1].id, maintenance.maintenance_ticket
-
-    def ticket_unless_poison(schedule, due_date, **kwargs):
-        if schedule.id == poison:
-            raise ValidationFailed(f"Schedule {schedule.id} has no contact for its ticket.", field="contactId")
-        return real_ticket(schedule, due_date, **kwargs)
-
-    monkeypatch.setattr(maintenance, "maintenance_ticket", ticket_unless_poison)
+    poison = due[1].id
+    real_ticket = refuse_one(monkeypatch, maintenance, "maintenance_ticket", lambda schedule, due_date, **_: ValidationFailed(
+        f"Schedule {schedule.id} has no contact for its ticket.", field="contactId") if schedule.id == poison else None)
     monkeypatch.setattr(handler, "_services", lambda: services)
     monkeypatch.setattr(services, "clock", lambda: NOW)
     services.mailer.sent.clear()

@@ -25,7 +25,7 @@ from infra.demo import enrol_demo_partner
 from infra.dynamo.unit_of_work import DynamoUnitOfWork
 from infra.settings import get_settings
 from infra.storage import S3DocumentStore
-from tests.crash import crash_after_commits
+from tests.crash import crash_after_commits, refuse_one
 from tests.e2e.test_throttling import throttle  # noqa: F401  (fixture)
 from tests.request_counter import count_requests
 
@@ -248,14 +248,9 @@ def test_an_entry_a_rule_refuses_stays_pending_alone_and_is_approved_once_when_t
     from domain.errors import PreconditionFailed
     from domain.services.job_runs import ItemsFailed
 
-    poison, real_approve = due[2], Commission.approve
-
-    def approve_unless_poison(self, today, now):
-        if self.id == poison:
-            raise PreconditionFailed(f"Commission {self.id} cannot be approved yet.")
-        return real_approve(self, today, now)
-
-    monkeypatch.setattr(Commission, "approve", approve_unless_poison)
+    poison = due[2]
+    real_approve = refuse_one(monkeypatch, Commission, "approve", lambda commission, today, now: PreconditionFailed(
+        f"Commission {commission.id} cannot be approved yet.") if commission.id == poison else None)
     monkeypatch.setattr(handler._services(), "clock", lambda: utc("2024-05-10T03:00:00"))
     before = DynamoUnitOfWork().commissions.get(poison)
     with pytest.raises(ItemsFailed) as raised:

@@ -20,6 +20,7 @@ from domain.services import contracts as contract_svc
 from domain.services import tickets as ticket_svc
 from infra.dynamo.unit_of_work import DynamoUnitOfWork
 from infra.report_pdf import render_service_report
+from tests.crash import refuse_one
 
 
 def utc(*args: int) -> datetime:
@@ -271,14 +272,8 @@ def test_a_month_a_rule_refuses_fails_alone_and_is_booked_once_when_the_rule_pas
     from domain.services.job_runs import ItemsFailed
 
     hanse, direkt, kanzlei = three_quotas
-    real_item = ct.quota_month_item
-
-    def item_unless_poison(contract, month):
-        if contract.id == direkt.id:
-            raise ValidationFailed(f"Contract {contract.id} has no price for {month}.", field="contractId")
-        return real_item(contract, month)
-
-    monkeypatch.setattr(ct, "quota_month_item", item_unless_poison)
+    real_item = refuse_one(monkeypatch, ct, "quota_month_item", lambda contract, month: ValidationFailed(
+        f"Contract {contract.id} has no price for {month}.", field="contractId") if contract.id == direkt.id else None)
     monkeypatch.setattr(handler, "_services", lambda: services)
     monkeypatch.setattr(services, "clock", lambda: utc(2026, 3, 3, 0, 30))
     with pytest.raises(ItemsFailed) as raised:
